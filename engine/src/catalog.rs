@@ -1,0 +1,130 @@
+//! The catalog: every location and product the engine knows, indexed densely for the hot path.
+
+use std::collections::HashMap;
+
+use crate::domain::{Location, LocationId, Product, SkuId};
+
+/// Why a location or product could not be added.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CatalogError {
+    /// Two locations with one id.
+    #[error("location `{0}` is defined twice")]
+    DuplicateLocation(String),
+    /// Two products with one SKU.
+    #[error("sku `{0}` is defined twice")]
+    DuplicateSku(String),
+    /// A field that must hold a usable value does not.
+    #[error("{field} of `{id}` is invalid: {reason}")]
+    InvalidField {
+        /// The location id or SKU.
+        id: String,
+        /// The field's name.
+        field: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+/// All locations and products, each addressable by its merchant id and by a dense index.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    locations: Vec<Location>,
+    products: Vec<Product>,
+    location_ids: HashMap<String, LocationId>,
+    skus: HashMap<String, SkuId>,
+}
+
+impl Catalog {
+    /// An empty catalog.
+    pub fn new() -> Catalog {
+        Catalog::default()
+    }
+
+    /// Adds a location; its id must be new and its numbers usable.
+    pub fn add_location(&mut self, location: Location) -> Result<LocationId, CatalogError> {
+        let invalid = |field, reason| CatalogError::InvalidField {
+            id: location.id.clone(),
+            field,
+            reason,
+        };
+        if location.id.is_empty() {
+            return Err(invalid("id", "must not be empty"));
+        }
+        if !location.position.is_valid() {
+            return Err(invalid("lat/lon", "must be finite degrees in range"));
+        }
+        if !(location.handling_per_shipment.is_finite() && location.handling_per_shipment >= 0.0) {
+            return Err(invalid("handling_per_shipment", "must be a non-negative number"));
+        }
+        if !(location.handling_per_unit.is_finite() && location.handling_per_unit >= 0.0) {
+            return Err(invalid("handling_per_unit", "must be a non-negative number"));
+        }
+        if location.downtime.iter().any(|window| window.to <= window.from) {
+            return Err(invalid("downtime", "every window must end after it starts"));
+        }
+        if self.location_ids.contains_key(&location.id) {
+            return Err(CatalogError::DuplicateLocation(location.id));
+        }
+        let id = LocationId(self.locations.len() as u32);
+        self.location_ids.insert(location.id.clone(), id);
+        self.locations.push(location);
+        Ok(id)
+    }
+
+    /// Adds a product; its SKU must be new and its weight usable.
+    pub fn add_product(&mut self, product: Product) -> Result<SkuId, CatalogError> {
+        if product.sku.is_empty() {
+            return Err(CatalogError::InvalidField {
+                id: product.sku,
+                field: "sku",
+                reason: "must not be empty",
+            });
+        }
+        if !(product.weight_kg.is_finite() && product.weight_kg >= 0.0) {
+            return Err(CatalogError::InvalidField {
+                id: product.sku,
+                field: "weight_kg",
+                reason: "must be a non-negative number",
+            });
+        }
+        if self.skus.contains_key(&product.sku) {
+            return Err(CatalogError::DuplicateSku(product.sku));
+        }
+        let id = SkuId(self.products.len() as u32);
+        self.skus.insert(product.sku.clone(), id);
+        self.products.push(product);
+        Ok(id)
+    }
+
+    /// The dense index of the location with merchant id `id`.
+    pub fn location_id(&self, id: &str) -> Option<LocationId> {
+        self.location_ids.get(id).copied()
+    }
+
+    /// The dense index of the product with SKU `sku`.
+    pub fn sku_id(&self, sku: &str) -> Option<SkuId> {
+        self.skus.get(sku).copied()
+    }
+
+    /// The location at `id`.
+    ///
+    /// Ids come from this catalog, so they are always in range.
+    pub fn location(&self, id: LocationId) -> &Location {
+        &self.locations[id.index()]
+    }
+
+    /// The product at `id`.
+    pub fn product(&self, id: SkuId) -> &Product {
+        &self.products[id.index()]
+    }
+
+    /// All locations, indexed by [`LocationId`].
+    pub fn locations(&self) -> &[Location] {
+        &self.locations
+    }
+
+    /// All products, indexed by [`SkuId`].
+    pub fn products(&self) -> &[Product] {
+        &self.products
+    }
+}

@@ -1,0 +1,344 @@
+//! In-memory inventory: on hand, reserved and safety stock per SKU and location, and the
+//! shipments each location has committed per day.
+//!
+//! Positions are sharded by SKU behind mutexes. Reserving a plan locks every shard the plan
+//! touches (in ascending shard order, so two reservations can never deadlock), checks every
+//! position, and only then applies all of them: a plan is reserved whole or not at all, and
+//! no interleaving of threads can sell a unit twice.
+
+use std::collections::HashMap;
+
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::domain::{LocationId, SkuId};
+
+const SHARDS: usize = 64;
+
+/// Stock of one SKU at one location.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// Where the stock is.
+    pub location: LocationId,
+    /// Units physically there.
+    pub on_hand: u32,
+    /// Units promised to orders that have not shipped yet.
+    pub reserved: u32,
+    /// Units the merchant keeps back (display stock, shrinkage buffer); never promised.
+    pub safety_stock: u32,
+}
+
+impl Position {
+    /// Available to promise: on hand less reserved and safety stock, never below zero.
+    pub fn atp(&self) -> u32 {
+        self.on_hand.saturating_sub(self.reserved.saturating_add(self.safety_stock))
+    }
+}
+
+/// Units of one SKU taken from one location by a reservation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReservedUnits {
+    /// What.
+    pub sku: SkuId,
+    /// From where.
+    pub location: LocationId,
+    /// How many.
+    pub qty: u32,
+}
+
+/// One shipment counted against a location's capacity on one day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReservedShipment {
+    /// Which location ships.
+    pub location: LocationId,
+    /// The day it counts against, in days since the epoch.
+    pub day: i64,
+    /// The location's capacity that day; `None` is unlimited.
+    pub capacity: Option<u32>,
+}
+
+/// Everything one order holds: units per position and shipments per location and day.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reservation {
+    /// Units held, at most one entry per SKU and location.
+    pub units: Vec<ReservedUnits>,
+    /// Shipments counted against capacity.
+    pub shipments: Vec<ReservedShipment>,
+}
+
+/// Why a reservation or an inventory change was refused; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InventoryError {
+    /// Another order took the stock between routing and reserving.
+    #[error("only {available} of sku #{} available at location #{}, {requested} requested", sku.0, location.0)]
+    InsufficientStock {
+        /// The SKU.
+        sku: SkuId,
+        /// The location.
+        location: LocationId,
+        /// What was asked for.
+        requested: u32,
+        /// What was there.
+        available: u32,
+    },
+    /// The location has no shipments left that day.
+    #[error("location #{} has no shipment capacity left on day {day}", location.0)]
+    CapacityReached {
+        /// The location.
+        location: LocationId,
+        /// The day.
+        day: i64,
+    },
+    /// No stock record exists for this SKU at this location.
+    #[error("no stock of sku #{} is held at location #{}", sku.0, location.0)]
+    UnknownPosition {
+        /// The SKU.
+        sku: SkuId,
+        /// The location.
+        location: LocationId,
+    },
+    /// A release names a shipment that was never counted.
+    #[error("location #{} has no shipment counted on day {day} to give back", location.0)]
+    ShipmentNotCounted {
+        /// The location.
+        location: LocationId,
+        /// The day.
+        day: i64,
+    },
+    /// A release or adjustment would drive a counter below zero or past its range.
+    #[error("sku #{} at location #{}: {what}", sku.0, location.0)]
+    OutOfRange {
+        /// The SKU.
+        sku: SkuId,
+        /// The location.
+        location: LocationId,
+        /// Which counter and why.
+        what: &'static str,
+    },
+}
+
+#[derive(Default)]
+struct Shard {
+    // INVARIANT: each vector is sorted by location and holds a location at most once.
+    stock: HashMap<SkuId, Vec<Position>>,
+}
+
+impl Shard {
+    fn position_mut(&mut self, sku: SkuId, location: LocationId) -> Option<&mut Position> {
+        let positions = self.stock.get_mut(&sku)?;
+        let at = positions.binary_search_by_key(&location, |p| p.location).ok()?;
+        Some(&mut positions[at])
+    }
+}
+
+/// The live stock picture. Cheap to read concurrently; every write is atomic.
+pub struct Inventory {
+    shards: Box<[Mutex<Shard>]>,
+    // Shipments committed per (location, day). Locked after the stock shards.
+    shipments: Mutex<HashMap<(LocationId, i64), u32>>,
+}
+
+impl Default for Inventory {
+    fn default() -> Inventory {
+        Inventory::new()
+    }
+}
+
+fn shard_of(sku: SkuId) -> usize {
+    sku.index() % SHARDS
+}
+
+impl Inventory {
+    /// An empty inventory.
+    pub fn new() -> Inventory {
+        Inventory {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shipments: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Sets on hand and safety stock of a position, creating it if needed; reservations stay.
+    pub fn set_stock(&self, sku: SkuId, location: LocationId, on_hand: u32, safety_stock: u32) {
+        let mut shard = self.shards[shard_of(sku)].lock();
+        let positions = shard.stock.entry(sku).or_default();
+        match positions.binary_search_by_key(&location, |p| p.location) {
+            Ok(at) => {
+                positions[at].on_hand = on_hand;
+                positions[at].safety_stock = safety_stock;
+            }
+            Err(at) => positions.insert(
+                at,
+                Position { location, on_hand, reserved: 0, safety_stock },
+            ),
+        }
+    }
+
+    /// The position of `sku` at `location`, if stock is recorded there.
+    pub fn position(&self, sku: SkuId, location: LocationId) -> Option<Position> {
+        let mut shard = self.shards[shard_of(sku)].lock();
+        shard.position_mut(sku, location).copied()
+    }
+
+    /// Appends every position of `sku` to `out` (sorted by location), read under one lock.
+    pub fn positions_into(&self, sku: SkuId, out: &mut Vec<Position>) {
+        let shard = self.shards[shard_of(sku)].lock();
+        if let Some(positions) = shard.stock.get(&sku) {
+            out.extend_from_slice(positions);
+        }
+    }
+
+    /// Total available to promise of `sku` across the network.
+    pub fn network_atp(&self, sku: SkuId) -> u64 {
+        let shard = self.shards[shard_of(sku)].lock();
+        shard
+            .stock
+            .get(&sku)
+            .map_or(0, |positions| positions.iter().map(|p| u64::from(p.atp())).sum())
+    }
+
+    /// Shipments already committed by `location` on `day`.
+    pub fn shipments_on(&self, location: LocationId, day: i64) -> u32 {
+        self.shipments.lock().get(&(location, day)).copied().unwrap_or(0)
+    }
+
+    /// Reserves every unit and shipment of `reservation`, or nothing.
+    pub fn reserve(&self, reservation: &Reservation) -> Result<(), InventoryError> {
+        let mut guards = self.lock_shards_for(&reservation.units);
+        let mut shipments = self.shipments.lock();
+        for units in merged(&reservation.units) {
+            let shard = guard_for(&mut guards, units.sku);
+            let Some(position) = shard.position_mut(units.sku, units.location) else {
+                return Err(InventoryError::UnknownPosition { sku: units.sku, location: units.location });
+            };
+            if position.atp() < units.qty {
+                return Err(InventoryError::InsufficientStock {
+                    sku: units.sku,
+                    location: units.location,
+                    requested: units.qty,
+                    available: position.atp(),
+                });
+            }
+        }
+        for shipment in &reservation.shipments {
+            let used = shipments.get(&(shipment.location, shipment.day)).copied().unwrap_or(0);
+            if shipment.capacity.is_some_and(|capacity| used >= capacity) {
+                return Err(InventoryError::CapacityReached {
+                    location: shipment.location,
+                    day: shipment.day,
+                });
+            }
+        }
+        // Every check passed with all locks held: apply.
+        for units in merged(&reservation.units) {
+            if let Some(position) = guard_for(&mut guards, units.sku).position_mut(units.sku, units.location) {
+                position.reserved += units.qty;
+            }
+        }
+        for shipment in &reservation.shipments {
+            *shipments.entry((shipment.location, shipment.day)).or_insert(0) += 1;
+        }
+        Ok(())
+    }
+
+    /// Gives back everything `reservation` holds (an order cancelled), or nothing if it does
+    /// not hold it.
+    pub fn release(&self, reservation: &Reservation) -> Result<(), InventoryError> {
+        self.unreserve(reservation, false)
+    }
+
+    /// Ships a reservation: its units leave on hand and stop being reserved. The shipments
+    /// stay counted against the day's capacity.
+    pub fn consume(&self, reservation: &Reservation) -> Result<(), InventoryError> {
+        self.unreserve(reservation, true)
+    }
+
+    fn unreserve(&self, reservation: &Reservation, shipped: bool) -> Result<(), InventoryError> {
+        let mut guards = self.lock_shards_for(&reservation.units);
+        let mut shipments = self.shipments.lock();
+        for units in merged(&reservation.units) {
+            let shard = guard_for(&mut guards, units.sku);
+            let Some(position) = shard.position_mut(units.sku, units.location) else {
+                return Err(InventoryError::UnknownPosition { sku: units.sku, location: units.location });
+            };
+            if position.reserved < units.qty || (shipped && position.on_hand < units.qty) {
+                return Err(InventoryError::OutOfRange {
+                    sku: units.sku,
+                    location: units.location,
+                    what: "more units released than are reserved",
+                });
+            }
+        }
+        if !shipped {
+            for shipment in &reservation.shipments {
+                if shipments.get(&(shipment.location, shipment.day)).copied().unwrap_or(0) == 0 {
+                    return Err(InventoryError::ShipmentNotCounted {
+                        location: shipment.location,
+                        day: shipment.day,
+                    });
+                }
+            }
+        }
+        for units in merged(&reservation.units) {
+            if let Some(position) = guard_for(&mut guards, units.sku).position_mut(units.sku, units.location) {
+                position.reserved -= units.qty;
+                if shipped {
+                    position.on_hand -= units.qty;
+                }
+            }
+        }
+        if !shipped {
+            for shipment in &reservation.shipments {
+                if let Some(used) = shipments.get_mut(&(shipment.location, shipment.day)) {
+                    *used -= 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sums of on hand and reserved over every position, for conservation checks.
+    pub fn totals(&self) -> (u64, u64) {
+        let (mut on_hand, mut reserved) = (0u64, 0u64);
+        for shard in self.shards.iter() {
+            for position in shard.lock().stock.values().flatten() {
+                on_hand += u64::from(position.on_hand);
+                reserved += u64::from(position.reserved);
+            }
+        }
+        (on_hand, reserved)
+    }
+
+    fn lock_shards_for(&self, units: &[ReservedUnits]) -> Vec<(usize, MutexGuard<'_, Shard>)> {
+        let mut indices: Vec<usize> = units.iter().map(|u| shard_of(u.sku)).collect();
+        indices.sort_unstable();
+        indices.dedup();
+        // INVARIANT: shards are always locked in ascending index order, so no two threads
+        // can each hold a shard the other waits for.
+        indices.into_iter().map(|index| (index, self.shards[index].lock())).collect()
+    }
+}
+
+fn guard_for<'a, 'g>(guards: &'a mut [(usize, MutexGuard<'g, Shard>)], sku: SkuId) -> &'a mut Shard {
+    let index = shard_of(sku);
+    let at = guards.iter().position(|(locked, _)| *locked == index);
+    // INVARIANT: `lock_shards_for` locked the shard of every SKU in the reservation.
+    match at {
+        Some(at) => &mut guards[at].1,
+        None => unreachable!("shard {index} was not locked"),
+    }
+}
+
+// Units of one SKU at one location may appear on several lines; checks need their sum.
+fn merged(units: &[ReservedUnits]) -> Vec<ReservedUnits> {
+    let mut sorted = units.to_vec();
+    sorted.sort_unstable_by_key(|u| (u.sku, u.location));
+    let mut out: Vec<ReservedUnits> = Vec::with_capacity(sorted.len());
+    for units in sorted {
+        match out.last_mut() {
+            Some(last) if last.sku == units.sku && last.location == units.location => {
+                last.qty = last.qty.saturating_add(units.qty);
+            }
+            _ => out.push(units),
+        }
+    }
+    out
+}

@@ -1,0 +1,26 @@
+//! switchyard-engine: the routing core of switchyard.
+//!
+//! It owns the domain (products, locations, orders), the in-memory inventory, the [`Policy`]
+//! boundary that DSL policies and Wasm plugins implement, the exact optimizer and the greedy
+//! baseline, plans and their explanations. It does no IO and knows nothing of HTTP, Wasm or
+//! the policy language.
+
+pub mod catalog;
+pub mod domain;
+pub mod explain;
+pub mod inventory;
+pub mod optimizer;
+pub mod plan;
+pub mod policy;
+pub mod reference_policy;
+pub mod router;
+
+pub use catalog::{Catalog, CatalogError};
+pub use domain::{Address, Downtime, GeoPoint, Location, LocationId, LocationKind, Order, OrderLine, Product, SkuId, Timestamp};
+pub use explain::{CandidateExplanation, CandidateStatus, Explanation, LineExplanation};
+pub use inventory::{Inventory, InventoryError, Position, Reservation, ReservedShipment, ReservedUnits};
+pub use optimizer::{SearchBudget, Strategy};
+pub use plan::{CostBreakdown, Plan, PlanStatus, Shipment, ShipmentLine, Unfilled};
+pub use policy::{Candidate, CandidateLocation, Candidates, Evaluation, Policy, PolicyError, PolicyInfo, PolicyRequest, ShortStock, SplitRules, Verdict};
+pub use reference_policy::{RateCard, RateCardError, ReferencePolicy, ReferenceSettings, Zone};
+pub use router::{OrderError, Routed, Router, RouterConfig, RoutingError, Workspace};

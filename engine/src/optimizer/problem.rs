@@ -1,0 +1,519 @@
+//! One order's allocation problem, resolved to dense indices: the usable locations with their
+//! shipment costs, the lines with their unit costs and ATP per location, and the split rules.
+//! Also the fill function: the cheapest way to serve the lines from a fixed set of locations.
+
+use crate::catalog::Catalog;
+use crate::domain::Order;
+use crate::policy::{Candidates, Evaluation, ShortStock, Verdict};
+
+/// Penalty per unfilled unit when the policy rejects short orders: large enough that any plan
+/// with fewer unfilled units is cheaper, so the optimizer first fills all it can.
+pub const MUST_FILL_PENALTY: f64 = 1.0e6;
+
+/// Largest set of locations the search considers; more shipments than this per order is
+/// treated as this many.
+pub const MAX_SHIPMENTS_SEARCHED: usize = 32;
+
+/// A line of the problem.
+#[derive(Clone, Copy, Debug)]
+pub struct ProblemLine {
+    /// Units ordered.
+    pub qty: u32,
+    /// May the units come from more than one location?
+    pub may_split: bool,
+    /// Lines of the same SKU share ATP; they form one group.
+    pub group: u32,
+}
+
+/// One line's option at one location, for walks in cost order.
+#[derive(Clone, Copy, Debug)]
+pub struct LineOption {
+    /// Cost per unit.
+    pub cost: f64,
+    /// Problem location index.
+    pub location: u32,
+    /// ATP of the line's SKU there.
+    pub atp: u32,
+}
+
+/// Units of a line taken from a problem location.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Take {
+    /// Line index in the order.
+    pub line: u32,
+    /// Problem location index.
+    pub location: u32,
+    /// Units.
+    pub qty: u32,
+}
+
+/// The allocation problem of one order. Buffers are reused across orders.
+#[derive(Clone, Debug, Default)]
+pub struct Problem {
+    /// Most shipments (distinct locations), capped at [`MAX_SHIPMENTS_SEARCHED`].
+    pub max_shipments: usize,
+    /// Cost of every shipment after the first.
+    pub split_penalty: f64,
+    /// Cost per unfilled unit ([`MUST_FILL_PENALTY`] when the policy rejects short orders).
+    pub unfilled_penalty: f64,
+    /// Whether any unfilled unit rejects the order.
+    pub must_fill: bool,
+    /// Per problem location: the slot in [`Candidates::locations`].
+    pub slots: Vec<u32>,
+    /// Per problem location: cost of a shipment from it.
+    pub shipment_cost: Vec<f64>,
+    /// The order's lines.
+    pub lines: Vec<ProblemLine>,
+    /// Per group: its lines.
+    pub group_lines: Vec<Vec<u32>>,
+    /// Whether the fill function is submodular in the set of locations (true unless a SKU
+    /// appears on several lines and one of them may not split): the search relies on it.
+    pub submodular: bool,
+    // Dense `lines x locations` unit costs; INFINITY where the line has no usable option.
+    unit_cost: Vec<f64>,
+    // Dense `groups x locations` ATP.
+    atp: Vec<u32>,
+    // Per line, its options sorted by cost then location: `line_options[line_starts[i]..]`.
+    line_options: Vec<LineOption>,
+    line_starts: Vec<u32>,
+    // Per location, the groups it can serve: `location_groups[location_starts[l]..]`.
+    location_groups: Vec<u32>,
+    location_starts: Vec<u32>,
+    // Scratch: slot -> problem location.
+    slot_map: Vec<u32>,
+}
+
+const UNUSED: u32 = u32::MAX;
+
+impl Problem {
+    /// Number of usable locations.
+    pub fn location_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Cost per unit of `line` at `location`; infinite if it cannot ship there.
+    pub fn unit_cost(&self, line: usize, location: usize) -> f64 {
+        self.unit_cost[line * self.slots.len() + location]
+    }
+
+    /// ATP of `group`'s SKU at `location`.
+    pub fn group_atp(&self, group: usize, location: usize) -> u32 {
+        self.atp[group * self.slots.len() + location]
+    }
+
+    /// `line`'s usable options, cheapest first.
+    pub fn line_options(&self, line: usize) -> &[LineOption] {
+        &self.line_options[self.line_starts[line] as usize..self.line_starts[line + 1] as usize]
+    }
+
+    /// The groups `location` can serve.
+    pub fn location_groups(&self, location: usize) -> &[u32] {
+        &self.location_groups
+            [self.location_starts[location] as usize..self.location_starts[location + 1] as usize]
+    }
+
+    /// Total units ordered.
+    pub fn total_units(&self) -> u64 {
+        self.lines.iter().map(|line| u64::from(line.qty)).sum()
+    }
+
+    /// Builds the problem of `order` from its candidates and its policy's (validated) answer.
+    /// Locations the engine blocked or the policy excluded, options excluded, without stock
+    /// or costing more than leaving the unit unfilled are left out.
+    pub fn build(&mut self, catalog: &Catalog, order: &Order, candidates: &Candidates, evaluation: &Evaluation) {
+        let (unfilled_penalty, must_fill) = match evaluation.short_stock {
+            ShortStock::Partial { unfilled_penalty } => (unfilled_penalty, false),
+            ShortStock::Reject => (MUST_FILL_PENALTY, true),
+        };
+        self.unfilled_penalty = unfilled_penalty;
+        self.must_fill = must_fill;
+        self.split_penalty = evaluation.split.split_penalty;
+        self.max_shipments = (evaluation.split.max_shipments as usize).min(MAX_SHIPMENTS_SEARCHED);
+
+        // Lines and groups (lines of one SKU share its ATP).
+        self.lines.clear();
+        for group in &mut self.group_lines {
+            group.clear();
+        }
+        let mut group_count = 0usize;
+        for (index, line) in order.lines.iter().enumerate() {
+            let group = order.lines[..index]
+                .iter()
+                .position(|earlier| earlier.sku == line.sku)
+                .map_or_else(
+                    || {
+                        group_count += 1;
+                        group_count - 1
+                    },
+                    |earlier| self.lines[earlier].group as usize,
+                );
+            if self.group_lines.len() <= group {
+                self.group_lines.push(Vec::new());
+            }
+            self.group_lines[group].push(index as u32);
+            let may_split = evaluation.split.line_may_split.get(index).copied().unwrap_or(true);
+            self.lines.push(ProblemLine { qty: line.qty, may_split, group: group as u32 });
+        }
+        self.group_lines.truncate(group_count);
+        self.submodular = self
+            .group_lines
+            .iter()
+            .all(|lines| lines.len() == 1 || lines.iter().all(|&line| self.lines[line as usize].may_split));
+
+        // Usable options and the locations they use.
+        let usable = |entry: usize, slot: usize| {
+            candidates.locations[slot].blocked.is_none()
+                && candidates.entries[entry].atp > 0
+                && matches!(evaluation.shipment[slot], Verdict::Cost(_))
+                && matches!(evaluation.units[entry], Verdict::Cost(cost) if cost < unfilled_penalty)
+        };
+        self.slot_map.clear();
+        self.slot_map.resize(candidates.locations.len(), UNUSED);
+        let mut used_slots: Vec<u32> = Vec::new();
+        for entry in 0..candidates.entries.len() {
+            let slot = candidates.entries[entry].slot as usize;
+            if self.slot_map[slot] == UNUSED && usable(entry, slot) {
+                self.slot_map[slot] = 0;
+                used_slots.push(slot as u32);
+            }
+        }
+        // Location order is the tie-break among equal-cost plans: merchant priority first,
+        // then nearest, then the order candidates were found in.
+        used_slots.sort_by(|&a, &b| {
+            let (a_location, b_location) = (&candidates.locations[a as usize], &candidates.locations[b as usize]);
+            let priority = |slot: &crate::policy::CandidateLocation| catalog.location(slot.location).priority;
+            priority(b_location)
+                .cmp(&priority(a_location))
+                .then(a_location.distance_km.total_cmp(&b_location.distance_km))
+                .then(a.cmp(&b))
+        });
+        self.slots.clear();
+        self.shipment_cost.clear();
+        for (index, &slot) in used_slots.iter().enumerate() {
+            self.slot_map[slot as usize] = index as u32;
+            self.slots.push(slot);
+            let cost = match evaluation.shipment[slot as usize] {
+                Verdict::Cost(cost) => cost,
+                Verdict::Excluded(_) => f64::INFINITY,
+            };
+            self.shipment_cost.push(cost);
+        }
+
+        // Dense matrices and per-line option lists.
+        let location_count = self.slots.len();
+        self.unit_cost.clear();
+        self.unit_cost.resize(self.lines.len() * location_count, f64::INFINITY);
+        self.atp.clear();
+        self.atp.resize(group_count * location_count, 0);
+        self.line_options.clear();
+        self.line_starts.clear();
+        self.line_starts.push(0);
+        for line in 0..self.lines.len() {
+            let group = self.lines[line].group as usize;
+            let start = self.line_options.len();
+            for entry in candidates.line_range(line) {
+                let candidate = candidates.entries[entry];
+                let slot = candidate.slot as usize;
+                if !usable(entry, slot) {
+                    continue;
+                }
+                let location = self.slot_map[slot] as usize;
+                let Verdict::Cost(cost) = evaluation.units[entry] else { continue };
+                self.unit_cost[line * location_count + location] = cost;
+                self.atp[group * location_count + location] = candidate.atp;
+                self.line_options.push(LineOption { cost, location: location as u32, atp: candidate.atp });
+            }
+            self.line_options[start..].sort_by(|a, b| a.cost.total_cmp(&b.cost).then(a.location.cmp(&b.location)));
+            self.line_starts.push(self.line_options.len() as u32);
+        }
+
+        // Per location, the groups it serves.
+        self.location_groups.clear();
+        self.location_starts.clear();
+        self.location_starts.push(0);
+        for location in 0..location_count {
+            for group in 0..group_count {
+                let serves = self.group_lines[group]
+                    .iter()
+                    .any(|&line| self.unit_cost[line as usize * location_count + location].is_finite());
+                if serves {
+                    self.location_groups.push(group as u32);
+                }
+            }
+            self.location_starts.push(self.location_groups.len() as u32);
+        }
+    }
+
+    /// Cost of a set of locations used as the order's shipments: their shipment costs, the
+    /// split penalty, and the cheapest fill of every group from them.
+    pub fn set_cost(&self, set: &[u32]) -> f64 {
+        let fixed: f64 = set.iter().map(|&l| self.shipment_cost[l as usize]).sum::<f64>()
+            + self.split_penalty * set.len().saturating_sub(1) as f64;
+        fixed + (0..self.group_lines.len()).map(|group| self.fill_group(group, set, None)).sum::<f64>()
+    }
+
+    /// The cheapest way to serve `group`'s lines from the locations in `set` (units that
+    /// cannot be served cost the unfilled penalty). Pushes the units taken to `takes` if given.
+    pub fn fill_group(&self, group: usize, set: &[u32], takes: Option<&mut Vec<Take>>) -> f64 {
+        let lines = &self.group_lines[group];
+        if let [line] = lines.as_slice() {
+            let line = *line as usize;
+            if self.lines[line].may_split {
+                self.fill_split_line(line, group, set, takes)
+            } else {
+                self.fill_whole_line(line, group, set, takes)
+            }
+        } else {
+            self.fill_shared_sku(group, set, takes)
+        }
+    }
+
+    // One splittable line: take from the cheapest locations of the set first.
+    fn fill_split_line(&self, line: usize, group: usize, set: &[u32], mut takes: Option<&mut Vec<Take>>) -> f64 {
+        let mut remaining = self.lines[line].qty;
+        let mut cost = 0.0;
+        let mut taken = 0u64; // bit i: set[i] already used
+        while remaining > 0 {
+            let mut best: Option<(usize, f64)> = None;
+            for (index, &location) in set.iter().enumerate() {
+                if taken & (1 << index) != 0 {
+                    continue;
+                }
+                let unit = self.unit_cost(line, location as usize);
+                if unit.is_finite() && best.is_none_or(|(_, best_cost)| unit < best_cost) {
+                    best = Some((index, unit));
+                }
+            }
+            let Some((index, unit)) = best else { break };
+            taken |= 1 << index;
+            let location = set[index] as usize;
+            let qty = remaining.min(self.group_atp(group, location));
+            if qty == 0 {
+                continue;
+            }
+            remaining -= qty;
+            cost += f64::from(qty) * unit;
+            if let Some(takes) = takes.as_deref_mut() {
+                takes.push(Take { line: line as u32, location: location as u32, qty });
+            }
+        }
+        cost + f64::from(remaining) * self.unfilled_penalty
+    }
+
+    // One line that may not split: all its units (as many as there are) from one location.
+    fn fill_whole_line(&self, line: usize, group: usize, set: &[u32], takes: Option<&mut Vec<Take>>) -> f64 {
+        let qty = self.lines[line].qty;
+        let mut best_cost = f64::from(qty) * self.unfilled_penalty;
+        let mut best: Option<Take> = None;
+        for &location in set {
+            let unit = self.unit_cost(line, location as usize);
+            if !unit.is_finite() {
+                continue;
+            }
+            let shipped = qty.min(self.group_atp(group, location as usize));
+            let cost = f64::from(shipped) * unit + f64::from(qty - shipped) * self.unfilled_penalty;
+            if shipped > 0 && cost < best_cost {
+                best_cost = cost;
+                best = Some(Take { line: line as u32, location, qty: shipped });
+            }
+        }
+        if let (Some(takes), Some(take)) = (takes, best) {
+            takes.push(take);
+        }
+        best_cost
+    }
+
+    // Several lines of one SKU compete for its ATP. Lines that may not split are tried at
+    // every location of the set (or none); the splittable rest is a small transportation
+    // problem solved exactly by min-cost flow.
+    fn fill_shared_sku(&self, group: usize, set: &[u32], mut takes: Option<&mut Vec<Take>>) -> f64 {
+        let lines = &self.group_lines[group];
+        let whole: Vec<u32> = lines.iter().copied().filter(|&l| !self.lines[l as usize].may_split).collect();
+        let split: Vec<u32> = lines.iter().copied().filter(|&l| self.lines[l as usize].may_split).collect();
+        let choices = set.len() + 1; // a location of the set, or none
+        let mut choice = vec![0usize; whole.len()];
+        let mut best_cost = f64::INFINITY;
+        let mut best_takes: Vec<Take> = Vec::new();
+        let mut scratch: Vec<Take> = Vec::new();
+        loop {
+            scratch.clear();
+            let mut atp: Vec<u32> = set.iter().map(|&l| self.group_atp(group, l as usize)).collect();
+            let mut cost = 0.0;
+            let mut feasible = true;
+            for (&line, &pick) in whole.iter().zip(&choice) {
+                let qty = self.lines[line as usize].qty;
+                let shipped = if pick < set.len() {
+                    let unit = self.unit_cost(line as usize, set[pick] as usize);
+                    let shipped = qty.min(atp[pick]);
+                    if !unit.is_finite() || shipped == 0 {
+                        feasible = false;
+                        break;
+                    }
+                    atp[pick] -= shipped;
+                    cost += f64::from(shipped) * unit;
+                    scratch.push(Take { line, location: set[pick], qty: shipped });
+                    shipped
+                } else {
+                    0
+                };
+                cost += f64::from(qty - shipped) * self.unfilled_penalty;
+            }
+            if feasible {
+                cost += self.transport(&split, set, &atp, &mut scratch);
+                if cost < best_cost {
+                    best_cost = cost;
+                    best_takes.clone_from(&scratch);
+                }
+            }
+            // Next combination of choices for the lines that may not split.
+            let mut position = 0;
+            while position < choice.len() {
+                choice[position] += 1;
+                if choice[position] < choices {
+                    break;
+                }
+                choice[position] = 0;
+                position += 1;
+            }
+            if position == choice.len() {
+                break;
+            }
+        }
+        if let Some(takes) = takes.as_deref_mut() {
+            takes.extend(best_takes);
+        }
+        best_cost
+    }
+
+    // Min-cost flow by successive shortest paths (Bellman-Ford; the graph has at most a few
+    // dozen nodes): lines -> locations of the set, each unit shipped saves
+    // `unfilled_penalty - unit_cost`.
+    fn transport(&self, lines: &[u32], set: &[u32], atp: &[u32], takes: &mut Vec<Take>) -> f64 {
+        let unfilled: f64 = lines.iter().map(|&l| f64::from(self.lines[l as usize].qty) * self.unfilled_penalty).sum();
+        if lines.is_empty() || set.is_empty() {
+            return unfilled;
+        }
+        let mut flow = MinCostFlow::new(2 + lines.len() + set.len());
+        let (source, sink) = (0, 1 + lines.len() + set.len());
+        let mut arcs: Vec<(usize, u32, u32)> = Vec::new(); // (edge, line, location)
+        for (i, &line) in lines.iter().enumerate() {
+            flow.add_edge(source, 1 + i, i64::from(self.lines[line as usize].qty), 0.0);
+            for (j, &location) in set.iter().enumerate() {
+                let unit = self.unit_cost(line as usize, location as usize);
+                if unit.is_finite() {
+                    let edge = flow.add_edge(1 + i, 1 + lines.len() + j, i64::MAX / 4, unit - self.unfilled_penalty);
+                    arcs.push((edge, line, location));
+                }
+            }
+        }
+        for (j, &available) in atp.iter().enumerate() {
+            flow.add_edge(1 + lines.len() + j, sink, i64::from(available), 0.0);
+        }
+        let saving = flow.run(source, sink);
+        for (edge, line, location) in arcs {
+            let qty = flow.flow_on(edge);
+            if qty > 0 {
+                takes.push(Take { line, location, qty: qty as u32 });
+            }
+        }
+        unfilled + saving
+    }
+
+    /// A lower bound on the fill cost of every group over any subset of the locations for
+    /// which `member` is true: lines are relaxed to splittable and lines of one SKU each see
+    /// its whole ATP.
+    pub fn relaxed_fill(&self, member: impl Fn(u32) -> bool) -> f64 {
+        let mut total = 0.0;
+        for (line, problem_line) in self.lines.iter().enumerate() {
+            let mut remaining = problem_line.qty;
+            for option in self.line_options(line) {
+                if remaining == 0 {
+                    break;
+                }
+                if member(option.location) {
+                    let qty = remaining.min(option.atp);
+                    remaining -= qty;
+                    total += f64::from(qty) * option.cost;
+                }
+            }
+            total += f64::from(remaining) * self.unfilled_penalty;
+        }
+        total
+    }
+}
+
+struct MinCostFlow {
+    to: Vec<usize>,
+    capacity: Vec<i64>,
+    cost: Vec<f64>,
+    adjacency: Vec<Vec<usize>>,
+    original: Vec<i64>,
+}
+
+impl MinCostFlow {
+    fn new(nodes: usize) -> MinCostFlow {
+        MinCostFlow { to: Vec::new(), capacity: Vec::new(), cost: Vec::new(), adjacency: vec![Vec::new(); nodes], original: Vec::new() }
+    }
+
+    fn add_edge(&mut self, from: usize, to: usize, capacity: i64, cost: f64) -> usize {
+        let edge = self.to.len();
+        for (a, b, c, k) in [(from, to, capacity, cost), (to, from, 0, -cost)] {
+            self.adjacency[a].push(self.to.len());
+            self.to.push(b);
+            self.capacity.push(c);
+            self.cost.push(k);
+            self.original.push(c);
+        }
+        edge
+    }
+
+    fn flow_on(&self, edge: usize) -> i64 {
+        self.original[edge] - self.capacity[edge]
+    }
+
+    // Augments along negative-cost paths while any exists; returns the total (negative) cost.
+    fn run(&mut self, source: usize, sink: usize) -> f64 {
+        let nodes = self.adjacency.len();
+        let mut total = 0.0;
+        loop {
+            let mut distance = vec![f64::INFINITY; nodes];
+            let mut via: Vec<Option<usize>> = vec![None; nodes];
+            distance[source] = 0.0;
+            for _ in 0..nodes {
+                let mut changed = false;
+                for node in 0..nodes {
+                    if !distance[node].is_finite() {
+                        continue;
+                    }
+                    for &edge in &self.adjacency[node] {
+                        let next = self.to[edge];
+                        if self.capacity[edge] > 0 && distance[node] + self.cost[edge] < distance[next] - 1e-12 {
+                            distance[next] = distance[node] + self.cost[edge];
+                            via[next] = Some(edge);
+                            changed = true;
+                        }
+                    }
+                }
+                if !changed {
+                    break;
+                }
+            }
+            if !(distance[sink] < -1e-12) {
+                return total;
+            }
+            let mut bottleneck = i64::MAX;
+            let mut node = sink;
+            while let Some(edge) = via[node] {
+                bottleneck = bottleneck.min(self.capacity[edge]);
+                node = self.to[edge ^ 1];
+            }
+            let mut node = sink;
+            while let Some(edge) = via[node] {
+                self.capacity[edge] -= bottleneck;
+                self.capacity[edge ^ 1] += bottleneck;
+                node = self.to[edge ^ 1];
+            }
+            total += bottleneck as f64 * distance[sink];
+        }
+    }
+}

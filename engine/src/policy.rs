@@ -1,0 +1,221 @@
+//! The `Policy` boundary: what a routing policy (native Rust, DSL or Wasm plugin) is shown
+//! about an order, and what it answers.
+//!
+//! The engine gathers the candidates (every location holding a line's SKU, with its ATP and
+//! distance), blocks those it must (downtime, daily capacity), and asks the order's policy to
+//! price or exclude each candidate and to set the split rules. The optimizer then chooses.
+
+use std::sync::Arc;
+
+use crate::catalog::Catalog;
+use crate::domain::{LocationId, Order, Timestamp};
+
+/// A distinct location that can ship at least one line of the order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CandidateLocation {
+    /// The location.
+    pub location: LocationId,
+    /// Great-circle distance to the order's ship-to, in km.
+    pub distance_km: f64,
+    /// Shipments the location may still send on the order's day; `None` is unlimited.
+    pub shipments_left: Option<u32>,
+    /// Set when the engine itself rules the location out (downtime, capacity): the reason.
+    pub blocked: Option<Arc<str>>,
+}
+
+/// A line's option to take stock from one candidate location.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// Index into [`Candidates::locations`].
+    pub slot: u32,
+    /// Available to promise of the line's SKU there (0 is listed, for explanations).
+    pub atp: u32,
+}
+
+/// All candidates of one order: the distinct locations, and per line the options among them.
+///
+/// Kept as flat vectors so one buffer serves every order a worker routes.
+#[derive(Clone, Debug, Default)]
+pub struct Candidates {
+    /// Distinct candidate locations, in the order first met.
+    pub locations: Vec<CandidateLocation>,
+    /// Options of every line, line after line.
+    pub entries: Vec<Candidate>,
+    // INVARIANT: `line_starts.len() == lines + 1`, non-decreasing, last == entries.len().
+    line_starts: Vec<u32>,
+}
+
+impl Candidates {
+    /// Empties the buffers for the next order.
+    pub fn clear(&mut self) {
+        self.locations.clear();
+        self.entries.clear();
+        self.line_starts.clear();
+        self.line_starts.push(0);
+    }
+
+    /// Closes the options of the current line; the next entries belong to the next line.
+    pub fn finish_line(&mut self) {
+        self.line_starts.push(self.entries.len() as u32);
+    }
+
+    /// Number of lines described.
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len().saturating_sub(1)
+    }
+
+    /// Index range into [`Candidates::entries`] of line `line`'s options.
+    pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
+        self.line_starts[line] as usize..self.line_starts[line + 1] as usize
+    }
+
+    /// Line `line`'s options.
+    pub fn line(&self, line: usize) -> &[Candidate] {
+        &self.entries[self.line_range(line)]
+    }
+}
+
+/// A policy's answer about one candidate: a cost, or an exclusion with the rule's name.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// Allowed, at this cost (per unit for a line's option, per parcel for a location).
+    Cost(f64),
+    /// Ruled out by the named rule; the name appears in explanations.
+    Excluded(Arc<str>),
+}
+
+/// How an order may be split into shipments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SplitRules {
+    /// Most distinct shipping locations for the order; at least 1.
+    pub max_shipments: u32,
+    /// Cost of every shipment after the first.
+    pub split_penalty: f64,
+    /// Per line: may its units come from more than one location?
+    pub line_may_split: Vec<bool>,
+}
+
+/// What happens to units no allowed location can ship.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ShortStock {
+    /// Ship what can be shipped; every unit left unfilled costs this much.
+    Partial {
+        /// Cost per unfilled unit.
+        unfilled_penalty: f64,
+    },
+    /// The whole order is rejected unless every unit can ship.
+    Reject,
+}
+
+/// A policy's full answer for one order.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    /// Per candidate location (parallel to [`Candidates::locations`]): cost per shipment.
+    pub shipment: Vec<Verdict>,
+    /// Per line option (parallel to [`Candidates::entries`]): cost per unit.
+    pub units: Vec<Verdict>,
+    /// Split limits.
+    pub split: SplitRules,
+    /// Short-stock behaviour.
+    pub short_stock: ShortStock,
+}
+
+impl Default for Evaluation {
+    fn default() -> Evaluation {
+        Evaluation {
+            shipment: Vec::new(),
+            units: Vec::new(),
+            split: SplitRules { max_shipments: 1, split_penalty: 0.0, line_may_split: Vec::new() },
+            short_stock: ShortStock::Reject,
+        }
+    }
+}
+
+thread_local! {
+    static NOT_PRICED: Arc<str> = Arc::from("not priced by the policy");
+}
+
+impl Evaluation {
+    /// Sizes the answer for `candidates`, every verdict "not priced", so a policy that forgets
+    /// a candidate excludes it visibly instead of pricing it at zero.
+    pub fn reset(&mut self, candidates: &Candidates) {
+        let not_priced = NOT_PRICED.with(Arc::clone);
+        self.shipment.clear();
+        self.shipment.resize(candidates.locations.len(), Verdict::Excluded(not_priced.clone()));
+        self.units.clear();
+        self.units.resize(candidates.entries.len(), Verdict::Excluded(not_priced));
+        self.split.line_may_split.clear();
+        self.split.line_may_split.resize(candidates.line_count(), true);
+    }
+
+    /// Checks the answer is usable: right sizes, finite non-negative costs, at least one
+    /// shipment allowed.
+    pub fn validate(&self, candidates: &Candidates) -> Result<(), &'static str> {
+        if self.shipment.len() != candidates.locations.len()
+            || self.units.len() != candidates.entries.len()
+            || self.split.line_may_split.len() != candidates.line_count()
+        {
+            return Err("answer does not match the candidates it was given");
+        }
+        let bad = |verdict: &Verdict| matches!(verdict, Verdict::Cost(cost) if !(cost.is_finite() && *cost >= 0.0));
+        if self.shipment.iter().chain(&self.units).any(bad) {
+            return Err("a cost is negative or not a finite number");
+        }
+        if self.split.max_shipments == 0 {
+            return Err("max shipments must be at least 1");
+        }
+        if !(self.split.split_penalty.is_finite() && self.split.split_penalty >= 0.0) {
+            return Err("split penalty must be a finite non-negative number");
+        }
+        if let ShortStock::Partial { unfilled_penalty } = self.short_stock
+            && !(unfilled_penalty.is_finite() && unfilled_penalty >= 0.0)
+        {
+            return Err("unfilled penalty must be a finite non-negative number");
+        }
+        Ok(())
+    }
+}
+
+/// What a policy is shown for one order.
+#[derive(Clone, Copy)]
+pub struct PolicyRequest<'a> {
+    /// Locations and products.
+    pub catalog: &'a Catalog,
+    /// The order.
+    pub order: &'a Order,
+    /// The instant the decision is made for (the order's `placed_at` in a replay).
+    pub now: Timestamp,
+    /// Candidate locations and each line's options.
+    pub candidates: &'a Candidates,
+}
+
+/// Name and version of a policy, carried into every plan it produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyInfo {
+    /// The policy's name.
+    pub name: String,
+    /// Its version (a DSL version, a plugin's content hash, ...).
+    pub version: String,
+}
+
+/// A policy could not answer (a plugin trapped, ran out of fuel, answered nonsense).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("policy `{policy}` failed: {message}")]
+pub struct PolicyError {
+    /// `name@version` of the policy.
+    pub policy: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// A routing policy: excludes and prices candidates and sets split rules for an order.
+///
+/// Implemented natively ([`crate::ReferencePolicy`]), by compiled DSL policies and by Wasm
+/// plugins. Implementations must be deterministic for the same request.
+pub trait Policy: Send + Sync {
+    /// Name and version.
+    fn info(&self) -> PolicyInfo;
+
+    /// Fills `out` (already [`Evaluation::reset`] for the request's candidates).
+    fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError>;
+}

@@ -1,0 +1,398 @@
+//! Routing one order end to end: validate, gather candidates from inventory, ask the policy,
+//! optimise, build the plan (and its explanation), and reserve it atomically.
+
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock};
+
+use crate::catalog::Catalog;
+use crate::domain::{LocationId, Order};
+use crate::explain::{CandidateExplanation, CandidateStatus, Explanation, LineExplanation};
+use crate::inventory::{Inventory, InventoryError, Position, Reservation, ReservedShipment, ReservedUnits};
+use crate::optimizer::{ExactSearch, Problem, SearchBudget, Solution, Strategy, solve};
+use crate::plan::{CostBreakdown, Plan, PlanStatus, Shipment, ShipmentLine, Unfilled};
+use crate::policy::{CandidateLocation, Candidates, Evaluation, Policy, PolicyError, PolicyRequest, Verdict};
+
+static DOWNTIME: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("location in planned downtime"));
+static CAPACITY: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("daily shipment capacity reached"));
+
+/// How orders are routed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RouterConfig {
+    /// Exact optimizer or greedy baseline.
+    pub strategy: Strategy,
+    /// Search budget per order.
+    pub budget: SearchBudget,
+    /// Most lines an order may have.
+    pub max_lines: usize,
+    /// How often to route again when stock moved between routing and reserving.
+    pub max_attempts: u32,
+}
+
+impl Default for RouterConfig {
+    fn default() -> RouterConfig {
+        RouterConfig { strategy: Strategy::Optimal, budget: SearchBudget::default(), max_lines: 200, max_attempts: 8 }
+    }
+}
+
+/// Why an order is not acceptable; names the offending field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct OrderError {
+    /// Path of the field, like `lines[2].qty`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Why an order could not be routed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RoutingError {
+    /// The order itself is invalid; nothing was reserved.
+    #[error("invalid order: {0}")]
+    InvalidOrder(#[from] OrderError),
+    /// The policy failed.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The policy answered something unusable.
+    #[error("policy `{policy}` gave an invalid answer: {message}")]
+    InvalidAnswer {
+        /// `name@version`.
+        policy: String,
+        /// What was wrong.
+        message: &'static str,
+    },
+    /// Other orders kept taking the stock this order was routed to.
+    #[error("stock kept changing while reserving ({attempts} attempts): {last}")]
+    Contention {
+        /// Attempts made.
+        attempts: u32,
+        /// The last conflict.
+        last: InventoryError,
+    },
+}
+
+/// Buffers one worker reuses across orders so routing does not allocate per order.
+#[derive(Default)]
+pub struct Workspace {
+    candidates: Candidates,
+    evaluation: Evaluation,
+    problem: Problem,
+    search: ExactSearch,
+    positions: Vec<Position>,
+    // Per catalog location: its slot in `candidates.locations` for the current order.
+    slot_of: Vec<u32>,
+}
+
+/// A plan and what it holds in inventory (`None` when rejected or nothing ships).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Routed {
+    /// The decision.
+    pub plan: Plan,
+    /// The units and shipments reserved for it.
+    pub reservation: Option<Reservation>,
+}
+
+/// Routes orders against a catalog and inventory under one policy.
+#[derive(Clone, Copy)]
+pub struct Router<'a> {
+    /// Locations and products.
+    pub catalog: &'a Catalog,
+    /// The live stock.
+    pub inventory: &'a Inventory,
+    /// The policy bound to the orders routed.
+    pub policy: &'a dyn Policy,
+    /// Strategy and limits.
+    pub config: &'a RouterConfig,
+}
+
+impl Router<'_> {
+    /// Checks an order before anything is read or reserved for it.
+    pub fn validate(&self, order: &Order) -> Result<(), OrderError> {
+        let fail = |field: String, message: &str| Err(OrderError { field, message: message.to_owned() });
+        if order.id.is_empty() {
+            return fail("id".into(), "must not be empty");
+        }
+        if order.lines.is_empty() {
+            return fail("lines".into(), "an order needs at least one line");
+        }
+        if order.lines.len() > self.config.max_lines {
+            return fail("lines".into(), &format!("{} lines is more than the limit of {}", order.lines.len(), self.config.max_lines));
+        }
+        if !order.ship_to.position.is_valid() {
+            return fail("ship_to".into(), "lat/lon must be finite degrees in range");
+        }
+        let mut ids = HashSet::with_capacity(order.lines.len());
+        for (index, line) in order.lines.iter().enumerate() {
+            if line.id.is_empty() {
+                return fail(format!("lines[{index}].id"), "must not be empty");
+            }
+            if !ids.insert(line.id.as_str()) {
+                return fail(format!("lines[{index}].id"), &format!("line id `{}` appears twice", line.id));
+            }
+            if line.qty == 0 {
+                return fail(format!("lines[{index}].qty"), "must be at least 1");
+            }
+            if line.sku.index() >= self.catalog.products().len() {
+                return fail(format!("lines[{index}].sku"), "unknown sku");
+            }
+        }
+        Ok(())
+    }
+
+    /// Routes `order` without reserving anything (a dry run).
+    pub fn plan(&self, order: &Order, workspace: &mut Workspace) -> Result<Plan, RoutingError> {
+        self.validate(order)?;
+        let solution = self.decide(order, workspace)?;
+        Ok(self.build_plan(order, workspace, &solution))
+    }
+
+    /// Routes `order` without reserving and explains the decision.
+    pub fn explain(&self, order: &Order, workspace: &mut Workspace) -> Result<(Plan, Explanation), RoutingError> {
+        let plan = self.plan(order, workspace)?;
+        let explanation = self.build_explanation(order, workspace, &plan);
+        Ok((plan, explanation))
+    }
+
+    /// Routes `order` and reserves its plan atomically. When other orders took the stock in
+    /// between, routes again, up to the configured number of attempts.
+    pub fn route_and_reserve(&self, order: &Order, workspace: &mut Workspace) -> Result<Routed, RoutingError> {
+        self.validate(order)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let solution = self.decide(order, workspace)?;
+            let plan = self.build_plan(order, workspace, &solution);
+            if plan.status != PlanStatus::Routed || plan.shipments.is_empty() {
+                return Ok(Routed { plan, reservation: None });
+            }
+            let reservation = self.reservation_for(order, &plan);
+            match self.inventory.reserve(&reservation) {
+                Ok(()) => return Ok(Routed { plan, reservation: Some(reservation) }),
+                Err(conflict) if attempt >= self.config.max_attempts => {
+                    return Err(RoutingError::Contention { attempts: attempt, last: conflict });
+                }
+                Err(_) => continue,
+            }
+        }
+    }
+
+    /// What `plan` holds in inventory.
+    pub fn reservation_for(&self, order: &Order, plan: &Plan) -> Reservation {
+        let day = order.placed_at.utc_day();
+        let mut reservation = Reservation::default();
+        for shipment in &plan.shipments {
+            let location = self.catalog.location(shipment.location);
+            reservation.shipments.push(ReservedShipment {
+                location: shipment.location,
+                day,
+                capacity: location.capacity_shipments_per_day,
+            });
+            for line in &shipment.lines {
+                reservation.units.push(ReservedUnits {
+                    sku: order.lines[line.line].sku,
+                    location: shipment.location,
+                    qty: line.qty,
+                });
+            }
+        }
+        reservation
+    }
+
+    fn gather_candidates(&self, order: &Order, workspace: &mut Workspace) {
+        let Workspace { candidates, positions, slot_of, .. } = workspace;
+        candidates.clear();
+        if slot_of.len() < self.catalog.locations().len() {
+            slot_of.resize(self.catalog.locations().len(), u32::MAX);
+        }
+        let now = order.placed_at;
+        let day = now.utc_day();
+        for line in &order.lines {
+            positions.clear();
+            self.inventory.positions_into(line.sku, positions);
+            for position in positions.iter() {
+                let index = position.location.index();
+                if index >= slot_of.len() {
+                    continue; // stock recorded for a location the catalog does not know
+                }
+                if slot_of[index] == u32::MAX {
+                    let location = self.catalog.location(position.location);
+                    let shipments_left = location
+                        .capacity_shipments_per_day
+                        .map(|capacity| capacity.saturating_sub(self.inventory.shipments_on(position.location, day)));
+                    let blocked = if location.is_down_at(now) {
+                        Some(DOWNTIME.clone())
+                    } else if shipments_left == Some(0) {
+                        Some(CAPACITY.clone())
+                    } else {
+                        None
+                    };
+                    slot_of[index] = candidates.locations.len() as u32;
+                    candidates.locations.push(CandidateLocation {
+                        location: position.location,
+                        distance_km: location.position.distance_km(order.ship_to.position),
+                        shipments_left,
+                        blocked,
+                    });
+                }
+                candidates.entries.push(crate::policy::Candidate { slot: slot_of[index], atp: position.atp() });
+            }
+            candidates.finish_line();
+        }
+        for candidate in &candidates.locations {
+            slot_of[candidate.location.index()] = u32::MAX;
+        }
+    }
+
+    fn decide(&self, order: &Order, workspace: &mut Workspace) -> Result<Solution, RoutingError> {
+        self.gather_candidates(order, workspace);
+        workspace.evaluation.reset(&workspace.candidates);
+        let request = PolicyRequest {
+            catalog: self.catalog,
+            order,
+            now: order.placed_at,
+            candidates: &workspace.candidates,
+        };
+        self.policy.evaluate(&request, &mut workspace.evaluation)?;
+        workspace.evaluation.validate(&workspace.candidates).map_err(|message| {
+            let info = self.policy.info();
+            RoutingError::InvalidAnswer { policy: format!("{}@{}", info.name, info.version), message }
+        })?;
+        workspace.problem.build(self.catalog, order, &workspace.candidates, &workspace.evaluation);
+        Ok(solve(&workspace.problem, self.config.strategy, &self.config.budget, &mut workspace.search))
+    }
+
+    fn build_plan(&self, order: &Order, workspace: &Workspace, solution: &Solution) -> Plan {
+        let problem = &workspace.problem;
+        let candidates = &workspace.candidates;
+        let mut shipments: Vec<(u32, Shipment)> = Vec::new();
+        let mut shipped = vec![0u32; order.lines.len()];
+        for take in &solution.takes {
+            let slot = problem.slots[take.location as usize] as usize;
+            let at = match shipments.iter().position(|(location, _)| *location == take.location) {
+                Some(at) => at,
+                None => {
+                    shipments.push((
+                        take.location,
+                        Shipment {
+                            location: candidates.locations[slot].location,
+                            shipment_cost: problem.shipment_cost[take.location as usize],
+                            lines: Vec::new(),
+                        },
+                    ));
+                    shipments.len() - 1
+                }
+            };
+            shipments[at].1.lines.push(ShipmentLine {
+                line: take.line as usize,
+                qty: take.qty,
+                unit_cost: problem.unit_cost(take.line as usize, take.location as usize),
+            });
+            shipped[take.line as usize] += take.qty;
+        }
+        shipments.sort_by_key(|(location, _)| *location);
+        let shipments: Vec<Shipment> = shipments.into_iter().map(|(_, shipment)| shipment).collect();
+        let unfilled: Vec<Unfilled> = order
+            .lines
+            .iter()
+            .zip(&shipped)
+            .enumerate()
+            .filter(|(_, (line, shipped))| line.qty > **shipped)
+            .map(|(line, (order_line, shipped))| Unfilled { line, qty: order_line.qty - shipped })
+            .collect();
+        let unfilled_units: u64 = unfilled.iter().map(|u| u64::from(u.qty)).sum();
+        let policy = self.policy.info();
+        if problem.must_fill && unfilled_units > 0 {
+            let reason = format!(
+                "policy rejects short orders and {unfilled_units} unit(s) cannot ship (first: line `{}`)",
+                order.lines[unfilled[0].line].id
+            );
+            let all_unfilled = order.lines.iter().enumerate().map(|(line, l)| Unfilled { line, qty: l.qty }).collect();
+            return Plan {
+                order_id: order.id.clone(),
+                status: PlanStatus::Rejected { reason },
+                shipments: Vec::new(),
+                unfilled: all_unfilled,
+                cost: CostBreakdown::default(),
+                optimal: solution.proved_optimal,
+                policy,
+                nodes: solution.nodes,
+            };
+        }
+        let cost = CostBreakdown {
+            shipments: shipments.iter().map(|s| s.shipment_cost).sum(),
+            units: shipments.iter().flat_map(|s| &s.lines).map(|l| f64::from(l.qty) * l.unit_cost).sum(),
+            split_penalty: problem.split_penalty * shipments.len().saturating_sub(1) as f64,
+            unfilled_penalty: problem.unfilled_penalty * unfilled_units as f64,
+        };
+        Plan {
+            order_id: order.id.clone(),
+            status: PlanStatus::Routed,
+            shipments,
+            unfilled,
+            cost,
+            optimal: solution.proved_optimal,
+            policy,
+            nodes: solution.nodes,
+        }
+    }
+
+    fn build_explanation(&self, order: &Order, workspace: &Workspace, plan: &Plan) -> Explanation {
+        let candidates = &workspace.candidates;
+        let evaluation = &workspace.evaluation;
+        let lines = order
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(index, line)| {
+                let chosen_by: Vec<LocationId> = plan
+                    .shipments
+                    .iter()
+                    .filter(|s| s.lines.iter().any(|l| l.line == index))
+                    .map(|s| s.location)
+                    .collect();
+                let explained = candidates
+                    .line_range(index)
+                    .map(|entry| {
+                        let candidate = candidates.entries[entry];
+                        let slot = &candidates.locations[candidate.slot as usize];
+                        let status = if let Some(reason) = &slot.blocked {
+                            CandidateStatus::Blocked { reason: reason.clone() }
+                        } else {
+                            match (&evaluation.shipment[candidate.slot as usize], &evaluation.units[entry]) {
+                                (Verdict::Excluded(rule), _) | (_, Verdict::Excluded(rule)) => {
+                                    CandidateStatus::Excluded { rule: rule.clone() }
+                                }
+                                _ if candidate.atp == 0 => CandidateStatus::NoStock,
+                                (Verdict::Cost(shipment_cost), Verdict::Cost(unit_cost)) => match plan.ships(index, slot.location) {
+                                    Some(qty) => CandidateStatus::Chosen { qty, unit_cost: *unit_cost, shipment_cost: *shipment_cost },
+                                    None => CandidateStatus::Beaten {
+                                        unit_cost: *unit_cost,
+                                        shipment_cost: *shipment_cost,
+                                        by: chosen_by.clone(),
+                                    },
+                                },
+                            }
+                        };
+                        CandidateExplanation { location: slot.location, distance_km: slot.distance_km, atp: candidate.atp, status }
+                    })
+                    .collect();
+                LineExplanation {
+                    line_id: line.id.clone(),
+                    sku: self.catalog.product(line.sku).sku.clone(),
+                    qty: line.qty,
+                    unfilled: plan.unfilled.iter().filter(|u| u.line == index).map(|u| u.qty).sum(),
+                    candidates: explained,
+                }
+            })
+            .collect();
+        Explanation {
+            order_id: order.id.clone(),
+            policy: plan.policy.clone(),
+            lines,
+            cost: plan.cost,
+            status: plan.status.clone(),
+            optimal: plan.optimal,
+            nodes: plan.nodes,
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The `switchyard` command line: argument definitions and what each command does.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use switchyard_engine::{RouterConfig, SearchBudget, Strategy};
+
+use crate::plan_file::PlanDocument;
+use crate::replay::replay;
+use crate::scenario::Scenario;
+
+/// switchyard: distributed order management. Routes orders to the locations that ship them
+/// at the lowest cost the merchant's rules allow.
+#[derive(Debug, Parser)]
+#[command(name = "switchyard", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Route every order of a benchmark scenario in file order, reserving as it goes.
+    Route(RouteArgs),
+}
+
+/// Which optimizer chooses plans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    /// The exact optimizer (branch and bound), proves optimality within the budget.
+    Optimal,
+    /// The greedy baseline: cheapest single location that ships everything, else line by line.
+    Greedy,
+}
+
+/// Arguments of `switchyard route`.
+#[derive(Debug, clap::Args)]
+pub struct RouteArgs {
+    /// The `switchyard-scenario/1` file to route.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: PathBuf,
+    /// Write the `switchyard-plan/1` result here (`-` for standard output).
+    #[arg(long, value_name = "PLAN")]
+    pub out: Option<PathBuf>,
+    /// How plans are chosen.
+    #[arg(long, value_enum, default_value = "optimal")]
+    pub strategy: StrategyArg,
+    /// Print why this order was routed as it was (repeatable).
+    #[arg(long, value_name = "ORDER_ID")]
+    pub explain: Vec<String>,
+    /// Search nodes per order before the best plan found is returned unproved.
+    #[arg(long, default_value_t = SearchBudget::default().max_nodes)]
+    pub max_nodes: u64,
+    /// Wall-clock limit per order in milliseconds (makes results timing-dependent).
+    #[arg(long)]
+    pub max_time_ms: Option<u64>,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Route(args) => route(args),
+    }
+}
+
+fn route(args: RouteArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.scenario)
+        .with_context(|| format!("cannot read scenario `{}`", args.scenario.display()))?;
+    let scenario = Scenario::from_json(&text).map_err(|error| anyhow::anyhow!("{}: {error}", args.scenario.display()))?;
+    let explain: HashSet<String> = args.explain.iter().cloned().collect();
+    if let Some(missing) = args.explain.iter().find(|id| !scenario.orders.iter().any(|o| &o.id == *id)) {
+        bail!("--explain: the scenario has no order `{missing}`");
+    }
+    let config = RouterConfig {
+        strategy: match args.strategy {
+            StrategyArg::Optimal => Strategy::Optimal,
+            StrategyArg::Greedy => Strategy::Greedy,
+        },
+        budget: SearchBudget { max_nodes: args.max_nodes, max_time: args.max_time_ms.map(Duration::from_millis) },
+        ..RouterConfig::default()
+    };
+    let result = replay(&scenario, &scenario.policy, &config, &explain)?;
+    for explanation in &result.explanations {
+        eprintln!("{}\n", explanation.display(&scenario.catalog));
+    }
+    if let Some(out) = &args.out {
+        let document = PlanDocument::new(&scenario.name, &scenario.catalog, &scenario.orders, &result.plans);
+        let json = serde_json::to_string(&document)?;
+        if out.as_os_str() == "-" {
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{json}")?;
+        } else {
+            std::fs::write(out, json + "\n").with_context(|| format!("cannot write plan `{}`", out.display()))?;
+        }
+    }
+    let stats = result.stats();
+    eprintln!(
+        "{}: {} orders routed ({} rejected), total cost {:.2}, {} shipments, {} units unfilled",
+        scenario.name, stats.orders, stats.rejected, stats.total_cost, stats.shipments, stats.unfilled_units
+    );
+    eprintln!(
+        "proved optimal {:.2}%, {:.0} orders/s, p50 {:.1} µs, p99 {:.1} µs per order ({} strategy)",
+        stats.proved_optimal * 100.0,
+        stats.orders_per_second,
+        stats.p50.as_secs_f64() * 1e6,
+        stats.p99.as_secs_f64() * 1e6,
+        match args.strategy {
+            StrategyArg::Optimal => "optimal",
+            StrategyArg::Greedy => "greedy",
+        }
+    );
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! switchyard: a distributed order management engine.
+//!
+//! This facade wires the crates together: the engine (domain, inventory, optimizer), and —
+//! as their issues land — the policy language, Wasm plugins and the HTTP host. It also reads
+//! benchmark scenarios, replays them, and writes plan files; the `switchyard` binary is a
+//! thin layer over [`cli`].
+
+pub mod cli;
+pub mod plan_file;
+pub mod replay;
+pub mod scenario;
+
+pub use switchyard_engine as engine;

@@ -1,0 +1,97 @@
+//! Replaying a scenario: route its orders in file order, reserving as it goes, and measure.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use switchyard_engine::{Explanation, Inventory, Plan, PlanStatus, Policy, Router, RouterConfig, RoutingError, Workspace};
+
+use crate::scenario::Scenario;
+
+/// The outcome of one replay.
+pub struct Replay {
+    /// One plan per order, in file order.
+    pub plans: Vec<Plan>,
+    /// Explanations of the orders asked for, in file order.
+    pub explanations: Vec<Explanation>,
+    /// Inventory after the replay.
+    pub inventory: Inventory,
+    /// Routing and reserving time per order, in file order.
+    pub latencies: Vec<Duration>,
+    /// Wall time of the whole replay.
+    pub elapsed: Duration,
+}
+
+/// Figures a replay is judged by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplayStats {
+    /// Orders in the scenario.
+    pub orders: usize,
+    /// Orders rejected by the policy.
+    pub rejected: usize,
+    /// Sum of plan costs.
+    pub total_cost: f64,
+    /// Share of plans proved optimal, 0..=1.
+    pub proved_optimal: f64,
+    /// Shipments over all plans.
+    pub shipments: usize,
+    /// Units left unfilled over all plans.
+    pub unfilled_units: u64,
+    /// Orders per second of wall time.
+    pub orders_per_second: f64,
+    /// Median routing time per order.
+    pub p50: Duration,
+    /// 99th percentile routing time per order.
+    pub p99: Duration,
+}
+
+/// Routes every order of `scenario` under `policy`, on a fresh copy of its inventory.
+/// Orders whose ids are in `explain` also get an explanation.
+pub fn replay(scenario: &Scenario, policy: &dyn Policy, config: &RouterConfig, explain: &HashSet<String>) -> Result<Replay, RoutingError> {
+    let inventory = scenario.fresh_inventory();
+    let router = Router { catalog: &scenario.catalog, inventory: &inventory, policy, config };
+    let mut workspace = Workspace::default();
+    let mut plans = Vec::with_capacity(scenario.orders.len());
+    let mut latencies = Vec::with_capacity(scenario.orders.len());
+    let mut explanations = Vec::new();
+    let started = Instant::now();
+    for order in &scenario.orders {
+        if explain.contains(&order.id) {
+            let (_, explanation) = router.explain(order, &mut workspace)?;
+            explanations.push(explanation);
+        }
+        let order_started = Instant::now();
+        let routed = router.route_and_reserve(order, &mut workspace)?;
+        latencies.push(order_started.elapsed());
+        plans.push(routed.plan);
+    }
+    let elapsed = started.elapsed();
+    Ok(Replay { plans, explanations, inventory, latencies, elapsed })
+}
+
+impl Replay {
+    /// The replay's figures.
+    pub fn stats(&self) -> ReplayStats {
+        let orders = self.plans.len();
+        let mut sorted = self.latencies.clone();
+        sorted.sort_unstable();
+        let quantile = |q: f64| -> Duration {
+            if sorted.is_empty() {
+                return Duration::ZERO;
+            }
+            let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
+            sorted[rank - 1]
+        };
+        let seconds = self.elapsed.as_secs_f64();
+        ReplayStats {
+            orders,
+            rejected: self.plans.iter().filter(|p| matches!(p.status, PlanStatus::Rejected { .. })).count(),
+            total_cost: self.plans.iter().map(|p| p.cost.total()).sum(),
+            proved_optimal: if orders == 0 { 1.0 } else { self.plans.iter().filter(|p| p.optimal).count() as f64 / orders as f64 },
+            shipments: self.plans.iter().map(|p| p.shipments.len()).sum(),
+            unfilled_units: self.plans.iter().map(Plan::unfilled_units).sum(),
+            orders_per_second: if seconds > 0.0 { orders as f64 / seconds } else { 0.0 },
+            p50: quantile(0.50),
+            p99: quantile(0.99),
+        }
+    }
+}
