@@ -37,6 +37,8 @@ pub enum StrategyArg {
     Optimal,
     /// The greedy baseline: cheapest single location that ships everything, else line by line.
     Greedy,
+    /// Try every set of locations: slow, the reference the optimizer is tested against.
+    Exhaustive,
 }
 
 /// Arguments of `switchyard route`.
@@ -81,6 +83,7 @@ fn route(args: RouteArgs) -> anyhow::Result<()> {
         strategy: match args.strategy {
             StrategyArg::Optimal => Strategy::Optimal,
             StrategyArg::Greedy => Strategy::Greedy,
+            StrategyArg::Exhaustive => Strategy::Exhaustive,
         },
         budget: SearchBudget { max_nodes: args.max_nodes, max_time: args.max_time_ms.map(Duration::from_millis) },
         ..RouterConfig::default()
@@ -110,10 +113,7 @@ fn route(args: RouteArgs) -> anyhow::Result<()> {
         stats.orders_per_second,
         stats.p50.as_secs_f64() * 1e6,
         stats.p99.as_secs_f64() * 1e6,
-        match args.strategy {
-            StrategyArg::Optimal => "optimal",
-            StrategyArg::Greedy => "greedy",
-        }
+        args.strategy.to_possible_value().map_or_else(String::new, |v| v.get_name().to_owned())
     );
     Ok(())
 }

@@ -223,3 +223,33 @@ impl ExactSearch {
         self.pools[depth] = children;
     }
 }
+
+/// Every set of at most `max_shipments` locations, each costed with the fill function: the
+/// slow, obviously-correct reference the branch and bound is checked against. Ties are broken
+/// like the search does. Returns `proved_optimal: false` if `budget.max_nodes` sets did not
+/// suffice to try them all.
+pub fn exhaustive(problem: &Problem, budget: &SearchBudget) -> SearchOutcome {
+    fn walk(problem: &Problem, start: usize, set: &mut Vec<u32>, best: &mut (f64, Vec<u32>), nodes: &mut u64, limit: u64) {
+        if *nodes > limit {
+            return;
+        }
+        *nodes += 1;
+        let cost = problem.set_cost(set);
+        let better = cost < best.0 - EPSILON || (cost <= best.0 + EPSILON && (set.len(), &set[..]) < (best.1.len(), &best.1[..]));
+        if better {
+            *best = (cost, set.clone());
+        }
+        if set.len() == problem.max_shipments {
+            return;
+        }
+        for location in start..problem.location_count() {
+            set.push(location as u32);
+            walk(problem, location + 1, set, best, nodes, limit);
+            set.pop();
+        }
+    }
+    let mut best = (problem.set_cost(&[]), Vec::new());
+    let mut nodes = 0;
+    walk(problem, 0, &mut Vec::new(), &mut best, &mut nodes, budget.max_nodes);
+    SearchOutcome { set: best.1, cost: best.0, proved_optimal: nodes <= budget.max_nodes, nodes }
+}

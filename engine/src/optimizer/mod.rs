@@ -6,7 +6,7 @@ mod problem;
 
 use std::time::Duration;
 
-pub use exact::ExactSearch;
+pub use exact::{ExactSearch, exhaustive};
 pub use greedy::greedy;
 pub use problem::{LineOption, MAX_SHIPMENTS_SEARCHED, MUST_FILL_PENALTY, Problem, ProblemLine, Take};
 
@@ -18,6 +18,9 @@ pub enum Strategy {
     Optimal,
     /// The greedy baseline, for comparison.
     Greedy,
+    /// Every set of locations, one by one: the slow reference the optimizer is tested
+    /// against. Proves optimality when the node budget covers every set.
+    Exhaustive,
 }
 
 /// How much search an order may use before the best plan found so far is returned with
@@ -66,8 +69,11 @@ pub fn solve(problem: &Problem, strategy: Strategy, budget: &SearchBudget, searc
     let greedy_set = greedy(problem, &mut takes);
     match strategy {
         Strategy::Greedy => Solution { takes, proved_optimal: false, nodes: 0 },
-        Strategy::Optimal => {
-            let outcome = search.solve(problem, &greedy_set, budget);
+        Strategy::Optimal | Strategy::Exhaustive => {
+            let outcome = match strategy {
+                Strategy::Optimal => search.solve(problem, &greedy_set, budget),
+                _ => exhaustive(problem, budget),
+            };
             takes.clear();
             for group in 0..problem.group_lines.len() {
                 problem.fill_group(group, &outcome.set, Some(&mut takes));

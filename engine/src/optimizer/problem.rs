@@ -323,13 +323,14 @@ impl Problem {
         best_cost
     }
 
-    // Several lines of one SKU compete for its ATP. Lines that may not split are tried at
-    // every location of the set (or none); the splittable rest is a small transportation
-    // problem solved exactly by min-cost flow.
-    fn fill_shared_sku(&self, group: usize, set: &[u32], mut takes: Option<&mut Vec<Take>>) -> f64 {
+    // Several lines of one SKU compete for its ATP: a small transportation problem, solved
+    // exactly by min-cost flow. A line that may not split is tried at each location of the
+    // set in turn (or at none), with its arcs to the other locations removed.
+    fn fill_shared_sku(&self, group: usize, set: &[u32], takes: Option<&mut Vec<Take>>) -> f64 {
         let lines = &self.group_lines[group];
-        let whole: Vec<u32> = lines.iter().copied().filter(|&l| !self.lines[l as usize].may_split).collect();
-        let split: Vec<u32> = lines.iter().copied().filter(|&l| self.lines[l as usize].may_split).collect();
+        let whole: Vec<usize> =
+            (0..lines.len()).filter(|&i| !self.lines[lines[i] as usize].may_split).collect();
+        let atp: Vec<u32> = set.iter().map(|&l| self.group_atp(group, l as usize)).collect();
         let choices = set.len() + 1; // a location of the set, or none
         let mut choice = vec![0usize; whole.len()];
         let mut best_cost = f64::INFINITY;
@@ -337,33 +338,14 @@ impl Problem {
         let mut scratch: Vec<Take> = Vec::new();
         loop {
             scratch.clear();
-            let mut atp: Vec<u32> = set.iter().map(|&l| self.group_atp(group, l as usize)).collect();
-            let mut cost = 0.0;
-            let mut feasible = true;
-            for (&line, &pick) in whole.iter().zip(&choice) {
-                let qty = self.lines[line as usize].qty;
-                let shipped = if pick < set.len() {
-                    let unit = self.unit_cost(line as usize, set[pick] as usize);
-                    let shipped = qty.min(atp[pick]);
-                    if !unit.is_finite() || shipped == 0 {
-                        feasible = false;
-                        break;
-                    }
-                    atp[pick] -= shipped;
-                    cost += f64::from(shipped) * unit;
-                    scratch.push(Take { line, location: set[pick], qty: shipped });
-                    shipped
-                } else {
-                    0
-                };
-                cost += f64::from(qty - shipped) * self.unfilled_penalty;
-            }
-            if feasible {
-                cost += self.transport(&split, set, &atp, &mut scratch);
-                if cost < best_cost {
-                    best_cost = cost;
-                    best_takes.clone_from(&scratch);
-                }
+            let allowed = |line_in_group: usize, location_in_set: usize| match whole.iter().position(|&w| w == line_in_group) {
+                Some(at) => choice[at] == location_in_set,
+                None => true,
+            };
+            let cost = self.transport(lines, set, &atp, &allowed, &mut scratch);
+            if cost < best_cost - 1e-12 {
+                best_cost = cost;
+                best_takes.clone_from(&scratch);
             }
             // Next combination of choices for the lines that may not split.
             let mut position = 0;
@@ -379,16 +361,23 @@ impl Problem {
                 break;
             }
         }
-        if let Some(takes) = takes.as_deref_mut() {
+        if let Some(takes) = takes {
             takes.extend(best_takes);
         }
         best_cost
     }
 
     // Min-cost flow by successive shortest paths (Bellman-Ford; the graph has at most a few
-    // dozen nodes): lines -> locations of the set, each unit shipped saves
+    // dozen nodes): lines -> locations of the set where `allowed`, each unit shipped saving
     // `unfilled_penalty - unit_cost`.
-    fn transport(&self, lines: &[u32], set: &[u32], atp: &[u32], takes: &mut Vec<Take>) -> f64 {
+    fn transport(
+        &self,
+        lines: &[u32],
+        set: &[u32],
+        atp: &[u32],
+        allowed: &dyn Fn(usize, usize) -> bool,
+        takes: &mut Vec<Take>,
+    ) -> f64 {
         let unfilled: f64 = lines.iter().map(|&l| f64::from(self.lines[l as usize].qty) * self.unfilled_penalty).sum();
         if lines.is_empty() || set.is_empty() {
             return unfilled;
@@ -400,7 +389,7 @@ impl Problem {
             flow.add_edge(source, 1 + i, i64::from(self.lines[line as usize].qty), 0.0);
             for (j, &location) in set.iter().enumerate() {
                 let unit = self.unit_cost(line as usize, location as usize);
-                if unit.is_finite() {
+                if unit.is_finite() && allowed(i, j) {
                     let edge = flow.add_edge(1 + i, 1 + lines.len() + j, i64::MAX / 4, unit - self.unfilled_penalty);
                     arcs.push((edge, line, location));
                 }

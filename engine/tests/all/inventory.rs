@@ -1,0 +1,1 @@
+//! Inventory: reservations are atomic, conserve stock, and never oversell under contention.

@@ -1,0 +1,2 @@
+//! Routing end to end on a hand-made network: exclusions, downtime, capacity, rejection,
+//! explanations.

@@ -1,0 +1,136 @@
+//! The `switchyard` binary as a user runs it: real process, real files, exit codes, stderr.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::plan_check::check_plan;
+
+pub fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scenarios").join(name)
+}
+
+fn switchyard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchyard")).args(args).output().expect("the switchyard binary runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("switchyard-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn route_to_plan(scenario: &Path, strategy: &str) -> (Value, String) {
+    let dir = temp_dir(strategy);
+    let out = dir.join("plan.json");
+    let output = switchyard(&[
+        "route",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--strategy",
+        strategy,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "route failed: {stderr}");
+    let plan: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+    (plan, stderr)
+}
+
+#[test]
+fn routing_us_50_small_writes_a_plan_an_independent_checker_accepts() {
+    let path = example("us-50-small.json");
+    let scenario: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (optimal_plan, stderr) = route_to_plan(&path, "optimal");
+    let optimal = check_plan(&scenario, &optimal_plan);
+    assert_eq!(optimal.orders, 2000);
+    assert_eq!(optimal.optimal, 2000, "every order of us-50-small is proved optimal");
+    for expected in ["2000 orders routed", "total cost", "proved optimal 100.00%", "orders/s", "p50", "p99"] {
+        assert!(stderr.contains(expected), "stderr lacks `{expected}`: {stderr}");
+    }
+
+    let (greedy_plan, _) = route_to_plan(&path, "greedy");
+    let greedy = check_plan(&scenario, &greedy_plan);
+    assert_eq!(greedy.optimal, 0, "greedy never claims a proof");
+    assert!(
+        optimal.total_cost < greedy.total_cost,
+        "optimal {} should beat greedy {} on us-50-small",
+        optimal.total_cost,
+        greedy.total_cost
+    );
+}
+
+#[test]
+fn explain_names_the_rule_and_the_winner_for_every_candidate() {
+    // O-000002 of us-10-tiny has five lines; its explanation lists every location per line.
+    let output = switchyard(&["route", "--scenario", example("us-10-tiny.json").to_str().unwrap(), "--explain", "O-000002"]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("order O-000002 (policy reference v1)"), "{stderr}");
+    assert!(stderr.contains("CHOSEN"), "{stderr}");
+    assert!(stderr.contains("cost ") && stderr.contains("= shipments"), "{stderr}");
+    assert!(stderr.contains("proved optimal"), "{stderr}");
+    for line in 1..=5 {
+        assert!(stderr.contains(&format!("  line {line} SKU-")), "line {line} missing: {stderr}");
+    }
+}
+
+#[test]
+fn explain_of_an_unknown_order_is_an_error() {
+    let output = switchyard(&["route", "--scenario", example("us-10-tiny.json").to_str().unwrap(), "--explain", "O-nope"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("the scenario has no order `O-nope`"));
+}
+
+/// A malformed scenario gets one line naming the place, and a non-zero exit.
+#[test]
+fn malformed_scenarios_are_refused_with_the_place_named() {
+    let tiny = std::fs::read_to_string(example("us-10-tiny.json")).unwrap();
+    let mut value: Value = serde_json::from_str(&tiny).unwrap();
+    let mutate = |f: &dyn Fn(&mut Value)| {
+        let mut copy = value.clone();
+        f(&mut copy);
+        serde_json::to_string_pretty(&copy).unwrap()
+    };
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("invalid json", "{\n  \"format\": \"switchyard-scenario/1\",\n  \"name\": oops\n}".into(), "line 3, column 11: at `name`: expected value"),
+        ("unknown sku in inventory", mutate(&|v| v["inventory"][4]["sku"] = "SKU-99999".into()), "at `inventory[4].sku`: unknown sku `SKU-99999`"),
+        ("unknown location in inventory", mutate(&|v| v["inventory"][0]["location"] = "DC-00000".into()), "at `inventory[0].location`: unknown location `DC-00000`"),
+        ("negative quantity", mutate(&|v| v["orders"][7]["lines"][0]["qty"] = (-2).into()), "at `orders[7].lines[0].qty`: must be at least 1, got -2"),
+        ("zero quantity", mutate(&|v| v["orders"][7]["lines"][0]["qty"] = 0.into()), "at `orders[7].lines[0].qty`: must be at least 1, got 0"),
+        ("negative on hand", mutate(&|v| v["inventory"][3]["on_hand"] = (-1).into()), "at `inventory[3].on_hand`: must be at least 0, got -1"),
+        ("unknown sku in an order", mutate(&|v| v["orders"][1]["lines"][2]["sku"] = "SKU-X".into()), "at `orders[1].lines[2].sku`: unknown sku `SKU-X`"),
+        ("unsorted zones", mutate(&|v| v["rate_card"]["zones"][2]["max_distance"] = 100.into()), "at `rate_card.zones`: zone 3 does not reach further than the zone before it"),
+        ("closed last zone", mutate(&|v| v["rate_card"]["zones"][7]["max_distance"] = 5000.into()), "at `rate_card.zones`: zone 8: only the last zone may (and must) have no max distance"),
+        ("zone without a price", mutate(&|v| { v["rate_card"]["per_kg"].as_object_mut().unwrap().remove("4"); }), "at `rate_card.per_kg`: no price for zone 4 (zones[3])"),
+        ("wrong type", mutate(&|v| v["locations"][2]["lat"] = "north".into()), "at `locations[2].lat`: invalid type: string \"north\", expected f64"),
+        ("unknown field", mutate(&|v| v["orders"][0]["priority"] = 1.into()), "at `orders[0].priority`: unknown field `priority`"),
+        ("wrong format", mutate(&|v| v["format"] = "switchyard-scenario/9".into()), "at `format`: `switchyard-scenario/9` is not a format this version reads"),
+        ("duplicate location", mutate(&|v| v["locations"][1]["id"] = v["locations"][0]["id"].clone()), "at `locations[1]`: location `DC-16345` is defined twice"),
+        ("bad timestamp", mutate(&|v| v["orders"][3]["placed_at"] = "yesterday".into()), "at `orders[3].placed_at`: `yesterday` is not an RFC 3339 timestamp"),
+        ("duplicate line id", mutate(&|v| v["orders"][1]["lines"][1]["id"] = "1".into()), "at `orders[1].lines[1].id`: line id `1` appears twice in the order"),
+    ];
+    value["name"] = "checked".into();
+    let dir = temp_dir("malformed");
+    for (what, text, expected) in cases {
+        let path = dir.join("scenario.json");
+        std::fs::write(&path, text).unwrap();
+        let output = switchyard(&["route", "--scenario", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{what}: accepted");
+        assert!(stderr.starts_with(&format!("error: {}: ", path.display())), "{what}: {stderr}");
+        assert!(stderr.contains(expected), "{what}: expected `{expected}` in\n{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{what}: one line of error: {stderr}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_missing_scenario_file_is_an_error_not_a_panic() {
+    let output = switchyard(&["route", "--scenario", "/nonexistent/scenario.json"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read scenario `/nonexistent/scenario.json`"));
+}

@@ -1,0 +1,57 @@
+//! Replays of the sample scenarios in process: the optimizer matches trying every set of
+//! locations, never loses to greedy on the same stock, and is deterministic.
+
+use std::collections::HashSet;
+
+use switchyard::replay::replay;
+use switchyard::scenario::Scenario;
+use switchyard_engine::{Router, RouterConfig, SearchBudget, Strategy, Workspace};
+
+use crate::cli::example;
+
+fn load(name: &str) -> Scenario {
+    Scenario::from_json(&std::fs::read_to_string(example(name)).unwrap()).unwrap()
+}
+
+/// Order by order on the same evolving stock: the branch and bound's cost equals the
+/// exhaustive search's and is never above greedy's; then the optimal plan is reserved.
+#[test]
+fn every_order_matches_exhaustive_search_and_never_loses_to_greedy() {
+    for (name, orders) in [("us-10-tiny.json", 200), ("us-50-small.json", 400)] {
+        let scenario = load(name);
+        let inventory = scenario.fresh_inventory();
+        let optimal = RouterConfig::default();
+        let greedy = RouterConfig { strategy: Strategy::Greedy, ..RouterConfig::default() };
+        let exhaustive = RouterConfig {
+            strategy: Strategy::Exhaustive,
+            budget: SearchBudget { max_nodes: u64::MAX, max_time: None },
+            ..RouterConfig::default()
+        };
+        let mut workspace = Workspace::default();
+        let router = |config| Router { catalog: &scenario.catalog, inventory: &inventory, policy: &scenario.policy, config };
+        for order in scenario.orders.iter().take(orders) {
+            let by_search = router(&optimal).plan(order, &mut workspace).unwrap();
+            let by_enumeration = router(&exhaustive).plan(order, &mut workspace).unwrap();
+            let by_greedy = router(&greedy).plan(order, &mut workspace).unwrap();
+            assert!(by_search.optimal, "{}", order.id);
+            let (search, enumeration, greedy) = (by_search.cost.total(), by_enumeration.cost.total(), by_greedy.cost.total());
+            assert!((search - enumeration).abs() < 1e-6, "{}: search {search} vs every set {enumeration}", order.id);
+            assert!(search <= greedy + 1e-6, "{}: optimal {search} above greedy {greedy}", order.id);
+            let routed = router(&optimal).route_and_reserve(order, &mut workspace).unwrap();
+            assert_eq!(routed.plan, by_search, "{}: reserving routes the same plan as the dry run", order.id);
+        }
+    }
+}
+
+#[test]
+fn replays_are_deterministic_and_conserve_stock() {
+    let scenario = load("us-50-small.json");
+    let first = replay(&scenario, &scenario.policy, &RouterConfig::default(), &HashSet::new()).unwrap();
+    let second = replay(&scenario, &scenario.policy, &RouterConfig::default(), &HashSet::new()).unwrap();
+    assert_eq!(first.plans, second.plans);
+    let (on_hand, reserved) = first.inventory.totals();
+    let stocked: u64 = scenario.stock.iter().map(|s| u64::from(s.on_hand)).sum();
+    assert_eq!(on_hand, stocked, "routing reserves, it does not ship");
+    let shipped: u64 = first.plans.iter().map(|p| p.shipped_units()).sum();
+    assert_eq!(reserved, shipped, "every shipped unit is reserved exactly once");
+}
