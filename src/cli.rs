@@ -74,7 +74,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 fn route(args: RouteArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.scenario)
         .with_context(|| format!("cannot read scenario `{}`", args.scenario.display()))?;
-    let scenario = Scenario::from_json(&text).map_err(|error| anyhow::anyhow!("{}: {error}", args.scenario.display()))?;
+    let scenario =
+        Scenario::from_json(&text).map_err(|error| anyhow::anyhow!("{}: {error}", args.scenario.display()))?;
     let explain: HashSet<String> = args.explain.iter().cloned().collect();
     if let Some(missing) = args.explain.iter().find(|id| !scenario.orders.iter().any(|o| &o.id == *id)) {
         bail!("--explain: the scenario has no order `{missing}`");

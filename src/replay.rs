@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use switchyard_engine::{Explanation, Inventory, Plan, PlanStatus, Policy, Router, RouterConfig, RoutingError, Workspace};
+use switchyard_engine::{
+    Explanation, Inventory, Plan, PlanStatus, Policy, Router, RouterConfig, RoutingError, Workspace,
+};
 
 use crate::scenario::Scenario;
 
@@ -46,7 +48,12 @@ pub struct ReplayStats {
 
 /// Routes every order of `scenario` under `policy`, on a fresh copy of its inventory.
 /// Orders whose ids are in `explain` also get an explanation.
-pub fn replay(scenario: &Scenario, policy: &dyn Policy, config: &RouterConfig, explain: &HashSet<String>) -> Result<Replay, RoutingError> {
+pub fn replay(
+    scenario: &Scenario,
+    policy: &dyn Policy,
+    config: &RouterConfig,
+    explain: &HashSet<String>,
+) -> Result<Replay, RoutingError> {
     let inventory = scenario.fresh_inventory();
     let router = Router { catalog: &scenario.catalog, inventory: &inventory, policy, config };
     let mut workspace = Workspace::default();
@@ -86,7 +93,11 @@ impl Replay {
             orders,
             rejected: self.plans.iter().filter(|p| matches!(p.status, PlanStatus::Rejected { .. })).count(),
             total_cost: self.plans.iter().map(|p| p.cost.total()).sum(),
-            proved_optimal: if orders == 0 { 1.0 } else { self.plans.iter().filter(|p| p.optimal).count() as f64 / orders as f64 },
+            proved_optimal: if orders == 0 {
+                1.0
+            } else {
+                self.plans.iter().filter(|p| p.optimal).count() as f64 / orders as f64
+            },
             shipments: self.plans.iter().map(|p| p.shipments.len()).sum(),
             unfilled_units: self.plans.iter().map(Plan::unfilled_units).sum(),
             orders_per_second: if seconds > 0.0 { orders as f64 / seconds } else { 0.0 },

@@ -228,16 +228,17 @@ impl Scenario {
         }
         for (index, product) in document.products.into_iter().enumerate() {
             let path = format!("products[{index}]");
-            let product = Product { sku: product.sku, group: product.group, weight_kg: product.weight_kg, tags: product.tags };
+            let product =
+                Product { sku: product.sku, group: product.group, weight_kg: product.weight_kg, tags: product.tags };
             catalog.add_product(product).map_err(|error| error_at(path, error.to_string()))?;
         }
         let mut stock = Vec::with_capacity(document.inventory.len());
         let mut seen = HashSet::new();
         for (index, record) in document.inventory.iter().enumerate() {
             let path = format!("inventory[{index}]");
-            let location = catalog
-                .location_id(&record.location)
-                .ok_or_else(|| error_at(format!("{path}.location"), format!("unknown location `{}`", record.location)))?;
+            let location = catalog.location_id(&record.location).ok_or_else(|| {
+                error_at(format!("{path}.location"), format!("unknown location `{}`", record.location))
+            })?;
             let sku = catalog
                 .sku_id(&record.sku)
                 .ok_or_else(|| error_at(format!("{path}.sku"), format!("unknown sku `{}`", record.sku)))?;
@@ -260,13 +261,7 @@ impl Scenario {
             }
             orders.push(read_order(&path, &catalog, order)?);
         }
-        Ok(Scenario {
-            name: document.name,
-            catalog,
-            stock,
-            policy: ReferencePolicy::new(rate_card, settings),
-            orders,
-        })
+        Ok(Scenario { name: document.name, catalog, stock, policy: ReferencePolicy::new(rate_card, settings), orders })
     }
 }
 
@@ -376,7 +371,10 @@ fn read_order(path: &str, catalog: &Catalog, document: OrderDocument) -> Result<
             .ok_or_else(|| error_at(format!("{line_path}.sku"), format!("unknown sku `{}`", line.sku)))?;
         let qty = count(&format!("{line_path}.qty"), line.qty, 1)?;
         if !line_ids.insert(line.id.clone()) {
-            return Err(error_at(format!("{line_path}.id"), format!("line id `{}` appears twice in the order", line.id)));
+            return Err(error_at(
+                format!("{line_path}.id"),
+                format!("line id `{}` appears twice in the order", line.id),
+            ));
         }
         lines.push(OrderLine { id: line.id, sku, qty });
     }

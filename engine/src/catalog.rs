@@ -42,11 +42,7 @@ impl Catalog {
 
     /// Adds a location; its id must be new and its numbers usable.
     pub fn add_location(&mut self, location: Location) -> Result<LocationId, CatalogError> {
-        let invalid = |field, reason| CatalogError::InvalidField {
-            id: location.id.clone(),
-            field,
-            reason,
-        };
+        let invalid = |field, reason| CatalogError::InvalidField { id: location.id.clone(), field, reason };
         if location.id.is_empty() {
             return Err(invalid("id", "must not be empty"));
         }
@@ -74,11 +70,7 @@ impl Catalog {
     /// Adds a product; its SKU must be new and its weight usable.
     pub fn add_product(&mut self, product: Product) -> Result<SkuId, CatalogError> {
         if product.sku.is_empty() {
-            return Err(CatalogError::InvalidField {
-                id: product.sku,
-                field: "sku",
-                reason: "must not be empty",
-            });
+            return Err(CatalogError::InvalidField { id: product.sku, field: "sku", reason: "must not be empty" });
         }
         if !(product.weight_kg.is_finite() && product.weight_kg >= 0.0) {
             return Err(CatalogError::InvalidField {

@@ -98,9 +98,7 @@ impl Timestamp {
             _ => return Err(fail("expected `Z` or an offset like `+01:00`")),
         };
         let days = days_from_civil(year, month, day);
-        Ok(Timestamp(
-            days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second - offset_seconds,
-        ))
+        Ok(Timestamp(days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second - offset_seconds))
     }
 
     /// The UTC calendar day this instant falls on, as days since 1970-01-01.
@@ -114,13 +112,7 @@ impl fmt::Display for Timestamp {
         let days = self.utc_day();
         let seconds = self.0.rem_euclid(SECONDS_PER_DAY);
         let (year, month, day) = civil_from_days(days);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-            seconds / 3600,
-            seconds % 3600 / 60,
-            seconds % 60
-        )
+        write!(f, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", seconds / 3600, seconds % 3600 / 60, seconds % 60)
     }
 }
 
@@ -152,8 +144,7 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_from_march = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;

@@ -108,9 +108,22 @@ impl fmt::Display for DisplayExplanation<'_> {
         let name = |id: LocationId| self.catalog.location(id).id.as_str();
         writeln!(f, "order {} (policy {} v{})", e.order_id, e.policy.name, e.policy.version)?;
         for line in &e.lines {
-            writeln!(f, "  line {} {} x{}{}", line.line_id, line.sku, line.qty, if line.unfilled > 0 { format!(", {} unfilled", line.unfilled) } else { String::new() })?;
+            writeln!(
+                f,
+                "  line {} {} x{}{}",
+                line.line_id,
+                line.sku,
+                line.qty,
+                if line.unfilled > 0 { format!(", {} unfilled", line.unfilled) } else { String::new() }
+            )?;
             for candidate in &line.candidates {
-                write!(f, "    {:<12} {:>8.1} km  atp {:>5}  ", name(candidate.location), candidate.distance_km, candidate.atp)?;
+                write!(
+                    f,
+                    "    {:<12} {:>8.1} km  atp {:>5}  ",
+                    name(candidate.location),
+                    candidate.distance_km,
+                    candidate.atp
+                )?;
                 match &candidate.status {
                     CandidateStatus::Blocked { reason } => writeln!(f, "blocked: {reason}")?,
                     CandidateStatus::Excluded { rule } => writeln!(f, "excluded by rule \"{rule}\"")?,
@@ -121,7 +134,10 @@ impl fmt::Display for DisplayExplanation<'_> {
                     CandidateStatus::Beaten { unit_cost, shipment_cost, by } => {
                         let by: Vec<&str> = by.iter().map(|&l| name(l)).collect();
                         let by = if by.is_empty() { "leaving it unfilled".to_owned() } else { by.join(", ") };
-                        writeln!(f, "beaten: {unit_cost:.4}/unit (shipment {shipment_cost:.4}), shipped from {by} instead")?;
+                        writeln!(
+                            f,
+                            "beaten: {unit_cost:.4}/unit (shipment {shipment_cost:.4}), shipped from {by} instead"
+                        )?;
                     }
                 }
             }

@@ -165,10 +165,7 @@ impl Inventory {
                 positions[at].on_hand = on_hand;
                 positions[at].safety_stock = safety_stock;
             }
-            Err(at) => positions.insert(
-                at,
-                Position { location, on_hand, reserved: 0, safety_stock },
-            ),
+            Err(at) => positions.insert(at, Position { location, on_hand, reserved: 0, safety_stock }),
         }
     }
 
@@ -189,10 +186,7 @@ impl Inventory {
     /// Total available to promise of `sku` across the network.
     pub fn network_atp(&self, sku: SkuId) -> u64 {
         let shard = self.shards[shard_of(sku)].lock();
-        shard
-            .stock
-            .get(&sku)
-            .map_or(0, |positions| positions.iter().map(|p| u64::from(p.atp())).sum())
+        shard.stock.get(&sku).map_or(0, |positions| positions.iter().map(|p| u64::from(p.atp())).sum())
     }
 
     /// Shipments already committed by `location` on `day`.
@@ -221,10 +215,7 @@ impl Inventory {
         for shipment in &reservation.shipments {
             let used = shipments.get(&(shipment.location, shipment.day)).copied().unwrap_or(0);
             if shipment.capacity.is_some_and(|capacity| used >= capacity) {
-                return Err(InventoryError::CapacityReached {
-                    location: shipment.location,
-                    day: shipment.day,
-                });
+                return Err(InventoryError::CapacityReached { location: shipment.location, day: shipment.day });
             }
         }
         // Every check passed with all locks held: apply.
@@ -270,10 +261,7 @@ impl Inventory {
         if !shipped {
             for shipment in &reservation.shipments {
                 if shipments.get(&(shipment.location, shipment.day)).copied().unwrap_or(0) == 0 {
-                    return Err(InventoryError::ShipmentNotCounted {
-                        location: shipment.location,
-                        day: shipment.day,
-                    });
+                    return Err(InventoryError::ShipmentNotCounted { location: shipment.location, day: shipment.day });
                 }
             }
         }

@@ -16,11 +16,16 @@ pub mod reference_policy;
 pub mod router;
 
 pub use catalog::{Catalog, CatalogError};
-pub use domain::{Address, Downtime, GeoPoint, Location, LocationId, LocationKind, Order, OrderLine, Product, SkuId, Timestamp};
+pub use domain::{
+    Address, Downtime, GeoPoint, Location, LocationId, LocationKind, Order, OrderLine, Product, SkuId, Timestamp,
+};
 pub use explain::{CandidateExplanation, CandidateStatus, Explanation, LineExplanation};
 pub use inventory::{Inventory, InventoryError, Position, Reservation, ReservedShipment, ReservedUnits};
 pub use optimizer::{SearchBudget, Strategy};
 pub use plan::{CostBreakdown, Plan, PlanStatus, Shipment, ShipmentLine, Unfilled};
-pub use policy::{Candidate, CandidateLocation, Candidates, Evaluation, Policy, PolicyError, PolicyInfo, PolicyRequest, ShortStock, SplitRules, Verdict};
+pub use policy::{
+    Candidate, CandidateLocation, Candidates, Evaluation, Policy, PolicyError, PolicyInfo, PolicyRequest, ShortStock,
+    SplitRules, Verdict,
+};
 pub use reference_policy::{RateCard, RateCardError, ReferencePolicy, ReferenceSettings, Zone};
 pub use router::{OrderError, Routed, Router, RouterConfig, RoutingError, Workspace};

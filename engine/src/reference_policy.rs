@@ -162,11 +162,8 @@ impl Policy for ReferencePolicy {
         }
         for (line_index, line) in request.order.lines.iter().enumerate() {
             let product = catalog.product(line.sku);
-            let missing_rules: Vec<&(String, Arc<str>)> = self
-                .capability_rules
-                .iter()
-                .filter(|(capability, _)| product.has_tag(capability))
-                .collect();
+            let missing_rules: Vec<&(String, Arc<str>)> =
+                self.capability_rules.iter().filter(|(capability, _)| product.has_tag(capability)).collect();
             for entry in candidates.line_range(line_index) {
                 let candidate = candidates.entries[entry];
                 let where_ = &candidates.locations[candidate.slot as usize];

@@ -116,7 +116,10 @@ impl Router<'_> {
             return fail("lines".into(), "an order needs at least one line");
         }
         if order.lines.len() > self.config.max_lines {
-            return fail("lines".into(), &format!("{} lines is more than the limit of {}", order.lines.len(), self.config.max_lines));
+            return fail(
+                "lines".into(),
+                &format!("{} lines is more than the limit of {}", order.lines.len(), self.config.max_lines),
+            );
         }
         if !order.ship_to.position.is_valid() {
             return fail("ship_to".into(), "lat/lon must be finite degrees in range");
@@ -246,12 +249,8 @@ impl Router<'_> {
     fn decide(&self, order: &Order, workspace: &mut Workspace) -> Result<Solution, RoutingError> {
         self.gather_candidates(order, workspace);
         workspace.evaluation.reset(&workspace.candidates);
-        let request = PolicyRequest {
-            catalog: self.catalog,
-            order,
-            now: order.placed_at,
-            candidates: &workspace.candidates,
-        };
+        let request =
+            PolicyRequest { catalog: self.catalog, order, now: order.placed_at, candidates: &workspace.candidates };
         self.policy.evaluate(&request, &mut workspace.evaluation)?;
         workspace.evaluation.validate(&workspace.candidates).map_err(|message| {
             let info = self.policy.info();
@@ -363,17 +362,28 @@ impl Router<'_> {
                                     CandidateStatus::Excluded { rule: rule.clone() }
                                 }
                                 _ if candidate.atp == 0 => CandidateStatus::NoStock,
-                                (Verdict::Cost(shipment_cost), Verdict::Cost(unit_cost)) => match plan.ships(index, slot.location) {
-                                    Some(qty) => CandidateStatus::Chosen { qty, unit_cost: *unit_cost, shipment_cost: *shipment_cost },
-                                    None => CandidateStatus::Beaten {
-                                        unit_cost: *unit_cost,
-                                        shipment_cost: *shipment_cost,
-                                        by: chosen_by.clone(),
-                                    },
-                                },
+                                (Verdict::Cost(shipment_cost), Verdict::Cost(unit_cost)) => {
+                                    match plan.ships(index, slot.location) {
+                                        Some(qty) => CandidateStatus::Chosen {
+                                            qty,
+                                            unit_cost: *unit_cost,
+                                            shipment_cost: *shipment_cost,
+                                        },
+                                        None => CandidateStatus::Beaten {
+                                            unit_cost: *unit_cost,
+                                            shipment_cost: *shipment_cost,
+                                            by: chosen_by.clone(),
+                                        },
+                                    }
+                                }
                             }
                         };
-                        CandidateExplanation { location: slot.location, distance_km: slot.distance_km, atp: candidate.atp, status }
+                        CandidateExplanation {
+                            location: slot.location,
+                            distance_km: slot.distance_km,
+                            atp: candidate.atp,
+                            status,
+                        }
                     })
                     .collect();
                 LineExplanation {

@@ -66,7 +66,8 @@ fn routing_us_50_small_writes_a_plan_an_independent_checker_accepts() {
 #[test]
 fn explain_names_the_rule_and_the_winner_for_every_candidate() {
     // O-000002 of us-10-tiny has five lines; its explanation lists every location per line.
-    let output = switchyard(&["route", "--scenario", example("us-10-tiny.json").to_str().unwrap(), "--explain", "O-000002"]);
+    let output =
+        switchyard(&["route", "--scenario", example("us-10-tiny.json").to_str().unwrap(), "--explain", "O-000002"]);
     assert!(output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("order O-000002 (policy reference v1)"), "{stderr}");
@@ -80,7 +81,8 @@ fn explain_names_the_rule_and_the_winner_for_every_candidate() {
 
 #[test]
 fn explain_of_an_unknown_order_is_an_error() {
-    let output = switchyard(&["route", "--scenario", example("us-10-tiny.json").to_str().unwrap(), "--explain", "O-nope"]);
+    let output =
+        switchyard(&["route", "--scenario", example("us-10-tiny.json").to_str().unwrap(), "--explain", "O-nope"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("the scenario has no order `O-nope`"));
 }
@@ -96,22 +98,88 @@ fn malformed_scenarios_are_refused_with_the_place_named() {
         serde_json::to_string_pretty(&copy).unwrap()
     };
     let cases: Vec<(&str, String, &str)> = vec![
-        ("invalid json", "{\n  \"format\": \"switchyard-scenario/1\",\n  \"name\": oops\n}".into(), "line 3, column 11: at `name`: expected value"),
-        ("unknown sku in inventory", mutate(&|v| v["inventory"][4]["sku"] = "SKU-99999".into()), "at `inventory[4].sku`: unknown sku `SKU-99999`"),
-        ("unknown location in inventory", mutate(&|v| v["inventory"][0]["location"] = "DC-00000".into()), "at `inventory[0].location`: unknown location `DC-00000`"),
-        ("negative quantity", mutate(&|v| v["orders"][7]["lines"][0]["qty"] = (-2).into()), "at `orders[7].lines[0].qty`: must be at least 1, got -2"),
-        ("zero quantity", mutate(&|v| v["orders"][7]["lines"][0]["qty"] = 0.into()), "at `orders[7].lines[0].qty`: must be at least 1, got 0"),
-        ("negative on hand", mutate(&|v| v["inventory"][3]["on_hand"] = (-1).into()), "at `inventory[3].on_hand`: must be at least 0, got -1"),
-        ("unknown sku in an order", mutate(&|v| v["orders"][1]["lines"][2]["sku"] = "SKU-X".into()), "at `orders[1].lines[2].sku`: unknown sku `SKU-X`"),
-        ("unsorted zones", mutate(&|v| v["rate_card"]["zones"][2]["max_distance"] = 100.into()), "at `rate_card.zones`: zone 3 does not reach further than the zone before it"),
-        ("closed last zone", mutate(&|v| v["rate_card"]["zones"][7]["max_distance"] = 5000.into()), "at `rate_card.zones`: zone 8: only the last zone may (and must) have no max distance"),
-        ("zone without a price", mutate(&|v| { v["rate_card"]["per_kg"].as_object_mut().unwrap().remove("4"); }), "at `rate_card.per_kg`: no price for zone 4 (zones[3])"),
-        ("wrong type", mutate(&|v| v["locations"][2]["lat"] = "north".into()), "at `locations[2].lat`: invalid type: string \"north\", expected f64"),
-        ("unknown field", mutate(&|v| v["orders"][0]["priority"] = 1.into()), "at `orders[0].priority`: unknown field `priority`"),
-        ("wrong format", mutate(&|v| v["format"] = "switchyard-scenario/9".into()), "at `format`: `switchyard-scenario/9` is not a format this version reads"),
-        ("duplicate location", mutate(&|v| v["locations"][1]["id"] = v["locations"][0]["id"].clone()), "at `locations[1]`: location `DC-16345` is defined twice"),
-        ("bad timestamp", mutate(&|v| v["orders"][3]["placed_at"] = "yesterday".into()), "at `orders[3].placed_at`: `yesterday` is not an RFC 3339 timestamp"),
-        ("duplicate line id", mutate(&|v| v["orders"][1]["lines"][1]["id"] = "1".into()), "at `orders[1].lines[1].id`: line id `1` appears twice in the order"),
+        (
+            "invalid json",
+            "{\n  \"format\": \"switchyard-scenario/1\",\n  \"name\": oops\n}".into(),
+            "line 3, column 11: at `name`: expected value",
+        ),
+        (
+            "unknown sku in inventory",
+            mutate(&|v| v["inventory"][4]["sku"] = "SKU-99999".into()),
+            "at `inventory[4].sku`: unknown sku `SKU-99999`",
+        ),
+        (
+            "unknown location in inventory",
+            mutate(&|v| v["inventory"][0]["location"] = "DC-00000".into()),
+            "at `inventory[0].location`: unknown location `DC-00000`",
+        ),
+        (
+            "negative quantity",
+            mutate(&|v| v["orders"][7]["lines"][0]["qty"] = (-2).into()),
+            "at `orders[7].lines[0].qty`: must be at least 1, got -2",
+        ),
+        (
+            "zero quantity",
+            mutate(&|v| v["orders"][7]["lines"][0]["qty"] = 0.into()),
+            "at `orders[7].lines[0].qty`: must be at least 1, got 0",
+        ),
+        (
+            "negative on hand",
+            mutate(&|v| v["inventory"][3]["on_hand"] = (-1).into()),
+            "at `inventory[3].on_hand`: must be at least 0, got -1",
+        ),
+        (
+            "unknown sku in an order",
+            mutate(&|v| v["orders"][1]["lines"][2]["sku"] = "SKU-X".into()),
+            "at `orders[1].lines[2].sku`: unknown sku `SKU-X`",
+        ),
+        (
+            "unsorted zones",
+            mutate(&|v| v["rate_card"]["zones"][2]["max_distance"] = 100.into()),
+            "at `rate_card.zones`: zone 3 does not reach further than the zone before it",
+        ),
+        (
+            "closed last zone",
+            mutate(&|v| v["rate_card"]["zones"][7]["max_distance"] = 5000.into()),
+            "at `rate_card.zones`: zone 8: only the last zone may (and must) have no max distance",
+        ),
+        (
+            "zone without a price",
+            mutate(&|v| {
+                v["rate_card"]["per_kg"].as_object_mut().unwrap().remove("4");
+            }),
+            "at `rate_card.per_kg`: no price for zone 4 (zones[3])",
+        ),
+        (
+            "wrong type",
+            mutate(&|v| v["locations"][2]["lat"] = "north".into()),
+            "at `locations[2].lat`: invalid type: string \"north\", expected f64",
+        ),
+        (
+            "unknown field",
+            mutate(&|v| v["orders"][0]["priority"] = 1.into()),
+            "at `orders[0].priority`: unknown field `priority`",
+        ),
+        (
+            "wrong format",
+            mutate(&|v| v["format"] = "switchyard-scenario/9".into()),
+            "at `format`: `switchyard-scenario/9` is not a format this version reads",
+        ),
+        (
+            "duplicate location",
+            mutate(&|v| v["locations"][1]["id"] = v["locations"][0]["id"].clone()),
+            "at `locations[1]`: location `DC-16345` is defined twice",
+        ),
+        (
+            "bad timestamp",
+            mutate(&|v| v["orders"][3]["placed_at"] = "yesterday".into()),
+            "at `orders[3].placed_at`: `yesterday` is not an RFC 3339 timestamp",
+        ),
+        (
+            "duplicate line id",
+            mutate(&|v| v["orders"][1]["lines"][1]["id"] = "1".into()),
+            "at `orders[1].lines[1].id`: line id `1` appears twice in the order",
+        ),
     ];
     value["name"] = "checked".into();
     let dir = temp_dir("malformed");

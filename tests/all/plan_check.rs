@@ -38,17 +38,14 @@ pub fn check_plan(scenario: &Value, plan: &Value) -> Checked {
     assert_eq!(plan["scenario"], scenario["name"]);
     let card = &scenario["rate_card"];
     assert_eq!(card["distance_unit"], "km");
-    let zones: Vec<(String, Option<f64>)> = card["zones"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|z| (z["zone"].to_string(), z["max_distance"].as_f64()))
-        .collect();
+    let zones: Vec<(String, Option<f64>)> =
+        card["zones"].as_array().unwrap().iter().map(|z| (z["zone"].to_string(), z["max_distance"].as_f64())).collect();
     let settings = &scenario["settings"];
     let max_shipments = settings["max_shipments"].as_u64().unwrap() as usize;
     let split_penalty = settings["split_penalty"].as_f64().unwrap();
     let unfilled_penalty = settings["unfilled_penalty"].as_f64().unwrap();
-    let required: Vec<&str> = settings["required_capabilities"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    let required: Vec<&str> =
+        settings["required_capabilities"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
     let locations: HashMap<&str, &Value> =
         scenario["locations"].as_array().unwrap().iter().map(|l| (l["id"].as_str().unwrap(), l)).collect();
     let products: HashMap<&str, &Value> =
@@ -68,7 +65,8 @@ pub fn check_plan(scenario: &Value, plan: &Value) -> Checked {
         assert_eq!(plan["id"], order["id"]);
         let placed_at = seconds(order["placed_at"].as_str().unwrap());
         let ship_to = (order["ship_to"]["lat"].as_f64().unwrap(), order["ship_to"]["lon"].as_f64().unwrap());
-        let lines: HashMap<&str, &Value> = order["lines"].as_array().unwrap().iter().map(|l| (l["id"].as_str().unwrap(), l)).collect();
+        let lines: HashMap<&str, &Value> =
+            order["lines"].as_array().unwrap().iter().map(|l| (l["id"].as_str().unwrap(), l)).collect();
         let mut accounted: HashMap<&str, u64> = HashMap::new();
         let shipments = plan["shipments"].as_array().unwrap();
         assert!(shipments.len() <= max_shipments, "{id}: {} shipments", shipments.len());
@@ -83,12 +81,17 @@ pub fn check_plan(scenario: &Value, plan: &Value) -> Checked {
             let day = placed_at.div_euclid(86_400);
             let used = shipments_per_day.entry((location_id, day)).or_default();
             *used += 1;
-            assert!(*used <= location["capacity_shipments_per_day"].as_u64().unwrap(), "{id}: {location_id} over capacity");
-            let distance = haversine_km((location["lat"].as_f64().unwrap(), location["lon"].as_f64().unwrap()), ship_to);
+            assert!(
+                *used <= location["capacity_shipments_per_day"].as_u64().unwrap(),
+                "{id}: {location_id} over capacity"
+            );
+            let distance =
+                haversine_km((location["lat"].as_f64().unwrap(), location["lon"].as_f64().unwrap()), ship_to);
             let zone = &zones.iter().find(|(_, max)| max.is_none_or(|max| distance <= max)).unwrap().0;
             let zone = zone.trim_matches('"');
             cost += card["per_shipment"][zone].as_f64().unwrap() + location["handling_per_shipment"].as_f64().unwrap();
-            let capabilities: Vec<&str> = location["capabilities"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+            let capabilities: Vec<&str> =
+                location["capabilities"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
             let shipment_lines = shipment["lines"].as_array().unwrap();
             assert!(!shipment_lines.is_empty(), "{id}: empty shipment from {location_id}");
             for line in shipment_lines {
@@ -99,13 +102,18 @@ pub fn check_plan(scenario: &Value, plan: &Value) -> Checked {
                 let product = products[sku];
                 for tag in product["tags"].as_array().unwrap() {
                     let tag = tag.as_str().unwrap();
-                    assert!(!required.contains(&tag) || capabilities.contains(&tag), "{id}: {sku} needs {tag} at {location_id}");
+                    assert!(
+                        !required.contains(&tag) || capabilities.contains(&tag),
+                        "{id}: {sku} needs {tag} at {location_id}"
+                    );
                 }
-                let available = atp.get_mut(&(location_id, sku)).unwrap_or_else(|| panic!("{id}: {location_id} holds no {sku}"));
+                let available =
+                    atp.get_mut(&(location_id, sku)).unwrap_or_else(|| panic!("{id}: {location_id} holds no {sku}"));
                 *available -= qty as i64;
                 assert!(*available >= 0, "{id}: oversold {sku} at {location_id}");
-                cost += qty as f64 * (card["per_kg"][zone].as_f64().unwrap() * product["weight_kg"].as_f64().unwrap()
-                    + location["handling_per_unit"].as_f64().unwrap());
+                cost += qty as f64
+                    * (card["per_kg"][zone].as_f64().unwrap() * product["weight_kg"].as_f64().unwrap()
+                        + location["handling_per_unit"].as_f64().unwrap());
                 *accounted.entry(line_id).or_default() += qty;
             }
         }
@@ -115,7 +123,11 @@ pub fn check_plan(scenario: &Value, plan: &Value) -> Checked {
             *accounted.entry(unfilled["line"].as_str().unwrap()).or_default() += qty;
         }
         for (line_id, line) in &lines {
-            assert_eq!(accounted.get(line_id).copied().unwrap_or(0), line["qty"].as_u64().unwrap(), "{id}: line {line_id} units");
+            assert_eq!(
+                accounted.get(line_id).copied().unwrap_or(0),
+                line["qty"].as_u64().unwrap(),
+                "{id}: line {line_id} units"
+            );
         }
         let stated = plan["cost"].as_f64().unwrap();
         assert!((stated - cost).abs() < 1e-5, "{id}: plan says {stated}, recomputed {cost}");

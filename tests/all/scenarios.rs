@@ -28,13 +28,15 @@ fn every_order_matches_exhaustive_search_and_never_loses_to_greedy() {
             ..RouterConfig::default()
         };
         let mut workspace = Workspace::default();
-        let router = |config| Router { catalog: &scenario.catalog, inventory: &inventory, policy: &scenario.policy, config };
+        let router =
+            |config| Router { catalog: &scenario.catalog, inventory: &inventory, policy: &scenario.policy, config };
         for order in scenario.orders.iter().take(orders) {
             let by_search = router(&optimal).plan(order, &mut workspace).unwrap();
             let by_enumeration = router(&exhaustive).plan(order, &mut workspace).unwrap();
             let by_greedy = router(&greedy).plan(order, &mut workspace).unwrap();
             assert!(by_search.optimal, "{}", order.id);
-            let (search, enumeration, greedy) = (by_search.cost.total(), by_enumeration.cost.total(), by_greedy.cost.total());
+            let (search, enumeration, greedy) =
+                (by_search.cost.total(), by_enumeration.cost.total(), by_greedy.cost.total());
             assert!((search - enumeration).abs() < 1e-6, "{}: search {search} vs every set {enumeration}", order.id);
             assert!(search <= greedy + 1e-6, "{}: optimal {search} above greedy {greedy}", order.id);
             let routed = router(&optimal).route_and_reserve(order, &mut workspace).unwrap();

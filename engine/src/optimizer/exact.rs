@@ -107,7 +107,7 @@ impl ExactSearch {
             self.aborted = true;
         }
         if let (Some(limit), Some(started)) = (budget.max_time, self.started)
-            && self.nodes % 256 == 0
+            && self.nodes.is_multiple_of(256)
             && started.elapsed() > limit
         {
             self.aborted = true;
@@ -165,7 +165,8 @@ impl ExactSearch {
             if problem.submodular {
                 // Bound of the whole subtree and of every later child: this child's net and
                 // the best nets that could still join it.
-                let bound: f64 = cost + children[j..(j + remaining).min(children.len())].iter().map(|c| c.0).sum::<f64>();
+                let bound: f64 =
+                    cost + children[j..(j + remaining).min(children.len())].iter().map(|c| c.0).sum::<f64>();
                 if bound > self.best_cost + EPSILON {
                     break;
                 }
@@ -180,7 +181,9 @@ impl ExactSearch {
                     + problem.split_penalty * (depth + 1) as f64;
                 let rank = &self.rank;
                 let set = &self.set;
-                let reachable = |l: u32| l == location || set.contains(&l) || (rank[l as usize] != u32::MAX && rank[l as usize] as usize > j);
+                let reachable = |l: u32| {
+                    l == location || set.contains(&l) || (rank[l as usize] != u32::MAX && rank[l as usize] as usize > j)
+                };
                 fixed + problem.relaxed_fill(reachable)
             } else {
                 f64::INFINITY
@@ -229,13 +232,21 @@ impl ExactSearch {
 /// like the search does. Returns `proved_optimal: false` if `budget.max_nodes` sets did not
 /// suffice to try them all.
 pub fn exhaustive(problem: &Problem, budget: &SearchBudget) -> SearchOutcome {
-    fn walk(problem: &Problem, start: usize, set: &mut Vec<u32>, best: &mut (f64, Vec<u32>), nodes: &mut u64, limit: u64) {
+    fn walk(
+        problem: &Problem,
+        start: usize,
+        set: &mut Vec<u32>,
+        best: &mut (f64, Vec<u32>),
+        nodes: &mut u64,
+        limit: u64,
+    ) {
         if *nodes > limit {
             return;
         }
         *nodes += 1;
         let cost = problem.set_cost(set);
-        let better = cost < best.0 - EPSILON || (cost <= best.0 + EPSILON && (set.len(), &set[..]) < (best.1.len(), &best.1[..]));
+        let better = cost < best.0 - EPSILON
+            || (cost <= best.0 + EPSILON && (set.len(), &set[..]) < (best.1.len(), &best.1[..]));
         if better {
             *best = (cost, set.clone());
         }

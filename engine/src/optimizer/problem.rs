@@ -108,8 +108,7 @@ impl Problem {
 
     /// The groups `location` can serve.
     pub fn location_groups(&self, location: usize) -> &[u32] {
-        &self.location_groups
-            [self.location_starts[location] as usize..self.location_starts[location + 1] as usize]
+        &self.location_groups[self.location_starts[location] as usize..self.location_starts[location + 1] as usize]
     }
 
     /// Total units ordered.
@@ -137,16 +136,13 @@ impl Problem {
         }
         let mut group_count = 0usize;
         for (index, line) in order.lines.iter().enumerate() {
-            let group = order.lines[..index]
-                .iter()
-                .position(|earlier| earlier.sku == line.sku)
-                .map_or_else(
-                    || {
-                        group_count += 1;
-                        group_count - 1
-                    },
-                    |earlier| self.lines[earlier].group as usize,
-                );
+            let group = order.lines[..index].iter().position(|earlier| earlier.sku == line.sku).map_or_else(
+                || {
+                    group_count += 1;
+                    group_count - 1
+                },
+                |earlier| self.lines[earlier].group as usize,
+            );
             if self.group_lines.len() <= group {
                 self.group_lines.push(Vec::new());
             }
@@ -328,8 +324,7 @@ impl Problem {
     // set in turn (or at none), with its arcs to the other locations removed.
     fn fill_shared_sku(&self, group: usize, set: &[u32], takes: Option<&mut Vec<Take>>) -> f64 {
         let lines = &self.group_lines[group];
-        let whole: Vec<usize> =
-            (0..lines.len()).filter(|&i| !self.lines[lines[i] as usize].may_split).collect();
+        let whole: Vec<usize> = (0..lines.len()).filter(|&i| !self.lines[lines[i] as usize].may_split).collect();
         let atp: Vec<u32> = set.iter().map(|&l| self.group_atp(group, l as usize)).collect();
         let choices = set.len() + 1; // a location of the set, or none
         let mut choice = vec![0usize; whole.len()];
@@ -338,10 +333,11 @@ impl Problem {
         let mut scratch: Vec<Take> = Vec::new();
         loop {
             scratch.clear();
-            let allowed = |line_in_group: usize, location_in_set: usize| match whole.iter().position(|&w| w == line_in_group) {
-                Some(at) => choice[at] == location_in_set,
-                None => true,
-            };
+            let allowed =
+                |line_in_group: usize, location_in_set: usize| match whole.iter().position(|&w| w == line_in_group) {
+                    Some(at) => choice[at] == location_in_set,
+                    None => true,
+                };
             let cost = self.transport(lines, set, &atp, &allowed, &mut scratch);
             if cost < best_cost - 1e-12 {
                 best_cost = cost;
@@ -441,7 +437,13 @@ struct MinCostFlow {
 
 impl MinCostFlow {
     fn new(nodes: usize) -> MinCostFlow {
-        MinCostFlow { to: Vec::new(), capacity: Vec::new(), cost: Vec::new(), adjacency: vec![Vec::new(); nodes], original: Vec::new() }
+        MinCostFlow {
+            to: Vec::new(),
+            capacity: Vec::new(),
+            cost: Vec::new(),
+            adjacency: vec![Vec::new(); nodes],
+            original: Vec::new(),
+        }
     }
 
     fn add_edge(&mut self, from: usize, to: usize, capacity: i64, cost: f64) -> usize {
@@ -487,7 +489,7 @@ impl MinCostFlow {
                     break;
                 }
             }
-            if !(distance[sink] < -1e-12) {
+            if distance[sink] >= -1e-12 || distance[sink].is_nan() {
                 return total;
             }
             let mut bottleneck = i64::MAX;

@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use switchyard_engine::{
-    Address, Catalog, Downtime, Evaluation, GeoPoint, Inventory, Location, LocationId, LocationKind, Order,
-    OrderLine, Plan, PlanStatus, Policy, PolicyError, PolicyInfo, PolicyRequest, Product, ShortStock, SkuId,
-    Timestamp, Verdict,
+    Address, Catalog, Downtime, Evaluation, GeoPoint, Inventory, Location, LocationId, LocationKind, Order, OrderLine,
+    Plan, PlanStatus, Policy, PolicyError, PolicyInfo, PolicyRequest, Product, ShortStock, SkuId, Timestamp, Verdict,
 };
 
 /// A policy whose every answer comes from tables: costs and exclusions per location and per
@@ -81,7 +80,11 @@ impl Instance {
             for _ in 0..used {
                 let reservation = switchyard_engine::Reservation {
                     units: vec![],
-                    shipments: vec![switchyard_engine::ReservedShipment { location, day: PLACED_AT.utc_day(), capacity: None }],
+                    shipments: vec![switchyard_engine::ReservedShipment {
+                        location,
+                        day: PLACED_AT.utc_day(),
+                        capacity: None,
+                    }],
                 };
                 inventory.reserve(&reservation).unwrap();
             }
@@ -114,81 +117,120 @@ pub struct Size {
 
 /// Random instances up to `size`.
 pub fn sized_instances(size: Size) -> impl Strategy<Value = Instance> {
-    (1usize..=size.locations, 1usize..=size.skus, 1usize..=size.lines).prop_flat_map(move |(locations, skus, lines)| {
-        let location_specs = prop::collection::vec(
-            (prop::option::weighted(0.85, money()), prop::bool::weighted(0.1), prop::option::weighted(0.2, 0u32..=2), 0u32..=2, -1i32..=1),
-            locations,
-        );
-        let stock = prop::collection::vec(prop::option::weighted(0.8, (0u32..=size.on_hand, 0u32..=1)), locations * skus);
-        let line_specs = prop::collection::vec((0..skus, 1u32..=size.qty, prop::bool::weighted(0.75)), lines);
-        let units = prop::collection::vec(prop::option::weighted(0.9, money()), lines * locations);
-        let policy = (1u32..=size.max_shipments, money(), prop::option::weighted(0.8, (1u32..=60).prop_map(|q| f64::from(q) * 0.5)));
-        (Just((locations, skus)), location_specs, stock, line_specs, units, policy)
-    })
-    .prop_map(|((locations, skus), location_specs, stock, line_specs, units, (max_shipments, split_penalty, unfilled_penalty))| {
-        let mut catalog = Catalog::new();
-        let mut used_capacity = Vec::new();
-        let mut shipment = HashMap::new();
-        for (index, (ship_cost, down, capacity, used, priority)) in location_specs.into_iter().enumerate() {
-            let downtime = if down {
-                vec![Downtime { from: Timestamp(PLACED_AT.0 - 3600), to: Timestamp(PLACED_AT.0 + 3600) }]
-            } else {
-                vec![]
-            };
-            let id = catalog
-                .add_location(Location {
-                    id: format!("L{index}"),
-                    kind: LocationKind::Store,
-                    position: GeoPoint { lat: 40.0 + index as f64, lon: -75.0 },
-                    handling_per_shipment: 0.0,
-                    handling_per_unit: 0.0,
-                    capacity_shipments_per_day: capacity,
-                    downtime,
-                    capabilities: vec![],
-                    priority,
-                })
-                .unwrap();
-            if capacity.is_some() {
-                used_capacity.push((id, used));
-            }
-            shipment.insert(id, ship_cost);
-        }
-        for index in 0..skus {
-            catalog
-                .add_product(Product { sku: format!("S{index}"), group: "g".into(), weight_kg: 1.0, tags: vec![] })
-                .unwrap();
-        }
-        let mut stock_rows = Vec::new();
-        for (index, record) in stock.into_iter().enumerate() {
-            if let Some((on_hand, safety)) = record {
-                stock_rows.push((SkuId((index / locations) as u32), LocationId((index % locations) as u32), on_hand, safety));
-            }
-        }
-        let mut unit = HashMap::new();
-        for (index, cost) in units.into_iter().enumerate() {
-            unit.insert((index / locations, LocationId((index % locations) as u32)), cost);
-        }
-        let order = Order {
-            id: "O-1".into(),
-            placed_at: PLACED_AT,
-            channel: "web".into(),
-            ship_to: Address { position: GeoPoint { lat: 41.0, lon: -74.0 }, postal_code: "10001".into(), country: "US".into() },
-            lines: line_specs
-                .iter()
-                .enumerate()
-                .map(|(index, &(sku, qty, _))| OrderLine { id: format!("{}", index + 1), sku: SkuId(sku as u32), qty })
-                .collect(),
-        };
-        let policy = TablePolicy {
-            shipment,
-            unit,
-            may_split: line_specs.iter().map(|&(_, _, split)| split).collect(),
-            max_shipments,
-            split_penalty,
-            unfilled_penalty,
-        };
-        Instance { catalog, stock: stock_rows, used_capacity, order, policy }
-    })
+    (1usize..=size.locations, 1usize..=size.skus, 1usize..=size.lines)
+        .prop_flat_map(move |(locations, skus, lines)| {
+            let location_specs = prop::collection::vec(
+                (
+                    prop::option::weighted(0.85, money()),
+                    prop::bool::weighted(0.1),
+                    prop::option::weighted(0.2, 0u32..=2),
+                    0u32..=2,
+                    -1i32..=1,
+                ),
+                locations,
+            );
+            let stock =
+                prop::collection::vec(prop::option::weighted(0.8, (0u32..=size.on_hand, 0u32..=1)), locations * skus);
+            let line_specs = prop::collection::vec((0..skus, 1u32..=size.qty, prop::bool::weighted(0.75)), lines);
+            let units = prop::collection::vec(prop::option::weighted(0.9, money()), lines * locations);
+            let policy = (
+                1u32..=size.max_shipments,
+                money(),
+                prop::option::weighted(0.8, (1u32..=60).prop_map(|q| f64::from(q) * 0.5)),
+            );
+            (Just((locations, skus)), location_specs, stock, line_specs, units, policy)
+        })
+        .prop_map(
+            |(
+                (locations, skus),
+                location_specs,
+                stock,
+                line_specs,
+                units,
+                (max_shipments, split_penalty, unfilled_penalty),
+            )| {
+                let mut catalog = Catalog::new();
+                let mut used_capacity = Vec::new();
+                let mut shipment = HashMap::new();
+                for (index, (ship_cost, down, capacity, used, priority)) in location_specs.into_iter().enumerate() {
+                    let downtime = if down {
+                        vec![Downtime { from: Timestamp(PLACED_AT.0 - 3600), to: Timestamp(PLACED_AT.0 + 3600) }]
+                    } else {
+                        vec![]
+                    };
+                    let id = catalog
+                        .add_location(Location {
+                            id: format!("L{index}"),
+                            kind: LocationKind::Store,
+                            position: GeoPoint { lat: 40.0 + index as f64, lon: -75.0 },
+                            handling_per_shipment: 0.0,
+                            handling_per_unit: 0.0,
+                            capacity_shipments_per_day: capacity,
+                            downtime,
+                            capabilities: vec![],
+                            priority,
+                        })
+                        .unwrap();
+                    if capacity.is_some() {
+                        used_capacity.push((id, used));
+                    }
+                    shipment.insert(id, ship_cost);
+                }
+                for index in 0..skus {
+                    catalog
+                        .add_product(Product {
+                            sku: format!("S{index}"),
+                            group: "g".into(),
+                            weight_kg: 1.0,
+                            tags: vec![],
+                        })
+                        .unwrap();
+                }
+                let mut stock_rows = Vec::new();
+                for (index, record) in stock.into_iter().enumerate() {
+                    if let Some((on_hand, safety)) = record {
+                        stock_rows.push((
+                            SkuId((index / locations) as u32),
+                            LocationId((index % locations) as u32),
+                            on_hand,
+                            safety,
+                        ));
+                    }
+                }
+                let mut unit = HashMap::new();
+                for (index, cost) in units.into_iter().enumerate() {
+                    unit.insert((index / locations, LocationId((index % locations) as u32)), cost);
+                }
+                let order = Order {
+                    id: "O-1".into(),
+                    placed_at: PLACED_AT,
+                    channel: "web".into(),
+                    ship_to: Address {
+                        position: GeoPoint { lat: 41.0, lon: -74.0 },
+                        postal_code: "10001".into(),
+                        country: "US".into(),
+                    },
+                    lines: line_specs
+                        .iter()
+                        .enumerate()
+                        .map(|(index, &(sku, qty, _))| OrderLine {
+                            id: format!("{}", index + 1),
+                            sku: SkuId(sku as u32),
+                            qty,
+                        })
+                        .collect(),
+                };
+                let policy = TablePolicy {
+                    shipment,
+                    unit,
+                    may_split: line_specs.iter().map(|&(_, _, split)| split).collect(),
+                    max_shipments,
+                    split_penalty,
+                    unfilled_penalty,
+                };
+                Instance { catalog, stock: stock_rows, used_capacity, order, policy }
+            },
+        )
 }
 
 /// The brute-force answer: the lowest cost over every allocation of every unit, and its
@@ -202,9 +244,8 @@ pub fn brute_force(instance: &Instance) -> Option<(f64, u64)> {
     let usable_location = |l: usize| {
         let id = LocationId(l as u32);
         let location = instance.catalog.location(id);
-        let has_capacity = location
-            .capacity_shipments_per_day
-            .is_none_or(|capacity| inventory.shipments_on(id, day) < capacity);
+        let has_capacity =
+            location.capacity_shipments_per_day.is_none_or(|capacity| inventory.shipments_on(id, day) < capacity);
         !location.is_down_at(order.placed_at) && has_capacity && policy.shipment[&id].is_some()
     };
     let atp = |sku: SkuId, l: usize| inventory.position(sku, LocationId(l as u32)).map_or(0, |p| p.atp());

@@ -1,2 +1,290 @@
-//! Routing end to end on a hand-made network: exclusions, downtime, capacity, rejection,
-//! explanations.
+//! Routing end to end on a hand-made network with the reference policy: exclusions, downtime,
+//! capacity, rejection, explanations, invalid orders and policies, and concurrent orders.
+
+use std::sync::Arc;
+use std::thread;
+
+use switchyard_engine::{
+    Address, CandidateStatus, Catalog, Downtime, Evaluation, GeoPoint, Inventory, Location, LocationKind, Order,
+    OrderLine, PlanStatus, Policy, PolicyError, PolicyInfo, PolicyRequest, RateCard, ReferencePolicy,
+    ReferenceSettings, Router, RouterConfig, RoutingError, ShortStock, SkuId, Timestamp, Verdict, Workspace, Zone,
+};
+
+const NOON: Timestamp = Timestamp(1_795_694_400); // 2026-11-26T12:00:00Z
+
+fn location(id: &str, lat: f64, lon: f64, capabilities: &[&str]) -> Location {
+    Location {
+        id: id.into(),
+        kind: if id.starts_with("DC") { LocationKind::DistributionCentre } else { LocationKind::Store },
+        position: GeoPoint { lat, lon },
+        handling_per_shipment: 1.0,
+        handling_per_unit: 0.25,
+        capacity_shipments_per_day: None,
+        downtime: vec![],
+        capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
+        priority: 0,
+    }
+}
+
+/// New York area customer; a DC in New Jersey (near), one in Chicago (far), a store in
+/// Manhattan that is down at noon, a store in Brooklyn with no capacity left.
+fn network() -> (Catalog, Inventory) {
+    let mut catalog = Catalog::new();
+    catalog.add_location(location("DC-NJ", 40.73, -74.17, &[])).unwrap();
+    catalog.add_location(location("DC-CHI", 41.88, -87.63, &["hazmat"])).unwrap();
+    let mut manhattan = location("ST-MAN", 40.75, -73.99, &[]);
+    manhattan.downtime.push(Downtime { from: Timestamp(NOON.0 - 3600), to: Timestamp(NOON.0 + 3600) });
+    catalog.add_location(manhattan).unwrap();
+    let mut brooklyn = location("ST-BK", 40.68, -73.94, &[]);
+    brooklyn.capacity_shipments_per_day = Some(0);
+    catalog.add_location(brooklyn).unwrap();
+    catalog.add_product(product("TEE", 0.3, &[])).unwrap();
+    catalog.add_product(product("SOLVENT", 1.0, &["hazmat"])).unwrap();
+    catalog.add_product(product("MUG", 0.5, &[])).unwrap();
+    let inventory = Inventory::new();
+    let id = |name: &str| catalog.location_id(name).unwrap();
+    let sku = |name: &str| catalog.sku_id(name).unwrap();
+    for store in ["DC-NJ", "DC-CHI", "ST-MAN", "ST-BK"] {
+        inventory.set_stock(sku("TEE"), id(store), 10, 0);
+    }
+    inventory.set_stock(sku("SOLVENT"), id("DC-NJ"), 10, 0);
+    inventory.set_stock(sku("SOLVENT"), id("DC-CHI"), 10, 0);
+    inventory.set_stock(sku("MUG"), id("DC-NJ"), 2, 2);
+    inventory.set_stock(sku("MUG"), id("DC-CHI"), 1, 0);
+    (catalog, inventory)
+}
+
+fn product(sku: &str, weight_kg: f64, tags: &[&str]) -> switchyard_engine::Product {
+    switchyard_engine::Product {
+        sku: sku.into(),
+        group: "general".into(),
+        weight_kg,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
+fn policy() -> ReferencePolicy {
+    let zone = |zone, max_distance_km, per_shipment, per_kg| Zone { zone, max_distance_km, per_shipment, per_kg };
+    let rate_card = RateCard::new(vec![zone(1, Some(100.0), 5.0, 0.5), zone(2, None, 12.0, 2.0)]).unwrap();
+    ReferencePolicy::new(
+        rate_card,
+        ReferenceSettings {
+            max_shipments: 2,
+            split_penalty: 2.0,
+            unfilled_penalty: 50.0,
+            required_capabilities: vec!["hazmat".into()],
+        },
+    )
+}
+
+fn order(catalog: &Catalog, id: &str, lines: &[(&str, u32)]) -> Order {
+    Order {
+        id: id.into(),
+        placed_at: NOON,
+        channel: "web".into(),
+        ship_to: Address {
+            position: GeoPoint { lat: 40.71, lon: -74.0 },
+            postal_code: "10007".into(),
+            country: "US".into(),
+        },
+        lines: lines
+            .iter()
+            .enumerate()
+            .map(|(index, (sku, qty))| OrderLine {
+                id: format!("{}", index + 1),
+                sku: catalog.sku_id(sku).unwrap(),
+                qty: *qty,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn the_explanation_gives_every_candidate_its_status() {
+    let (catalog, inventory) = network();
+    let policy = policy();
+    let config = RouterConfig::default();
+    let router = Router { catalog: &catalog, inventory: &inventory, policy: &policy, config: &config };
+    let order = order(&catalog, "O-1", &[("TEE", 2), ("SOLVENT", 1), ("MUG", 1)]);
+    let (plan, explanation) = router.explain(&order, &mut Workspace::default()).unwrap();
+    let text = explanation.display(&catalog).to_string();
+    let expected = "\
+order O-1 (policy reference v1)
+  line 1 TEE x2
+    DC-NJ            14.5 km  atp    10  beaten: 0.4000/unit (shipment 6.0000), shipped from DC-CHI instead
+    DC-CHI         1144.9 km  atp    10  CHOSEN x2 at 0.8500/unit (shipment 13.0000)
+    ST-MAN            4.5 km  atp    10  blocked: location in planned downtime
+    ST-BK             6.1 km  atp    10  blocked: daily shipment capacity reached
+  line 2 SOLVENT x1
+    DC-NJ            14.5 km  atp    10  excluded by rule \"requires capability `hazmat`\"
+    DC-CHI         1144.9 km  atp    10  CHOSEN x1 at 2.2500/unit (shipment 13.0000)
+  line 3 MUG x1
+    DC-NJ            14.5 km  atp     0  no stock available
+    DC-CHI         1144.9 km  atp     1  CHOSEN x1 at 1.2500/unit (shipment 13.0000)
+  cost 18.2000 = shipments 13.0000 + units 5.2000 + split penalty 0.0000 + unfilled penalty 0.0000
+  proved optimal";
+    assert!(text.starts_with(expected), "got:\n{text}");
+    assert_eq!(plan.shipments.len(), 1, "one parcel from Chicago beats a second one from New Jersey");
+    assert!(matches!(explanation.lines[0].candidates[1].status, CandidateStatus::Chosen { qty: 2, .. }));
+}
+
+#[test]
+fn capacity_used_by_earlier_orders_moves_later_orders_elsewhere() {
+    let (mut catalog, inventory) = network();
+    // Rebuild with a capacity of one shipment a day at the New Jersey DC.
+    let mut rebuilt = Catalog::new();
+    for location in catalog.locations() {
+        let mut location = location.clone();
+        if location.id == "DC-NJ" {
+            location.capacity_shipments_per_day = Some(1);
+        }
+        rebuilt.add_location(location).unwrap();
+    }
+    for product in catalog.products() {
+        rebuilt.add_product(product.clone()).unwrap();
+    }
+    catalog = rebuilt;
+    let policy = policy();
+    let config = RouterConfig::default();
+    let router = Router { catalog: &catalog, inventory: &inventory, policy: &policy, config: &config };
+    let mut workspace = Workspace::default();
+    let first = router.route_and_reserve(&order(&catalog, "O-1", &[("TEE", 1)]), &mut workspace).unwrap();
+    let second = router.route_and_reserve(&order(&catalog, "O-2", &[("TEE", 1)]), &mut workspace).unwrap();
+    let name = |plan: &switchyard_engine::Plan| catalog.location(plan.shipments[0].location).id.clone();
+    assert_eq!(name(&first.plan), "DC-NJ");
+    assert_eq!(name(&second.plan), "DC-CHI", "DC-NJ's one shipment of the day is used");
+}
+
+#[test]
+fn short_stock_is_unfilled_at_the_penalty_or_rejects_the_order() {
+    let (catalog, inventory) = network();
+    let partial = policy();
+    let config = RouterConfig::default();
+    let router = Router { catalog: &catalog, inventory: &inventory, policy: &partial, config: &config };
+    let mugs = order(&catalog, "O-1", &[("MUG", 3)]);
+    let plan = router.plan(&mugs, &mut Workspace::default()).unwrap();
+    assert_eq!(plan.status, PlanStatus::Routed);
+    assert_eq!(plan.unfilled_units(), 2);
+    assert_eq!(plan.cost.unfilled_penalty, 100.0);
+
+    let strict = Strict(policy());
+    let router = Router { catalog: &catalog, inventory: &inventory, policy: &strict, config: &config };
+    let routed = router.route_and_reserve(&mugs, &mut Workspace::default()).unwrap();
+    assert!(matches!(&routed.plan.status, PlanStatus::Rejected { reason } if reason.contains("2 unit(s) cannot ship")));
+    assert!(routed.plan.shipments.is_empty() && routed.reservation.is_none());
+    assert_eq!(inventory.totals().1, 0, "a rejected order reserves nothing");
+}
+
+/// The reference policy with `ShortStock::Reject`.
+struct Strict(ReferencePolicy);
+
+impl Policy for Strict {
+    fn info(&self) -> PolicyInfo {
+        PolicyInfo { name: "strict".into(), version: "1".into() }
+    }
+    fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+        self.0.evaluate(request, out)?;
+        out.short_stock = ShortStock::Reject;
+        Ok(())
+    }
+}
+
+#[test]
+fn invalid_orders_name_the_field_and_reserve_nothing() {
+    let (catalog, inventory) = network();
+    let policy = policy();
+    let config = RouterConfig { max_lines: 3, ..RouterConfig::default() };
+    let router = Router { catalog: &catalog, inventory: &inventory, policy: &policy, config: &config };
+    let good = order(&catalog, "O-1", &[("TEE", 1), ("MUG", 1)]);
+    type Breakage = Box<dyn Fn(&mut Order)>;
+    let cases: Vec<(Breakage, &str)> = vec![
+        (Box::new(|o| o.lines[1].qty = 0), "lines[1].qty: must be at least 1"),
+        (Box::new(|o| o.lines[1].id = "1".into()), "lines[1].id: line id `1` appears twice"),
+        (Box::new(|o| o.lines.clear()), "lines: an order needs at least one line"),
+        (Box::new(|o| o.lines[0].sku = SkuId(99)), "lines[0].sku: unknown sku"),
+        (Box::new(|o| o.id.clear()), "id: must not be empty"),
+        (Box::new(|o| o.ship_to.position.lat = f64::NAN), "ship_to: lat/lon must be finite degrees in range"),
+        (Box::new(|o| o.lines = vec![o.lines[0].clone(); 4]), "lines: 4 lines is more than the limit of 3"),
+    ];
+    for (break_it, expected) in cases {
+        let mut bad = good.clone();
+        break_it(&mut bad);
+        let error = router.route_and_reserve(&bad, &mut Workspace::default()).unwrap_err();
+        assert!(matches!(error, RoutingError::InvalidOrder(_)));
+        assert!(error.to_string().starts_with(&format!("invalid order: {expected}")), "{error}");
+    }
+    assert_eq!(inventory.totals().1, 0);
+}
+
+/// A policy that fails or answers nonsense is an error naming it, never a panic or a plan.
+#[test]
+fn a_failing_or_lying_policy_is_an_error_naming_it() {
+    struct Failing;
+    impl Policy for Failing {
+        fn info(&self) -> PolicyInfo {
+            PolicyInfo { name: "broken".into(), version: "7".into() }
+        }
+        fn evaluate(&self, _: &PolicyRequest<'_>, _: &mut Evaluation) -> Result<(), PolicyError> {
+            Err(PolicyError { policy: "broken@7".into(), message: "trapped: unreachable".into() })
+        }
+    }
+    struct Negative;
+    impl Policy for Negative {
+        fn info(&self) -> PolicyInfo {
+            PolicyInfo { name: "negative".into(), version: "1".into() }
+        }
+        fn evaluate(&self, _: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+            out.shipment.iter_mut().for_each(|v| *v = Verdict::Cost(-1.0));
+            Ok(())
+        }
+    }
+    let (catalog, inventory) = network();
+    let config = RouterConfig::default();
+    let tee = order(&catalog, "O-1", &[("TEE", 1)]);
+    let router = Router { catalog: &catalog, inventory: &inventory, policy: &Failing, config: &config };
+    let error = router.route_and_reserve(&tee, &mut Workspace::default()).unwrap_err();
+    assert_eq!(error.to_string(), "policy `broken@7` failed: trapped: unreachable");
+    let router = Router { catalog: &catalog, inventory: &inventory, policy: &Negative, config: &config };
+    let error = router.route_and_reserve(&tee, &mut Workspace::default()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "policy `negative@1` gave an invalid answer: a cost is negative or not a finite number"
+    );
+    assert_eq!(inventory.totals().1, 0);
+}
+
+/// Many threads order the last units of a SKU through the router at once: exactly the
+/// stock is sold, and each thread's plans are what it reserved.
+#[test]
+fn concurrent_orders_through_the_router_never_oversell() {
+    let (catalog, inventory) = network();
+    let catalog = Arc::new(catalog);
+    let inventory = Arc::new(inventory);
+    let policy = Arc::new(policy());
+    let threads: Vec<_> = (0..6)
+        .map(|thread| {
+            let (catalog, inventory, policy) = (Arc::clone(&catalog), Arc::clone(&inventory), Arc::clone(&policy));
+            thread::spawn(move || {
+                let config = RouterConfig::default();
+                let router =
+                    Router { catalog: &catalog, inventory: &inventory, policy: policy.as_ref(), config: &config };
+                let mut workspace = Workspace::default();
+                let mut shipped = 0u64;
+                for n in 0..40 {
+                    let order = order(&catalog, &format!("O-{thread}-{n}"), &[("SOLVENT", 1 + n % 2), ("TEE", 1)]);
+                    let routed = router.route_and_reserve(&order, &mut workspace).unwrap();
+                    shipped += routed.plan.shipped_units();
+                }
+                shipped
+            })
+        })
+        .collect();
+    let shipped: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    let (_, reserved) = inventory.totals();
+    assert_eq!(reserved, shipped);
+    let solvent = catalog.sku_id("SOLVENT").unwrap();
+    let chicago = catalog.location_id("DC-CHI").unwrap();
+    let position = inventory.position(solvent, chicago).unwrap();
+    assert_eq!(position.reserved, 10, "all hazmat stock at the only hazmat DC is sold, and no more");
+    assert_eq!(inventory.position(solvent, catalog.location_id("DC-NJ").unwrap()).unwrap().reserved, 0);
+}
