@@ -38,6 +38,8 @@ pub struct ReplayStats {
     pub shipments: usize,
     /// Units left unfilled over all plans.
     pub unfilled_units: u64,
+    /// Mean search nodes per order (sets of locations the optimizer evaluated).
+    pub mean_nodes: f64,
     /// Orders per second of wall time.
     pub orders_per_second: f64,
     /// Median routing time per order.
@@ -100,6 +102,11 @@ impl Replay {
             },
             shipments: self.plans.iter().map(|p| p.shipments.len()).sum(),
             unfilled_units: self.plans.iter().map(Plan::unfilled_units).sum(),
+            mean_nodes: if orders == 0 {
+                0.0
+            } else {
+                self.plans.iter().map(|p| p.nodes as f64).sum::<f64>() / orders as f64
+            },
             orders_per_second: if seconds > 0.0 { orders as f64 / seconds } else { 0.0 },
             p50: quantile(0.50),
             p99: quantile(0.99),

@@ -77,7 +77,7 @@ pub struct Explanation {
     /// The order.
     pub order_id: String,
     /// The policy used.
-    pub policy: PolicyInfo,
+    pub policy: Arc<PolicyInfo>,
     /// Per line.
     pub lines: Vec<LineExplanation>,
     /// The plan's costs.

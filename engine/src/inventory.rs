@@ -196,9 +196,10 @@ impl Inventory {
 
     /// Reserves every unit and shipment of `reservation`, or nothing.
     pub fn reserve(&self, reservation: &Reservation) -> Result<(), InventoryError> {
-        let mut guards = self.lock_shards_for(&reservation.units);
+        let merged = merged(&reservation.units);
+        let mut guards = self.lock_shards_for(&merged);
         let mut shipments = self.shipments.lock();
-        for units in merged(&reservation.units) {
+        for units in &merged {
             let shard = guard_for(&mut guards, units.sku);
             let Some(position) = shard.position_mut(units.sku, units.location) else {
                 return Err(InventoryError::UnknownPosition { sku: units.sku, location: units.location });
@@ -219,7 +220,7 @@ impl Inventory {
             }
         }
         // Every check passed with all locks held: apply.
-        for units in merged(&reservation.units) {
+        for units in &merged {
             if let Some(position) = guard_for(&mut guards, units.sku).position_mut(units.sku, units.location) {
                 position.reserved += units.qty;
             }
@@ -243,9 +244,10 @@ impl Inventory {
     }
 
     fn unreserve(&self, reservation: &Reservation, shipped: bool) -> Result<(), InventoryError> {
-        let mut guards = self.lock_shards_for(&reservation.units);
+        let merged = merged(&reservation.units);
+        let mut guards = self.lock_shards_for(&merged);
         let mut shipments = self.shipments.lock();
-        for units in merged(&reservation.units) {
+        for units in &merged {
             let shard = guard_for(&mut guards, units.sku);
             let Some(position) = shard.position_mut(units.sku, units.location) else {
                 return Err(InventoryError::UnknownPosition { sku: units.sku, location: units.location });
@@ -265,7 +267,7 @@ impl Inventory {
                 }
             }
         }
-        for units in merged(&reservation.units) {
+        for units in &merged {
             if let Some(position) = guard_for(&mut guards, units.sku).position_mut(units.sku, units.location) {
                 position.reserved -= units.qty;
                 if shipped {

@@ -1,6 +1,8 @@
 //! Plans: which location ships which units of an order, what it costs, and whether that is
 //! proved to be the cheapest.
 
+use std::sync::Arc;
+
 use crate::domain::LocationId;
 use crate::policy::PolicyInfo;
 
@@ -83,7 +85,7 @@ pub struct Plan {
     /// Whether the optimizer proved no cheaper plan exists under the policy.
     pub optimal: bool,
     /// The policy that priced it.
-    pub policy: PolicyInfo,
+    pub policy: Arc<PolicyInfo>,
     /// Search nodes the optimizer visited.
     pub nodes: u64,
 }

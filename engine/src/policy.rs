@@ -82,6 +82,8 @@ pub enum Verdict {
     Cost(f64),
     /// Ruled out by the named rule; the name appears in explanations.
     Excluded(Arc<str>),
+    /// The policy gave no answer; the candidate is treated as excluded.
+    NotPriced,
 }
 
 /// How an order may be split into shipments.
@@ -131,19 +133,14 @@ impl Default for Evaluation {
     }
 }
 
-thread_local! {
-    static NOT_PRICED: Arc<str> = Arc::from("not priced by the policy");
-}
-
 impl Evaluation {
     /// Sizes the answer for `candidates`, every verdict "not priced", so a policy that forgets
     /// a candidate excludes it visibly instead of pricing it at zero.
     pub fn reset(&mut self, candidates: &Candidates) {
-        let not_priced = NOT_PRICED.with(Arc::clone);
         self.shipment.clear();
-        self.shipment.resize(candidates.locations.len(), Verdict::Excluded(not_priced.clone()));
+        self.shipment.resize(candidates.locations.len(), Verdict::NotPriced);
         self.units.clear();
-        self.units.resize(candidates.entries.len(), Verdict::Excluded(not_priced));
+        self.units.resize(candidates.entries.len(), Verdict::NotPriced);
         self.split.line_may_split.clear();
         self.split.line_may_split.resize(candidates.line_count(), true);
     }
@@ -213,8 +210,8 @@ pub struct PolicyError {
 /// Implemented natively ([`crate::ReferencePolicy`]), by compiled DSL policies and by Wasm
 /// plugins. Implementations must be deterministic for the same request.
 pub trait Policy: Send + Sync {
-    /// Name and version.
-    fn info(&self) -> PolicyInfo;
+    /// Name and version (shared: every plan carries it).
+    fn info(&self) -> Arc<PolicyInfo>;
 
     /// Fills `out` (already [`Evaluation::reset`] for the request's candidates).
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError>;

@@ -123,6 +123,7 @@ pub struct ReferencePolicy {
     settings: ReferenceSettings,
     // One shared rule name per required capability, so exclusions do not allocate.
     capability_rules: Vec<(String, Arc<str>)>,
+    info: Arc<PolicyInfo>,
 }
 
 impl ReferencePolicy {
@@ -133,7 +134,8 @@ impl ReferencePolicy {
             .iter()
             .map(|capability| (capability.clone(), Arc::from(format!("requires capability `{capability}`"))))
             .collect();
-        ReferencePolicy { rate_card, settings, capability_rules }
+        let info = Arc::new(PolicyInfo { name: "reference".to_owned(), version: "1".to_owned() });
+        ReferencePolicy { rate_card, settings, capability_rules, info }
     }
 
     /// The rate card.
@@ -148,8 +150,8 @@ impl ReferencePolicy {
 }
 
 impl Policy for ReferencePolicy {
-    fn info(&self) -> PolicyInfo {
-        PolicyInfo { name: "reference".to_owned(), version: "1".to_owned() }
+    fn info(&self) -> Arc<PolicyInfo> {
+        Arc::clone(&self.info)
     }
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {

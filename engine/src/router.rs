@@ -13,6 +13,7 @@ use crate::plan::{CostBreakdown, Plan, PlanStatus, Shipment, ShipmentLine, Unfil
 use crate::policy::{CandidateLocation, Candidates, Evaluation, Policy, PolicyError, PolicyRequest, Verdict};
 
 static DOWNTIME: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("location in planned downtime"));
+static NOT_PRICED: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("not priced by the policy"));
 static CAPACITY: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("daily shipment capacity reached"));
 
 /// How orders are routed.
@@ -360,6 +361,9 @@ impl Router<'_> {
                             match (&evaluation.shipment[candidate.slot as usize], &evaluation.units[entry]) {
                                 (Verdict::Excluded(rule), _) | (_, Verdict::Excluded(rule)) => {
                                     CandidateStatus::Excluded { rule: rule.clone() }
+                                }
+                                (Verdict::NotPriced, _) | (_, Verdict::NotPriced) => {
+                                    CandidateStatus::Excluded { rule: NOT_PRICED.clone() }
                                 }
                                 _ if candidate.atp == 0 => CandidateStatus::NoStock,
                                 (Verdict::Cost(shipment_cost), Verdict::Cost(unit_cost)) => {

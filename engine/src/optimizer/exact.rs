@@ -36,8 +36,11 @@ pub struct ExactSearch {
     fills: Vec<f64>,
     // Per depth, the children considered: (net, location).
     pools: Vec<Vec<(f64, u32)>>,
+    // Per depth, the smallest shipment cost among the children from each position on.
+    suffix_minima: Vec<Vec<f64>>,
     // Per location, its position in the pool of the node being expanded (u32::MAX if none).
     rank: Vec<u32>,
+    root_pool: Vec<(f64, u32)>,
     best_set: Vec<u32>,
     best_cost: f64,
     nodes: u64,
@@ -59,6 +62,7 @@ impl ExactSearch {
         }
         if self.pools.len() < depth_limit + 1 {
             self.pools.resize_with(depth_limit + 1, Vec::new);
+            self.suffix_minima.resize_with(depth_limit + 1, Vec::new);
         }
         self.rank.clear();
         self.rank.resize(problem.location_count(), u32::MAX);
@@ -75,8 +79,11 @@ impl ExactSearch {
             self.offer(problem.set_cost(&sorted), &sorted);
         }
 
-        let root_pool: Vec<(f64, u32)> = (0..problem.location_count() as u32).map(|l| (0.0, l)).collect();
+        let mut root_pool = std::mem::take(&mut self.root_pool);
+        root_pool.clear();
+        root_pool.extend((0..problem.location_count() as u32).map(|l| (0.0, l)));
         self.visit(problem, budget, 0, empty_cost, &root_pool);
+        self.root_pool = root_pool;
         let mut set = self.best_set.clone();
         set.sort_unstable();
         SearchOutcome { set, cost: self.best_cost, proved_optimal: !self.aborted, nodes: self.nodes }
@@ -148,13 +155,15 @@ impl ExactSearch {
                 children.push((net, location));
             }
         }
-        children.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        children.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         for (position, &(_, location)) in children.iter().enumerate() {
             self.rank[location as usize] = position as u32;
         }
 
         let remaining = depth_limit - depth;
-        let mut smallest_shipment_after = vec![f64::INFINITY; children.len() + 1];
+        let mut smallest_shipment_after = std::mem::take(&mut self.suffix_minima[depth]);
+        smallest_shipment_after.clear();
+        smallest_shipment_after.resize(children.len() + 1, f64::INFINITY);
         for j in (0..children.len()).rev() {
             smallest_shipment_after[j] =
                 smallest_shipment_after[j + 1].min(problem.shipment_cost[children[j].1 as usize]);
@@ -205,11 +214,10 @@ impl ExactSearch {
                     child[group as usize] = problem.fill_group(group as usize, &self.set, None);
                 }
                 // The child's pool: later children only, so each set is visited once.
-                let later: Vec<(f64, u32)> = children[j + 1..].to_vec();
                 for &(_, l) in &children[..] {
                     self.rank[l as usize] = u32::MAX;
                 }
-                self.visit(problem, budget, depth + 1, child_cost, &later);
+                self.visit(problem, budget, depth + 1, child_cost, &children[j + 1..]);
                 // Restore this node's ranks for the bounds of the next children.
                 for (position, &(_, l)) in children.iter().enumerate() {
                     self.rank[l as usize] = position as u32;
@@ -224,6 +232,7 @@ impl ExactSearch {
             self.rank[l as usize] = u32::MAX;
         }
         self.pools[depth] = children;
+        self.suffix_minima[depth] = smallest_shipment_after;
     }
 }
 

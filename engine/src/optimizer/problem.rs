@@ -79,8 +79,10 @@ pub struct Problem {
     // Per location, the groups it can serve: `location_groups[location_starts[l]..]`.
     location_groups: Vec<u32>,
     location_starts: Vec<u32>,
-    // Scratch: slot -> problem location.
+    // Scratch: slot -> problem location, and the usable slots.
     slot_map: Vec<u32>,
+    used_slots: Vec<u32>,
+    slot_keys: Vec<(i32, f64, u32)>,
 }
 
 const UNUSED: u32 = u32::MAX;
@@ -165,7 +167,8 @@ impl Problem {
         };
         self.slot_map.clear();
         self.slot_map.resize(candidates.locations.len(), UNUSED);
-        let mut used_slots: Vec<u32> = Vec::new();
+        let mut used_slots = std::mem::take(&mut self.used_slots);
+        used_slots.clear();
         for entry in 0..candidates.entries.len() {
             let slot = candidates.entries[entry].slot as usize;
             if self.slot_map[slot] == UNUSED && usable(entry, slot) {
@@ -175,14 +178,16 @@ impl Problem {
         }
         // Location order is the tie-break among equal-cost plans: merchant priority first,
         // then nearest, then the order candidates were found in.
-        used_slots.sort_by(|&a, &b| {
-            let (a_location, b_location) = (&candidates.locations[a as usize], &candidates.locations[b as usize]);
-            let priority = |slot: &crate::policy::CandidateLocation| catalog.location(slot.location).priority;
-            priority(b_location)
-                .cmp(&priority(a_location))
-                .then(a_location.distance_km.total_cmp(&b_location.distance_km))
-                .then(a.cmp(&b))
-        });
+        let mut keyed = std::mem::take(&mut self.slot_keys);
+        keyed.clear();
+        keyed.extend(used_slots.iter().map(|&slot| {
+            let candidate = &candidates.locations[slot as usize];
+            (-catalog.location(candidate.location).priority, candidate.distance_km, slot)
+        }));
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+        used_slots.clear();
+        used_slots.extend(keyed.iter().map(|&(_, _, slot)| slot));
+        self.slot_keys = keyed;
         self.slots.clear();
         self.shipment_cost.clear();
         for (index, &slot) in used_slots.iter().enumerate() {
@@ -190,10 +195,11 @@ impl Problem {
             self.slots.push(slot);
             let cost = match evaluation.shipment[slot as usize] {
                 Verdict::Cost(cost) => cost,
-                Verdict::Excluded(_) => f64::INFINITY,
+                Verdict::Excluded(_) | Verdict::NotPriced => f64::INFINITY,
             };
             self.shipment_cost.push(cost);
         }
+        self.used_slots = used_slots;
 
         // Dense matrices and per-line option lists.
         let location_count = self.slots.len();
@@ -219,7 +225,8 @@ impl Problem {
                 self.atp[group * location_count + location] = candidate.atp;
                 self.line_options.push(LineOption { cost, location: location as u32, atp: candidate.atp });
             }
-            self.line_options[start..].sort_by(|a, b| a.cost.total_cmp(&b.cost).then(a.location.cmp(&b.location)));
+            self.line_options[start..]
+                .sort_unstable_by(|a, b| a.cost.total_cmp(&b.cost).then(a.location.cmp(&b.location)));
             self.line_starts.push(self.line_options.len() as u32);
         }
 

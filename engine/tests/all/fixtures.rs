@@ -23,8 +23,8 @@ pub struct TablePolicy {
 }
 
 impl Policy for TablePolicy {
-    fn info(&self) -> PolicyInfo {
-        PolicyInfo { name: "table".into(), version: "1".into() }
+    fn info(&self) -> Arc<PolicyInfo> {
+        Arc::new(PolicyInfo { name: "table".into(), version: "1".into() })
     }
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {

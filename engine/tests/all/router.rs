@@ -179,8 +179,8 @@ fn short_stock_is_unfilled_at_the_penalty_or_rejects_the_order() {
 struct Strict(ReferencePolicy);
 
 impl Policy for Strict {
-    fn info(&self) -> PolicyInfo {
-        PolicyInfo { name: "strict".into(), version: "1".into() }
+    fn info(&self) -> Arc<PolicyInfo> {
+        Arc::new(PolicyInfo { name: "strict".into(), version: "1".into() })
     }
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
         self.0.evaluate(request, out)?;
@@ -221,8 +221,8 @@ fn invalid_orders_name_the_field_and_reserve_nothing() {
 fn a_failing_or_lying_policy_is_an_error_naming_it() {
     struct Failing;
     impl Policy for Failing {
-        fn info(&self) -> PolicyInfo {
-            PolicyInfo { name: "broken".into(), version: "7".into() }
+        fn info(&self) -> Arc<PolicyInfo> {
+            Arc::new(PolicyInfo { name: "broken".into(), version: "7".into() })
         }
         fn evaluate(&self, _: &PolicyRequest<'_>, _: &mut Evaluation) -> Result<(), PolicyError> {
             Err(PolicyError { policy: "broken@7".into(), message: "trapped: unreachable".into() })
@@ -230,8 +230,8 @@ fn a_failing_or_lying_policy_is_an_error_naming_it() {
     }
     struct Negative;
     impl Policy for Negative {
-        fn info(&self) -> PolicyInfo {
-            PolicyInfo { name: "negative".into(), version: "1".into() }
+        fn info(&self) -> Arc<PolicyInfo> {
+            Arc::new(PolicyInfo { name: "negative".into(), version: "1".into() })
         }
         fn evaluate(&self, _: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
             out.shipment.iter_mut().for_each(|v| *v = Verdict::Cost(-1.0));
