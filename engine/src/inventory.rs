@@ -6,9 +6,8 @@
 //! position, and only then applies all of them: a plan is reserved whole or not at all, and
 //! no interleaving of threads can sell a unit twice.
 
-use std::collections::HashMap;
-
 use parking_lot::{Mutex, MutexGuard};
+use rustc_hash::FxHashMap;
 
 use crate::domain::{LocationId, SkuId};
 
@@ -119,7 +118,7 @@ pub enum InventoryError {
 #[derive(Default)]
 struct Shard {
     // INVARIANT: each vector is sorted by location and holds a location at most once.
-    stock: HashMap<SkuId, Vec<Position>>,
+    stock: FxHashMap<SkuId, Vec<Position>>,
 }
 
 impl Shard {
@@ -133,8 +132,9 @@ impl Shard {
 /// The live stock picture. Cheap to read concurrently; every write is atomic.
 pub struct Inventory {
     shards: Box<[Mutex<Shard>]>,
-    // Shipments committed per (location, day). Locked after the stock shards.
-    shipments: Mutex<HashMap<(LocationId, i64), u32>>,
+    // Shipments committed per (location, day), sharded by location. Locked after the stock
+    // shards, in ascending order too.
+    shipments: Box<[Mutex<FxHashMap<(LocationId, i64), u32>>]>,
 }
 
 impl Default for Inventory {
@@ -147,12 +147,18 @@ fn shard_of(sku: SkuId) -> usize {
     sku.index() % SHARDS
 }
 
+fn shipment_shard_of(location: LocationId) -> usize {
+    location.index() % SHARDS
+}
+
+type ShipmentGuards<'a> = Vec<(usize, MutexGuard<'a, FxHashMap<(LocationId, i64), u32>>)>;
+
 impl Inventory {
     /// An empty inventory.
     pub fn new() -> Inventory {
         Inventory {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
-            shipments: Mutex::new(HashMap::new()),
+            shipments: (0..SHARDS).map(|_| Mutex::new(FxHashMap::default())).collect(),
         }
     }
 
@@ -191,14 +197,14 @@ impl Inventory {
 
     /// Shipments already committed by `location` on `day`.
     pub fn shipments_on(&self, location: LocationId, day: i64) -> u32 {
-        self.shipments.lock().get(&(location, day)).copied().unwrap_or(0)
+        self.shipments[shipment_shard_of(location)].lock().get(&(location, day)).copied().unwrap_or(0)
     }
 
     /// Reserves every unit and shipment of `reservation`, or nothing.
     pub fn reserve(&self, reservation: &Reservation) -> Result<(), InventoryError> {
         let merged = merged(&reservation.units);
         let mut guards = self.lock_shards_for(&merged);
-        let mut shipments = self.shipments.lock();
+        let mut shipments = self.lock_shipment_shards_for(&reservation.shipments);
         for units in &merged {
             let shard = guard_for(&mut guards, units.sku);
             let Some(position) = shard.position_mut(units.sku, units.location) else {
@@ -214,7 +220,10 @@ impl Inventory {
             }
         }
         for shipment in &reservation.shipments {
-            let used = shipments.get(&(shipment.location, shipment.day)).copied().unwrap_or(0);
+            let used = shipment_counts(&mut shipments, shipment.location)
+                .get(&(shipment.location, shipment.day))
+                .copied()
+                .unwrap_or(0);
             if shipment.capacity.is_some_and(|capacity| used >= capacity) {
                 return Err(InventoryError::CapacityReached { location: shipment.location, day: shipment.day });
             }
@@ -226,7 +235,9 @@ impl Inventory {
             }
         }
         for shipment in &reservation.shipments {
-            *shipments.entry((shipment.location, shipment.day)).or_insert(0) += 1;
+            *shipment_counts(&mut shipments, shipment.location)
+                .entry((shipment.location, shipment.day))
+                .or_insert(0) += 1;
         }
         Ok(())
     }
@@ -246,7 +257,7 @@ impl Inventory {
     fn unreserve(&self, reservation: &Reservation, shipped: bool) -> Result<(), InventoryError> {
         let merged = merged(&reservation.units);
         let mut guards = self.lock_shards_for(&merged);
-        let mut shipments = self.shipments.lock();
+        let mut shipments = self.lock_shipment_shards_for(&reservation.shipments);
         for units in &merged {
             let shard = guard_for(&mut guards, units.sku);
             let Some(position) = shard.position_mut(units.sku, units.location) else {
@@ -262,7 +273,8 @@ impl Inventory {
         }
         if !shipped {
             for shipment in &reservation.shipments {
-                if shipments.get(&(shipment.location, shipment.day)).copied().unwrap_or(0) == 0 {
+                let counts = shipment_counts(&mut shipments, shipment.location);
+                if counts.get(&(shipment.location, shipment.day)).copied().unwrap_or(0) == 0 {
                     return Err(InventoryError::ShipmentNotCounted { location: shipment.location, day: shipment.day });
                 }
             }
@@ -277,7 +289,9 @@ impl Inventory {
         }
         if !shipped {
             for shipment in &reservation.shipments {
-                if let Some(used) = shipments.get_mut(&(shipment.location, shipment.day)) {
+                if let Some(used) =
+                    shipment_counts(&mut shipments, shipment.location).get_mut(&(shipment.location, shipment.day))
+                {
                     *used -= 1;
                 }
             }
@@ -297,6 +311,14 @@ impl Inventory {
         (on_hand, reserved)
     }
 
+    fn lock_shipment_shards_for(&self, shipments: &[ReservedShipment]) -> ShipmentGuards<'_> {
+        let mut indices: Vec<usize> = shipments.iter().map(|s| shipment_shard_of(s.location)).collect();
+        indices.sort_unstable();
+        indices.dedup();
+        // INVARIANT: ascending order, and always after the stock shards (see `lock_shards_for`).
+        indices.into_iter().map(|index| (index, self.shipments[index].lock())).collect()
+    }
+
     fn lock_shards_for(&self, units: &[ReservedUnits]) -> Vec<(usize, MutexGuard<'_, Shard>)> {
         let mut indices: Vec<usize> = units.iter().map(|u| shard_of(u.sku)).collect();
         indices.sort_unstable();
@@ -304,6 +326,19 @@ impl Inventory {
         // INVARIANT: shards are always locked in ascending index order, so no two threads
         // can each hold a shard the other waits for.
         indices.into_iter().map(|index| (index, self.shards[index].lock())).collect()
+    }
+}
+
+fn shipment_counts<'a>(
+    guards: &'a mut ShipmentGuards<'_>,
+    location: LocationId,
+) -> &'a mut FxHashMap<(LocationId, i64), u32> {
+    let index = shipment_shard_of(location);
+    let at = guards.iter().position(|(locked, _)| *locked == index);
+    // INVARIANT: `lock_shipment_shards_for` locked the shard of every shipment's location.
+    match at {
+        Some(at) => &mut guards[at].1,
+        None => unreachable!("shipment shard {index} was not locked"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! Rust policy: zoned parcel rates by distance, handling per shipment and per unit, split and
 //! unfilled penalties, and capabilities that tagged products require.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::policy::{Evaluation, Policy, PolicyError, PolicyInfo, PolicyRequest, ShortStock, Verdict};
@@ -90,12 +91,15 @@ impl RateCard {
 
     /// The band a distance falls in: the first whose bound is at least `distance_km`.
     pub fn zone_for(&self, distance_km: f64) -> &Zone {
-        let index = self
-            .zones
+        &self.zones[self.zone_index(distance_km)]
+    }
+
+    /// Index into [`RateCard::zones`] of the band `distance_km` falls in.
+    pub fn zone_index(&self, distance_km: f64) -> usize {
+        self.zones
             .iter()
             .position(|zone| zone.max_distance_km.is_none_or(|bound| distance_km <= bound))
-            .unwrap_or(self.zones.len() - 1);
-        &self.zones[index]
+            .unwrap_or(self.zones.len() - 1)
     }
 
     /// The bands, nearest first.
@@ -155,12 +159,27 @@ impl Policy for ReferencePolicy {
     }
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+        SLOT_ZONES.with_borrow_mut(|slot_zones| self.evaluate_with(request, out, slot_zones));
+        Ok(())
+    }
+}
+
+thread_local! {
+    // Zone of every candidate location of the order being evaluated (reused per thread).
+    static SLOT_ZONES: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+impl ReferencePolicy {
+    fn evaluate_with(&self, request: &PolicyRequest<'_>, out: &mut Evaluation, slot_zones: &mut Vec<usize>) {
         let catalog = request.catalog;
         let candidates = request.candidates;
+        slot_zones.clear();
         for (slot, candidate) in candidates.locations.iter().enumerate() {
             let location = catalog.location(candidate.location);
-            let zone = self.rate_card.zone_for(candidate.distance_km);
-            out.shipment[slot] = Verdict::Cost(zone.per_shipment + location.handling_per_shipment);
+            let zone = self.rate_card.zone_index(candidate.distance_km);
+            slot_zones.push(zone);
+            out.shipment[slot] =
+                Verdict::Cost(self.rate_card.zones[zone].per_shipment + location.handling_per_shipment);
         }
         for (line_index, line) in request.order.lines.iter().enumerate() {
             let product = catalog.product(line.sku);
@@ -173,7 +192,7 @@ impl Policy for ReferencePolicy {
                 out.units[entry] = match missing_rules.iter().find(|(capability, _)| !location.can(capability)) {
                     Some((_, rule)) => Verdict::Excluded(rule.clone()),
                     None => {
-                        let zone = self.rate_card.zone_for(where_.distance_km);
+                        let zone = &self.rate_card.zones[slot_zones[candidate.slot as usize]];
                         Verdict::Cost(zone.per_kg * product.weight_kg + location.handling_per_unit)
                     }
                 };
@@ -182,6 +201,5 @@ impl Policy for ReferencePolicy {
         out.split.max_shipments = self.settings.max_shipments;
         out.split.split_penalty = self.settings.split_penalty;
         out.short_stock = ShortStock::Partial { unfilled_penalty: self.settings.unfilled_penalty };
-        Ok(())
     }
 }

@@ -43,6 +43,8 @@ pub struct ExactSearch {
     root_pool: Vec<(f64, u32)>,
     best_set: Vec<u32>,
     best_cost: f64,
+    // The relaxed fill from every location: a floor under the fill of any set.
+    relaxed_everywhere: f64,
     nodes: u64,
     aborted: bool,
     started: Option<Instant>,
@@ -71,6 +73,7 @@ impl ExactSearch {
         self.started = budget.max_time.map(|_| Instant::now());
 
         let empty_cost: f64 = self.fills[..groups].iter().sum();
+        self.relaxed_everywhere = problem.relaxed_fill(|_| true);
         self.best_cost = empty_cost;
         self.best_set.clear();
         if !incumbent.is_empty() && incumbent.len() <= depth_limit {
@@ -188,12 +191,19 @@ impl ExactSearch {
                     + problem.shipment_cost[location as usize]
                     + smallest_shipment_after[j + 1]
                     + problem.split_penalty * (depth + 1) as f64;
-                let rank = &self.rank;
-                let set = &self.set;
-                let reachable = |l: u32| {
-                    l == location || set.contains(&l) || (rank[l as usize] != u32::MAX && rank[l as usize] as usize > j)
-                };
-                fixed + problem.relaxed_fill(reachable)
+                if fixed + self.relaxed_everywhere > self.best_cost + EPSILON {
+                    // Even filling from every location cannot pay for one more shipment.
+                    fixed + self.relaxed_everywhere
+                } else {
+                    let rank = &self.rank;
+                    let set = &self.set;
+                    let reachable = |l: u32| {
+                        l == location
+                            || set.contains(&l)
+                            || (rank[l as usize] != u32::MAX && rank[l as usize] as usize > j)
+                    };
+                    fixed + problem.relaxed_fill(reachable)
+                }
             } else {
                 f64::INFINITY
             };

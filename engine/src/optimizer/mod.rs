@@ -79,7 +79,10 @@ pub fn solve(problem: &Problem, strategy: Strategy, budget: &SearchBudget, searc
                 problem.fill_group(group, &outcome.set, Some(&mut takes));
             }
             takes.sort_unstable_by_key(|take| (take.line, take.location));
-            Solution { takes, proved_optimal: outcome.proved_optimal, nodes: outcome.nodes }
+            // INVARIANT: a plan is only called optimal when the search covered every set the
+            // policy allows.
+            let proved_optimal = outcome.proved_optimal && !problem.shipments_capped;
+            Solution { takes, proved_optimal, nodes: outcome.nodes }
         }
     }
 }

@@ -10,9 +10,10 @@ use crate::policy::{Candidates, Evaluation, ShortStock, Verdict};
 /// with fewer unfilled units is cheaper, so the optimizer first fills all it can.
 pub const MUST_FILL_PENALTY: f64 = 1.0e6;
 
-/// Largest set of locations the search considers; more shipments than this per order is
-/// treated as this many.
-pub const MAX_SHIPMENTS_SEARCHED: usize = 32;
+/// Largest set of locations the search considers. A policy allowing more shipments than this
+/// gets plans of at most this many, and no proof of optimality when more locations could
+/// have been used.
+pub const MAX_SHIPMENTS_SEARCHED: usize = 64;
 
 /// A line of the problem.
 #[derive(Clone, Copy, Debug)]
@@ -58,6 +59,9 @@ pub struct Problem {
     pub unfilled_penalty: f64,
     /// Whether any unfilled unit rejects the order.
     pub must_fill: bool,
+    /// Whether the policy's max shipments was cut to [`MAX_SHIPMENTS_SEARCHED`] while more
+    /// locations were usable: the search then cannot prove optimality.
+    pub shipments_capped: bool,
     /// Per problem location: the slot in [`Candidates::locations`].
     pub slots: Vec<u32>,
     /// Per problem location: cost of a shipment from it.
@@ -229,6 +233,9 @@ impl Problem {
                 .sort_unstable_by(|a, b| a.cost.total_cmp(&b.cost).then(a.location.cmp(&b.location)));
             self.line_starts.push(self.line_options.len() as u32);
         }
+
+        self.shipments_capped =
+            evaluation.split.max_shipments as usize > MAX_SHIPMENTS_SEARCHED && location_count > MAX_SHIPMENTS_SEARCHED;
 
         // Per location, the groups it serves.
         self.location_groups.clear();
