@@ -134,7 +134,7 @@ pub struct Inventory {
     shards: Box<[Mutex<Shard>]>,
     // Shipments committed per (location, day), sharded by location. Locked after the stock
     // shards, in ascending order too.
-    shipments: Box<[Mutex<FxHashMap<(LocationId, i64), u32>>]>,
+    shipments: Box<[Mutex<ShipmentCounts>]>,
 }
 
 impl Default for Inventory {
@@ -151,7 +151,9 @@ fn shipment_shard_of(location: LocationId) -> usize {
     location.index() % SHARDS
 }
 
-type ShipmentGuards<'a> = Vec<(usize, MutexGuard<'a, FxHashMap<(LocationId, i64), u32>>)>;
+// Shipments committed per (location, day) in one shard.
+type ShipmentCounts = FxHashMap<(LocationId, i64), u32>;
+type ShipmentGuards<'a> = Vec<(usize, MutexGuard<'a, ShipmentCounts>)>;
 
 impl Inventory {
     /// An empty inventory.
@@ -329,10 +331,7 @@ impl Inventory {
     }
 }
 
-fn shipment_counts<'a>(
-    guards: &'a mut ShipmentGuards<'_>,
-    location: LocationId,
-) -> &'a mut FxHashMap<(LocationId, i64), u32> {
+fn shipment_counts<'a>(guards: &'a mut ShipmentGuards<'_>, location: LocationId) -> &'a mut ShipmentCounts {
     let index = shipment_shard_of(location);
     let at = guards.iter().position(|(locked, _)| *locked == index);
     // INVARIANT: `lock_shipment_shards_for` locked the shard of every shipment's location.

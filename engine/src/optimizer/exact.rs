@@ -4,7 +4,9 @@
 //! function: each SKU's units from the cheapest locations of `S`, or a tiny min-cost flow when
 //! lines share a SKU). So the search is over sets, at most `max_shipments` large:
 //!
-//!     cost(S) = sum of shipment costs + split_penalty * (|S| - 1) + fill(S)
+//! ```text
+//! cost(S) = sum of shipment costs + split_penalty * (|S| - 1) + fill(S)
+//! ```
 //!
 //! The fill savings are submodular in `S` (an assignment valuation: adding a location helps
 //! less when more are already there). So the marginal value of adding a location `r` to `S`,
