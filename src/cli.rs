@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use switchyard_engine::{RouterConfig, SearchBudget, Strategy};
+use switchyard_dsl::DslPolicy;
+use switchyard_dsl::ast::Literal;
+use switchyard_engine::{Policy, RouterConfig, SearchBudget, Strategy};
 
 use crate::plan_file::PlanDocument;
 use crate::replay::replay;
@@ -28,6 +30,16 @@ pub struct Cli {
 pub enum Command {
     /// Route every order of a benchmark scenario in file order, reserving as it goes.
     Route(RouteArgs),
+    /// Check policy files: print every error and warning; exit 1 if any file has errors.
+    Check(CheckArgs),
+}
+
+/// Arguments of `switchyard check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Policy files to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 /// Which optimizer chooses plans.
@@ -62,12 +74,19 @@ pub struct RouteArgs {
     /// Wall-clock limit per order in milliseconds (makes results timing-dependent).
     #[arg(long)]
     pub max_time_ms: Option<u64>,
+    /// Route with this policy file instead of the scenario's built-in reference policy.
+    #[arg(long, value_name = "POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Override a policy parameter: `name=value` (`3`, `$2.50`, `14d`, `true`, `text`).
+    #[arg(long = "param", value_name = "NAME=VALUE", requires = "policy")]
+    pub params: Vec<String>,
 }
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Route(args) => route(args),
+        Command::Check(args) => check(args),
     }
 }
 
@@ -89,7 +108,15 @@ fn route(args: RouteArgs) -> anyhow::Result<()> {
         budget: SearchBudget { max_nodes: args.max_nodes, max_time: args.max_time_ms.map(Duration::from_millis) },
         ..RouterConfig::default()
     };
-    let result = replay(&scenario, &scenario.policy, &config, &explain)?;
+    let dsl_policy = match &args.policy {
+        Some(path) => Some(load_policy(path, &args.params)?),
+        None => None,
+    };
+    let policy: &dyn Policy = match &dsl_policy {
+        Some(policy) => policy,
+        None => &scenario.policy,
+    };
+    let result = replay(&scenario, policy, &config, &explain)?;
     for explanation in &result.explanations {
         eprintln!("{}\n", explanation.display(&scenario.catalog));
     }
@@ -117,5 +144,94 @@ fn route(args: RouteArgs) -> anyhow::Result<()> {
         stats.p99.as_secs_f64() * 1e6,
         args.strategy.to_possible_value().map_or_else(String::new, |v| v.get_name().to_owned())
     );
+    Ok(())
+}
+
+/// Reads a `name=value` parameter override.
+pub fn parse_param(text: &str) -> anyhow::Result<(String, Literal)> {
+    let Some((name, value)) = text.split_once('=') else {
+        bail!("--param `{text}`: expected `name=value`");
+    };
+    let (name, value) = (name.trim(), value.trim());
+    let literal = if let Some(amount) = value.strip_prefix('$') {
+        Literal::Money(amount.parse().with_context(|| format!("--param {name}: `{value}` is not an amount"))?)
+    } else if value == "true" || value == "false" {
+        Literal::Bool(value == "true")
+    } else if let Ok(number) = value.parse::<f64>() {
+        Literal::Number(number)
+    } else if let Some(seconds) = parse_duration(value) {
+        Literal::Duration(seconds)
+    } else {
+        Literal::String(value.to_owned())
+    };
+    Ok((name.to_owned(), literal))
+}
+
+fn parse_duration(text: &str) -> Option<i64> {
+    let unit = text.chars().last()?;
+    let per = match unit {
+        'd' => 86_400,
+        'h' => 3_600,
+        'm' => 60,
+        's' => 1,
+        _ => return None,
+    };
+    text[..text.len() - 1].parse::<i64>().ok()?.checked_mul(per)
+}
+
+/// Loads a policy file, printing its warnings; its errors become the error.
+pub fn load_policy(path: &std::path::Path, params: &[String]) -> anyhow::Result<DslPolicy> {
+    let source = std::fs::read_to_string(path).with_context(|| format!("cannot read policy `{}`", path.display()))?;
+    let mut overrides = switchyard_dsl::no_overrides();
+    for param in params {
+        let (name, value) = parse_param(param)?;
+        overrides.insert(name, value);
+    }
+    match switchyard_dsl::load(&path.display().to_string(), &source, &overrides) {
+        Ok((policy, warnings)) => {
+            if !warnings.items.is_empty() {
+                eprint!("{}", warnings.render());
+            }
+            let unknown: Vec<&String> = overrides.keys().filter(|name| !policy.params().contains(name)).collect();
+            if let Some(name) = unknown.first() {
+                bail!("--param `{name}`: the policy has no such param (it has: {})", policy.params().join(", "));
+            }
+            Ok(policy)
+        }
+        Err(diagnostics) => {
+            eprint!("{}", diagnostics.render());
+            bail!("{}: {} error(s); the policy was not loaded", path.display(), diagnostics.error_count())
+        }
+    }
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<()> {
+    let mut failed = 0;
+    let mut warnings = 0;
+    for path in &args.files {
+        let source = match std::fs::read_to_string(path) {
+            Ok(source) => source,
+            Err(error) => {
+                eprintln!("error: cannot read `{}`: {error}", path.display());
+                failed += 1;
+                continue;
+            }
+        };
+        match switchyard_dsl::load(&path.display().to_string(), &source, &switchyard_dsl::no_overrides()) {
+            Ok((_, diagnostics)) => {
+                warnings += diagnostics.warning_count();
+                eprint!("{}", diagnostics.render());
+            }
+            Err(diagnostics) => {
+                failed += 1;
+                warnings += diagnostics.warning_count();
+                eprint!("{}", diagnostics.render());
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} policy file(s) have errors", args.files.len());
+    }
+    println!("{} policy file(s) ok, {warnings} warning(s)", args.files.len());
     Ok(())
 }

@@ -25,7 +25,7 @@ pub use optimizer::{SearchBudget, Strategy};
 pub use plan::{CostBreakdown, Plan, PlanStatus, Shipment, ShipmentLine, Unfilled};
 pub use policy::{
     Candidate, CandidateLocation, Candidates, Evaluation, Policy, PolicyError, PolicyInfo, PolicyRequest, ShortStock,
-    SplitRules, Verdict,
+    SplitRules, TieBreak, Verdict,
 };
 pub use reference_policy::{RateCard, RateCardError, ReferencePolicy, ReferenceSettings, Zone};
 pub use router::{OrderError, Routed, Router, RouterConfig, RoutingError, Workspace};

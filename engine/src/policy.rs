@@ -109,6 +109,16 @@ pub enum ShortStock {
     Reject,
 }
 
+/// How plans of equal cost are ordered: which locations win ties.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TieBreak {
+    /// Higher merchant priority first, then nearer.
+    #[default]
+    PriorityThenDistance,
+    /// Nearer first, then higher priority.
+    DistanceThenPriority,
+}
+
 /// A policy's full answer for one order.
 #[derive(Clone, Debug)]
 pub struct Evaluation {
@@ -120,6 +130,8 @@ pub struct Evaluation {
     pub split: SplitRules,
     /// Short-stock behaviour.
     pub short_stock: ShortStock,
+    /// Which locations win cost ties.
+    pub tie_break: TieBreak,
 }
 
 impl Default for Evaluation {
@@ -129,6 +141,7 @@ impl Default for Evaluation {
             units: Vec::new(),
             split: SplitRules { max_shipments: 1, split_penalty: 0.0, line_may_split: Vec::new() },
             short_stock: ShortStock::Reject,
+            tie_break: TieBreak::default(),
         }
     }
 }
@@ -143,6 +156,7 @@ impl Evaluation {
         self.units.resize(candidates.entries.len(), Verdict::NotPriced);
         self.split.line_may_split.clear();
         self.split.line_may_split.resize(candidates.line_count(), true);
+        self.tie_break = TieBreak::default();
     }
 
     /// Checks the answer is usable: right sizes, finite non-negative costs, at least one

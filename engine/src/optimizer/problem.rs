@@ -4,7 +4,7 @@
 
 use crate::catalog::Catalog;
 use crate::domain::Order;
-use crate::policy::{Candidates, Evaluation, ShortStock, Verdict};
+use crate::policy::{Candidates, Evaluation, ShortStock, TieBreak, Verdict};
 
 /// Penalty per unfilled unit when the policy rejects short orders: large enough that any plan
 /// with fewer unfilled units is cheaper, so the optimizer first fills all it can.
@@ -188,7 +188,14 @@ impl Problem {
             let candidate = &candidates.locations[slot as usize];
             (-catalog.location(candidate.location).priority, candidate.distance_km, slot)
         }));
-        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+        match evaluation.tie_break {
+            TieBreak::PriorityThenDistance => {
+                keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+            }
+            TieBreak::DistanceThenPriority => {
+                keyed.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)).then(a.2.cmp(&b.2)));
+            }
+        }
         used_slots.clear();
         used_slots.extend(keyed.iter().map(|&(_, _, slot)| slot));
         self.slot_keys = keyed;

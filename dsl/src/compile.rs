@@ -1,0 +1,468 @@
+//! Typed policy to closures: every field, table and name resolved at compile time, so routing
+//! never parses or looks a name up. The result implements [`switchyard_engine::Policy`].
+
+use std::sync::Arc;
+
+use switchyard_engine::{
+    CandidateLocation, Catalog, Evaluation, Location, Order, Policy, PolicyError, PolicyInfo, PolicyRequest,
+    ShortStock, TieBreak, Verdict,
+};
+
+use crate::ast::{Aggregate, BinaryOp, UnaryOp};
+use crate::check::{
+    BandTable, CheckedPolicy, Function, ItemField, LineField, LineRef, LocationField, OrderField, ShortStockPlan,
+    Table, TableKey, Typed,
+};
+
+/// What an expression is evaluated against.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    catalog: &'a Catalog,
+    order: &'a Order,
+    now: f64,
+    line: usize,
+    bound: usize,
+    location: Option<&'a Location>,
+    candidate: Option<&'a CandidateLocation>,
+    atp: f64,
+    strings: &'a [String],
+    lists: &'a [Vec<String>],
+}
+
+type NumFn = Box<dyn Fn(&Ctx<'_>) -> f64 + Send + Sync>;
+type BoolFn = Box<dyn Fn(&Ctx<'_>) -> bool + Send + Sync>;
+type StrFn = Box<dyn for<'a> Fn(&Ctx<'a>) -> &'a str + Send + Sync>;
+type ListFn = Box<dyn for<'a> Fn(&Ctx<'a>) -> &'a [String] + Send + Sync>;
+
+/// A compiled policy.
+pub struct DslPolicy {
+    info: Arc<PolicyInfo>,
+    groups: Vec<String>,
+    strings: Vec<String>,
+    lists: Vec<Vec<String>>,
+    // Rules that do not look at a line: evaluated once per location.
+    location_rules: Vec<(Arc<str>, BoolFn)>,
+    // Rules that look at a line: evaluated per line and location.
+    entry_rules: Vec<(Arc<str>, BoolFn)>,
+    unit_cost: NumFn,
+    shipment_cost: NumFn,
+    max_shipments: NumFn,
+    split_penalty: NumFn,
+    line_may_split: BoolFn,
+    unfilled_penalty: Option<NumFn>,
+    tie_break: TieBreak,
+    rule_count: usize,
+    params: Vec<String>,
+}
+
+impl DslPolicy {
+    /// The product groups the policy names in `applies to` (empty: all groups).
+    pub fn groups(&self) -> &[String] {
+        &self.groups
+    }
+
+    /// Names of the policy's params.
+    pub fn params(&self) -> &[String] {
+        &self.params
+    }
+
+    /// Number of exclusion and requirement rules.
+    pub fn rule_count(&self) -> usize {
+        self.rule_count
+    }
+}
+
+struct Compiler<'p> {
+    tables: &'p [Table],
+    bands: &'p [BandTable],
+    strings: Vec<String>,
+    lists: Vec<Vec<String>>,
+}
+
+/// Compiles a checked policy.
+pub fn compile(policy: &CheckedPolicy) -> DslPolicy {
+    let mut compiler =
+        Compiler { tables: &policy.tables, bands: &policy.bands, strings: Vec::new(), lists: Vec::new() };
+    let mut location_rules = Vec::new();
+    let mut entry_rules = Vec::new();
+    for rule in &policy.rules {
+        let compiled = (Arc::from(rule.name.as_str()), compiler.boolean(&rule.condition.expr));
+        if rule.condition.needs.line { entry_rules.push(compiled) } else { location_rules.push(compiled) }
+    }
+    let unit_cost = compiler.number(&policy.unit_cost.expr);
+    let shipment_cost = compiler.number(&policy.shipment_cost.expr);
+    let max_shipments = compiler.number(&policy.max_shipments.expr);
+    let split_penalty = compiler.number(&policy.split_penalty.expr);
+    let line_may_split = compiler.boolean(&policy.line_may_split.expr);
+    let unfilled_penalty = match &policy.short_stock {
+        ShortStockPlan::Reject => None,
+        ShortStockPlan::Partial(checked) => Some(compiler.number(&checked.expr)),
+    };
+    let tie_break = match policy.tie_break.first().map(String::as_str) {
+        Some("distance") => TieBreak::DistanceThenPriority,
+        _ => TieBreak::PriorityThenDistance,
+    };
+    DslPolicy {
+        info: Arc::new(PolicyInfo { name: policy.name.clone(), version: policy.version.clone() }),
+        groups: policy.groups.clone(),
+        strings: compiler.strings,
+        lists: compiler.lists,
+        rule_count: location_rules.len() + entry_rules.len(),
+        location_rules,
+        entry_rules,
+        unit_cost,
+        shipment_cost,
+        max_shipments,
+        split_penalty,
+        line_may_split,
+        unfilled_penalty,
+        tie_break,
+        params: policy.params.clone(),
+    }
+}
+
+fn line_of(ctx: &Ctx<'_>, line: LineRef) -> usize {
+    match line {
+        LineRef::Current => ctx.line,
+        LineRef::Bound => ctx.bound,
+    }
+}
+
+impl Compiler<'_> {
+    fn number(&mut self, expr: &Typed) -> NumFn {
+        match expr {
+            Typed::Number(n) => {
+                let n = *n;
+                Box::new(move |_| n)
+            }
+            Typed::Now => Box::new(|c| c.now),
+            Typed::DistanceKm => Box::new(|c| c.candidate.map_or(0.0, |l| l.distance_km)),
+            Typed::Atp => Box::new(|c| c.atp),
+            Typed::Order(field) => match field {
+                OrderField::PlacedAt => Box::new(|c| c.order.placed_at.0 as f64),
+                OrderField::LineCount => Box::new(|c| c.order.lines.len() as f64),
+                _ => Box::new(|c| c.order.lines.iter().map(|l| f64::from(l.qty)).sum()),
+            },
+            Typed::Line(line, LineField::Qty) => {
+                let line = *line;
+                Box::new(move |c| c.order.lines.get(line_of(c, line)).map_or(0.0, |l| f64::from(l.qty)))
+            }
+            Typed::Item(line, ItemField::WeightKg) => {
+                let line = *line;
+                Box::new(move |c| {
+                    c.order.lines.get(line_of(c, line)).map_or(0.0, |l| c.catalog.product(l.sku).weight_kg)
+                })
+            }
+            Typed::Location(field) => {
+                let field = *field;
+                Box::new(move |c| {
+                    let Some(location) = c.location else { return 0.0 };
+                    match field {
+                        LocationField::HandlingPerShipment => location.handling_per_shipment,
+                        LocationField::HandlingPerUnit => location.handling_per_unit,
+                        LocationField::Priority => f64::from(location.priority),
+                        LocationField::Lat => location.position.lat,
+                        LocationField::Lon => location.position.lon,
+                        LocationField::ShipmentsLeft => {
+                            c.candidate.and_then(|l| l.shipments_left).map_or(f64::from(u32::MAX), f64::from)
+                        }
+                        _ => 0.0,
+                    }
+                })
+            }
+            Typed::TableNumber(index, key) => {
+                let entries: Vec<(f64, f64)> = self.tables[*index]
+                    .entries
+                    .iter()
+                    .filter_map(|(k, v)| match k {
+                        TableKey::Number(k) => Some((*k, *v)),
+                        TableKey::String(_) => None,
+                    })
+                    .collect();
+                let key = self.number(key);
+                // A key not in the table is NaN: the engine refuses the answer, naming the policy.
+                Box::new(move |c| {
+                    let k = key(c);
+                    entries.iter().find(|(entry, _)| *entry == k).map_or(f64::NAN, |(_, v)| *v)
+                })
+            }
+            Typed::TableString(index, key) => {
+                let entries: Vec<(String, f64)> = self.tables[*index]
+                    .entries
+                    .iter()
+                    .filter_map(|(k, v)| match k {
+                        TableKey::String(k) => Some((k.clone(), *v)),
+                        TableKey::Number(_) => None,
+                    })
+                    .collect();
+                let key = self.string(key);
+                Box::new(move |c| {
+                    let k = key(c);
+                    entries.iter().find(|(entry, _)| entry == k).map_or(f64::NAN, |(_, v)| *v)
+                })
+            }
+            Typed::Bands(index, key) => {
+                let bands = self.bands[*index].bands.clone();
+                let key = self.number(key);
+                Box::new(move |c| {
+                    let k = key(c);
+                    bands.iter().find(|(bound, _)| k <= *bound).or(bands.last()).map_or(f64::NAN, |(_, v)| *v)
+                })
+            }
+            Typed::Unary(_, operand) => {
+                let operand = self.number(operand);
+                Box::new(move |c| -operand(c))
+            }
+            Typed::Binary(op, _, left, right) => {
+                let (left, right) = (self.number(left), self.number(right));
+                match op {
+                    BinaryOp::Add => Box::new(move |c| left(c) + right(c)),
+                    BinaryOp::Sub => Box::new(move |c| left(c) - right(c)),
+                    BinaryOp::Mul => Box::new(move |c| left(c) * right(c)),
+                    _ => Box::new(move |c| left(c) / right(c)),
+                }
+            }
+            Typed::If(condition, then, otherwise) => {
+                let (condition, then, otherwise) = (self.boolean(condition), self.number(then), self.number(otherwise));
+                Box::new(move |c| if condition(c) { then(c) } else { otherwise(c) })
+            }
+            Typed::Aggregate(Aggregate::Count, body) => {
+                let body = self.boolean(body);
+                Box::new(move |c| (0..c.order.lines.len()).filter(|&i| body(&Ctx { bound: i, ..*c })).count() as f64)
+            }
+            Typed::Aggregate(_, body) => {
+                let body = self.number(body);
+                Box::new(move |c| (0..c.order.lines.len()).map(|i| body(&Ctx { bound: i, ..*c })).sum())
+            }
+            Typed::Call(function, args) => {
+                let mut args: Vec<NumFn> = args.iter().map(|a| self.number(a)).collect();
+                let first = args.remove(0);
+                match function {
+                    Function::Min => {
+                        let second = args.remove(0);
+                        Box::new(move |c| first(c).min(second(c)))
+                    }
+                    Function::Max => {
+                        let second = args.remove(0);
+                        Box::new(move |c| first(c).max(second(c)))
+                    }
+                    Function::Floor => Box::new(move |c| first(c).floor()),
+                    Function::Ceil => Box::new(move |c| first(c).ceil()),
+                    Function::Hours => Box::new(move |c| first(c) / 3600.0),
+                    Function::Days => Box::new(move |c| first(c) / 86_400.0),
+                }
+            }
+            // The checker only lets number-typed expressions reach here.
+            _ => Box::new(|_| f64::NAN),
+        }
+    }
+
+    fn boolean(&mut self, expr: &Typed) -> BoolFn {
+        match expr {
+            Typed::Bool(b) => {
+                let b = *b;
+                Box::new(move |_| b)
+            }
+            Typed::HasTag(line, tag) => {
+                let line = *line;
+                let tag = self.string(tag);
+                Box::new(move |c| {
+                    let tag = tag(c);
+                    c.order.lines.get(line_of(c, line)).is_some_and(|l| c.catalog.product(l.sku).has_tag(tag))
+                })
+            }
+            Typed::Can(capability) => {
+                let capability = self.string(capability);
+                Box::new(move |c| c.location.is_some_and(|l| l.can(capability(c))))
+            }
+            Typed::ClosedAt(at) => {
+                let at = self.number(at);
+                Box::new(move |c| c.location.is_some_and(|l| l.is_down_at(switchyard_engine::Timestamp(at(c) as i64))))
+            }
+            Typed::Contains(list, item) => {
+                let (list, item) = (self.list(list), self.string(item));
+                Box::new(move |c| {
+                    let item = item(c);
+                    list(c).iter().any(|x| x == item)
+                })
+            }
+            Typed::Unary(UnaryOp::Not, operand) => {
+                let operand = self.boolean(operand);
+                Box::new(move |c| !operand(c))
+            }
+            Typed::Binary(op, operand_type, left, right) => match (op, operand_type) {
+                (BinaryOp::And, _) => {
+                    let (left, right) = (self.boolean(left), self.boolean(right));
+                    Box::new(move |c| left(c) && right(c))
+                }
+                (BinaryOp::Or, _) => {
+                    let (left, right) = (self.boolean(left), self.boolean(right));
+                    Box::new(move |c| left(c) || right(c))
+                }
+                (BinaryOp::Eq | BinaryOp::Ne, crate::check::Type::Bool) => {
+                    let (left, right) = (self.boolean(left), self.boolean(right));
+                    let equal = *op == BinaryOp::Eq;
+                    Box::new(move |c| (left(c) == right(c)) == equal)
+                }
+                (BinaryOp::Eq | BinaryOp::Ne, crate::check::Type::String) => {
+                    let (left, right) = (self.string(left), self.string(right));
+                    let equal = *op == BinaryOp::Eq;
+                    Box::new(move |c| (left(c) == right(c)) == equal)
+                }
+                _ => {
+                    let (left, right) = (self.number(left), self.number(right));
+                    match op {
+                        BinaryOp::Eq => Box::new(move |c| left(c) == right(c)),
+                        BinaryOp::Ne => Box::new(move |c| left(c) != right(c)),
+                        BinaryOp::Lt => Box::new(move |c| left(c) < right(c)),
+                        BinaryOp::Le => Box::new(move |c| left(c) <= right(c)),
+                        BinaryOp::Gt => Box::new(move |c| left(c) > right(c)),
+                        _ => Box::new(move |c| left(c) >= right(c)),
+                    }
+                }
+            },
+            Typed::If(condition, then, otherwise) => {
+                let (condition, then, otherwise) =
+                    (self.boolean(condition), self.boolean(then), self.boolean(otherwise));
+                Box::new(move |c| if condition(c) { then(c) } else { otherwise(c) })
+            }
+            Typed::Aggregate(Aggregate::Any, body) => {
+                let body = self.boolean(body);
+                Box::new(move |c| (0..c.order.lines.len()).any(|i| body(&Ctx { bound: i, ..*c })))
+            }
+            Typed::Aggregate(_, body) => {
+                let body = self.boolean(body);
+                Box::new(move |c| (0..c.order.lines.len()).all(|i| body(&Ctx { bound: i, ..*c })))
+            }
+            _ => Box::new(|_| false),
+        }
+    }
+
+    fn string(&mut self, expr: &Typed) -> StrFn {
+        match expr {
+            Typed::String(s) => {
+                let index = self.strings.len();
+                self.strings.push(s.clone());
+                Box::new(move |c| c.strings.get(index).map_or("", String::as_str))
+            }
+            Typed::Order(field) => match field {
+                OrderField::Id => Box::new(|c| c.order.id.as_str()),
+                OrderField::Channel => Box::new(|c| c.order.channel.as_str()),
+                OrderField::PostalCode => Box::new(|c| c.order.ship_to.postal_code.as_str()),
+                _ => Box::new(|c| c.order.ship_to.country.as_str()),
+            },
+            Typed::Line(line, _) => {
+                let line = *line;
+                Box::new(move |c| c.order.lines.get(line_of(c, line)).map_or("", |l| l.id.as_str()))
+            }
+            Typed::Item(line, field) => {
+                let (line, field) = (*line, *field);
+                Box::new(move |c| {
+                    c.order.lines.get(line_of(c, line)).map_or("", |l| {
+                        let product = c.catalog.product(l.sku);
+                        if field == ItemField::Group { product.group.as_str() } else { product.sku.as_str() }
+                    })
+                })
+            }
+            Typed::Location(field) => {
+                let field = *field;
+                Box::new(move |c| {
+                    c.location.map_or("", |l| if field == LocationField::Kind { l.kind.name() } else { l.id.as_str() })
+                })
+            }
+            Typed::If(condition, then, otherwise) => {
+                let (condition, then, otherwise) = (self.boolean(condition), self.string(then), self.string(otherwise));
+                Box::new(move |c| if condition(c) { then(c) } else { otherwise(c) })
+            }
+            _ => Box::new(|_| ""),
+        }
+    }
+
+    fn list(&mut self, expr: &Typed) -> ListFn {
+        match expr {
+            Typed::StringList(items) => {
+                let index = self.lists.len();
+                self.lists.push(items.clone());
+                Box::new(move |c| c.lists.get(index).map_or(&[][..], Vec::as_slice))
+            }
+            Typed::Item(line, _) => {
+                let line = *line;
+                Box::new(move |c| {
+                    c.order.lines.get(line_of(c, line)).map_or(&[][..], |l| c.catalog.product(l.sku).tags.as_slice())
+                })
+            }
+            Typed::Location(_) => Box::new(|c| c.location.map_or(&[][..], |l| l.capabilities.as_slice())),
+            _ => Box::new(|_| &[][..]),
+        }
+    }
+}
+
+impl Policy for DslPolicy {
+    fn info(&self) -> Arc<PolicyInfo> {
+        Arc::clone(&self.info)
+    }
+
+    fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+        let candidates = request.candidates;
+        let mut ctx = Ctx {
+            catalog: request.catalog,
+            order: request.order,
+            now: request.now.0 as f64,
+            line: usize::MAX,
+            bound: usize::MAX,
+            location: None,
+            candidate: None,
+            atp: 0.0,
+            strings: &self.strings,
+            lists: &self.lists,
+        };
+        for (slot, candidate) in candidates.locations.iter().enumerate() {
+            ctx.location = Some(request.catalog.location(candidate.location));
+            ctx.candidate = Some(candidate);
+            out.shipment[slot] = match self.location_rules.iter().find(|(_, rule)| rule(&ctx)) {
+                Some((name, _)) => Verdict::Excluded(Arc::clone(name)),
+                None => Verdict::Cost((self.shipment_cost)(&ctx)),
+            };
+        }
+        for line in 0..request.order.lines.len() {
+            ctx.line = line;
+            for entry in candidates.line_range(line) {
+                let candidate = candidates.entries[entry];
+                let slot = candidate.slot as usize;
+                if let Verdict::Excluded(rule) = &out.shipment[slot] {
+                    out.units[entry] = Verdict::Excluded(Arc::clone(rule));
+                    continue;
+                }
+                let location = &candidates.locations[slot];
+                ctx.location = Some(request.catalog.location(location.location));
+                ctx.candidate = Some(location);
+                ctx.atp = f64::from(candidate.atp);
+                out.units[entry] = match self.entry_rules.iter().find(|(_, rule)| rule(&ctx)) {
+                    Some((name, _)) => Verdict::Excluded(Arc::clone(name)),
+                    None => Verdict::Cost((self.unit_cost)(&ctx)),
+                };
+            }
+        }
+        ctx.location = None;
+        ctx.candidate = None;
+        ctx.line = usize::MAX;
+        let max_shipments = (self.max_shipments)(&ctx);
+        if !(max_shipments.is_finite() && max_shipments >= 1.0) {
+            return Err(PolicyError {
+                policy: format!("{}@{}", self.info.name, self.info.version),
+                message: format!("`max_shipments` evaluated to {max_shipments}; it must be at least 1"),
+            });
+        }
+        out.split.max_shipments = max_shipments.min(f64::from(u32::MAX)) as u32;
+        out.split.split_penalty = (self.split_penalty)(&ctx);
+        for line in 0..request.order.lines.len() {
+            out.split.line_may_split[line] = (self.line_may_split)(&Ctx { line, ..ctx });
+        }
+        out.short_stock = match &self.unfilled_penalty {
+            Some(penalty) => ShortStock::Partial { unfilled_penalty: penalty(&ctx) },
+            None => ShortStock::Reject,
+        };
+        out.tie_break = self.tie_break;
+        Ok(())
+    }
+}

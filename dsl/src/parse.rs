@@ -1,0 +1,536 @@
+//! Text to syntax tree: the pest grammar, a Pratt parser for operators, and the limits that
+//! keep hostile input from exhausting the stack.
+
+use std::sync::LazyLock;
+
+use pest::Parser as _;
+use pest::iterators::Pair;
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+
+use crate::ast::{
+    Aggregate, Band, BinaryOp, Expr, ExprKind, Ident, Item, Literal, PolicyAst, Setting, ShortAction, Span, UnaryOp,
+};
+use crate::diagnostic::Diagnostic;
+
+mod grammar {
+    // The generated parser's items carry no docs.
+    #![allow(missing_docs)]
+
+    #[derive(pest_derive::Parser)]
+    #[grammar = "grammar.pest"]
+    pub struct Grammar;
+}
+
+use grammar::{Grammar, Rule};
+
+/// Largest policy file accepted, in bytes.
+pub const MAX_SOURCE_BYTES: usize = 1 << 20;
+/// Deepest nesting of brackets, and of prefix operators in a row.
+pub const MAX_NESTING: usize = 64;
+/// Deepest expression tree (operators chained without brackets count too).
+pub const MAX_EXPRESSION_DEPTH: u32 = 256;
+
+static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    PrattParser::new()
+        .op(Op::infix(Rule::or, Assoc::Left))
+        .op(Op::infix(Rule::and, Assoc::Left))
+        .op(Op::infix(Rule::eq, Assoc::Left)
+            | Op::infix(Rule::ne, Assoc::Left)
+            | Op::infix(Rule::lt, Assoc::Left)
+            | Op::infix(Rule::le, Assoc::Left)
+            | Op::infix(Rule::gt, Assoc::Left)
+            | Op::infix(Rule::ge, Assoc::Left))
+        .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+        .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left))
+        .op(Op::prefix(Rule::not) | Op::prefix(Rule::neg))
+});
+
+/// Parses a policy file. On failure, the diagnostics say where and why.
+pub fn parse(source: &str) -> Result<PolicyAst, Vec<Diagnostic>> {
+    check_limits(source)?;
+    let mut pairs = Grammar::parse(Rule::policy, source).map_err(|error| vec![syntax_error(source, error)])?;
+    let Some(policy) = pairs.next() else {
+        return Err(vec![Diagnostic::error("policy::syntax", Span::default(), "empty policy file", "here")]);
+    };
+    let mut builder = Builder { errors: Vec::new() };
+    let ast = builder.policy(policy);
+    if builder.errors.is_empty() { Ok(ast) } else { Err(builder.errors) }
+}
+
+// Refuses input whose parse could recurse too deep, before the recursive parser sees it.
+fn check_limits(source: &str) -> Result<(), Vec<Diagnostic>> {
+    if source.len() > MAX_SOURCE_BYTES {
+        let span = Span { start: 0, end: 0 };
+        return Err(vec![
+            Diagnostic::error(
+                "policy::too_large",
+                span,
+                format!("policy file is {} bytes, more than the limit of {MAX_SOURCE_BYTES}", source.len()),
+                "this file",
+            )
+            .with_help("split the policy, or move large rate tables into fewer bands"),
+        ]);
+    }
+    let mut depth = 0usize;
+    let mut prefix_run = 0usize;
+    let bytes = source.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        match byte {
+            b'"' => {
+                // Skip the string (it ends at a quote or at the end of the line).
+                at += 1;
+                while at < bytes.len() && bytes[at] != b'"' && bytes[at] != b'\n' {
+                    at += 1;
+                }
+                prefix_run = 0;
+            }
+            b'#' => {
+                while at < bytes.len() && bytes[at] != b'\n' {
+                    at += 1;
+                }
+            }
+            b'/' if bytes.get(at + 1) == Some(&b'/') => {
+                while at < bytes.len() && bytes[at] != b'\n' {
+                    at += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                prefix_run = 0;
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                prefix_run = 0;
+            }
+            // `-` and `not` in a row are prefix operators the parser nests.
+            b'-' => prefix_run += 1,
+            _ if byte.is_ascii_alphanumeric() || byte == b'_' => {
+                let word_start = at;
+                while at + 1 < bytes.len() && (bytes[at + 1].is_ascii_alphanumeric() || bytes[at + 1] == b'_') {
+                    at += 1;
+                }
+                if &source[word_start..=at] == "not" {
+                    prefix_run += 1;
+                } else {
+                    prefix_run = 0;
+                }
+            }
+            _ if byte.is_ascii_whitespace() => {}
+            _ => prefix_run = 0,
+        }
+        if depth > MAX_NESTING || prefix_run > MAX_NESTING {
+            let span = Span { start: at.min(source.len()), end: (at + 1).min(source.len()) };
+            return Err(vec![
+                Diagnostic::error(
+                    "policy::too_deep",
+                    span,
+                    format!("nesting deeper than {MAX_NESTING} levels"),
+                    "too deep here",
+                )
+                .with_help("break the expression up with `let` bindings"),
+            ]);
+        }
+        at += 1;
+    }
+    Ok(())
+}
+
+fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    let span = pair.as_span();
+    Span { start: span.start(), end: span.end() }
+}
+
+fn describe(rule: &Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "the end of the file",
+        Rule::policy => "`policy NAME vN applies to ...`",
+        Rule::version => "a version like `v1`",
+        Rule::applies => "`applies to \"group\", ...` or `applies to all groups`",
+        Rule::expr | Rule::postfixed => "an expression",
+        Rule::name | Rule::variable | Rule::call => "a name",
+        Rule::string => "a string in double quotes",
+        Rule::number => "a number",
+        Rule::money => "an amount like `$4.50`",
+        Rule::duration => "a duration like `14d`",
+        Rule::literal | Rule::boolean => "a value",
+        Rule::setting => "a setting `name = expression`",
+        Rule::short_action | Rule::reject | Rule::partial | Rule::backorder => {
+            "`reject`, `partial at ...` or `backorder within ...`"
+        }
+        Rule::table_entry => "an entry `key: value`",
+        Rule::band | Rule::up_to | Rule::beyond => "a band `up to N: value` or `beyond: value`",
+        Rule::param
+        | Rule::let_binding
+        | Rule::table
+        | Rule::bands
+        | Rule::exclude
+        | Rule::require
+        | Rule::unit_cost
+        | Rule::shipment_cost
+        | Rule::split
+        | Rule::short_stock
+        | Rule::tie_break => {
+            "a policy item (`param`, `let`, `table`, `bands`, `exclude`, `require`, `unit cost`, `shipment cost`, `split`, `short stock`, `tie break`)"
+        }
+        Rule::or
+        | Rule::and
+        | Rule::eq
+        | Rule::ne
+        | Rule::lt
+        | Rule::le
+        | Rule::gt
+        | Rule::ge
+        | Rule::add
+        | Rule::sub
+        | Rule::mul
+        | Rule::div => "an operator",
+        _ => "something else",
+    }
+}
+
+fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
+    let (start, end) = match error.location {
+        pest::error::InputLocation::Pos(at) => (at, at),
+        pest::error::InputLocation::Span((start, end)) => (start, end),
+    };
+    // Point at the offending token, not at an empty position.
+    let end = if end > start {
+        end
+    } else {
+        start + source[start..].chars().next().map_or(0, |c| if c.is_whitespace() { 0 } else { c.len_utf8() })
+    };
+    let found = source[start..].split_whitespace().next().map(|token| token.chars().take(24).collect::<String>());
+    let expected = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            let mut words: Vec<&str> = positives.iter().map(describe).collect();
+            words.sort_unstable();
+            words.dedup();
+            words.retain(|w| *w != "something else");
+            words
+        }
+        pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let message = match (&found, expected.is_empty()) {
+        (Some(found), false) => format!("unexpected `{found}`"),
+        (None, false) => "unexpected end of file".to_owned(),
+        (Some(found), true) => format!("cannot read `{found}`"),
+        (None, true) => "cannot read the end of the file".to_owned(),
+    };
+    let label = if expected.is_empty() { "here".to_owned() } else { format!("expected {}", expected.join(" or ")) };
+    Diagnostic::error("policy::syntax", Span { start, end }, message, label)
+        .with_help("see docs/POLICY_LANGUAGE.md for the syntax of each item")
+}
+
+struct Builder {
+    errors: Vec<Diagnostic>,
+}
+
+fn ident(pair: Pair<'_, Rule>) -> Ident {
+    Ident { name: pair.as_str().to_owned(), span: span_of(&pair) }
+}
+
+fn unquote(pair: &Pair<'_, Rule>) -> String {
+    let text = pair.as_str();
+    text[1..text.len() - 1].to_owned()
+}
+
+impl Builder {
+    fn policy(&mut self, pair: Pair<'_, Rule>) -> PolicyAst {
+        let mut inner = pair.into_inner();
+        let mut name = Ident { name: String::new(), span: Span::default() };
+        let mut version = String::new();
+        let mut groups = Vec::new();
+        let mut items = Vec::new();
+        for part in inner.by_ref() {
+            match part.as_rule() {
+                Rule::name => name = ident(part),
+                Rule::version => version = part.as_str()[1..].to_owned(),
+                Rule::applies => {
+                    for group in part.into_inner() {
+                        if group.as_rule() == Rule::string {
+                            groups.push((unquote(&group), span_of(&group)));
+                        }
+                    }
+                }
+                Rule::EOI => {}
+                _ => {
+                    if let Some(item) = self.item(part) {
+                        items.push(item);
+                    }
+                }
+            }
+        }
+        PolicyAst { name, version, groups, items }
+    }
+
+    fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
+        let span = span_of(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        let mut next = || inner.next();
+        Some(match rule {
+            Rule::param => Item::Param { name: ident(next()?), value: self.expr(next()?) },
+            Rule::let_binding => Item::Let { name: ident(next()?), value: self.expr(next()?) },
+            Rule::table => {
+                let name = ident(next()?);
+                let mut entries = Vec::new();
+                while let Some(entry) = next() {
+                    let entry_span = span_of(&entry);
+                    let mut kv = entry.into_inner();
+                    let key = self.literal(kv.next()?);
+                    let value = self.literal(kv.next()?);
+                    entries.push((key, value, entry_span));
+                }
+                Item::Table { name, entries }
+            }
+            Rule::bands => {
+                let name = ident(next()?);
+                let mut bands = Vec::new();
+                while let Some(band) = next() {
+                    let band_span = span_of(&band);
+                    let mut parts = band.into_inner();
+                    let bound = parts.next()?;
+                    let up_to = match bound.as_rule() {
+                        Rule::up_to => Some(self.number(&bound.into_inner().next()?)),
+                        _ => None,
+                    };
+                    let value = self.literal(parts.next()?);
+                    bands.push(Band { up_to, value, span: band_span });
+                }
+                Item::Bands { name, bands }
+            }
+            Rule::exclude => {
+                let name = next()?;
+                Item::Exclude { name: unquote(&name), name_span: span_of(&name), when: self.expr(next()?) }
+            }
+            Rule::require => {
+                let name = next()?;
+                Item::Require { name: unquote(&name), name_span: span_of(&name), condition: self.expr(next()?) }
+            }
+            Rule::unit_cost => Item::UnitCost(self.expr(next()?)),
+            Rule::shipment_cost => Item::ShipmentCost(self.expr(next()?)),
+            Rule::split => {
+                let mut settings = Vec::new();
+                while let Some(setting) = next() {
+                    let mut parts = setting.into_inner();
+                    let name = ident(parts.next()?);
+                    let value = self.expr(parts.next()?);
+                    settings.push(Setting { name, value });
+                }
+                Item::Split { settings, span }
+            }
+            Rule::short_stock => Item::ShortStock { action: self.short_action(next()?)?, span },
+            Rule::tie_break => Item::TieBreak(inner.map(ident).collect()),
+            _ => return None,
+        })
+    }
+
+    fn short_action(&mut self, pair: Pair<'_, Rule>) -> Option<ShortAction> {
+        let action = pair.into_inner().next()?;
+        Some(match action.as_rule() {
+            Rule::reject => ShortAction::Reject,
+            Rule::partial => ShortAction::Partial(self.expr(action.into_inner().next()?)),
+            Rule::backorder => {
+                let mut parts = action.into_inner();
+                let within = parts.next()?;
+                let span = span_of(&within);
+                let Literal::Duration(seconds) = self.literal(within) else { return None };
+                ShortAction::Backorder { within: seconds, span, otherwise: Box::new(self.short_action(parts.next()?)?) }
+            }
+            _ => return None,
+        })
+    }
+
+    fn number(&mut self, pair: &Pair<'_, Rule>) -> f64 {
+        let text = pair.as_str().trim_start_matches('$');
+        match text.parse::<f64>() {
+            Ok(value) if value.is_finite() => value,
+            _ => {
+                self.errors.push(Diagnostic::error(
+                    "policy::number",
+                    span_of(pair),
+                    format!("`{text}` is not a usable number"),
+                    "here",
+                ));
+                0.0
+            }
+        }
+    }
+
+    fn literal(&mut self, pair: Pair<'_, Rule>) -> Literal {
+        match pair.as_rule() {
+            Rule::money => Literal::Money(self.number(&pair)),
+            Rule::number => Literal::Number(self.number(&pair)),
+            Rule::boolean => Literal::Bool(pair.as_str() == "true"),
+            Rule::string => Literal::String(unquote(&pair)),
+            Rule::duration => {
+                let text = pair.as_str();
+                let (digits, unit) = text.split_at(text.len() - 1);
+                let per = match unit {
+                    "d" => 86_400,
+                    "h" => 3_600,
+                    "m" => 60,
+                    _ => 1,
+                };
+                match digits.parse::<i64>().ok().and_then(|n| n.checked_mul(per)) {
+                    Some(seconds) => Literal::Duration(seconds),
+                    None => {
+                        self.errors.push(Diagnostic::error(
+                            "policy::number",
+                            span_of(&pair),
+                            format!("duration `{text}` is too large"),
+                            "here",
+                        ));
+                        Literal::Duration(0)
+                    }
+                }
+            }
+            _ => Literal::Bool(false),
+        }
+    }
+
+    fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(&pair);
+        let expr = PRATT
+            .map_primary(|primary| self.postfixed(primary))
+            .map_prefix(|op, operand| {
+                let op_span = span_of(&op);
+                let op = if op.as_rule() == Rule::not { UnaryOp::Not } else { UnaryOp::Neg };
+                node(ExprKind::Unary(op, Box::new(operand.clone())), op_span.to(operand.span), &[&operand])
+            })
+            .map_infix(|left, op, right| {
+                let op = match op.as_rule() {
+                    Rule::or => BinaryOp::Or,
+                    Rule::and => BinaryOp::And,
+                    Rule::eq => BinaryOp::Eq,
+                    Rule::ne => BinaryOp::Ne,
+                    Rule::lt => BinaryOp::Lt,
+                    Rule::le => BinaryOp::Le,
+                    Rule::gt => BinaryOp::Gt,
+                    Rule::ge => BinaryOp::Ge,
+                    Rule::add => BinaryOp::Add,
+                    Rule::sub => BinaryOp::Sub,
+                    Rule::mul => BinaryOp::Mul,
+                    _ => BinaryOp::Div,
+                };
+                let span = left.span.to(right.span);
+                let depth = left.depth.max(right.depth) + 1;
+                Expr { kind: ExprKind::Binary(op, Box::new(left), Box::new(right)), span, depth }
+            })
+            .parse(pair.into_inner());
+        if expr.depth > MAX_EXPRESSION_DEPTH {
+            self.errors.push(
+                Diagnostic::error(
+                    "policy::too_deep",
+                    span,
+                    format!(
+                        "expression nests {} levels deep, more than the limit of {MAX_EXPRESSION_DEPTH}",
+                        expr.depth
+                    ),
+                    "this expression",
+                )
+                .with_help("break the expression up with `let` bindings"),
+            );
+            return Expr { kind: ExprKind::Literal(Literal::Bool(false)), span, depth: 1 };
+        }
+        expr
+    }
+
+    fn postfixed(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let mut parts = pair.into_inner();
+        let Some(primary) = parts.next() else {
+            return Expr { kind: ExprKind::Literal(Literal::Bool(false)), span: Span::default(), depth: 1 };
+        };
+        let mut expr = self.primary(primary);
+        for postfix in parts {
+            let span = expr.span.to(span_of(&postfix));
+            match postfix.as_rule() {
+                Rule::field => {
+                    let mut inner = postfix.into_inner();
+                    let Some(name) = inner.next().map(ident) else { continue };
+                    expr = match inner.next() {
+                        Some(args) => {
+                            let args: Vec<Expr> = args.into_inner().map(|a| self.expr(a)).collect();
+                            let mut children: Vec<&Expr> = args.iter().collect();
+                            children.push(&expr);
+                            let depth = children.iter().map(|c| c.depth).max().unwrap_or(0) + 1;
+                            Expr { kind: ExprKind::Method(Box::new(expr), name, args), span, depth }
+                        }
+                        None => {
+                            let depth = expr.depth + 1;
+                            Expr { kind: ExprKind::Field(Box::new(expr), name), span, depth }
+                        }
+                    };
+                }
+                _ => {
+                    let Some(index) = postfix.into_inner().next() else { continue };
+                    let index = self.expr(index);
+                    let depth = expr.depth.max(index.depth) + 1;
+                    expr = Expr { kind: ExprKind::Index(Box::new(expr), Box::new(index)), span, depth };
+                }
+            }
+        }
+        expr
+    }
+
+    fn primary(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(&pair);
+        let leaf = |kind| Expr { kind, span, depth: 1 };
+        match pair.as_rule() {
+            Rule::expr => self.expr(pair),
+            Rule::variable => leaf(ExprKind::Variable(pair.as_str().to_owned())),
+            Rule::list => {
+                let items = pair.into_inner().map(|p| self.literal(p)).collect();
+                leaf(ExprKind::List(items))
+            }
+            Rule::call => {
+                let mut inner = pair.into_inner();
+                let name = inner.next().map(ident).unwrap_or(Ident { name: String::new(), span });
+                let args: Vec<Expr> =
+                    inner.next().map(|args| args.into_inner().map(|a| self.expr(a)).collect()).unwrap_or_default();
+                let depth = args.iter().map(|a| a.depth).max().unwrap_or(0) + 1;
+                Expr { kind: ExprKind::Call(name, args), span, depth }
+            }
+            Rule::if_expr => {
+                let mut inner = pair.into_inner();
+                let mut part = || inner.next().map(|p| self.expr(p));
+                match (part(), part(), part()) {
+                    (Some(c), Some(t), Some(e)) => {
+                        let depth = c.depth.max(t.depth).max(e.depth) + 1;
+                        Expr { kind: ExprKind::If(Box::new(c), Box::new(t), Box::new(e)), span, depth }
+                    }
+                    _ => leaf(ExprKind::Literal(Literal::Bool(false))),
+                }
+            }
+            Rule::aggregate => {
+                let mut inner = pair.into_inner();
+                let function = match inner.next().map(|f| f.as_str().to_owned()).as_deref() {
+                    Some("sum") => Aggregate::Sum,
+                    Some("any") => Aggregate::Any,
+                    Some("all") => Aggregate::All,
+                    _ => Aggregate::Count,
+                };
+                let variable = inner.next().map(ident).unwrap_or(Ident { name: String::new(), span });
+                let body = inner.next().map(|b| self.expr(b));
+                match body {
+                    Some(body) => {
+                        let depth = body.depth + 1;
+                        Expr { kind: ExprKind::Aggregate(function, variable, Box::new(body)), span, depth }
+                    }
+                    None => leaf(ExprKind::Literal(Literal::Bool(false))),
+                }
+            }
+            _ => {
+                let literal = self.literal(pair);
+                leaf(ExprKind::Literal(literal))
+            }
+        }
+    }
+}
+
+fn node(kind: ExprKind, span: Span, children: &[&Expr]) -> Expr {
+    let depth = children.iter().map(|c| c.depth).max().unwrap_or(0) + 1;
+    Expr { kind, span, depth }
+}
