@@ -412,7 +412,8 @@ impl Checker {
                         format!("`{what}` is given twice"),
                         "second definition",
                     )
-                    .with_help(format!("the first is at byte {}; keep one", first.start)),
+                    .with_related(first, "first definition")
+                    .with_help("keep one"),
                 );
             }
         };
@@ -465,12 +466,16 @@ impl Checker {
                 Item::Bands { name, bands } => self.bands(name, bands),
                 Item::Exclude { name, name_span, when } => {
                     let condition = self.expect(when, Type::Bool, "an exclusion's condition");
-                    self.rule_reachability(name, *name_span, &condition, true);
+                    if !self.reported_at(when.span) {
+                        self.rule_reachability(name, *name_span, &condition, true);
+                    }
                     rules.push(Rule { name: name.clone(), condition });
                 }
                 Item::Require { name, name_span, condition } => {
                     let checked = self.expect(condition, Type::Bool, "a requirement");
-                    self.rule_reachability(name, *name_span, &checked, false);
+                    if !self.reported_at(condition.span) {
+                        self.rule_reachability(name, *name_span, &checked, false);
+                    }
                     let negated = Checked {
                         expr: Typed::Unary(UnaryOp::Not, Box::new(checked.expr)),
                         ty: Type::Bool,
@@ -621,20 +626,25 @@ impl Checker {
             );
             return;
         }
-        if let Some(previous) = self
-            .params
-            .get(&name.name)
-            .or_else(|| self.lets.get(&name.name))
-            .map(|(_, span)| *span)
-            .or_else(|| self.tables.get(&name.name).map(|_| Span::default()))
-            .or_else(|| self.band_map.get(&name.name).map(|_| Span::default()))
-        {
-            let _ = previous;
+        if let Some(&(_, previous)) = self.params.get(&name.name).or_else(|| self.lets.get(&name.name)) {
             self.error(
                 Diagnostic::error(
                     "policy::duplicate",
                     name.span,
                     format!("`{}` is defined twice", name.name),
+                    "second definition",
+                )
+                .with_related(previous, "first definition")
+                .with_help("rename one of them"),
+            );
+            return;
+        }
+        if self.tables.contains_key(&name.name) || self.band_map.contains_key(&name.name) {
+            self.error(
+                Diagnostic::error(
+                    "policy::duplicate",
+                    name.span,
+                    format!("`{}` is already a table", name.name),
                     "second definition",
                 )
                 .with_help("rename one of them"),
@@ -996,6 +1006,9 @@ impl Checker {
                 self.bound = Some(variable.name.clone());
                 let body_checked = self.expr(body);
                 self.bound = None;
+                if self.reported_at(body.span) {
+                    return self.invalid();
+                }
                 let (wants, ty) = match function {
                     Aggregate::Sum => (None, body_checked.ty),
                     Aggregate::Any | Aggregate::All => (Some(Type::Bool), Type::Bool),

@@ -31,17 +31,41 @@ pub struct Diagnostic {
     pub label: String,
     /// How to fix it.
     pub help: Option<String>,
+    /// A second place that explains the first (e.g. an earlier definition), with its label.
+    pub related: Option<(Span, String)>,
 }
 
 impl Diagnostic {
     /// An error.
     pub fn error(code: &'static str, span: Span, message: impl Into<String>, label: impl Into<String>) -> Diagnostic {
-        Diagnostic { level: Level::Error, code, message: message.into(), span, label: label.into(), help: None }
+        Diagnostic {
+            level: Level::Error,
+            code,
+            message: message.into(),
+            span,
+            label: label.into(),
+            help: None,
+            related: None,
+        }
     }
 
     /// A warning.
     pub fn warning(code: &'static str, span: Span, message: impl Into<String>, label: impl Into<String>) -> Diagnostic {
-        Diagnostic { level: Level::Warning, code, message: message.into(), span, label: label.into(), help: None }
+        Diagnostic {
+            level: Level::Warning,
+            code,
+            message: message.into(),
+            span,
+            label: label.into(),
+            help: None,
+            related: None,
+        }
+    }
+
+    /// Points at a second place too.
+    pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
+        self.related = Some((span, label.into()));
+        self
     }
 
     /// Adds a help line.
@@ -144,6 +168,8 @@ impl miette::Diagnostic for Rendered<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let label = LabeledSpan::new_with_span(Some(self.item.label.clone()), self.item.span);
-        Some(Box::new(std::iter::once(label)))
+        let related =
+            self.item.related.as_ref().map(|(span, text)| LabeledSpan::new_with_span(Some(text.clone()), *span));
+        Some(Box::new(std::iter::once(label).chain(related)))
     }
 }

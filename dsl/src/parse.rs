@@ -48,6 +48,8 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 /// Parses a policy file. On failure, the diagnostics say where and why.
 pub fn parse(source: &str) -> Result<PolicyAst, Vec<Diagnostic>> {
     check_limits(source)?;
+    // Track the tokens each failed attempt expected, for "expected `=`" messages.
+    pest::set_error_detail(true);
     let mut pairs = Grammar::parse(Rule::policy, source).map_err(|error| vec![syntax_error(source, error)])?;
     let Some(policy) = pairs.next() else {
         return Err(vec![Diagnostic::error("policy::syntax", Span::default(), "empty policy file", "here")]);
@@ -138,8 +140,10 @@ fn check_limits(source: &str) -> Result<(), Vec<Diagnostic>> {
 }
 
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    // Implicit whitespace can trail a pair; carets should end at its last character.
     let span = pair.as_span();
-    Span { start: span.start(), end: span.end() }
+    let trimmed = pair.as_str().trim_end().len();
+    Span { start: span.start(), end: span.start() + trimmed }
 }
 
 fn describe(rule: &Rule) -> &'static str {
@@ -191,27 +195,57 @@ fn describe(rule: &Rule) -> &'static str {
 }
 
 fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
-    let (start, end) = match error.location {
+    let (mut start, _) = match error.location {
         pest::error::InputLocation::Pos(at) => (at, at),
         pest::error::InputLocation::Span((start, end)) => (start, end),
     };
-    // Point at the offending token, not at an empty position.
-    let end = if end > start {
-        end
-    } else {
-        start + source[start..].chars().next().map_or(0, |c| if c.is_whitespace() { 0 } else { c.len_utf8() })
-    };
-    let found = source[start..].split_whitespace().next().map(|token| token.chars().take(24).collect::<String>());
-    let expected = match &error.variant {
+    let mut expected: Vec<String> = match &error.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            let mut words: Vec<&str> = positives.iter().map(describe).collect();
-            words.sort_unstable();
-            words.dedup();
-            words.retain(|w| *w != "something else");
-            words
+            positives.iter().map(describe).filter(|w| *w != "something else").map(str::to_owned).collect()
         }
         pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
     };
+    // The detailed attempts know the literal tokens expected at the furthest position reached
+    // (`=` after `unit cost`), which says more than the rule that failed.
+    if let Some(attempts) = error.parse_attempts()
+        && attempts.max_position >= start
+    {
+        let mut tokens: Vec<String> = attempts
+            .expected_tokens()
+            .iter()
+            .map(|token| token.to_string())
+            // Character ranges and built-in rules (`ASCII_DIGIT`, ...) say nothing to a reader.
+            .filter(|token| {
+                !token.contains("..")
+                    && token != "BUILTIN_RULE"
+                    && !token.trim().is_empty()
+                    && token != "#"
+                    && token != "//"
+            })
+            .map(|token| format!("`{token}`"))
+            .collect();
+        tokens.sort_unstable();
+        tokens.dedup();
+        if !tokens.is_empty() && tokens.len() <= 8 {
+            start = attempts.max_position;
+            expected = tokens;
+        }
+    }
+    expected.sort_unstable();
+    expected.dedup();
+    // Point at the offending token, not at an empty position.
+    let end = start + source[start..].chars().next().map_or(0, |c| if c.is_whitespace() { 0 } else { c.len_utf8() });
+    let found = source[start..].split_whitespace().next().map(|token| token.chars().take(24).collect::<String>());
+    let rest_of_line = source[start..].lines().next().unwrap_or("");
+    if rest_of_line.starts_with('"') && !rest_of_line[1..].contains('"') {
+        return Diagnostic::error(
+            "policy::syntax",
+            Span { start, end },
+            "unterminated string",
+            "this string never ends",
+        )
+        .with_help("close it with `\"` on the same line");
+    }
     let message = match (&found, expected.is_empty()) {
         (Some(found), false) => format!("unexpected `{found}`"),
         (None, false) => "unexpected end of file".to_owned(),
@@ -393,6 +427,21 @@ impl Builder {
 
     fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let span = span_of(&pair);
+        // Operators chained without brackets build a tree as deep as the chain is long: refuse
+        // long chains before building (and later dropping) such a tree.
+        let operators = pair.clone().into_inner().filter(|p| p.as_rule() != Rule::postfixed).count();
+        if operators > MAX_EXPRESSION_DEPTH as usize {
+            self.errors.push(
+                Diagnostic::error(
+                    "policy::too_deep",
+                    span,
+                    format!("expression chains {operators} operators, more than the limit of {MAX_EXPRESSION_DEPTH}"),
+                    "this expression",
+                )
+                .with_help("break the expression up with `let` bindings"),
+            );
+            return Expr { kind: ExprKind::Literal(Literal::Bool(false)), span, depth: 1 };
+        }
         let expr = PRATT
             .map_primary(|primary| self.postfixed(primary))
             .map_prefix(|op, operand| {
