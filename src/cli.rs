@@ -32,6 +32,16 @@ pub enum Command {
     Route(RouteArgs),
     /// Check policy files: print every error and warning; exit 1 if any file has errors.
     Check(CheckArgs),
+    /// Run policy test files (`*.test.toml`): print pass/fail per case; exit 1 on any failure.
+    Test(TestArgs),
+}
+
+/// Arguments of `switchyard test`.
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Test files to run.
+    #[arg(required = true, value_name = "CASES")]
+    pub files: Vec<PathBuf>,
 }
 
 /// Arguments of `switchyard check`.
@@ -87,6 +97,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Route(args) => route(args),
         Command::Check(args) => check(args),
+        Command::Test(args) => test(args),
     }
 }
 
@@ -233,5 +244,29 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         bail!("{failed} of {} policy file(s) have errors", args.files.len());
     }
     println!("{} policy file(s) ok, {warnings} warning(s)", args.files.len());
+    Ok(())
+}
+
+fn test(args: TestArgs) -> anyhow::Result<()> {
+    let (mut passed, mut failed) = (0, 0);
+    for path in &args.files {
+        println!("{}", path.display());
+        for case in crate::policy_test::run_file(path)? {
+            match &case.failure {
+                None => {
+                    passed += 1;
+                    println!("  ok    {}", case.name);
+                }
+                Some(failure) => {
+                    failed += 1;
+                    println!("  FAIL  {}: {failure}", case.name);
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        bail!("{failed} policy test case(s) failed");
+    }
     Ok(())
 }

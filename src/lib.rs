@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod plan_file;
+pub mod policy_test;
 pub mod replay;
 pub mod scenario;
 

@@ -82,6 +82,10 @@ pub enum OrderField {
     LineCount,
     /// `order.total_units`.
     TotalUnits,
+    /// `order.lat`: latitude of the ship-to.
+    Lat,
+    /// `order.lon`: longitude of the ship-to.
+    Lon,
 }
 
 /// A field of a line.
@@ -1194,6 +1198,8 @@ impl Checker {
             (Type::Order, "total_units") => {
                 Some((Typed::Order(OrderField::TotalUnits), Type::Number, Needs::default()))
             }
+            (Type::Order, "lat") => Some((Typed::Order(OrderField::Lat), Type::Number, Needs::default())),
+            (Type::Order, "lon") => Some((Typed::Order(OrderField::Lon), Type::Number, Needs::default())),
             (Type::Line, "id") => Some((Typed::Line(line, LineField::Id), Type::String, line_needs)),
             (Type::Line, "qty") => Some((Typed::Line(line, LineField::Qty), Type::Number, line_needs)),
             (Type::Line, "sku") => Some((Typed::Item(line, ItemField::Sku), Type::String, line_needs)),
@@ -1227,7 +1233,7 @@ impl Checker {
             None => {
                 let fields: &[&str] = match record {
                     Type::Order => {
-                        &["id", "channel", "placed_at", "postal_code", "country", "line_count", "total_units"]
+                        &["id", "channel", "placed_at", "postal_code", "country", "line_count", "total_units", "lat", "lon"]
                     }
                     Type::Line => &["id", "qty", "sku", "item"],
                     Type::Item => &["sku", "group", "weight_kg", "tags"],

@@ -141,6 +141,8 @@ impl Compiler<'_> {
             Typed::Order(field) => match field {
                 OrderField::PlacedAt => Box::new(|c| c.order.placed_at.0 as f64),
                 OrderField::LineCount => Box::new(|c| c.order.lines.len() as f64),
+                OrderField::Lat => Box::new(|c| c.order.ship_to.position.lat),
+                OrderField::Lon => Box::new(|c| c.order.ship_to.position.lon),
                 _ => Box::new(|c| c.order.lines.iter().map(|l| f64::from(l.qty)).sum()),
             },
             Typed::Line(line, LineField::Qty) => {
