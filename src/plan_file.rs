@@ -56,7 +56,8 @@ pub struct LineQtyDocument {
 
 // Costs are written to a millionth: enough for any currency, stable across platforms.
 fn round_cost(cost: f64) -> f64 {
-    (cost * 1e6).round() / 1e6
+    // `+ 0.0` turns -0.0 into 0.0.
+    (cost * 1e6).round() / 1e6 + 0.0
 }
 
 impl PlanDocument {

@@ -207,7 +207,9 @@ pub fn run_file(path: &Path) -> anyhow::Result<Vec<CaseResult>> {
     }
     let mut stock = Vec::new();
     for spec in &file.stock {
-        let location = catalog.location_id(&spec.location).with_context(|| format!("stock: unknown location `{}`", spec.location))?;
+        let location = catalog
+            .location_id(&spec.location)
+            .with_context(|| format!("stock: unknown location `{}`", spec.location))?;
         let sku = catalog.sku_id(&spec.sku).with_context(|| format!("stock: unknown sku `{}`", spec.sku))?;
         stock.push((sku, location, spec.on_hand, spec.safety_stock));
     }
@@ -268,7 +270,8 @@ fn run_case(
             .shipments
             .iter()
             .map(|s| {
-                let mut lines: Vec<LineQty> = s.lines.iter().map(|l| LineQty { line: line_id(l.line), qty: l.qty }).collect();
+                let mut lines: Vec<LineQty> =
+                    s.lines.iter().map(|l| LineQty { line: line_id(l.line), qty: l.qty }).collect();
                 lines.sort();
                 ShipmentSpec { location: catalog.location(s.location).id.clone(), lines }
             })
@@ -284,7 +287,8 @@ fn run_case(
         }
     }
     if let Some(expected) = &case.expect.unfilled {
-        let mut actual: Vec<LineQty> = plan.unfilled.iter().map(|u| LineQty { line: line_id(u.line), qty: u.qty }).collect();
+        let mut actual: Vec<LineQty> =
+            plan.unfilled.iter().map(|u| LineQty { line: line_id(u.line), qty: u.qty }).collect();
         actual.sort();
         let mut expected = expected.clone();
         expected.sort();

@@ -1232,9 +1232,17 @@ impl Checker {
             Some((expr, ty, needs)) => Checked { expr, ty, needs },
             None => {
                 let fields: &[&str] = match record {
-                    Type::Order => {
-                        &["id", "channel", "placed_at", "postal_code", "country", "line_count", "total_units", "lat", "lon"]
-                    }
+                    Type::Order => &[
+                        "id",
+                        "channel",
+                        "placed_at",
+                        "postal_code",
+                        "country",
+                        "line_count",
+                        "total_units",
+                        "lat",
+                        "lon",
+                    ],
                     Type::Line => &["id", "qty", "sku", "item"],
                     Type::Item => &["sku", "group", "weight_kg", "tags"],
                     _ => &[

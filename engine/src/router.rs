@@ -318,9 +318,10 @@ impl Router<'_> {
                 nodes: solution.nodes,
             };
         }
+        // `+ 0.0`: an empty f64 sum is -0.0, which would print as "-0".
         let cost = CostBreakdown {
-            shipments: shipments.iter().map(|s| s.shipment_cost).sum(),
-            units: shipments.iter().flat_map(|s| &s.lines).map(|l| f64::from(l.qty) * l.unit_cost).sum(),
+            shipments: shipments.iter().map(|s| s.shipment_cost).sum::<f64>() + 0.0,
+            units: shipments.iter().flat_map(|s| &s.lines).map(|l| f64::from(l.qty) * l.unit_cost).sum::<f64>() + 0.0,
             split_penalty: problem.split_penalty * shipments.len().saturating_sub(1) as f64,
             unfilled_penalty: problem.unfilled_penalty * unfilled_units as f64,
         };

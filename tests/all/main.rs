@@ -5,4 +5,5 @@
 
 mod cli;
 mod plan_check;
+mod policies;
 mod scenarios;
