@@ -36,6 +36,12 @@ fn load(name: &str) -> Option<Scenario> {
     Scenario::from_json(&text).ok()
 }
 
+fn dsl_reference() -> switchyard_dsl::DslPolicy {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/policies/reference.policy");
+    let source = std::fs::read_to_string(path).expect("reference policy");
+    switchyard_dsl::load("reference.policy", &source, &switchyard_dsl::no_overrides()).expect("compiles").0
+}
+
 fn config(strategy: Strategy) -> RouterConfig {
     RouterConfig { strategy, ..RouterConfig::default() }
 }
@@ -43,6 +49,15 @@ fn config(strategy: Strategy) -> RouterConfig {
 fn summary(name: &str, scenario: &Scenario) {
     let optimal = replay(scenario, &scenario.policy, &config(Strategy::Optimal), &HashSet::new()).expect("replay");
     let greedy = replay(scenario, &scenario.policy, &config(Strategy::Greedy), &HashSet::new()).expect("replay");
+    let by_dsl = replay(scenario, &dsl_reference(), &config(Strategy::Optimal), &HashSet::new()).expect("replay");
+    assert_eq!(by_dsl.plans, optimal.plans, "the DSL reference policy must route exactly like the native one");
+    let d = by_dsl.stats();
+    println!(
+        "{name}: DSL reference policy: p50 {:.1} µs, p99 {:.1} µs, {:.0} orders/s (same plans as native)",
+        d.p50.as_secs_f64() * 1e6,
+        d.p99.as_secs_f64() * 1e6,
+        d.orders_per_second
+    );
     let (o, g) = (optimal.stats(), greedy.stats());
     println!(
         "{name}: {} orders | optimal: p50 {:.1} µs, p99 {:.1} µs, {:.0} orders/s, proved {:.2}%, cost {:.2} | \
@@ -77,6 +92,12 @@ fn routing(c: &mut Criterion) {
                 b.iter(|| replay(&scenario, &scenario.policy, &config, &HashSet::new()).expect("replay"))
             });
         }
+        // The same replay with the reference policy written in the policy language.
+        let dsl = dsl_reference();
+        let optimal = config(Strategy::Optimal);
+        group.bench_function(BenchmarkId::from_parameter("optimal-dsl-policy"), |b| {
+            b.iter(|| replay(&scenario, &dsl, &optimal, &HashSet::new()).expect("replay"))
+        });
         group.finish();
 
         let mut group = c.benchmark_group(format!("order/{name}"));

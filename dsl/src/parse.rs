@@ -48,9 +48,21 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 /// Parses a policy file. On failure, the diagnostics say where and why.
 pub fn parse(source: &str) -> Result<PolicyAst, Vec<Diagnostic>> {
     check_limits(source)?;
-    // Track the tokens each failed attempt expected, for "expected `=`" messages.
-    pest::set_error_detail(true);
-    let mut pairs = Grammar::parse(Rule::policy, source).map_err(|error| vec![syntax_error(source, error)])?;
+    let mut pairs = match Grammar::parse(Rule::policy, source) {
+        Ok(pairs) => pairs,
+        Err(_) => {
+            // Parse again tracking the tokens each failed attempt expected, for "expected `=`"
+            // messages. The tracking slows parsing, so it is off until a file fails; the switch
+            // is process-wide, so it stays on (turning it off could race another thread's
+            // error report).
+            pest::set_error_detail(true);
+            let error = Grammar::parse(Rule::policy, source).err();
+            return Err(match error {
+                Some(error) => vec![syntax_error(source, error)],
+                None => vec![Diagnostic::error("policy::syntax", Span::default(), "cannot read the policy", "here")],
+            });
+        }
+    };
     let Some(policy) = pairs.next() else {
         return Err(vec![Diagnostic::error("policy::syntax", Span::default(), "empty policy file", "here")]);
     };
