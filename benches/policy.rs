@@ -130,11 +130,18 @@ fn rhai_scripts() -> (rhai::Engine, rhai::AST, rhai::AST) {
     (engine, unit, shipment)
 }
 
-fn run_rhai(scenario: &Scenario, requests: &[(Order, Candidates)], scripts: &(rhai::Engine, rhai::AST, rhai::AST)) -> f64 {
+fn run_rhai(
+    scenario: &Scenario,
+    requests: &[(Order, Candidates)],
+    scripts: &(rhai::Engine, rhai::AST, rhai::AST),
+) -> f64 {
     let (engine, unit, shipment) = scripts;
     let mut scope = rhai::Scope::new();
     scope.push_constant("per_kg", PER_KG.iter().map(|&x| rhai::Dynamic::from_float(x)).collect::<rhai::Array>());
-    scope.push_constant("per_shipment", PER_SHIPMENT.iter().map(|&x| rhai::Dynamic::from_float(x)).collect::<rhai::Array>());
+    scope.push_constant(
+        "per_shipment",
+        PER_SHIPMENT.iter().map(|&x| rhai::Dynamic::from_float(x)).collect::<rhai::Array>(),
+    );
     let base = scope.len();
     let mut sum = 0.0;
     for (order, candidates) in requests {
@@ -183,7 +190,8 @@ fn cel_programs() -> (cel_interpreter::Program, cel_interpreter::Program) {
     ))
     .unwrap();
     let shipment =
-        cel_interpreter::Program::compile(&format!("{}[{zone}] + handling_per_shipment", cel_list(&PER_SHIPMENT))).unwrap();
+        cel_interpreter::Program::compile(&format!("{}[{zone}] + handling_per_shipment", cel_list(&PER_SHIPMENT)))
+            .unwrap();
     (unit, shipment)
 }
 
@@ -195,7 +203,11 @@ fn cel_number(value: cel_interpreter::Value) -> f64 {
     }
 }
 
-fn run_cel(scenario: &Scenario, requests: &[(Order, Candidates)], programs: &(cel_interpreter::Program, cel_interpreter::Program)) -> f64 {
+fn run_cel(
+    scenario: &Scenario,
+    requests: &[(Order, Candidates)],
+    programs: &(cel_interpreter::Program, cel_interpreter::Program),
+) -> f64 {
     let (unit, shipment) = programs;
     let mut sum = 0.0;
     for (order, candidates) in requests {
@@ -244,7 +256,8 @@ pub fn big_policy(rules: usize) -> String {
 
 fn policies(c: &mut Criterion) {
     let scenario =
-        Scenario::from_json(&std::fs::read_to_string(root().join("examples/scenarios/us-50-small.json")).unwrap()).unwrap();
+        Scenario::from_json(&std::fs::read_to_string(root().join("examples/scenarios/us-50-small.json")).unwrap())
+            .unwrap();
     let requests = requests(&scenario);
     let entries: usize = requests.iter().map(|(_, c)| c.entries.len() + c.locations.len()).sum();
     let source = std::fs::read_to_string(root().join("examples/policies/reference.policy")).unwrap();
@@ -259,14 +272,21 @@ fn policies(c: &mut Criterion) {
     let rhai_total = run_rhai(&scenario, &requests, &rhai);
     let cel_total = run_cel(&scenario, &requests, &cel);
     for (name, value) in [("dsl", dsl_total), ("rhai", rhai_total), ("cel", cel_total)] {
-        assert!((value - native_total).abs() < 1e-6 * native_total.abs().max(1.0), "{name} {value} vs native {native_total}");
+        assert!(
+            (value - native_total).abs() < 1e-6 * native_total.abs().max(1.0),
+            "{name} {value} vs native {native_total}"
+        );
     }
     println!("policy evaluation: {} orders, {entries} evaluations (locations + line options) per pass", requests.len());
 
     let mut group = c.benchmark_group("policy_eval/us-50-small-500-orders");
     group.throughput(Throughput::Elements(entries as u64));
-    group.bench_function("native", |b| b.iter(|| black_box(run_policy(&scenario, &requests, &scenario.policy, &mut evaluation))));
-    group.bench_function("switchyard-dsl", |b| b.iter(|| black_box(run_policy(&scenario, &requests, &dsl, &mut evaluation))));
+    group.bench_function("native", |b| {
+        b.iter(|| black_box(run_policy(&scenario, &requests, &scenario.policy, &mut evaluation)))
+    });
+    group.bench_function("switchyard-dsl", |b| {
+        b.iter(|| black_box(run_policy(&scenario, &requests, &dsl, &mut evaluation)))
+    });
     group.bench_function("rhai", |b| b.iter(|| black_box(run_rhai(&scenario, &requests, &rhai))));
     group.bench_function("cel-interpreter", |b| b.iter(|| black_box(run_cel(&scenario, &requests, &cel))));
     group.finish();

@@ -304,6 +304,8 @@ pub struct CheckedPolicy {
     pub split_penalty: Checked,
     /// Whether a line may split.
     pub line_may_split: Checked,
+    /// Per line, a ship-together key: lines with the same non-empty key ship from one location.
+    pub ship_together: Option<Checked>,
     /// Short stock.
     pub short_stock: ShortStockPlan,
     /// Tie-break keys as written (`priority`, `distance`).
@@ -339,7 +341,7 @@ struct Checker {
     bound: Option<String>,
 }
 
-const SETTINGS: [&str; 3] = ["max_shipments", "penalty", "line_may_split"];
+const SETTINGS: [&str; 4] = ["max_shipments", "penalty", "line_may_split", "ship_together"];
 const TIE_BREAK_KEYS: [&str; 2] = ["priority", "distance"];
 const GLOBALS: [&str; 7] = ["order", "line", "item", "location", "now", "distance_km", "atp"];
 
@@ -404,6 +406,7 @@ impl Checker {
         let mut max_shipments = constant(Typed::Number(1.0), Type::Number);
         let mut split_penalty = constant(Typed::Number(0.0), Type::Money);
         let mut line_may_split = constant(Typed::Bool(true), Type::Bool);
+        let mut ship_together: Option<Checked> = None;
         let mut short_stock = ShortStockPlan::Reject;
         let mut tie_break = Vec::new();
         let mut seen: HashMap<&'static str, Span> = HashMap::new();
@@ -528,6 +531,21 @@ impl Checker {
                                 }
                                 line_may_split = checked;
                             }
+                            "ship_together" => {
+                                let checked = self.expect(&setting.value, Type::String, "`ship_together`");
+                                if checked.needs.location {
+                                    self.error(
+                                        Diagnostic::error(
+                                            "policy::context",
+                                            setting.value.span,
+                                            "`ship_together` cannot depend on the location",
+                                            "uses `location`",
+                                        )
+                                        .with_help("which lines ship together is decided per line, before locations are chosen"),
+                                    );
+                                }
+                                ship_together = Some(checked);
+                            }
                             other => {
                                 let mut diagnostic = Diagnostic::error(
                                     "policy::unknown_setting",
@@ -596,6 +614,7 @@ impl Checker {
             max_shipments,
             split_penalty,
             line_may_split,
+            ship_together,
             short_stock,
             tie_break,
             params: ast
@@ -1397,7 +1416,10 @@ impl Checker {
     }
 
     fn call(&mut self, function: &Ident, args: &[Expr], span: Span) -> Checked {
-        let known = ["min", "max", "floor", "ceil", "hours", "days"];
+        let known = ["min", "max", "floor", "ceil", "hours", "days", "time"];
+        if function.name == "time" {
+            return self.time_literal(function, args, span);
+        }
         let which = match function.name.as_str() {
             "min" => Function::Min,
             "max" => Function::Max,
@@ -1488,6 +1510,31 @@ impl Checker {
             }
         };
         Checked { expr: Typed::Call(which, checked.into_iter().map(|c| c.expr).collect()), ty, needs }
+    }
+
+    // `time("2026-12-24T00:00:00Z")`: a constant instant, read when the policy is checked.
+    fn time_literal(&mut self, function: &Ident, args: &[Expr], span: Span) -> Checked {
+        let text = match args {
+            [Expr { kind: ExprKind::Literal(Literal::String(text)), .. }] => text,
+            _ => {
+                self.error(
+                    Diagnostic::error("policy::arity", span, "`time` takes one string literal", "here")
+                        .with_help(format!("write `{}(\"2026-12-24T00:00:00Z\")`", function.name)),
+                );
+                return self.invalid();
+            }
+        };
+        match switchyard_engine::Timestamp::parse_rfc3339(text) {
+            Ok(at) => constant(Typed::Number(at.0 as f64), Type::Time),
+            Err(error) => {
+                self.error(
+                    Diagnostic::error("policy::time", args[0].span, error.to_string(), "not a time").with_help(
+                        "write an RFC 3339 time, e.g. `2026-12-24T00:00:00Z` or `2026-12-24T00:00:00-05:00`",
+                    ),
+                );
+                self.invalid()
+            }
+        }
     }
 
     fn index(&mut self, base: &Expr, key: &Expr, span: Span) -> Checked {

@@ -49,6 +49,7 @@ pub struct DslPolicy {
     max_shipments: NumFn,
     split_penalty: NumFn,
     line_may_split: BoolFn,
+    ship_together: Option<StrFn>,
     unfilled_penalty: Option<NumFn>,
     tie_break: TieBreak,
     rule_count: usize,
@@ -94,6 +95,7 @@ pub fn compile(policy: &CheckedPolicy) -> DslPolicy {
     let max_shipments = compiler.number(&policy.max_shipments.expr);
     let split_penalty = compiler.number(&policy.split_penalty.expr);
     let line_may_split = compiler.boolean(&policy.line_may_split.expr);
+    let ship_together = policy.ship_together.as_ref().map(|checked| compiler.string(&checked.expr));
     let unfilled_penalty = match &policy.short_stock {
         ShortStockPlan::Reject => None,
         ShortStockPlan::Partial(checked) => Some(compiler.number(&checked.expr)),
@@ -115,6 +117,7 @@ pub fn compile(policy: &CheckedPolicy) -> DslPolicy {
         max_shipments,
         split_penalty,
         line_may_split,
+        ship_together,
         unfilled_penalty,
         tie_break,
         params: policy.params.clone(),
@@ -459,6 +462,18 @@ impl Policy for DslPolicy {
         out.split.split_penalty = (self.split_penalty)(&ctx);
         for line in 0..request.order.lines.len() {
             out.split.line_may_split[line] = (self.line_may_split)(&Ctx { line, ..ctx });
+        }
+        if let Some(ship_together) = &self.ship_together {
+            // Equal non-empty keys are one group; groups are numbered from 1 in line order.
+            let keys: Vec<&str> =
+                (0..request.order.lines.len()).map(|line| ship_together(&Ctx { line, ..ctx })).collect();
+            for (line, key) in keys.iter().enumerate() {
+                out.split.ship_together[line] = if key.is_empty() {
+                    0
+                } else {
+                    keys.iter().position(|other| other == key).map_or(0, |first| first as u32 + 1)
+                };
+            }
         }
         out.short_stock = match &self.unfilled_penalty {
             Some(penalty) => ShortStock::Partial { unfilled_penalty: penalty(&ctx) },

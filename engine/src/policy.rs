@@ -95,6 +95,9 @@ pub struct SplitRules {
     pub split_penalty: f64,
     /// Per line: may its units come from more than one location?
     pub line_may_split: Vec<bool>,
+    /// Per line: lines with the same non-zero key ship together, from one location (kit
+    /// components, a sofa and its cushions); 0 is no constraint.
+    pub ship_together: Vec<u32>,
 }
 
 /// What happens to units no allowed location can ship.
@@ -139,7 +142,12 @@ impl Default for Evaluation {
         Evaluation {
             shipment: Vec::new(),
             units: Vec::new(),
-            split: SplitRules { max_shipments: 1, split_penalty: 0.0, line_may_split: Vec::new() },
+            split: SplitRules {
+                max_shipments: 1,
+                split_penalty: 0.0,
+                line_may_split: Vec::new(),
+                ship_together: Vec::new(),
+            },
             short_stock: ShortStock::Reject,
             tie_break: TieBreak::default(),
         }
@@ -156,6 +164,8 @@ impl Evaluation {
         self.units.resize(candidates.entries.len(), Verdict::NotPriced);
         self.split.line_may_split.clear();
         self.split.line_may_split.resize(candidates.line_count(), true);
+        self.split.ship_together.clear();
+        self.split.ship_together.resize(candidates.line_count(), 0);
         self.tie_break = TieBreak::default();
     }
 
@@ -165,6 +175,7 @@ impl Evaluation {
         if self.shipment.len() != candidates.locations.len()
             || self.units.len() != candidates.entries.len()
             || self.split.line_may_split.len() != candidates.line_count()
+            || self.split.ship_together.len() != candidates.line_count()
         {
             return Err("answer does not match the candidates it was given");
         }

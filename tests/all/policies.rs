@@ -86,7 +86,7 @@ fn policy_tests_of_the_examples_pass_and_a_wrong_expectation_fails() {
     args.extend(files.iter().map(String::as_str));
     let (ok, stdout, stderr) = switchyard(&args);
     assert!(ok, "{stdout}{stderr}");
-    assert!(stdout.ends_with("17 passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("19 passed, 0 failed\n"), "{stdout}");
 
     // The same network with one expectation changed: the case fails, the others pass.
     let original = std::fs::read_to_string(root("examples/policies/store-first.test.toml")).unwrap();

@@ -80,6 +80,8 @@ case!(negating_a_string, with("  let x = -order.channel"));
 case!(line_may_split_cannot_use_the_location, with("  split { line_may_split = location.kind == \"store\" }"));
 case!(money_times_money, with("  let x = location.handling_per_unit * location.handling_per_shipment"));
 case!(duration_functions_need_durations, with("  let x = hours(3)"));
+case!(a_time_must_be_rfc_3339, with("  exclude \"holiday\" when now > time(\"24 December\")"));
+case!(ship_together_cannot_use_the_location, with("  split { ship_together = location.id }"));
 case!(contains_needs_a_list, with("  exclude \"x\" when order.channel.contains(\"b2b\")"));
 
 #[test]

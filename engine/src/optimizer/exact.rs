@@ -56,13 +56,13 @@ impl ExactSearch {
     /// Finds the cheapest set of locations for `problem`, starting from `incumbent` (a
     /// feasible set, e.g. the greedy plan's, to prune from the first node).
     pub fn solve(&mut self, problem: &Problem, incumbent: &[u32], budget: &SearchBudget) -> SearchOutcome {
-        let groups = problem.group_lines.len();
+        let groups = problem.components.len();
         let depth_limit = problem.max_shipments.min(problem.location_count());
         self.set.clear();
         self.fills.clear();
         self.fills.resize((depth_limit + 1) * groups, 0.0);
         for (group, fill) in self.fills[..groups].iter_mut().enumerate() {
-            *fill = problem.fill_group(group, &[], None);
+            *fill = problem.fill_component(group, &[], None);
         }
         if self.pools.len() < depth_limit + 1 {
             self.pools.resize_with(depth_limit + 1, Vec::new);
@@ -141,7 +141,7 @@ impl ExactSearch {
         if depth == depth_limit || pool.is_empty() {
             return;
         }
-        let groups = problem.group_lines.len();
+        let groups = problem.components.len();
         let penalty = if depth == 0 { 0.0 } else { problem.split_penalty };
 
         // The marginal value of every location still in the pool.
@@ -150,9 +150,9 @@ impl ExactSearch {
         for &(_, location) in pool {
             self.set.push(location);
             let mut gain = 0.0;
-            for &group in problem.location_groups(location as usize) {
+            for &group in problem.location_components(location as usize) {
                 let group = group as usize;
-                gain += self.fills[depth * groups + group] - problem.fill_group(group, &self.set, None);
+                gain += self.fills[depth * groups + group] - problem.fill_component(group, &self.set, None);
             }
             self.set.pop();
             let net = problem.shipment_cost[location as usize] + penalty - gain;
@@ -222,8 +222,8 @@ impl ExactSearch {
             } else {
                 let (parent, child) = self.fills.split_at_mut((depth + 1) * groups);
                 child[..groups].copy_from_slice(&parent[depth * groups..]);
-                for &group in problem.location_groups(location as usize) {
-                    child[group as usize] = problem.fill_group(group as usize, &self.set, None);
+                for &group in problem.location_components(location as usize) {
+                    child[group as usize] = problem.fill_component(group as usize, &self.set, None);
                 }
                 // The child's pool: later children only, so each set is visited once.
                 for &(_, l) in &children[..] {

@@ -19,22 +19,30 @@ pub fn greedy(problem: &Problem, takes: &mut Vec<Take>) -> Vec<u32> {
         .map(|(group, location)| problem.group_atp(group, location))
         .collect();
     let mut used: Vec<u32> = Vec::new();
+    // Ship-together keys already given a location by an earlier line of the group.
+    let mut together_at: Vec<(u32, u32)> = Vec::new();
     for (line, problem_line) in problem.lines.iter().enumerate() {
         let group = problem_line.group as usize;
         let mut remaining = problem_line.qty;
+        let together = problem_line.together;
+        let fixed = together_at.iter().find(|(key, _)| together != 0 && *key == together).map(|&(_, at)| at);
+        let single_location = !problem_line.may_split || together != 0;
         while remaining > 0 {
             // The cheapest option for the next units: unit cost, plus the shipment cost spread
             // over the units taken when the location is not shipping yet.
             let mut best: Option<(f64, u32, u32)> = None;
             for option in problem.line_options(line) {
                 let location = option.location;
+                if fixed.is_some_and(|at| at != location) {
+                    continue;
+                }
                 let available = left[group * location_count + location as usize];
                 let is_used = used.contains(&location);
                 if available == 0 || (!is_used && used.len() >= problem.max_shipments) {
                     continue;
                 }
                 let qty = remaining.min(available);
-                if !problem_line.may_split && qty < remaining && best.is_some() {
+                if single_location && qty < remaining && best.is_some() {
                     continue;
                 }
                 let shipment = if is_used { 0.0 } else { problem.shipment_cost[location as usize] };
@@ -50,7 +58,10 @@ pub fn greedy(problem: &Problem, takes: &mut Vec<Take>) -> Vec<u32> {
             if !used.contains(&location) {
                 used.push(location);
             }
-            if !problem_line.may_split {
+            if together != 0 && fixed.is_none() {
+                together_at.push((together, location));
+            }
+            if single_location {
                 break;
             }
         }

@@ -75,8 +75,8 @@ pub fn solve(problem: &Problem, strategy: Strategy, budget: &SearchBudget, searc
                 _ => exhaustive(problem, budget),
             };
             takes.clear();
-            for group in 0..problem.group_lines.len() {
-                problem.fill_group(group, &outcome.set, Some(&mut takes));
+            for group in 0..problem.components.len() {
+                problem.fill_component(group, &outcome.set, Some(&mut takes));
             }
             takes.sort_unstable_by_key(|take| (take.line, take.location));
             // INVARIANT: a plan is only called optimal when the search covered every set the

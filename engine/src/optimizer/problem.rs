@@ -22,8 +22,12 @@ pub struct ProblemLine {
     pub qty: u32,
     /// May the units come from more than one location?
     pub may_split: bool,
-    /// Lines of the same SKU share ATP; they form one group.
+    /// Lines of the same SKU share ATP; they form one SKU group.
     pub group: u32,
+    /// The component the line belongs to (see [`Problem::components`]).
+    pub component: u32,
+    /// Ship-together key (0: none): lines with one key ship from one location.
+    pub together: u32,
 }
 
 /// One line's option at one location, for walks in cost order.
@@ -68,8 +72,11 @@ pub struct Problem {
     pub shipment_cost: Vec<f64>,
     /// The order's lines.
     pub lines: Vec<ProblemLine>,
-    /// Per group: its lines.
+    /// Per SKU group: its lines.
     pub group_lines: Vec<Vec<u32>>,
+    /// Lines whose fills depend on each other (they share a SKU or ship together), solved
+    /// jointly; every other pair of lines is independent given the set of locations.
+    pub components: Vec<Vec<u32>>,
     /// Whether the fill function is submodular in the set of locations (true unless a SKU
     /// appears on several lines and one of them may not split): the search relies on it.
     pub submodular: bool,
@@ -80,8 +87,8 @@ pub struct Problem {
     // Per line, its options sorted by cost then location: `line_options[line_starts[i]..]`.
     line_options: Vec<LineOption>,
     line_starts: Vec<u32>,
-    // Per location, the groups it can serve: `location_groups[location_starts[l]..]`.
-    location_groups: Vec<u32>,
+    // Per location, the components it can serve: `location_components[location_starts[l]..]`.
+    location_components: Vec<u32>,
     location_starts: Vec<u32>,
     // Scratch: slot -> problem location, and the usable slots.
     slot_map: Vec<u32>,
@@ -112,9 +119,9 @@ impl Problem {
         &self.line_options[self.line_starts[line] as usize..self.line_starts[line + 1] as usize]
     }
 
-    /// The groups `location` can serve.
-    pub fn location_groups(&self, location: usize) -> &[u32] {
-        &self.location_groups[self.location_starts[location] as usize..self.location_starts[location + 1] as usize]
+    /// The components `location` can serve.
+    pub fn location_components(&self, location: usize) -> &[u32] {
+        &self.location_components[self.location_starts[location] as usize..self.location_starts[location + 1] as usize]
     }
 
     /// Total units ordered.
@@ -154,13 +161,11 @@ impl Problem {
             }
             self.group_lines[group].push(index as u32);
             let may_split = evaluation.split.line_may_split.get(index).copied().unwrap_or(true);
-            self.lines.push(ProblemLine { qty: line.qty, may_split, group: group as u32 });
+            let together = evaluation.split.ship_together.get(index).copied().unwrap_or(0);
+            self.lines.push(ProblemLine { qty: line.qty, may_split, group: group as u32, component: 0, together });
         }
         self.group_lines.truncate(group_count);
-        self.submodular = self
-            .group_lines
-            .iter()
-            .all(|lines| lines.len() == 1 || lines.iter().all(|&line| self.lines[line as usize].may_split));
+        self.build_components();
 
         // Usable options and the locations they use.
         let usable = |entry: usize, slot: usize| {
@@ -244,45 +249,167 @@ impl Problem {
         self.shipments_capped =
             evaluation.split.max_shipments as usize > MAX_SHIPMENTS_SEARCHED && location_count > MAX_SHIPMENTS_SEARCHED;
 
-        // Per location, the groups it serves.
-        self.location_groups.clear();
+        // Per location, the components it serves.
+        self.location_components.clear();
         self.location_starts.clear();
         self.location_starts.push(0);
         for location in 0..location_count {
-            for group in 0..group_count {
-                let serves = self.group_lines[group]
+            for component in 0..self.components.len() {
+                let serves = self.components[component]
                     .iter()
                     .any(|&line| self.unit_cost[line as usize * location_count + location].is_finite());
                 if serves {
-                    self.location_groups.push(group as u32);
+                    self.location_components.push(component as u32);
                 }
             }
-            self.location_starts.push(self.location_groups.len() as u32);
+            self.location_starts.push(self.location_components.len() as u32);
         }
     }
 
+    // Joins lines that share a SKU or a ship-together key into components, and decides
+    // whether the fill is submodular (see exact.rs): true when every component is one line;
+    // lines of one SKU that may all split; or one ship-together group of distinct SKUs.
+    fn build_components(&mut self) {
+        let count = self.lines.len();
+        let mut parent: Vec<usize> = (0..count).collect();
+        fn root(parent: &mut [usize], mut at: usize) -> usize {
+            while parent[at] != at {
+                parent[at] = parent[parent[at]];
+                at = parent[at];
+            }
+            at
+        }
+        for a in 0..count {
+            for b in a + 1..count {
+                let same_sku = self.lines[a].group == self.lines[b].group;
+                let together = self.lines[a].together != 0 && self.lines[a].together == self.lines[b].together;
+                if same_sku || together {
+                    let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+                    parent[ra.max(rb)] = ra.min(rb);
+                }
+            }
+        }
+        for component in &mut self.components {
+            component.clear();
+        }
+        let mut index_of_root = vec![u32::MAX; count];
+        let mut components = 0usize;
+        for line in 0..count {
+            let r = root(&mut parent, line);
+            if index_of_root[r] == u32::MAX {
+                index_of_root[r] = components as u32;
+                if self.components.len() <= components {
+                    self.components.push(Vec::new());
+                }
+                components += 1;
+            }
+            let component = index_of_root[r];
+            self.lines[line].component = component;
+            self.components[component as usize].push(line as u32);
+        }
+        self.components.truncate(components);
+        self.submodular = self.components.iter().all(|lines| {
+            let first = self.lines[lines[0] as usize];
+            let any_together = lines.iter().any(|&l| self.lines[l as usize].together != 0);
+            let one_sku = lines.iter().all(|&l| self.lines[l as usize].group == first.group);
+            let distinct_skus = lines.iter().enumerate().all(|(i, &a)| {
+                lines[i + 1..].iter().all(|&b| self.lines[a as usize].group != self.lines[b as usize].group)
+            });
+            let one_together_group = lines.iter().all(|&l| self.lines[l as usize].together == first.together);
+            lines.len() == 1
+                || (!any_together && one_sku && lines.iter().all(|&l| self.lines[l as usize].may_split))
+                || (first.together != 0 && one_together_group && distinct_skus)
+        });
+    }
+
     /// Cost of a set of locations used as the order's shipments: their shipment costs, the
-    /// split penalty, and the cheapest fill of every group from them.
+    /// split penalty, and the cheapest fill of every component from them.
     pub fn set_cost(&self, set: &[u32]) -> f64 {
         let fixed: f64 = set.iter().map(|&l| self.shipment_cost[l as usize]).sum::<f64>()
             + self.split_penalty * set.len().saturating_sub(1) as f64;
-        fixed + (0..self.group_lines.len()).map(|group| self.fill_group(group, set, None)).sum::<f64>()
+        fixed + (0..self.components.len()).map(|component| self.fill_component(component, set, None)).sum::<f64>()
     }
 
-    /// The cheapest way to serve `group`'s lines from the locations in `set` (units that
+    /// The cheapest way to serve `component`'s lines from the locations in `set` (units that
     /// cannot be served cost the unfilled penalty). Pushes the units taken to `takes` if given.
-    pub fn fill_group(&self, group: usize, set: &[u32], takes: Option<&mut Vec<Take>>) -> f64 {
-        let lines = &self.group_lines[group];
+    pub fn fill_component(&self, component: usize, set: &[u32], takes: Option<&mut Vec<Take>>) -> f64 {
+        let lines = &self.components[component];
         if let [line] = lines.as_slice() {
             let line = *line as usize;
-            if self.lines[line].may_split {
+            let group = self.lines[line].group as usize;
+            // A line that ships together with nothing but itself ships from one location.
+            if self.lines[line].may_split && self.lines[line].together == 0 {
                 self.fill_split_line(line, group, set, takes)
             } else {
                 self.fill_whole_line(line, group, set, takes)
             }
+        } else if lines.iter().all(|&l| self.lines[l as usize].together == 0) {
+            // Without ship-together, a multi-line component is exactly one SKU's lines.
+            self.fill_shared_sku(self.lines[lines[0] as usize].group as usize, set, takes)
         } else {
-            self.fill_shared_sku(group, set, takes)
+            self.fill_together(component, set, takes)
         }
+    }
+
+    // A component with ship-together groups: every group (and every line that may not split)
+    // is tried at each location of the set or at none; the rest is a min-cost flow over the
+    // component's SKUs.
+    fn fill_together(&self, component: usize, set: &[u32], takes: Option<&mut Vec<Take>>) -> f64 {
+        let lines = &self.components[component];
+        // Choosers: one per ship-together key, one per other line that may not split.
+        let mut keys: Vec<u32> = Vec::new();
+        for &line in lines {
+            let together = self.lines[line as usize].together;
+            if together != 0 && !keys.contains(&together) {
+                keys.push(together);
+            }
+        }
+        // Keys are the first choosers, then the lines that may not split outside any key.
+        let mut choosers = keys.len();
+        let mut chooser_of: Vec<Option<usize>> = Vec::with_capacity(lines.len());
+        for &line in lines {
+            let problem_line = self.lines[line as usize];
+            chooser_of.push(if problem_line.together != 0 {
+                keys.iter().position(|&k| k == problem_line.together)
+            } else if !problem_line.may_split {
+                choosers += 1;
+                Some(choosers - 1)
+            } else {
+                None
+            });
+        }
+        let mut choice = vec![0usize; choosers];
+        let mut best_cost = f64::INFINITY;
+        let mut best_takes: Vec<Take> = Vec::new();
+        let mut scratch: Vec<Take> = Vec::new();
+        loop {
+            scratch.clear();
+            let allowed = |line_in_component: usize, location_in_set: usize| match chooser_of[line_in_component] {
+                Some(chooser) => choice[chooser] == location_in_set,
+                None => true,
+            };
+            let cost = self.transport(lines, set, &allowed, &mut scratch);
+            if cost < best_cost - 1e-12 {
+                best_cost = cost;
+                best_takes.clone_from(&scratch);
+            }
+            let mut position = 0;
+            while position < choice.len() {
+                choice[position] += 1;
+                if choice[position] <= set.len() {
+                    break;
+                }
+                choice[position] = 0;
+                position += 1;
+            }
+            if position == choice.len() {
+                break;
+            }
+        }
+        if let Some(takes) = takes {
+            takes.extend(best_takes);
+        }
+        best_cost
     }
 
     // One splittable line: take from the cheapest locations of the set first.
@@ -346,7 +473,6 @@ impl Problem {
     fn fill_shared_sku(&self, group: usize, set: &[u32], takes: Option<&mut Vec<Take>>) -> f64 {
         let lines = &self.group_lines[group];
         let whole: Vec<usize> = (0..lines.len()).filter(|&i| !self.lines[lines[i] as usize].may_split).collect();
-        let atp: Vec<u32> = set.iter().map(|&l| self.group_atp(group, l as usize)).collect();
         let choices = set.len() + 1; // a location of the set, or none
         let mut choice = vec![0usize; whole.len()];
         let mut best_cost = f64::INFINITY;
@@ -359,7 +485,7 @@ impl Problem {
                     Some(at) => choice[at] == location_in_set,
                     None => true,
                 };
-            let cost = self.transport(lines, set, &atp, &allowed, &mut scratch);
+            let cost = self.transport(lines, set, &allowed, &mut scratch);
             if cost < best_cost - 1e-12 {
                 best_cost = cost;
                 best_takes.clone_from(&scratch);
@@ -385,13 +511,12 @@ impl Problem {
     }
 
     // Min-cost flow by successive shortest paths (Bellman-Ford; the graph has at most a few
-    // dozen nodes): lines -> locations of the set where `allowed`, each unit shipped saving
-    // `unfilled_penalty - unit_cost`.
+    // dozen nodes): lines -> (their SKU, a location of the set) where `allowed`, each unit
+    // shipped saving `unfilled_penalty - unit_cost`; each (SKU, location) holds its ATP.
     fn transport(
         &self,
         lines: &[u32],
         set: &[u32],
-        atp: &[u32],
         allowed: &dyn Fn(usize, usize) -> bool,
         takes: &mut Vec<Take>,
     ) -> f64 {
@@ -399,21 +524,36 @@ impl Problem {
         if lines.is_empty() || set.is_empty() {
             return unfilled;
         }
-        let mut flow = MinCostFlow::new(2 + lines.len() + set.len());
-        let (source, sink) = (0, 1 + lines.len() + set.len());
+        // The SKU groups among the lines, each with a supply node per location of the set.
+        let mut groups: Vec<u32> = Vec::new();
+        for &line in lines {
+            let group = self.lines[line as usize].group;
+            if !groups.contains(&group) {
+                groups.push(group);
+            }
+        }
+        let supply = |group: u32, j: usize| {
+            1 + lines.len() + groups.iter().position(|&g| g == group).unwrap_or(0) * set.len() + j
+        };
+        let mut flow = MinCostFlow::new(2 + lines.len() + groups.len() * set.len());
+        let (source, sink) = (0, 1 + lines.len() + groups.len() * set.len());
         let mut arcs: Vec<(usize, u32, u32)> = Vec::new(); // (edge, line, location)
         for (i, &line) in lines.iter().enumerate() {
             flow.add_edge(source, 1 + i, i64::from(self.lines[line as usize].qty), 0.0);
+            let group = self.lines[line as usize].group;
             for (j, &location) in set.iter().enumerate() {
                 let unit = self.unit_cost(line as usize, location as usize);
                 if unit.is_finite() && allowed(i, j) {
-                    let edge = flow.add_edge(1 + i, 1 + lines.len() + j, i64::MAX / 4, unit - self.unfilled_penalty);
+                    let edge = flow.add_edge(1 + i, supply(group, j), i64::MAX / 4, unit - self.unfilled_penalty);
                     arcs.push((edge, line, location));
                 }
             }
         }
-        for (j, &available) in atp.iter().enumerate() {
-            flow.add_edge(1 + lines.len() + j, sink, i64::from(available), 0.0);
+        for &group in &groups {
+            for (j, &location) in set.iter().enumerate() {
+                let available = self.group_atp(group as usize, location as usize);
+                flow.add_edge(supply(group, j), sink, i64::from(available), 0.0);
+            }
         }
         let saving = flow.run(source, sink);
         for (edge, line, location) in arcs {

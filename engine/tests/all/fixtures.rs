@@ -17,6 +17,8 @@ pub struct TablePolicy {
     pub shipment: HashMap<LocationId, Option<f64>>,
     pub unit: HashMap<(usize, LocationId), Option<f64>>,
     pub may_split: Vec<bool>,
+    /// Ship-together keys per line (0: none).
+    pub together: Vec<u32>,
     pub max_shipments: u32,
     pub split_penalty: f64,
     pub unfilled_penalty: Option<f64>,
@@ -47,6 +49,7 @@ impl Policy for TablePolicy {
         out.split.max_shipments = self.max_shipments;
         out.split.split_penalty = self.split_penalty;
         out.split.line_may_split.copy_from_slice(&self.may_split);
+        out.split.ship_together.copy_from_slice(&self.together);
         out.short_stock = match self.unfilled_penalty {
             Some(unfilled_penalty) => ShortStock::Partial { unfilled_penalty },
             None => ShortStock::Reject,
@@ -131,7 +134,10 @@ pub fn sized_instances(size: Size) -> impl Strategy<Value = Instance> {
             );
             let stock =
                 prop::collection::vec(prop::option::weighted(0.8, (0u32..=size.on_hand, 0u32..=1)), locations * skus);
-            let line_specs = prop::collection::vec((0..skus, 1u32..=size.qty, prop::bool::weighted(0.75)), lines);
+            let line_specs = prop::collection::vec(
+                (0..skus, 1u32..=size.qty, prop::bool::weighted(0.75), prop::sample::select(vec![0u32, 0, 0, 1, 1, 2])),
+                lines,
+            );
             let units = prop::collection::vec(prop::option::weighted(0.9, money()), lines * locations);
             let policy = (
                 1u32..=size.max_shipments,
@@ -213,7 +219,7 @@ pub fn sized_instances(size: Size) -> impl Strategy<Value = Instance> {
                     lines: line_specs
                         .iter()
                         .enumerate()
-                        .map(|(index, &(sku, qty, _))| OrderLine {
+                        .map(|(index, &(sku, qty, _, _))| OrderLine {
                             id: format!("{}", index + 1),
                             sku: SkuId(sku as u32),
                             qty,
@@ -223,7 +229,8 @@ pub fn sized_instances(size: Size) -> impl Strategy<Value = Instance> {
                 let policy = TablePolicy {
                     shipment,
                     unit,
-                    may_split: line_specs.iter().map(|&(_, _, split)| split).collect(),
+                    may_split: line_specs.iter().map(|&(_, _, split, _)| split).collect(),
+                    together: line_specs.iter().map(|&(_, _, _, together)| together).collect(),
                     max_shipments,
                     split_penalty,
                     unfilled_penalty,
@@ -336,6 +343,16 @@ fn allocation_cost(
     if used > policy.max_shipments as usize {
         return None;
     }
+    for key in policy.together.iter().filter(|&&key| key != 0) {
+        let sources = (0..locations)
+            .filter(|&l| {
+                allocation.iter().enumerate().any(|(line, spread)| policy.together[line] == *key && spread[l] > 0)
+            })
+            .count();
+        if sources > 1 {
+            return None;
+        }
+    }
     for (line, spread) in allocation.iter().enumerate() {
         if !policy.may_split[line] && spread.iter().filter(|&&units| units > 0).count() > 1 {
             return None;
@@ -390,6 +407,17 @@ pub fn violation(instance: &Instance, plan: &Plan) -> Option<String> {
         let atp = inventory.position(sku, location).map_or(0, |p| p.atp());
         if qty > atp {
             return Some(format!("{qty} units of sku {} from location {} with atp {atp}", sku.0, location.0));
+        }
+    }
+    for key in instance.policy.together.iter().filter(|&&key| key != 0) {
+        let sources: Vec<_> = plan
+            .shipments
+            .iter()
+            .filter(|s| s.lines.iter().any(|l| instance.policy.together[l.line] == *key))
+            .map(|s| s.location)
+            .collect();
+        if sources.len() > 1 {
+            return Some(format!("ship-together group {key} ships from {} locations", sources.len()));
         }
     }
     for (line, order_line) in order.lines.iter().enumerate() {
