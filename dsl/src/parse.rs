@@ -56,11 +56,11 @@ pub fn parse(source: &str) -> Result<PolicyAst, Vec<Diagnostic>> {
             // is process-wide, so it stays on (turning it off could race another thread's
             // error report).
             pest::set_error_detail(true);
-            let error = Grammar::parse(Rule::policy, source).err();
-            return Err(match error {
-                Some(error) => vec![syntax_error(source, error)],
-                None => vec![Diagnostic::error("policy::syntax", Span::default(), "cannot read the policy", "here")],
-            });
+            let whole = match Grammar::parse(Rule::policy, source) {
+                Err(error) => syntax_error(source, error),
+                Ok(_) => Diagnostic::error("policy::syntax", Span::default(), "cannot read the policy", "here"),
+            };
+            return Err(syntax_errors_per_item(source, whole));
         }
     };
     let Some(policy) = pairs.next() else {
@@ -69,6 +69,77 @@ pub fn parse(source: &str) -> Result<PolicyAst, Vec<Diagnostic>> {
     let mut builder = Builder { errors: Vec::new() };
     let ast = builder.policy(policy);
     if builder.errors.is_empty() { Ok(ast) } else { Err(builder.errors) }
+}
+
+const ITEM_KEYWORDS: [&str; 11] =
+    ["param", "let", "table", "bands", "exclude", "require", "unit", "shipment", "split", "short", "tie"];
+
+// Byte ranges of the top-level items: from a line that starts with an item keyword inside
+// the policy's braces to the next such line (or the policy's closing brace).
+fn item_chunks(source: &str) -> Vec<(usize, usize)> {
+    let mut starts = Vec::new();
+    let mut end_of_body = source.len();
+    let mut depth = 0i64;
+    let mut offset = 0;
+    for line in source.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let word: String = trimmed.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+        if depth == 1 && ITEM_KEYWORDS.contains(&word.as_str()) {
+            starts.push(offset + (line.len() - trimmed.len()));
+        }
+        let mut in_string = false;
+        for (at, c) in line.char_indices() {
+            match c {
+                '"' => in_string = !in_string,
+                '#' if !in_string => break,
+                '{' | '(' | '[' if !in_string => depth += 1,
+                '}' | ')' | ']' if !in_string => {
+                    depth -= 1;
+                    if depth == 0 && c == '}' {
+                        end_of_body = end_of_body.min(offset + at);
+                    }
+                }
+                _ => {}
+            }
+        }
+        offset += line.len();
+    }
+    let mut chunks = Vec::new();
+    for (index, &start) in starts.iter().enumerate() {
+        let end = starts.get(index + 1).copied().unwrap_or(end_of_body).max(start);
+        chunks.push((start, end));
+    }
+    chunks
+}
+
+// Every item that fails on its own gets its own error, so one mistake does not hide the
+// others. The whole-file error is kept when it is not inside one of those items (a bad
+// header, a missing closing brace).
+fn syntax_errors_per_item(source: &str, whole: Diagnostic) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    let mut failing = Vec::new();
+    for (start, end) in item_chunks(source) {
+        if let Err(error) = Grammar::parse(Rule::single_item, &source[start..end]) {
+            let mut diagnostic = syntax_error(&source[start..end], error);
+            diagnostic.span.start += start;
+            diagnostic.span.end += start;
+            // The item ended early: name what follows it in the file, not "end of file".
+            if diagnostic.message == "unexpected end of file"
+                && let Some(next) = source[diagnostic.span.start..].split_whitespace().next()
+            {
+                diagnostic.message = format!("unexpected `{}`", next.chars().take(24).collect::<String>());
+                let width = source[diagnostic.span.start..].chars().next().map_or(0, char::len_utf8);
+                diagnostic.span.end = diagnostic.span.start + width;
+            }
+            errors.push(diagnostic);
+            failing.push((start, end));
+        }
+    }
+    if !failing.iter().any(|&(start, end)| whole.span.start >= start && whole.span.start <= end) {
+        errors.push(whole);
+    }
+    errors.sort_by_key(|d| (d.span.start, d.span.end));
+    errors
 }
 
 // Refuses input whose parse could recurse too deep, before the recursive parser sees it.

@@ -85,6 +85,14 @@ case!(ship_together_cannot_use_the_location, with("  split { ship_together = loc
 case!(contains_needs_a_list, with("  exclude \"x\" when order.channel.contains(\"b2b\")"));
 
 #[test]
+fn every_syntax_error_of_a_file_is_reported_at_once() {
+    let source = "policy demo v1 applies to all groups {\n  unit cost $1\n  exclude \"far\" when distance_km >\n  shipment cost = $5.00\n  split { max_shipments = }\n}\n";
+    let diagnostics = diagnostics(source);
+    assert_eq!(diagnostics.error_count(), 3, "{}", diagnostics.render());
+    insta::assert_snapshot!("every_syntax_error_of_a_file_is_reported_at_once", diagnostics.render());
+}
+
+#[test]
 fn every_error_of_a_file_is_reported_at_once() {
     let source = "policy demo v1 applies to all groups {\n  unit cost = 2\n  exclude \"a\" when distnce_km > 1\n  exclude \"b\" when item.colour == \"red\"\n  split { max_shipmnts = 2 }\n}\n";
     let diagnostics = diagnostics(source);
