@@ -689,17 +689,25 @@ impl Checker {
             || self.band_map.contains_key(name)
     }
 
+    // Reports `name` if a param, let, table, bands or built-in already has it.
+    fn refuse_taken_name(&mut self, name: &Ident) -> bool {
+        if !self.name_taken(&name.name) {
+            return false;
+        }
+        self.error(
+            Diagnostic::error(
+                "policy::duplicate",
+                name.span,
+                format!("`{}` is defined twice", name.name),
+                "second definition",
+            )
+            .with_help("rename one of them"),
+        );
+        true
+    }
+
     fn table(&mut self, name: &Ident, entries: &[(Literal, Literal, Span)]) {
-        if self.name_taken(&name.name) {
-            self.error(
-                Diagnostic::error(
-                    "policy::duplicate",
-                    name.span,
-                    format!("`{}` is defined twice", name.name),
-                    "second definition",
-                )
-                .with_help("rename one of them"),
-            );
+        if self.refuse_taken_name(name) {
             return;
         }
         let mut table =
@@ -754,16 +762,7 @@ impl Checker {
     }
 
     fn bands(&mut self, name: &Ident, bands: &[crate::ast::Band]) {
-        if self.name_taken(&name.name) {
-            self.error(
-                Diagnostic::error(
-                    "policy::duplicate",
-                    name.span,
-                    format!("`{}` is defined twice", name.name),
-                    "second definition",
-                )
-                .with_help("rename one of them"),
-            );
+        if self.refuse_taken_name(name) {
             return;
         }
         let mut table = BandTable { name: name.name.clone(), bands: Vec::new(), value_type: Type::Number };

@@ -343,18 +343,16 @@ impl Problem {
             } else {
                 self.fill_whole_line(line, group, set, takes)
             }
-        } else if lines.iter().all(|&l| self.lines[l as usize].together == 0) {
-            // Without ship-together, a multi-line component is exactly one SKU's lines.
-            self.fill_shared_sku(self.lines[lines[0] as usize].group as usize, set, takes)
         } else {
-            self.fill_together(component, set, takes)
+            self.fill_jointly(component, set, takes)
         }
     }
 
-    // A component with ship-together groups: every group (and every line that may not split)
-    // is tried at each location of the set or at none; the rest is a min-cost flow over the
-    // component's SKUs.
-    fn fill_together(&self, component: usize, set: &[u32], takes: Option<&mut Vec<Take>>) -> f64 {
+    // Several lines that share SKUs (and so their ATP) or ship together: every ship-together
+    // group and every line that may not split is tried at each location of the set or at
+    // none; for each such choice the units are a small transportation problem, solved
+    // exactly by min-cost flow over the component's SKUs.
+    fn fill_jointly(&self, component: usize, set: &[u32], takes: Option<&mut Vec<Take>>) -> f64 {
         let lines = &self.components[component];
         // Choosers: one per ship-together key, one per other line that may not split.
         let mut keys: Vec<u32> = Vec::new();
@@ -463,49 +461,6 @@ impl Problem {
         }
         if let (Some(takes), Some(take)) = (takes, best) {
             takes.push(take);
-        }
-        best_cost
-    }
-
-    // Several lines of one SKU compete for its ATP: a small transportation problem, solved
-    // exactly by min-cost flow. A line that may not split is tried at each location of the
-    // set in turn (or at none), with its arcs to the other locations removed.
-    fn fill_shared_sku(&self, group: usize, set: &[u32], takes: Option<&mut Vec<Take>>) -> f64 {
-        let lines = &self.group_lines[group];
-        let whole: Vec<usize> = (0..lines.len()).filter(|&i| !self.lines[lines[i] as usize].may_split).collect();
-        let choices = set.len() + 1; // a location of the set, or none
-        let mut choice = vec![0usize; whole.len()];
-        let mut best_cost = f64::INFINITY;
-        let mut best_takes: Vec<Take> = Vec::new();
-        let mut scratch: Vec<Take> = Vec::new();
-        loop {
-            scratch.clear();
-            let allowed =
-                |line_in_group: usize, location_in_set: usize| match whole.iter().position(|&w| w == line_in_group) {
-                    Some(at) => choice[at] == location_in_set,
-                    None => true,
-                };
-            let cost = self.transport(lines, set, &allowed, &mut scratch);
-            if cost < best_cost - 1e-12 {
-                best_cost = cost;
-                best_takes.clone_from(&scratch);
-            }
-            // Next combination of choices for the lines that may not split.
-            let mut position = 0;
-            while position < choice.len() {
-                choice[position] += 1;
-                if choice[position] < choices {
-                    break;
-                }
-                choice[position] = 0;
-                position += 1;
-            }
-            if position == choice.len() {
-                break;
-            }
-        }
-        if let Some(takes) = takes {
-            takes.extend(best_takes);
         }
         best_cost
     }
