@@ -427,19 +427,45 @@ impl Checker {
         for item in &ast.items {
             match item {
                 Item::Param { name, value } => {
+                    // The default is checked even when overridden, so its mistakes never hide.
+                    let default = self.expr(value);
                     let checked = match overrides.get(&name.name) {
-                        Some(literal) => constant(literal_value(literal), literal_type(literal)),
-                        None => self.expr(value),
+                        Some(literal) => {
+                            if literal_type(literal) != default.ty && !self.reported_at(value.span) {
+                                self.error(
+                                    Diagnostic::error(
+                                        "policy::type",
+                                        value.span,
+                                        format!(
+                                            "the override of `{}` is {}, the param is {}",
+                                            name.name,
+                                            article(literal_type(literal)),
+                                            article(default.ty)
+                                        ),
+                                        "the param's default",
+                                    )
+                                    .with_help("give the override in the same type, e.g. `$2.50` for money"),
+                                );
+                            }
+                            constant(literal_value(literal), literal_type(literal))
+                        }
+                        None => default,
                     };
                     let checked = match fold(&checked.expr) {
                         Some(folded) if checked.needs == Needs::default() => Checked { expr: folded, ..checked },
+                        _ if self.reported_at(value.span) => checked,
                         _ => {
+                            let label = if checked.needs == Needs::default() {
+                                "not a constant"
+                            } else {
+                                "depends on the order"
+                            };
                             self.error(
                                 Diagnostic::error(
                                     "policy::param_not_constant",
                                     value.span,
                                     format!("param `{}` must be a constant", name.name),
-                                    "depends on the order",
+                                    "not a constant",
                                 )
                                 .with_help(
                                     "params are fixed per policy version; use `let` for values computed per order",
@@ -448,21 +474,6 @@ impl Checker {
                             checked
                         }
                     };
-                    if let (Some(declared), Some(literal)) = (self.expr_type_hint(value), overrides.get(&name.name))
-                        && declared != literal_type(literal)
-                    {
-                        self.error(Diagnostic::error(
-                            "policy::type",
-                            value.span,
-                            format!(
-                                "override of `{}` is a {}, the param is a {}",
-                                name.name,
-                                literal_type(literal).name(),
-                                declared.name()
-                            ),
-                            "declared here",
-                        ));
-                    }
                     self.define(name, checked, true);
                 }
                 Item::Let { name, value } => {
@@ -626,14 +637,6 @@ impl Checker {
                 })
                 .collect(),
         })
-    }
-
-    // A declared param's type if its default is a plain literal.
-    fn expr_type_hint(&self, expr: &Expr) -> Option<Type> {
-        match &expr.kind {
-            ExprKind::Literal(literal) => Some(literal_type(literal)),
-            _ => None,
-        }
     }
 
     fn define(&mut self, name: &Ident, checked: Checked, is_param: bool) {
@@ -1722,6 +1725,24 @@ pub fn fold(expr: &Typed) -> Option<Typed> {
             },
             _ => return None,
         },
+        Typed::Call(function, args) => {
+            let mut values = Vec::with_capacity(args.len());
+            for arg in args {
+                match fold(arg)? {
+                    Typed::Number(n) => values.push(n),
+                    _ => return None,
+                }
+            }
+            let first = *values.first()?;
+            Typed::Number(match function {
+                Function::Min => first.min(*values.get(1)?),
+                Function::Max => first.max(*values.get(1)?),
+                Function::Floor => first.floor(),
+                Function::Ceil => first.ceil(),
+                Function::Hours => first / 3600.0,
+                Function::Days => first / 86_400.0,
+            })
+        }
         Typed::If(condition, then, otherwise) => match fold(condition)? {
             Typed::Bool(true) => fold(then)?,
             Typed::Bool(false) => fold(otherwise)?,

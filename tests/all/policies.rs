@@ -158,3 +158,32 @@ fn params_change_without_editing_the_policy() {
     assert!(!ok);
     assert!(stderr.contains("--param `max_shipmentz`: the policy has no such param"), "{stderr}");
 }
+
+#[test]
+fn a_param_override_of_the_wrong_type_is_refused_with_the_place() {
+    let scenario = example("us-10-tiny.json");
+    let policy = root("examples/policies/reference.policy");
+    let (ok, _, stderr) = switchyard(&[
+        "route",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--policy",
+        &policy,
+        "--param",
+        "split_penalty=3",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("the override of `split_penalty` is a number, the param is money"), "{stderr}");
+    assert!(stderr.contains("reference.policy:12:25"), "{stderr}");
+    assert!(stderr.contains("help: give the override in the same type, e.g. `$2.50` for money"), "{stderr}");
+    let (ok, _, stderr) = switchyard(&[
+        "route",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--policy",
+        &policy,
+        "--param",
+        "split_penalty=$3",
+    ]);
+    assert!(ok, "{stderr}");
+}

@@ -5,3 +5,4 @@
 
 mod diagnostics;
 mod robustness;
+mod semantics;

@@ -1,0 +1,143 @@
+//! The compiled closures compute what the language means: random constant expressions give
+//! the same value compiled (evaluated per order while routing) as folded by the checker, and
+//! as computed here directly in Rust.
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use switchyard_dsl::{load, no_overrides};
+use switchyard_engine::{
+    Address, CandidateLocation, Candidates, Catalog, Evaluation, GeoPoint, LocationId, LocationKind, Order, Policy,
+    PolicyRequest, ShortStock, Timestamp,
+};
+
+/// A random arithmetic expression over small numbers, with its value computed in Rust.
+#[derive(Clone, Debug)]
+enum Arith {
+    Number(u8),
+    Add(Box<Arith>, Box<Arith>),
+    Sub(Box<Arith>, Box<Arith>),
+    Mul(Box<Arith>, Box<Arith>),
+    Neg(Box<Arith>),
+    Min(Box<Arith>, Box<Arith>),
+    If(Box<Arith>, Box<Arith>, Box<Arith>),
+}
+
+impl Arith {
+    fn text(&self) -> String {
+        match self {
+            Arith::Number(n) => n.to_string(),
+            Arith::Add(a, b) => format!("({} + {})", a.text(), b.text()),
+            Arith::Sub(a, b) => format!("({} - {})", a.text(), b.text()),
+            Arith::Mul(a, b) => format!("({} * {})", a.text(), b.text()),
+            Arith::Neg(a) => format!("(-{})", a.text()),
+            Arith::Min(a, b) => format!("min({}, {})", a.text(), b.text()),
+            Arith::If(c, a, b) => format!("(if {} > 3 then {} else {})", c.text(), a.text(), b.text()),
+        }
+    }
+
+    fn value(&self) -> f64 {
+        match self {
+            Arith::Number(n) => f64::from(*n),
+            Arith::Add(a, b) => a.value() + b.value(),
+            Arith::Sub(a, b) => a.value() - b.value(),
+            Arith::Mul(a, b) => a.value() * b.value(),
+            Arith::Neg(a) => -a.value(),
+            Arith::Min(a, b) => a.value().min(b.value()),
+            Arith::If(c, a, b) => {
+                if c.value() > 3.0 {
+                    a.value()
+                } else {
+                    b.value()
+                }
+            }
+        }
+    }
+}
+
+fn arith() -> impl Strategy<Value = Arith> {
+    (0u8..10).prop_map(Arith::Number).prop_recursive(5, 40, 3, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Arith::Add(Box::new(a), Box::new(b))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Arith::Sub(Box::new(a), Box::new(b))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Arith::Mul(Box::new(a), Box::new(b))),
+            inner.clone().prop_map(|a| Arith::Neg(Box::new(a))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Arith::Min(Box::new(a), Box::new(b))),
+            (inner.clone(), inner.clone(), inner).prop_map(|(c, a, b)| Arith::If(
+                Box::new(c),
+                Box::new(a),
+                Box::new(b)
+            )),
+        ]
+    })
+}
+
+/// The unfilled penalty a policy computes for an order with no lines to speak of: the
+/// expression under test, evaluated by the compiled closures.
+fn evaluate(expression: &str, as_param: bool) -> f64 {
+    let source = if as_param {
+        format!(
+            "policy t v1 applies to all groups {{\n param x = {expression}\n unit cost = $1\n shipment cost = $1\n short stock: partial at $1 * x\n}}\n"
+        )
+    } else {
+        format!(
+            "policy t v1 applies to all groups {{\n let x = {expression} + order.line_count * 0\n unit cost = $1\n shipment cost = $1\n short stock: partial at $1 * x\n}}\n"
+        )
+    };
+    let (policy, _) = load("t.policy", &source, &no_overrides()).unwrap_or_else(|d| panic!("{}", d.render()));
+    let mut catalog = Catalog::new();
+    catalog
+        .add_location(switchyard_engine::Location {
+            id: "L".into(),
+            kind: LocationKind::Store,
+            position: GeoPoint { lat: 0.0, lon: 0.0 },
+            handling_per_shipment: 0.0,
+            handling_per_unit: 0.0,
+            capacity_shipments_per_day: None,
+            downtime: vec![],
+            capabilities: vec![],
+            priority: 0,
+        })
+        .unwrap();
+    let order = Order {
+        id: "O".into(),
+        placed_at: Timestamp(0),
+        channel: "web".into(),
+        ship_to: Address {
+            position: GeoPoint { lat: 0.0, lon: 0.0 },
+            postal_code: String::new(),
+            country: String::new(),
+        },
+        lines: vec![],
+    };
+    let mut candidates = Candidates::default();
+    candidates.clear();
+    candidates.locations.push(CandidateLocation {
+        location: LocationId(0),
+        distance_km: 0.0,
+        shipments_left: None,
+        blocked: None,
+    });
+    let mut evaluation = Evaluation::default();
+    evaluation.reset(&candidates);
+    let request = PolicyRequest { catalog: &catalog, order: &order, now: Timestamp(0), candidates: &candidates };
+    policy.evaluate(&request, &mut evaluation).unwrap();
+    let _: Arc<_> = policy.info();
+    match evaluation.short_stock {
+        ShortStock::Partial { unfilled_penalty } => unfilled_penalty,
+        ShortStock::Reject => panic!("partial expected"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn compiled_expressions_compute_what_they_say(expression in arith()) {
+        let expected = expression.value();
+        let compiled = evaluate(&expression.text(), false);
+        let folded = evaluate(&expression.text(), true);
+        prop_assert_eq!(compiled, expected, "compiled {}", expression.text());
+        prop_assert_eq!(folded, expected, "folded {}", expression.text());
+    }
+}
