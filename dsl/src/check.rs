@@ -455,11 +455,6 @@ impl Checker {
                         Some(folded) if checked.needs == Needs::default() => Checked { expr: folded, ..checked },
                         _ if self.reported_at(value.span) => checked,
                         _ => {
-                            let label = if checked.needs == Needs::default() {
-                                "not a constant"
-                            } else {
-                                "depends on the order"
-                            };
                             self.error(
                                 Diagnostic::error(
                                     "policy::param_not_constant",
