@@ -34,6 +34,20 @@ pub enum Command {
     Check(CheckArgs),
     /// Run policy test files (`*.test.toml`): print pass/fail per case; exit 1 on any failure.
     Test(TestArgs),
+    /// Work with Wasm routing plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+/// `switchyard plugin ...`.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Show a plugin's world, version, imports, exports and size, and whether this host accepts it.
+    Inspect {
+        /// The plugin file.
+        #[arg(value_name = "FILE.wasm")]
+        file: PathBuf,
+    },
 }
 
 /// Arguments of `switchyard test`.
@@ -85,8 +99,11 @@ pub struct RouteArgs {
     #[arg(long)]
     pub max_time_ms: Option<u64>,
     /// Route with this policy file instead of the scenario's built-in reference policy.
-    #[arg(long, value_name = "POLICY")]
+    #[arg(long, value_name = "POLICY", conflicts_with = "plugin")]
     pub policy: Option<PathBuf>,
+    /// Route with this Wasm plugin (a component, or a core module built with the SDK).
+    #[arg(long, value_name = "FILE.wasm")]
+    pub plugin: Option<PathBuf>,
     /// Override a policy parameter: `name=value` (`3`, `$2.50`, `14d`, `true`, `text`).
     #[arg(long = "param", value_name = "NAME=VALUE", requires = "policy")]
     pub params: Vec<String>,
@@ -98,6 +115,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Route(args) => route(args),
         Command::Check(args) => check(args),
         Command::Test(args) => test(args),
+        Command::Plugin(PluginCommand::Inspect { file }) => inspect_plugin(&file),
     }
 }
 
@@ -123,9 +141,14 @@ fn route(args: RouteArgs) -> anyhow::Result<()> {
         Some(path) => Some(load_policy(path, &args.params)?),
         None => None,
     };
-    let policy: &dyn Policy = match &dsl_policy {
-        Some(policy) => policy,
-        None => &scenario.policy,
+    let wasm_policy = match &args.plugin {
+        Some(path) => Some(load_plugin(path)?),
+        None => None,
+    };
+    let policy: &dyn Policy = match (&dsl_policy, &wasm_policy) {
+        (Some(policy), _) => policy,
+        (None, Some(plugin)) => plugin,
+        (None, None) => &scenario.policy,
     };
     let result = replay(&scenario, policy, &config, &explain)?;
     for explanation in &result.explanations {
@@ -156,6 +179,14 @@ fn route(args: RouteArgs) -> anyhow::Result<()> {
         args.strategy.to_possible_value().map_or_else(String::new, |v| v.get_name().to_owned())
     );
     Ok(())
+}
+
+/// Loads a plugin file under the default limits.
+pub fn load_plugin(path: &std::path::Path) -> anyhow::Result<switchyard_plugins::WasmPolicy> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read plugin `{}`", path.display()))?;
+    let host = switchyard_plugins::PluginHost::new(switchyard_plugins::Limits::default())?;
+    let name = path.file_stem().map_or_else(|| "plugin".to_owned(), |s| s.to_string_lossy().into_owned());
+    host.load(&name, &bytes).with_context(|| format!("cannot load plugin `{}`", path.display()))
 }
 
 /// Reads a `name=value` parameter override.
@@ -269,4 +300,31 @@ fn test(args: TestArgs) -> anyhow::Result<()> {
         bail!("{failed} policy test case(s) failed");
     }
     Ok(())
+}
+
+fn inspect_plugin(path: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read plugin `{}`", path.display()))?;
+    let host = switchyard_plugins::PluginHost::new(switchyard_plugins::Limits::default())?;
+    let name = path.file_stem().map_or_else(|| "plugin".to_owned(), |s| s.to_string_lossy().into_owned());
+    println!("file:      {}", path.display());
+    println!("size:      {} bytes (limit {})", bytes.len(), host.limits().max_module_bytes);
+    match host.load(&name, &bytes) {
+        Ok(plugin) => {
+            let info = plugin.plugin();
+            println!("world:     switchyard:routing/routing-plugin@{}", switchyard_plugins::WIT_VERSION);
+            println!("version:   {} (content hash)", info.version);
+            println!(
+                "format:    {}",
+                if info.wrapped { "core module with component type (wrapped by the host)" } else { "component" }
+            );
+            println!("imports:   {}", info.imports.join(", "));
+            println!("exports:   {}", info.exports.join(", "));
+            println!("valid:     yes, this host can run it");
+            Ok(())
+        }
+        Err(error) => {
+            println!("valid:     no");
+            bail!("{error}")
+        }
+    }
 }

@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod domain;
 pub mod explain;
+pub mod fallback_policy;
 pub mod inventory;
 pub mod optimizer;
 pub mod plan;
@@ -20,6 +21,7 @@ pub use domain::{
     Address, Downtime, GeoPoint, Location, LocationId, LocationKind, Order, OrderLine, Product, SkuId, Timestamp,
 };
 pub use explain::{CandidateExplanation, CandidateStatus, Explanation, LineExplanation};
+pub use fallback_policy::FallbackPolicy;
 pub use inventory::{Inventory, InventoryError, Position, Reservation, ReservedShipment, ReservedUnits};
 pub use optimizer::{SearchBudget, Strategy};
 pub use plan::{CostBreakdown, Plan, PlanStatus, Shipment, ShipmentLine, Unfilled};

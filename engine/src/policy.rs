@@ -135,6 +135,8 @@ pub struct Evaluation {
     pub short_stock: ShortStock,
     /// Which locations win cost ties.
     pub tie_break: TieBreak,
+    /// Set by a policy that delegated the decision (a fallback): who actually decided.
+    pub decided_by: Option<Arc<PolicyInfo>>,
 }
 
 impl Default for Evaluation {
@@ -150,6 +152,7 @@ impl Default for Evaluation {
             },
             short_stock: ShortStock::Reject,
             tie_break: TieBreak::default(),
+            decided_by: None,
         }
     }
 }
@@ -167,6 +170,7 @@ impl Evaluation {
         self.split.ship_together.clear();
         self.split.ship_together.resize(candidates.line_count(), 0);
         self.tie_break = TieBreak::default();
+        self.decided_by = None;
     }
 
     /// Checks the answer is usable: right sizes, finite non-negative costs, at least one

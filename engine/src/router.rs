@@ -300,7 +300,7 @@ impl Router<'_> {
             .map(|(line, (order_line, shipped))| Unfilled { line, qty: order_line.qty - shipped })
             .collect();
         let unfilled_units: u64 = unfilled.iter().map(|u| u64::from(u.qty)).sum();
-        let policy = self.policy.info();
+        let policy = workspace.evaluation.decided_by.clone().unwrap_or_else(|| self.policy.info());
         if problem.must_fill && unfilled_units > 0 {
             let reason = format!(
                 "policy rejects short orders and {unfilled_units} unit(s) cannot ship (first: line `{}`)",

@@ -1,6 +1,24 @@
-//! switchyard-plugins: sandboxed WebAssembly routing plugins (wasmtime host, WIT world,
-//! limits, module cache) implementing `switchyard_engine::Policy`. It is the only crate that
-//! will depend on wasmtime.
+//! switchyard-plugins: sandboxed WebAssembly routing plugins.
 //!
-//! Empty so far: plugins have their own issue. The crate exists so the workspace has its
-//! final shape and the boundary (`plugins` depends on `engine`, never the reverse) is fixed.
+//! A plugin is a WebAssembly component of the WIT world `switchyard:routing/routing-plugin`
+//! (`plugins/wit/routing.wit`), or a core module carrying that world's type information, as
+//! `wit-bindgen` guests built for `wasm32-unknown-unknown` are (the host wraps it). The host
+//! ([`PluginHost`]) validates and precompiles it at load, caches it by content hash, and runs
+//! every evaluation in a fresh store from the pooling allocator, under fuel (the instruction
+//! budget), an epoch deadline (the wall-clock backstop) and memory limits. A loaded plugin
+//! ([`WasmPolicy`]) implements [`switchyard_engine::Policy`].
+//!
+//! It is the only crate that depends on wasmtime.
+
+mod bindings;
+mod convert;
+mod error;
+mod host;
+mod limits;
+
+pub use error::{PluginError, TrapKind};
+pub use host::{EvaluationReport, PluginHost, PluginInfo, WasmPolicy};
+pub use limits::Limits;
+
+/// Version of the WIT package `switchyard:routing` this host implements.
+pub const WIT_VERSION: &str = "0.1.0";

@@ -5,5 +5,6 @@
 
 mod cli;
 mod plan_check;
+mod plugins;
 mod policies;
 mod scenarios;

@@ -288,3 +288,33 @@ fn concurrent_orders_through_the_router_never_oversell() {
     assert_eq!(position.reserved, 10, "all hazmat stock at the only hazmat DC is sold, and no more");
     assert_eq!(inventory.position(solvent, catalog.location_id("DC-NJ").unwrap()).unwrap().reserved, 0);
 }
+
+/// A failing policy's orders are decided by the fallback, and the plan says so.
+#[test]
+fn a_fallback_decides_when_the_policy_fails() {
+    struct Failing;
+    impl Policy for Failing {
+        fn info(&self) -> Arc<PolicyInfo> {
+            Arc::new(PolicyInfo { name: "plugin".into(), version: "abc".into() })
+        }
+        fn evaluate(&self, _: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+            out.shipment.iter_mut().for_each(|v| *v = Verdict::Cost(1.0));
+            Err(PolicyError { policy: "plugin@abc".into(), message: "ran out of fuel".into() })
+        }
+    }
+    let (catalog, inventory) = network();
+    let config = RouterConfig::default();
+    let fallback = switchyard_engine::FallbackPolicy::new(Arc::new(Failing), Arc::new(policy()));
+    let router = Router { catalog: &catalog, inventory: &inventory, policy: &fallback, config: &config };
+    let plan = router.plan(&order(&catalog, "O-1", &[("TEE", 1)]), &mut Workspace::default()).unwrap();
+    assert_eq!(plan.status, PlanStatus::Routed);
+    assert_eq!(plan.policy.name, "reference", "the fallback decided");
+    // Both failing: one error with both reasons.
+    let both = switchyard_engine::FallbackPolicy::new(Arc::new(Failing), Arc::new(Failing));
+    let router = Router { catalog: &catalog, inventory: &inventory, policy: &both, config: &config };
+    let error = router.plan(&order(&catalog, "O-2", &[("TEE", 1)]), &mut Workspace::default()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "policy `plugin@abc` failed: policy `plugin@abc` failed: ran out of fuel; fallback: ran out of fuel"
+    );
+}

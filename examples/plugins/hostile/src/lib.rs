@@ -1,0 +1,82 @@
+//! A hostile plugin for the host's limit tests: the order's channel says how to misbehave.
+//! Any other channel gets a correct answer, so tests can show the host still routes after
+//! each attack.
+
+use switchyard_plugin_sdk::{Answer, Request, ShortStock, Verdict, log};
+
+// Recursion on the wasm stack: scalar frames, and work after the call that the optimizer
+// cannot turn into a loop.
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    if depth == u64::MAX {
+        return 0;
+    }
+    (recurse(depth + 1) ^ depth).wrapping_mul(31)
+}
+
+// Recursion on the shadow stack in linear memory (frames with arrays), which runs out of
+// memory bounds rather than wasm stack.
+#[inline(never)]
+fn recurse_in_memory(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth as u8; 256]);
+    if depth == u64::MAX {
+        return 0;
+    }
+    let below = recurse_in_memory(std::hint::black_box(depth + 1));
+    below + u64::from(std::hint::black_box(frame)[7])
+}
+
+fn route(request: &Request) -> Result<Answer, String> {
+    match request.order.channel.as_str() {
+        "loop" => {
+            let mut counter: u64 = 0;
+            loop {
+                counter = std::hint::black_box(counter.wrapping_add(1));
+            }
+        }
+        "memory" => {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1u8; 1 << 20]);
+                std::hint::black_box(&hoard);
+            }
+        }
+        "recursion" => {
+            let depth = recurse(std::hint::black_box(0));
+            Err(format!("recursed {depth} deep"))
+        }
+        "recursion-in-memory" => {
+            let depth = recurse_in_memory(std::hint::black_box(0));
+            Err(format!("recursed {depth} deep"))
+        }
+        "trap" => panic!("the plugin gave up"),
+        "error" => Err("no warehouse wants this order".to_string()),
+        "garbage" => {
+            // An answer for an order that does not exist: wrong sizes.
+            let mut answer = Answer::for_request(request);
+            answer.units.push(Verdict::Cost(1.0));
+            Ok(answer)
+        }
+        "negative" => {
+            let mut answer = Answer::for_request(request);
+            answer.shipment.iter_mut().for_each(|v| *v = Verdict::Cost(-5.0));
+            Ok(answer)
+        }
+        "chatty" => {
+            for n in 0..10_000 {
+                log(&format!("line {n}"));
+            }
+            Ok(Answer::for_request(request))
+        }
+        _ => {
+            let mut answer = Answer::for_request(request);
+            answer.shipment.iter_mut().for_each(|v| *v = Verdict::Cost(5.0));
+            answer.units.iter_mut().for_each(|v| *v = Verdict::Cost(1.0));
+            answer.max_shipments = 2;
+            answer.short_stock = ShortStock::Partial(50.0);
+            Ok(answer)
+        }
+    }
+}
+
+switchyard_plugin_sdk::plugin!(route);

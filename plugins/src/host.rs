@@ -1,0 +1,292 @@
+//! The wasmtime host: one shared engine with a pooling allocator and an epoch ticker, a
+//! cache of compiled plugins by content hash, and a fresh store per evaluation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use switchyard_engine::{Evaluation, Policy, PolicyError, PolicyInfo, PolicyRequest};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, Trap,
+};
+
+use crate::bindings::{RoutingPlugin, RoutingPluginImports, RoutingPluginPre};
+use crate::error::{PluginError, TrapKind};
+use crate::limits::Limits;
+
+// How often the epoch advances; deadlines are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// What the host keeps per evaluation.
+struct HostState {
+    limits: StoreLimits,
+    logs: Vec<String>,
+    dropped_logs: usize,
+    max_log_lines: usize,
+}
+
+// The `types` interface has no functions; its (empty) host trait must still be implemented.
+impl crate::bindings::switchyard::routing::types::Host for HostState {}
+
+impl RoutingPluginImports for HostState {
+    fn log(&mut self, message: String) {
+        if self.logs.len() < self.max_log_lines {
+            self.logs.push(message.chars().take(500).collect());
+        } else {
+            self.dropped_logs += 1;
+        }
+    }
+}
+
+/// Facts about a loaded plugin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginInfo {
+    /// The name it was loaded under.
+    pub name: String,
+    /// Content hash (hex, first 16 digits of SHA-256): the plugin's version.
+    pub version: String,
+    /// Size of the file as given.
+    pub size: usize,
+    /// Whether the file was a core module the host wrapped into a component.
+    pub wrapped: bool,
+    /// The component's imports and exports, as WIT names.
+    pub imports: Vec<String>,
+    /// The component's exports.
+    pub exports: Vec<String>,
+}
+
+struct Shared {
+    engine: Engine,
+    linker: Linker<HostState>,
+    limits: Limits,
+    cache: Mutex<HashMap<String, Arc<Compiled>>>,
+    stop: Arc<AtomicBool>,
+}
+
+struct Compiled {
+    pre: RoutingPluginPre<HostState>,
+    info: PluginInfo,
+}
+
+/// The plugin host. Cheap to clone; all clones share one engine and one cache.
+#[derive(Clone)]
+pub struct PluginHost {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl PluginHost {
+    /// A host with these limits.
+    pub fn new(limits: Limits) -> Result<PluginHost, PluginError> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(limits.pool_instances);
+        pool.total_core_instances(limits.pool_instances * 2);
+        pool.total_memories(limits.pool_instances * 2);
+        pool.total_tables(limits.pool_instances * 2);
+        pool.max_memory_size(limits.max_memory_bytes);
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.consume_fuel(true);
+        config.epoch_interruption(true);
+        config.max_wasm_stack(limits.max_stack_bytes);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine =
+            Engine::new(&config).map_err(|e| PluginError::Invalid(format!("cannot start the wasm engine: {e}")))?;
+        let mut linker = Linker::new(&engine);
+        RoutingPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(|e| PluginError::Invalid(format!("cannot link host functions: {e}")))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        // The epoch ticker: the wall-clock backstop of every running plugin. It stops when
+        // the host is dropped.
+        let ticker_engine = engine.clone();
+        let ticker_stop = Arc::clone(&stop);
+        thread::Builder::new()
+            .name("plugin-epoch".into())
+            .spawn(move || {
+                while !ticker_stop.load(Ordering::Relaxed) {
+                    thread::sleep(EPOCH_TICK);
+                    ticker_engine.increment_epoch();
+                }
+            })
+            .map_err(|e| PluginError::Invalid(format!("cannot start the epoch ticker: {e}")))?;
+        Ok(PluginHost { shared: Arc::new(Shared { engine, linker, limits, cache: Mutex::new(HashMap::new()), stop }) })
+    }
+
+    /// The limits plugins run under.
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// Validates, compiles (or finds in the cache) and prepares a plugin.
+    pub fn load(&self, name: &str, bytes: &[u8]) -> Result<WasmPolicy, PluginError> {
+        let limits = &self.shared.limits;
+        if bytes.len() > limits.max_module_bytes {
+            return Err(PluginError::TooLarge { size: bytes.len(), limit: limits.max_module_bytes });
+        }
+        if !bytes.starts_with(b"\0asm") {
+            return Err(PluginError::Invalid("not a WebAssembly file (it does not start with `\\0asm`)".to_owned()));
+        }
+        let version = content_hash(bytes);
+        let key = format!("{name}@{version}");
+        if let Some(compiled) = self.shared.cache.lock().get(&key) {
+            return Ok(WasmPolicy {
+                host: self.clone(),
+                compiled: Arc::clone(compiled),
+                policy_info: policy_info(&compiled.info),
+            });
+        }
+        let (component_bytes, wrapped) = if is_core_module(bytes) {
+            // Validate first: the wrapper trusts its input more than an upload deserves.
+            wasmtime::Module::validate(&self.shared.engine, bytes)
+                .map_err(|e| PluginError::Invalid(format!("not a valid WebAssembly module: {}", one_line(&e))))?;
+            let wrap = || {
+                wit_component::ComponentEncoder::default()
+                    .module(bytes)
+                    .and_then(|encoder| encoder.validate(true).encode())
+            };
+            // INVARIANT: no upload may panic the host; a panic in the wrapper is a malformed file.
+            let encoded = std::panic::catch_unwind(wrap)
+                .map_err(|_| PluginError::Invalid("the module's component type information is malformed".to_owned()))?
+                .map_err(|e| PluginError::Invalid(format!("cannot wrap the core module into a component: {e:#}")))?;
+            (encoded, true)
+        } else {
+            (bytes.to_vec(), false)
+        };
+        let component =
+            Component::new(&self.shared.engine, &component_bytes).map_err(|e| PluginError::Invalid(one_line(&e)))?;
+        let ty = component.component_type();
+        let imports = ty.imports(&self.shared.engine).map(|(name, _)| name.to_owned()).collect();
+        let exports = ty.exports(&self.shared.engine).map(|(name, _)| name.to_owned()).collect();
+        let instance_pre = self
+            .shared
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| PluginError::Invalid(format!("it does not fit the routing world: {}", one_line(&e))))?;
+        let pre = RoutingPluginPre::new(instance_pre)
+            .map_err(|e| PluginError::Invalid(format!("it does not export the routing world: {}", one_line(&e))))?;
+        let info = PluginInfo { name: name.to_owned(), version, size: bytes.len(), wrapped, imports, exports };
+        let compiled = Arc::new(Compiled { pre, info });
+        self.shared.cache.lock().insert(key, Arc::clone(&compiled));
+        Ok(WasmPolicy { host: self.clone(), policy_info: policy_info(&compiled.info), compiled })
+    }
+}
+
+fn policy_info(info: &PluginInfo) -> Arc<PolicyInfo> {
+    Arc::new(PolicyInfo { name: info.name.clone(), version: info.version.clone() })
+}
+
+// wasmtime's errors can span lines (debug-printed byte arrays); a report wants one line.
+fn one_line(error: &wasmtime::Error) -> String {
+    format!("{error:#}").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn is_core_module(bytes: &[u8]) -> bool {
+    // Core modules have version 1, layer 0; components have layer 1.
+    bytes.len() >= 8 && &bytes[..4] == b"\0asm" && bytes[4..8] == [1, 0, 0, 0]
+}
+
+fn content_hash(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A loaded plugin, usable as a routing policy.
+pub struct WasmPolicy {
+    host: PluginHost,
+    compiled: Arc<Compiled>,
+    policy_info: Arc<PolicyInfo>,
+}
+
+/// What one evaluation used.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EvaluationReport {
+    /// Fuel consumed.
+    pub fuel: u64,
+    /// Log lines the plugin wrote (and how many more were dropped).
+    pub logs: Vec<String>,
+    /// Lines over the limit, dropped.
+    pub dropped_logs: usize,
+}
+
+impl WasmPolicy {
+    /// Facts about the plugin.
+    pub fn plugin(&self) -> &PluginInfo {
+        &self.compiled.info
+    }
+
+    fn label(&self) -> String {
+        format!("{}@{}", self.compiled.info.name, self.compiled.info.version)
+    }
+
+    /// Runs the plugin on one request, filling `out`; reports fuel and logs.
+    pub fn run(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<EvaluationReport, PluginError> {
+        let limits = self.host.limits();
+        let (wit_request, size) = crate::convert::request(request);
+        if size > limits.max_input_bytes {
+            return Err(PluginError::InputTooLarge { plugin: self.label(), size, limit: limits.max_input_bytes });
+        }
+        let state = HostState {
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.max_memory_bytes)
+                .instances(4)
+                .trap_on_grow_failure(true)
+                .build(),
+            logs: Vec::new(),
+            dropped_logs: 0,
+            max_log_lines: limits.max_log_lines,
+        };
+        let mut store = Store::new(&self.host.shared.engine, state);
+        store.limiter(|state| &mut state.limits);
+        let trapped = |error: wasmtime::Error| PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) };
+        store.set_fuel(limits.fuel).map_err(trapped)?;
+        let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        let plugin = self.compiled.pre.instantiate(&mut store).map_err(trapped)?;
+        let result = plugin.call_evaluate(&mut store, &wit_request).map_err(trapped)?;
+        let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let state = store.into_data();
+        let answer = result.map_err(|message| PluginError::Refused { plugin: self.label(), message })?;
+        crate::convert::answer(answer, out)
+            .map_err(|message| PluginError::InvalidAnswer { plugin: self.label(), message })?;
+        Ok(EvaluationReport { fuel, logs: state.logs, dropped_logs: state.dropped_logs })
+    }
+}
+
+fn trap_kind(error: &wasmtime::Error) -> TrapKind {
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => TrapKind::FuelExhausted,
+        Some(Trap::Interrupt) => TrapKind::Timeout,
+        Some(Trap::StackOverflow) => TrapKind::StackOverflow,
+        Some(trap) => TrapKind::Other(trap.to_string().trim_start_matches("wasm trap: ").to_owned()),
+        None => {
+            let text = format!("{error:#}");
+            if text.contains("memory") && (text.contains("grow") || text.contains("limit")) {
+                TrapKind::MemoryLimit
+            } else {
+                TrapKind::Other(text)
+            }
+        }
+    }
+}
+
+impl Policy for WasmPolicy {
+    fn info(&self) -> Arc<PolicyInfo> {
+        Arc::clone(&self.policy_info)
+    }
+
+    fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+        self.run(request, out)
+            .map(|_| ())
+            .map_err(|error| PolicyError { policy: self.label(), message: error.to_string() })
+    }
+}

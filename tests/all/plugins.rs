@@ -1,0 +1,101 @@
+//! Wasm plugins end to end: built by `scripts/build-plugins` with a real compiler, loaded by
+//! the host, routing whole scenarios.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use switchyard::replay::replay;
+use switchyard::scenario::Scenario;
+use switchyard_engine::RouterConfig;
+use switchyard_plugins::{Limits, PluginHost};
+
+use crate::cli::example;
+
+fn plugin(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/plugins").join(format!("plugin_{name}.wasm"));
+    assert!(path.exists(), "{} is missing: build the plugins with scripts/build-plugins", path.display());
+    path
+}
+
+fn us_50_small() -> Scenario {
+    Scenario::from_json(&std::fs::read_to_string(example("us-50-small.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn the_reference_plugin_routes_us_50_small_exactly_like_the_native_policy() {
+    let scenario = us_50_small();
+    let host = PluginHost::new(Limits::default()).unwrap();
+    let wasm = host.load("reference", &std::fs::read(plugin("reference")).unwrap()).unwrap();
+    let config = RouterConfig::default();
+    let native = replay(&scenario, &scenario.policy, &config, &HashSet::new()).unwrap();
+    let by_plugin = replay(&scenario, &wasm, &config, &HashSet::new()).unwrap();
+    for (native, by_plugin) in native.plans.iter().zip(&by_plugin.plans) {
+        assert_eq!(native.shipments, by_plugin.shipments, "{}", native.order_id);
+        assert_eq!(native.unfilled, by_plugin.unfilled, "{}", native.order_id);
+        assert_eq!(native.cost, by_plugin.cost, "{}", native.order_id);
+    }
+    assert_eq!(by_plugin.plans[0].policy.name, "reference");
+    assert_eq!(by_plugin.plans[0].policy.version, wasm.plugin().version);
+}
+
+#[test]
+fn the_store_balancer_spreads_shipments_over_stores() {
+    let scenario = us_50_small();
+    let host = PluginHost::new(Limits::default()).unwrap();
+    let balancer = host.load("store-balancer", &std::fs::read(plugin("store_balancer")).unwrap()).unwrap();
+    let config = RouterConfig::default();
+    let busiest_store = |plans: &[switchyard_engine::Plan]| {
+        let mut per_store: HashMap<&str, usize> = HashMap::new();
+        for shipment in plans.iter().flat_map(|p| &p.shipments) {
+            let location = scenario.catalog.location(shipment.location);
+            if location.kind == switchyard_engine::LocationKind::Store {
+                *per_store.entry(location.id.as_str()).or_default() += 1;
+            }
+        }
+        per_store.values().copied().max().unwrap_or(0)
+    };
+    let reference = replay(&scenario, &scenario.policy, &config, &HashSet::new()).unwrap();
+    let balanced = replay(&scenario, &balancer, &config, &HashSet::new()).unwrap();
+    let (before, after) = (busiest_store(&reference.plans), busiest_store(&balanced.plans));
+    assert!(after * 2 <= before, "the busiest store ships {after} with the balancer, {before} without");
+    assert!(balanced.stats().proved_optimal > 0.999);
+}
+
+#[test]
+fn plugin_inspect_describes_a_plugin_and_refuses_a_bad_one() {
+    let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["plugin", "inspect", plugin("reference").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    for expected in ["world:     switchyard:routing/routing-plugin@0.1.0", "exports:   evaluate", "valid:     yes"] {
+        assert!(stdout.contains(expected), "{expected} missing in:\n{stdout}");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["plugin", "inspect", example("us-10-tiny.json").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("valid:     no"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a WebAssembly file"));
+}
+
+#[test]
+fn route_with_a_plugin_writes_the_same_plan_file_as_the_native_policy() {
+    let dir = std::env::temp_dir().join(format!("switchyard-plugin-route-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = example("us-10-tiny.json");
+    let run = |extra: &[&str], out: &Path| {
+        let mut args = vec!["route", "--scenario", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend(extra);
+        let output = Command::new(env!("CARGO_BIN_EXE_switchyard")).args(&args).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        std::fs::read_to_string(out).unwrap()
+    };
+    let native = run(&[], &dir.join("native.json"));
+    let wasm = run(&["--plugin", plugin("reference").to_str().unwrap()], &dir.join("wasm.json"));
+    assert_eq!(native, wasm);
+    std::fs::remove_dir_all(dir).unwrap();
+}
