@@ -22,6 +22,9 @@ pub struct Limits {
     pub max_log_lines: usize,
     /// Instances the pooling allocator keeps ready (concurrent evaluations).
     pub pool_instances: u32,
+    /// Whether stores come from the pooling allocator (the default) or are allocated on
+    /// demand; off only to measure what pooling saves.
+    pub pooling: bool,
 }
 
 impl Default for Limits {
@@ -35,6 +38,7 @@ impl Default for Limits {
             max_stack_bytes: 512 << 10,
             max_log_lines: 32,
             pool_instances: 64,
+            pooling: true,
         }
     }
 }
