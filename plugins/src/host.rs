@@ -21,6 +21,9 @@ use crate::limits::Limits;
 // How often the epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(1);
 
+// Core instances (and tables) a plugin may use: its module plus wrapper shims.
+const CORE_INSTANCES_PER_PLUGIN: u32 = 8;
+
 // Bytes of each pooled memory and table kept resident between evaluations.
 const KEEP_RESIDENT_BYTES: usize = 128 << 10;
 
@@ -92,9 +95,11 @@ impl PluginHost {
     pub fn new(limits: Limits) -> Result<PluginHost, PluginError> {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(limits.pool_instances);
-        pool.total_core_instances(limits.pool_instances * 2);
+        // A wrapped plugin is a few core instances (the module, and shims for lowering host
+        // calls), so the pool holds several per component.
+        pool.total_core_instances(limits.pool_instances * CORE_INSTANCES_PER_PLUGIN);
         pool.total_memories(limits.pool_instances * 2);
-        pool.total_tables(limits.pool_instances * 2);
+        pool.total_tables(limits.pool_instances * CORE_INSTANCES_PER_PLUGIN);
         pool.max_memory_size(limits.max_memory_bytes);
         // Reset the first pages of a slot by zeroing instead of unmapping them: the next
         // evaluation then starts without page faults (a plugin's stack, data and small heap

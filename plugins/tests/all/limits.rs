@@ -254,3 +254,27 @@ fn loading_the_same_bytes_twice_uses_the_cache() {
     // so it cannot take as long as the first.
     assert!(started.elapsed() <= compile, "cache hit {:?} vs compile {compile:?}", started.elapsed());
 }
+
+/// Several threads evaluate one plugin at once, each in its own pooled store; misbehaving
+/// calls on some threads do not disturb the others.
+#[test]
+fn concurrent_evaluations_are_isolated() {
+    let policy = std::sync::Arc::new(hostile(Limits::default()));
+    let threads: Vec<_> = (0..4)
+        .map(|thread| {
+            let policy = std::sync::Arc::clone(&policy);
+            std::thread::spawn(move || {
+                for round in 0..10 {
+                    if (thread + round) % 3 == 0 {
+                        assert!(route(&policy, "trap").is_err());
+                    } else {
+                        still_routes(&policy);
+                    }
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+}
