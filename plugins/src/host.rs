@@ -24,6 +24,9 @@ const EPOCH_TICK: Duration = Duration::from_millis(1);
 // Core instances (and tables) a plugin may use: its module plus wrapper shims.
 const CORE_INSTANCES_PER_PLUGIN: u32 = 8;
 
+// Finished instances whose memory is returned to the OS together.
+const DECOMMIT_BATCH: usize = 32;
+
 // Bytes of each pooled memory and table kept resident between evaluations.
 const KEEP_RESIDENT_BYTES: usize = 128 << 10;
 
@@ -106,6 +109,9 @@ impl PluginHost {
         // live there).
         pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
         pool.table_keep_resident(KEEP_RESIDENT_BYTES);
+        // Return memory to the OS in batches: one madvise (and TLB shootdown) per batch of
+        // finished evaluations instead of one per evaluation.
+        pool.decommit_batch_size(DECOMMIT_BATCH);
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.consume_fuel(true);
