@@ -522,34 +522,22 @@ impl Checker {
                             }
                             "line_may_split" => {
                                 let checked = self.expect(&setting.value, Type::Bool, "`line_may_split`");
-                                if checked.needs.location {
-                                    self.error(
-                                        Diagnostic::error(
-                                            "policy::context",
-                                            setting.value.span,
-                                            "`line_may_split` cannot depend on the location",
-                                            "uses `location`",
-                                        )
-                                        .with_help(
-                                            "whether a line may split is decided per line, before locations are chosen",
-                                        ),
-                                    );
-                                }
+                                self.per_line(
+                                    &checked,
+                                    setting.value.span,
+                                    "`line_may_split`",
+                                    "whether a line may split is decided per line, before locations are chosen",
+                                );
                                 line_may_split = checked;
                             }
                             "ship_together" => {
                                 let checked = self.expect(&setting.value, Type::String, "`ship_together`");
-                                if checked.needs.location {
-                                    self.error(
-                                        Diagnostic::error(
-                                            "policy::context",
-                                            setting.value.span,
-                                            "`ship_together` cannot depend on the location",
-                                            "uses `location`",
-                                        )
-                                        .with_help("which lines ship together is decided per line, before locations are chosen"),
-                                    );
-                                }
+                                self.per_line(
+                                    &checked,
+                                    setting.value.span,
+                                    "`ship_together`",
+                                    "which lines ship together is decided per line, before locations are chosen",
+                                );
                                 ship_together = Some(checked);
                             }
                             other => {
@@ -876,6 +864,21 @@ impl Checker {
                     "uses `line` or `item`",
                 )
                 .with_help("a shipment carries several lines; use an aggregate like `sum(l in order.lines: l.qty)`"),
+            );
+        }
+    }
+
+    // A setting decided per line, before locations are chosen: it may not look at one.
+    fn per_line(&mut self, checked: &Checked, span: Span, what: &str, why: &str) {
+        if checked.needs.location {
+            self.error(
+                Diagnostic::error(
+                    "policy::context",
+                    span,
+                    format!("{what} cannot depend on the location"),
+                    "uses `location`",
+                )
+                .with_help(why),
             );
         }
     }
