@@ -99,3 +99,23 @@ fn route_with_a_plugin_writes_the_same_plan_file_as_the_native_policy() {
     assert_eq!(native, wasm);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn explain_shows_a_plugins_exclusion_reasons() {
+    let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args([
+            "route",
+            "--scenario",
+            example("us-50-small.json").to_str().unwrap(),
+            "--plugin",
+            plugin("store_balancer").to_str().unwrap(),
+            "--explain",
+            "O-000002",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("order O-000002 (policy plugin_store_balancer v"), "{stderr}");
+    assert!(stderr.contains("excluded by rule \"store further than 300 km\""), "{stderr}");
+}
