@@ -88,6 +88,10 @@ fn plugins(c: &mut Criterion) {
         group.bench_function(BenchmarkId::from_parameter(label), |b| {
             b.iter(|| black_box(router.plan(order, &mut workspace).unwrap()))
         });
+        // What every evaluation pays before the plugin runs: a store and an instance.
+        group.bench_function(BenchmarkId::new("instantiate-only", label), |b| {
+            b.iter(|| plugin.instantiate_only().unwrap())
+        });
     }
     group.finish();
 }

@@ -251,17 +251,12 @@ impl WasmPolicy {
         format!("{}@{}", self.compiled.info.name, self.compiled.info.version)
     }
 
-    /// Runs the plugin on one request, filling `out`; reports fuel and logs.
-    pub fn run(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<EvaluationReport, PluginError> {
+    fn new_store(&self) -> Result<Store<HostState>, PluginError> {
         let limits = self.host.limits();
-        let (wit_request, size) = crate::convert::request(request);
-        if size > limits.max_input_bytes {
-            return Err(PluginError::InputTooLarge { plugin: self.label(), size, limit: limits.max_input_bytes });
-        }
         let state = HostState {
             limits: StoreLimitsBuilder::new()
                 .memory_size(limits.max_memory_bytes)
-                .instances(4)
+                .instances(CORE_INSTANCES_PER_PLUGIN as usize)
                 .trap_on_grow_failure(true)
                 .build(),
             logs: Vec::new(),
@@ -270,10 +265,34 @@ impl WasmPolicy {
         };
         let mut store = Store::new(&self.host.shared.engine, state);
         store.limiter(|state| &mut state.limits);
-        let trapped = |error: wasmtime::Error| PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) };
-        store.set_fuel(limits.fuel).map_err(trapped)?;
+        store
+            .set_fuel(limits.fuel)
+            .map_err(|error| PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) })?;
         let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
+        Ok(store)
+    }
+
+    /// Creates a store and instantiates the plugin without calling it: what every evaluation
+    /// pays before the plugin runs. For benchmarks.
+    pub fn instantiate_only(&self) -> Result<(), PluginError> {
+        let mut store = self.new_store()?;
+        self.compiled
+            .pre
+            .instantiate(&mut store)
+            .map(|_| ())
+            .map_err(|error| PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) })
+    }
+
+    /// Runs the plugin on one request, filling `out`; reports fuel and logs.
+    pub fn run(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<EvaluationReport, PluginError> {
+        let limits = self.host.limits();
+        let (wit_request, size) = crate::convert::request(request);
+        if size > limits.max_input_bytes {
+            return Err(PluginError::InputTooLarge { plugin: self.label(), size, limit: limits.max_input_bytes });
+        }
+        let trapped = |error: wasmtime::Error| PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) };
+        let mut store = self.new_store()?;
         let plugin = self.compiled.pre.instantiate(&mut store).map_err(trapped)?;
         let result = plugin.call_evaluate(&mut store, &wit_request).map_err(trapped)?;
         let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
