@@ -195,30 +195,10 @@ pub fn parse_param(text: &str) -> anyhow::Result<(String, Literal)> {
         bail!("--param `{text}`: expected `name=value`");
     };
     let (name, value) = (name.trim(), value.trim());
-    let literal = if let Some(amount) = value.strip_prefix('$') {
-        Literal::Money(amount.parse().with_context(|| format!("--param {name}: `{value}` is not an amount"))?)
-    } else if value == "true" || value == "false" {
-        Literal::Bool(value == "true")
-    } else if let Ok(number) = value.parse::<f64>() {
-        Literal::Number(number)
-    } else if let Some(seconds) = parse_duration(value) {
-        Literal::Duration(seconds)
-    } else {
-        Literal::String(value.to_owned())
-    };
+    // Values are written as in a policy file; anything else is taken as a plain string, so
+    // `--param channel=b2b` needs no quotes.
+    let literal = switchyard_dsl::parse::literal(value).unwrap_or_else(|| Literal::String(value.to_owned()));
     Ok((name.to_owned(), literal))
-}
-
-fn parse_duration(text: &str) -> Option<i64> {
-    let unit = text.chars().last()?;
-    let per = match unit {
-        'd' => 86_400,
-        'h' => 3_600,
-        'm' => 60,
-        's' => 1,
-        _ => return None,
-    };
-    text[..text.len() - 1].parse::<i64>().ok()?.checked_mul(per)
 }
 
 /// Loads a policy file, printing its warnings; its errors become the error.

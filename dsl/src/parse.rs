@@ -71,6 +71,29 @@ pub fn parse(source: &str) -> Result<PolicyAst, Vec<Diagnostic>> {
     if builder.errors.is_empty() { Ok(ast) } else { Err(builder.errors) }
 }
 
+/// Reads a value written as the language writes it (`3`, `-2.5`, `$4.50`, `14d`, `true`,
+/// `"text"`), e.g. a parameter override; `None` if it is not one.
+pub fn literal(text: &str) -> Option<Literal> {
+    let pair = Grammar::parse(Rule::single_literal, text.trim()).ok()?.next()?;
+    let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::EOI).peekable();
+    let negative = inner.peek().is_some_and(|p| p.as_rule() == Rule::neg);
+    if negative {
+        inner.next();
+    }
+    let mut builder = Builder { errors: Vec::new() };
+    let literal = builder.literal(inner.next()?);
+    if !builder.errors.is_empty() {
+        return None;
+    }
+    match (negative, literal) {
+        (false, literal) => Some(literal),
+        (true, Literal::Number(n)) => Some(Literal::Number(-n)),
+        (true, Literal::Money(n)) => Some(Literal::Money(-n)),
+        (true, Literal::Duration(d)) => Some(Literal::Duration(-d)),
+        (true, _) => None,
+    }
+}
+
 const ITEM_KEYWORDS: [&str; 11] =
     ["param", "let", "table", "bands", "exclude", "require", "unit", "shipment", "split", "short", "tie"];
 

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-/// Hard limits on what a plugin may use. Every limit has a test that hits it.
+/// Hard limits on what a plugin may use. Every limit but `pool_instances` has a test that
+/// hits it (plugins/tests/all/limits.rs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest module or component accepted at load, in bytes.
@@ -20,7 +21,7 @@ pub struct Limits {
     pub max_stack_bytes: usize,
     /// Most log lines kept per evaluation (the rest are counted and dropped).
     pub max_log_lines: usize,
-    /// Instances the pooling allocator keeps ready (concurrent evaluations).
+    /// Instances the pooling allocator keeps ready: concurrent evaluations beyond it fail.
     pub pool_instances: u32,
     /// Whether stores come from the pooling allocator (the default) or are allocated on
     /// demand; off only to measure what pooling saves.

@@ -141,3 +141,18 @@ proptest! {
         prop_assert_eq!(folded, expected, "folded {}", expression.text());
     }
 }
+
+#[test]
+fn values_outside_a_policy_are_read_as_the_language_writes_them() {
+    use switchyard_dsl::ast::Literal;
+    use switchyard_dsl::parse::literal;
+    assert_eq!(literal("3"), Some(Literal::Number(3.0)));
+    assert_eq!(literal("-2.5"), Some(Literal::Number(-2.5)));
+    assert_eq!(literal("-$2.50"), Some(Literal::Money(-2.5)));
+    assert_eq!(literal("14d"), Some(Literal::Duration(14 * 86_400)));
+    assert_eq!(literal("true"), Some(Literal::Bool(true)));
+    assert_eq!(literal("\"b2b\""), Some(Literal::String("b2b".into())));
+    for not_a_value in ["inf", "NaN", "1e3", "b2b", "-true", "$", "", "3 4"] {
+        assert_eq!(literal(not_a_value), None, "{not_a_value}");
+    }
+}
