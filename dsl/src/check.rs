@@ -1302,54 +1302,25 @@ impl Checker {
 
     fn method(&mut self, base: &Expr, method: &Ident, args: &[Expr], span: Span) -> Checked {
         let record = self.record(base);
-        let arity = |checker: &mut Checker, wanted: usize| {
-            if args.len() != wanted {
-                checker.error(Diagnostic::error(
-                    "policy::arity",
-                    span,
-                    format!(
-                        "`{}` takes {wanted} argument{}, found {}",
-                        method.name,
-                        if wanted == 1 { "" } else { "s" },
-                        args.len()
-                    ),
-                    "here",
-                ));
-                false
-            } else {
-                true
-            }
-        };
         match (record, method.name.as_str()) {
             (Some((Type::Item, line)), "has_tag") => {
-                if !arity(self, 1) {
+                let Some(tag) = self.single_argument(method, args, span, Type::String, "a tag") else {
                     return self.invalid();
-                }
-                let tag = self.expect(&args[0], Type::String, "a tag");
+                };
                 let needs = tag.needs.or(Needs { line: line == LineRef::Current, location: false });
                 Checked { expr: Typed::HasTag(line, Box::new(tag.expr)), ty: Type::Bool, needs }
             }
-            (Some((Type::Location, _)), "can") => {
-                if !arity(self, 1) {
+            (Some((Type::Location, _)), "can" | "closed_at") => {
+                let can = method.name == "can";
+                let (wanted, what) =
+                    if can { (Type::String, "a capability") } else { (Type::Time, "`closed_at`'s argument") };
+                let Some(argument) = self.single_argument(method, args, span, wanted, what) else {
                     return self.invalid();
-                }
-                let capability = self.expect(&args[0], Type::String, "a capability");
-                Checked {
-                    expr: Typed::Can(Box::new(capability.expr)),
-                    ty: Type::Bool,
-                    needs: capability.needs.or(Needs { line: false, location: true }),
-                }
-            }
-            (Some((Type::Location, _)), "closed_at") => {
-                if !arity(self, 1) {
-                    return self.invalid();
-                }
-                let at = self.expect(&args[0], Type::Time, "`closed_at`'s argument");
-                Checked {
-                    expr: Typed::ClosedAt(Box::new(at.expr)),
-                    ty: Type::Bool,
-                    needs: at.needs.or(Needs { line: false, location: true }),
-                }
+                };
+                let needs = argument.needs.or(Needs { line: false, location: true });
+                let expr =
+                    if can { Typed::Can(Box::new(argument.expr)) } else { Typed::ClosedAt(Box::new(argument.expr)) };
+                Checked { expr, ty: Type::Bool, needs }
             }
             (Some((record, _)), name) => {
                 let methods: &[&str] = match record {
@@ -1386,10 +1357,9 @@ impl Checker {
                     }
                     return self.invalid();
                 }
-                if !arity(self, 1) {
+                let Some(item) = self.single_argument(method, args, span, Type::String, "`contains`'s argument") else {
                     return self.invalid();
-                }
-                let item = self.expect(&args[0], Type::String, "`contains`'s argument");
+                };
                 Checked {
                     expr: Typed::Contains(Box::new(list.expr), Box::new(item.expr)),
                     ty: Type::Bool,
@@ -1413,6 +1383,27 @@ impl Checker {
                 self.invalid()
             }
         }
+    }
+
+    // The one argument of a method that takes one, checked against `wanted`.
+    fn single_argument(
+        &mut self,
+        method: &Ident,
+        args: &[Expr],
+        span: Span,
+        wanted: Type,
+        what: &str,
+    ) -> Option<Checked> {
+        if let [argument] = args {
+            return Some(self.expect(argument, wanted, what));
+        }
+        self.error(Diagnostic::error(
+            "policy::arity",
+            span,
+            format!("`{}` takes 1 argument, found {}", method.name, args.len()),
+            "here",
+        ));
+        None
     }
 
     fn call(&mut self, function: &Ident, args: &[Expr], span: Span) -> Checked {
