@@ -1,50 +1,72 @@
 //! Engine types to the WIT request, and the WIT answer back into an engine `Evaluation`.
 
+use std::sync::Arc;
+
 use switchyard_engine::{Evaluation, PolicyRequest, ShortStock, Verdict};
 
 use crate::bindings::switchyard::routing::types as wit;
 
-/// The request a plugin is shown, and an estimate of its encoded size in bytes.
+// Bytes per record in the plugin's memory (canonical ABI layouts), for the input size limit.
+const ORDER_BYTES: usize = 64;
+const LINE_BYTES: usize = 40;
+const LOCATION_BYTES: usize = 88;
+const LABEL_BYTES: usize = 12;
+const CANDIDATE_BYTES: usize = 12;
+
+/// Appends texts to the request's one string and hands out their spans.
+struct Text(String);
+
+impl Text {
+    fn name(&mut self, text: &str) -> wit::Name {
+        let start = self.0.len() as u32;
+        self.0.push_str(text);
+        wit::Name { start, len: text.len() as u32 }
+    }
+}
+
+/// The request a plugin is shown, and its size in the plugin's memory in bytes.
 pub fn request(request: &PolicyRequest<'_>) -> (wit::Request, usize) {
     let catalog = request.catalog;
     let order = request.order;
-    let mut size = 64 + order.id.len() + order.channel.len() + order.ship_to.postal_code.len();
+    let mut text = Text(String::with_capacity(256));
+    let mut tags = Vec::new();
     let lines: Vec<wit::Line> = order
         .lines
         .iter()
-        .map(|line| {
+        .enumerate()
+        .map(|(index, line)| {
             let product = catalog.product(line.sku);
-            size += 48 + line.id.len() + product.sku.len() + product.group.len();
-            size += product.tags.iter().map(|t| 8 + t.len()).sum::<usize>();
+            for tag in &product.tags {
+                tags.push(wit::Label { owner: index as u32, name: text.name(tag) });
+            }
             wit::Line {
-                id: line.id.clone(),
+                id: text.name(&line.id),
                 qty: line.qty,
-                item: wit::Item {
-                    sku: product.sku.clone(),
-                    group: product.group.clone(),
-                    weight_kg: product.weight_kg,
-                    tags: product.tags.clone(),
-                },
+                sku: text.name(&product.sku),
+                group: text.name(&product.group),
+                weight_kg: product.weight_kg,
             }
         })
         .collect();
+    let mut capabilities = Vec::new();
     let locations: Vec<wit::Location> = request
         .candidates
         .locations
         .iter()
-        .map(|candidate| {
+        .enumerate()
+        .map(|(index, candidate)| {
             let location = catalog.location(candidate.location);
-            size += 96 + location.id.len() + location.kind.name().len();
-            size += location.capabilities.iter().map(|c| 8 + c.len()).sum::<usize>();
+            for capability in &location.capabilities {
+                capabilities.push(wit::Label { owner: index as u32, name: text.name(capability) });
+            }
             wit::Location {
-                id: location.id.clone(),
-                kind: location.kind.name().to_owned(),
+                id: text.name(&location.id),
+                kind: text.name(location.kind.name()),
                 lat: location.position.lat,
                 lon: location.position.lon,
                 handling_per_shipment: location.handling_per_shipment,
                 handling_per_unit: location.handling_per_unit,
                 priority: location.priority,
-                capabilities: location.capabilities.clone(),
                 distance_km: candidate.distance_km,
                 capacity_per_day: location.capacity_shipments_per_day,
                 shipments_left: candidate.shipments_left,
@@ -57,20 +79,29 @@ pub fn request(request: &PolicyRequest<'_>) -> (wit::Request, usize) {
             candidates.push(wit::Candidate { line: line as u32, location: candidate.slot, atp: candidate.atp });
         }
     }
-    size += candidates.len() * 12;
+    let wit_order = wit::Order {
+        id: text.name(&order.id),
+        channel: text.name(&order.channel),
+        placed_at: order.placed_at.0,
+        ship_to_lat: order.ship_to.position.lat,
+        ship_to_lon: order.ship_to.position.lon,
+        postal_code: text.name(&order.ship_to.postal_code),
+        country: text.name(&order.ship_to.country),
+    };
+    let size = ORDER_BYTES
+        + text.0.len()
+        + lines.len() * LINE_BYTES
+        + locations.len() * LOCATION_BYTES
+        + (tags.len() + capabilities.len()) * LABEL_BYTES
+        + candidates.len() * CANDIDATE_BYTES;
     let wit_request = wit::Request {
         now: request.now.0,
-        order: wit::Order {
-            id: order.id.clone(),
-            channel: order.channel.clone(),
-            placed_at: order.placed_at.0,
-            ship_to_lat: order.ship_to.position.lat,
-            ship_to_lon: order.ship_to.position.lon,
-            postal_code: order.ship_to.postal_code.clone(),
-            country: order.ship_to.country.clone(),
-        },
+        text: text.0,
+        order: wit_order,
         lines,
         locations,
+        tags,
+        capabilities,
         candidates,
     };
     (wit_request, size)
@@ -85,15 +116,23 @@ pub fn answer(answer: wit::Answer, out: &mut Evaluation) -> Result<(), String> {
     check("units", answer.units.len(), out.units.len())?;
     check("line-may-split", answer.line_may_split.len(), out.split.line_may_split.len())?;
     check("ship-together", answer.ship_together.len(), out.split.ship_together.len())?;
-    let verdict = |verdict: wit::Verdict| match verdict {
-        wit::Verdict::Cost(cost) => Verdict::Cost(cost),
-        wit::Verdict::Excluded(reason) => Verdict::Excluded(reason.into()),
+    let reasons: Vec<Arc<str>> = answer.reasons.into_iter().map(Arc::from).collect();
+    let verdict = |what: &str, index: usize, verdict: wit::Verdict| match verdict {
+        wit::Verdict::Cost(cost) => Ok(Verdict::Cost(cost)),
+        wit::Verdict::Excluded(reason) => {
+            reasons.get(reason as usize).map(|r| Verdict::Excluded(Arc::clone(r))).ok_or_else(|| {
+                format!(
+                    "`{what}[{index}]` is excluded for reason {reason}, but `reasons` has {} entries",
+                    reasons.len()
+                )
+            })
+        }
     };
-    for (slot, v) in out.shipment.iter_mut().zip(answer.shipment) {
-        *slot = verdict(v);
+    for (index, (slot, v)) in out.shipment.iter_mut().zip(answer.shipment).enumerate() {
+        *slot = verdict("shipment", index, v)?;
     }
-    for (slot, v) in out.units.iter_mut().zip(answer.units) {
-        *slot = verdict(v);
+    for (index, (slot, v)) in out.units.iter_mut().zip(answer.units).enumerate() {
+        *slot = verdict("units", index, v)?;
     }
     out.split.max_shipments = answer.max_shipments;
     out.split.split_penalty = answer.split_penalty;

@@ -21,4 +21,14 @@ pub use host::{EvaluationReport, PluginHost, PluginInfo, WasmPolicy};
 pub use limits::Limits;
 
 /// Version of the WIT package `switchyard:routing` this host implements.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_version_is_the_wit_packages() {
+        let wit = include_str!("../wit/routing.wit");
+        let package = format!("package switchyard:routing@{};", super::WIT_VERSION);
+        assert!(wit.lines().any(|line| line == package), "plugins/wit/routing.wit does not declare `{package}`");
+    }
+}

@@ -2,6 +2,7 @@
 //! Any other channel gets a correct answer, so tests can show the host still routes after
 //! each attack.
 
+use switchyard_plugin_sdk::bindings::switchyard::routing::types as wire;
 use switchyard_plugin_sdk::{Answer, Request, ShortStock, Verdict, log};
 
 // Recursion on the wasm stack: scalar frames, and work after the call that the optimizer
@@ -27,7 +28,7 @@ fn recurse_in_memory(depth: u64) -> u64 {
 }
 
 fn route(request: &Request) -> Result<Answer, String> {
-    match request.order.channel.as_str() {
+    match request.order.channel {
         "loop" => {
             let mut counter: u64 = 0;
             loop {
@@ -79,4 +80,19 @@ fn route(request: &Request) -> Result<Answer, String> {
     }
 }
 
-switchyard_plugin_sdk::plugin!(route);
+// Implemented by hand rather than with `plugin!`, to also send what the SDK never would.
+struct Hostile;
+
+impl switchyard_plugin_sdk::Guest for Hostile {
+    fn evaluate(wire: wire::Request) -> Result<wire::Answer, String> {
+        let request = Request::from_wire(&wire)?;
+        let mut answer = route(&request)?.into_wire();
+        if request.order.channel == "bad-reason" {
+            // An exclusion whose reason is not in the list.
+            answer.units.iter_mut().for_each(|v| *v = wire::Verdict::Excluded(99));
+        }
+        Ok(answer)
+    }
+}
+
+switchyard_plugin_sdk::export_routing_plugin!(Hostile with_types_in switchyard_plugin_sdk::bindings);
