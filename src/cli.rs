@@ -37,6 +37,8 @@ pub enum Command {
     /// Work with Wasm routing plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Run the HTTP service (`--demo`: seeded with a sample network, stock and policies).
+    Serve(crate::serve::ServeArgs),
 }
 
 /// `switchyard plugin ...`.
@@ -116,6 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check(args) => check(args),
         Command::Test(args) => test(args),
         Command::Plugin(PluginCommand::Inspect { file }) => inspect_plugin(&file),
+        Command::Serve(args) => crate::serve::serve(args),
     }
 }
 

@@ -10,5 +10,6 @@ pub mod plan_file;
 pub mod policy_test;
 pub mod replay;
 pub mod scenario;
+pub mod serve;
 
 pub use switchyard_engine as engine;

@@ -42,6 +42,42 @@ impl Catalog {
 
     /// Adds a location; its id must be new and its numbers usable.
     pub fn add_location(&mut self, location: Location) -> Result<LocationId, CatalogError> {
+        Catalog::check_location(&location)?;
+        if self.location_ids.contains_key(&location.id) {
+            return Err(CatalogError::DuplicateLocation(location.id));
+        }
+        let id = LocationId(self.locations.len() as u32);
+        self.location_ids.insert(location.id.clone(), id);
+        self.locations.push(location);
+        Ok(id)
+    }
+
+    /// Adds a location or replaces the one with its id, which keeps its dense index (so
+    /// stock and reservations recorded against it stay valid).
+    pub fn upsert_location(&mut self, location: Location) -> Result<LocationId, CatalogError> {
+        Catalog::check_location(&location)?;
+        match self.location_ids.get(&location.id) {
+            Some(&id) => {
+                self.locations[id.index()] = location;
+                Ok(id)
+            }
+            None => self.add_location(location),
+        }
+    }
+
+    /// Adds a product or replaces the one with its SKU, keeping its dense index.
+    pub fn upsert_product(&mut self, product: Product) -> Result<SkuId, CatalogError> {
+        Catalog::check_product(&product)?;
+        match self.skus.get(&product.sku) {
+            Some(&id) => {
+                self.products[id.index()] = product;
+                Ok(id)
+            }
+            None => self.add_product(product),
+        }
+    }
+
+    fn check_location(location: &Location) -> Result<(), CatalogError> {
         let invalid = |field, reason| CatalogError::InvalidField { id: location.id.clone(), field, reason };
         if location.id.is_empty() {
             return Err(invalid("id", "must not be empty"));
@@ -58,27 +94,26 @@ impl Catalog {
         if location.downtime.iter().any(|window| window.to <= window.from) {
             return Err(invalid("downtime", "every window must end after it starts"));
         }
-        if self.location_ids.contains_key(&location.id) {
-            return Err(CatalogError::DuplicateLocation(location.id));
+        Ok(())
+    }
+
+    fn check_product(product: &Product) -> Result<(), CatalogError> {
+        let invalid = |field, reason| CatalogError::InvalidField { id: product.sku.clone(), field, reason };
+        if product.sku.is_empty() {
+            return Err(invalid("sku", "must not be empty"));
         }
-        let id = LocationId(self.locations.len() as u32);
-        self.location_ids.insert(location.id.clone(), id);
-        self.locations.push(location);
-        Ok(id)
+        if product.group.is_empty() {
+            return Err(invalid("group", "must not be empty"));
+        }
+        if !(product.weight_kg.is_finite() && product.weight_kg >= 0.0) {
+            return Err(invalid("weight_kg", "must be a non-negative number"));
+        }
+        Ok(())
     }
 
     /// Adds a product; its SKU must be new and its weight usable.
     pub fn add_product(&mut self, product: Product) -> Result<SkuId, CatalogError> {
-        if product.sku.is_empty() {
-            return Err(CatalogError::InvalidField { id: product.sku, field: "sku", reason: "must not be empty" });
-        }
-        if !(product.weight_kg.is_finite() && product.weight_kg >= 0.0) {
-            return Err(CatalogError::InvalidField {
-                id: product.sku,
-                field: "weight_kg",
-                reason: "must be a non-negative number",
-            });
-        }
+        Catalog::check_product(&product)?;
         if self.skus.contains_key(&product.sku) {
             return Err(CatalogError::DuplicateSku(product.sku));
         }

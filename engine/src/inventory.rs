@@ -244,6 +244,55 @@ impl Inventory {
         Ok(())
     }
 
+    /// Re-applies a reservation recorded before a restart, without checking ATP: stock levels
+    /// may have been set below what open orders hold, and those orders still hold it.
+    /// `count_units: false` restores only the shipments (an order that has shipped).
+    pub fn restore(&self, reservation: &Reservation, count_units: bool) -> Result<(), InventoryError> {
+        let merged = merged(&reservation.units);
+        let mut guards = self.lock_shards_for(&merged);
+        let mut shipments = self.lock_shipment_shards_for(&reservation.shipments);
+        if count_units {
+            for units in &merged {
+                if guard_for(&mut guards, units.sku).position_mut(units.sku, units.location).is_none() {
+                    return Err(InventoryError::UnknownPosition { sku: units.sku, location: units.location });
+                }
+            }
+            for units in &merged {
+                if let Some(position) = guard_for(&mut guards, units.sku).position_mut(units.sku, units.location) {
+                    position.reserved = position.reserved.saturating_add(units.qty);
+                }
+            }
+        }
+        for shipment in &reservation.shipments {
+            *shipment_counts(&mut shipments, shipment.location)
+                .entry((shipment.location, shipment.day))
+                .or_insert(0) += 1;
+        }
+        Ok(())
+    }
+
+    /// Changes on hand of a position by `delta`, creating it if needed; refuses (changing
+    /// nothing) a change that would take on hand below zero or past `u32::MAX`.
+    pub fn adjust_stock(&self, sku: SkuId, location: LocationId, delta: i64) -> Result<u32, InventoryError> {
+        let mut shard = self.shards[shard_of(sku)].lock();
+        let positions = shard.stock.entry(sku).or_default();
+        let at = match positions.binary_search_by_key(&location, |p| p.location) {
+            Ok(at) => at,
+            Err(at) => {
+                positions.insert(at, Position { location, on_hand: 0, reserved: 0, safety_stock: 0 });
+                at
+            }
+        };
+        let next = i64::from(positions[at].on_hand) + delta;
+        match u32::try_from(next) {
+            Ok(on_hand) => {
+                positions[at].on_hand = on_hand;
+                Ok(on_hand)
+            }
+            Err(_) => Err(InventoryError::OutOfRange { sku, location, what: "on hand would leave 0..=4294967295" }),
+        }
+    }
+
     /// Gives back everything `reservation` holds (an order cancelled), or nothing if it does
     /// not hold it.
     pub fn release(&self, reservation: &Reservation) -> Result<(), InventoryError> {

@@ -1,5 +1,78 @@
-//! switchyard-host: the HTTP service (axum), storage, policy registry and hot swap. It is
-//! the only crate that will know HTTP, storage and wire formats.
+//! switchyard-host: the HTTP service. It owns HTTP (axum), the durable store (SQLite), the
+//! registry of policy and plugin versions and their bindings to product groups, auth and
+//! metrics. It depends on `engine`, `dsl` and `plugins`; nothing depends on it but the binary.
 //!
-//! Empty so far: the service has its own issue. The crate exists so the workspace has its
-//! final shape and the boundary (`host` depends on `engine`, never the reverse) is fixed.
+//! - `config`: the TOML configuration and roles;
+//! - `dto`: wire types and their conversion to engine types;
+//! - `store`: the `Store` trait and `SqliteStore` (WAL, group commit);
+//! - `registry`: versions (content-addressed) and bindings (atomic swap);
+//! - `service`: state and operations, independent of HTTP;
+//! - `api`: routes, auth, request ids, error shape;
+//! - `metrics`: Prometheus exposition.
+
+pub mod api;
+pub mod config;
+pub mod dto;
+pub mod error;
+pub mod metrics;
+pub mod registry;
+pub mod service;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use api::app;
+pub use config::{Config, Role, Token};
+pub use error::ApiError;
+pub use service::Service;
+
+/// Serves `service` on `listener` until ctrl-c (or SIGTERM); expires reservations in the
+/// background.
+pub async fn serve(service: Arc<Service>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let sweeper = Arc::clone(&service);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let expired = sweeper.expire_due().await;
+            if expired > 0 {
+                tracing::info!(expired, "reservations expired");
+            }
+        }
+    });
+    axum::serve(listener, app(service)).with_graceful_shutdown(shutdown()).await
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Installs the log subscriber on stderr: text or JSON lines, filtered by `RUST_LOG` (default
+/// `info`).
+pub fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}

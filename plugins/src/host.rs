@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -165,6 +165,7 @@ impl PluginHost {
                 host: self.clone(),
                 compiled: Arc::clone(compiled),
                 policy_info: policy_info(&compiled.info),
+                fuel_used: AtomicU64::new(0),
             });
         }
         let (component_bytes, wrapped) = if is_core_module(bytes) {
@@ -199,7 +200,12 @@ impl PluginHost {
         let info = PluginInfo { name: name.to_owned(), version, size: bytes.len(), wrapped, imports, exports };
         let compiled = Arc::new(Compiled { pre, info });
         self.shared.cache.lock().insert(key, Arc::clone(&compiled));
-        Ok(WasmPolicy { host: self.clone(), policy_info: policy_info(&compiled.info), compiled })
+        Ok(WasmPolicy {
+            host: self.clone(),
+            policy_info: policy_info(&compiled.info),
+            compiled,
+            fuel_used: AtomicU64::new(0),
+        })
     }
 }
 
@@ -228,6 +234,7 @@ pub struct WasmPolicy {
     host: PluginHost,
     compiled: Arc<Compiled>,
     policy_info: Arc<PolicyInfo>,
+    fuel_used: AtomicU64,
 }
 
 /// What one evaluation used.
@@ -245,6 +252,11 @@ impl WasmPolicy {
     /// Facts about the plugin.
     pub fn plugin(&self) -> &PluginInfo {
         &self.compiled.info
+    }
+
+    /// Fuel (instructions) this policy's evaluations have used in total, for metrics.
+    pub fn fuel_used(&self) -> u64 {
+        self.fuel_used.load(Ordering::Relaxed)
     }
 
     fn label(&self) -> String {
@@ -296,6 +308,7 @@ impl WasmPolicy {
         let plugin = self.compiled.pre.instantiate(&mut store).map_err(trapped)?;
         let result = plugin.call_evaluate(&mut store, &wit_request).map_err(trapped)?;
         let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        self.fuel_used.fetch_add(fuel, Ordering::Relaxed);
         let state = store.into_data();
         let answer = result.map_err(|message| PluginError::Refused { plugin: self.label(), message })?;
         crate::convert::answer(answer, out)

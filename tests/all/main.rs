@@ -8,3 +8,4 @@ mod plan_check;
 mod plugins;
 mod policies;
 mod scenarios;
+mod serve;

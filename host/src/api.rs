@@ -1,0 +1,525 @@
+//! The HTTP API: routes, auth, request ids and metrics, JSON bodies with field-naming errors.
+//! Everything under `/v1` needs a bearer token; health and metrics do not.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::config::Role;
+use crate::dto::{LocationDto, OrderRequest, ProductDto, StockAdjustments, StockLevels};
+use crate::error::ApiError;
+use crate::registry::Kind;
+use crate::service::{Created, Service};
+
+type Shared = Arc<Service>;
+
+/// The service's router: every route, with auth, request ids, body limits and metrics.
+pub fn app(service: Shared) -> Router {
+    let json_limit = service.config().max_body_bytes;
+    let upload_limit = service.config().max_plugin_bytes.max(service.config().max_policy_bytes) + 1;
+    let uploads = Router::new()
+        .route("/v1/policies", post(upload_policy).get(list_versions))
+        .route("/v1/plugins", post(upload_plugin))
+        .layer(DefaultBodyLimit::max(upload_limit));
+    let api = Router::new()
+        .route("/v1/locations", get(list_locations).post(upsert_locations))
+        .route("/v1/locations/{id}", get(get_location).put(put_location))
+        .route("/v1/products", get(list_products).post(upsert_products))
+        .route("/v1/products/{sku}", get(get_product).put(put_product))
+        .route("/v1/inventory", post(set_stock))
+        .route("/v1/inventory/adjustments", post(adjust_stock))
+        .route("/v1/inventory/{sku}", get(atp))
+        .route("/v1/orders", post(create_order))
+        .route("/v1/orders/route", post(dry_run))
+        .route("/v1/orders/{id}", get(get_order))
+        .route("/v1/orders/{id}/confirm", post(confirm_order))
+        .route("/v1/orders/{id}/cancel", post(cancel_order))
+        .route("/v1/orders/{id}/ship", post(ship_order))
+        .route("/v1/policies/{version}", get(get_version))
+        .route("/v1/bindings", get(list_bindings))
+        .route("/v1/bindings/{group}", put(bind))
+        .route("/v1/bindings/{group}/rollback", post(rollback))
+        .layer(DefaultBodyLimit::max(json_limit));
+    Router::new()
+        .merge(api)
+        .merge(uploads)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::not_found("no_route", "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        })
+        .layer(middleware::from_fn_with_state(Arc::clone(&service), observe))
+        .with_state(service)
+}
+
+static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
+
+// Request id, tracing span, latency and status metrics for every request.
+async fn observe(State(service): State<Shared>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("req-{:x}", REQUEST_SEQ.fetch_add(1, Ordering::Relaxed)));
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let span = tracing::info_span!("request", request_id = %id, %method, %route);
+    let mut response = {
+        let _entered = span.enter();
+        drop(_entered);
+        tracing::Instrument::instrument(next.run(request), span.clone()).await
+    };
+    let status = response.status();
+    service.metrics().request(&route, &method, status.as_u16(), started.elapsed());
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "served");
+        } else {
+            tracing::debug!(status = status.as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "served");
+        }
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+fn authorize(service: &Service, headers: &HeaderMap, needed: Role) -> Result<(), ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send `Authorization: Bearer <token>`")
+        })?;
+    let (role, name) = service
+        .config()
+        .role_of(token.trim())
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the token is not valid"))?;
+    if role < needed {
+        let needed = match needed {
+            Role::Reader => "reader",
+            Role::Writer => "writer",
+            Role::Admin => "admin",
+        };
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("token `{name}` may not do this; it needs the {needed} role"),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a JSON body; errors name the line, column and field.
+fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is larger than the limit")
+        } else {
+            ApiError::bad_request("unreadable_body", rejection.body_text())
+        }
+    })?;
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let message = format!("{inner}");
+        let code = if inner.is_syntax() || inner.is_eof() { "malformed_json" } else { "invalid_body" };
+        let api = ApiError::bad_request(code, message);
+        if path == "." || path == "?" { api } else { api.at(path) }
+    })?;
+    deserializer.end().map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
+    Ok(value)
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn ready(State(service): State<Shared>) -> Response {
+    if service.is_ready() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "recovering").into_response()
+    }
+}
+
+async fn metrics(State(service): State<Shared>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], service.render_metrics()).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Locations {
+    locations: Vec<LocationDto>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Products {
+    products: Vec<ProductDto>,
+}
+
+async fn list_locations(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Reader)?;
+    let catalog = s.catalog();
+    let locations: Vec<LocationDto> = catalog.locations().iter().map(LocationDto::from_engine).collect();
+    Ok(axum::Json(json!({ "locations": locations })).into_response())
+}
+
+async fn get_location(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Reader)?;
+    let catalog = s.catalog();
+    let location = catalog
+        .location_id(&id)
+        .ok_or_else(|| ApiError::not_found("unknown_location", format!("no location `{id}`")))?;
+    Ok(axum::Json(LocationDto::from_engine(catalog.location(location))).into_response())
+}
+
+async fn upsert_locations(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let body: Locations = parse_json(body)?;
+    s.upsert_locations(body.locations).await?;
+    Ok(no_content())
+}
+
+async fn put_location(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let location: LocationDto = parse_json(body)?;
+    if location.id != id {
+        return Err(ApiError::invalid("id_mismatch", format!("the body's id `{}` is not `{id}`", location.id)).at("id"));
+    }
+    s.upsert_locations(vec![location]).await.map_err(strip_batch_prefix)?;
+    Ok(no_content())
+}
+
+// A single upsert reports fields without the batch's `locations[0].` prefix.
+fn strip_batch_prefix(mut error: ApiError) -> ApiError {
+    if let Some(field) = &error.field
+        && let Some(dot) = field.find("].")
+        && field.starts_with(['l', 'p'])
+    {
+        error.field = Some(field[dot + 2..].to_owned());
+    } else if error.field.as_deref().is_some_and(|f| f.ends_with("[0]")) {
+        error.field = None;
+    }
+    error
+}
+
+async fn list_products(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Reader)?;
+    let catalog = s.catalog();
+    let products: Vec<ProductDto> = catalog.products().iter().map(ProductDto::from_engine).collect();
+    Ok(axum::Json(json!({ "products": products })).into_response())
+}
+
+async fn get_product(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(sku): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Reader)?;
+    let catalog = s.catalog();
+    let id = catalog.sku_id(&sku).ok_or_else(|| ApiError::not_found("unknown_sku", format!("no sku `{sku}`")))?;
+    Ok(axum::Json(ProductDto::from_engine(catalog.product(id))).into_response())
+}
+
+async fn upsert_products(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let body: Products = parse_json(body)?;
+    s.upsert_products(body.products).await?;
+    Ok(no_content())
+}
+
+async fn put_product(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(sku): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let product: ProductDto = parse_json(body)?;
+    if product.sku != sku {
+        return Err(
+            ApiError::invalid("id_mismatch", format!("the body's sku `{}` is not `{sku}`", product.sku)).at("sku")
+        );
+    }
+    s.upsert_products(vec![product]).await.map_err(strip_batch_prefix)?;
+    Ok(no_content())
+}
+
+async fn set_stock(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let body: StockLevels = parse_json(body)?;
+    s.set_stock(body.levels).await?;
+    Ok(no_content())
+}
+
+async fn adjust_stock(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let body: StockAdjustments = parse_json(body)?;
+    s.adjust_stock(body.adjustments).await?;
+    Ok(no_content())
+}
+
+async fn atp(State(s): State<Shared>, headers: HeaderMap, Path(sku): Path<String>) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Reader)?;
+    Ok(axum::Json(s.atp(&sku)?).into_response())
+}
+
+async fn dry_run(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Reader)?;
+    let order: OrderRequest = parse_json(body)?;
+    Ok(axum::Json(s.dry_run(&order)?).into_response())
+}
+
+async fn create_order(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let order: OrderRequest = parse_json(body)?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .filter(|v| !v.is_empty() && v.len() <= 255)
+                .ok_or_else(|| {
+                    ApiError::bad_request("invalid_header", "Idempotency-Key must be 1-255 visible characters")
+                })?
+                .to_owned(),
+        ),
+    };
+    Ok(match s.create_order(order, key).await? {
+        Created::New(record) => (StatusCode::CREATED, axum::Json(record)).into_response(),
+        Created::Replayed(record) => (StatusCode::OK, axum::Json(record)).into_response(),
+    })
+}
+
+async fn get_order(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Reader)?;
+    Ok(axum::Json(s.order(&id).await?).into_response())
+}
+
+async fn confirm_order(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    Ok(axum::Json(s.confirm(&id).await?).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CancelBody {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn cancel_order(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let body: CancelBody =
+        if body.as_ref().is_ok_and(|b| b.is_empty()) { CancelBody::default() } else { parse_json(body)? };
+    Ok(axum::Json(s.cancel(&id, &body.reason).await?).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ShipBody {
+    #[serde(default)]
+    location: Option<String>,
+    #[serde(default)]
+    tracking: String,
+}
+
+async fn ship_order(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let body: ShipBody =
+        if body.as_ref().is_ok_and(|b| b.is_empty()) { ShipBody::default() } else { parse_json(body)? };
+    Ok(axum::Json(s.ship(&id, body.location.as_deref(), &body.tracking).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct UploadQuery {
+    name: Option<String>,
+}
+
+async fn upload(s: &Service, kind: Kind, name: Option<String>, body: Result<Bytes, BytesRejection>) -> Response {
+    let limit = match kind {
+        Kind::Dsl => s.config().max_policy_bytes,
+        Kind::Wasm => s.config().max_plugin_bytes,
+    };
+    let bytes = match body {
+        Ok(bytes) if bytes.len() <= limit => bytes,
+        Ok(_) | Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("uploads of this kind are limited to {limit} bytes"),
+            )
+            .into_response();
+        }
+    };
+    let name = name.unwrap_or_else(|| kind.name().to_owned());
+    if name.is_empty() || name.len() > 128 || name.contains(['"', '\\', '\n']) {
+        return ApiError::bad_request("invalid_name", "the name must be 1-128 characters without quotes")
+            .at("name")
+            .into_response();
+    }
+    match s.upload(kind, &name, bytes.to_vec()).await {
+        Ok((meta, created)) => {
+            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            (status, axum::Json(meta)).into_response()
+        }
+        Err(rejected) => {
+            let status = rejected.error.status;
+            let body = json!({
+                "error": { "code": rejected.error.code, "message": rejected.error.message },
+                "diagnostics": rejected.diagnostics,
+            });
+            if status.is_server_error() {
+                return rejected.error.into_response();
+            }
+            (status, axum::Json(body)).into_response()
+        }
+    }
+}
+
+async fn upload_policy(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<UploadQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Admin)?;
+    Ok(upload(&s, Kind::Dsl, query.name, body).await)
+}
+
+async fn upload_plugin(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<UploadQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Admin)?;
+    Ok(upload(&s, Kind::Wasm, query.name, body).await)
+}
+
+async fn list_versions(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Reader)?;
+    Ok(axum::Json(json!({ "versions": s.versions() })).into_response())
+}
+
+async fn get_version(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(version): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Reader)?;
+    Ok(axum::Json(s.version(&version)?).into_response())
+}
+
+async fn list_bindings(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Reader)?;
+    let (live, history) = s.bindings();
+    Ok(axum::Json(json!({ "bindings": live, "history": history })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BindBody {
+    version: String,
+    #[serde(default)]
+    fallback: Option<String>,
+}
+
+async fn bind(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(group): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Admin)?;
+    let body: BindBody = parse_json(body)?;
+    Ok(axum::Json(s.bind(&group, &body.version, body.fallback).await?).into_response())
+}
+
+async fn rollback(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(group): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Admin)?;
+    Ok(axum::Json(s.rollback(&group).await?).into_response())
+}
+
+/// An empty body, for tests.
+pub fn empty() -> Body {
+    Body::empty()
+}

@@ -1,0 +1,90 @@
+//! The service's configuration file (TOML) and its defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// What a bearer token may do. Each role includes the ones below it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads: catalog, inventory, orders, policies, bindings.
+    Reader,
+    /// Orders and inventory, plus reads.
+    Writer,
+    /// Policies, plugins and bindings, plus everything else.
+    Admin,
+}
+
+/// One bearer token.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Token {
+    /// Who holds it (shown in logs, never the token itself).
+    pub name: String,
+    /// The secret, sent as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// What it may do.
+    pub role: Role,
+}
+
+/// Service configuration. Every field has a default except the tokens.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory of the embedded store (created if missing).
+    pub data: PathBuf,
+    /// Seconds a reservation holds stock unless the order is confirmed.
+    pub reservation_ttl_secs: u64,
+    /// Largest JSON request body, bytes.
+    pub max_body_bytes: usize,
+    /// Largest policy source upload, bytes.
+    pub max_policy_bytes: usize,
+    /// Largest plugin upload, bytes.
+    pub max_plugin_bytes: usize,
+    /// Most writes committed in one transaction (one fsync).
+    pub commit_batch: usize,
+    /// Log as JSON lines instead of text.
+    pub json_logs: bool,
+    /// Bearer tokens and their roles.
+    pub tokens: Vec<Token>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            data: PathBuf::from("switchyard-data"),
+            reservation_ttl_secs: 15 * 60,
+            max_body_bytes: 1 << 20,
+            max_policy_bytes: 256 << 10,
+            max_plugin_bytes: 4 << 20,
+            commit_batch: 512,
+            json_logs: false,
+            tokens: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads a configuration file; errors name the line and column.
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The role of a bearer token, if it is one of ours.
+    pub fn role_of(&self, token: &str) -> Option<(Role, &str)> {
+        self.tokens
+            .iter()
+            .find(|t| constant_time_eq(t.token.as_bytes(), token.as_bytes()))
+            .map(|t| (t.role, t.name.as_str()))
+    }
+}
+
+// Compares secrets without stopping at the first difference.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

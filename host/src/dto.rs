@@ -1,0 +1,429 @@
+//! Wire types of the API (serde) and their conversion to and from engine types. Engine types
+//! never see JSON; these never reach the engine.
+
+use serde::{Deserialize, Serialize};
+use switchyard_engine::{
+    Address, Catalog, Downtime, GeoPoint, Location, LocationKind, Order, OrderLine, Plan, PlanStatus, Product,
+    Timestamp,
+};
+
+use crate::error::ApiError;
+
+/// A location as the API reads and writes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationDto {
+    /// Merchant id.
+    pub id: String,
+    /// `dc`, `store`, `dropship` or another name.
+    pub kind: String,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Handling cost per shipment.
+    #[serde(default)]
+    pub handling_per_shipment: f64,
+    /// Handling cost per unit.
+    #[serde(default)]
+    pub handling_per_unit: f64,
+    /// Shipments per day; absent is unlimited.
+    #[serde(default)]
+    pub capacity_shipments_per_day: Option<u32>,
+    /// What it can ship (`hazmat`, `cold_chain`, ...).
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Planned downtime windows.
+    #[serde(default)]
+    pub downtime: Vec<DowntimeDto>,
+    /// Tie-break priority (higher first).
+    #[serde(default)]
+    pub priority: i32,
+}
+
+/// A downtime window, RFC 3339 times.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DowntimeDto {
+    /// Start.
+    pub from: String,
+    /// End (after the start).
+    pub to: String,
+}
+
+/// A product.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductDto {
+    /// Its SKU.
+    pub sku: String,
+    /// Its product group (bindings are per group).
+    pub group: String,
+    /// Weight of one unit, kg.
+    pub weight_kg: f64,
+    /// Tags (`hazmat`, `cold_chain`, ...).
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// Bulk stock levels: absolute on hand (and safety stock) per SKU and location.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockLevels {
+    /// The positions to set.
+    pub levels: Vec<StockLevel>,
+}
+
+/// One position's stock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockLevel {
+    /// The SKU.
+    pub sku: String,
+    /// The location.
+    pub location: String,
+    /// Units on hand.
+    pub on_hand: u32,
+    /// Units never promised.
+    #[serde(default)]
+    pub safety_stock: u32,
+}
+
+/// Bulk relative changes (receipts, counts, shrinkage).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockAdjustments {
+    /// The changes.
+    pub adjustments: Vec<StockAdjustment>,
+}
+
+/// One relative change of on hand.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockAdjustment {
+    /// The SKU.
+    pub sku: String,
+    /// The location.
+    pub location: String,
+    /// Units added (negative: removed).
+    pub delta: i64,
+}
+
+/// ATP of one SKU at one location.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionDto {
+    /// The location.
+    pub location: String,
+    /// On hand.
+    pub on_hand: u32,
+    /// Reserved for open orders.
+    pub reserved: u32,
+    /// Never promised.
+    pub safety_stock: u32,
+    /// Available to promise.
+    pub atp: u32,
+}
+
+/// ATP of one SKU across the network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtpDto {
+    /// The SKU.
+    pub sku: String,
+    /// Sum over locations.
+    pub atp: u64,
+    /// Per location holding stock.
+    pub locations: Vec<PositionDto>,
+}
+
+/// An order as a client submits it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    /// The order's id (idempotency: the same id twice is the same order).
+    pub id: String,
+    /// When it was placed (RFC 3339); absent is now.
+    #[serde(default)]
+    pub placed_at: Option<String>,
+    /// Sales channel.
+    #[serde(default = "default_channel")]
+    pub channel: String,
+    /// Where it goes.
+    pub ship_to: ShipToDto,
+    /// What it orders.
+    pub lines: Vec<LineDto>,
+}
+
+fn default_channel() -> String {
+    "web".to_owned()
+}
+
+/// A ship-to address.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShipToDto {
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Postal code.
+    #[serde(default)]
+    pub postal_code: String,
+    /// Country code.
+    #[serde(default)]
+    pub country: String,
+}
+
+/// An order line as submitted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineDto {
+    /// Line id, unique in the order.
+    pub id: String,
+    /// SKU.
+    pub sku: String,
+    /// Units (at least 1).
+    pub qty: u32,
+}
+
+/// A plan as the API shows it, in merchant ids.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanDto {
+    /// `routed` or `rejected`.
+    pub status: String,
+    /// Why it was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Shipments.
+    pub shipments: Vec<ShipmentDto>,
+    /// Units nobody can ship.
+    pub unfilled: Vec<UnfilledDto>,
+    /// Cost terms and total.
+    pub cost: CostDto,
+    /// Proved cheapest under the policy.
+    pub optimal: bool,
+    /// `name@version` of the policy that decided.
+    pub policy: String,
+}
+
+/// One shipment of a plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShipmentDto {
+    /// The location that ships.
+    pub location: String,
+    /// Cost of the shipment itself.
+    pub shipment_cost: f64,
+    /// Units per line.
+    pub lines: Vec<ShipmentLineDto>,
+    /// Whether the location reported it shipped.
+    #[serde(default)]
+    pub shipped: bool,
+}
+
+/// Units of one line in a shipment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShipmentLineDto {
+    /// The line's id.
+    pub line_id: String,
+    /// Its SKU.
+    pub sku: String,
+    /// Units.
+    pub qty: u32,
+    /// Cost per unit.
+    pub unit_cost: f64,
+}
+
+/// Units of a line left unfilled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnfilledDto {
+    /// The line's id.
+    pub line_id: String,
+    /// Its SKU.
+    pub sku: String,
+    /// Units.
+    pub qty: u32,
+}
+
+/// Cost terms of a plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CostDto {
+    /// Sum of shipment costs.
+    pub shipments: f64,
+    /// Sum of unit costs.
+    pub units: f64,
+    /// Split penalty.
+    pub split_penalty: f64,
+    /// Unfilled penalty.
+    pub unfilled_penalty: f64,
+    /// Total.
+    pub total: f64,
+}
+
+/// Why a conversion failed: the field and what is wrong.
+fn field_error(field: String, message: impl Into<String>) -> ApiError {
+    ApiError::invalid("invalid_field", message).at(field)
+}
+
+fn timestamp(field: &str, text: &str) -> Result<Timestamp, ApiError> {
+    Timestamp::parse_rfc3339(text)
+        .map_err(|e| field_error(field.to_owned(), format!("`{text}` is not an RFC 3339 time: {}", e.reason)))
+}
+
+impl LocationDto {
+    /// The engine's location; errors name the field.
+    pub fn to_engine(&self) -> Result<Location, ApiError> {
+        let mut downtime = Vec::with_capacity(self.downtime.len());
+        for (index, window) in self.downtime.iter().enumerate() {
+            let from = timestamp(&format!("downtime[{index}].from"), &window.from)?;
+            let to = timestamp(&format!("downtime[{index}].to"), &window.to)?;
+            if to <= from {
+                return Err(field_error(format!("downtime[{index}]"), "the window must end after it starts"));
+            }
+            downtime.push(Downtime { from, to });
+        }
+        Ok(Location {
+            id: self.id.clone(),
+            kind: LocationKind::from_name(&self.kind),
+            position: GeoPoint { lat: self.lat, lon: self.lon },
+            handling_per_shipment: self.handling_per_shipment,
+            handling_per_unit: self.handling_per_unit,
+            capacity_shipments_per_day: self.capacity_shipments_per_day,
+            downtime,
+            capabilities: self.capabilities.clone(),
+            priority: self.priority,
+        })
+    }
+
+    /// The wire form of an engine location.
+    pub fn from_engine(location: &Location) -> LocationDto {
+        LocationDto {
+            id: location.id.clone(),
+            kind: location.kind.name().to_owned(),
+            lat: location.position.lat,
+            lon: location.position.lon,
+            handling_per_shipment: location.handling_per_shipment,
+            handling_per_unit: location.handling_per_unit,
+            capacity_shipments_per_day: location.capacity_shipments_per_day,
+            capabilities: location.capabilities.clone(),
+            downtime: location
+                .downtime
+                .iter()
+                .map(|w| DowntimeDto { from: w.from.to_string(), to: w.to.to_string() })
+                .collect(),
+            priority: location.priority,
+        }
+    }
+}
+
+impl ProductDto {
+    /// The engine's product.
+    pub fn to_engine(&self) -> Product {
+        Product { sku: self.sku.clone(), group: self.group.clone(), weight_kg: self.weight_kg, tags: self.tags.clone() }
+    }
+
+    /// The wire form of an engine product.
+    pub fn from_engine(product: &Product) -> ProductDto {
+        ProductDto {
+            sku: product.sku.clone(),
+            group: product.group.clone(),
+            weight_kg: product.weight_kg,
+            tags: product.tags.clone(),
+        }
+    }
+}
+
+impl OrderRequest {
+    /// The engine's order; unknown SKUs and bad fields are 422s naming the field.
+    pub fn to_engine(&self, catalog: &Catalog, now: Timestamp) -> Result<Order, ApiError> {
+        if self.id.is_empty() {
+            return Err(field_error("id".into(), "must not be empty"));
+        }
+        let placed_at = match &self.placed_at {
+            Some(text) => timestamp("placed_at", text)?,
+            None => now,
+        };
+        let position = GeoPoint { lat: self.ship_to.lat, lon: self.ship_to.lon };
+        if !position.is_valid() {
+            return Err(field_error("ship_to".into(), "lat/lon must be finite degrees in range"));
+        }
+        if self.lines.is_empty() {
+            return Err(field_error("lines".into(), "an order needs at least one line"));
+        }
+        let mut lines = Vec::with_capacity(self.lines.len());
+        for (index, line) in self.lines.iter().enumerate() {
+            let sku = catalog.sku_id(&line.sku).ok_or_else(|| {
+                ApiError::invalid("unknown_sku", format!("unknown sku `{}`", line.sku))
+                    .at(format!("lines[{index}].sku"))
+            })?;
+            if self.lines[..index].iter().any(|other| other.id == line.id) {
+                return Err(field_error(
+                    format!("lines[{index}].id"),
+                    format!("line id `{}` appears twice in the order", line.id),
+                ));
+            }
+            lines.push(OrderLine { id: line.id.clone(), sku, qty: line.qty });
+        }
+        Ok(Order {
+            id: self.id.clone(),
+            placed_at,
+            channel: self.channel.clone(),
+            ship_to: Address {
+                position,
+                postal_code: self.ship_to.postal_code.clone(),
+                country: self.ship_to.country.clone(),
+            },
+            lines,
+        })
+    }
+}
+
+impl PlanDto {
+    /// The wire form of a plan for `order`.
+    pub fn from_engine(plan: &Plan, order: &Order, catalog: &Catalog) -> PlanDto {
+        let line = |index: usize| &order.lines[index];
+        let (status, reason) = match &plan.status {
+            PlanStatus::Routed => ("routed".to_owned(), None),
+            PlanStatus::Rejected { reason } => ("rejected".to_owned(), Some(reason.clone())),
+        };
+        PlanDto {
+            status,
+            reason,
+            shipments: plan
+                .shipments
+                .iter()
+                .map(|shipment| ShipmentDto {
+                    location: catalog.location(shipment.location).id.clone(),
+                    shipment_cost: shipment.shipment_cost,
+                    lines: shipment
+                        .lines
+                        .iter()
+                        .map(|l| ShipmentLineDto {
+                            line_id: line(l.line).id.clone(),
+                            sku: catalog.product(line(l.line).sku).sku.clone(),
+                            qty: l.qty,
+                            unit_cost: l.unit_cost,
+                        })
+                        .collect(),
+                    shipped: false,
+                })
+                .collect(),
+            unfilled: plan
+                .unfilled
+                .iter()
+                .map(|u| UnfilledDto {
+                    line_id: line(u.line).id.clone(),
+                    sku: catalog.product(line(u.line).sku).sku.clone(),
+                    qty: u.qty,
+                })
+                .collect(),
+            cost: CostDto {
+                shipments: plan.cost.shipments,
+                units: plan.cost.units,
+                split_penalty: plan.cost.split_penalty,
+                unfilled_penalty: plan.cost.unfilled_penalty,
+                total: plan.cost.total(),
+            },
+            optimal: plan.optimal,
+            policy: format!("{}@{}", plan.policy.name, plan.policy.version),
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! Policy and plugin versions (immutable, content-addressed) and the bindings of versions to
+//! product groups. A binding change is one atomic map insert: an order routing already holds
+//! its `Arc` to the version it started with; the next order sees the new one.
+
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use switchyard_engine::{FallbackPolicy, Policy};
+use switchyard_plugins::{PluginHost, WasmPolicy};
+
+use crate::error::ApiError;
+
+/// The group name of the default binding (orders whose lines have no bound group).
+pub const DEFAULT_GROUP: &str = "default";
+
+/// What a version is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Policy language source.
+    Dsl,
+    /// A Wasm plugin.
+    Wasm,
+}
+
+impl Kind {
+    /// Its name in URLs and the store.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Dsl => "dsl",
+            Kind::Wasm => "wasm",
+        }
+    }
+}
+
+/// A diagnostic of an uploaded policy, with its position.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiagnosticDto {
+    /// `error` or `warning`.
+    pub level: String,
+    /// Stable code.
+    pub code: String,
+    /// What is wrong.
+    pub message: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (characters).
+    pub column: usize,
+    /// How to fix it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+/// What the API shows of a version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionMeta {
+    /// Content hash: the version's id.
+    pub version: String,
+    /// The name it was uploaded under.
+    pub name: String,
+    /// `dsl` or `wasm`.
+    pub kind: Kind,
+    /// Size of the source or module, bytes.
+    pub size: usize,
+    /// Upload time (RFC 3339).
+    pub uploaded_at: String,
+    /// Warnings (a version with errors is never stored).
+    pub diagnostics: Vec<DiagnosticDto>,
+    /// The product groups a policy says it applies to (empty: any group, and plugins).
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// A loaded version.
+pub struct Version {
+    /// What the API shows.
+    pub meta: VersionMeta,
+    /// The policy, ready to route.
+    pub policy: Arc<dyn Policy>,
+    /// Set when it is a plugin (for fuel metrics).
+    pub plugin: Option<Arc<WasmPolicy>>,
+}
+
+/// A binding of a version to a product group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindingDto {
+    /// Product group, or `default`.
+    pub group: String,
+    /// The bound version.
+    pub version: String,
+    /// The version that routes when the bound one fails; absent: the order is refused.
+    #[serde(default)]
+    pub fallback: Option<String>,
+    /// When it was bound.
+    pub bound_at: String,
+}
+
+/// A live binding: what orders of the group route with.
+pub struct Binding {
+    /// What the API shows.
+    pub dto: BindingDto,
+    /// The policy, wrapped with its fallback when there is one.
+    pub policy: Arc<dyn Policy>,
+}
+
+/// Versions and bindings.
+pub struct Registry {
+    plugins: PluginHost,
+    versions: DashMap<String, Arc<Version>>,
+    order: Mutex<Vec<String>>,
+    bindings: DashMap<String, Arc<Binding>>,
+    history: Mutex<Vec<BindingDto>>,
+}
+
+/// The content hash that names a version.
+pub fn version_of(kind: Kind, bytes: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(kind.name().as_bytes());
+    hasher.update([0]);
+    hasher.update(bytes);
+    hasher.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+// 1-based line and column (in characters) of a byte offset.
+fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = source.get(..offset).unwrap_or(source);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+fn diagnostics_of(diagnostics: &switchyard_dsl::Diagnostics) -> Vec<DiagnosticDto> {
+    diagnostics
+        .items
+        .iter()
+        .map(|d| {
+            let (line, column) = line_column(&diagnostics.source, d.span.start);
+            DiagnosticDto {
+                level: match d.level {
+                    switchyard_dsl::Level::Error => "error".into(),
+                    switchyard_dsl::Level::Warning => "warning".into(),
+                },
+                code: d.code.to_owned(),
+                message: d.message.clone(),
+                line,
+                column,
+                help: d.help.clone(),
+            }
+        })
+        .collect()
+}
+
+/// A policy upload that has errors: every diagnostic, with positions.
+#[derive(Debug)]
+pub struct Rejected {
+    /// The error.
+    pub error: ApiError,
+    /// The diagnostics.
+    pub diagnostics: Vec<DiagnosticDto>,
+}
+
+impl Registry {
+    /// An empty registry running plugins on `plugins`.
+    pub fn new(plugins: PluginHost) -> Registry {
+        Registry {
+            plugins,
+            versions: DashMap::new(),
+            order: Mutex::new(Vec::new()),
+            bindings: DashMap::new(),
+            history: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Compiles a version (without storing it). DSL errors come back with every diagnostic.
+    pub fn compile(&self, kind: Kind, name: &str, bytes: &[u8], uploaded_at: String) -> Result<Version, Rejected> {
+        let version = version_of(kind, bytes);
+        let plain = |error: ApiError| Rejected { error, diagnostics: Vec::new() };
+        match kind {
+            Kind::Dsl => {
+                let source = std::str::from_utf8(bytes)
+                    .map_err(|e| plain(ApiError::invalid("invalid_policy", format!("the source is not UTF-8: {e}"))))?;
+                match switchyard_dsl::load(name, source, &switchyard_dsl::no_overrides()) {
+                    Ok((policy, warnings)) => Ok(Version {
+                        meta: VersionMeta {
+                            version,
+                            name: name.to_owned(),
+                            kind,
+                            size: bytes.len(),
+                            uploaded_at,
+                            diagnostics: diagnostics_of(&warnings),
+                            groups: policy.groups().to_vec(),
+                        },
+                        policy: Arc::new(policy),
+                        plugin: None,
+                    }),
+                    Err(diagnostics) => {
+                        let diagnostics = diagnostics_of(&diagnostics);
+                        let errors = diagnostics.iter().filter(|d| d.level == "error").count();
+                        let first = diagnostics.iter().find(|d| d.level == "error");
+                        let message = match first {
+                            Some(d) => format!(
+                                "the policy has {errors} error(s); first at line {}, column {}: {}",
+                                d.line, d.column, d.message
+                            ),
+                            None => "the policy has errors".to_owned(),
+                        };
+                        Err(Rejected { error: ApiError::invalid("invalid_policy", message), diagnostics })
+                    }
+                }
+            }
+            Kind::Wasm => {
+                let plugin = self
+                    .plugins
+                    .load(name, bytes)
+                    .map_err(|e| plain(ApiError::invalid("invalid_plugin", e.to_string())))?;
+                let plugin = Arc::new(plugin);
+                Ok(Version {
+                    meta: VersionMeta {
+                        version,
+                        name: name.to_owned(),
+                        kind,
+                        size: bytes.len(),
+                        uploaded_at,
+                        diagnostics: Vec::new(),
+                        groups: Vec::new(),
+                    },
+                    policy: Arc::clone(&plugin) as Arc<dyn Policy>,
+                    plugin: Some(plugin),
+                })
+            }
+        }
+    }
+
+    /// Adds a compiled version (idempotent: the same content is the same version).
+    pub fn insert(&self, version: Version) -> Arc<Version> {
+        let id = version.meta.version.clone();
+        let entry = self.versions.entry(id.clone()).or_insert_with(|| {
+            self.order.lock().push(id);
+            Arc::new(version)
+        });
+        Arc::clone(entry.value())
+    }
+
+    /// A version by id.
+    pub fn version(&self, id: &str) -> Option<Arc<Version>> {
+        self.versions.get(id).map(|v| Arc::clone(v.value()))
+    }
+
+    /// Every version, in upload order.
+    pub fn versions(&self) -> Vec<VersionMeta> {
+        let order = self.order.lock().clone();
+        order.iter().filter_map(|id| self.version(id)).map(|v| v.meta.clone()).collect()
+    }
+
+    /// Checks that a binding can be made, and builds it.
+    pub fn prepare_binding(&self, dto: BindingDto) -> Result<Binding, ApiError> {
+        let primary = self.version(&dto.version).ok_or_else(|| {
+            ApiError::invalid("unknown_version", format!("no version `{}`", dto.version)).at("version")
+        })?;
+        let groups = &primary.meta.groups;
+        if !groups.is_empty() && !groups.contains(&dto.group) {
+            return Err(ApiError::invalid(
+                "policy_not_for_group",
+                format!(
+                    "policy `{}` applies to {} only, not to group `{}`",
+                    primary.meta.name,
+                    groups.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", "),
+                    dto.group
+                ),
+            )
+            .at("version"));
+        }
+        let policy = match &dto.fallback {
+            None => Arc::clone(&primary.policy),
+            Some(fallback) => {
+                let fallback = self.version(fallback).ok_or_else(|| {
+                    ApiError::invalid("unknown_version", format!("no version `{fallback}`")).at("fallback")
+                })?;
+                Arc::new(FallbackPolicy::new(Arc::clone(&primary.policy), Arc::clone(&fallback.policy)))
+                    as Arc<dyn Policy>
+            }
+        };
+        Ok(Binding { dto, policy })
+    }
+
+    /// Makes a prepared binding live: one atomic swap.
+    pub fn bind(&self, binding: Binding) {
+        self.history.lock().push(binding.dto.clone());
+        self.bindings.insert(binding.dto.group.clone(), Arc::new(binding));
+    }
+
+    /// The binding before the current one of `group`, for a rollback.
+    pub fn previous(&self, group: &str) -> Option<BindingDto> {
+        let history = self.history.lock();
+        let current = self.bindings.get(group).map(|b| b.dto.version.clone());
+        history
+            .iter()
+            .rev()
+            .filter(|b| b.group == group)
+            .skip(1)
+            .find(|b| Some(&b.version) != current.as_ref())
+            .cloned()
+    }
+
+    /// The binding that routes orders of `group`, else the default.
+    pub fn binding_for(&self, group: Option<&str>) -> Option<Arc<Binding>> {
+        group
+            .and_then(|g| self.bindings.get(g).map(|b| Arc::clone(b.value())))
+            .or_else(|| self.bindings.get(DEFAULT_GROUP).map(|b| Arc::clone(b.value())))
+    }
+
+    /// Live bindings, by group.
+    pub fn bindings(&self) -> Vec<BindingDto> {
+        let mut all: Vec<BindingDto> = self.bindings.iter().map(|b| b.dto.clone()).collect();
+        all.sort_by(|a, b| a.group.cmp(&b.group));
+        all
+    }
+
+    /// Every binding change, oldest first.
+    pub fn history(&self) -> Vec<BindingDto> {
+        self.history.lock().clone()
+    }
+
+    /// Fuel used so far per plugin version: `(name, version, fuel)`.
+    pub fn plugin_fuel(&self) -> Vec<(String, String, u64)> {
+        let mut out: Vec<_> = self
+            .versions
+            .iter()
+            .filter_map(|v| v.plugin.as_ref().map(|p| (v.meta.name.clone(), v.meta.version.clone(), p.fuel_used())))
+            .collect();
+        out.sort();
+        out
+    }
+}

@@ -1,0 +1,933 @@
+//! The service's state and operations, independent of HTTP: catalog, inventory, orders,
+//! versions and bindings, each change made durable through the store.
+//!
+//! Ordering rules (what keeps memory and disk the same picture):
+//! - catalog and stock changes, and shipments (which take stock off hand), hold `stock_lock`
+//!   while they are committed and then applied, so memory applies them in store order;
+//! - creating an order reserves in memory first (atomically, so no unit is sold twice), then
+//!   commits; a failed commit releases the reservation and the client gets 503;
+//! - cancelling commits first, then releases.
+//!
+//! On start everything is rebuilt from the store: catalog, stock, versions, bindings, and the
+//! reservations of every open order.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+use switchyard_engine::{
+    Catalog, Inventory, Order, Policy, Reservation, ReservedShipment, ReservedUnits, Router, RouterConfig,
+    RoutingError, Timestamp, Workspace,
+};
+use switchyard_plugins::{Limits, PluginHost};
+use tokio::sync::Mutex as AsyncMutex;
+
+use crate::config::Config;
+use crate::dto::{AtpDto, LocationDto, OrderRequest, PlanDto, PositionDto, ProductDto, StockAdjustment, StockLevel};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::registry::{BindingDto, DEFAULT_GROUP, Kind, Registry, Rejected, VersionMeta};
+use crate::store::{SqliteStore, Store, StoreError, Write};
+
+thread_local! {
+    static WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace::default());
+}
+
+/// Where an order stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Being routed (never stored).
+    Pending,
+    /// Routed and holding stock until `expires_at` unless confirmed.
+    Reserved,
+    /// Holding stock with no expiry.
+    Confirmed,
+    /// Some shipments have shipped.
+    PartiallyShipped,
+    /// Every shipment has shipped.
+    Shipped,
+    /// Cancelled; its stock was released.
+    Cancelled,
+    /// Not confirmed in time; its stock was released.
+    Expired,
+    /// The policy rejected it (or nothing could ship); it holds nothing.
+    Rejected,
+}
+
+impl OrderStatus {
+    fn name(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Reserved => "reserved",
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::PartiallyShipped => "partially_shipped",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
+            OrderStatus::Rejected => "rejected",
+        }
+    }
+
+    /// Whether it still holds reserved units.
+    pub fn holds_stock(self) -> bool {
+        matches!(self, OrderStatus::Reserved | OrderStatus::Confirmed | OrderStatus::PartiallyShipped)
+    }
+}
+
+/// Units an order holds at one location, in merchant ids.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldUnits {
+    /// SKU.
+    pub sku: String,
+    /// Location.
+    pub location: String,
+    /// Units.
+    pub qty: u32,
+}
+
+/// A shipment counted against a location's daily capacity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldShipment {
+    /// Location.
+    pub location: String,
+    /// Day (days since 1970-01-01, UTC).
+    pub day: i64,
+    /// The location's capacity that day.
+    pub capacity: Option<u32>,
+}
+
+/// One entry of an order's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// When (RFC 3339).
+    pub at: String,
+    /// What happened (`reserved`, `confirmed`, `shipped`, ...).
+    pub event: String,
+    /// Details.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// An order as stored and as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    /// The order's id.
+    pub id: String,
+    /// Where it stands.
+    pub status: OrderStatus,
+    /// The order as submitted.
+    pub request: OrderRequest,
+    /// The routing decision.
+    pub plan: Option<PlanDto>,
+    /// Units held.
+    pub held_units: Vec<HeldUnits>,
+    /// Shipments counted against capacity.
+    pub held_shipments: Vec<HeldShipment>,
+    /// When an unconfirmed reservation lapses (RFC 3339).
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// The `Idempotency-Key` it was created with.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// The binding (product group) it was routed under.
+    pub binding_group: String,
+    /// Every state change.
+    pub history: Vec<Event>,
+    // Seconds since the epoch of `expires_at`, for the expiry sweep.
+    #[serde(default)]
+    expires_at_seconds: Option<i64>,
+}
+
+/// What creating an order did.
+#[derive(Debug)]
+pub enum Created {
+    /// A new order.
+    New(OrderRecord),
+    /// The same order was created before: its current state.
+    Replayed(OrderRecord),
+}
+
+/// The result of a dry run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DryRun {
+    /// The plan.
+    pub plan: PlanDto,
+    /// Per line and candidate, why it was chosen or not (text).
+    pub explanation: String,
+}
+
+/// The running service's state.
+pub struct Service {
+    config: Config,
+    catalog: RwLock<Arc<Catalog>>,
+    stock_lock: AsyncMutex<()>,
+    inventory: Inventory,
+    orders: DashMap<String, Arc<AsyncMutex<OrderRecord>>>,
+    idempotency: DashMap<String, String>,
+    registry: Registry,
+    store: Box<dyn Store>,
+    metrics: Metrics,
+    router_config: RouterConfig,
+    ready: AtomicBool,
+}
+
+/// Now, to the second.
+pub fn now() -> Timestamp {
+    Timestamp(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64))
+}
+
+fn event(at: Timestamp, event: &str, detail: impl Into<String>) -> Event {
+    Event { at: at.to_string(), event: event.to_owned(), detail: detail.into() }
+}
+
+fn store_failed(error: StoreError) -> ApiError {
+    ApiError::unavailable(format!("the write was not made durable: {}", error.0))
+}
+
+impl Service {
+    /// Opens the store in `config.data`, rebuilds the state from it, and is ready to serve.
+    pub fn open(config: Config) -> Result<Arc<Service>, String> {
+        let (store, snapshot) = SqliteStore::open(&config.data, config.commit_batch).map_err(|e| e.to_string())?;
+        let plugins = PluginHost::new(Limits::default()).map_err(|e| e.to_string())?;
+        let service = Service {
+            config,
+            catalog: RwLock::new(Arc::new(Catalog::new())),
+            stock_lock: AsyncMutex::new(()),
+            inventory: Inventory::new(),
+            orders: DashMap::new(),
+            idempotency: DashMap::new(),
+            registry: Registry::new(plugins),
+            store: Box::new(store),
+            metrics: Metrics::default(),
+            router_config: RouterConfig::default(),
+            ready: AtomicBool::new(false),
+        };
+        service.recover(snapshot)?;
+        service.ready.store(true, Ordering::Release);
+        Ok(Arc::new(service))
+    }
+
+    fn recover(&self, snapshot: crate::store::Snapshot) -> Result<(), String> {
+        let started = Instant::now();
+        let mut catalog = Catalog::new();
+        for (id, body) in &snapshot.locations {
+            let dto: LocationDto = serde_json::from_str(body).map_err(|e| format!("stored location `{id}`: {e}"))?;
+            let location = dto.to_engine().map_err(|e| format!("stored location `{id}`: {e}"))?;
+            catalog.upsert_location(location).map_err(|e| format!("stored location `{id}`: {e}"))?;
+        }
+        for (sku, body) in &snapshot.products {
+            let dto: ProductDto = serde_json::from_str(body).map_err(|e| format!("stored product `{sku}`: {e}"))?;
+            catalog.upsert_product(dto.to_engine()).map_err(|e| format!("stored product `{sku}`: {e}"))?;
+        }
+        for (sku, location, on_hand, safety_stock) in &snapshot.stock {
+            let (Some(sku_id), Some(location_id)) = (catalog.sku_id(sku), catalog.location_id(location)) else {
+                return Err(format!("stored stock of `{sku}` at `{location}` refers to an unknown sku or location"));
+            };
+            let clamp = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+            self.inventory.set_stock(sku_id, location_id, clamp(*on_hand), clamp(*safety_stock));
+        }
+        let uploaded = |meta: &str| -> Result<VersionMeta, String> {
+            serde_json::from_str(meta).map_err(|e| format!("stored version metadata: {e}"))
+        };
+        for (version, name, kind, source, meta) in &snapshot.policy_versions {
+            let kind = if kind == "wasm" { Kind::Wasm } else { Kind::Dsl };
+            let meta = uploaded(meta)?;
+            let compiled = self
+                .registry
+                .compile(kind, name, source, meta.uploaded_at.clone())
+                .map_err(|r| format!("stored version `{version}` no longer compiles: {}", r.error.message))?;
+            self.registry.insert(compiled);
+        }
+        for (group, version, fallback, at) in &snapshot.bindings {
+            let dto = BindingDto {
+                group: group.clone(),
+                version: version.clone(),
+                fallback: fallback.clone(),
+                bound_at: at.clone(),
+            };
+            let binding =
+                self.registry.prepare_binding(dto).map_err(|e| format!("stored binding of `{group}`: {e}"))?;
+            self.registry.bind(binding);
+        }
+        let mut open = 0;
+        for (id, key, body) in &snapshot.orders {
+            let record: OrderRecord = serde_json::from_str(body).map_err(|e| format!("stored order `{id}`: {e}"))?;
+            let reservation = reservation_of(&catalog, &record).map_err(|e| format!("stored order `{id}`: {e}"))?;
+            if record.status.holds_stock() {
+                open += 1;
+                self.inventory.restore(&reservation, true).map_err(|e| format!("stored order `{id}`: {e}"))?;
+            } else if record.status == OrderStatus::Shipped {
+                // Its shipments still count against the day's capacity.
+                self.inventory.restore(&Reservation { units: Vec::new(), ..reservation }, false).ok();
+            }
+            if let Some(key) = key {
+                self.idempotency.insert(key.clone(), id.clone());
+            }
+            self.orders.insert(id.clone(), Arc::new(AsyncMutex::new(record)));
+        }
+        *self.catalog.write() = Arc::new(catalog);
+        tracing::info!(
+            locations = snapshot.locations.len(),
+            products = snapshot.products.len(),
+            orders = snapshot.orders.len(),
+            open_orders = open,
+            versions = snapshot.policy_versions.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "state rebuilt from the store"
+        );
+        Ok(())
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Whether recovery has finished.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// The catalog as of now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.catalog.read())
+    }
+
+    async fn commit(&self, writes: Vec<Write>) -> Result<(), ApiError> {
+        let started = Instant::now();
+        let result = self.store.commit(writes).await;
+        self.metrics.commit.observe(started.elapsed());
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(store_failed(error)),
+            Err(_) => Err(store_failed(StoreError("the store writer stopped".into()))),
+        }
+    }
+
+    /// Inserts or replaces locations (all or none).
+    pub async fn upsert_locations(&self, locations: Vec<LocationDto>) -> Result<(), ApiError> {
+        let _order = self.stock_lock.lock().await;
+        let mut catalog = (*self.catalog()).clone();
+        let mut writes = Vec::with_capacity(locations.len());
+        for (index, dto) in locations.iter().enumerate() {
+            let location = dto.to_engine().map_err(|e| prefix(e, &format!("locations[{index}]")))?;
+            catalog
+                .upsert_location(location)
+                .map_err(|e| ApiError::invalid("invalid_location", e.to_string()).at(format!("locations[{index}]")))?;
+            let body = serde_json::to_string(dto).map_err(|e| ApiError::internal(e.to_string()))?;
+            writes.push(Write::Location { id: dto.id.clone(), body });
+        }
+        self.commit(writes).await?;
+        *self.catalog.write() = Arc::new(catalog);
+        Ok(())
+    }
+
+    /// Inserts or replaces products (all or none).
+    pub async fn upsert_products(&self, products: Vec<ProductDto>) -> Result<(), ApiError> {
+        let _order = self.stock_lock.lock().await;
+        let mut catalog = (*self.catalog()).clone();
+        let mut writes = Vec::with_capacity(products.len());
+        for (index, dto) in products.iter().enumerate() {
+            catalog
+                .upsert_product(dto.to_engine())
+                .map_err(|e| ApiError::invalid("invalid_product", e.to_string()).at(format!("products[{index}]")))?;
+            let body = serde_json::to_string(dto).map_err(|e| ApiError::internal(e.to_string()))?;
+            writes.push(Write::Product { sku: dto.sku.clone(), body });
+        }
+        self.commit(writes).await?;
+        *self.catalog.write() = Arc::new(catalog);
+        Ok(())
+    }
+
+    /// Sets stock levels (all or none).
+    pub async fn set_stock(&self, levels: Vec<StockLevel>) -> Result<(), ApiError> {
+        let _order = self.stock_lock.lock().await;
+        let catalog = self.catalog();
+        let mut resolved = Vec::with_capacity(levels.len());
+        for (index, level) in levels.iter().enumerate() {
+            let (sku, location) = resolve(&catalog, &level.sku, &level.location, &format!("levels[{index}]"))?;
+            resolved.push((sku, location, level.on_hand, level.safety_stock));
+        }
+        let writes = levels
+            .iter()
+            .map(|l| Write::StockLevel {
+                sku: l.sku.clone(),
+                location: l.location.clone(),
+                on_hand: l.on_hand,
+                safety_stock: l.safety_stock,
+            })
+            .collect();
+        self.commit(writes).await?;
+        for (sku, location, on_hand, safety_stock) in resolved {
+            self.inventory.set_stock(sku, location, on_hand, safety_stock);
+        }
+        Ok(())
+    }
+
+    /// Adjusts on hand (all or none): a change that would go below zero refuses the batch.
+    pub async fn adjust_stock(&self, adjustments: Vec<StockAdjustment>) -> Result<(), ApiError> {
+        let _order = self.stock_lock.lock().await;
+        let catalog = self.catalog();
+        let mut resolved = Vec::with_capacity(adjustments.len());
+        let mut after: HashMap<(u32, u32), i64> = HashMap::new();
+        for (index, adjustment) in adjustments.iter().enumerate() {
+            let path = format!("adjustments[{index}]");
+            let (sku, location) = resolve(&catalog, &adjustment.sku, &adjustment.location, &path)?;
+            let current = self.inventory.position(sku, location).map_or(0, |p| i64::from(p.on_hand));
+            let next = after.entry((sku.0, location.0)).or_insert(current);
+            *next += adjustment.delta;
+            if *next < 0 || *next > i64::from(u32::MAX) {
+                return Err(ApiError::invalid(
+                    "stock_out_of_range",
+                    format!("on hand of `{}` at `{}` would be {next}", adjustment.sku, adjustment.location),
+                )
+                .at(format!("{path}.delta")));
+            }
+            resolved.push((sku, location, adjustment.delta));
+        }
+        let writes = adjustments
+            .iter()
+            .map(|a| Write::StockDelta { sku: a.sku.clone(), location: a.location.clone(), delta: a.delta })
+            .collect();
+        self.commit(writes).await?;
+        for (sku, location, delta) in resolved {
+            if let Err(error) = self.inventory.adjust_stock(sku, location, delta) {
+                tracing::error!(%error, "an adjustment checked before commit failed in memory");
+            }
+        }
+        Ok(())
+    }
+
+    /// ATP of a SKU across the network and per location.
+    pub fn atp(&self, sku: &str) -> Result<AtpDto, ApiError> {
+        let catalog = self.catalog();
+        let sku_id =
+            catalog.sku_id(sku).ok_or_else(|| ApiError::not_found("unknown_sku", format!("unknown sku `{sku}`")))?;
+        let mut positions = Vec::new();
+        self.inventory.positions_into(sku_id, &mut positions);
+        Ok(AtpDto {
+            sku: sku.to_owned(),
+            atp: positions.iter().map(|p| u64::from(p.atp())).sum(),
+            locations: positions
+                .iter()
+                .map(|p| PositionDto {
+                    location: catalog.location(p.location).id.clone(),
+                    on_hand: p.on_hand,
+                    reserved: p.reserved,
+                    safety_stock: p.safety_stock,
+                    atp: p.atp(),
+                })
+                .collect(),
+        })
+    }
+
+    fn policy_for(&self, catalog: &Catalog, order: &Order) -> Result<(String, Arc<dyn Policy>), ApiError> {
+        let mut groups = order.lines.iter().map(|l| catalog.product(l.sku).group.as_str());
+        let first = groups.next();
+        let group = match first {
+            Some(g) if groups.all(|other| other == g) => Some(g),
+            _ => None,
+        };
+        let binding = self.registry.binding_for(group).ok_or_else(|| {
+            ApiError::conflict(
+                "no_binding",
+                format!("no policy is bound to group `{}` and there is no default binding", group.unwrap_or("(mixed)")),
+            )
+        })?;
+        Ok((binding.dto.group.clone(), Arc::clone(&binding.policy)))
+    }
+
+    /// Routes an order without reserving: the plan and why.
+    pub fn dry_run(&self, request: &OrderRequest) -> Result<DryRun, ApiError> {
+        let catalog = self.catalog();
+        let order = request.to_engine(&catalog, now())?;
+        let (_, policy) = self.policy_for(&catalog, &order)?;
+        let router =
+            Router { catalog: &catalog, inventory: &self.inventory, policy: &*policy, config: &self.router_config };
+        let started = Instant::now();
+        let result = WORKSPACE.with(|w| router.explain(&order, &mut w.borrow_mut()));
+        self.metrics.routing.observe(started.elapsed());
+        let (plan, explanation) = result.map_err(routing_error)?;
+        Ok(DryRun {
+            plan: PlanDto::from_engine(&plan, &order, &catalog),
+            explanation: explanation.display(&catalog).to_string(),
+        })
+    }
+
+    /// Routes and reserves an order, durably; the same order id again returns the order.
+    pub async fn create_order(
+        &self,
+        request: OrderRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<Created, ApiError> {
+        if let Some(key) = &idempotency_key
+            && let Some(existing) = self.idempotency.get(key)
+            && *existing != request.id
+        {
+            return Err(ApiError::invalid(
+                "idempotency_key_reused",
+                format!("this Idempotency-Key was used for order `{}`", existing.value()),
+            ));
+        }
+        let catalog = self.catalog();
+        let at = now();
+        let order = request.to_engine(&catalog, at)?;
+        let (group, policy) = self.policy_for(&catalog, &order)?;
+        let placeholder = OrderRecord {
+            id: request.id.clone(),
+            status: OrderStatus::Pending,
+            request: request.clone(),
+            plan: None,
+            held_units: Vec::new(),
+            held_shipments: Vec::new(),
+            expires_at: None,
+            idempotency_key: idempotency_key.clone(),
+            binding_group: group.clone(),
+            history: Vec::new(),
+            expires_at_seconds: None,
+        };
+        let slot = Arc::new(AsyncMutex::new(placeholder));
+        let Ok(mut record) = Arc::clone(&slot).try_lock_owned() else {
+            return Err(ApiError::internal("a new order's lock was taken"));
+        };
+        match self.orders.entry(request.id.clone()) {
+            Entry::Occupied(existing) => {
+                let existing = Arc::clone(existing.get());
+                drop(record);
+                let existing = existing.lock().await;
+                if existing.status == OrderStatus::Pending {
+                    return Err(ApiError::conflict("order_in_progress", "the order is being created; retry"));
+                }
+                if existing.request != request {
+                    return Err(ApiError::conflict(
+                        "order_exists",
+                        format!("order `{}` exists with different content", request.id),
+                    ));
+                }
+                return Ok(Created::Replayed(existing.clone()));
+            }
+            Entry::Vacant(vacant) => {
+                vacant.insert(slot);
+            }
+        }
+        // From here the id is ours; on any failure the slot is removed again.
+        let router =
+            Router { catalog: &catalog, inventory: &self.inventory, policy: &*policy, config: &self.router_config };
+        let started = Instant::now();
+        let routed = WORKSPACE.with(|w| router.route_and_reserve(&order, &mut w.borrow_mut()));
+        self.metrics.routing.observe(started.elapsed());
+        let routed = match routed {
+            Ok(routed) => routed,
+            Err(error) => {
+                self.orders.remove(&request.id);
+                self.metrics.order("failed");
+                return Err(routing_error(error));
+            }
+        };
+        let plan = PlanDto::from_engine(&routed.plan, &order, &catalog);
+        let reservation = routed.reservation.clone();
+        let ttl = self.config.reservation_ttl_secs as i64;
+        {
+            let record = &mut *record;
+            record.plan = Some(plan.clone());
+            match &reservation {
+                Some(reservation) => {
+                    record.status = OrderStatus::Reserved;
+                    record.held_units = held_units(&catalog, reservation);
+                    record.held_shipments = held_shipments(&catalog, reservation);
+                    let expires = Timestamp(at.0 + ttl);
+                    record.expires_at = Some(expires.to_string());
+                    record.expires_at_seconds = Some(expires.0);
+                    record.history.push(event(
+                        at,
+                        "reserved",
+                        format!("{} shipment(s), {} by {}", plan.shipments.len(), plan.cost.total, plan.policy),
+                    ));
+                }
+                None => {
+                    record.status = OrderStatus::Rejected;
+                    record.history.push(event(
+                        at,
+                        "rejected",
+                        plan.reason.clone().unwrap_or_else(|| "nothing can ship".to_owned()),
+                    ));
+                }
+            }
+        }
+        let write = order_write(&record)?;
+        if let Err(error) = self.commit(vec![write]).await {
+            if let Some(reservation) = &reservation
+                && let Err(release) = self.inventory.release(reservation)
+            {
+                tracing::error!(%release, order = %request.id, "could not release after a failed commit");
+            }
+            record.status = OrderStatus::Pending;
+            self.orders.remove(&request.id);
+            self.metrics.order("failed");
+            return Err(error);
+        }
+        if let Some(key) = idempotency_key {
+            self.idempotency.insert(key, request.id.clone());
+        }
+        self.metrics.order(if reservation.is_some() { "reserved" } else { "rejected" });
+        Ok(Created::New(record.clone()))
+    }
+
+    /// An order's current state.
+    pub async fn order(&self, id: &str) -> Result<OrderRecord, ApiError> {
+        let slot = self.slot(id)?;
+        let record = slot.lock().await;
+        if record.status == OrderStatus::Pending {
+            return Err(ApiError::not_found("unknown_order", format!("no order `{id}`")));
+        }
+        Ok(record.clone())
+    }
+
+    fn slot(&self, id: &str) -> Result<Arc<AsyncMutex<OrderRecord>>, ApiError> {
+        self.orders
+            .get(id)
+            .map(|s| Arc::clone(s.value()))
+            .ok_or_else(|| ApiError::not_found("unknown_order", format!("no order `{id}`")))
+    }
+
+    /// Confirms a reserved order: its reservation no longer expires.
+    pub async fn confirm(&self, id: &str) -> Result<OrderRecord, ApiError> {
+        let slot = self.slot(id)?;
+        let mut record = slot.lock().await;
+        match record.status {
+            OrderStatus::Reserved => {}
+            OrderStatus::Confirmed => return Ok(record.clone()),
+            other => return Err(wrong_state(id, other, "confirmed")),
+        }
+        let mut next = record.clone();
+        next.status = OrderStatus::Confirmed;
+        next.expires_at = None;
+        next.expires_at_seconds = None;
+        next.history.push(event(now(), "confirmed", ""));
+        self.commit(vec![order_write(&next)?]).await?;
+        *record = next;
+        Ok(record.clone())
+    }
+
+    /// Cancels an order that holds stock: its units are released.
+    pub async fn cancel(&self, id: &str, reason: &str) -> Result<OrderRecord, ApiError> {
+        self.release(id, OrderStatus::Cancelled, reason).await
+    }
+
+    async fn release(&self, id: &str, status: OrderStatus, reason: &str) -> Result<OrderRecord, ApiError> {
+        let slot = self.slot(id)?;
+        let mut record = slot.lock().await;
+        if record.status == status {
+            return Ok(record.clone());
+        }
+        if !record.status.holds_stock() {
+            return Err(wrong_state(id, record.status, status.name()));
+        }
+        let catalog = self.catalog();
+        let mut reservation = reservation_of(&catalog, &record).map_err(ApiError::internal)?;
+        // Shipped shipments keep their capacity; release only what is still held.
+        reservation.shipments.retain(|s| {
+            let location = &catalog.location(s.location).id;
+            !record.plan.as_ref().is_some_and(|p| p.shipments.iter().any(|x| &x.location == location && x.shipped))
+        });
+        let mut next = record.clone();
+        next.status = status;
+        next.held_units.clear();
+        next.held_shipments.clear();
+        next.expires_at = None;
+        next.expires_at_seconds = None;
+        next.history.push(event(now(), status.name(), reason));
+        self.commit(vec![order_write(&next)?]).await?;
+        if let Err(error) = self.inventory.release(&reservation) {
+            tracing::error!(%error, order = id, "release after commit failed");
+        }
+        *record = next;
+        self.metrics.order(if status == OrderStatus::Cancelled { "cancelled" } else { "expired" });
+        Ok(record.clone())
+    }
+
+    /// Records that `location` shipped its shipment of the order (or every shipment when
+    /// `location` is `None`): the units leave on hand and stop being reserved.
+    pub async fn ship(&self, id: &str, location: Option<&str>, tracking: &str) -> Result<OrderRecord, ApiError> {
+        let _order = self.stock_lock.lock().await;
+        let slot = self.slot(id)?;
+        let mut record = slot.lock().await;
+        if !record.status.holds_stock() {
+            return Err(wrong_state(id, record.status, "shipped"));
+        }
+        let catalog = self.catalog();
+        let Some(plan) = record.plan.clone() else {
+            return Err(ApiError::internal(format!("order `{id}` holds stock without a plan")));
+        };
+        let shipping: Vec<String> = plan
+            .shipments
+            .iter()
+            .filter(|s| !s.shipped && location.is_none_or(|l| l == s.location))
+            .map(|s| s.location.clone())
+            .collect();
+        if shipping.is_empty() {
+            return Err(match location {
+                Some(l) => {
+                    ApiError::invalid("no_such_shipment", format!("order `{id}` has no open shipment from `{l}`"))
+                        .at("location")
+                }
+                None => ApiError::conflict("nothing_to_ship", format!("order `{id}` has nothing left to ship")),
+            });
+        }
+        let units: Vec<HeldUnits> =
+            record.held_units.iter().filter(|u| shipping.contains(&u.location)).cloned().collect();
+        let mut next = record.clone();
+        next.held_units.retain(|u| !shipping.contains(&u.location));
+        if let Some(plan) = next.plan.as_mut() {
+            for shipment in plan.shipments.iter_mut().filter(|s| shipping.contains(&s.location)) {
+                shipment.shipped = true;
+            }
+        }
+        let all_shipped = next.plan.as_ref().is_some_and(|p| p.shipments.iter().all(|s| s.shipped));
+        next.status = if all_shipped { OrderStatus::Shipped } else { OrderStatus::PartiallyShipped };
+        next.expires_at = None;
+        next.expires_at_seconds = None;
+        let detail = if tracking.is_empty() {
+            format!("from {}", shipping.join(", "))
+        } else {
+            format!("from {} (tracking {tracking})", shipping.join(", "))
+        };
+        next.history.push(event(now(), "shipped", detail));
+        let mut writes = vec![order_write(&next)?];
+        writes.extend(units.iter().map(|u| Write::StockDelta {
+            sku: u.sku.clone(),
+            location: u.location.clone(),
+            delta: -i64::from(u.qty),
+        }));
+        self.commit(writes).await?;
+        let consumed = Reservation {
+            units: units
+                .iter()
+                .filter_map(|u| {
+                    Some(ReservedUnits {
+                        sku: catalog.sku_id(&u.sku)?,
+                        location: catalog.location_id(&u.location)?,
+                        qty: u.qty,
+                    })
+                })
+                .collect(),
+            shipments: Vec::new(),
+        };
+        if let Err(error) = self.inventory.consume(&consumed) {
+            tracing::error!(%error, order = id, "consume after commit failed");
+        }
+        *record = next;
+        if all_shipped {
+            self.metrics.order("shipped");
+        }
+        Ok(record.clone())
+    }
+
+    /// Releases every reservation past its expiry; returns how many.
+    pub async fn expire_due(&self) -> usize {
+        let at = now();
+        let due: Vec<String> = self
+            .orders
+            .iter()
+            .filter_map(|entry| {
+                let record = entry.value().try_lock().ok()?;
+                (record.status == OrderStatus::Reserved && record.expires_at_seconds.is_some_and(|e| e <= at.0))
+                    .then(|| record.id.clone())
+            })
+            .collect();
+        let mut expired = 0;
+        for id in due {
+            match self.release(&id, OrderStatus::Expired, "not confirmed before the reservation expired").await {
+                Ok(_) => expired += 1,
+                Err(error) => tracing::warn!(order = %id, %error, "could not expire"),
+            }
+        }
+        expired
+    }
+
+    /// Stores a new policy or plugin version (idempotent by content).
+    pub async fn upload(&self, kind: Kind, name: &str, bytes: Vec<u8>) -> Result<(VersionMeta, bool), Rejected> {
+        let id = crate::registry::version_of(kind, &bytes);
+        if let Some(existing) = self.registry.version(&id) {
+            return Ok((existing.meta.clone(), false));
+        }
+        let compiled = self.registry.compile(kind, name, &bytes, now().to_string())?;
+        let meta = compiled.meta.clone();
+        let meta_json = serde_json::to_string(&meta)
+            .map_err(|e| Rejected { error: ApiError::internal(e.to_string()), diagnostics: Vec::new() })?;
+        let write = Write::PolicyVersion {
+            version: meta.version.clone(),
+            name: name.to_owned(),
+            kind: kind.name().to_owned(),
+            source: bytes,
+            meta: meta_json,
+        };
+        self.commit(vec![write]).await.map_err(|error| Rejected { error, diagnostics: Vec::new() })?;
+        self.registry.insert(compiled);
+        Ok((meta, true))
+    }
+
+    /// Every version.
+    pub fn versions(&self) -> Vec<VersionMeta> {
+        self.registry.versions()
+    }
+
+    /// One version's metadata.
+    pub fn version(&self, id: &str) -> Result<VersionMeta, ApiError> {
+        self.registry
+            .version(id)
+            .map(|v| v.meta.clone())
+            .ok_or_else(|| ApiError::not_found("unknown_version", format!("no version `{id}`")))
+    }
+
+    /// Binds a version to a group (durably, then one atomic swap).
+    pub async fn bind(&self, group: &str, version: &str, fallback: Option<String>) -> Result<BindingDto, ApiError> {
+        if group.is_empty() {
+            return Err(ApiError::invalid("invalid_group", "the group must not be empty").at("group"));
+        }
+        let dto =
+            BindingDto { group: group.to_owned(), version: version.to_owned(), fallback, bound_at: now().to_string() };
+        let binding = self.registry.prepare_binding(dto.clone())?;
+        self.commit(vec![Write::Binding {
+            group: dto.group.clone(),
+            version: dto.version.clone(),
+            fallback: dto.fallback.clone(),
+            at: dto.bound_at.clone(),
+        }])
+        .await?;
+        self.registry.bind(binding);
+        tracing::info!(group, version, "binding changed");
+        Ok(dto)
+    }
+
+    /// Binds the version bound before the current one.
+    pub async fn rollback(&self, group: &str) -> Result<BindingDto, ApiError> {
+        let previous = self.registry.previous(group).ok_or_else(|| {
+            ApiError::conflict("nothing_to_roll_back", format!("group `{group}` has no earlier binding"))
+        })?;
+        self.bind(group, &previous.version, previous.fallback).await
+    }
+
+    /// Live bindings and every change.
+    pub fn bindings(&self) -> (Vec<BindingDto>, Vec<BindingDto>) {
+        (self.registry.bindings(), self.registry.history())
+    }
+
+    /// The Prometheus exposition.
+    pub fn render_metrics(&self) -> String {
+        let (on_hand, reserved) = self.inventory.totals();
+        let open = self.orders.iter().filter(|e| e.value().try_lock().is_ok_and(|r| r.status.holds_stock())).count();
+        self.metrics.render(
+            &[
+                ("switchyard_units_on_hand", "Units on hand over all positions.", on_hand as f64),
+                ("switchyard_units_reserved", "Units reserved over all positions.", reserved as f64),
+                ("switchyard_orders_holding_stock", "Orders holding reservations.", open as f64),
+            ],
+            &self.registry.plugin_fuel(),
+        )
+    }
+
+    /// Units on hand and reserved over all positions (for conservation checks).
+    pub fn totals(&self) -> (u64, u64) {
+        self.inventory.totals()
+    }
+
+    /// The name of the default group.
+    pub fn default_group() -> &'static str {
+        DEFAULT_GROUP
+    }
+}
+
+fn prefix(mut error: ApiError, path: &str) -> ApiError {
+    error.field = Some(match error.field {
+        Some(field) => format!("{path}.{field}"),
+        None => path.to_owned(),
+    });
+    error
+}
+
+fn wrong_state(id: &str, status: OrderStatus, wanted: &str) -> ApiError {
+    ApiError::conflict("invalid_state", format!("order `{id}` is {} and cannot be {wanted}", status.name()))
+}
+
+fn resolve(
+    catalog: &Catalog,
+    sku: &str,
+    location: &str,
+    path: &str,
+) -> Result<(switchyard_engine::SkuId, switchyard_engine::LocationId), ApiError> {
+    let sku_id = catalog
+        .sku_id(sku)
+        .ok_or_else(|| ApiError::invalid("unknown_sku", format!("unknown sku `{sku}`")).at(format!("{path}.sku")))?;
+    let location_id = catalog.location_id(location).ok_or_else(|| {
+        ApiError::invalid("unknown_location", format!("unknown location `{location}`")).at(format!("{path}.location"))
+    })?;
+    Ok((sku_id, location_id))
+}
+
+fn routing_error(error: RoutingError) -> ApiError {
+    match error {
+        RoutingError::InvalidOrder(e) => ApiError::invalid("invalid_order", e.message).at(e.field),
+        RoutingError::Policy(e) => ApiError::invalid("policy_failed", e.to_string()),
+        RoutingError::InvalidAnswer { .. } => ApiError::invalid("policy_failed", error.to_string()),
+        RoutingError::Contention { .. } => ApiError::conflict("contention", error.to_string()),
+    }
+}
+
+fn order_write(record: &OrderRecord) -> Result<Write, ApiError> {
+    Ok(Write::Order {
+        id: record.id.clone(),
+        idempotency_key: record.idempotency_key.clone(),
+        status: record.status.name().to_owned(),
+        body: serde_json::to_string(record).map_err(|e| ApiError::internal(e.to_string()))?,
+    })
+}
+
+fn held_units(catalog: &Catalog, reservation: &Reservation) -> Vec<HeldUnits> {
+    reservation
+        .units
+        .iter()
+        .map(|u| HeldUnits {
+            sku: catalog.product(u.sku).sku.clone(),
+            location: catalog.location(u.location).id.clone(),
+            qty: u.qty,
+        })
+        .collect()
+}
+
+fn held_shipments(catalog: &Catalog, reservation: &Reservation) -> Vec<HeldShipment> {
+    reservation
+        .shipments
+        .iter()
+        .map(|s| HeldShipment { location: catalog.location(s.location).id.clone(), day: s.day, capacity: s.capacity })
+        .collect()
+}
+
+fn reservation_of(catalog: &Catalog, record: &OrderRecord) -> Result<Reservation, String> {
+    let mut reservation = Reservation::default();
+    for units in &record.held_units {
+        let sku = catalog.sku_id(&units.sku).ok_or_else(|| format!("unknown sku `{}`", units.sku))?;
+        let location =
+            catalog.location_id(&units.location).ok_or_else(|| format!("unknown location `{}`", units.location))?;
+        reservation.units.push(ReservedUnits { sku, location, qty: units.qty });
+    }
+    for shipment in &record.held_shipments {
+        let location = catalog
+            .location_id(&shipment.location)
+            .ok_or_else(|| format!("unknown location `{}`", shipment.location))?;
+        reservation.shipments.push(ReservedShipment { location, day: shipment.day, capacity: shipment.capacity });
+    }
+    Ok(reservation)
+}

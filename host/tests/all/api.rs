@@ -1,0 +1,353 @@
+//! The API through `app()` and `oneshot`: auth, errors, orders, policies and bindings.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use switchyard_host::Service;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn health_readiness_and_metrics_need_no_token() {
+    let (_dir, _service, app) = seeded(900).await;
+    assert_eq!(call(&app, Method::GET, "/healthz", None, Body::empty()).await.status, StatusCode::OK);
+    assert_eq!(call(&app, Method::GET, "/readyz", None, Body::empty()).await.status, StatusCode::OK);
+    post(&app, "/v1/orders", WRITER, &order("m-1", "SKU-A", 1)).await;
+    let metrics = call(&app, Method::GET, "/metrics", None, Body::empty()).await;
+    let text = metrics.body.as_str().unwrap().to_owned();
+    for expected in [
+        "switchyard_http_requests_total{route=\"/v1/orders\",method=\"POST\",status=\"201\"} 1",
+        "switchyard_orders_total{outcome=\"reserved\"} 1",
+        "switchyard_routing_duration_seconds_count 1",
+        "switchyard_units_reserved 1",
+        "switchyard_store_commit_duration_seconds_count",
+    ] {
+        assert!(text.contains(expected), "metrics lack `{expected}`:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn tokens_and_roles_are_enforced() {
+    let (_dir, _service, app) = seeded(900).await;
+    let missing = call(&app, Method::GET, "/v1/locations", None, Body::empty()).await;
+    assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(missing.body["error"]["code"], "unauthorized");
+    let wrong = call(&app, Method::GET, "/v1/locations", Some("guess"), Body::empty()).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    // A reader may read but not order; a writer may order but not bind.
+    assert_eq!(get(&app, "/v1/locations", READER).await.status, StatusCode::OK);
+    let reader_orders = post(&app, "/v1/orders", READER, &order("r-1", "SKU-A", 1)).await;
+    assert_eq!(reader_orders.status, StatusCode::FORBIDDEN);
+    assert!(reader_orders.body["error"]["message"].as_str().unwrap().contains("writer role"));
+    let writer_binds = call(&app, Method::PUT, "/v1/bindings/default", Some(WRITER), "{\"version\":\"x\"}").await;
+    assert_eq!(writer_binds.status, StatusCode::FORBIDDEN);
+    let writer_uploads = call(&app, Method::POST, "/v1/policies", Some(WRITER), REFERENCE).await;
+    assert_eq!(writer_uploads.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn bad_requests_are_client_errors_that_name_the_field() {
+    let (_dir, _service, app) = seeded(900).await;
+    let cases: Vec<(&str, String, StatusCode, &str, Option<&str>)> = vec![
+        ("malformed", "{\"id\": ".into(), StatusCode::BAD_REQUEST, "malformed_json", None),
+        ("trailing", format!("{} x", order("t", "SKU-A", 1)), StatusCode::BAD_REQUEST, "malformed_json", None),
+        (
+            "unknown field",
+            json!({"id": "u", "ship_to": {"lat": 1.0, "lon": 2.0, "zip": "x"}, "lines": []}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            Some("ship_to.zip"),
+        ),
+        (
+            "wrong type",
+            json!({"id": "w", "ship_to": {"lat": 1.0, "lon": 2.0}, "lines": [{"id": "1", "sku": "SKU-A", "qty": "two"}]})
+                .to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            Some("lines[0].qty"),
+        ),
+        ("unknown sku", order("s", "SKU-NOPE", 1).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "unknown_sku", Some("lines[0].sku")),
+        ("zero qty", order("z", "SKU-A", 0).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_order", Some("lines[0].qty")),
+        (
+            "bad time",
+            json!({"id": "b", "placed_at": "yesterday", "ship_to": {"lat": 1.0, "lon": 2.0}, "lines": [{"id": "1", "sku": "SKU-A", "qty": 1}]})
+                .to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            Some("placed_at"),
+        ),
+        ("too large", format!("{{\"id\": \"{}\"}}", "x".repeat(70 << 10)), StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", None),
+    ];
+    for (name, body, status, code, field) in cases {
+        let reply = call(&app, Method::POST, "/v1/orders", Some(WRITER), body).await;
+        assert_eq!(reply.status, status, "{name}: {}", reply.body);
+        assert_eq!(reply.body["error"]["code"], code, "{name}: {}", reply.body);
+        if let Some(field) = field {
+            assert_eq!(reply.body["error"]["field"], field, "{name}: {}", reply.body);
+        }
+    }
+    let nowhere = get(&app, "/v1/nothing", READER).await;
+    assert_eq!((nowhere.status, nowhere.body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("no_route")));
+    let wrong_method = call(&app, Method::DELETE, "/v1/orders", Some(WRITER), Body::empty()).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    let bad_stock =
+        post(&app, "/v1/inventory", WRITER, &json!({"levels": [{"sku": "SKU-A", "location": "MOON", "on_hand": 1}]}))
+            .await;
+    assert_eq!(bad_stock.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad_stock.body["error"]["field"], "levels[0].location");
+    let below_zero = post(
+        &app,
+        "/v1/inventory/adjustments",
+        WRITER,
+        &json!({"adjustments": [{"sku": "SKU-A", "location": "DC-EAST", "delta": -6}]}),
+    )
+    .await;
+    assert_eq!(below_zero.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(below_zero.body["error"]["code"], "stock_out_of_range");
+    assert_eq!(atp(&app, "SKU-A").await, 10, "a refused adjustment changes nothing");
+    // Every request carries a request id.
+    assert!(below_zero.headers.get("x-request-id").is_some());
+}
+
+#[tokio::test]
+async fn catalog_and_stock_round_trip() {
+    let (_dir, _service, app) = seeded(900).await;
+    let mut location = get(&app, "/v1/locations/ST-CHI", READER).await.body;
+    assert_eq!(location["kind"], "store");
+    location["capacity_shipments_per_day"] = json!(40);
+    let put = call(&app, Method::PUT, "/v1/locations/ST-CHI", Some(WRITER), location.to_string()).await;
+    assert_eq!(put.status, StatusCode::NO_CONTENT, "{}", put.body);
+    assert_eq!(get(&app, "/v1/locations/ST-CHI", READER).await.body["capacity_shipments_per_day"], 40);
+    let mismatch = call(&app, Method::PUT, "/v1/locations/ST-NYC", Some(WRITER), location.to_string()).await;
+    assert_eq!(mismatch.body["error"]["code"], "id_mismatch");
+    assert_eq!(get(&app, "/v1/products", READER).await.body["products"].as_array().unwrap().len(), 3);
+    let adjusted = post(
+        &app,
+        "/v1/inventory/adjustments",
+        WRITER,
+        &json!({"adjustments": [{"sku": "SKU-B", "location": "ST-CHI", "delta": 4}]}),
+    )
+    .await;
+    assert_eq!(adjusted.status, StatusCode::NO_CONTENT);
+    let atp = get(&app, "/v1/inventory/SKU-B", READER).await.body;
+    assert_eq!(atp["atp"], 7);
+    assert_eq!(
+        atp["locations"][0],
+        json!({"location": "ST-CHI", "on_hand": 7, "reserved": 0, "safety_stock": 0, "atp": 7})
+    );
+    assert_eq!(get(&app, "/v1/inventory/SKU-NOPE", READER).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_order_is_reserved_once_whatever_the_retries() {
+    let (_dir, _service, app) = seeded(900).await;
+    let dry = post(&app, "/v1/orders/route", READER, &order("o-1", "SKU-A", 2)).await;
+    assert_eq!(dry.status, StatusCode::OK, "{}", dry.body);
+    assert_eq!(dry.body["plan"]["shipments"][0]["location"], "DC-EAST");
+    assert!(dry.body["explanation"].as_str().unwrap().contains("DC-WEST"));
+    assert_eq!(atp(&app, "SKU-A").await, 10, "a dry run reserves nothing");
+
+    let created = post(&app, "/v1/orders", WRITER, &order("o-1", "SKU-A", 2)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["status"], "reserved");
+    assert_eq!(created.body["held_units"], json!([{"sku": "SKU-A", "location": "DC-EAST", "qty": 2}]));
+    assert_eq!(atp(&app, "SKU-A").await, 8);
+    // The same order again: the same answer, nothing reserved twice.
+    let again = post(&app, "/v1/orders", WRITER, &order("o-1", "SKU-A", 2)).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body, created.body);
+    assert_eq!(atp(&app, "SKU-A").await, 8);
+    // The same id with other content is a conflict.
+    let other = post(&app, "/v1/orders", WRITER, &order("o-1", "SKU-A", 3)).await;
+    assert_eq!((other.status, other.body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("order_exists")));
+    // An Idempotency-Key names one order.
+    let keyed = |id: &str| {
+        axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/v1/orders")
+            .header("authorization", format!("Bearer {WRITER}"))
+            .header("idempotency-key", "cart-77")
+            .body(Body::from(order(id, "SKU-B", 1).to_string()))
+            .unwrap()
+    };
+    use tower::ServiceExt;
+    assert_eq!(app.clone().oneshot(keyed("o-2")).await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(app.clone().oneshot(keyed("o-2")).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(app.clone().oneshot(keyed("o-3")).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let fetched = get(&app, "/v1/orders/o-1", READER).await;
+    assert_eq!(fetched.body["history"][0]["event"], "reserved");
+    assert_eq!(get(&app, "/v1/orders/nope", READER).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn cancelling_releases_and_shipping_consumes() {
+    let (_dir, service, app) = seeded(900).await;
+    post(&app, "/v1/orders", WRITER, &order("c-1", "SKU-A", 3)).await;
+    post(&app, "/v1/orders", WRITER, &order("s-1", "SKU-A", 2)).await;
+    assert_eq!(atp(&app, "SKU-A").await, 5);
+    let cancelled =
+        post(&app, "/v1/orders/c-1/cancel", WRITER, &json!({"reason": "customer changed their mind"})).await;
+    assert_eq!(cancelled.body["status"], "cancelled", "{}", cancelled.body);
+    assert_eq!(atp(&app, "SKU-A").await, 8);
+    let again = post(&app, "/v1/orders/c-1/cancel", WRITER, &json!({})).await;
+    assert_eq!(again.status, StatusCode::OK, "cancelling twice is the same cancel");
+    let (on_hand_before, _) = service.totals();
+    let shipped = post(&app, "/v1/orders/s-1/ship", WRITER, &json!({"tracking": "1Z999"})).await;
+    assert_eq!(shipped.body["status"], "shipped", "{}", shipped.body);
+    assert!(shipped.body["history"][1]["detail"].as_str().unwrap().contains("1Z999"));
+    let (on_hand_after, reserved_after) = service.totals();
+    assert_eq!(on_hand_before - on_hand_after, 2, "shipping takes the units off hand");
+    assert_eq!(reserved_after, 0);
+    assert_eq!(atp(&app, "SKU-A").await, 8);
+    let late_cancel = post(&app, "/v1/orders/s-1/cancel", WRITER, &json!({})).await;
+    assert_eq!(
+        (late_cancel.status, late_cancel.body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_state"))
+    );
+}
+
+#[tokio::test]
+async fn unconfirmed_reservations_expire_and_confirmed_ones_stay() {
+    let (_dir, service, app) = seeded(0).await;
+    post(&app, "/v1/orders", WRITER, &order("e-1", "SKU-A", 1)).await;
+    post(&app, "/v1/orders", WRITER, &order("e-2", "SKU-A", 1)).await;
+    let confirmed = post(&app, "/v1/orders/e-2/confirm", WRITER, &json!({})).await;
+    assert_eq!(confirmed.body["status"], "confirmed");
+    assert_eq!(service.expire_due().await, 1);
+    assert_eq!(get(&app, "/v1/orders/e-1", READER).await.body["status"], "expired");
+    assert_eq!(get(&app, "/v1/orders/e-2", READER).await.body["status"], "confirmed");
+    assert_eq!(atp(&app, "SKU-A").await, 9);
+}
+
+#[tokio::test]
+async fn a_policy_with_errors_is_refused_with_every_diagnostic() {
+    let (_dir, _service, app) = seeded(900).await;
+    let broken = "policy p v1 applies to all groups {\n  shipment cost = distance_kn * $1\n  unit cost = item.wieght_kg * $1\n}\n";
+    let reply = call(&app, Method::POST, "/v1/policies?name=broken", Some(ADMIN), broken).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert_eq!(reply.body["error"]["code"], "invalid_policy");
+    let diagnostics = reply.body["diagnostics"].as_array().unwrap();
+    let at: Vec<_> = diagnostics.iter().map(|d| (d["line"].as_u64().unwrap(), d["column"].as_u64().unwrap())).collect();
+    assert_eq!(at, [(2, 19), (3, 20)], "{}", reply.body);
+    assert!(diagnostics[0]["help"].as_str().unwrap().contains("distance_km"), "{}", reply.body);
+    assert_eq!(get(&app, "/v1/policies", READER).await.body["versions"].as_array().unwrap().len(), 1, "nothing stored");
+    // A good upload is a version; the same bytes again are the same version.
+    let v2 = call(&app, Method::POST, "/v1/policies?name=reference", Some(ADMIN), reference_v2()).await;
+    assert_eq!(v2.status, StatusCode::CREATED, "{}", v2.body);
+    let again = call(&app, Method::POST, "/v1/policies?name=reference", Some(ADMIN), reference_v2()).await;
+    assert_eq!((again.status, &again.body["version"]), (StatusCode::OK, &v2.body["version"]));
+    let too_big = call(&app, Method::POST, "/v1/policies", Some(ADMIN), "#".repeat(300 << 10)).await;
+    assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn bindings_swap_roll_back_and_respect_applies_to() {
+    let (_dir, _service, app) = seeded(900).await;
+    let v1 = get(&app, "/v1/bindings", READER).await.body["bindings"][0]["version"].as_str().unwrap().to_owned();
+    let v2 = call(&app, Method::POST, "/v1/policies?name=reference", Some(ADMIN), reference_v2()).await.body["version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bound = call(&app, Method::PUT, "/v1/bindings/default", Some(ADMIN), json!({"version": v2}).to_string()).await;
+    assert_eq!(bound.status, StatusCode::OK, "{}", bound.body);
+    let routed = post(&app, "/v1/orders", WRITER, &order("b-1", "SKU-A", 1)).await;
+    assert_eq!(routed.body["plan"]["policy"], "reference@2");
+    let live = get(&app, "/v1/bindings", READER).await.body;
+    assert_eq!(live["bindings"][0]["version"], v2.as_str());
+    let rolled = post(&app, "/v1/bindings/default/rollback", ADMIN, &json!({})).await;
+    assert_eq!(rolled.body["version"], v1.as_str(), "{}", rolled.body);
+    assert_eq!(get(&app, "/v1/bindings", READER).await.body["history"].as_array().unwrap().len(), 3);
+    // A policy that applies to apparel and footwear cannot serve electronics.
+    let store_first = include_str!("../../../examples/policies/store-first.policy");
+    let sf = call(&app, Method::POST, "/v1/policies?name=store-first", Some(ADMIN), store_first).await.body["version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong =
+        call(&app, Method::PUT, "/v1/bindings/electronics", Some(ADMIN), json!({"version": sf}).to_string()).await;
+    assert_eq!(
+        (wrong.status, wrong.body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("policy_not_for_group"))
+    );
+    let right = call(&app, Method::PUT, "/v1/bindings/apparel", Some(ADMIN), json!({"version": sf}).to_string()).await;
+    assert_eq!(right.status, StatusCode::OK, "{}", right.body);
+    let apparel = post(&app, "/v1/orders", WRITER, &order("b-2", "SKU-A", 1)).await;
+    assert_eq!(apparel.body["plan"]["policy"], "store_first@1");
+    let electronics = post(&app, "/v1/orders", WRITER, &order("b-3", "SKU-C", 1)).await;
+    assert_eq!(electronics.body["plan"]["policy"], "reference@1");
+    let unknown =
+        call(&app, Method::PUT, "/v1/bindings/apparel", Some(ADMIN), json!({"version": "feed"}).to_string()).await;
+    assert_eq!(unknown.body["error"]["field"], "version");
+}
+
+#[tokio::test]
+async fn a_failing_plugin_falls_back_or_refuses_the_order() {
+    let (_dir, _service, app) = seeded(900).await;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/plugins/plugin_hostile.wasm");
+    let bytes = std::fs::read(path).expect("run scripts/build-plugins first");
+    let uploaded = call(&app, Method::POST, "/v1/plugins?name=hostile", Some(ADMIN), bytes).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.body);
+    let hostile = uploaded.body["version"].as_str().unwrap().to_owned();
+    let reference = get(&app, "/v1/bindings", READER).await.body["bindings"][0]["version"].as_str().unwrap().to_owned();
+    // The hostile plugin loops forever on channel `loop`.
+    let looping = |id: &str| {
+        let mut o = order(id, "SKU-A", 1);
+        o["channel"] = json!("loop");
+        o
+    };
+    call(&app, Method::PUT, "/v1/bindings/apparel", Some(ADMIN), json!({"version": hostile}).to_string()).await;
+    let refused = post(&app, "/v1/orders", WRITER, &looping("p-1")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "policy_failed");
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("fuel"), "{}", refused.body);
+    assert_eq!(atp(&app, "SKU-A").await, 10, "a failed order holds nothing");
+    let with_fallback = json!({"version": hostile, "fallback": reference}).to_string();
+    let bound = call(&app, Method::PUT, "/v1/bindings/apparel", Some(ADMIN), with_fallback).await;
+    assert_eq!(bound.status, StatusCode::OK, "{}", bound.body);
+    let rescued = post(&app, "/v1/orders", WRITER, &looping("p-2")).await;
+    assert_eq!(rescued.status, StatusCode::CREATED, "{}", rescued.body);
+    assert_eq!(rescued.body["plan"]["policy"], "reference@1");
+    // A normal order is the plugin's.
+    let normal = post(&app, "/v1/orders", WRITER, &order("p-3", "SKU-A", 1)).await;
+    assert!(normal.body["plan"]["policy"].as_str().unwrap().starts_with("hostile@"), "{}", normal.body);
+    let metrics = call(&app, Method::GET, "/metrics", None, Body::empty()).await.body.as_str().unwrap().to_owned();
+    assert!(metrics.contains("switchyard_plugin_fuel_total{plugin=\"hostile\""), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_restart_rebuilds_everything_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (before_orders, before_bindings) = {
+        let service = Service::open(config(dir.path(), 900)).unwrap();
+        seed(&service).await;
+        let app = switchyard_host::app(Arc::clone(&service));
+        post(&app, "/v1/orders", WRITER, &order("r-1", "SKU-A", 4)).await;
+        post(&app, "/v1/orders", WRITER, &order("r-2", "SKU-B", 1)).await;
+        post(&app, "/v1/orders", WRITER, &order("r-3", "SKU-C", 1)).await;
+        post(&app, "/v1/orders/r-2/cancel", WRITER, &json!({})).await;
+        post(&app, "/v1/orders/r-3/ship", WRITER, &json!({})).await;
+        let orders: Vec<_> = futures_orders(&app, &["r-1", "r-2", "r-3"]).await;
+        (orders, get(&app, "/v1/bindings", READER).await.body)
+    };
+    let service = Service::open(config(dir.path(), 900)).unwrap();
+    let app = switchyard_host::app(Arc::clone(&service));
+    assert_eq!(futures_orders(&app, &["r-1", "r-2", "r-3"]).await, before_orders);
+    assert_eq!(get(&app, "/v1/bindings", READER).await.body, before_bindings);
+    assert_eq!(atp(&app, "SKU-A").await, 6);
+    assert_eq!(atp(&app, "SKU-B").await, 3);
+    assert_eq!(atp(&app, "SKU-C").await, 3, "the shipped unit left on hand");
+    assert_eq!(service.totals(), (10 + 3 + 3, 4));
+    // And it keeps routing with the recovered binding.
+    let next = post(&app, "/v1/orders", WRITER, &order("r-4", "SKU-A", 1)).await;
+    assert_eq!(next.status, StatusCode::CREATED, "{}", next.body);
+}
+
+async fn futures_orders(app: &axum::Router, ids: &[&str]) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for id in ids {
+        out.push(get(app, &format!("/v1/orders/{id}"), READER).await.body);
+    }
+    out
+}

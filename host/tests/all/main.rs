@@ -1,0 +1,8 @@
+//! Tests of the HTTP service: through `app()` + `oneshot`, and over real sockets.
+
+// Test code states its expectations with unwrap/expect/panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod api;
+mod socket;
+mod support;

@@ -1,0 +1,156 @@
+//! A small network, a service on a temporary store, and helpers to call it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use switchyard_host::dto::{LocationDto, ProductDto, StockLevel};
+use switchyard_host::registry::Kind;
+use switchyard_host::{Config, Role, Service, Token};
+use tower::ServiceExt;
+
+pub const ADMIN: &str = "admin-secret";
+pub const WRITER: &str = "writer-secret";
+pub const READER: &str = "reader-secret";
+
+pub const REFERENCE: &str = include_str!("../../../examples/policies/reference.policy");
+
+/// The reference policy as its v2 (a different split penalty): another version, whose plans
+/// say `reference@2`.
+pub fn reference_v2() -> String {
+    let v2 = REFERENCE.replace("param split_penalty = $2.00", "param split_penalty = $2.50");
+    assert_ne!(v2, REFERENCE);
+    v2.replace("policy reference v1", "policy reference v2")
+}
+
+pub fn config(dir: &Path, ttl: u64) -> Config {
+    Config {
+        data: dir.to_path_buf(),
+        reservation_ttl_secs: ttl,
+        max_body_bytes: 64 << 10,
+        tokens: vec![
+            Token { name: "ops".into(), token: ADMIN.into(), role: Role::Admin },
+            Token { name: "shop".into(), token: WRITER.into(), role: Role::Writer },
+            Token { name: "dashboard".into(), token: READER.into(), role: Role::Reader },
+        ],
+        ..Config::default()
+    }
+}
+
+fn location(id: &str, kind: &str, lat: f64, lon: f64, capabilities: &[&str]) -> LocationDto {
+    LocationDto {
+        id: id.into(),
+        kind: kind.into(),
+        lat,
+        lon,
+        handling_per_shipment: 1.0,
+        handling_per_unit: 0.25,
+        capacity_shipments_per_day: Some(1000),
+        capabilities: capabilities.iter().map(|c| (*c).to_owned()).collect(),
+        downtime: Vec::new(),
+        priority: 0,
+    }
+}
+
+/// Three locations (New York DC, Los Angeles DC, Chicago store), three products, stock.
+pub async fn seed(service: &Service) {
+    service
+        .upsert_locations(vec![
+            location("DC-EAST", "dc", 40.71, -74.0, &["hazmat"]),
+            location("DC-WEST", "dc", 34.05, -118.24, &[]),
+            location("ST-CHI", "store", 41.88, -87.63, &[]),
+        ])
+        .await
+        .unwrap();
+    service
+        .upsert_products(vec![
+            ProductDto { sku: "SKU-A".into(), group: "apparel".into(), weight_kg: 1.0, tags: vec![] },
+            ProductDto { sku: "SKU-B".into(), group: "apparel".into(), weight_kg: 0.5, tags: vec![] },
+            ProductDto {
+                sku: "SKU-C".into(),
+                group: "electronics".into(),
+                weight_kg: 2.0,
+                tags: vec!["hazmat".into()],
+            },
+        ])
+        .await
+        .unwrap();
+    let level = |sku: &str, location: &str, on_hand| StockLevel {
+        sku: sku.into(),
+        location: location.into(),
+        on_hand,
+        safety_stock: 0,
+    };
+    service
+        .set_stock(vec![
+            level("SKU-A", "DC-EAST", 5),
+            level("SKU-A", "DC-WEST", 5),
+            level("SKU-B", "ST-CHI", 3),
+            level("SKU-C", "DC-EAST", 2),
+            level("SKU-C", "DC-WEST", 2),
+        ])
+        .await
+        .unwrap();
+    let (meta, _) = service.upload(Kind::Dsl, "reference", REFERENCE.as_bytes().to_vec()).await.unwrap();
+    service.bind("default", &meta.version, None).await.unwrap();
+}
+
+/// A seeded service on a fresh store, and its router.
+pub async fn seeded(ttl: u64) -> (tempfile::TempDir, Arc<Service>, Router) {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::open(config(dir.path(), ttl)).unwrap();
+    seed(&service).await;
+    let app = switchyard_host::app(Arc::clone(&service));
+    (dir, service, app)
+}
+
+/// An order for `qty` of `sku` to Philadelphia.
+pub fn order(id: &str, sku: &str, qty: u32) -> Value {
+    json!({
+        "id": id,
+        "placed_at": "2026-11-26T10:00:00Z",
+        "ship_to": { "lat": 39.95, "lon": -75.17, "postal_code": "19103", "country": "US" },
+        "lines": [ { "id": "1", "sku": sku, "qty": qty } ]
+    })
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: HeaderMap,
+}
+
+/// One request through the router (no socket).
+pub async fn call(app: &Router, method: Method, uri: &str, token: Option<&str>, body: impl Into<Body>) -> Reply {
+    let mut request = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = app.clone().oneshot(request.body(body.into()).unwrap()).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Reply { status, body, headers }
+}
+
+pub async fn post(app: &Router, uri: &str, token: &str, body: &Value) -> Reply {
+    call(app, Method::POST, uri, Some(token), body.to_string()).await
+}
+
+pub async fn get(app: &Router, uri: &str, token: &str) -> Reply {
+    call(app, Method::GET, uri, Some(token), Body::empty()).await
+}
+
+/// ATP of a SKU across the network.
+pub async fn atp(app: &Router, sku: &str) -> u64 {
+    get(app, &format!("/v1/inventory/{sku}"), READER).await.body["atp"].as_u64().unwrap()
+}

@@ -1,0 +1,160 @@
+//! `switchyard serve`: runs the HTTP service; `--demo` seeds it with the us-50-small network,
+//! its stock, and the example policies (bound as the default), then prints how to try it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use switchyard_host::dto::{LineDto, LocationDto, OrderRequest, ProductDto, ShipToDto, StockLevel};
+use switchyard_host::registry::{DEFAULT_GROUP, Kind};
+use switchyard_host::{Config, Role, Service, Token};
+
+use crate::scenario::Scenario;
+
+const DEMO_SCENARIO: &str = include_str!("../examples/scenarios/us-50-small.json");
+const DEMO_POLICIES: [(&str, &str); 2] = [
+    ("reference", include_str!("../examples/policies/reference.policy")),
+    ("store-first", include_str!("../examples/policies/store-first.policy")),
+];
+
+/// Arguments of `switchyard serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:7878, or the config file's).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Directory of the embedded store (default `switchyard-data`; with `--demo`, a fresh
+    /// temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Configuration file (TOML): tokens, limits, reservation TTL.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Seed a sample network, stock and policies, add demo tokens, print curl lines.
+    #[arg(long)]
+    pub demo: bool,
+    /// Log JSON lines instead of text.
+    #[arg(long)]
+    pub json_logs: bool,
+}
+
+const DEMO_TOKENS: [(&str, Role); 3] =
+    [("demo-admin", Role::Admin), ("demo-writer", Role::Writer), ("demo-reader", Role::Reader)];
+
+/// Runs `switchyard serve`.
+pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read config `{}`", path.display()))?;
+            Config::from_toml(&text).map_err(|e| anyhow::anyhow!("config `{}`: {e}", path.display()))?
+        }
+        None => Config::default(),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    config.json_logs |= args.json_logs;
+    match (&args.data, args.demo) {
+        (Some(data), _) => config.data = data.clone(),
+        (None, true) => config.data = std::env::temp_dir().join(format!("switchyard-demo-{}", std::process::id())),
+        (None, false) => {}
+    }
+    if args.demo && config.tokens.is_empty() {
+        config.tokens = DEMO_TOKENS
+            .iter()
+            .map(|(token, role)| Token { name: (*token).to_owned(), token: (*token).to_owned(), role: *role })
+            .collect();
+    }
+    if config.tokens.is_empty() {
+        bail!("no bearer tokens are configured: give `--config FILE` with [[tokens]] entries (or use `--demo`)");
+    }
+    switchyard_host::init_logging(config.json_logs);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
+    runtime.block_on(async move {
+        let listen = config.listen;
+        let data = config.data.clone();
+        let service = Service::open(config).map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?;
+        let sample = if args.demo { Some(seed_demo(&service).await?) } else { None };
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let address = listener.local_addr().context("no local address")?;
+        println!("switchyard listening on http://{address} (data in {})", data.display());
+        if let Some(sample) = sample {
+            print_demo_help(&address.to_string(), &sample);
+        }
+        switchyard_host::serve(Arc::clone(&service), listener).await.context("the server failed")
+    })
+}
+
+// Seeds the demo network through the same operations the API uses; returns a sample order.
+async fn seed_demo(service: &Service) -> anyhow::Result<String> {
+    let scenario = Scenario::from_json(DEMO_SCENARIO).map_err(|e| anyhow::anyhow!("demo scenario: {e}"))?;
+    let catalog = &scenario.catalog;
+    let fail = |e: switchyard_host::ApiError| anyhow::anyhow!("seeding the demo: {e}");
+    service.upsert_locations(catalog.locations().iter().map(LocationDto::from_engine).collect()).await.map_err(fail)?;
+    service.upsert_products(catalog.products().iter().map(ProductDto::from_engine).collect()).await.map_err(fail)?;
+    let levels = scenario
+        .stock
+        .iter()
+        .map(|s| StockLevel {
+            sku: catalog.product(s.sku).sku.clone(),
+            location: catalog.location(s.location).id.clone(),
+            on_hand: s.on_hand,
+            safety_stock: s.safety_stock,
+        })
+        .collect();
+    service.set_stock(levels).await.map_err(fail)?;
+    let mut default_version = None;
+    for (name, source) in DEMO_POLICIES {
+        let (meta, _) = service
+            .upload(Kind::Dsl, name, source.as_bytes().to_vec())
+            .await
+            .map_err(|r| anyhow::anyhow!("demo policy `{name}`: {}", r.error))?;
+        default_version.get_or_insert(meta.version);
+    }
+    if let Some(version) = default_version {
+        service.bind(DEFAULT_GROUP, &version, None).await.map_err(fail)?;
+    }
+    let order = scenario.orders.first().context("the demo scenario has no orders")?;
+    let sample = OrderRequest {
+        id: "demo-1".to_owned(),
+        placed_at: None,
+        channel: order.channel.clone(),
+        ship_to: ShipToDto {
+            lat: order.ship_to.position.lat,
+            lon: order.ship_to.position.lon,
+            postal_code: order.ship_to.postal_code.clone(),
+            country: order.ship_to.country.clone(),
+        },
+        lines: order
+            .lines
+            .iter()
+            .map(|l| LineDto { id: l.id.clone(), sku: catalog.product(l.sku).sku.clone(), qty: l.qty })
+            .collect(),
+    };
+    Ok(serde_json::to_string(&sample)?)
+}
+
+fn print_demo_help(address: &str, sample: &str) {
+    let base = format!("http://{address}");
+    println!(
+        "
+Demo: the locations, products and stock of examples/scenarios/us-50-small.json;
+policies `reference` (bound as the default) and `store-first` from examples/policies/.
+Tokens: demo-admin (policies, bindings), demo-writer (orders, stock), demo-reader (reads).
+
+  # route without reserving, with the explanation
+  curl -s -H 'Authorization: Bearer demo-reader' -d '{sample}' {base}/v1/orders/route
+  # create the order: route and reserve (the same id again returns the same order)
+  curl -s -H 'Authorization: Bearer demo-writer' -d '{sample}' {base}/v1/orders
+  curl -s -H 'Authorization: Bearer demo-reader' {base}/v1/orders/demo-1
+  curl -s -H 'Authorization: Bearer demo-writer' -X POST {base}/v1/orders/demo-1/ship
+  # policies, bindings, metrics
+  curl -s -H 'Authorization: Bearer demo-reader' {base}/v1/policies
+  curl -s -H 'Authorization: Bearer demo-reader' {base}/v1/bindings
+  curl -s {base}/metrics
+
+Ctrl-C stops the server."
+    );
+}

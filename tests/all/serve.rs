@@ -1,0 +1,173 @@
+//! `switchyard serve` as a process: killed hard in the middle of a stream of orders and
+//! restarted, every acknowledged reservation is there and nothing is half-applied.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchyard::scenario::Scenario;
+
+const CONFIG: &str = r#"
+reservation_ttl_secs = 3600
+[[tokens]]
+name = "test-writer"
+token = "demo-writer"
+role = "writer"
+[[tokens]]
+name = "test-reader"
+token = "demo-reader"
+role = "reader"
+"#;
+
+/// Starts the server and returns it with its base URL (read from its first line).
+fn start(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the switchyard binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("the server prints its address").unwrap();
+    let base = first
+        .strip_prefix("switchyard listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        .to_owned();
+    // Keep draining its output so it never blocks on a full pipe.
+    thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
+fn send(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> Result<(u16, Value), String> {
+    let request = agent.request(method, url).set("Authorization", &format!("Bearer {token}"));
+    let result = match body {
+        Some(body) => request.set("Content-Type", "application/json").send_string(&body.to_string()),
+        None => request.call(),
+    };
+    let response = match result {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(error) => return Err(error.to_string()),
+    };
+    let status = response.status();
+    let text = response.into_string().map_err(|e| e.to_string())?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+}
+
+#[test]
+fn a_hard_kill_loses_no_acknowledged_reservation() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchyard.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let data = dir.path().join("data");
+    let (data, config) = (data.to_str().unwrap().to_owned(), config.to_str().unwrap().to_owned());
+    let common = ["serve", "--listen", "127.0.0.1:0", "--data", &data, "--config", &config];
+    let (mut server, base) = start(&[&common[..], &["--demo"]].concat());
+
+    let scenario = Scenario::from_json(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/us-50-small.json")).unwrap(),
+    )
+    .unwrap();
+    let orders: Vec<Value> = scenario
+        .orders
+        .iter()
+        .map(|o| {
+            json!({
+                "id": o.id,
+                "channel": o.channel,
+                "ship_to": {"lat": o.ship_to.position.lat, "lon": o.ship_to.position.lon},
+                "lines": o.lines.iter().map(|l| json!({"id": l.id, "sku": scenario.catalog.product(l.sku).sku, "qty": l.qty})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let orders = Arc::new(orders);
+    let stop = Arc::new(AtomicBool::new(false));
+    // Four clients stream orders; each records what was acknowledged and what was in flight.
+    let clients: Vec<_> = (0..4)
+        .map(|client| {
+            let (orders, stop, url) = (Arc::clone(&orders), Arc::clone(&stop), format!("{base}/v1/orders"));
+            thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).build();
+                let (mut acknowledged, mut unknown) = (Vec::new(), Vec::new());
+                let mut n = client;
+                while !stop.load(Ordering::Relaxed) && n < orders.len() {
+                    let order = &orders[n];
+                    match send(&agent, "POST", &url, "demo-writer", Some(order)) {
+                        Ok((201, body)) => acknowledged.push(body),
+                        Ok((status, body)) => assert!(status < 500, "{status}: {body}"),
+                        Err(_) => {
+                            unknown.push(order["id"].as_str().unwrap().to_owned());
+                            break;
+                        }
+                    }
+                    n += 4;
+                }
+                (acknowledged, unknown)
+            })
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(1500));
+    server.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    server.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let mut acknowledged = Vec::new();
+    let mut unknown = Vec::new();
+    for client in clients {
+        let (a, u) = client.join().unwrap();
+        acknowledged.extend(a);
+        unknown.extend(u);
+    }
+    assert!(acknowledged.len() >= 20, "the stream ran before the kill ({} orders)", acknowledged.len());
+    eprintln!("killed after {} acknowledged orders, {} in flight", acknowledged.len(), unknown.len());
+
+    let (mut server, base) = start(&common);
+    let agent = ureq::agent();
+    // Every acknowledged order is there, as it was acknowledged.
+    let mut holding: Vec<Value> = Vec::new();
+    for order in &acknowledged {
+        let id = order["id"].as_str().unwrap();
+        let (status, stored) = send(&agent, "GET", &format!("{base}/v1/orders/{id}"), "demo-reader", None).unwrap();
+        assert_eq!(status, 200, "acknowledged order {id} is lost");
+        assert_eq!(&stored, order, "order {id} changed across the crash");
+        holding.push(stored);
+    }
+    // Orders in flight at the kill are either wholly there or wholly absent.
+    for id in &unknown {
+        let (status, stored) = send(&agent, "GET", &format!("{base}/v1/orders/{id}"), "demo-reader", None).unwrap();
+        assert!(status == 200 || status == 404, "{status}");
+        if status == 200 {
+            holding.push(stored);
+        }
+    }
+    // Reserved units per SKU are exactly what the surviving orders hold.
+    let mut held: BTreeMap<String, u64> = BTreeMap::new();
+    for order in holding.iter().filter(|o| o["status"] == "reserved") {
+        for units in order["held_units"].as_array().unwrap() {
+            *held.entry(units["sku"].as_str().unwrap().to_owned()).or_default() += units["qty"].as_u64().unwrap();
+        }
+    }
+    let skus: BTreeSet<String> = orders
+        .iter()
+        .flat_map(|o| o["lines"].as_array().unwrap().iter().map(|l| l["sku"].as_str().unwrap().to_owned()))
+        .collect();
+    for sku in skus {
+        let (_, atp) = send(&agent, "GET", &format!("{base}/v1/inventory/{sku}"), "demo-reader", None).unwrap();
+        let reserved: u64 = atp["locations"].as_array().unwrap().iter().map(|p| p["reserved"].as_u64().unwrap()).sum();
+        assert_eq!(reserved, held.get(&sku).copied().unwrap_or(0), "reserved units of {sku} after the restart");
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
