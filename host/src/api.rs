@@ -18,10 +18,13 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::config::Role;
+use crate::dto::{AtpDto, PlanDto};
 use crate::dto::{LocationDto, OrderRequest, ProductDto, StockAdjustments, StockLevels};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::registry::Kind;
+use crate::registry::{BindingDto, VersionMeta};
 use crate::service::{Created, Service};
+use crate::service::{DryRun, OrderRecord};
 
 type Shared = Arc<Service>;
 
@@ -58,6 +61,7 @@ pub fn app(service: Shared) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
+        .route("/v1/openapi.json", get(openapi))
         .fallback(|| async { ApiError::not_found("no_route", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -68,6 +72,39 @@ pub fn app(service: Shared) -> Router {
         })
         .layer(middleware::from_fn_with_state(Arc::clone(&service), observe))
         .with_state(service)
+}
+
+/// The OpenAPI 3.1 document, generated from the handlers and wire types.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "switchyard", description = "Distributed order management: routing, reservations, policies and plugins."),
+    paths(
+        list_locations, get_location, upsert_locations, put_location, list_products, get_product, upsert_products,
+        put_product, set_stock, adjust_stock, atp, dry_run, create_order, get_order, confirm_order, cancel_order,
+        ship_order, upload_policy, upload_plugin, list_versions, get_version, list_bindings, bind, rollback
+    ),
+    components(schemas(PlanDto)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi() -> Response {
+    use utoipa::OpenApi;
+    axum::Json(ApiDoc::openapi()).into_response()
 }
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
@@ -86,11 +123,7 @@ async fn observe(State(service): State<Shared>, request: Request, next: Next) ->
         request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
     let span = tracing::info_span!("request", request_id = %id, %method, %route);
-    let mut response = {
-        let _entered = span.enter();
-        drop(_entered);
-        tracing::Instrument::instrument(next.run(request), span.clone()).await
-    };
+    let mut response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
     let status = response.status();
     service.metrics().request(&route, &method, status.as_u16(), started.elapsed());
     span.in_scope(|| {
@@ -171,18 +204,21 @@ async fn metrics(State(service): State<Shared>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], service.render_metrics()).into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Locations {
+    /// The locations.
     locations: Vec<LocationDto>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Products {
+    /// The products.
     products: Vec<ProductDto>,
 }
 
+#[utoipa::path(get, path = "/v1/locations", tag = "catalog", responses((status = 200, description = "every location", body = Locations), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn list_locations(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
     authorize(&s, &headers, Role::Reader)?;
     let catalog = s.catalog();
@@ -190,6 +226,7 @@ async fn list_locations(State(s): State<Shared>, headers: HeaderMap) -> Result<R
     Ok(axum::Json(json!({ "locations": locations })).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/locations/{id}", tag = "catalog", params(("id" = String, Path, description = "location id")), responses((status = 200, body = LocationDto), (status = 404, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn get_location(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -203,6 +240,7 @@ async fn get_location(
     Ok(axum::Json(LocationDto::from_engine(catalog.location(location))).into_response())
 }
 
+#[utoipa::path(post, path = "/v1/locations", tag = "catalog", request_body = Locations, responses((status = 204, description = "all stored"), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn upsert_locations(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -214,6 +252,7 @@ async fn upsert_locations(
     Ok(no_content())
 }
 
+#[utoipa::path(put, path = "/v1/locations/{id}", tag = "catalog", params(("id" = String, Path)), request_body = LocationDto, responses((status = 204, description = "stored"), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn put_location(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -242,6 +281,7 @@ fn strip_batch_prefix(mut error: ApiError) -> ApiError {
     error
 }
 
+#[utoipa::path(get, path = "/v1/products", tag = "catalog", responses((status = 200, body = Products), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn list_products(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
     authorize(&s, &headers, Role::Reader)?;
     let catalog = s.catalog();
@@ -249,6 +289,7 @@ async fn list_products(State(s): State<Shared>, headers: HeaderMap) -> Result<Re
     Ok(axum::Json(json!({ "products": products })).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/products/{sku}", tag = "catalog", params(("sku" = String, Path)), responses((status = 200, body = ProductDto), (status = 404, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn get_product(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -260,6 +301,7 @@ async fn get_product(
     Ok(axum::Json(ProductDto::from_engine(catalog.product(id))).into_response())
 }
 
+#[utoipa::path(post, path = "/v1/products", tag = "catalog", request_body = Products, responses((status = 204, description = "all stored"), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn upsert_products(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -271,6 +313,7 @@ async fn upsert_products(
     Ok(no_content())
 }
 
+#[utoipa::path(put, path = "/v1/products/{sku}", tag = "catalog", params(("sku" = String, Path)), request_body = ProductDto, responses((status = 204, description = "stored"), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn put_product(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -288,6 +331,7 @@ async fn put_product(
     Ok(no_content())
 }
 
+#[utoipa::path(post, path = "/v1/inventory", tag = "inventory", request_body = StockLevels, responses((status = 204, description = "all set"), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn set_stock(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -299,6 +343,7 @@ async fn set_stock(
     Ok(no_content())
 }
 
+#[utoipa::path(post, path = "/v1/inventory/adjustments", tag = "inventory", request_body = StockAdjustments, responses((status = 204, description = "all applied"), (status = 422, description = "unknown sku or location, or on hand would go below zero", body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn adjust_stock(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -310,11 +355,13 @@ async fn adjust_stock(
     Ok(no_content())
 }
 
+#[utoipa::path(get, path = "/v1/inventory/{sku}", tag = "inventory", params(("sku" = String, Path)), responses((status = 200, body = AtpDto), (status = 404, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn atp(State(s): State<Shared>, headers: HeaderMap, Path(sku): Path<String>) -> Result<Response, ApiError> {
     authorize(&s, &headers, Role::Reader)?;
     Ok(axum::Json(s.atp(&sku)?).into_response())
 }
 
+#[utoipa::path(post, path = "/v1/orders/route", tag = "orders", request_body = OrderRequest, responses((status = 200, description = "the plan and its explanation; nothing reserved", body = DryRun), (status = 422, body = ErrorBody), (status = 409, description = "no binding", body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn dry_run(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -325,6 +372,7 @@ async fn dry_run(
     Ok(axum::Json(s.dry_run(&order)?).into_response())
 }
 
+#[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = OrderRequest, params(("Idempotency-Key" = Option<String>, Header, description = "names one order; reused with another order id: 422")), responses((status = 201, description = "routed and reserved (or rejected), durably", body = OrderRecord), (status = 200, description = "the same order again", body = OrderRecord), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, description = "the store could not commit; nothing was reserved", body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn create_order(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -351,11 +399,13 @@ async fn create_order(
     })
 }
 
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path)), responses((status = 200, body = OrderRecord), (status = 404, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn get_order(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
     authorize(&s, &headers, Role::Reader)?;
     Ok(axum::Json(s.order(&id).await?).into_response())
 }
 
+#[utoipa::path(post, path = "/v1/orders/{id}/confirm", tag = "orders", params(("id" = String, Path)), responses((status = 200, description = "the reservation no longer expires", body = OrderRecord), (status = 409, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn confirm_order(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -365,13 +415,15 @@ async fn confirm_order(
     Ok(axum::Json(s.confirm(&id).await?).into_response())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CancelBody {
+    /// Why (kept in the order's history).
     #[serde(default)]
     reason: String,
 }
 
+#[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "orders", params(("id" = String, Path)), request_body = CancelBody, responses((status = 200, description = "cancelled; stock released", body = OrderRecord), (status = 409, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn cancel_order(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -384,15 +436,18 @@ async fn cancel_order(
     Ok(axum::Json(s.cancel(&id, &body.reason).await?).into_response())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ShipBody {
+    /// The location whose shipment shipped; absent: every open shipment.
     #[serde(default)]
     location: Option<String>,
+    /// Carrier tracking number (kept in the order's history).
     #[serde(default)]
     tracking: String,
 }
 
+#[utoipa::path(post, path = "/v1/orders/{id}/ship", tag = "orders", params(("id" = String, Path)), request_body = ShipBody, responses((status = 200, description = "units consumed", body = OrderRecord), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn ship_order(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -451,6 +506,7 @@ async fn upload(s: &Service, kind: Kind, name: Option<String>, body: Result<Byte
     }
 }
 
+#[utoipa::path(post, path = "/v1/policies", tag = "policies", params(("name" = Option<String>, Query)), request_body(content = String, content_type = "text/plain", description = "policy language source"), responses((status = 201, description = "a new version", body = VersionMeta), (status = 200, description = "these bytes are already a version", body = VersionMeta), (status = 422, description = "errors, with every diagnostic and its line and column"), (status = 413, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn upload_policy(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -461,6 +517,7 @@ async fn upload_policy(
     Ok(upload(&s, Kind::Dsl, query.name, body).await)
 }
 
+#[utoipa::path(post, path = "/v1/plugins", tag = "policies", params(("name" = Option<String>, Query)), request_body(content = Vec<u8>, content_type = "application/wasm"), responses((status = 201, description = "a new version", body = VersionMeta), (status = 200, body = VersionMeta), (status = 422, description = "not a valid plugin for this host"), (status = 413, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn upload_plugin(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -471,11 +528,13 @@ async fn upload_plugin(
     Ok(upload(&s, Kind::Wasm, query.name, body).await)
 }
 
+#[utoipa::path(get, path = "/v1/policies", tag = "policies", responses((status = 200, description = "every version, in upload order"), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn list_versions(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
     authorize(&s, &headers, Role::Reader)?;
     Ok(axum::Json(json!({ "versions": s.versions() })).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/policies/{version}", tag = "policies", params(("version" = String, Path)), responses((status = 200, body = VersionMeta), (status = 404, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn get_version(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -485,20 +544,24 @@ async fn get_version(
     Ok(axum::Json(s.version(&version)?).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/bindings", tag = "bindings", responses((status = 200, description = "live bindings and every change"), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn list_bindings(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
     authorize(&s, &headers, Role::Reader)?;
     let (live, history) = s.bindings();
     Ok(axum::Json(json!({ "bindings": live, "history": history })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BindBody {
+    /// The version to bind.
     version: String,
+    /// The version that routes when it fails; absent: the order is refused.
     #[serde(default)]
     fallback: Option<String>,
 }
 
+#[utoipa::path(put, path = "/v1/bindings/{group}", tag = "bindings", params(("group" = String, Path, description = "product group, or `default`")), request_body = BindBody, responses((status = 200, description = "bound; the next order uses it", body = BindingDto), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn bind(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -510,6 +573,7 @@ async fn bind(
     Ok(axum::Json(s.bind(&group, &body.version, body.fallback).await?).into_response())
 }
 
+#[utoipa::path(post, path = "/v1/bindings/{group}/rollback", tag = "bindings", params(("group" = String, Path)), responses((status = 200, body = BindingDto), (status = 409, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn rollback(
     State(s): State<Shared>,
     headers: HeaderMap,

@@ -10,7 +10,7 @@ use switchyard_engine::{
 use crate::error::ApiError;
 
 /// A location as the API reads and writes it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationDto {
     /// Merchant id.
@@ -42,7 +42,7 @@ pub struct LocationDto {
 }
 
 /// A downtime window, RFC 3339 times.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DowntimeDto {
     /// Start.
@@ -52,7 +52,7 @@ pub struct DowntimeDto {
 }
 
 /// A product.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductDto {
     /// Its SKU.
@@ -67,7 +67,7 @@ pub struct ProductDto {
 }
 
 /// Bulk stock levels: absolute on hand (and safety stock) per SKU and location.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockLevels {
     /// The positions to set.
@@ -75,7 +75,7 @@ pub struct StockLevels {
 }
 
 /// One position's stock.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockLevel {
     /// The SKU.
@@ -90,7 +90,7 @@ pub struct StockLevel {
 }
 
 /// Bulk relative changes (receipts, counts, shrinkage).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockAdjustments {
     /// The changes.
@@ -98,7 +98,7 @@ pub struct StockAdjustments {
 }
 
 /// One relative change of on hand.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockAdjustment {
     /// The SKU.
@@ -110,7 +110,7 @@ pub struct StockAdjustment {
 }
 
 /// ATP of one SKU at one location.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PositionDto {
     /// The location.
     pub location: String,
@@ -125,7 +125,7 @@ pub struct PositionDto {
 }
 
 /// ATP of one SKU across the network.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AtpDto {
     /// The SKU.
     pub sku: String,
@@ -136,7 +136,7 @@ pub struct AtpDto {
 }
 
 /// An order as a client submits it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderRequest {
     /// The order's id (idempotency: the same id twice is the same order).
@@ -158,7 +158,7 @@ fn default_channel() -> String {
 }
 
 /// A ship-to address.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipToDto {
     /// Latitude.
@@ -174,7 +174,7 @@ pub struct ShipToDto {
 }
 
 /// An order line as submitted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineDto {
     /// Line id, unique in the order.
@@ -186,7 +186,7 @@ pub struct LineDto {
 }
 
 /// A plan as the API shows it, in merchant ids.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanDto {
     /// `routed` or `rejected`.
     pub status: String,
@@ -206,7 +206,7 @@ pub struct PlanDto {
 }
 
 /// One shipment of a plan.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShipmentDto {
     /// The location that ships.
     pub location: String,
@@ -220,7 +220,7 @@ pub struct ShipmentDto {
 }
 
 /// Units of one line in a shipment.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShipmentLineDto {
     /// The line's id.
     pub line_id: String,
@@ -233,7 +233,7 @@ pub struct ShipmentLineDto {
 }
 
 /// Units of a line left unfilled.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnfilledDto {
     /// The line's id.
     pub line_id: String,
@@ -244,7 +244,7 @@ pub struct UnfilledDto {
 }
 
 /// Cost terms of a plan.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CostDto {
     /// Sum of shipment costs.
     pub shipments: f64,

@@ -32,6 +32,25 @@ struct Inner<'a> {
     field: Option<&'a str>,
 }
 
+/// The body of every error response (for the OpenAPI document).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// An error's code, message and field.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code, like `unknown_sku`.
+    pub code: String,
+    /// What went wrong.
+    pub message: String,
+    /// The offending field, like `lines[0].qty`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
 impl ApiError {
     /// An error with this status and code.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {

@@ -17,7 +17,7 @@ use crate::error::ApiError;
 pub const DEFAULT_GROUP: &str = "default";
 
 /// What a version is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Policy language source.
@@ -37,7 +37,7 @@ impl Kind {
 }
 
 /// A diagnostic of an uploaded policy, with its position.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DiagnosticDto {
     /// `error` or `warning`.
     pub level: String,
@@ -55,7 +55,7 @@ pub struct DiagnosticDto {
 }
 
 /// What the API shows of a version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VersionMeta {
     /// Content hash: the version's id.
     pub version: String,
@@ -85,7 +85,7 @@ pub struct Version {
 }
 
 /// A binding of a version to a product group.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BindingDto {
     /// Product group, or `default`.
     pub group: String,

@@ -40,7 +40,7 @@ thread_local! {
 }
 
 /// Where an order stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Being routed (never stored).
@@ -82,7 +82,7 @@ impl OrderStatus {
 }
 
 /// Units an order holds at one location, in merchant ids.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HeldUnits {
     /// SKU.
     pub sku: String,
@@ -93,7 +93,7 @@ pub struct HeldUnits {
 }
 
 /// A shipment counted against a location's daily capacity.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HeldShipment {
     /// Location.
     pub location: String,
@@ -104,7 +104,7 @@ pub struct HeldShipment {
 }
 
 /// One entry of an order's timeline.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
     /// When (RFC 3339).
     pub at: String,
@@ -116,7 +116,7 @@ pub struct Event {
 }
 
 /// An order as stored and as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderRecord {
     /// The order's id.
     pub id: String,
@@ -140,8 +140,10 @@ pub struct OrderRecord {
     pub binding_group: String,
     /// Every state change.
     pub history: Vec<Event>,
-    // Seconds since the epoch of `expires_at`, for the expiry sweep.
-    #[serde(default)]
+    // Seconds since the epoch of `expires_at`, for the expiry sweep (read back from
+    // `expires_at` at recovery).
+    #[serde(skip)]
+    #[schema(ignore)]
     expires_at_seconds: Option<i64>,
 }
 
@@ -155,7 +157,7 @@ pub enum Created {
 }
 
 /// The result of a dry run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DryRun {
     /// The plan.
     pub plan: PlanDto,
@@ -168,6 +170,9 @@ pub struct Service {
     config: Config,
     catalog: RwLock<Arc<Catalog>>,
     stock_lock: AsyncMutex<()>,
+    // Binding changes are committed and applied one at a time, so the live binding is the
+    // last one stored.
+    bind_lock: AsyncMutex<()>,
     inventory: Inventory,
     orders: DashMap<String, Arc<AsyncMutex<OrderRecord>>>,
     idempotency: DashMap<String, String>,
@@ -200,6 +205,7 @@ impl Service {
             config,
             catalog: RwLock::new(Arc::new(Catalog::new())),
             stock_lock: AsyncMutex::new(()),
+            bind_lock: AsyncMutex::new(()),
             inventory: Inventory::new(),
             orders: DashMap::new(),
             idempotency: DashMap::new(),
@@ -258,7 +264,10 @@ impl Service {
         }
         let mut open = 0;
         for (id, key, body) in &snapshot.orders {
-            let record: OrderRecord = serde_json::from_str(body).map_err(|e| format!("stored order `{id}`: {e}"))?;
+            let mut record: OrderRecord =
+                serde_json::from_str(body).map_err(|e| format!("stored order `{id}`: {e}"))?;
+            record.expires_at_seconds =
+                record.expires_at.as_deref().and_then(|t| Timestamp::parse_rfc3339(t).ok()).map(|t| t.0);
             let reservation = reservation_of(&catalog, &record).map_err(|e| format!("stored order `{id}`: {e}"))?;
             if record.status.holds_stock() {
                 open += 1;
@@ -799,6 +808,7 @@ impl Service {
         }
         let dto =
             BindingDto { group: group.to_owned(), version: version.to_owned(), fallback, bound_at: now().to_string() };
+        let _order = self.bind_lock.lock().await;
         let binding = self.registry.prepare_binding(dto.clone())?;
         self.commit(vec![Write::Binding {
             group: dto.group.clone(),
@@ -814,6 +824,8 @@ impl Service {
 
     /// Binds the version bound before the current one.
     pub async fn rollback(&self, group: &str) -> Result<BindingDto, ApiError> {
+        // (`bind` takes the lock; a rollback racing another bind may pick the binding before
+        // the one that wins, which is still a binding the admin made.)
         let previous = self.registry.previous(group).ok_or_else(|| {
             ApiError::conflict("nothing_to_roll_back", format!("group `{group}` has no earlier binding"))
         })?;

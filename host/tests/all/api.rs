@@ -351,3 +351,39 @@ async fn futures_orders(app: &axum::Router, ids: &[&str]) -> Vec<serde_json::Val
     }
     out
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let (_dir, _service, app) = seeded(900).await;
+    let doc = call(&app, Method::GET, "/v1/openapi.json", None, Body::empty()).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc.body["openapi"]);
+    let paths = doc.body["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/v1/locations", "post"),
+        ("/v1/locations/{id}", "put"),
+        ("/v1/products/{sku}", "get"),
+        ("/v1/inventory", "post"),
+        ("/v1/inventory/adjustments", "post"),
+        ("/v1/inventory/{sku}", "get"),
+        ("/v1/orders", "post"),
+        ("/v1/orders/route", "post"),
+        ("/v1/orders/{id}", "get"),
+        ("/v1/orders/{id}/confirm", "post"),
+        ("/v1/orders/{id}/cancel", "post"),
+        ("/v1/orders/{id}/ship", "post"),
+        ("/v1/policies", "post"),
+        ("/v1/plugins", "post"),
+        ("/v1/policies/{version}", "get"),
+        ("/v1/bindings", "get"),
+        ("/v1/bindings/{group}", "put"),
+        ("/v1/bindings/{group}/rollback", "post"),
+    ] {
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is missing");
+    }
+    let schemas = doc.body["components"]["schemas"].as_object().unwrap();
+    for schema in ["OrderRequest", "OrderRecord", "PlanDto", "LocationDto", "ErrorBody", "VersionMeta"] {
+        assert!(schemas.contains_key(schema), "schema {schema} is missing");
+    }
+    assert_eq!(schemas["OrderRequest"]["properties"]["lines"]["type"], "array");
+}
