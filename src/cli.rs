@@ -39,6 +39,27 @@ pub enum Command {
     Plugin(PluginCommand),
     /// Run the HTTP service (`--demo`: seeded with a sample network, stock and policies).
     Serve(crate::serve::ServeArgs),
+    /// Compare policies on a scenario: each replays it on its own stock, beside the greedy
+    /// baseline; prints a side-by-side table and optionally writes an HTML report.
+    Simulate(SimulateArgs),
+}
+
+/// Arguments of `switchyard simulate`.
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// The scenario file (`switchyard-scenario/1`).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: PathBuf,
+    /// A policy to compare: a policy file, or a plugin (`.wasm`). Repeat for more; none: the
+    /// scenario's built-in reference policy.
+    #[arg(long = "policy", value_name = "POLICY")]
+    pub policies: Vec<PathBuf>,
+    /// Write a self-contained HTML report (`index.html`) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Locations listed in the table (busiest first).
+    #[arg(long, default_value_t = 10)]
+    pub locations: usize,
 }
 
 /// `switchyard plugin ...`.
@@ -119,6 +140,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Test(args) => test(args),
         Command::Plugin(PluginCommand::Inspect { file }) => inspect_plugin(&file),
         Command::Serve(args) => crate::serve::serve(args),
+        Command::Simulate(args) => simulate(args),
     }
 }
 
@@ -190,6 +212,55 @@ pub fn load_plugin(path: &std::path::Path) -> anyhow::Result<switchyard_plugins:
     let host = switchyard_plugins::PluginHost::new(switchyard_plugins::Limits::default())?;
     let name = path.file_stem().map_or_else(|| "plugin".to_owned(), |s| s.to_string_lossy().into_owned());
     host.load(&name, &bytes).with_context(|| format!("cannot load plugin `{}`", path.display()))
+}
+
+fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+
+    let text = std::fs::read_to_string(&args.scenario)
+        .with_context(|| format!("cannot read scenario `{}`", args.scenario.display()))?;
+    let scenario =
+        Scenario::from_json(&text).map_err(|error| anyhow::anyhow!("{}: {error}", args.scenario.display()))?;
+    let mut loaded: Vec<(String, Box<dyn Policy>)> = Vec::new();
+    for path in &args.policies {
+        let stem = path.file_stem().map_or_else(|| "policy".to_owned(), |s| s.to_string_lossy().into_owned());
+        let label = if loaded.iter().any(|(l, _)| *l == stem) { format!("{stem}#{}", loaded.len() + 1) } else { stem };
+        let policy: Box<dyn Policy> = if path.extension().is_some_and(|e| e == "wasm") {
+            Box::new(load_plugin(path)?)
+        } else {
+            Box::new(load_policy(path, &[])?)
+        };
+        loaded.push((label, policy));
+    }
+    let mut policies: Vec<(String, &dyn Policy)> = loaded.iter().map(|(l, p)| (l.clone(), p.as_ref())).collect();
+    if policies.is_empty() {
+        policies.push(("reference".to_owned(), &scenario.policy));
+    }
+    let terminal = std::io::stderr().is_terminal();
+    let mut last_drawn = usize::MAX;
+    let mut progress = |label: &str, done: usize, total: usize| {
+        if !terminal || total == 0 {
+            return;
+        }
+        let filled = done * 30 / total;
+        if filled != last_drawn || done == total {
+            last_drawn = filled;
+            eprint!("\r{label:<24} [{}{}] {done}/{total}", "#".repeat(filled), " ".repeat(30 - filled));
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let simulation = crate::simulate::simulate(&scenario, &policies, &mut progress)?;
+    let count = if policies.len() == 1 { "1 policy".to_owned() } else { format!("{} policies", policies.len()) };
+    println!("{}: {} orders, {count} and the greedy baseline", scenario.name, scenario.orders.len());
+    print!("{}", simulation.table(args.locations));
+    if let Some(directory) = &args.report {
+        let path = crate::report::write_report(&simulation, directory)
+            .with_context(|| format!("cannot write the report into `{}`", directory.display()))?;
+        println!("report: {}", path.display());
+    }
+    Ok(())
 }
 
 /// Reads a `name=value` parameter override.

@@ -9,7 +9,9 @@ pub mod cli;
 pub mod plan_file;
 pub mod policy_test;
 pub mod replay;
+pub mod report;
 pub mod scenario;
 pub mod serve;
+pub mod simulate;
 
 pub use switchyard_engine as engine;

@@ -56,6 +56,17 @@ pub fn replay(
     config: &RouterConfig,
     explain: &HashSet<String>,
 ) -> Result<Replay, RoutingError> {
+    replay_with_progress(scenario, policy, config, explain, &mut |_| {})
+}
+
+/// [`replay`], calling `progress` with the number of orders routed after each one.
+pub fn replay_with_progress(
+    scenario: &Scenario,
+    policy: &dyn Policy,
+    config: &RouterConfig,
+    explain: &HashSet<String>,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Replay, RoutingError> {
     let inventory = scenario.fresh_inventory();
     let router = Router { catalog: &scenario.catalog, inventory: &inventory, policy, config };
     let mut workspace = Workspace::default();
@@ -72,6 +83,7 @@ pub fn replay(
         let routed = router.route_and_reserve(order, &mut workspace)?;
         latencies.push(order_started.elapsed());
         plans.push(routed.plan);
+        progress(plans.len());
     }
     let elapsed = started.elapsed();
     Ok(Replay { plans, explanations, inventory, latencies, elapsed })

@@ -5,6 +5,7 @@
 //! baseline, plans and their explanations. It does no IO and knows nothing of HTTP, Wasm or
 //! the policy language.
 
+pub mod analysis;
 pub mod catalog;
 pub mod domain;
 pub mod explain;
@@ -16,6 +17,7 @@ pub mod policy;
 pub mod reference_policy;
 pub mod router;
 
+pub use analysis::{RunSummary, plans_differ};
 pub use catalog::{Catalog, CatalogError};
 pub use domain::{
     Address, Downtime, GeoPoint, Location, LocationId, LocationKind, Order, OrderLine, Product, SkuId, Timestamp,

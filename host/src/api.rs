@@ -25,6 +25,7 @@ use crate::registry::Kind;
 use crate::registry::{BindingDto, VersionMeta};
 use crate::service::{Created, Service};
 use crate::service::{DryRun, OrderRecord};
+use crate::shadow::ShadowSummary;
 
 type Shared = Arc<Service>;
 
@@ -54,6 +55,7 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/bindings", get(list_bindings))
         .route("/v1/bindings/{group}", put(bind))
         .route("/v1/bindings/{group}/rollback", post(rollback))
+        .route("/v1/shadows/{group}", get(get_shadow).put(start_shadow).delete(stop_shadow))
         .layer(DefaultBodyLimit::max(json_limit));
     Router::new()
         .merge(api)
@@ -81,7 +83,8 @@ pub fn app(service: Shared) -> Router {
     paths(
         list_locations, get_location, upsert_locations, put_location, list_products, get_product, upsert_products,
         put_product, set_stock, adjust_stock, atp, dry_run, create_order, get_order, confirm_order, cancel_order,
-        ship_order, upload_policy, upload_plugin, list_versions, get_version, list_bindings, bind, rollback
+        ship_order, upload_policy, upload_plugin, list_versions, get_version, list_bindings, bind, rollback,
+        start_shadow, get_shadow, stop_shadow
     ),
     components(schemas(PlanDto)),
     modifiers(&BearerAuth),
@@ -586,4 +589,46 @@ async fn rollback(
 /// An empty body, for tests.
 pub fn empty() -> Body {
     Body::empty()
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ShadowBody {
+    /// The candidate version to evaluate beside the live binding.
+    version: String,
+}
+
+#[utoipa::path(put, path = "/v1/shadows/{group}", tag = "bindings", params(("group" = String, Path)), request_body = ShadowBody,
+    responses((status = 200, description = "shadowing from the next order on", body = ShadowSummary), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn start_shadow(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(group): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Admin)?;
+    let body: ShadowBody = parse_json(body)?;
+    Ok(axum::Json(s.start_shadow(&group, &body.version)?).into_response())
+}
+
+#[utoipa::path(get, path = "/v1/shadows/{group}", tag = "bindings", params(("group" = String, Path)),
+    responses((status = 200, description = "live vs shadow vs greedy so far", body = ShadowSummary), (status = 404, body = ErrorBody)))]
+async fn get_shadow(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(group): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Reader)?;
+    Ok(axum::Json(s.shadow(&group)?).into_response())
+}
+
+#[utoipa::path(delete, path = "/v1/shadows/{group}", tag = "bindings", params(("group" = String, Path)),
+    responses((status = 200, description = "stopped; the final summary", body = ShadowSummary), (status = 404, body = ErrorBody)))]
+async fn stop_shadow(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(group): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Admin)?;
+    Ok(axum::Json(s.stop_shadow(&group)?).into_response())
 }

@@ -8,6 +8,7 @@
 //! - `registry`: versions (content-addressed) and bindings (atomic swap);
 //! - `service`: state and operations, independent of HTTP;
 //! - `api`: routes, auth, request ids, error shape;
+//! - `shadow`: shadow runs of a candidate version beside the live binding;
 //! - `metrics`: Prometheus exposition.
 
 pub mod api;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod metrics;
 pub mod registry;
 pub mod service;
+pub mod shadow;
 pub mod store;
 
 use std::sync::Arc;

@@ -22,8 +22,8 @@ use dashmap::mapref::entry::Entry;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use switchyard_engine::{
-    Catalog, Inventory, Order, Policy, Reservation, ReservedShipment, ReservedUnits, Router, RouterConfig,
-    RoutingError, Timestamp, Workspace,
+    Catalog, Inventory, Order, Plan, Policy, Reservation, ReservedShipment, ReservedUnits, Router, RouterConfig,
+    RoutingError, Strategy, Timestamp, Workspace,
 };
 use switchyard_plugins::{Limits, PluginHost};
 use tokio::sync::Mutex as AsyncMutex;
@@ -33,6 +33,7 @@ use crate::dto::{AtpDto, LocationDto, OrderRequest, PlanDto, PositionDto, Produc
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::registry::{BindingDto, DEFAULT_GROUP, Kind, Registry, Rejected, VersionMeta};
+use crate::shadow::{Shadow, ShadowSummary};
 use crate::store::{SqliteStore, Store, StoreError, Write};
 
 thread_local! {
@@ -180,6 +181,8 @@ pub struct Service {
     store: Box<dyn Store>,
     metrics: Metrics,
     router_config: RouterConfig,
+    greedy_config: RouterConfig,
+    shadows: DashMap<String, Arc<Shadow>>,
     ready: AtomicBool,
 }
 
@@ -213,6 +216,8 @@ impl Service {
             store: Box::new(store),
             metrics: Metrics::default(),
             router_config: RouterConfig::default(),
+            greedy_config: RouterConfig { strategy: Strategy::Greedy, ..RouterConfig::default() },
+            shadows: DashMap::new(),
             ready: AtomicBool::new(false),
         };
         service.recover(snapshot)?;
@@ -532,6 +537,16 @@ impl Service {
             }
         }
         // From here the id is ours; on any failure the slot is removed again.
+        // A shadow plans the order first, on the same stock the live policy is about to see.
+        let shadowed = self.shadows.get(&group).map(|s| Arc::clone(s.value())).map(|shadow| {
+            let plan_with = |policy: &dyn Policy, config: &RouterConfig| {
+                let router = Router { catalog: &catalog, inventory: &self.inventory, policy, config };
+                WORKSPACE.with(|w| router.plan(&order, &mut w.borrow_mut())).ok()
+            };
+            let shadow_plan = plan_with(&*shadow.policy, &self.router_config);
+            let greedy_plan = plan_with(&*policy, &self.greedy_config);
+            (shadow, shadow_plan, greedy_plan)
+        });
         let router =
             Router { catalog: &catalog, inventory: &self.inventory, policy: &*policy, config: &self.router_config };
         let started = Instant::now();
@@ -546,6 +561,15 @@ impl Service {
             }
         };
         let plan = PlanDto::from_engine(&routed.plan, &order, &catalog);
+        if let Some((shadow, shadow_plan, greedy_plan)) = &shadowed {
+            let shadow_plan: Option<&Plan> = shadow_plan.as_ref();
+            shadow.record(
+                &routed.plan,
+                &plan,
+                shadow_plan.map(|p| (p, PlanDto::from_engine(p, &order, &catalog))),
+                greedy_plan.as_ref(),
+            );
+        }
         let reservation = routed.reservation.clone();
         let ttl = self.config.reservation_ttl_secs as i64;
         {
@@ -830,6 +854,48 @@ impl Service {
             ApiError::conflict("nothing_to_roll_back", format!("group `{group}` has no earlier binding"))
         })?;
         self.bind(group, &previous.version, previous.fallback).await
+    }
+
+    /// Starts (or replaces) a shadow run of `version` beside the live binding of `group`.
+    pub fn start_shadow(&self, group: &str, version: &str) -> Result<ShadowSummary, ApiError> {
+        let candidate = self
+            .registry
+            .version(version)
+            .ok_or_else(|| ApiError::invalid("unknown_version", format!("no version `{version}`")).at("version"))?;
+        // The same checks as binding it (it must be allowed to serve the group).
+        self.registry.prepare_binding(BindingDto {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            fallback: None,
+            bound_at: String::new(),
+        })?;
+        if self.registry.binding_for(Some(group)).is_none_or(|b| b.dto.group != group) {
+            return Err(ApiError::conflict(
+                "no_binding",
+                format!("group `{group}` has no binding of its own to shadow; bind it first"),
+            ));
+        }
+        let shadow = Shadow::new(group, version, Arc::clone(&candidate.policy), now().to_string());
+        let summary = shadow.summary();
+        self.shadows.insert(group.to_owned(), Arc::new(shadow));
+        tracing::info!(group, version, "shadow started");
+        Ok(summary)
+    }
+
+    /// The summary of the shadow run on `group`.
+    pub fn shadow(&self, group: &str) -> Result<ShadowSummary, ApiError> {
+        self.shadows
+            .get(group)
+            .map(|s| s.summary())
+            .ok_or_else(|| ApiError::not_found("no_shadow", format!("no shadow run on group `{group}`")))
+    }
+
+    /// Stops the shadow run on `group`; returns its final summary.
+    pub fn stop_shadow(&self, group: &str) -> Result<ShadowSummary, ApiError> {
+        self.shadows
+            .remove(group)
+            .map(|(_, s)| s.summary())
+            .ok_or_else(|| ApiError::not_found("no_shadow", format!("no shadow run on group `{group}`")))
     }
 
     /// Live bindings and every change.

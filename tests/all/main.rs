@@ -9,3 +9,4 @@ mod plugins;
 mod policies;
 mod scenarios;
 mod serve;
+mod simulate;

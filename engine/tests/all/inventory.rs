@@ -23,6 +23,33 @@ fn atp_is_on_hand_less_reserved_and_safety_stock() {
 }
 
 #[test]
+fn adjustments_refuse_to_go_below_zero_and_restores_skip_the_atp_check() {
+    let inventory = Inventory::new();
+    inventory.set_stock(SkuId(1), LocationId(0), 3, 0);
+    assert_eq!(inventory.adjust_stock(SkuId(1), LocationId(0), 4), Ok(7));
+    assert!(matches!(inventory.adjust_stock(SkuId(1), LocationId(0), -8), Err(InventoryError::OutOfRange { .. })));
+    assert_eq!(inventory.position(SkuId(1), LocationId(0)).unwrap().on_hand, 7, "a refused adjustment changes nothing");
+    // After a restart an order holds what it held, even where stock was since set lower.
+    inventory.set_stock(SkuId(1), LocationId(0), 2, 0);
+    let held = Reservation {
+        units: vec![units(1, 0, 5)],
+        shipments: vec![ReservedShipment { location: LocationId(0), day: 3, capacity: Some(1) }],
+    };
+    inventory.restore(&held, true).unwrap();
+    let position = inventory.position(SkuId(1), LocationId(0)).unwrap();
+    assert_eq!((position.reserved, position.atp()), (5, 0));
+    assert_eq!(inventory.shipments_on(LocationId(0), 3), 1);
+    // A shipped order's shipments still count against capacity; its units do not.
+    inventory.restore(&held, false).unwrap();
+    assert_eq!(
+        (inventory.position(SkuId(1), LocationId(0)).unwrap().reserved, inventory.shipments_on(LocationId(0), 3)),
+        (5, 2)
+    );
+    let unknown = Reservation { units: vec![units(9, 0, 1)], shipments: vec![] };
+    assert!(matches!(inventory.restore(&unknown, true), Err(InventoryError::UnknownPosition { .. })));
+}
+
+#[test]
 fn a_reservation_that_fails_anywhere_changes_nothing() {
     let inventory = Inventory::new();
     inventory.set_stock(SkuId(1), LocationId(0), 5, 0);

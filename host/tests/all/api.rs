@@ -378,6 +378,9 @@ async fn the_openapi_document_describes_every_route() {
         ("/v1/bindings", "get"),
         ("/v1/bindings/{group}", "put"),
         ("/v1/bindings/{group}/rollback", "post"),
+        ("/v1/shadows/{group}", "put"),
+        ("/v1/shadows/{group}", "get"),
+        ("/v1/shadows/{group}", "delete"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is missing");
     }
@@ -386,4 +389,50 @@ async fn the_openapi_document_describes_every_route() {
         assert!(schemas.contains_key(schema), "schema {schema} is missing");
     }
     assert_eq!(schemas["OrderRequest"]["properties"]["lines"]["type"], "array");
+}
+
+#[tokio::test]
+async fn a_shadow_run_compares_a_candidate_on_live_orders_without_reserving() {
+    let (_dir, _service, app) = seeded(900).await;
+    let reference = get(&app, "/v1/bindings", READER).await.body["bindings"][0]["version"].as_str().unwrap().to_owned();
+    let store_first = include_str!("../../../examples/policies/store-first.policy");
+    let candidate =
+        call(&app, Method::POST, "/v1/policies?name=store-first", Some(ADMIN), store_first).await.body["version"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let shadow = json!({"version": candidate}).to_string();
+    // Only a group with its own binding can be shadowed, and only by a policy allowed there.
+    let unbound = call(&app, Method::PUT, "/v1/shadows/apparel", Some(ADMIN), shadow.clone()).await;
+    assert_eq!((unbound.status, unbound.body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("no_binding")));
+    let wrong_group = call(&app, Method::PUT, "/v1/shadows/default", Some(ADMIN), shadow.clone()).await;
+    assert_eq!(wrong_group.body["error"]["code"], "policy_not_for_group");
+    call(&app, Method::PUT, "/v1/bindings/apparel", Some(ADMIN), json!({"version": reference}).to_string()).await;
+    let started = call(&app, Method::PUT, "/v1/shadows/apparel", Some(ADMIN), shadow).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    assert_eq!(started.body["orders_compared"], 0);
+
+    let mut live_cost = 0.0;
+    for n in 0..4 {
+        let created = post(&app, "/v1/orders", WRITER, &order(&format!("sh-{n}"), "SKU-A", 1)).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(created.body["plan"]["policy"], "reference@1", "the live binding decides");
+        live_cost += created.body["plan"]["cost"]["total"].as_f64().unwrap();
+    }
+    post(&app, "/v1/orders", WRITER, &order("sh-electronics", "SKU-C", 1)).await; // another group: not shadowed
+    assert_eq!(atp(&app, "SKU-A").await, 6, "the shadow reserves nothing");
+
+    let summary = get(&app, "/v1/shadows/apparel", READER).await.body;
+    assert_eq!(summary["orders_compared"], 4, "{summary}");
+    assert!((summary["live_cost"].as_f64().unwrap() - live_cost).abs() < 1e-6, "{summary}");
+    // store-first adds a $4 DC surcharge: every plan from a DC costs more under it.
+    assert_eq!(summary["orders_differing"], 4, "{summary}");
+    assert!(summary["shadow_cost"].as_f64().unwrap() > summary["live_cost"].as_f64().unwrap(), "{summary}");
+    assert!(summary["greedy_cost"].as_f64().unwrap() >= summary["live_cost"].as_f64().unwrap() - 1e-9, "{summary}");
+    assert_eq!(summary["recent_differences"].as_array().unwrap().len(), 4);
+    assert_eq!(summary["recent_differences"][0]["order_id"], "sh-0");
+
+    let stopped = call(&app, Method::DELETE, "/v1/shadows/apparel", Some(ADMIN), Body::empty()).await;
+    assert_eq!(stopped.body["orders_compared"], 4);
+    assert_eq!(get(&app, "/v1/shadows/apparel", READER).await.status, StatusCode::NOT_FOUND);
 }

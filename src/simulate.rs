@@ -1,0 +1,216 @@
+//! What-if simulation: replay a scenario under several policies, each on its own copy of the
+//! starting stock, plus the greedy baseline, and compare them side by side.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use switchyard_engine::{Plan, Policy, RouterConfig, RoutingError, RunSummary, Strategy, plans_differ};
+
+use crate::replay::replay_with_progress;
+use crate::scenario::Scenario;
+
+/// One compared policy's run.
+pub struct Column {
+    /// How the column is headed (`reference`, `greedy (reference)`).
+    pub label: String,
+    /// Whether it is the greedy baseline.
+    pub greedy: bool,
+    /// The figures.
+    pub summary: RunSummary,
+    /// One plan per order, in file order.
+    pub plans: Vec<Plan>,
+    /// Median routing time per order.
+    pub p50: Duration,
+    /// 99th percentile routing time per order.
+    pub p99: Duration,
+    /// Routing time of the whole run.
+    pub routing_time: Duration,
+}
+
+/// An order the compared policies plan differently.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderDifference {
+    /// The order's id.
+    pub order_id: String,
+    /// Its cost under each column.
+    pub costs: Vec<f64>,
+    /// Its shipping locations under each column, comma-separated (`-` for none).
+    pub locations: Vec<String>,
+}
+
+/// A finished comparison.
+pub struct Simulation {
+    /// The scenario's name.
+    pub scenario: String,
+    /// Calendar days (UTC) the scenario's orders span, for utilisation.
+    pub days: usize,
+    /// Location ids, indexed like `RunSummary::location_shipments`.
+    pub locations: Vec<String>,
+    /// Daily shipment capacity per location.
+    pub capacities: Vec<Option<u32>>,
+    /// The columns: each policy given, then the greedy baseline under the first.
+    pub columns: Vec<Column>,
+    /// Orders on which some column differs from the first, in file order.
+    pub differences: Vec<OrderDifference>,
+}
+
+/// Runs every policy (optimal strategy) and the greedy baseline under the first policy.
+/// `progress(column label, orders done, orders)` is called as it goes.
+pub fn simulate(
+    scenario: &Scenario,
+    policies: &[(String, &dyn Policy)],
+    progress: &mut dyn FnMut(&str, usize, usize),
+) -> Result<Simulation, RoutingError> {
+    let mut runs: Vec<(String, bool, &dyn Policy, Strategy)> =
+        policies.iter().map(|(label, policy)| (label.clone(), false, *policy, Strategy::Optimal)).collect();
+    if let Some((label, policy)) = policies.first() {
+        runs.push((format!("greedy ({label})"), true, *policy, Strategy::Greedy));
+    }
+    let total = scenario.orders.len();
+    let mut columns = Vec::with_capacity(runs.len());
+    for (label, greedy, policy, strategy) in runs {
+        let config = RouterConfig { strategy, ..RouterConfig::default() };
+        let replay = replay_with_progress(scenario, policy, &config, &HashSet::new(), &mut |done| {
+            progress(&label, done, total)
+        })?;
+        let stats = replay.stats();
+        let summary = RunSummary::of(&scenario.catalog, &scenario.orders, &replay.plans);
+        columns.push(Column {
+            label,
+            greedy,
+            summary,
+            plans: replay.plans,
+            p50: stats.p50,
+            p99: stats.p99,
+            routing_time: replay.latencies.iter().sum(),
+        });
+    }
+    let locations: Vec<String> = scenario.catalog.locations().iter().map(|l| l.id.clone()).collect();
+    let capacities = scenario.catalog.locations().iter().map(|l| l.capacity_shipments_per_day).collect();
+    let days = scenario.orders.iter().map(|o| o.placed_at.utc_day()).collect::<HashSet<_>>().len().max(1);
+    let mut differences = Vec::new();
+    for (index, order) in scenario.orders.iter().enumerate() {
+        let first = &columns[0].plans[index];
+        if columns[1..].iter().any(|c| plans_differ(first, &c.plans[index])) {
+            differences.push(OrderDifference {
+                order_id: order.id.clone(),
+                costs: columns.iter().map(|c| c.plans[index].cost.total()).collect(),
+                locations: columns
+                    .iter()
+                    .map(|c| {
+                        let ids: Vec<&str> =
+                            c.plans[index].shipments.iter().map(|s| locations[s.location.index()].as_str()).collect();
+                        if ids.is_empty() { "-".to_owned() } else { ids.join(",") }
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Ok(Simulation { scenario: scenario.name.clone(), days, locations, capacities, columns, differences })
+}
+
+impl Simulation {
+    /// Share of a location's capacity over the scenario's days a column used, 0..=1; `None`
+    /// when the location has no capacity limit.
+    pub fn utilisation(&self, column: &Column, location: usize) -> Option<f64> {
+        let capacity = self.capacities.get(location).copied().flatten()?;
+        let shipments = column.summary.location_shipments.get(location).copied().unwrap_or(0);
+        Some(if capacity == 0 { 1.0 } else { shipments as f64 / (f64::from(capacity) * self.days as f64) })
+    }
+
+    /// Orders where `column` plans differently from the first column.
+    pub fn differing_from_first(&self, column: usize) -> usize {
+        if column == 0 {
+            return 0;
+        }
+        let first = &self.columns[0].plans;
+        self.columns[column].plans.iter().zip(first).filter(|(a, b)| plans_differ(a, b)).count()
+    }
+
+    /// The greedy column, if any.
+    pub fn greedy(&self) -> Option<&Column> {
+        self.columns.iter().find(|c| c.greedy)
+    }
+
+    /// Locations ordered by shipments in the first column, busiest first (ties by id).
+    pub fn busiest_locations(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.locations.len()).collect();
+        let shipments =
+            |i: usize| self.columns.first().map_or(0, |c| c.summary.location_shipments.get(i).copied().unwrap_or(0));
+        order.sort_by(|&a, &b| shipments(b).cmp(&shipments(a)).then_with(|| self.locations[a].cmp(&self.locations[b])));
+        order
+    }
+
+    /// The side-by-side table, as text.
+    pub fn table(&self, top_locations: usize) -> String {
+        let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+        let row = |name: &str, f: &dyn Fn(&Column) -> String| -> (String, Vec<String>) {
+            (name.to_owned(), self.columns.iter().map(f).collect())
+        };
+        let greedy_cost = self.greedy().map(|g| g.summary.total_cost);
+        rows.push(row("orders", &|c| c.summary.orders.to_string()));
+        rows.push(row("rejected orders", &|c| c.summary.rejected.to_string()));
+        rows.push(row("total cost", &|c| format!("{:.2}", c.summary.total_cost)));
+        rows.push(row("cost per order", &|c| format!("{:.2}", c.summary.cost_per_order())));
+        rows.push(row("vs greedy", &|c| match greedy_cost {
+            Some(g) if g > 0.0 && !c.greedy => format!("{:+.2}%", (c.summary.total_cost - g) / g * 100.0),
+            _ => "-".to_owned(),
+        }));
+        rows.push(row("shipments per order", &|c| format!("{:.3}", c.summary.shipments_per_order())));
+        rows.push(row("split rate", &|c| format!("{:.1}%", c.summary.split_rate() * 100.0)));
+        rows.push(row("unfilled units", &|c| c.summary.unfilled_units.to_string()));
+        rows.push(row("backordered units", &|_| "n/a".to_owned()));
+        rows.push(row("proved optimal", &|c| format!("{:.1}%", c.summary.optimal_share() * 100.0)));
+        rows.push(row("distance (km)", &|c| format!("{:.0}", c.summary.distance_km)));
+        rows.push(row("routing p50 / p99 (µs)", &|c| {
+            format!("{:.1} / {:.1}", c.p50.as_secs_f64() * 1e6, c.p99.as_secs_f64() * 1e6)
+        }));
+        rows.push(row("routing time (ms)", &|c| format!("{:.1}", c.routing_time.as_secs_f64() * 1e3)));
+        let differing: Vec<String> = (0..self.columns.len())
+            .map(|i| if i == 0 { "-".to_owned() } else { self.differing_from_first(i).to_string() })
+            .collect();
+        rows.push((format!("orders planned unlike {}", self.columns[0].label), differing));
+        rows.push(("shipments by location (utilisation)".to_owned(), vec![String::new(); self.columns.len()]));
+        for location in self.busiest_locations().into_iter().take(top_locations) {
+            rows.push((
+                format!("  {}", self.locations[location]),
+                self.columns
+                    .iter()
+                    .map(|c| {
+                        let shipments = c.summary.location_shipments.get(location).copied().unwrap_or(0);
+                        match self.utilisation(c, location) {
+                            Some(u) => format!("{shipments} ({:.0}%)", u * 100.0),
+                            None => shipments.to_string(),
+                        }
+                    })
+                    .collect(),
+            ));
+        }
+        let name_width = rows.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..self.columns.len())
+            .map(|i| {
+                rows.iter()
+                    .map(|(_, v)| v[i].chars().count())
+                    .chain([self.columns[i].label.chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        let _ = write!(out, "{:name_width$}", "");
+        for (column, width) in self.columns.iter().zip(&widths) {
+            let _ = write!(out, "  {:>width$}", column.label);
+        }
+        out.push('\n');
+        for (name, values) in rows {
+            let _ = write!(out, "{name:name_width$}");
+            for (value, width) in values.iter().zip(&widths) {
+                let _ = write!(out, "  {value:>width$}");
+            }
+            out.push('\n');
+        }
+        out.push_str("(backordered units: the scenarios carry no inbound stock yet, so nothing is backordered)\n");
+        out
+    }
+}

@@ -1,0 +1,147 @@
+//! `switchyard simulate`: the numbers against a scenario computed by hand, and the HTML
+//! report loaded in headless Chromium.
+
+use std::path::Path;
+use std::process::Command;
+
+use switchyard::scenario::Scenario;
+use switchyard::simulate::simulate;
+use switchyard_engine::Policy;
+
+fn hand_computed() -> Scenario {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/hand-computed.json");
+    Scenario::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+// tests/data/hand-computed.json, by hand (rate card of the sample scenarios; ship-to O1/O2 at
+// A (40,-75), O3 at B (40,-80); A-B 425.8 km is zone 3, A-C 166.8 km zone 2, same point zone 1):
+//
+// O1 = P1 + P2 + P3. No location holds all three (A: P1; B: P1, P2; C: P3).
+//   optimal: B ships P1, P2 (10.20 + 2.23 + 1.24), C ships P3 (9.30 + 1.17), split 2 = 26.14
+//   greedy:  P1 from A (8.50 + 1.82, the cheapest line by line), P2 from B (10.20 + 1.24),
+//            P3 from C (9.30 + 1.17), two extra shipments 4 = 36.23
+// O2 = 2 x P2: B's only unit went to O1: unfilled, 2 x 100 = 200 under both.
+// O3 = P1 to B: optimal has A's unit left (zone 3 from B: 9.20 + 2.48 = 11.68); greedy used
+//   A's unit for O1 and ships B's (zone 1: 9.50 + 1.57 = 11.07).
+#[test]
+fn simulate_numbers_match_the_hand_computation() {
+    let scenario = hand_computed();
+    let dsl = switchyard_dsl::load(
+        "reference.policy",
+        include_str!("../../examples/policies/reference.policy"),
+        &switchyard_dsl::no_overrides(),
+    )
+    .unwrap()
+    .0;
+    let policies: Vec<(String, &dyn Policy)> =
+        vec![("built-in".to_owned(), &scenario.policy), ("dsl".to_owned(), &dsl)];
+    let mut calls = 0;
+    let simulation = simulate(&scenario, &policies, &mut |_, _, _| calls += 1).unwrap();
+    assert_eq!(calls, 3 * 3, "progress after every order of every column");
+    let labels: Vec<&str> = simulation.columns.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, ["built-in", "dsl", "greedy (built-in)"]);
+    let (optimal, dsl, greedy) =
+        (&simulation.columns[0].summary, &simulation.columns[1].summary, &simulation.columns[2].summary);
+
+    assert!(close(optimal.total_cost, 237.82), "{}", optimal.total_cost);
+    for (got, want) in optimal.order_costs.iter().zip([26.14, 200.0, 11.68]) {
+        assert!(close(*got, want), "{:?}", optimal.order_costs);
+    }
+    assert_eq!((optimal.shipments, optimal.split_orders, optimal.unfilled_units), (3, 1, 2));
+    assert_eq!(optimal.shipment_histogram, [1, 1, 1]);
+    assert_eq!(optimal.location_shipments, [1, 1, 1]);
+    assert_eq!(optimal.proved_optimal, 3);
+
+    assert!(close(greedy.total_cost, 247.30), "{}", greedy.total_cost);
+    for (got, want) in greedy.order_costs.iter().zip([36.23, 200.0, 11.07]) {
+        assert!(close(*got, want), "{:?}", greedy.order_costs);
+    }
+    assert_eq!((greedy.shipments, greedy.split_orders, greedy.unfilled_units), (4, 1, 2));
+    assert_eq!(greedy.shipment_histogram, [1, 1, 0, 1]);
+    assert_eq!(greedy.location_shipments, [1, 2, 1]);
+
+    // The policy language's reference policy plans exactly as the built-in one.
+    assert_eq!(dsl.order_costs.len(), 3);
+    assert!(dsl.order_costs.iter().zip(&optimal.order_costs).all(|(a, b)| close(*a, *b)));
+    assert_eq!(simulation.differing_from_first(1), 0);
+    assert_eq!(simulation.differing_from_first(2), 2);
+    let differing: Vec<&str> = simulation.differences.iter().map(|d| d.order_id.as_str()).collect();
+    assert_eq!(differing, ["O1", "O3"]);
+    assert_eq!(sorted_ids(&simulation.differences[0].locations[0]), "B,C");
+    assert_eq!(sorted_ids(&simulation.differences[0].locations[2]), "A,B,C");
+    // Capacity 10 a day, one day: B shipped twice under greedy.
+    assert!(close(simulation.utilisation(&simulation.columns[2], 1).unwrap(), 0.2));
+    assert!(close(simulation.utilisation(&simulation.columns[0], 1).unwrap(), 0.1));
+    // Distances (great circle, R = 6371 km): O1 ships from B (425.84 km) and C (166.79 km), O3
+    // from A (425.84 km).
+    assert!((optimal.distance_km - (2.0 * 425.84 + 166.79)).abs() < 0.05, "{}", optimal.distance_km);
+}
+
+fn sorted_ids(list: &str) -> String {
+    let mut ids: Vec<&str> = list.split(',').collect();
+    ids.sort_unstable();
+    ids.join(",")
+}
+
+fn chromium() -> String {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        if Command::new("sh").args(["-c", &format!("command -v {name}")]).output().is_ok_and(|o| o.status.success()) {
+            return name.to_owned();
+        }
+    }
+    panic!("headless Chromium is needed for the report test: scripts/test installs Debian's `chromium`");
+}
+
+#[test]
+fn the_report_renders_in_headless_chromium_with_its_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report");
+    let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["simulate", "--scenario", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/hand-computed.json")])
+        .args(["--policy", concat!(env!("CARGO_MANIFEST_DIR"), "/examples/policies/reference.policy")])
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    for expected in ["total cost", "237.82", "247.30", "-3.83%", "greedy (reference)", "  B ", "2 (20%)"] {
+        assert!(stdout.contains(expected), "the table lacks `{expected}`:\n{stdout}");
+    }
+    let page = report.join("index.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    for external in ["<script", "<link", "src=", "href=", "url("] {
+        assert!(!html.contains(external), "the page is self-contained, yet has `{external}`");
+    }
+
+    let profile = dir.path().join("chromium-profile");
+    let url = format!("file://{}", page.display());
+    let dom = Command::new(chromium())
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    for chart in ["cost-per-order", "shipments-per-order", "location-utilisation", "differences"] {
+        assert!(dom.contains(&format!("data-chart=\"{chart}\"")), "chart {chart} is not in the rendered page");
+    }
+    assert!(dom.matches("class=\"bar\"").count() >= 10, "the charts have bars");
+    assert!(dom.contains("<td>O1</td>"), "the differing orders are listed");
+
+    let screenshot = dir.path().join("report.png");
+    let shot = Command::new(chromium())
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,2000"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", screenshot.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(shot.status.success(), "{}", String::from_utf8_lossy(&shot.stderr));
+    assert!(Path::new(&screenshot).metadata().unwrap().len() > 20_000, "the page painted something");
+}
