@@ -8,6 +8,7 @@
 pub mod analysis;
 pub mod catalog;
 pub mod domain;
+pub mod excluding_policy;
 pub mod explain;
 pub mod fallback_policy;
 pub mod inventory;
@@ -22,6 +23,7 @@ pub use catalog::{Catalog, CatalogError};
 pub use domain::{
     Address, Downtime, GeoPoint, Location, LocationId, LocationKind, Order, OrderLine, Product, SkuId, Timestamp,
 };
+pub use excluding_policy::ExcludingPolicy;
 pub use explain::{CandidateExplanation, CandidateStatus, Explanation, LineExplanation};
 pub use fallback_policy::FallbackPolicy;
 pub use inventory::{Inventory, InventoryError, Position, Reservation, ReservedShipment, ReservedUnits};

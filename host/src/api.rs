@@ -18,13 +18,14 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::config::Role;
+use crate::dto::ShipmentState;
 use crate::dto::{AtpDto, PlanDto};
 use crate::dto::{LocationDto, OrderRequest, ProductDto, StockAdjustments, StockLevels};
 use crate::error::{ApiError, ErrorBody};
 use crate::registry::Kind;
 use crate::registry::{BindingDto, VersionMeta};
 use crate::service::{Created, Service};
-use crate::service::{DryRun, OrderRecord};
+use crate::service::{DryRun, FulfilmentEvent, OrderRecord};
 use crate::shadow::ShadowSummary;
 
 type Shared = Arc<Service>;
@@ -51,6 +52,7 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/orders/{id}/confirm", post(confirm_order))
         .route("/v1/orders/{id}/cancel", post(cancel_order))
         .route("/v1/orders/{id}/ship", post(ship_order))
+        .route("/v1/orders/{id}/events", post(fulfilment_event))
         .route("/v1/policies/{version}", get(get_version))
         .route("/v1/bindings", get(list_bindings))
         .route("/v1/bindings/{group}", put(bind))
@@ -83,7 +85,7 @@ pub fn app(service: Shared) -> Router {
     paths(
         list_locations, get_location, upsert_locations, put_location, list_products, get_product, upsert_products,
         put_product, set_stock, adjust_stock, atp, dry_run, create_order, get_order, confirm_order, cancel_order,
-        ship_order, upload_policy, upload_plugin, list_versions, get_version, list_bindings, bind, rollback,
+        ship_order, fulfilment_event, upload_policy, upload_plugin, list_versions, get_version, list_bindings, bind, rollback,
         start_shadow, get_shadow, stop_shadow
     ),
     components(schemas(PlanDto)),
@@ -445,9 +447,12 @@ struct ShipBody {
     /// The location whose shipment shipped; absent: every open shipment.
     #[serde(default)]
     location: Option<String>,
-    /// Carrier tracking number (kept in the order's history).
+    /// The carrier.
     #[serde(default)]
-    tracking: String,
+    carrier: Option<String>,
+    /// Carrier tracking number (kept on the shipment and in the order's history).
+    #[serde(default)]
+    tracking: Option<String>,
 }
 
 #[utoipa::path(post, path = "/v1/orders/{id}/ship", tag = "orders", params(("id" = String, Path)), request_body = ShipBody, responses((status = 200, description = "units consumed", body = OrderRecord), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
@@ -460,7 +465,28 @@ async fn ship_order(
     authorize(&s, &headers, Role::Writer)?;
     let body: ShipBody =
         if body.as_ref().is_ok_and(|b| b.is_empty()) { ShipBody::default() } else { parse_json(body)? };
-    Ok(axum::Json(s.ship(&id, body.location.as_deref(), &body.tracking).await?).into_response())
+    let event = FulfilmentEvent {
+        event: ShipmentState::Shipped,
+        location: body.location,
+        carrier: body.carrier,
+        tracking: body.tracking,
+        reason: String::new(),
+    };
+    Ok(axum::Json(s.fulfilment_event(&id, &event).await?).into_response())
+}
+
+#[utoipa::path(post, path = "/v1/orders/{id}/events", tag = "orders", params(("id" = String, Path)), request_body = FulfilmentEvent,
+    responses((status = 200, description = "the order after the event (a rejection re-routes the shipment's units)", body = OrderRecord),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn fulfilment_event(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let event: FulfilmentEvent = parse_json(body)?;
+    Ok(axum::Json(s.fulfilment_event(&id, &event).await?).into_response())
 }
 
 #[derive(Deserialize)]

@@ -214,9 +214,53 @@ pub struct ShipmentDto {
     pub shipment_cost: f64,
     /// Units per line.
     pub lines: Vec<ShipmentLineDto>,
-    /// Whether the location reported it shipped.
+    /// Where it stands in fulfilment.
     #[serde(default)]
-    pub shipped: bool,
+    pub state: ShipmentState,
+    /// The carrier, once shipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    /// The tracking number, once shipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<String>,
+}
+
+/// A shipment's fulfilment state, in the order the location reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShipmentState {
+    /// Planned and reserved; the location has not reported on it.
+    #[default]
+    Open,
+    /// Picked at the location.
+    Picked,
+    /// Packed.
+    Packed,
+    /// Handed to the carrier: its units left on hand.
+    Shipped,
+    /// Delivered to the customer.
+    Delivered,
+    /// The location rejected it; its units were routed again.
+    Rejected,
+}
+
+impl ShipmentState {
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShipmentState::Open => "open",
+            ShipmentState::Picked => "picked",
+            ShipmentState::Packed => "packed",
+            ShipmentState::Shipped => "shipped",
+            ShipmentState::Delivered => "delivered",
+            ShipmentState::Rejected => "rejected",
+        }
+    }
+
+    /// Whether its units have left the location.
+    pub fn has_left(self) -> bool {
+        matches!(self, ShipmentState::Shipped | ShipmentState::Delivered)
+    }
 }
 
 /// Units of one line in a shipment.
@@ -403,7 +447,9 @@ impl PlanDto {
                             unit_cost: l.unit_cost,
                         })
                         .collect(),
-                    shipped: false,
+                    state: ShipmentState::Open,
+                    carrier: None,
+                    tracking: None,
                 })
                 .collect(),
             unfilled: plan

@@ -13,6 +13,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -22,17 +23,20 @@ use dashmap::mapref::entry::Entry;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use switchyard_engine::{
-    Catalog, Inventory, Order, Plan, Policy, Reservation, ReservedShipment, ReservedUnits, Router, RouterConfig,
-    RoutingError, Strategy, Timestamp, Workspace,
+    Catalog, ExcludingPolicy, Inventory, Order, Plan, Policy, Reservation, ReservedShipment, ReservedUnits, Router,
+    RouterConfig, RoutingError, Strategy, Timestamp, Workspace,
 };
 use switchyard_plugins::{Limits, PluginHost};
 use tokio::sync::Mutex as AsyncMutex;
 
 use crate::config::Config;
-use crate::dto::{AtpDto, LocationDto, OrderRequest, PlanDto, PositionDto, ProductDto, StockAdjustment, StockLevel};
+use crate::dto::{
+    AtpDto, LocationDto, OrderRequest, PlanDto, PositionDto, ProductDto, ShipmentLineDto, ShipmentState,
+    StockAdjustment, StockLevel,
+};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::registry::{BindingDto, DEFAULT_GROUP, Kind, Registry, Rejected, VersionMeta};
+use crate::registry::{Binding, BindingDto, DEFAULT_GROUP, Kind, Registry, Rejected, VersionMeta};
 use crate::shadow::{Shadow, ShadowSummary};
 use crate::store::{SqliteStore, Store, StoreError, Write};
 
@@ -54,6 +58,8 @@ pub enum OrderStatus {
     PartiallyShipped,
     /// Every shipment has shipped.
     Shipped,
+    /// Every shipment has been delivered.
+    Delivered,
     /// Cancelled; its stock was released.
     Cancelled,
     /// Not confirmed in time; its stock was released.
@@ -70,6 +76,7 @@ impl OrderStatus {
             OrderStatus::Confirmed => "confirmed",
             OrderStatus::PartiallyShipped => "partially_shipped",
             OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
             OrderStatus::Cancelled => "cancelled",
             OrderStatus::Expired => "expired",
             OrderStatus::Rejected => "rejected",
@@ -139,6 +146,15 @@ pub struct OrderRecord {
     pub idempotency_key: Option<String>,
     /// The binding (product group) it was routed under.
     pub binding_group: String,
+    /// The version that routed it (re-routing after a rejection uses it again).
+    #[serde(default)]
+    pub policy_version: String,
+    /// The binding's fallback version when it was routed.
+    #[serde(default)]
+    pub fallback_version: Option<String>,
+    /// Locations that rejected a shipment of this order.
+    #[serde(default)]
+    pub excluded_locations: Vec<String>,
     /// Every state change.
     pub history: Vec<Event>,
     // Seconds since the epoch of `expires_at`, for the expiry sweep (read back from
@@ -146,6 +162,26 @@ pub struct OrderRecord {
     #[serde(skip)]
     #[schema(ignore)]
     expires_at_seconds: Option<i64>,
+}
+
+/// A location's report on a shipment.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FulfilmentEvent {
+    /// `picked`, `packed`, `shipped`, `delivered` or `rejected`.
+    pub event: ShipmentState,
+    /// The location reporting; may be left out when only one shipment fits.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// The carrier (for `shipped`).
+    #[serde(default)]
+    pub carrier: Option<String>,
+    /// The tracking number (for `shipped`).
+    #[serde(default)]
+    pub tracking: Option<String>,
+    /// Why (kept in the timeline; for `rejected`, say why the location cannot ship).
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// What creating an order did.
@@ -193,6 +229,15 @@ pub fn now() -> Timestamp {
 
 fn event(at: Timestamp, event: &str, detail: impl Into<String>) -> Event {
     Event { at: at.to_string(), event: event.to_owned(), detail: detail.into() }
+}
+
+fn event_at(at: Timestamp, name: &str, detail: &str, reason: &str) -> Event {
+    let detail = match (detail.is_empty(), reason.is_empty()) {
+        (_, true) => detail.to_owned(),
+        (true, false) => reason.to_owned(),
+        (false, false) => format!("{detail}: {reason}"),
+    };
+    event(at, name, detail)
 }
 
 fn store_failed(error: StoreError) -> ApiError {
@@ -447,7 +492,7 @@ impl Service {
         })
     }
 
-    fn policy_for(&self, catalog: &Catalog, order: &Order) -> Result<(String, Arc<dyn Policy>), ApiError> {
+    fn binding_for(&self, catalog: &Catalog, order: &Order) -> Result<Arc<Binding>, ApiError> {
         let mut groups = order.lines.iter().map(|l| catalog.product(l.sku).group.as_str());
         let first = groups.next();
         let group = match first {
@@ -460,14 +505,14 @@ impl Service {
                 format!("no policy is bound to group `{}` and there is no default binding", group.unwrap_or("(mixed)")),
             )
         })?;
-        Ok((binding.dto.group.clone(), Arc::clone(&binding.policy)))
+        Ok(binding)
     }
 
     /// Routes an order without reserving: the plan and why.
     pub fn dry_run(&self, request: &OrderRequest) -> Result<DryRun, ApiError> {
         let catalog = self.catalog();
         let order = request.to_engine(&catalog, now())?;
-        let (_, policy) = self.policy_for(&catalog, &order)?;
+        let policy = Arc::clone(&self.binding_for(&catalog, &order)?.policy);
         let router =
             Router { catalog: &catalog, inventory: &self.inventory, policy: &*policy, config: &self.router_config };
         let started = Instant::now();
@@ -498,7 +543,8 @@ impl Service {
         let catalog = self.catalog();
         let at = now();
         let order = request.to_engine(&catalog, at)?;
-        let (group, policy) = self.policy_for(&catalog, &order)?;
+        let binding = self.binding_for(&catalog, &order)?;
+        let (group, policy) = (binding.dto.group.clone(), Arc::clone(&binding.policy));
         let placeholder = OrderRecord {
             id: request.id.clone(),
             status: OrderStatus::Pending,
@@ -508,7 +554,10 @@ impl Service {
             held_shipments: Vec::new(),
             expires_at: None,
             idempotency_key: idempotency_key.clone(),
-            binding_group: group.clone(),
+            binding_group: binding.dto.group.clone(),
+            policy_version: binding.dto.version.clone(),
+            fallback_version: binding.dto.fallback.clone(),
+            excluded_locations: Vec::new(),
             history: Vec::new(),
             expires_at_seconds: None,
         };
@@ -673,7 +722,10 @@ impl Service {
         // Shipped shipments keep their capacity; release only what is still held.
         reservation.shipments.retain(|s| {
             let location = &catalog.location(s.location).id;
-            !record.plan.as_ref().is_some_and(|p| p.shipments.iter().any(|x| &x.location == location && x.shipped))
+            !record
+                .plan
+                .as_ref()
+                .is_some_and(|p| p.shipments.iter().any(|x| &x.location == location && x.state.has_left()))
         });
         let mut next = record.clone();
         next.status = status;
@@ -691,9 +743,87 @@ impl Service {
         Ok(record.clone())
     }
 
-    /// Records that `location` shipped its shipment of the order (or every shipment when
-    /// `location` is `None`): the units leave on hand and stop being reserved.
-    pub async fn ship(&self, id: &str, location: Option<&str>, tracking: &str) -> Result<OrderRecord, ApiError> {
+    /// Records a fulfilment event from a location: `picked`, `packed`, `shipped` (the units
+    /// leave on hand), `delivered`, or `rejected` (the location will not ship it: its units
+    /// are released and routed again under the order's policy without that location).
+    /// `location` may be left out when the order has one shipment the event can apply to
+    /// (or, for `shipped`, to ship every open shipment).
+    pub async fn fulfilment_event(&self, id: &str, event: &FulfilmentEvent) -> Result<OrderRecord, ApiError> {
+        match event.event {
+            ShipmentState::Shipped => self.ship(id, event).await,
+            ShipmentState::Rejected => self.reject_shipment(id, event).await,
+            ShipmentState::Open => Err(ApiError::invalid("invalid_event", "`open` is not an event").at("event")),
+            state => self.advance(id, event, state).await,
+        }
+    }
+
+    // The shipments an event applies to: those at `location` (or all) whose state allows it.
+    fn shipments_for<'a>(
+        id: &str,
+        plan: &'a PlanDto,
+        location: Option<&str>,
+        allowed: impl Fn(ShipmentState) -> bool,
+        what: &str,
+    ) -> Result<Vec<&'a str>, ApiError> {
+        let matching: Vec<&str> = plan
+            .shipments
+            .iter()
+            .filter(|s| allowed(s.state) && location.is_none_or(|l| l == s.location))
+            .map(|s| s.location.as_str())
+            .collect();
+        if matching.is_empty() {
+            return Err(match location {
+                Some(l) => ApiError::conflict(
+                    "no_such_shipment",
+                    format!("order `{id}` has no shipment from `{l}` that can be {what}"),
+                ),
+                None => {
+                    ApiError::conflict("no_such_shipment", format!("order `{id}` has no shipment that can be {what}"))
+                }
+            });
+        }
+        Ok(matching)
+    }
+
+    async fn advance(&self, id: &str, event: &FulfilmentEvent, state: ShipmentState) -> Result<OrderRecord, ApiError> {
+        let slot = self.slot(id)?;
+        let mut record = slot.lock().await;
+        let Some(plan) = record.plan.clone() else {
+            return Err(wrong_state(id, record.status, state.name()));
+        };
+        let allowed = |current: ShipmentState| match state {
+            ShipmentState::Delivered => current == ShipmentState::Shipped,
+            _ => current < state && !current.has_left(),
+        };
+        let at = Self::shipments_for(id, &plan, event.location.as_deref(), allowed, state.name())?;
+        if at.len() > 1 {
+            return Err(ApiError::invalid(
+                "location_required",
+                format!("order `{id}` has several shipments; name the location"),
+            )
+            .at("location"));
+        }
+        let location = at[0].to_owned();
+        let mut next = record.clone();
+        if let Some(plan) = next.plan.as_mut() {
+            for shipment in plan.shipments.iter_mut().filter(|s| s.location == location && allowed(s.state)) {
+                shipment.state = state;
+            }
+        }
+        if state == ShipmentState::Delivered
+            && next.plan.as_ref().is_some_and(|p| {
+                p.shipments.iter().all(|s| matches!(s.state, ShipmentState::Delivered | ShipmentState::Rejected))
+            })
+        {
+            next.status = OrderStatus::Delivered;
+        }
+        next.history.push(event_at(now(), state.name(), &location, &event.reason));
+        self.commit(vec![order_write(&next)?]).await?;
+        *record = next;
+        Ok(record.clone())
+    }
+
+    async fn ship(&self, id: &str, event: &FulfilmentEvent) -> Result<OrderRecord, ApiError> {
         let _order = self.stock_lock.lock().await;
         let slot = self.slot(id)?;
         let mut record = slot.lock().await;
@@ -704,40 +834,34 @@ impl Service {
         let Some(plan) = record.plan.clone() else {
             return Err(ApiError::internal(format!("order `{id}` holds stock without a plan")));
         };
-        let shipping: Vec<String> = plan
-            .shipments
-            .iter()
-            .filter(|s| !s.shipped && location.is_none_or(|l| l == s.location))
-            .map(|s| s.location.clone())
+        let open = |state: ShipmentState| state < ShipmentState::Shipped;
+        let shipping: Vec<String> = Self::shipments_for(id, &plan, event.location.as_deref(), open, "shipped")?
+            .into_iter()
+            .map(str::to_owned)
             .collect();
-        if shipping.is_empty() {
-            return Err(match location {
-                Some(l) => {
-                    ApiError::invalid("no_such_shipment", format!("order `{id}` has no open shipment from `{l}`"))
-                        .at("location")
-                }
-                None => ApiError::conflict("nothing_to_ship", format!("order `{id}` has nothing left to ship")),
-            });
-        }
         let units: Vec<HeldUnits> =
             record.held_units.iter().filter(|u| shipping.contains(&u.location)).cloned().collect();
         let mut next = record.clone();
         next.held_units.retain(|u| !shipping.contains(&u.location));
         if let Some(plan) = next.plan.as_mut() {
-            for shipment in plan.shipments.iter_mut().filter(|s| shipping.contains(&s.location)) {
-                shipment.shipped = true;
+            for shipment in plan.shipments.iter_mut().filter(|s| open(s.state) && shipping.contains(&s.location)) {
+                shipment.state = ShipmentState::Shipped;
+                shipment.carrier = event.carrier.clone();
+                shipment.tracking = event.tracking.clone();
             }
         }
-        let all_shipped = next.plan.as_ref().is_some_and(|p| p.shipments.iter().all(|s| s.shipped));
+        let all_shipped = next.plan.as_ref().is_some_and(|p| p.shipments.iter().all(|s| !open(s.state)));
         next.status = if all_shipped { OrderStatus::Shipped } else { OrderStatus::PartiallyShipped };
         next.expires_at = None;
         next.expires_at_seconds = None;
-        let detail = if tracking.is_empty() {
-            format!("from {}", shipping.join(", "))
-        } else {
-            format!("from {} (tracking {tracking})", shipping.join(", "))
-        };
-        next.history.push(event(now(), "shipped", detail));
+        let mut detail = shipping.join(", ");
+        if let Some(carrier) = &event.carrier {
+            let _ = write!(detail, " by {carrier}");
+        }
+        if let Some(tracking) = &event.tracking {
+            let _ = write!(detail, " (tracking {tracking})");
+        }
+        next.history.push(event_at(now(), "shipped", &detail, &event.reason));
         let mut writes = vec![order_write(&next)?];
         writes.extend(units.iter().map(|u| Write::StockDelta {
             sku: u.sku.clone(),
@@ -765,6 +889,122 @@ impl Service {
         if all_shipped {
             self.metrics.order("shipped");
         }
+        Ok(record.clone())
+    }
+
+    // A location will not ship its shipment: release it, and route its units again under the
+    // order's policy with every location that rejected it excluded.
+    async fn reject_shipment(&self, id: &str, event: &FulfilmentEvent) -> Result<OrderRecord, ApiError> {
+        let slot = self.slot(id)?;
+        let mut record = slot.lock().await;
+        if !record.status.holds_stock() {
+            return Err(wrong_state(id, record.status, "rejected by a location"));
+        }
+        let catalog = self.catalog();
+        let Some(plan) = record.plan.clone() else {
+            return Err(ApiError::internal(format!("order `{id}` holds stock without a plan")));
+        };
+        let open = |state: ShipmentState| state < ShipmentState::Shipped;
+        let at = Self::shipments_for(id, &plan, event.location.as_deref(), open, "rejected")?;
+        if at.len() > 1 {
+            return Err(ApiError::invalid(
+                "location_required",
+                format!("order `{id}` has several shipments; name the location"),
+            )
+            .at("location"));
+        }
+        let rejecting = at[0].to_owned();
+        // What the rejected shipment held.
+        let released_units: Vec<HeldUnits> =
+            record.held_units.iter().filter(|u| u.location == rejecting).cloned().collect();
+        let released_shipments: Vec<HeldShipment> =
+            record.held_shipments.iter().filter(|s| s.location == rejecting).cloned().collect();
+        let released = reservation_of(
+            &catalog,
+            &OrderRecord {
+                held_units: released_units.clone(),
+                held_shipments: released_shipments.clone(),
+                ..record.clone()
+            },
+        )
+        .map_err(ApiError::internal)?;
+        // The remainder as an order of its own: the rejected shipment's lines and units.
+        let mut remainder = record.request.clone();
+        remainder.placed_at = Some(now().to_string());
+        let rejected_lines: Vec<&ShipmentLineDto> =
+            plan.shipments.iter().filter(|s| s.location == rejecting && open(s.state)).flat_map(|s| &s.lines).collect();
+        remainder.lines = rejected_lines
+            .iter()
+            .map(|l| crate::dto::LineDto { id: l.line_id.clone(), sku: l.sku.clone(), qty: l.qty })
+            .collect();
+        let order = remainder.to_engine(&catalog, now())?;
+        let mut excluded = record.excluded_locations.clone();
+        excluded.push(rejecting.clone());
+        let excluded_ids: Vec<_> = excluded.iter().filter_map(|l| catalog.location_id(l)).collect();
+        let binding = self.registry.prepare_binding(BindingDto {
+            group: record.binding_group.clone(),
+            version: record.policy_version.clone(),
+            fallback: record.fallback_version.clone(),
+            bound_at: String::new(),
+        })?;
+        let policy = ExcludingPolicy::new(binding.policy, excluded_ids, "the location rejected this order's shipment");
+        // Release first, so the remainder may come back to stock this order held elsewhere.
+        self.inventory.release(&released).map_err(|e| ApiError::internal(e.to_string()))?;
+        let router =
+            Router { catalog: &catalog, inventory: &self.inventory, policy: &policy, config: &self.router_config };
+        let routed = match WORKSPACE.with(|w| router.route_and_reserve(&order, &mut w.borrow_mut())) {
+            Ok(routed) => routed,
+            Err(error) => {
+                self.inventory.restore(&released, true).ok();
+                return Err(routing_error(error));
+            }
+        };
+        let rerouted = PlanDto::from_engine(&routed.plan, &order, &catalog);
+        let mut next = record.clone();
+        next.excluded_locations = excluded;
+        next.held_units.retain(|u| u.location != rejecting);
+        next.held_shipments.retain(|s| s.location != rejecting);
+        if let Some(reservation) = &routed.reservation {
+            next.held_units.extend(held_units(&catalog, reservation));
+            next.held_shipments.extend(held_shipments(&catalog, reservation));
+        }
+        let at_time = now();
+        next.history.push(event_at(at_time, "rejected", &rejecting, &event.reason));
+        if let Some(plan) = next.plan.as_mut() {
+            for shipment in plan.shipments.iter_mut().filter(|s| s.location == rejecting && open(s.state)) {
+                shipment.state = ShipmentState::Rejected;
+            }
+            plan.shipments.extend(rerouted.shipments.iter().cloned());
+            plan.unfilled.extend(rerouted.unfilled.iter().cloned());
+        }
+        let moved: u32 = rerouted.shipments.iter().flat_map(|s| &s.lines).map(|l| l.qty).sum();
+        let lost: u32 = rerouted.unfilled.iter().map(|u| u.qty).sum();
+        let detail = if rerouted.shipments.is_empty() {
+            format!("no other location can ship its {lost} unit(s); they are unfilled")
+        } else {
+            let locations: Vec<&str> = rerouted.shipments.iter().map(|s| s.location.as_str()).collect();
+            let mut detail = format!("{moved} unit(s) now ship from {}", locations.join(", "));
+            if lost > 0 {
+                let _ = write!(detail, "; {lost} unit(s) unfilled");
+            }
+            detail
+        };
+        next.history.push(event_at(at_time, "rerouted", &detail, ""));
+        let nothing_left =
+            next.plan.as_ref().is_some_and(|p| p.shipments.iter().all(|s| s.state == ShipmentState::Rejected));
+        if nothing_left {
+            next.status = OrderStatus::Rejected;
+            next.expires_at = None;
+            next.expires_at_seconds = None;
+        }
+        if let Err(error) = self.commit(vec![order_write(&next)?]).await {
+            if let Some(reservation) = &routed.reservation {
+                self.inventory.release(reservation).ok();
+            }
+            self.inventory.restore(&released, true).ok();
+            return Err(error);
+        }
+        *record = next;
         Ok(record.clone())
     }
 

@@ -372,6 +372,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/v1/orders/{id}/confirm", "post"),
         ("/v1/orders/{id}/cancel", "post"),
         ("/v1/orders/{id}/ship", "post"),
+        ("/v1/orders/{id}/events", "post"),
         ("/v1/policies", "post"),
         ("/v1/plugins", "post"),
         ("/v1/policies/{version}", "get"),
@@ -435,4 +436,70 @@ async fn a_shadow_run_compares_a_candidate_on_live_orders_without_reserving() {
     let stopped = call(&app, Method::DELETE, "/v1/shadows/apparel", Some(ADMIN), Body::empty()).await;
     assert_eq!(stopped.body["orders_compared"], 4);
     assert_eq!(get(&app, "/v1/shadows/apparel", READER).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_location_that_rejects_a_shipment_gets_it_routed_elsewhere() {
+    let (_dir, service, app) = seeded(900).await;
+    let created = post(&app, "/v1/orders", WRITER, &order("f-1", "SKU-A", 2)).await;
+    assert_eq!(created.body["plan"]["shipments"][0]["location"], "DC-EAST");
+    let event = |body: serde_json::Value| {
+        let app = app.clone();
+        async move { post(&app, "/v1/orders/f-1/events", WRITER, &body).await }
+    };
+    assert_eq!(event(json!({"event": "picked", "location": "DC-EAST"})).await.status, StatusCode::OK);
+    let packed = event(json!({"event": "packed"})).await;
+    assert_eq!(packed.body["plan"]["shipments"][0]["state"], "packed", "{}", packed.body);
+    let backwards = event(json!({"event": "picked", "location": "DC-EAST"})).await;
+    assert_eq!(
+        (backwards.status, backwards.body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("no_such_shipment"))
+    );
+
+    // DC-EAST cannot ship after all: the two units go to DC-WEST under the same policy.
+    let rejected = event(json!({"event": "rejected", "location": "DC-EAST", "reason": "forklift down"})).await;
+    assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
+    let shipments = rejected.body["plan"]["shipments"].as_array().unwrap();
+    assert_eq!(shipments.len(), 2);
+    assert_eq!(
+        (shipments[0]["location"].as_str(), shipments[0]["state"].as_str()),
+        (Some("DC-EAST"), Some("rejected"))
+    );
+    assert_eq!((shipments[1]["location"].as_str(), shipments[1]["state"].as_str()), (Some("DC-WEST"), Some("open")));
+    assert_eq!(rejected.body["held_units"], json!([{"sku": "SKU-A", "location": "DC-WEST", "qty": 2}]));
+    assert_eq!(rejected.body["excluded_locations"], json!(["DC-EAST"]));
+    let atp_now = get(&app, "/v1/inventory/SKU-A", READER).await.body;
+    assert_eq!(atp_now["atp"], 8);
+    assert_eq!(atp_now["locations"][0]["reserved"], 0, "DC-EAST holds nothing any more");
+    let timeline: Vec<&str> =
+        rejected.body["history"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(timeline, ["reserved", "picked", "packed", "rejected", "rerouted"]);
+    assert!(rejected.body["history"][3]["detail"].as_str().unwrap().contains("forklift down"));
+
+    let shipped = event(json!({"event": "shipped", "location": "DC-WEST", "carrier": "UPS", "tracking": "1Z42"})).await;
+    assert_eq!(shipped.body["status"], "shipped", "{}", shipped.body);
+    assert_eq!(shipped.body["plan"]["shipments"][1]["tracking"], "1Z42");
+    let delivered = event(json!({"event": "delivered", "location": "DC-WEST"})).await;
+    assert_eq!(delivered.body["status"], "delivered", "{}", delivered.body);
+    assert_eq!(service.totals(), (17 - 2, 0), "shipped units left on hand; nothing stays reserved");
+}
+
+#[tokio::test]
+async fn a_rejection_with_no_other_location_leaves_the_units_unfilled() {
+    let (_dir, _service, app) = seeded(900).await;
+    post(&app, "/v1/orders", WRITER, &order("f-2", "SKU-B", 1)).await;
+    assert_eq!(atp(&app, "SKU-B").await, 2);
+    let rejected =
+        post(&app, "/v1/orders/f-2/events", WRITER, &json!({"event": "rejected", "reason": "damaged"})).await;
+    assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
+    assert_eq!(rejected.body["status"], "rejected");
+    assert_eq!(rejected.body["plan"]["unfilled"], json!([{"line_id": "1", "sku": "SKU-B", "qty": 1}]));
+    assert_eq!(rejected.body["held_units"], json!([]));
+    let last = rejected.body["history"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["detail"].as_str().unwrap().contains("no other location"), "{last}");
+    assert_eq!(atp(&app, "SKU-B").await, 3, "the unit is back");
+    let again = post(&app, "/v1/orders/f-2/events", WRITER, &json!({"event": "shipped"})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let bad = post(&app, "/v1/orders/f-2/events", WRITER, &json!({"event": "teleported"})).await;
+    assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("event")));
 }
