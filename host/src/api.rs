@@ -27,6 +27,7 @@ use crate::registry::{BindingDto, VersionMeta};
 use crate::service::{Created, Service};
 use crate::service::{DryRun, FulfilmentEvent, OrderRecord};
 use crate::shadow::ShadowSummary;
+use crate::webhooks::Subscription;
 
 type Shared = Arc<Service>;
 
@@ -58,6 +59,8 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/bindings/{group}", put(bind))
         .route("/v1/bindings/{group}/rollback", post(rollback))
         .route("/v1/shadows/{group}", get(get_shadow).put(start_shadow).delete(stop_shadow))
+        .route("/v1/webhooks", get(list_webhooks).post(add_webhook))
+        .route("/v1/webhooks/{id}", axum::routing::delete(remove_webhook))
         .layer(DefaultBodyLimit::max(json_limit));
     Router::new()
         .merge(api)
@@ -86,7 +89,7 @@ pub fn app(service: Shared) -> Router {
         list_locations, get_location, upsert_locations, put_location, list_products, get_product, upsert_products,
         put_product, set_stock, adjust_stock, atp, dry_run, create_order, get_order, confirm_order, cancel_order,
         ship_order, fulfilment_event, upload_policy, upload_plugin, list_versions, get_version, list_bindings, bind, rollback,
-        start_shadow, get_shadow, stop_shadow
+        start_shadow, get_shadow, stop_shadow, add_webhook, list_webhooks, remove_webhook
     ),
     components(schemas(PlanDto)),
     modifiers(&BearerAuth),
@@ -657,4 +660,57 @@ async fn stop_shadow(
 ) -> Result<Response, ApiError> {
     authorize(&s, &headers, Role::Admin)?;
     Ok(axum::Json(s.stop_shadow(&group)?).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct WebhookBody {
+    /// Where to POST deliveries (`http` or `https`).
+    url: String,
+    /// Event types: `order.reserved`, `order.rejected`, `order.confirmed`, `order.cancelled`,
+    /// `order.expired`, `order.picked`, `order.packed`, `order.shipped`, `order.delivered`,
+    /// `order.rerouted`; `*` for all.
+    events: Vec<String>,
+    /// The HMAC key (at least 16 characters); absent: one is generated and returned once.
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = WebhookBody,
+    responses((status = 201, description = "subscribed; the only reply that shows the secret", body = Subscription),
+        (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn add_webhook(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Admin)?;
+    let body: WebhookBody = parse_json(body)?;
+    let subscription = s.add_webhook(&body.url, body.events, body.secret).await?;
+    Ok((StatusCode::CREATED, axum::Json(subscription)).into_response())
+}
+
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks",
+    responses((status = 200, description = "subscriptions with their latest deliveries (attempts, last status and error)"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_webhooks(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Admin)?;
+    let webhooks: Vec<serde_json::Value> = s
+        .webhooks(20)
+        .into_iter()
+        .map(|(subscription, deliveries)| json!({ "subscription": subscription, "recent_deliveries": deliveries }))
+        .collect();
+    Ok(axum::Json(json!({ "webhooks": webhooks })).into_response())
+}
+
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 204, description = "unsubscribed"), (status = 404, body = ErrorBody)))]
+async fn remove_webhook(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Admin)?;
+    s.remove_webhook(&id).await?;
+    Ok(no_content())
 }

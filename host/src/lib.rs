@@ -9,6 +9,7 @@
 //! - `service`: state and operations, independent of HTTP;
 //! - `api`: routes, auth, request ids, error shape;
 //! - `shadow`: shadow runs of a candidate version beside the live binding;
+//! - `webhooks`: subscriptions, signed deliveries, retries;
 //! - `metrics`: Prometheus exposition.
 
 pub mod api;
@@ -20,6 +21,7 @@ pub mod registry;
 pub mod service;
 pub mod shadow;
 pub mod store;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,9 +31,10 @@ pub use config::{Config, Role, Token};
 pub use error::ApiError;
 pub use service::Service;
 
-/// Serves `service` on `listener` until ctrl-c (or SIGTERM); expires reservations in the
-/// background.
+/// Serves `service` on `listener` until ctrl-c (or SIGTERM); expires reservations and delivers
+/// webhooks in the background.
 pub async fn serve(service: Arc<Service>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    tokio::spawn(Arc::clone(&service).run_deliveries());
     let sweeper = Arc::clone(&service);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -12,10 +12,11 @@
 //! reservations of every open order.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use dashmap::DashMap;
@@ -27,7 +28,7 @@ use switchyard_engine::{
     RouterConfig, RoutingError, Strategy, Timestamp, Workspace,
 };
 use switchyard_plugins::{Limits, PluginHost};
-use tokio::sync::Mutex as AsyncMutex;
+use tokio::sync::{Mutex as AsyncMutex, Notify};
 
 use crate::config::Config;
 use crate::dto::{
@@ -39,6 +40,7 @@ use crate::metrics::Metrics;
 use crate::registry::{Binding, BindingDto, DEFAULT_GROUP, Kind, Registry, Rejected, VersionMeta};
 use crate::shadow::{Shadow, ShadowSummary};
 use crate::store::{SqliteStore, Store, StoreError, Write};
+use crate::webhooks::{Delivery, DeliveryStatus, MAX_ATTEMPTS, Subscription, attempt, backoff};
 
 thread_local! {
     static WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace::default());
@@ -219,6 +221,11 @@ pub struct Service {
     router_config: RouterConfig,
     greedy_config: RouterConfig,
     shadows: DashMap<String, Arc<Shadow>>,
+    webhooks: DashMap<String, Subscription>,
+    deliveries: parking_lot::Mutex<BTreeMap<u64, Delivery>>,
+    next_delivery: AtomicU64,
+    delivery_wakeup: Notify,
+    delivering: AsyncMutex<()>,
     ready: AtomicBool,
 }
 
@@ -263,6 +270,11 @@ impl Service {
             router_config: RouterConfig::default(),
             greedy_config: RouterConfig { strategy: Strategy::Greedy, ..RouterConfig::default() },
             shadows: DashMap::new(),
+            webhooks: DashMap::new(),
+            deliveries: parking_lot::Mutex::new(BTreeMap::new()),
+            next_delivery: AtomicU64::new(1),
+            delivery_wakeup: Notify::new(),
+            delivering: AsyncMutex::new(()),
             ready: AtomicBool::new(false),
         };
         service.recover(snapshot)?;
@@ -331,6 +343,18 @@ impl Service {
             }
             self.orders.insert(id.clone(), Arc::new(AsyncMutex::new(record)));
         }
+        for body in &snapshot.webhooks {
+            let subscription: Subscription = serde_json::from_str(body).map_err(|e| format!("stored webhook: {e}"))?;
+            self.webhooks.insert(subscription.id.clone(), subscription);
+        }
+        {
+            let mut deliveries = self.deliveries.lock();
+            for body in &snapshot.deliveries {
+                let delivery: Delivery = serde_json::from_str(body).map_err(|e| format!("stored delivery: {e}"))?;
+                self.next_delivery.fetch_max(delivery.id + 1, Ordering::Relaxed);
+                deliveries.insert(delivery.id, delivery);
+            }
+        }
         *self.catalog.write() = Arc::new(catalog);
         tracing::info!(
             locations = snapshot.locations.len(),
@@ -372,6 +396,185 @@ impl Service {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(store_failed(error)),
             Err(_) => Err(store_failed(StoreError("the store writer stopped".into()))),
+        }
+    }
+
+    // Commits an order change with `extra` writes and a webhook delivery for every timeline
+    // event after the first `seen` and every subscriber that wants it, all in one commit.
+    async fn commit_order(&self, seen: usize, next: &OrderRecord, extra: Vec<Write>) -> Result<(), ApiError> {
+        let mut writes = vec![order_write(next)?];
+        writes.extend(extra);
+        let mut queued = Vec::new();
+        for event in next.history.iter().skip(seen) {
+            let name = format!("order.{}", event.event);
+            for subscription in self.webhooks.iter().filter(|s| s.wants(&name)) {
+                let body = serde_json::json!({ "event": name, "at": event.at, "detail": event.detail, "order": next });
+                let delivery = Delivery {
+                    id: self.next_delivery.fetch_add(1, Ordering::Relaxed),
+                    subscription: subscription.id.clone(),
+                    event: name.clone(),
+                    body: body.to_string(),
+                    status: DeliveryStatus::Pending,
+                    attempts: 0,
+                    next_attempt_at: 0,
+                    last_status: None,
+                    last_error: None,
+                };
+                writes.push(delivery_write(&delivery)?);
+                queued.push(delivery);
+            }
+        }
+        self.commit(writes).await?;
+        if !queued.is_empty() {
+            let mut deliveries = self.deliveries.lock();
+            for delivery in queued {
+                deliveries.insert(delivery.id, delivery);
+            }
+            drop(deliveries);
+            self.delivery_wakeup.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Registers a webhook subscription (the reply carries its secret, once).
+    pub async fn add_webhook(
+        &self,
+        url: &str,
+        events: Vec<String>,
+        secret: Option<String>,
+    ) -> Result<Subscription, ApiError> {
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2048 {
+            return Err(ApiError::invalid("invalid_url", "the url must be an http or https URL").at("url"));
+        }
+        if events.is_empty() {
+            return Err(ApiError::invalid("invalid_events", "name at least one event, or `*`").at("events"));
+        }
+        if let Some((index, bad)) = events.iter().enumerate().find(|(_, e)| *e != "*" && !e.starts_with("order.")) {
+            return Err(ApiError::invalid(
+                "invalid_events",
+                format!("`{bad}` is not an event (`order.reserved`, `order.shipped`, ... or `*`)"),
+            )
+            .at(format!("events[{index}]")));
+        }
+        let secret = match secret {
+            Some(secret) if secret.len() >= 16 => secret,
+            Some(_) => {
+                return Err(ApiError::invalid("invalid_secret", "a secret needs at least 16 characters").at("secret"));
+            }
+            None => random_hex(32).map_err(ApiError::internal)?,
+        };
+        let id = format!("wh-{}", random_hex(8).map_err(ApiError::internal)?);
+        let subscription =
+            Subscription { id: id.clone(), url: url.to_owned(), events, secret, created_at: now().to_string() };
+        let body = serde_json::to_string(&subscription).map_err(|e| ApiError::internal(e.to_string()))?;
+        self.commit(vec![Write::Webhook { id: id.clone(), body: Some(body) }]).await?;
+        self.webhooks.insert(id, subscription.clone());
+        Ok(subscription)
+    }
+
+    /// Removes a subscription; its pending deliveries fail at their next attempt.
+    pub async fn remove_webhook(&self, id: &str) -> Result<(), ApiError> {
+        if !self.webhooks.contains_key(id) {
+            return Err(ApiError::not_found("unknown_webhook", format!("no webhook `{id}`")));
+        }
+        self.commit(vec![Write::Webhook { id: id.to_owned(), body: None }]).await?;
+        self.webhooks.remove(id);
+        Ok(())
+    }
+
+    /// Subscriptions (without secrets) and their latest `recent` deliveries, newest first.
+    pub fn webhooks(&self, recent: usize) -> Vec<(Subscription, Vec<Delivery>)> {
+        let deliveries = self.deliveries.lock();
+        let mut out: Vec<(Subscription, Vec<Delivery>)> = self
+            .webhooks
+            .iter()
+            .map(|s| {
+                let mut subscription = s.value().clone();
+                subscription.secret.clear();
+                let latest = deliveries
+                    .values()
+                    .rev()
+                    .filter(|d| d.subscription == subscription.id)
+                    .take(recent)
+                    .cloned()
+                    .collect();
+                (subscription, latest)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.created_at.cmp(&b.0.created_at).then(a.0.id.cmp(&b.0.id)));
+        out
+    }
+
+    /// Attempts every delivery that is due; returns how many were attempted.
+    pub async fn deliver_due(&self) -> usize {
+        let _one_at_a_time = self.delivering.lock().await;
+        let at = now().0;
+        let due: Vec<Delivery> = self
+            .deliveries
+            .lock()
+            .values()
+            .filter(|d| d.status == DeliveryStatus::Pending && d.next_attempt_at <= at)
+            .cloned()
+            .collect();
+        let attempted = due.len();
+        for mut delivery in due {
+            let subscription = self.webhooks.get(&delivery.subscription).map(|s| s.value().clone());
+            let result = match subscription {
+                None => Err("the subscription was deleted".to_owned()),
+                Some(subscription) => {
+                    let sent = delivery.clone();
+                    tokio::task::spawn_blocking(move || attempt(&subscription.url, &subscription.secret, &sent, at))
+                        .await
+                        .unwrap_or_else(|e| Err(e.to_string()))
+                }
+            };
+            delivery.attempts += 1;
+            match result {
+                Ok(status) if (200..300).contains(&status) => {
+                    delivery.status = DeliveryStatus::Delivered;
+                    delivery.last_status = Some(status);
+                    delivery.last_error = None;
+                }
+                other => {
+                    match other {
+                        Ok(status) => {
+                            delivery.last_status = Some(status);
+                            delivery.last_error = Some(format!("the subscriber answered HTTP {status}"));
+                        }
+                        Err(error) => delivery.last_error = Some(error),
+                    }
+                    let deleted = !self.webhooks.contains_key(&delivery.subscription);
+                    if delivery.attempts >= MAX_ATTEMPTS || deleted {
+                        delivery.status = DeliveryStatus::Failed;
+                    } else {
+                        delivery.next_attempt_at = at + backoff(delivery.attempts);
+                    }
+                }
+            }
+            let write = match delivery_write(&delivery) {
+                Ok(write) => write,
+                Err(error) => {
+                    tracing::error!(%error, "cannot encode a delivery");
+                    continue;
+                }
+            };
+            if let Err(error) = self.commit(vec![write]).await {
+                // Kept pending in memory: retried, and delivered at least once.
+                tracing::warn!(%error, delivery = delivery.id, "delivery outcome not stored");
+            }
+            self.deliveries.lock().insert(delivery.id, delivery);
+        }
+        attempted
+    }
+
+    /// Delivers webhooks forever: when events are queued, and twice a second for retries.
+    pub async fn run_deliveries(self: Arc<Self>) {
+        loop {
+            self.deliver_due().await;
+            tokio::select! {
+                () = self.delivery_wakeup.notified() => {}
+                () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+            }
         }
     }
 
@@ -648,8 +851,7 @@ impl Service {
                 }
             }
         }
-        let write = order_write(&record)?;
-        if let Err(error) = self.commit(vec![write]).await {
+        if let Err(error) = self.commit_order(0, &record, Vec::new()).await {
             if let Some(reservation) = &reservation
                 && let Err(release) = self.inventory.release(reservation)
             {
@@ -698,7 +900,7 @@ impl Service {
         next.expires_at = None;
         next.expires_at_seconds = None;
         next.history.push(event(now(), "confirmed", ""));
-        self.commit(vec![order_write(&next)?]).await?;
+        self.commit_order(record.history.len(), &next, Vec::new()).await?;
         *record = next;
         Ok(record.clone())
     }
@@ -734,7 +936,7 @@ impl Service {
         next.expires_at = None;
         next.expires_at_seconds = None;
         next.history.push(event(now(), status.name(), reason));
-        self.commit(vec![order_write(&next)?]).await?;
+        self.commit_order(record.history.len(), &next, Vec::new()).await?;
         if let Err(error) = self.inventory.release(&reservation) {
             tracing::error!(%error, order = id, "release after commit failed");
         }
@@ -818,7 +1020,7 @@ impl Service {
             next.status = OrderStatus::Delivered;
         }
         next.history.push(event_at(now(), state.name(), &location, &event.reason));
-        self.commit(vec![order_write(&next)?]).await?;
+        self.commit_order(record.history.len(), &next, Vec::new()).await?;
         *record = next;
         Ok(record.clone())
     }
@@ -862,13 +1064,11 @@ impl Service {
             let _ = write!(detail, " (tracking {tracking})");
         }
         next.history.push(event_at(now(), "shipped", &detail, &event.reason));
-        let mut writes = vec![order_write(&next)?];
-        writes.extend(units.iter().map(|u| Write::StockDelta {
-            sku: u.sku.clone(),
-            location: u.location.clone(),
-            delta: -i64::from(u.qty),
-        }));
-        self.commit(writes).await?;
+        let deltas = units
+            .iter()
+            .map(|u| Write::StockDelta { sku: u.sku.clone(), location: u.location.clone(), delta: -i64::from(u.qty) })
+            .collect();
+        self.commit_order(record.history.len(), &next, deltas).await?;
         let consumed = Reservation {
             units: units
                 .iter()
@@ -997,7 +1197,7 @@ impl Service {
             next.expires_at = None;
             next.expires_at_seconds = None;
         }
-        if let Err(error) = self.commit(vec![order_write(&next)?]).await {
+        if let Err(error) = self.commit_order(record.history.len(), &next, Vec::new()).await {
             if let Some(reservation) = &routed.reservation {
                 self.inventory.release(reservation).ok();
             }
@@ -1211,6 +1411,23 @@ fn order_write(record: &OrderRecord) -> Result<Write, ApiError> {
         status: record.status.name().to_owned(),
         body: serde_json::to_string(record).map_err(|e| ApiError::internal(e.to_string()))?,
     })
+}
+
+fn delivery_write(delivery: &Delivery) -> Result<Write, ApiError> {
+    Ok(Write::Delivery {
+        id: delivery.id,
+        body: serde_json::to_string(delivery).map_err(|e| ApiError::internal(e.to_string()))?,
+    })
+}
+
+// `bytes` random bytes from the OS, as hex.
+fn random_hex(bytes: usize) -> Result<String, String> {
+    use std::io::Read;
+    let mut buffer = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buffer))
+        .map_err(|e| format!("cannot read random bytes: {e}"))?;
+    Ok(buffer.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn held_units(catalog: &Catalog, reservation: &Reservation) -> Vec<HeldUnits> {

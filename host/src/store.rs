@@ -31,6 +31,10 @@ pub enum Write {
     PolicyVersion { version: String, name: String, kind: String, source: Vec<u8>, meta: String },
     /// A binding change (appended: the history is the table).
     Binding { group: String, version: String, fallback: Option<String>, at: String },
+    /// Insert or replace a webhook subscription (`body: None` deletes it).
+    Webhook { id: String, body: Option<String> },
+    /// Insert or replace a webhook delivery.
+    Delivery { id: u64, body: String },
 }
 
 /// Everything the store holds, read back at start, in write order.
@@ -48,6 +52,10 @@ pub struct Snapshot {
     pub policy_versions: Vec<(String, String, String, Vec<u8>, String)>,
     /// `(group, version, fallback, at)` in binding order.
     pub bindings: Vec<(String, String, Option<String>, String)>,
+    /// Webhook subscriptions (JSON bodies).
+    pub webhooks: Vec<String>,
+    /// Webhook deliveries (JSON bodies), oldest first.
+    pub deliveries: Vec<String>,
 }
 
 /// Why the store failed.
@@ -87,6 +95,8 @@ CREATE TABLE IF NOT EXISTS policy_versions (
     version TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, source BLOB NOT NULL, meta TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bindings (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT NOT NULL, version TEXT NOT NULL, fallback TEXT, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
 ";
 
 impl SqliteStore {
@@ -142,6 +152,10 @@ fn read_snapshot(connection: &Connection) -> Result<Snapshot, StoreError> {
     snapshot.bindings = statement
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
         .collect::<Result<_, _>>()?;
+    let mut statement = connection.prepare("SELECT body FROM webhooks ORDER BY rowid")?;
+    snapshot.webhooks = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let mut statement = connection.prepare("SELECT body FROM webhook_deliveries ORDER BY id")?;
+    snapshot.deliveries = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     Ok(snapshot)
 }
 
@@ -227,6 +241,15 @@ fn apply(connection: &Connection, write: &Write) -> Result<(), rusqlite::Error> 
         Write::Binding { group, version, fallback, at } => connection.execute(
             "INSERT INTO bindings (grp, version, fallback, at) VALUES (?1, ?2, ?3, ?4)",
             params![group, version, fallback, at],
+        ),
+        Write::Webhook { id, body: Some(body) } => connection.execute(
+            "INSERT INTO webhooks (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+            params![id, body],
+        ),
+        Write::Webhook { id, body: None } => connection.execute("DELETE FROM webhooks WHERE id = ?1", params![id]),
+        Write::Delivery { id, body } => connection.execute(
+            "INSERT INTO webhook_deliveries (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+            params![*id as i64, body],
         ),
     }
     .map(|_| ())

@@ -382,6 +382,9 @@ async fn the_openapi_document_describes_every_route() {
         ("/v1/shadows/{group}", "put"),
         ("/v1/shadows/{group}", "get"),
         ("/v1/shadows/{group}", "delete"),
+        ("/v1/webhooks", "post"),
+        ("/v1/webhooks", "get"),
+        ("/v1/webhooks/{id}", "delete"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is missing");
     }
@@ -502,4 +505,109 @@ async fn a_rejection_with_no_other_location_leaves_the_units_unfilled() {
     assert_eq!(again.status, StatusCode::CONFLICT);
     let bad = post(&app, "/v1/orders/f-2/events", WRITER, &json!({"event": "teleported"})).await;
     assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("event")));
+}
+
+/// A webhook receiver on a real socket: answers 500 to the first `failures` requests, then 200.
+async fn receiver(failures: usize) -> (String, Arc<parking_lot::Mutex<Vec<(axum::http::HeaderMap, String)>>>) {
+    let seen: Arc<parking_lot::Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let log = Arc::clone(&log);
+            async move {
+                let mut log = log.lock();
+                log.push((headers, body));
+                if log.len() <= failures { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_retried_and_visible() {
+    let (_dir, service, app) = seeded(900).await;
+    let (url, seen) = receiver(1).await;
+    let bad_url = post(&app, "/v1/webhooks", ADMIN, &json!({"url": "ftp://x", "events": ["*"]})).await;
+    assert_eq!(
+        (bad_url.status, bad_url.body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("url"))
+    );
+    let bad_event = post(&app, "/v1/webhooks", ADMIN, &json!({"url": url, "events": ["invoice.paid"]})).await;
+    assert_eq!(bad_event.body["error"]["field"], "events[0]");
+    assert_eq!(
+        post(&app, "/v1/webhooks", WRITER, &json!({"url": url, "events": ["*"]})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let subscribed =
+        post(&app, "/v1/webhooks", ADMIN, &json!({"url": url, "events": ["order.reserved", "order.shipped"]})).await;
+    assert_eq!(subscribed.status, StatusCode::CREATED, "{}", subscribed.body);
+    let secret = subscribed.body["secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 64);
+
+    post(&app, "/v1/orders", WRITER, &order("w-1", "SKU-A", 1)).await;
+    post(&app, "/v1/orders/w-1/confirm", WRITER, &json!({})).await; // not subscribed
+    assert_eq!(service.deliver_due().await, 1);
+    let listed = get(&app, "/v1/webhooks", ADMIN).await.body;
+    let delivery = &listed["webhooks"][0]["recent_deliveries"][0];
+    assert_eq!(
+        (delivery["status"].as_str(), delivery["attempts"].as_u64(), delivery["last_status"].as_u64()),
+        (Some("pending"), Some(1), Some(500))
+    );
+    assert!(listed["webhooks"][0]["subscription"].get("secret").is_none(), "the secret is shown once");
+    assert_eq!(service.deliver_due().await, 0, "not due before its backoff");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(service.deliver_due().await, 1);
+
+    post(&app, "/v1/orders/w-1/ship", WRITER, &json!({"carrier": "UPS", "tracking": "1Z7"})).await;
+    assert_eq!(service.deliver_due().await, 1);
+    let requests = seen.lock().clone();
+    assert_eq!(requests.len(), 3, "a failed attempt, its retry, and the shipment");
+    for (headers, body) in &requests {
+        let header = headers["x-switchyard-signature"].to_str().unwrap();
+        let timestamp: i64 = header.strip_prefix("t=").unwrap().split(',').next().unwrap().parse().unwrap();
+        assert_eq!(header, switchyard_host::webhooks::signature(&secret, timestamp, body), "signed with the secret");
+        assert_ne!(header, switchyard_host::webhooks::signature("another-secret-entirely", timestamp, body));
+    }
+    let events: Vec<&str> = requests.iter().map(|(h, _)| h["x-switchyard-event"].to_str().unwrap()).collect();
+    assert_eq!(events, ["order.reserved", "order.reserved", "order.shipped"]);
+    assert_eq!(
+        requests[0].0["x-switchyard-delivery"], requests[1].0["x-switchyard-delivery"],
+        "a retry is the same delivery"
+    );
+    let shipped: serde_json::Value = serde_json::from_str(&requests[2].1).unwrap();
+    assert_eq!((shipped["order"]["id"].as_str(), shipped["order"]["status"].as_str()), (Some("w-1"), Some("shipped")));
+    let listed = get(&app, "/v1/webhooks", ADMIN).await.body;
+    let statuses: Vec<&str> = listed["webhooks"][0]["recent_deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["delivered", "delivered"]);
+}
+
+#[tokio::test]
+async fn pending_deliveries_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let service = Service::open(config(dir.path(), 900)).unwrap();
+        seed(&service).await;
+        let app = switchyard_host::app(Arc::clone(&service));
+        // Nobody listens on the discard port: every attempt fails to connect.
+        post(&app, "/v1/webhooks", ADMIN, &json!({"url": "http://127.0.0.1:9/hook", "events": ["*"]})).await;
+        post(&app, "/v1/orders", WRITER, &order("d-1", "SKU-A", 1)).await;
+        assert_eq!(service.deliver_due().await, 1);
+    }
+    let service = Service::open(config(dir.path(), 900)).unwrap();
+    let app = switchyard_host::app(Arc::clone(&service));
+    let listed = get(&app, "/v1/webhooks", ADMIN).await.body;
+    let delivery = &listed["webhooks"][0]["recent_deliveries"][0];
+    assert_eq!((delivery["status"].as_str(), delivery["attempts"].as_u64()), (Some("pending"), Some(1)), "{listed}");
+    assert!(delivery["last_error"].as_str().unwrap().len() > 5);
+    assert_eq!(delivery["event"], "order.reserved");
 }
