@@ -121,6 +121,8 @@ async fn seed_demo(service: &Service) -> anyhow::Result<String> {
         id: "demo-1".to_owned(),
         placed_at: None,
         channel: order.channel.clone(),
+        hold_until: None,
+        requested_delivery: None,
         ship_to: ShipToDto {
             lat: order.ship_to.position.lat,
             lon: order.ship_to.position.lon,

@@ -105,6 +105,16 @@ impl Timestamp {
     pub fn utc_day(self) -> i64 {
         self.0.div_euclid(SECONDS_PER_DAY)
     }
+
+    /// The same UTC time of day `months` calendar months later; a day past the end of the
+    /// target month is clamped to its last day (Jan 31 + 1 month = Feb 28 or 29).
+    pub fn add_months(self, months: i64) -> Timestamp {
+        let (year, month, day) = civil_from_days(self.utc_day());
+        let total = year * 12 + (month - 1) + months;
+        let (year, month) = (total.div_euclid(12), total.rem_euclid(12) + 1);
+        let day = day.min(days_in_month(year, month));
+        Timestamp(days_from_civil(year, month, day) * SECONDS_PER_DAY + self.0.rem_euclid(SECONDS_PER_DAY))
+    }
 }
 
 impl fmt::Display for Timestamp {
@@ -330,6 +340,15 @@ pub struct Order {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_are_added_by_the_calendar() {
+        let at = |text: &str| Timestamp::parse_rfc3339(text).unwrap();
+        assert_eq!(at("2026-01-31T08:30:00Z").add_months(1), at("2026-02-28T08:30:00Z"));
+        assert_eq!(at("2028-01-31T08:30:00Z").add_months(1), at("2028-02-29T08:30:00Z"));
+        assert_eq!(at("2026-11-26T00:00:00Z").add_months(2), at("2027-01-26T00:00:00Z"));
+        assert_eq!(at("2026-03-15T12:00:00Z").add_months(-3), at("2025-12-15T12:00:00Z"));
+    }
 
     #[test]
     fn timestamps_round_trip_through_text() {

@@ -22,6 +22,7 @@ use crate::dto::ShipmentState;
 use crate::dto::{AtpDto, PlanDto};
 use crate::dto::{LocationDto, OrderRequest, ProductDto, StockAdjustments, StockLevels};
 use crate::error::{ApiError, ErrorBody};
+use crate::recurring::RecurringOrder;
 use crate::registry::Kind;
 use crate::registry::{BindingDto, VersionMeta};
 use crate::service::{Created, Service};
@@ -49,7 +50,7 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/inventory/{sku}", get(atp))
         .route("/v1/orders", post(create_order))
         .route("/v1/orders/route", post(dry_run))
-        .route("/v1/orders/{id}", get(get_order))
+        .route("/v1/orders/{id}", get(get_order).put(change_order))
         .route("/v1/orders/{id}/confirm", post(confirm_order))
         .route("/v1/orders/{id}/cancel", post(cancel_order))
         .route("/v1/orders/{id}/ship", post(ship_order))
@@ -59,6 +60,8 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/bindings/{group}", put(bind))
         .route("/v1/bindings/{group}/rollback", post(rollback))
         .route("/v1/shadows/{group}", get(get_shadow).put(start_shadow).delete(stop_shadow))
+        .route("/v1/recurring-orders", post(add_recurring))
+        .route("/v1/recurring-orders/{id}", get(get_recurring).delete(stop_recurring))
         .route("/v1/webhooks", get(list_webhooks).post(add_webhook))
         .route("/v1/webhooks/{id}", axum::routing::delete(remove_webhook))
         .layer(DefaultBodyLimit::max(json_limit));
@@ -88,8 +91,8 @@ pub fn app(service: Shared) -> Router {
     paths(
         list_locations, get_location, upsert_locations, put_location, list_products, get_product, upsert_products,
         put_product, set_stock, adjust_stock, atp, dry_run, create_order, get_order, confirm_order, cancel_order,
-        ship_order, fulfilment_event, upload_policy, upload_plugin, list_versions, get_version, list_bindings, bind, rollback,
-        start_shadow, get_shadow, stop_shadow, add_webhook, list_webhooks, remove_webhook
+        ship_order, fulfilment_event, change_order, upload_policy, upload_plugin, list_versions, get_version, list_bindings, bind, rollback,
+        start_shadow, get_shadow, stop_shadow, add_recurring, get_recurring, stop_recurring, add_webhook, list_webhooks, remove_webhook
     ),
     components(schemas(PlanDto)),
     modifiers(&BearerAuth),
@@ -407,6 +410,20 @@ async fn create_order(
     })
 }
 
+#[utoipa::path(put, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path)), request_body = OrderRequest,
+    responses((status = 200, description = "the scheduled order, changed", body = OrderRecord),
+        (status = 409, description = "only a scheduled order can be changed", body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn change_order(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let request: OrderRequest = parse_json(body)?;
+    Ok(axum::Json(s.change_order(&id, request).await?).into_response())
+}
+
 #[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path)), responses((status = 200, body = OrderRecord), (status = 404, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
 async fn get_order(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
     authorize(&s, &headers, Role::Reader)?;
@@ -713,4 +730,72 @@ async fn remove_webhook(
     authorize(&s, &headers, Role::Admin)?;
     s.remove_webhook(&id).await?;
     Ok(no_content())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RecurringBody {
+    /// Its id; its orders are `<id>-1`, `<id>-2`, ...
+    id: String,
+    /// `daily`, `weekly`, `monthly`, or a count and unit: `14d`, `2mo`, `12h`, `30m`, `45s`.
+    every: String,
+    /// The first run (RFC 3339); absent: now.
+    #[serde(default)]
+    start_at: Option<String>,
+    /// What each order ships where.
+    order: RecurringTemplate,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RecurringTemplate {
+    #[serde(default)]
+    channel: Option<String>,
+    ship_to: crate::dto::ShipToDto,
+    lines: Vec<crate::dto::LineDto>,
+}
+
+#[utoipa::path(post, path = "/v1/recurring-orders", tag = "orders", request_body = RecurringBody,
+    responses((status = 201, description = "scheduled; orders are created when due", body = RecurringOrder),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn add_recurring(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let body: RecurringBody = parse_json(body)?;
+    let template = OrderRequest {
+        id: String::new(),
+        placed_at: None,
+        channel: body.order.channel.unwrap_or_else(|| "web".to_owned()),
+        hold_until: None,
+        requested_delivery: None,
+        ship_to: body.order.ship_to,
+        lines: body.order.lines,
+    };
+    let recurring = s.add_recurring(&body.id, &body.every, body.start_at.as_deref(), template).await?;
+    Ok((StatusCode::CREATED, axum::Json(recurring)).into_response())
+}
+
+#[utoipa::path(get, path = "/v1/recurring-orders/{id}", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, description = "its schedule, the orders it created and every run", body = RecurringOrder), (status = 404, body = ErrorBody)))]
+async fn get_recurring(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Reader)?;
+    Ok(axum::Json(s.recurring(&id).await?).into_response())
+}
+
+#[utoipa::path(delete, path = "/v1/recurring-orders/{id}", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, description = "stopped; the orders it created stay", body = RecurringOrder), (status = 404, body = ErrorBody)))]
+async fn stop_recurring(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    Ok(axum::Json(s.stop_recurring(&id).await?).into_response())
 }

@@ -39,6 +39,8 @@ pub struct Config {
     pub data: PathBuf,
     /// Seconds a reservation holds stock unless the order is confirmed.
     pub reservation_ttl_secs: u64,
+    /// Seconds before a requested delivery date an order is routed.
+    pub delivery_lead_secs: u64,
     /// Largest JSON request body, bytes.
     pub max_body_bytes: usize,
     /// Largest policy source upload, bytes.
@@ -59,6 +61,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
             data: PathBuf::from("switchyard-data"),
             reservation_ttl_secs: 15 * 60,
+            delivery_lead_secs: 2 * 86_400,
             max_body_bytes: 1 << 20,
             max_policy_bytes: 256 << 10,
             max_plugin_bytes: 4 << 20,

@@ -147,6 +147,14 @@ pub struct OrderRequest {
     /// Sales channel.
     #[serde(default = "default_channel")]
     pub channel: String,
+    /// Do not route before this time (RFC 3339): a grace period in which the customer may
+    /// still change the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_until: Option<String>,
+    /// The day the customer wants it delivered (RFC 3339); the order is routed the
+    /// configured lead time before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_delivery: Option<String>,
     /// Where it goes.
     pub ship_to: ShipToDto,
     /// What it orders.
@@ -376,6 +384,18 @@ impl ProductDto {
 }
 
 impl OrderRequest {
+    /// When the order may be routed: the later of `hold_until` and `requested_delivery`
+    /// less `lead_secs`; `None` when it may be routed at once.
+    pub fn due_at(&self, lead_secs: i64) -> Result<Option<Timestamp>, ApiError> {
+        let hold = self.hold_until.as_deref().map(|t| timestamp("hold_until", t)).transpose()?;
+        let delivery = self
+            .requested_delivery
+            .as_deref()
+            .map(|t| timestamp("requested_delivery", t).map(|t| Timestamp(t.0 - lead_secs)))
+            .transpose()?;
+        Ok(hold.into_iter().chain(delivery).max())
+    }
+
     /// The engine's order; unknown SKUs and bad fields are 422s naming the field.
     pub fn to_engine(&self, catalog: &Catalog, now: Timestamp) -> Result<Order, ApiError> {
         if self.id.is_empty() {

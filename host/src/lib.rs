@@ -8,6 +8,7 @@
 //! - `registry`: versions (content-addressed) and bindings (atomic swap);
 //! - `service`: state and operations, independent of HTTP;
 //! - `api`: routes, auth, request ids, error shape;
+//! - `recurring`: recurring orders (subscriptions) and their schedules;
 //! - `shadow`: shadow runs of a candidate version beside the live binding;
 //! - `webhooks`: subscriptions, signed deliveries, retries;
 //! - `metrics`: Prometheus exposition.
@@ -17,6 +18,7 @@ pub mod config;
 pub mod dto;
 pub mod error;
 pub mod metrics;
+pub mod recurring;
 pub mod registry;
 pub mod service;
 pub mod shadow;
@@ -43,6 +45,14 @@ pub async fn serve(service: Arc<Service>, listener: tokio::net::TcpListener) -> 
             let expired = sweeper.expire_due().await;
             if expired > 0 {
                 tracing::info!(expired, "reservations expired");
+            }
+            let routed = sweeper.route_due().await;
+            if routed > 0 {
+                tracing::info!(routed, "scheduled orders routed");
+            }
+            let created = sweeper.run_recurring().await;
+            if created > 0 {
+                tracing::info!(created, "recurring orders created");
             }
         }
     });

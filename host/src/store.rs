@@ -35,6 +35,8 @@ pub enum Write {
     Webhook { id: String, body: Option<String> },
     /// Insert or replace a webhook delivery.
     Delivery { id: u64, body: String },
+    /// Insert or replace a recurring order.
+    Recurring { id: String, body: String },
 }
 
 /// Everything the store holds, read back at start, in write order.
@@ -56,6 +58,8 @@ pub struct Snapshot {
     pub webhooks: Vec<String>,
     /// Webhook deliveries (JSON bodies), oldest first.
     pub deliveries: Vec<String>,
+    /// Recurring orders (JSON bodies).
+    pub recurring: Vec<String>,
 }
 
 /// Why the store failed.
@@ -97,6 +101,7 @@ CREATE TABLE IF NOT EXISTS bindings (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT NOT NULL, version TEXT NOT NULL, fallback TEXT, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS webhook_deliveries (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS recurring_orders (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
 impl SqliteStore {
@@ -156,6 +161,8 @@ fn read_snapshot(connection: &Connection) -> Result<Snapshot, StoreError> {
     snapshot.webhooks = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     let mut statement = connection.prepare("SELECT body FROM webhook_deliveries ORDER BY id")?;
     snapshot.deliveries = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let mut statement = connection.prepare("SELECT body FROM recurring_orders ORDER BY rowid")?;
+    snapshot.recurring = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     Ok(snapshot)
 }
 
@@ -247,6 +254,10 @@ fn apply(connection: &Connection, write: &Write) -> Result<(), rusqlite::Error> 
             params![id, body],
         ),
         Write::Webhook { id, body: None } => connection.execute("DELETE FROM webhooks WHERE id = ?1", params![id]),
+        Write::Recurring { id, body } => connection.execute(
+            "INSERT INTO recurring_orders (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+            params![id, body],
+        ),
         Write::Delivery { id, body } => connection.execute(
             "INSERT INTO webhook_deliveries (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
             params![*id as i64, body],

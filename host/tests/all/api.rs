@@ -382,6 +382,10 @@ async fn the_openapi_document_describes_every_route() {
         ("/v1/shadows/{group}", "put"),
         ("/v1/shadows/{group}", "get"),
         ("/v1/shadows/{group}", "delete"),
+        ("/v1/orders/{id}", "put"),
+        ("/v1/recurring-orders", "post"),
+        ("/v1/recurring-orders/{id}", "get"),
+        ("/v1/recurring-orders/{id}", "delete"),
         ("/v1/webhooks", "post"),
         ("/v1/webhooks", "get"),
         ("/v1/webhooks/{id}", "delete"),
@@ -610,4 +614,107 @@ async fn pending_deliveries_survive_a_restart() {
     assert_eq!((delivery["status"].as_str(), delivery["attempts"].as_u64()), (Some("pending"), Some(1)), "{listed}");
     assert!(delivery["last_error"].as_str().unwrap().len() > 5);
     assert_eq!(delivery["event"], "order.reserved");
+}
+
+fn in_seconds(seconds: i64) -> String {
+    switchyard_engine::Timestamp(switchyard_host::service::now().0 + seconds).to_string()
+}
+
+#[tokio::test]
+async fn a_held_order_is_routed_when_due_and_may_change_until_then() {
+    let (_dir, service, app) = seeded(900).await;
+    let mut held = order("h-1", "SKU-A", 1);
+    held["hold_until"] = json!(in_seconds(2));
+    let created = post(&app, "/v1/orders", WRITER, &held).await;
+    assert_eq!(
+        (created.status, created.body["status"].as_str()),
+        (StatusCode::CREATED, Some("scheduled")),
+        "{}",
+        created.body
+    );
+    assert_eq!(atp(&app, "SKU-A").await, 10, "nothing is reserved before it is due");
+    // The customer changes their mind during the grace period.
+    held["lines"][0]["qty"] = json!(3);
+    let changed = call(&app, Method::PUT, "/v1/orders/h-1", Some(WRITER), held.to_string()).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(service.route_due().await, 0, "not yet due");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(service.route_due().await, 1);
+    let routed = get(&app, "/v1/orders/h-1", READER).await.body;
+    assert_eq!(routed["status"], "reserved", "{routed}");
+    assert_eq!(routed["held_units"][0]["qty"], 3);
+    let timeline: Vec<&str> =
+        routed["history"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(timeline, ["scheduled", "changed", "reserved"]);
+    assert_eq!(atp(&app, "SKU-A").await, 7);
+    let too_late = call(&app, Method::PUT, "/v1/orders/h-1", Some(WRITER), held.to_string()).await;
+    assert_eq!(
+        (too_late.status, too_late.body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_state"))
+    );
+    // A requested delivery date far out: routed two days before it; cancelling it holds nothing.
+    let mut later = order("h-2", "SKU-A", 1);
+    later["requested_delivery"] = json!(in_seconds(30 * 86_400));
+    let scheduled = post(&app, "/v1/orders", WRITER, &later).await;
+    assert_eq!(scheduled.body["due_at"], in_seconds(28 * 86_400).as_str());
+    assert_eq!(post(&app, "/v1/orders/h-2/cancel", WRITER, &json!({})).await.body["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn a_scheduled_order_is_routed_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let service = Service::open(config(dir.path(), 900)).unwrap();
+        seed(&service).await;
+        let app = switchyard_host::app(Arc::clone(&service));
+        let mut held = order("hr-1", "SKU-B", 2);
+        held["hold_until"] = json!(in_seconds(1));
+        assert_eq!(post(&app, "/v1/orders", WRITER, &held).await.body["status"], "scheduled");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let service = Service::open(config(dir.path(), 900)).unwrap();
+    assert_eq!(service.route_due().await, 1);
+    let app = switchyard_host::app(Arc::clone(&service));
+    assert_eq!(get(&app, "/v1/orders/hr-1", READER).await.body["status"], "reserved");
+    assert_eq!(atp(&app, "SKU-B").await, 1);
+}
+
+#[tokio::test]
+async fn a_subscription_creates_orders_on_schedule_until_its_sku_runs_out() {
+    let (_dir, service, app) = seeded(900).await;
+    let body = json!({
+        "id": "coffee",
+        "every": "1s",
+        "order": { "ship_to": { "lat": 39.95, "lon": -75.17 }, "lines": [ { "id": "1", "sku": "SKU-B", "qty": 2 } ] }
+    });
+    let bad =
+        post(&app, "/v1/recurring-orders", WRITER, &json!({"id": "x", "every": "fortnightly", "order": body["order"]}))
+            .await;
+    assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("every")));
+    let unknown = post(&app, "/v1/recurring-orders", WRITER, &json!({"id": "y", "every": "weekly", "order": {"ship_to": {"lat": 1.0, "lon": 1.0}, "lines": [{"id": "1", "sku": "NOPE", "qty": 1}]}})).await;
+    assert_eq!(unknown.body["error"]["field"], "order.lines[0].sku");
+    let created = post(&app, "/v1/recurring-orders", WRITER, &body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    // Due at once: the first order takes 2 of ST-CHI's 3 units.
+    assert_eq!(service.run_recurring().await, 1);
+    assert_eq!(get(&app, "/v1/orders/coffee-1", READER).await.body["status"], "reserved");
+    assert_eq!(service.run_recurring().await, 0, "the next run is a second away");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // The second gets the last unit; the one missing unit is recorded.
+    assert_eq!(service.run_recurring().await, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // The third finds none left.
+    assert_eq!(service.run_recurring().await, 1);
+    let recurring = get(&app, "/v1/recurring-orders/coffee", READER).await.body;
+    assert_eq!(recurring["orders"], json!(["coffee-1", "coffee-2", "coffee-3"]));
+    let runs: Vec<&str> =
+        recurring["history"].as_array().unwrap()[1..].iter().map(|e| e["detail"].as_str().unwrap()).collect();
+    assert_eq!(runs[0], "order coffee-1 reserved");
+    assert!(runs[1].starts_with("order coffee-2 reserved; 1 unit(s) out of stock"), "{runs:?}");
+    assert!(runs[2].starts_with("order coffee-3 rejected: nothing could ship"), "{runs:?}");
+    assert_eq!(atp(&app, "SKU-B").await, 0);
+    let stopped = call(&app, Method::DELETE, "/v1/recurring-orders/coffee", Some(WRITER), Body::empty()).await;
+    assert_eq!(stopped.body["active"], false);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(service.run_recurring().await, 0, "a stopped subscription creates nothing");
 }

@@ -1,0 +1,574 @@
+//! The service's state and operations, independent of HTTP: catalog, inventory, orders,
+//! versions and bindings, each change made durable through the store.
+//!
+//! Ordering rules (what keeps memory and disk the same picture):
+//! - catalog and stock changes, and shipments (which take stock off hand), hold `stock_lock`
+//!   while they are committed and then applied, so memory applies them in store order;
+//! - creating an order reserves in memory first (atomically, so no unit is sold twice), then
+//!   commits; a failed commit releases the reservation and the client gets 503;
+//! - cancelling commits first, then releases.
+//!
+//! On start everything is rebuilt from the store: catalog, stock, versions, bindings, and the
+//! reservations of every open order.
+//!
+//! The operations are split by area: `catalog`, `orders`, `fulfilment`, `recurring_orders`,
+//! `webhook_delivery`, `policies`.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+use switchyard_engine::{
+    Catalog, ExcludingPolicy, Inventory, Order, Plan, Policy, Reservation, ReservedShipment, ReservedUnits, Router,
+    RouterConfig, RoutingError, Strategy, Timestamp, Workspace,
+};
+use switchyard_plugins::{Limits, PluginHost};
+use tokio::sync::{Mutex as AsyncMutex, Notify};
+
+use crate::config::Config;
+use crate::dto::{
+    AtpDto, LocationDto, OrderRequest, PlanDto, PositionDto, ProductDto, ShipmentLineDto, ShipmentState,
+    StockAdjustment, StockLevel,
+};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::recurring::{Interval, RecurringOrder};
+use crate::registry::{Binding, BindingDto, DEFAULT_GROUP, Kind, Registry, Rejected, VersionMeta};
+use crate::shadow::{Shadow, ShadowSummary};
+use crate::store::{SqliteStore, Store, StoreError, Write};
+use crate::webhooks::{Delivery, DeliveryStatus, MAX_ATTEMPTS, Subscription, attempt, backoff};
+
+mod catalog;
+mod fulfilment;
+mod orders;
+mod policies;
+mod recurring_orders;
+mod webhook_delivery;
+
+thread_local! {
+    static WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace::default());
+}
+
+/// Where an order stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Being routed (never stored).
+    Pending,
+    /// Accepted, to be routed at `due_at` (a hold or a requested delivery date).
+    Scheduled,
+    /// Routed and holding stock until `expires_at` unless confirmed.
+    Reserved,
+    /// Holding stock with no expiry.
+    Confirmed,
+    /// Some shipments have shipped.
+    PartiallyShipped,
+    /// Every shipment has shipped.
+    Shipped,
+    /// Every shipment has been delivered.
+    Delivered,
+    /// Cancelled; its stock was released.
+    Cancelled,
+    /// Not confirmed in time; its stock was released.
+    Expired,
+    /// The policy rejected it (or nothing could ship); it holds nothing.
+    Rejected,
+}
+
+impl OrderStatus {
+    fn name(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Scheduled => "scheduled",
+            OrderStatus::Reserved => "reserved",
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::PartiallyShipped => "partially_shipped",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
+            OrderStatus::Rejected => "rejected",
+        }
+    }
+
+    /// Whether it still holds reserved units.
+    pub fn holds_stock(self) -> bool {
+        matches!(self, OrderStatus::Reserved | OrderStatus::Confirmed | OrderStatus::PartiallyShipped)
+    }
+}
+
+/// Units an order holds at one location, in merchant ids.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HeldUnits {
+    /// SKU.
+    pub sku: String,
+    /// Location.
+    pub location: String,
+    /// Units.
+    pub qty: u32,
+}
+
+/// A shipment counted against a location's daily capacity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HeldShipment {
+    /// Location.
+    pub location: String,
+    /// Day (days since 1970-01-01, UTC).
+    pub day: i64,
+    /// The location's capacity that day.
+    pub capacity: Option<u32>,
+}
+
+/// One entry of an order's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Event {
+    /// When (RFC 3339).
+    pub at: String,
+    /// What happened (`reserved`, `confirmed`, `shipped`, ...).
+    pub event: String,
+    /// Details.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// An order as stored and as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrderRecord {
+    /// The order's id.
+    pub id: String,
+    /// Where it stands.
+    pub status: OrderStatus,
+    /// The order as submitted.
+    pub request: OrderRequest,
+    /// The routing decision.
+    pub plan: Option<PlanDto>,
+    /// Units held.
+    pub held_units: Vec<HeldUnits>,
+    /// Shipments counted against capacity.
+    pub held_shipments: Vec<HeldShipment>,
+    /// When an unconfirmed reservation lapses (RFC 3339).
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// When a scheduled order is routed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<String>,
+    /// The `Idempotency-Key` it was created with.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// The binding (product group) it was routed under.
+    pub binding_group: String,
+    /// The version that routed it (re-routing after a rejection uses it again).
+    #[serde(default)]
+    pub policy_version: String,
+    /// The binding's fallback version when it was routed.
+    #[serde(default)]
+    pub fallback_version: Option<String>,
+    /// Locations that rejected a shipment of this order.
+    #[serde(default)]
+    pub excluded_locations: Vec<String>,
+    /// Every state change.
+    pub history: Vec<Event>,
+    // Seconds since the epoch of `expires_at`, for the expiry sweep (read back from
+    // `expires_at` at recovery).
+    #[serde(skip)]
+    #[schema(ignore)]
+    expires_at_seconds: Option<i64>,
+}
+
+/// A location's report on a shipment.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FulfilmentEvent {
+    /// `picked`, `packed`, `shipped`, `delivered` or `rejected`.
+    pub event: ShipmentState,
+    /// The location reporting; may be left out when only one shipment fits.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// The carrier (for `shipped`).
+    #[serde(default)]
+    pub carrier: Option<String>,
+    /// The tracking number (for `shipped`).
+    #[serde(default)]
+    pub tracking: Option<String>,
+    /// Why (kept in the timeline; for `rejected`, say why the location cannot ship).
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl OrderRecord {
+    fn due_at_seconds(&self) -> Option<i64> {
+        self.due_at.as_deref().and_then(|t| Timestamp::parse_rfc3339(t).ok()).map(|t| t.0)
+    }
+}
+
+/// What creating an order did.
+#[derive(Debug)]
+pub enum Created {
+    /// A new order.
+    New(OrderRecord),
+    /// The same order was created before: its current state.
+    Replayed(OrderRecord),
+}
+
+/// The result of a dry run.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DryRun {
+    /// The plan.
+    pub plan: PlanDto,
+    /// Per line and candidate, why it was chosen or not (text).
+    pub explanation: String,
+}
+
+/// The running service's state.
+pub struct Service {
+    config: Config,
+    catalog: RwLock<Arc<Catalog>>,
+    stock_lock: AsyncMutex<()>,
+    // Binding changes are committed and applied one at a time, so the live binding is the
+    // last one stored.
+    bind_lock: AsyncMutex<()>,
+    inventory: Inventory,
+    orders: DashMap<String, Arc<AsyncMutex<OrderRecord>>>,
+    idempotency: DashMap<String, String>,
+    registry: Registry,
+    store: Box<dyn Store>,
+    metrics: Metrics,
+    router_config: RouterConfig,
+    greedy_config: RouterConfig,
+    shadows: DashMap<String, Arc<Shadow>>,
+    webhooks: DashMap<String, Subscription>,
+    recurring: DashMap<String, Arc<AsyncMutex<RecurringOrder>>>,
+    deliveries: parking_lot::Mutex<BTreeMap<u64, Delivery>>,
+    next_delivery: AtomicU64,
+    delivery_wakeup: Notify,
+    delivering: AsyncMutex<()>,
+    ready: AtomicBool,
+}
+
+/// Now, to the second.
+pub fn now() -> Timestamp {
+    Timestamp(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64))
+}
+
+fn event(at: Timestamp, event: &str, detail: impl Into<String>) -> Event {
+    Event { at: at.to_string(), event: event.to_owned(), detail: detail.into() }
+}
+
+fn event_at(at: Timestamp, name: &str, detail: &str, reason: &str) -> Event {
+    let detail = match (detail.is_empty(), reason.is_empty()) {
+        (_, true) => detail.to_owned(),
+        (true, false) => reason.to_owned(),
+        (false, false) => format!("{detail}: {reason}"),
+    };
+    event(at, name, detail)
+}
+
+fn store_failed(error: StoreError) -> ApiError {
+    ApiError::unavailable(format!("the write was not made durable: {}", error.0))
+}
+
+impl Service {
+    /// Opens the store in `config.data`, rebuilds the state from it, and is ready to serve.
+    pub fn open(config: Config) -> Result<Arc<Service>, String> {
+        let (store, snapshot) = SqliteStore::open(&config.data, config.commit_batch).map_err(|e| e.to_string())?;
+        let plugins = PluginHost::new(Limits::default()).map_err(|e| e.to_string())?;
+        let service = Service {
+            config,
+            catalog: RwLock::new(Arc::new(Catalog::new())),
+            stock_lock: AsyncMutex::new(()),
+            bind_lock: AsyncMutex::new(()),
+            inventory: Inventory::new(),
+            orders: DashMap::new(),
+            idempotency: DashMap::new(),
+            registry: Registry::new(plugins),
+            store: Box::new(store),
+            metrics: Metrics::default(),
+            router_config: RouterConfig::default(),
+            greedy_config: RouterConfig { strategy: Strategy::Greedy, ..RouterConfig::default() },
+            shadows: DashMap::new(),
+            webhooks: DashMap::new(),
+            recurring: DashMap::new(),
+            deliveries: parking_lot::Mutex::new(BTreeMap::new()),
+            next_delivery: AtomicU64::new(1),
+            delivery_wakeup: Notify::new(),
+            delivering: AsyncMutex::new(()),
+            ready: AtomicBool::new(false),
+        };
+        service.recover(snapshot)?;
+        service.ready.store(true, Ordering::Release);
+        Ok(Arc::new(service))
+    }
+
+    fn recover(&self, snapshot: crate::store::Snapshot) -> Result<(), String> {
+        let started = Instant::now();
+        let mut catalog = Catalog::new();
+        for (id, body) in &snapshot.locations {
+            let dto: LocationDto = serde_json::from_str(body).map_err(|e| format!("stored location `{id}`: {e}"))?;
+            let location = dto.to_engine().map_err(|e| format!("stored location `{id}`: {e}"))?;
+            catalog.upsert_location(location).map_err(|e| format!("stored location `{id}`: {e}"))?;
+        }
+        for (sku, body) in &snapshot.products {
+            let dto: ProductDto = serde_json::from_str(body).map_err(|e| format!("stored product `{sku}`: {e}"))?;
+            catalog.upsert_product(dto.to_engine()).map_err(|e| format!("stored product `{sku}`: {e}"))?;
+        }
+        for (sku, location, on_hand, safety_stock) in &snapshot.stock {
+            let (Some(sku_id), Some(location_id)) = (catalog.sku_id(sku), catalog.location_id(location)) else {
+                return Err(format!("stored stock of `{sku}` at `{location}` refers to an unknown sku or location"));
+            };
+            let clamp = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+            self.inventory.set_stock(sku_id, location_id, clamp(*on_hand), clamp(*safety_stock));
+        }
+        let uploaded = |meta: &str| -> Result<VersionMeta, String> {
+            serde_json::from_str(meta).map_err(|e| format!("stored version metadata: {e}"))
+        };
+        for (version, name, kind, source, meta) in &snapshot.policy_versions {
+            let kind = if kind == "wasm" { Kind::Wasm } else { Kind::Dsl };
+            let meta = uploaded(meta)?;
+            let compiled = self
+                .registry
+                .compile(kind, name, source, meta.uploaded_at.clone())
+                .map_err(|r| format!("stored version `{version}` no longer compiles: {}", r.error.message))?;
+            self.registry.insert(compiled);
+        }
+        for (group, version, fallback, at) in &snapshot.bindings {
+            let dto = BindingDto {
+                group: group.clone(),
+                version: version.clone(),
+                fallback: fallback.clone(),
+                bound_at: at.clone(),
+            };
+            let binding =
+                self.registry.prepare_binding(dto).map_err(|e| format!("stored binding of `{group}`: {e}"))?;
+            self.registry.bind(binding);
+        }
+        let mut open = 0;
+        for (id, key, body) in &snapshot.orders {
+            let mut record: OrderRecord =
+                serde_json::from_str(body).map_err(|e| format!("stored order `{id}`: {e}"))?;
+            record.expires_at_seconds =
+                record.expires_at.as_deref().and_then(|t| Timestamp::parse_rfc3339(t).ok()).map(|t| t.0);
+            let reservation = reservation_of(&catalog, &record).map_err(|e| format!("stored order `{id}`: {e}"))?;
+            if record.status.holds_stock() {
+                open += 1;
+                self.inventory.restore(&reservation, true).map_err(|e| format!("stored order `{id}`: {e}"))?;
+            } else if record.status == OrderStatus::Shipped {
+                // Its shipments still count against the day's capacity.
+                self.inventory.restore(&Reservation { units: Vec::new(), ..reservation }, false).ok();
+            }
+            if let Some(key) = key {
+                self.idempotency.insert(key.clone(), id.clone());
+            }
+            self.orders.insert(id.clone(), Arc::new(AsyncMutex::new(record)));
+        }
+        for body in &snapshot.recurring {
+            let recurring: RecurringOrder =
+                serde_json::from_str(body).map_err(|e| format!("stored recurring order: {e}"))?;
+            self.recurring.insert(recurring.id.clone(), Arc::new(AsyncMutex::new(recurring)));
+        }
+        for body in &snapshot.webhooks {
+            let subscription: Subscription = serde_json::from_str(body).map_err(|e| format!("stored webhook: {e}"))?;
+            self.webhooks.insert(subscription.id.clone(), subscription);
+        }
+        {
+            let mut deliveries = self.deliveries.lock();
+            for body in &snapshot.deliveries {
+                let delivery: Delivery = serde_json::from_str(body).map_err(|e| format!("stored delivery: {e}"))?;
+                self.next_delivery.fetch_max(delivery.id + 1, Ordering::Relaxed);
+                deliveries.insert(delivery.id, delivery);
+            }
+        }
+        *self.catalog.write() = Arc::new(catalog);
+        tracing::info!(
+            locations = snapshot.locations.len(),
+            products = snapshot.products.len(),
+            orders = snapshot.orders.len(),
+            open_orders = open,
+            versions = snapshot.policy_versions.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "state rebuilt from the store"
+        );
+        Ok(())
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Whether recovery has finished.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// The catalog as of now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.catalog.read())
+    }
+
+    async fn commit(&self, writes: Vec<Write>) -> Result<(), ApiError> {
+        let started = Instant::now();
+        let result = self.store.commit(writes).await;
+        self.metrics.commit.observe(started.elapsed());
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(store_failed(error)),
+            Err(_) => Err(store_failed(StoreError("the store writer stopped".into()))),
+        }
+    }
+
+    // Commits an order change with `extra` writes and a webhook delivery for every timeline
+    // event after the first `seen` and every subscriber that wants it, all in one commit.
+    async fn commit_order(&self, seen: usize, next: &OrderRecord, extra: Vec<Write>) -> Result<(), ApiError> {
+        let mut writes = vec![order_write(next)?];
+        writes.extend(extra);
+        let mut queued = Vec::new();
+        for event in next.history.iter().skip(seen) {
+            let name = format!("order.{}", event.event);
+            for subscription in self.webhooks.iter().filter(|s| s.wants(&name)) {
+                let body = serde_json::json!({ "event": name, "at": event.at, "detail": event.detail, "order": next });
+                let delivery = Delivery {
+                    id: self.next_delivery.fetch_add(1, Ordering::Relaxed),
+                    subscription: subscription.id.clone(),
+                    event: name.clone(),
+                    body: body.to_string(),
+                    status: DeliveryStatus::Pending,
+                    attempts: 0,
+                    next_attempt_at: 0,
+                    last_status: None,
+                    last_error: None,
+                };
+                writes.push(delivery_write(&delivery)?);
+                queued.push(delivery);
+            }
+        }
+        self.commit(writes).await?;
+        if !queued.is_empty() {
+            let mut deliveries = self.deliveries.lock();
+            for delivery in queued {
+                deliveries.insert(delivery.id, delivery);
+            }
+            drop(deliveries);
+            self.delivery_wakeup.notify_one();
+        }
+        Ok(())
+    }
+}
+
+fn prefix(mut error: ApiError, path: &str) -> ApiError {
+    error.field = Some(match error.field {
+        Some(field) => format!("{path}.{field}"),
+        None => path.to_owned(),
+    });
+    error
+}
+
+fn wrong_state(id: &str, status: OrderStatus, wanted: &str) -> ApiError {
+    ApiError::conflict("invalid_state", format!("order `{id}` is {} and cannot be {wanted}", status.name()))
+}
+
+fn resolve(
+    catalog: &Catalog,
+    sku: &str,
+    location: &str,
+    path: &str,
+) -> Result<(switchyard_engine::SkuId, switchyard_engine::LocationId), ApiError> {
+    let sku_id = catalog
+        .sku_id(sku)
+        .ok_or_else(|| ApiError::invalid("unknown_sku", format!("unknown sku `{sku}`")).at(format!("{path}.sku")))?;
+    let location_id = catalog.location_id(location).ok_or_else(|| {
+        ApiError::invalid("unknown_location", format!("unknown location `{location}`")).at(format!("{path}.location"))
+    })?;
+    Ok((sku_id, location_id))
+}
+
+fn routing_error(error: RoutingError) -> ApiError {
+    match error {
+        RoutingError::InvalidOrder(e) => ApiError::invalid("invalid_order", e.message).at(e.field),
+        RoutingError::Policy(e) => ApiError::invalid("policy_failed", e.to_string()),
+        RoutingError::InvalidAnswer { .. } => ApiError::invalid("policy_failed", error.to_string()),
+        RoutingError::Contention { .. } => ApiError::conflict("contention", error.to_string()),
+    }
+}
+
+fn order_write(record: &OrderRecord) -> Result<Write, ApiError> {
+    Ok(Write::Order {
+        id: record.id.clone(),
+        idempotency_key: record.idempotency_key.clone(),
+        status: record.status.name().to_owned(),
+        body: serde_json::to_string(record).map_err(|e| ApiError::internal(e.to_string()))?,
+    })
+}
+
+fn recurring_write(recurring: &RecurringOrder) -> Result<Write, ApiError> {
+    Ok(Write::Recurring {
+        id: recurring.id.clone(),
+        body: serde_json::to_string(recurring).map_err(|e| ApiError::internal(e.to_string()))?,
+    })
+}
+
+fn delivery_write(delivery: &Delivery) -> Result<Write, ApiError> {
+    Ok(Write::Delivery {
+        id: delivery.id,
+        body: serde_json::to_string(delivery).map_err(|e| ApiError::internal(e.to_string()))?,
+    })
+}
+
+// `bytes` random bytes from the OS, as hex.
+fn random_hex(bytes: usize) -> Result<String, String> {
+    use std::io::Read;
+    let mut buffer = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buffer))
+        .map_err(|e| format!("cannot read random bytes: {e}"))?;
+    Ok(buffer.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn held_units(catalog: &Catalog, reservation: &Reservation) -> Vec<HeldUnits> {
+    reservation
+        .units
+        .iter()
+        .map(|u| HeldUnits {
+            sku: catalog.product(u.sku).sku.clone(),
+            location: catalog.location(u.location).id.clone(),
+            qty: u.qty,
+        })
+        .collect()
+}
+
+fn held_shipments(catalog: &Catalog, reservation: &Reservation) -> Vec<HeldShipment> {
+    reservation
+        .shipments
+        .iter()
+        .map(|s| HeldShipment { location: catalog.location(s.location).id.clone(), day: s.day, capacity: s.capacity })
+        .collect()
+}
+
+fn reservation_of(catalog: &Catalog, record: &OrderRecord) -> Result<Reservation, String> {
+    let mut reservation = Reservation::default();
+    for units in &record.held_units {
+        let sku = catalog.sku_id(&units.sku).ok_or_else(|| format!("unknown sku `{}`", units.sku))?;
+        let location =
+            catalog.location_id(&units.location).ok_or_else(|| format!("unknown location `{}`", units.location))?;
+        reservation.units.push(ReservedUnits { sku, location, qty: units.qty });
+    }
+    for shipment in &record.held_shipments {
+        let location = catalog
+            .location_id(&shipment.location)
+            .ok_or_else(|| format!("unknown location `{}`", shipment.location))?;
+        reservation.shipments.push(ReservedShipment { location, day: shipment.day, capacity: shipment.capacity });
+    }
+    Ok(reservation)
+}

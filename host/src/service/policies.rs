@@ -1,0 +1,142 @@
+//! Versions, bindings, shadow runs, and the figures the metrics endpoint reads.
+
+use super::*;
+
+impl Service {
+    /// Stores a new policy or plugin version (idempotent by content).
+    pub async fn upload(&self, kind: Kind, name: &str, bytes: Vec<u8>) -> Result<(VersionMeta, bool), Rejected> {
+        let id = crate::registry::version_of(kind, &bytes);
+        if let Some(existing) = self.registry.version(&id) {
+            return Ok((existing.meta.clone(), false));
+        }
+        let compiled = self.registry.compile(kind, name, &bytes, now().to_string())?;
+        let meta = compiled.meta.clone();
+        let meta_json = serde_json::to_string(&meta)
+            .map_err(|e| Rejected { error: ApiError::internal(e.to_string()), diagnostics: Vec::new() })?;
+        let write = Write::PolicyVersion {
+            version: meta.version.clone(),
+            name: name.to_owned(),
+            kind: kind.name().to_owned(),
+            source: bytes,
+            meta: meta_json,
+        };
+        self.commit(vec![write]).await.map_err(|error| Rejected { error, diagnostics: Vec::new() })?;
+        self.registry.insert(compiled);
+        Ok((meta, true))
+    }
+
+    /// Every version.
+    pub fn versions(&self) -> Vec<VersionMeta> {
+        self.registry.versions()
+    }
+
+    /// One version's metadata.
+    pub fn version(&self, id: &str) -> Result<VersionMeta, ApiError> {
+        self.registry
+            .version(id)
+            .map(|v| v.meta.clone())
+            .ok_or_else(|| ApiError::not_found("unknown_version", format!("no version `{id}`")))
+    }
+
+    /// Binds a version to a group (durably, then one atomic swap).
+    pub async fn bind(&self, group: &str, version: &str, fallback: Option<String>) -> Result<BindingDto, ApiError> {
+        if group.is_empty() {
+            return Err(ApiError::invalid("invalid_group", "the group must not be empty").at("group"));
+        }
+        let dto =
+            BindingDto { group: group.to_owned(), version: version.to_owned(), fallback, bound_at: now().to_string() };
+        let _order = self.bind_lock.lock().await;
+        let binding = self.registry.prepare_binding(dto.clone())?;
+        self.commit(vec![Write::Binding {
+            group: dto.group.clone(),
+            version: dto.version.clone(),
+            fallback: dto.fallback.clone(),
+            at: dto.bound_at.clone(),
+        }])
+        .await?;
+        self.registry.bind(binding);
+        tracing::info!(group, version, "binding changed");
+        Ok(dto)
+    }
+
+    /// Binds the version bound before the current one.
+    pub async fn rollback(&self, group: &str) -> Result<BindingDto, ApiError> {
+        // (`bind` takes the lock; a rollback racing another bind may pick the binding before
+        // the one that wins, which is still a binding the admin made.)
+        let previous = self.registry.previous(group).ok_or_else(|| {
+            ApiError::conflict("nothing_to_roll_back", format!("group `{group}` has no earlier binding"))
+        })?;
+        self.bind(group, &previous.version, previous.fallback).await
+    }
+
+    /// Starts (or replaces) a shadow run of `version` beside the live binding of `group`.
+    pub fn start_shadow(&self, group: &str, version: &str) -> Result<ShadowSummary, ApiError> {
+        let candidate = self
+            .registry
+            .version(version)
+            .ok_or_else(|| ApiError::invalid("unknown_version", format!("no version `{version}`")).at("version"))?;
+        // The same checks as binding it (it must be allowed to serve the group).
+        self.registry.prepare_binding(BindingDto {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            fallback: None,
+            bound_at: String::new(),
+        })?;
+        if self.registry.binding_for(Some(group)).is_none_or(|b| b.dto.group != group) {
+            return Err(ApiError::conflict(
+                "no_binding",
+                format!("group `{group}` has no binding of its own to shadow; bind it first"),
+            ));
+        }
+        let shadow = Shadow::new(group, version, Arc::clone(&candidate.policy), now().to_string());
+        let summary = shadow.summary();
+        self.shadows.insert(group.to_owned(), Arc::new(shadow));
+        tracing::info!(group, version, "shadow started");
+        Ok(summary)
+    }
+
+    /// The summary of the shadow run on `group`.
+    pub fn shadow(&self, group: &str) -> Result<ShadowSummary, ApiError> {
+        self.shadows
+            .get(group)
+            .map(|s| s.summary())
+            .ok_or_else(|| ApiError::not_found("no_shadow", format!("no shadow run on group `{group}`")))
+    }
+
+    /// Stops the shadow run on `group`; returns its final summary.
+    pub fn stop_shadow(&self, group: &str) -> Result<ShadowSummary, ApiError> {
+        self.shadows
+            .remove(group)
+            .map(|(_, s)| s.summary())
+            .ok_or_else(|| ApiError::not_found("no_shadow", format!("no shadow run on group `{group}`")))
+    }
+
+    /// Live bindings and every change.
+    pub fn bindings(&self) -> (Vec<BindingDto>, Vec<BindingDto>) {
+        (self.registry.bindings(), self.registry.history())
+    }
+
+    /// The Prometheus exposition.
+    pub fn render_metrics(&self) -> String {
+        let (on_hand, reserved) = self.inventory.totals();
+        let open = self.orders.iter().filter(|e| e.value().try_lock().is_ok_and(|r| r.status.holds_stock())).count();
+        self.metrics.render(
+            &[
+                ("switchyard_units_on_hand", "Units on hand over all positions.", on_hand as f64),
+                ("switchyard_units_reserved", "Units reserved over all positions.", reserved as f64),
+                ("switchyard_orders_holding_stock", "Orders holding reservations.", open as f64),
+            ],
+            &self.registry.plugin_fuel(),
+        )
+    }
+
+    /// Units on hand and reserved over all positions (for conservation checks).
+    pub fn totals(&self) -> (u64, u64) {
+        self.inventory.totals()
+    }
+
+    /// The name of the default group.
+    pub fn default_group() -> &'static str {
+        DEFAULT_GROUP
+    }
+}
