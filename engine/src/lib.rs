@@ -17,6 +17,7 @@ pub mod plan;
 pub mod policy;
 pub mod reference_policy;
 pub mod router;
+pub mod together_policy;
 
 pub use analysis::{RunSummary, plans_differ};
 pub use catalog::{Catalog, CatalogError};
@@ -35,3 +36,4 @@ pub use policy::{
 };
 pub use reference_policy::{RateCard, RateCardError, ReferencePolicy, ReferenceSettings, Zone};
 pub use router::{OrderError, Routed, Router, RouterConfig, RoutingError, Workspace};
+pub use together_policy::TogetherPolicy;

@@ -296,7 +296,7 @@ fn strip_batch_prefix(mut error: ApiError) -> ApiError {
 async fn list_products(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
     authorize(&s, &headers, Role::Reader)?;
     let catalog = s.catalog();
-    let products: Vec<ProductDto> = catalog.products().iter().map(ProductDto::from_engine).collect();
+    let products: Vec<ProductDto> = catalog.products().iter().map(|p| s.product_dto(p)).collect();
     Ok(axum::Json(json!({ "products": products })).into_response())
 }
 
@@ -309,7 +309,7 @@ async fn get_product(
     authorize(&s, &headers, Role::Reader)?;
     let catalog = s.catalog();
     let id = catalog.sku_id(&sku).ok_or_else(|| ApiError::not_found("unknown_sku", format!("no sku `{sku}`")))?;
-    Ok(axum::Json(ProductDto::from_engine(catalog.product(id))).into_response())
+    Ok(axum::Json(s.product_dto(catalog.product(id))).into_response())
 }
 
 #[utoipa::path(post, path = "/v1/products", tag = "catalog", request_body = Products, responses((status = 204, description = "all stored"), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]

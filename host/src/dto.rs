@@ -64,6 +64,24 @@ pub struct ProductDto {
     /// Tags (`hazmat`, `cold_chain`, ...).
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Set for a kit (bundle): the components one kit is made of. A kit holds no stock of its
+    /// own; ordering one reserves its components.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ComponentDto>,
+    /// Whether a kit's components may ship from different locations (default: no, they ship
+    /// together).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kit_may_split: bool,
+}
+
+/// One component of a kit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentDto {
+    /// The component's SKU (a product that is not itself a kit).
+    pub sku: String,
+    /// Units per kit (at least 1).
+    pub qty: u32,
 }
 
 /// Bulk stock levels: absolute on hand (and safety stock) per SKU and location.
@@ -379,6 +397,8 @@ impl ProductDto {
             group: product.group.clone(),
             weight_kg: product.weight_kg,
             tags: product.tags.clone(),
+            components: Vec::new(),
+            kit_may_split: false,
         }
     }
 }

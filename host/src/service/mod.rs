@@ -27,8 +27,8 @@ use dashmap::mapref::entry::Entry;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use switchyard_engine::{
-    Catalog, ExcludingPolicy, Inventory, Order, Plan, Policy, Reservation, ReservedShipment, ReservedUnits, Router,
-    RouterConfig, RoutingError, Strategy, Timestamp, Workspace,
+    Catalog, ExcludingPolicy, Inventory, Order, Plan, Policy, Reservation, ReservedShipment, ReservedUnits, Routed,
+    Router, RouterConfig, RoutingError, Strategy, Timestamp, TogetherPolicy, Workspace,
 };
 use switchyard_plugins::{Limits, PluginHost};
 use tokio::sync::{Mutex as AsyncMutex, Notify};
@@ -36,7 +36,7 @@ use tokio::sync::{Mutex as AsyncMutex, Notify};
 use crate::config::Config;
 use crate::dto::{
     AtpDto, LocationDto, OrderRequest, PlanDto, PositionDto, ProductDto, ShipmentLineDto, ShipmentState,
-    StockAdjustment, StockLevel,
+    StockAdjustment, StockLevel, UnfilledDto,
 };
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -231,6 +231,8 @@ pub struct DryRun {
 pub struct Service {
     config: Config,
     catalog: RwLock<Arc<Catalog>>,
+    // Kit definitions by kit SKU (replaced together with the catalog).
+    kits: RwLock<Arc<HashMap<String, Kit>>>,
     stock_lock: AsyncMutex<()>,
     // Binding changes are committed and applied one at a time, so the live binding is the
     // last one stored.
@@ -253,9 +255,32 @@ pub struct Service {
     ready: AtomicBool,
 }
 
+/// An engine order with its kit lines expanded.
+pub(crate) struct Expanded {
+    order: Order,
+    // Per engine line: the submitted line (kit) it is a component of.
+    kit_of_line: Vec<Option<u32>>,
+    // Per submitted line: whether that kit may ship from several locations.
+    kit_may_split: Vec<bool>,
+}
+
+/// A kit: its components and whether they may ship apart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kit {
+    /// `(component SKU, units per kit)`.
+    pub components: Vec<(String, u32)>,
+    /// Whether components may ship from different locations.
+    pub may_split: bool,
+}
+
 /// Now, to the second.
 pub fn now() -> Timestamp {
     Timestamp(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64))
+}
+
+// The policy, with kit components bound to ship together when any are.
+fn with_kits(policy: Arc<dyn Policy>, groups: Vec<Option<u32>>) -> Arc<dyn Policy> {
+    if groups.iter().any(Option::is_some) { Arc::new(TogetherPolicy::new(policy, groups)) } else { policy }
 }
 
 fn event(at: Timestamp, event: &str, detail: impl Into<String>) -> Event {
@@ -271,6 +296,10 @@ fn event_at(at: Timestamp, name: &str, detail: &str, reason: &str) -> Event {
     event(at, name, detail)
 }
 
+fn kit_of(dto: &ProductDto) -> Kit {
+    Kit { components: dto.components.iter().map(|c| (c.sku.clone(), c.qty)).collect(), may_split: dto.kit_may_split }
+}
+
 fn store_failed(error: StoreError) -> ApiError {
     ApiError::unavailable(format!("the write was not made durable: {}", error.0))
 }
@@ -283,6 +312,7 @@ impl Service {
         let service = Service {
             config,
             catalog: RwLock::new(Arc::new(Catalog::new())),
+            kits: RwLock::new(Arc::new(HashMap::new())),
             stock_lock: AsyncMutex::new(()),
             bind_lock: AsyncMutex::new(()),
             inventory: Inventory::new(),
@@ -315,10 +345,15 @@ impl Service {
             let location = dto.to_engine().map_err(|e| format!("stored location `{id}`: {e}"))?;
             catalog.upsert_location(location).map_err(|e| format!("stored location `{id}`: {e}"))?;
         }
+        let mut kits = HashMap::new();
         for (sku, body) in &snapshot.products {
             let dto: ProductDto = serde_json::from_str(body).map_err(|e| format!("stored product `{sku}`: {e}"))?;
             catalog.upsert_product(dto.to_engine()).map_err(|e| format!("stored product `{sku}`: {e}"))?;
+            if !dto.components.is_empty() {
+                kits.insert(dto.sku.clone(), kit_of(&dto));
+            }
         }
+        *self.kits.write() = Arc::new(kits);
         for (sku, location, on_hand, safety_stock) in &snapshot.stock {
             let (Some(sku_id), Some(location_id)) = (catalog.sku_id(sku), catalog.location_id(location)) else {
                 return Err(format!("stored stock of `{sku}` at `{location}` refers to an unknown sku or location"));
@@ -416,6 +451,141 @@ impl Service {
     /// The catalog as of now.
     pub fn catalog(&self) -> Arc<Catalog> {
         Arc::clone(&self.catalog.read())
+    }
+
+    /// Kit definitions as of now.
+    pub fn kits(&self) -> Arc<HashMap<String, Kit>> {
+        Arc::clone(&self.kits.read())
+    }
+
+    // The engine's order for a request, with kit lines expanded into their components
+    // (`<line>/<component sku>`, `qty` x units per kit).
+    fn engine_order(&self, request: &OrderRequest, catalog: &Catalog, at: Timestamp) -> Result<Expanded, ApiError> {
+        // Checked as given first, so errors name the submitted lines.
+        let order = request.to_engine(catalog, at)?;
+        let kits = self.kits();
+        if !request.lines.iter().any(|l| kits.contains_key(&l.sku)) {
+            let kit_of_line = vec![None; order.lines.len()];
+            return Ok(Expanded { order, kit_of_line, kit_may_split: Vec::new() });
+        }
+        let mut expanded = request.clone();
+        expanded.lines.clear();
+        let mut kit_of_line = Vec::new();
+        let mut kit_may_split = vec![false; request.lines.len()];
+        for (index, line) in request.lines.iter().enumerate() {
+            match kits.get(&line.sku) {
+                None => {
+                    expanded.lines.push(line.clone());
+                    kit_of_line.push(None);
+                }
+                Some(kit) => {
+                    kit_may_split[index] = kit.may_split;
+                    for (component, per_kit) in &kit.components {
+                        let qty = line.qty.checked_mul(*per_kit).ok_or_else(|| {
+                            ApiError::invalid("invalid_field", "too many units").at(format!("lines[{index}].qty"))
+                        })?;
+                        expanded.lines.push(crate::dto::LineDto {
+                            id: format!("{}/{component}", line.id),
+                            sku: component.clone(),
+                            qty,
+                        });
+                        kit_of_line.push(Some(index as u32));
+                    }
+                }
+            }
+        }
+        Ok(Expanded { order: expanded.to_engine(catalog, at)?, kit_of_line, kit_may_split })
+    }
+
+    // Routes an expanded order so that kits ship whole or not at all: a kit any of whose
+    // components would be left short is taken out whole (its lines become unfilled) and the
+    // rest is planned again. Reserves the final plan when `reserve`. `None`: nothing was left
+    // to route.
+    fn route_whole_kits(
+        &self,
+        catalog: &Catalog,
+        base: &Arc<dyn Policy>,
+        expanded: Expanded,
+        reserve: bool,
+    ) -> Result<(Option<Routed>, Order, Vec<UnfilledDto>), RoutingError> {
+        let Expanded { mut order, mut kit_of_line, kit_may_split } = expanded;
+        let mut dropped = Vec::new();
+        let router_with = |kit_of_line: &[Option<u32>]| {
+            let together = kit_of_line
+                .iter()
+                .map(|kit| kit.filter(|k| !kit_may_split.get(*k as usize).copied().unwrap_or(false)))
+                .collect();
+            with_kits(Arc::clone(base), together)
+        };
+        while kit_of_line.iter().any(Option::is_some) {
+            let policy = router_with(&kit_of_line);
+            let router = Router { catalog, inventory: &self.inventory, policy: &*policy, config: &self.router_config };
+            let plan = WORKSPACE.with(|w| router.plan(&order, &mut w.borrow_mut()))?;
+            let short: Vec<u32> =
+                plan.unfilled.iter().filter_map(|u| kit_of_line.get(u.line).copied().flatten()).collect();
+            if short.is_empty() {
+                break;
+            }
+            let (mut lines, mut kits) = (Vec::new(), Vec::new());
+            for (line, kit) in std::mem::take(&mut order.lines).into_iter().zip(std::mem::take(&mut kit_of_line)) {
+                if kit.is_some_and(|k| short.contains(&k)) {
+                    dropped.push(UnfilledDto {
+                        line_id: line.id,
+                        sku: catalog.product(line.sku).sku.clone(),
+                        qty: line.qty,
+                    });
+                } else {
+                    lines.push(line);
+                    kits.push(kit);
+                }
+            }
+            order.lines = lines;
+            kit_of_line = kits;
+        }
+        if order.lines.is_empty() {
+            return Ok((None, order, dropped));
+        }
+        let policy = router_with(&kit_of_line);
+        let router = Router { catalog, inventory: &self.inventory, policy: &*policy, config: &self.router_config };
+        let routed = if reserve {
+            WORKSPACE.with(|w| router.route_and_reserve(&order, &mut w.borrow_mut()))?
+        } else {
+            Routed { plan: WORKSPACE.with(|w| router.plan(&order, &mut w.borrow_mut()))?, reservation: None }
+        };
+        Ok((Some(routed), order, dropped))
+    }
+
+    // The plan to show for a routing outcome: the engine's plan plus the kits taken out, or,
+    // when nothing was left to route, a rejection naming the kits.
+    fn plan_of(
+        catalog: &Catalog,
+        routed: Option<&Routed>,
+        order: &Order,
+        dropped: Vec<UnfilledDto>,
+        policy: &str,
+    ) -> PlanDto {
+        match routed {
+            Some(routed) => {
+                let mut plan = PlanDto::from_engine(&routed.plan, order, catalog);
+                plan.unfilled.extend(dropped);
+                plan
+            }
+            None => PlanDto {
+                status: "rejected".to_owned(),
+                reason: Some("no location can ship the order's kits whole".to_owned()),
+                shipments: Vec::new(),
+                unfilled: dropped,
+                cost: crate::dto::CostDto {
+                    shipments: 0.0,
+                    units: 0.0,
+                    split_penalty: 0.0,
+                    unfilled_penalty: 0.0,
+                    total: 0.0,
+                },
+                optimal: true,
+                policy: policy.to_owned(),
+            },
+        }
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<(), ApiError> {

@@ -23,18 +23,28 @@ impl Service {
     /// Routes an order without reserving: the plan and why.
     pub fn dry_run(&self, request: &OrderRequest) -> Result<DryRun, ApiError> {
         let catalog = self.catalog();
-        let order = request.to_engine(&catalog, now())?;
-        let policy = Arc::clone(&self.binding_for(&catalog, &order)?.policy);
-        let router =
-            Router { catalog: &catalog, inventory: &self.inventory, policy: &*policy, config: &self.router_config };
+        let expanded = self.engine_order(request, &catalog, now())?;
+        let binding = self.binding_for(&catalog, &expanded.order)?;
         let started = Instant::now();
-        let result = WORKSPACE.with(|w| router.explain(&order, &mut w.borrow_mut()));
+        let (routed, order, dropped) =
+            self.route_whole_kits(&catalog, &binding.policy, expanded, false).map_err(routing_error)?;
+        let explanation = match &routed {
+            Some(_) => {
+                let router = Router {
+                    catalog: &catalog,
+                    inventory: &self.inventory,
+                    policy: &*binding.policy,
+                    config: &self.router_config,
+                };
+                let (_, explanation) =
+                    WORKSPACE.with(|w| router.explain(&order, &mut w.borrow_mut())).map_err(routing_error)?;
+                explanation.display(&catalog).to_string()
+            }
+            None => "no location can ship the order's kits whole".to_owned(),
+        };
         self.metrics.routing.observe(started.elapsed());
-        let (plan, explanation) = result.map_err(routing_error)?;
-        Ok(DryRun {
-            plan: PlanDto::from_engine(&plan, &order, &catalog),
-            explanation: explanation.display(&catalog).to_string(),
-        })
+        let label = format!("{}@{}", binding.policy.info().name, binding.policy.info().version);
+        Ok(DryRun { plan: Self::plan_of(&catalog, routed.as_ref(), &order, dropped, &label), explanation })
     }
 
     /// Routes and reserves an order, durably; the same order id again returns the order.
@@ -54,9 +64,10 @@ impl Service {
         }
         let catalog = self.catalog();
         let at = now();
-        let order = request.to_engine(&catalog, at)?;
-        let binding = self.binding_for(&catalog, &order)?;
+        let expanded = self.engine_order(&request, &catalog, at)?;
+        let binding = self.binding_for(&catalog, &expanded.order)?;
         let (group, policy) = (binding.dto.group.clone(), Arc::clone(&binding.policy));
+        let order = expanded.order.clone();
         let placeholder = OrderRecord {
             id: request.id.clone(),
             status: OrderStatus::Pending,
@@ -130,12 +141,10 @@ impl Service {
             let greedy_plan = plan_with(&*policy, &self.greedy_config);
             (shadow, shadow_plan, greedy_plan)
         });
-        let router =
-            Router { catalog: &catalog, inventory: &self.inventory, policy: &*policy, config: &self.router_config };
         let started = Instant::now();
-        let routed = WORKSPACE.with(|w| router.route_and_reserve(&order, &mut w.borrow_mut()));
+        let routed = self.route_whole_kits(&catalog, &policy, expanded, true);
         self.metrics.routing.observe(started.elapsed());
-        let routed = match routed {
+        let (routed, order, dropped) = match routed {
             Ok(routed) => routed,
             Err(error) => {
                 self.orders.remove(&request.id);
@@ -143,8 +152,9 @@ impl Service {
                 return Err(routing_error(error));
             }
         };
-        let plan = PlanDto::from_engine(&routed.plan, &order, &catalog);
-        if let Some((shadow, shadow_plan, greedy_plan)) = &shadowed {
+        let label = format!("{}@{}", policy.info().name, policy.info().version);
+        let plan = Self::plan_of(&catalog, routed.as_ref(), &order, dropped, &label);
+        if let (Some((shadow, shadow_plan, greedy_plan)), Some(routed)) = (&shadowed, &routed) {
             let shadow_plan: Option<&Plan> = shadow_plan.as_ref();
             shadow.record(
                 &routed.plan,
@@ -153,7 +163,7 @@ impl Service {
                 greedy_plan.as_ref(),
             );
         }
-        let reservation = routed.reservation.clone();
+        let reservation = routed.and_then(|r| r.reservation);
         self.apply_routed(&mut record, &catalog, plan, reservation.as_ref(), at);
         if let Err(error) = self.commit_order(0, &record, Vec::new()).await {
             if let Some(reservation) = &reservation
@@ -246,26 +256,21 @@ impl Service {
         // Capacity and downtime are those of the day it is routed.
         let mut request = record.request.clone();
         request.placed_at = Some(at.to_string());
-        let routed = request.to_engine(&catalog, at).and_then(|order| {
-            let binding = self.binding_for(&catalog, &order)?;
+        let routed = self.engine_order(&request, &catalog, at).and_then(|expanded| {
+            let binding = self.binding_for(&catalog, &expanded.order)?;
             next.binding_group = binding.dto.group.clone();
             next.policy_version = binding.dto.version.clone();
             next.fallback_version = binding.dto.fallback.clone();
-            let router = Router {
-                catalog: &catalog,
-                inventory: &self.inventory,
-                policy: &*binding.policy,
-                config: &self.router_config,
-            };
-            let routed =
-                WORKSPACE.with(|w| router.route_and_reserve(&order, &mut w.borrow_mut())).map_err(routing_error)?;
-            Ok((routed, order))
+            let label = format!("{}@{}", binding.policy.info().name, binding.policy.info().version);
+            let (routed, order, dropped) =
+                self.route_whole_kits(&catalog, &binding.policy, expanded, true).map_err(routing_error)?;
+            let plan = Self::plan_of(&catalog, routed.as_ref(), &order, dropped, &label);
+            Ok((plan, routed.and_then(|r| r.reservation)))
         });
         let reservation = match routed {
-            Ok((routed, order)) => {
-                let plan = PlanDto::from_engine(&routed.plan, &order, &catalog);
-                self.apply_routed(&mut next, &catalog, plan, routed.reservation.as_ref(), at);
-                routed.reservation
+            Ok((plan, reservation)) => {
+                self.apply_routed(&mut next, &catalog, plan, reservation.as_ref(), at);
+                reservation
             }
             Err(error) => {
                 next.status = OrderStatus::Rejected;
@@ -302,7 +307,7 @@ impl Service {
             ));
         }
         let at = now();
-        request.to_engine(&self.catalog(), at)?;
+        self.engine_order(&request, &self.catalog(), at)?;
         let due = request.due_at(self.config.delivery_lead_secs as i64)?.unwrap_or(at);
         let mut next = record.clone();
         next.request = request;

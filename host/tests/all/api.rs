@@ -718,3 +718,74 @@ async fn a_subscription_creates_orders_on_schedule_until_its_sku_runs_out() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(service.run_recurring().await, 0, "a stopped subscription creates nothing");
 }
+
+#[tokio::test]
+async fn kits_reserve_their_components_from_one_location_unless_they_may_split() {
+    let (_dir, _service, app) = seeded(900).await;
+    let kit = |sku: &str, components: serde_json::Value, may_split: bool| json!({"sku": sku, "group": "apparel", "weight_kg": 3.0, "components": components, "kit_may_split": may_split});
+    // A = SKU-A + SKU-C: both at DC-EAST (5, 2) and DC-WEST (5, 2).
+    let a = kit("KIT-A", json!([{"sku": "SKU-A", "qty": 1}, {"sku": "SKU-C", "qty": 1}]), false);
+    // B = SKU-A + SKU-B: no location holds both (SKU-B is only at ST-CHI).
+    let b = kit("KIT-B", json!([{"sku": "SKU-A", "qty": 1}, {"sku": "SKU-B", "qty": 1}]), false);
+    let b_split = kit("KIT-B2", json!([{"sku": "SKU-A", "qty": 1}, {"sku": "SKU-B", "qty": 1}]), true);
+    let stored = post(&app, "/v1/products", WRITER, &json!({"products": [a, b, b_split]})).await;
+    assert_eq!(stored.status, StatusCode::NO_CONTENT, "{}", stored.body);
+    let nested = post(
+        &app,
+        "/v1/products",
+        WRITER,
+        &json!({"products": [kit("KIT-X", json!([{"sku": "KIT-A", "qty": 1}]), false)]}),
+    )
+    .await;
+    assert_eq!(
+        (nested.body["error"]["code"].as_str(), nested.body["error"]["field"].as_str()),
+        (Some("invalid_kit"), Some("products[0].components[0]"))
+    );
+    let stock = post(
+        &app,
+        "/v1/inventory",
+        WRITER,
+        &json!({"levels": [{"sku": "KIT-A", "location": "DC-EAST", "on_hand": 9}]}),
+    )
+    .await;
+    assert_eq!(stock.body["error"]["code"], "kit_stock");
+    assert_eq!(get(&app, "/v1/products/KIT-A", READER).await.body["components"][1]["sku"], "SKU-C");
+
+    // ATP of a kit: whole kits per location.
+    let atp_a = get(&app, "/v1/inventory/KIT-A", READER).await.body;
+    assert_eq!(atp_a["atp"], 4, "{atp_a}");
+    assert_eq!(atp(&app, "KIT-B").await, 0, "no location can make a whole KIT-B");
+    assert_eq!(atp(&app, "KIT-B2").await, 3, "split, the network makes three");
+
+    let mut two = order("k-1", "KIT-A", 2);
+    two["lines"][0]["id"] = json!("7");
+    let created = post(&app, "/v1/orders", WRITER, &two).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let shipments = created.body["plan"]["shipments"].as_array().unwrap();
+    assert_eq!(shipments.len(), 1, "the components ship together: {}", created.body);
+    let lines: Vec<(&str, u64)> = shipments[0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["line_id"].as_str().unwrap(), l["qty"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(lines, [("7/SKU-A", 2), ("7/SKU-C", 2)]);
+    assert_eq!(atp(&app, "SKU-C").await, 2, "reservations are per component");
+    assert_eq!(atp(&app, "KIT-A").await, 2);
+
+    let together = post(&app, "/v1/orders", WRITER, &order("k-2", "KIT-B", 1)).await;
+    assert_eq!(together.body["plan"]["shipments"], json!([]), "{}", together.body);
+    assert_eq!(together.body["status"], "rejected");
+    let split = post(&app, "/v1/orders", WRITER, &order("k-3", "KIT-B2", 1)).await;
+    assert_eq!(split.body["plan"]["shipments"].as_array().unwrap().len(), 2, "{}", split.body);
+    // Three kits from one location: only two SKU-C units are left anywhere, so the line ships
+    // whole or not at all; no half kit leaves with SKU-A alone.
+    let before = atp(&app, "SKU-A").await;
+    let short = post(&app, "/v1/orders", WRITER, &order("k-4", "KIT-A", 3)).await;
+    assert_eq!(short.body["status"], "rejected", "{}", short.body);
+    assert_eq!(
+        short.body["plan"]["unfilled"],
+        json!([{"line_id": "1/SKU-A", "sku": "SKU-A", "qty": 3}, {"line_id": "1/SKU-C", "sku": "SKU-C", "qty": 3}])
+    );
+    assert_eq!(atp(&app, "SKU-A").await, before);
+}

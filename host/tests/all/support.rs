@@ -56,6 +56,17 @@ fn location(id: &str, kind: &str, lat: f64, lon: f64, capabilities: &[&str]) -> 
     }
 }
 
+fn product(sku: &str, group: &str, weight_kg: f64, tags: &[&str]) -> ProductDto {
+    ProductDto {
+        sku: sku.into(),
+        group: group.into(),
+        weight_kg,
+        tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+        components: Vec::new(),
+        kit_may_split: false,
+    }
+}
+
 /// Three locations (New York DC, Los Angeles DC, Chicago store), three products, stock.
 pub async fn seed(service: &Service) {
     service
@@ -68,14 +79,9 @@ pub async fn seed(service: &Service) {
         .unwrap();
     service
         .upsert_products(vec![
-            ProductDto { sku: "SKU-A".into(), group: "apparel".into(), weight_kg: 1.0, tags: vec![] },
-            ProductDto { sku: "SKU-B".into(), group: "apparel".into(), weight_kg: 0.5, tags: vec![] },
-            ProductDto {
-                sku: "SKU-C".into(),
-                group: "electronics".into(),
-                weight_kg: 2.0,
-                tags: vec!["hazmat".into()],
-            },
+            product("SKU-A", "apparel", 1.0, &[]),
+            product("SKU-B", "apparel", 0.5, &[]),
+            product("SKU-C", "electronics", 2.0, &["hazmat"]),
         ])
         .await
         .unwrap();
