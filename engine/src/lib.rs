@@ -16,6 +16,7 @@ pub mod optimizer;
 pub mod plan;
 pub mod policy;
 pub mod reference_policy;
+pub mod returns;
 pub mod router;
 pub mod together_policy;
 
@@ -35,5 +36,6 @@ pub use policy::{
     SplitRules, TieBreak, Verdict,
 };
 pub use reference_policy::{RateCard, RateCardError, ReferencePolicy, ReferenceSettings, Zone};
+pub use returns::{RETURNS_CAPABILITY, ReturnChoice, choose_return_location};
 pub use router::{OrderError, Routed, Router, RouterConfig, RoutingError, Workspace};
 pub use together_policy::TogetherPolicy;

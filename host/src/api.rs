@@ -26,7 +26,7 @@ use crate::recurring::RecurringOrder;
 use crate::registry::Kind;
 use crate::registry::{BindingDto, VersionMeta};
 use crate::service::{Created, Service};
-use crate::service::{DryRun, FulfilmentEvent, OrderRecord};
+use crate::service::{DryRun, FulfilmentEvent, OrderRecord, ReturnLine};
 use crate::shadow::ShadowSummary;
 use crate::webhooks::Subscription;
 
@@ -55,6 +55,8 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/orders/{id}/cancel", post(cancel_order))
         .route("/v1/orders/{id}/ship", post(ship_order))
         .route("/v1/orders/{id}/events", post(fulfilment_event))
+        .route("/v1/orders/{id}/returns", post(request_return))
+        .route("/v1/orders/{id}/returns/{return_id}/receive", post(receive_return))
         .route("/v1/policies/{version}", get(get_version))
         .route("/v1/bindings", get(list_bindings))
         .route("/v1/bindings/{group}", put(bind))
@@ -91,7 +93,7 @@ pub fn app(service: Shared) -> Router {
     paths(
         list_locations, get_location, upsert_locations, put_location, list_products, get_product, upsert_products,
         put_product, set_stock, adjust_stock, atp, dry_run, create_order, get_order, confirm_order, cancel_order,
-        ship_order, fulfilment_event, change_order, upload_policy, upload_plugin, list_versions, get_version, list_bindings, bind, rollback,
+        ship_order, fulfilment_event, change_order, request_return, receive_return, upload_policy, upload_plugin, list_versions, get_version, list_bindings, bind, rollback,
         start_shadow, get_shadow, stop_shadow, add_recurring, get_recurring, stop_recurring, add_webhook, list_webhooks, remove_webhook
     ),
     components(schemas(PlanDto)),
@@ -798,4 +800,53 @@ async fn stop_recurring(
 ) -> Result<Response, ApiError> {
     authorize(&s, &headers, Role::Writer)?;
     Ok(axum::Json(s.stop_recurring(&id).await?).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ReturnBody {
+    /// Shipped units coming back.
+    lines: Vec<ReturnLine>,
+    /// Why.
+    #[serde(default)]
+    reason: String,
+}
+
+#[utoipa::path(post, path = "/v1/orders/{id}/returns", tag = "orders", params(("id" = String, Path)), request_body = ReturnBody,
+    responses((status = 200, description = "the order with the new return: its location (chosen by the order's policy) and label", body = OrderRecord),
+        (status = 422, description = "units that did not ship, or no location can take them", body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn request_return(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let body: ReturnBody = parse_json(body)?;
+    Ok(axum::Json(s.request_return(&id, body.lines, &body.reason).await?).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ReceiveBody {
+    /// Units fit to sell again (absent: all of them).
+    #[serde(default)]
+    sellable: Option<Vec<ReturnLine>>,
+    /// `refund` or `exchange`.
+    outcome: String,
+}
+
+#[utoipa::path(post, path = "/v1/orders/{id}/returns/{return_id}/receive", tag = "orders",
+    params(("id" = String, Path), ("return_id" = String, Path)), request_body = ReceiveBody,
+    responses((status = 200, description = "received; sellable units restocked at the return location", body = OrderRecord),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn receive_return(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path((id, return_id)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let body: ReceiveBody = parse_json(body)?;
+    Ok(axum::Json(s.receive_return(&id, &return_id, body.sellable, &body.outcome).await?).into_response())
 }

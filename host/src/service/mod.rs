@@ -11,7 +11,7 @@
 //! On start everything is rebuilt from the store: catalog, stock, versions, bindings, and the
 //! reservations of every open order.
 //!
-//! The operations are split by area: `catalog`, `orders`, `fulfilment`, `recurring_orders`,
+//! The operations are split by area: `catalog`, `orders`, `fulfilment`, `returns`, `recurring_orders`,
 //! `webhook_delivery`, `policies`.
 
 use std::cell::RefCell;
@@ -51,6 +51,7 @@ mod fulfilment;
 mod orders;
 mod policies;
 mod recurring_orders;
+mod returns;
 mod webhook_delivery;
 
 thread_local! {
@@ -174,6 +175,9 @@ pub struct OrderRecord {
     /// Locations that rejected a shipment of this order.
     #[serde(default)]
     pub excluded_locations: Vec<String>,
+    /// Returns requested for its shipped lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub returns: Vec<ReturnRecord>,
     /// Every state change.
     pub history: Vec<Event>,
     // Seconds since the epoch of `expires_at`, for the expiry sweep (read back from
@@ -181,6 +185,53 @@ pub struct OrderRecord {
     #[serde(skip)]
     #[schema(ignore)]
     expires_at_seconds: Option<i64>,
+}
+
+/// Units of one line coming back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnLine {
+    /// The order line (as the plan names it: `1`, or `1/SKU-A` for a kit component).
+    pub line_id: String,
+    /// Units.
+    pub qty: u32,
+}
+
+/// A return of shipped units.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReturnRecord {
+    /// Its id (`<order>-R<n>`).
+    pub id: String,
+    /// What comes back.
+    pub lines: Vec<ReturnLine>,
+    /// The location the policy chose to take it.
+    pub location: String,
+    /// The return label: where to send it and the reference to quote.
+    pub label: ReturnLabel,
+    /// `requested` or `received`.
+    pub status: String,
+    /// Why the customer returns it.
+    #[serde(default)]
+    pub reason: String,
+    /// Units put back into sellable stock when received.
+    #[serde(default)]
+    pub restocked: Vec<ReturnLine>,
+    /// `refund` or `exchange`, once received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
+/// A return label record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReturnLabel {
+    /// The return address: the location's id and position.
+    pub location: String,
+    /// Latitude of the return address.
+    pub lat: f64,
+    /// Longitude of the return address.
+    pub lon: f64,
+    /// The reference to quote on the parcel.
+    pub reference: String,
 }
 
 /// A location's report on a shipment.

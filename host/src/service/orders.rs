@@ -82,6 +82,7 @@ impl Service {
             policy_version: binding.dto.version.clone(),
             fallback_version: binding.dto.fallback.clone(),
             excluded_locations: Vec::new(),
+            returns: Vec::new(),
             history: Vec::new(),
             expires_at_seconds: None,
         };

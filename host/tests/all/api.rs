@@ -373,6 +373,8 @@ async fn the_openapi_document_describes_every_route() {
         ("/v1/orders/{id}/cancel", "post"),
         ("/v1/orders/{id}/ship", "post"),
         ("/v1/orders/{id}/events", "post"),
+        ("/v1/orders/{id}/returns", "post"),
+        ("/v1/orders/{id}/returns/{return_id}/receive", "post"),
         ("/v1/policies", "post"),
         ("/v1/plugins", "post"),
         ("/v1/policies/{version}", "get"),
@@ -788,4 +790,98 @@ async fn kits_reserve_their_components_from_one_location_unless_they_may_split()
         json!([{"line_id": "1/SKU-A", "sku": "SKU-A", "qty": 3}, {"line_id": "1/SKU-C", "sku": "SKU-C", "qty": 3}])
     );
     assert_eq!(atp(&app, "SKU-A").await, before);
+}
+
+#[tokio::test]
+async fn a_return_goes_where_the_policy_says_and_restocks_what_is_sellable() {
+    let (_dir, _service, app) = seeded(900).await;
+    // DC-WEST takes returns of everything, ST-CHI only of apparel; DC-EAST takes none.
+    for (id, capabilities) in [("DC-WEST", json!(["returns"])), ("ST-CHI", json!(["returns:apparel"]))] {
+        let mut location = get(&app, &format!("/v1/locations/{id}"), READER).await.body;
+        location["capabilities"] = capabilities;
+        call(&app, Method::PUT, &format!("/v1/locations/{id}"), Some(WRITER), location.to_string()).await;
+    }
+    post(&app, "/v1/orders", WRITER, &order("r-1", "SKU-A", 3)).await;
+    let early = post(&app, "/v1/orders/r-1/returns", WRITER, &json!({"lines": [{"line_id": "1", "qty": 1}]})).await;
+    assert_eq!(
+        (early.status, early.body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_return"))
+    );
+    post(&app, "/v1/orders/r-1/ship", WRITER, &json!({})).await;
+    let too_many = post(&app, "/v1/orders/r-1/returns", WRITER, &json!({"lines": [{"line_id": "1", "qty": 4}]})).await;
+    assert_eq!(too_many.body["error"]["field"], "lines[0]");
+
+    // Philadelphia: Chicago (apparel returns) is nearer and cheaper than Los Angeles.
+    let requested = post(
+        &app,
+        "/v1/orders/r-1/returns",
+        WRITER,
+        &json!({"lines": [{"line_id": "1", "qty": 2}], "reason": "too small"}),
+    )
+    .await;
+    assert_eq!(requested.status, StatusCode::OK, "{}", requested.body);
+    let entry = &requested.body["returns"][0];
+    assert_eq!(
+        (entry["id"].as_str(), entry["location"].as_str(), entry["status"].as_str()),
+        (Some("r-1-R1"), Some("ST-CHI"), Some("requested"))
+    );
+    assert!(entry["label"]["reference"].as_str().unwrap().starts_with("RMA-"));
+
+    // Chicago goes down for the afternoon: the next return goes to Los Angeles instead.
+    let mut chicago = get(&app, "/v1/locations/ST-CHI", READER).await.body;
+    chicago["downtime"] = json!([{"from": in_seconds(-3600), "to": in_seconds(3600)}]);
+    call(&app, Method::PUT, "/v1/locations/ST-CHI", Some(WRITER), chicago.to_string()).await;
+    let second = post(&app, "/v1/orders/r-1/returns", WRITER, &json!({"lines": [{"line_id": "1", "qty": 1}]})).await;
+    assert_eq!(second.body["returns"][1]["location"], "DC-WEST", "{}", second.body);
+    // Nothing else is left to return.
+    let none_left = post(&app, "/v1/orders/r-1/returns", WRITER, &json!({"lines": [{"line_id": "1", "qty": 1}]})).await;
+    assert_eq!(none_left.body["error"]["code"], "invalid_return");
+
+    // The first arrives in Chicago: one unit is sellable, the customer is refunded.
+    let received = post(
+        &app,
+        "/v1/orders/r-1/returns/r-1-R1/receive",
+        WRITER,
+        &json!({"sellable": [{"line_id": "1", "qty": 1}], "outcome": "refund"}),
+    )
+    .await;
+    assert_eq!(received.status, StatusCode::OK, "{}", received.body);
+    assert_eq!(
+        (received.body["returns"][0]["status"].as_str(), received.body["returns"][0]["outcome"].as_str()),
+        (Some("received"), Some("refund"))
+    );
+    let chicago_a = get(&app, "/v1/inventory/SKU-A", READER).await.body["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["location"] == "ST-CHI")
+        .cloned()
+        .unwrap();
+    assert_eq!(chicago_a["on_hand"], 1, "the sellable unit is back in stock where it was received");
+    let twice = post(&app, "/v1/orders/r-1/returns/r-1-R1/receive", WRITER, &json!({"outcome": "refund"})).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    let timeline: Vec<&str> =
+        received.body["history"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(timeline, ["reserved", "shipped", "return_requested", "return_requested", "return_received"]);
+}
+
+#[tokio::test]
+async fn a_return_with_every_return_location_down_is_refused() {
+    let (_dir, _service, app) = seeded(900).await;
+    let mut west = get(&app, "/v1/locations/DC-WEST", READER).await.body;
+    west["capabilities"] = json!(["returns"]);
+    west["downtime"] = json!([{"from": in_seconds(-60), "to": in_seconds(3600)}]);
+    call(&app, Method::PUT, "/v1/locations/DC-WEST", Some(WRITER), west.to_string()).await;
+    post(&app, "/v1/orders", WRITER, &order("r-2", "SKU-A", 1)).await;
+    post(&app, "/v1/orders/r-2/ship", WRITER, &json!({})).await;
+    let refused = post(&app, "/v1/orders/r-2/returns", WRITER, &json!({"lines": [{"line_id": "1", "qty": 1}]})).await;
+    assert_eq!(
+        (refused.status, refused.body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("no_return_location"))
+    );
+    assert!(
+        refused.body["error"]["message"].as_str().unwrap().contains("DC-WEST (location in planned downtime)"),
+        "{}",
+        refused.body
+    );
 }

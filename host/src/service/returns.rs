@@ -1,0 +1,190 @@
+//! Returns: a customer sends back shipped units; the order's policy chooses the location that
+//! takes them (`switchyard_engine::choose_return_location`); receiving them restocks what is
+//! sellable and records the outcome.
+
+use super::*;
+
+impl Service {
+    /// Requests a return of shipped units; the reply's return carries its location and label.
+    pub async fn request_return(
+        &self,
+        id: &str,
+        lines: Vec<ReturnLine>,
+        reason: &str,
+    ) -> Result<OrderRecord, ApiError> {
+        let slot = self.slot(id)?;
+        let mut record = slot.lock().await;
+        let Some(plan) = record.plan.clone() else {
+            return Err(ApiError::conflict("nothing_shipped", format!("order `{id}` has shipped nothing")));
+        };
+        if lines.is_empty() {
+            return Err(ApiError::invalid("invalid_field", "name at least one line").at("lines"));
+        }
+        let catalog = self.catalog();
+        let mut returned = Vec::new();
+        for (index, line) in lines.iter().enumerate() {
+            let field = format!("lines[{index}]");
+            let shipped: u32 = plan
+                .shipments
+                .iter()
+                .filter(|s| s.state.has_left())
+                .flat_map(|s| &s.lines)
+                .filter(|l| l.line_id == line.line_id)
+                .map(|l| l.qty)
+                .sum();
+            let already: u32 = record
+                .returns
+                .iter()
+                .flat_map(|r| &r.lines)
+                .chain(&lines[..index])
+                .filter(|l| l.line_id == line.line_id)
+                .map(|l| l.qty)
+                .sum();
+            if line.qty == 0 || line.qty + already > shipped {
+                return Err(ApiError::invalid(
+                    "invalid_return",
+                    format!(
+                        "line `{}` shipped {shipped} unit(s), {already} already returned; {} cannot come back",
+                        line.line_id, line.qty
+                    ),
+                )
+                .at(field));
+            }
+            let Some(sku) =
+                plan.shipments.iter().flat_map(|s| &s.lines).find(|l| l.line_id == line.line_id).map(|l| &l.sku)
+            else {
+                return Err(ApiError::invalid("invalid_return", "no such line").at(field));
+            };
+            returned.push(crate::dto::LineDto { id: line.line_id.clone(), sku: sku.clone(), qty: line.qty });
+        }
+        let at = now();
+        let mut request = record.request.clone();
+        request.lines = returned;
+        let order = request.to_engine(&catalog, at)?;
+        let binding = self.registry.prepare_binding(BindingDto {
+            group: record.binding_group.clone(),
+            version: record.policy_version.clone(),
+            fallback: record.fallback_version.clone(),
+            bound_at: String::new(),
+        })?;
+        let choice = switchyard_engine::choose_return_location(&catalog, &*binding.policy, &order, at)
+            .map_err(|e| ApiError::invalid("policy_failed", e.to_string()))?;
+        let Some(location) = choice.location else {
+            let reasons: Vec<String> = choice
+                .considered
+                .iter()
+                .map(|(l, why)| match why {
+                    Ok(_) => catalog.location(*l).id.clone(),
+                    Err(reason) => format!("{} ({reason})", catalog.location(*l).id),
+                })
+                .collect();
+            let considered = if reasons.is_empty() { "none accepts returns".to_owned() } else { reasons.join(", ") };
+            return Err(ApiError::invalid(
+                "no_return_location",
+                format!("no location can take this return now; considered: {considered}"),
+            ));
+        };
+        let location = catalog.location(location);
+        let return_id = format!("{id}-R{}", record.returns.len() + 1);
+        let reference = format!("RMA-{}", random_hex(4).map_err(ApiError::internal)?.to_uppercase());
+        let mut next = record.clone();
+        next.returns.push(ReturnRecord {
+            id: return_id.clone(),
+            lines,
+            location: location.id.clone(),
+            label: ReturnLabel {
+                location: location.id.clone(),
+                lat: location.position.lat,
+                lon: location.position.lon,
+                reference: reference.clone(),
+            },
+            status: "requested".to_owned(),
+            reason: reason.to_owned(),
+            restocked: Vec::new(),
+            outcome: None,
+        });
+        next.history.push(event_at(
+            at,
+            "return_requested",
+            &format!("{return_id} to {} ({reference})", location.id),
+            reason,
+        ));
+        self.commit_order(record.history.len(), &next, Vec::new()).await?;
+        *record = next;
+        Ok(record.clone())
+    }
+
+    /// The return arrived: its sellable units go back into stock at its location, and the
+    /// outcome (`refund` or `exchange`) is recorded. `sellable: None` restocks every unit.
+    pub async fn receive_return(
+        &self,
+        id: &str,
+        return_id: &str,
+        sellable: Option<Vec<ReturnLine>>,
+        outcome: &str,
+    ) -> Result<OrderRecord, ApiError> {
+        if !matches!(outcome, "refund" | "exchange") {
+            return Err(ApiError::invalid("invalid_field", "the outcome is `refund` or `exchange`").at("outcome"));
+        }
+        let _order = self.stock_lock.lock().await;
+        let slot = self.slot(id)?;
+        let mut record = slot.lock().await;
+        let Some(index) = record.returns.iter().position(|r| r.id == return_id) else {
+            return Err(ApiError::not_found("unknown_return", format!("order `{id}` has no return `{return_id}`")));
+        };
+        let entry = record.returns[index].clone();
+        if entry.status == "received" {
+            return Err(ApiError::conflict("invalid_state", format!("return `{return_id}` was received already")));
+        }
+        let sellable = sellable.unwrap_or_else(|| entry.lines.clone());
+        for (i, line) in sellable.iter().enumerate() {
+            let expected = entry.lines.iter().filter(|l| l.line_id == line.line_id).map(|l| l.qty).sum::<u32>();
+            if line.qty > expected {
+                return Err(ApiError::invalid(
+                    "invalid_return",
+                    format!("line `{}` returned {expected} unit(s), not {}", line.line_id, line.qty),
+                )
+                .at(format!("sellable[{i}]")));
+            }
+        }
+        let catalog = self.catalog();
+        let sku_of = |line_id: &str| {
+            record
+                .plan
+                .as_ref()
+                .and_then(|p| p.shipments.iter().flat_map(|s| &s.lines).find(|l| l.line_id == line_id))
+                .map(|l| l.sku.clone())
+        };
+        let mut deltas = Vec::new();
+        let mut applied = Vec::new();
+        for line in sellable.iter().filter(|l| l.qty > 0) {
+            let sku = sku_of(&line.line_id).ok_or_else(|| ApiError::internal("a returned line left the plan"))?;
+            let (sku_id, location_id) = resolve(&catalog, &sku, &entry.location, "location")?;
+            deltas.push(Write::StockDelta {
+                sku: sku.clone(),
+                location: entry.location.clone(),
+                delta: i64::from(line.qty),
+            });
+            applied.push((sku_id, location_id, i64::from(line.qty)));
+        }
+        let at = now();
+        let mut next = record.clone();
+        let restocked: u32 = sellable.iter().map(|l| l.qty).sum();
+        next.returns[index].status = "received".to_owned();
+        next.returns[index].restocked = sellable;
+        next.returns[index].outcome = Some(outcome.to_owned());
+        next.history.push(event(
+            at,
+            "return_received",
+            format!("{return_id} at {}: {restocked} unit(s) restocked, {outcome}", entry.location),
+        ));
+        self.commit_order(record.history.len(), &next, deltas).await?;
+        for (sku, location, delta) in applied {
+            if let Err(error) = self.inventory.adjust_stock(sku, location, delta) {
+                tracing::error!(%error, order = id, "restock after commit failed");
+            }
+        }
+        *record = next;
+        Ok(record.clone())
+    }
+}
