@@ -195,6 +195,7 @@ pub fn run_file(path: &Path) -> anyhow::Result<Vec<CaseResult>> {
             downtime,
             capabilities: spec.capabilities.clone(),
             priority: spec.priority,
+            utc_offset_minutes: 0,
         })?;
     }
     for spec in &file.product {

@@ -350,6 +350,7 @@ fn read_location(path: &str, document: LocationDocument) -> Result<Location, Sce
         downtime,
         capabilities: document.capabilities,
         priority: document.priority,
+        utc_offset_minutes: 0,
     })
 }
 

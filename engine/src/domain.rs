@@ -266,9 +266,18 @@ pub struct Location {
     pub capabilities: Vec<String>,
     /// Merchant preference used to break cost ties: higher goes first.
     pub priority: i32,
+    /// Offset of the location's local time from UTC, in minutes: its day (for daily
+    /// capacity) starts at local midnight. The service keeps it current for the location's
+    /// time zone (daylight saving included).
+    pub utc_offset_minutes: i32,
 }
 
 impl Location {
+    /// The location's local calendar day at `at`, as days since 1970-01-01.
+    pub fn local_day(&self, at: Timestamp) -> i64 {
+        Timestamp(at.0 + i64::from(self.utc_offset_minutes) * 60).utc_day()
+    }
+
     /// Whether the location is in a downtime window at `at`.
     pub fn is_down_at(&self, at: Timestamp) -> bool {
         self.downtime.iter().any(|window| window.contains(at))

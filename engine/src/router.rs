@@ -182,13 +182,12 @@ impl Router<'_> {
 
     /// What `plan` holds in inventory.
     pub fn reservation_for(&self, order: &Order, plan: &Plan) -> Reservation {
-        let day = order.placed_at.utc_day();
         let mut reservation = Reservation::default();
         for shipment in &plan.shipments {
             let location = self.catalog.location(shipment.location);
             reservation.shipments.push(ReservedShipment {
                 location: shipment.location,
-                day,
+                day: location.local_day(order.placed_at),
                 capacity: location.capacity_shipments_per_day,
             });
             for line in &shipment.lines {
@@ -209,7 +208,6 @@ impl Router<'_> {
             slot_of.resize(self.catalog.locations().len(), u32::MAX);
         }
         let now = order.placed_at;
-        let day = now.utc_day();
         for line in &order.lines {
             positions.clear();
             self.inventory.positions_into(line.sku, positions);
@@ -220,9 +218,10 @@ impl Router<'_> {
                 }
                 if slot_of[index] == u32::MAX {
                     let location = self.catalog.location(position.location);
-                    let shipments_left = location
-                        .capacity_shipments_per_day
-                        .map(|capacity| capacity.saturating_sub(self.inventory.shipments_on(position.location, day)));
+                    let shipments_left = location.capacity_shipments_per_day.map(|capacity| {
+                        let day = location.local_day(now);
+                        capacity.saturating_sub(self.inventory.shipments_on(position.location, day))
+                    });
                     let blocked = if location.is_down_at(now) {
                         Some(DOWNTIME.clone())
                     } else if shipments_left == Some(0) {

@@ -235,7 +235,7 @@ struct Products {
 async fn list_locations(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
     authorize(&s, &headers, Role::Reader)?;
     let catalog = s.catalog();
-    let locations: Vec<LocationDto> = catalog.locations().iter().map(LocationDto::from_engine).collect();
+    let locations: Vec<LocationDto> = catalog.locations().iter().map(|l| s.location_dto(l)).collect();
     Ok(axum::Json(json!({ "locations": locations })).into_response())
 }
 
@@ -250,7 +250,7 @@ async fn get_location(
     let location = catalog
         .location_id(&id)
         .ok_or_else(|| ApiError::not_found("unknown_location", format!("no location `{id}`")))?;
-    Ok(axum::Json(LocationDto::from_engine(catalog.location(location))).into_response())
+    Ok(axum::Json(s.location_dto(catalog.location(location))).into_response())
 }
 
 #[utoipa::path(post, path = "/v1/locations", tag = "catalog", request_body = Locations, responses((status = 204, description = "all stored"), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]

@@ -39,6 +39,25 @@ pub struct LocationDto {
     /// Tie-break priority (higher first).
     #[serde(default)]
     pub priority: i32,
+    /// IANA time zone (`America/Chicago`): daily capacity resets at local midnight. Absent:
+    /// UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+}
+
+/// A location's time zone, read from its IANA name.
+pub fn time_zone(name: &str) -> Result<chrono_tz::Tz, ApiError> {
+    name.parse::<chrono_tz::Tz>()
+        .map_err(|_| ApiError::invalid("invalid_field", format!("`{name}` is not an IANA time zone")).at("time_zone"))
+}
+
+/// Minutes east of UTC in `zone` at `at`.
+pub fn utc_offset_minutes(zone: chrono_tz::Tz, at: Timestamp) -> i32 {
+    use chrono::{Offset, TimeZone};
+    match chrono::DateTime::from_timestamp(at.0, 0) {
+        Some(utc) => zone.offset_from_utc_datetime(&utc.naive_utc()).fix().local_minus_utc() / 60,
+        None => 0,
+    }
 }
 
 /// A downtime window, RFC 3339 times.
@@ -339,8 +358,12 @@ fn timestamp(field: &str, text: &str) -> Result<Timestamp, ApiError> {
 }
 
 impl LocationDto {
-    /// The engine's location; errors name the field.
-    pub fn to_engine(&self) -> Result<Location, ApiError> {
+    /// The engine's location, with its UTC offset as of `at`; errors name the field.
+    pub fn to_engine(&self, at: Timestamp) -> Result<Location, ApiError> {
+        let utc_offset_minutes = match &self.time_zone {
+            Some(name) => utc_offset_minutes(time_zone(name)?, at),
+            None => 0,
+        };
         let mut downtime = Vec::with_capacity(self.downtime.len());
         for (index, window) in self.downtime.iter().enumerate() {
             let from = timestamp(&format!("downtime[{index}].from"), &window.from)?;
@@ -360,6 +383,7 @@ impl LocationDto {
             downtime,
             capabilities: self.capabilities.clone(),
             priority: self.priority,
+            utc_offset_minutes,
         })
     }
 
@@ -380,6 +404,7 @@ impl LocationDto {
                 .map(|w| DowntimeDto { from: w.from.to_string(), to: w.to.to_string() })
                 .collect(),
             priority: location.priority,
+            time_zone: None,
         }
     }
 }

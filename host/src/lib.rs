@@ -42,6 +42,10 @@ pub async fn serve(service: Arc<Service>, listener: tokio::net::TcpListener) -> 
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
+            let shifted = sweeper.refresh_time_zones().await;
+            if shifted > 0 {
+                tracing::info!(locations = shifted, "UTC offsets changed (daylight saving)");
+            }
             let expired = sweeper.expire_due().await;
             if expired > 0 {
                 tracing::info!(expired, "reservations expired");

@@ -97,6 +97,7 @@ fn evaluate(expression: &str, as_param: bool) -> f64 {
             downtime: vec![],
             capabilities: vec![],
             priority: 0,
+            utc_offset_minutes: 0,
         })
         .unwrap();
     let order = Order {

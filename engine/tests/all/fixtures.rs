@@ -175,6 +175,7 @@ pub fn sized_instances(size: Size) -> impl Strategy<Value = Instance> {
                             downtime,
                             capabilities: vec![],
                             priority,
+                            utc_offset_minutes: 0,
                         })
                         .unwrap();
                     if capacity.is_some() {

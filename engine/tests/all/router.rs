@@ -23,6 +23,7 @@ fn location(id: &str, lat: f64, lon: f64, capabilities: &[&str]) -> Location {
         downtime: vec![],
         capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
         priority: 0,
+        utc_offset_minutes: 0,
     }
 }
 

@@ -7,9 +7,14 @@ impl Service {
     pub async fn upsert_locations(&self, locations: Vec<LocationDto>) -> Result<(), ApiError> {
         let _order = self.stock_lock.lock().await;
         let mut catalog = (*self.catalog()).clone();
+        let mut zones = (*self.location_zones.read()).as_ref().clone();
         let mut writes = Vec::with_capacity(locations.len());
         for (index, dto) in locations.iter().enumerate() {
-            let location = dto.to_engine().map_err(|e| prefix(e, &format!("locations[{index}]")))?;
+            let location = dto.to_engine(now()).map_err(|e| prefix(e, &format!("locations[{index}]")))?;
+            match &dto.time_zone {
+                Some(zone) => zones.insert(dto.id.clone(), zone.clone()),
+                None => zones.remove(&dto.id),
+            };
             catalog
                 .upsert_location(location)
                 .map_err(|e| ApiError::invalid("invalid_location", e.to_string()).at(format!("locations[{index}]")))?;
@@ -18,7 +23,45 @@ impl Service {
         }
         self.commit(writes).await?;
         *self.catalog.write() = Arc::new(catalog);
+        *self.location_zones.write() = Arc::new(zones);
         Ok(())
+    }
+
+    /// A location as the API shows it (with its time zone).
+    pub fn location_dto(&self, location: &switchyard_engine::Location) -> LocationDto {
+        let mut dto = LocationDto::from_engine(location);
+        dto.time_zone = self.location_zones.read().get(&location.id).cloned();
+        dto
+    }
+
+    /// Brings every location's UTC offset up to date (daylight saving starts and ends);
+    /// returns how many changed.
+    pub async fn refresh_time_zones(&self) -> usize {
+        let zones = Arc::clone(&self.location_zones.read());
+        if zones.is_empty() {
+            return 0;
+        }
+        let _order = self.stock_lock.lock().await;
+        let at = now();
+        let mut catalog = (*self.catalog()).clone();
+        let mut changed = 0;
+        for (id, zone) in zones.iter() {
+            let Ok(zone) = crate::dto::time_zone(zone) else { continue };
+            let offset = crate::dto::utc_offset_minutes(zone, at);
+            if let Some(location_id) = catalog.location_id(id)
+                && catalog.location(location_id).utc_offset_minutes != offset
+            {
+                let mut location = catalog.location(location_id).clone();
+                location.utc_offset_minutes = offset;
+                if catalog.upsert_location(location).is_ok() {
+                    changed += 1;
+                }
+            }
+        }
+        if changed > 0 {
+            *self.catalog.write() = Arc::new(catalog);
+        }
+        changed
     }
 
     /// Inserts or replaces products (all or none).

@@ -284,6 +284,8 @@ pub struct Service {
     catalog: RwLock<Arc<Catalog>>,
     // Kit definitions by kit SKU (replaced together with the catalog).
     kits: RwLock<Arc<HashMap<String, Kit>>>,
+    // IANA time zone per location id, for those that have one.
+    location_zones: RwLock<Arc<HashMap<String, String>>>,
     stock_lock: AsyncMutex<()>,
     // Binding changes are committed and applied one at a time, so the live binding is the
     // last one stored.
@@ -364,6 +366,7 @@ impl Service {
             config,
             catalog: RwLock::new(Arc::new(Catalog::new())),
             kits: RwLock::new(Arc::new(HashMap::new())),
+            location_zones: RwLock::new(Arc::new(HashMap::new())),
             stock_lock: AsyncMutex::new(()),
             bind_lock: AsyncMutex::new(()),
             inventory: Inventory::new(),
@@ -391,9 +394,13 @@ impl Service {
     fn recover(&self, snapshot: crate::store::Snapshot) -> Result<(), String> {
         let started = Instant::now();
         let mut catalog = Catalog::new();
+        let mut zones = HashMap::new();
         for (id, body) in &snapshot.locations {
             let dto: LocationDto = serde_json::from_str(body).map_err(|e| format!("stored location `{id}`: {e}"))?;
-            let location = dto.to_engine().map_err(|e| format!("stored location `{id}`: {e}"))?;
+            let location = dto.to_engine(now()).map_err(|e| format!("stored location `{id}`: {e}"))?;
+            if let Some(zone) = &dto.time_zone {
+                zones.insert(dto.id.clone(), zone.clone());
+            }
             catalog.upsert_location(location).map_err(|e| format!("stored location `{id}`: {e}"))?;
         }
         let mut kits = HashMap::new();
@@ -405,6 +412,7 @@ impl Service {
             }
         }
         *self.kits.write() = Arc::new(kits);
+        *self.location_zones.write() = Arc::new(zones);
         for (sku, location, on_hand, safety_stock) in &snapshot.stock {
             let (Some(sku_id), Some(location_id)) = (catalog.sku_id(sku), catalog.location_id(location)) else {
                 return Err(format!("stored stock of `{sku}` at `{location}` refers to an unknown sku or location"));

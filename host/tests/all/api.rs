@@ -885,3 +885,39 @@ async fn a_return_with_every_return_location_down_is_refused() {
         refused.body
     );
 }
+
+#[tokio::test]
+async fn daily_capacity_resets_at_the_locations_local_midnight() {
+    let (_dir, service, app) = seeded(900).await;
+    // Chicago ships one parcel a day, in its own time zone; SKU-B is only there.
+    let mut chicago = get(&app, "/v1/locations/ST-CHI", READER).await.body;
+    chicago["capacity_shipments_per_day"] = json!(1);
+    chicago["time_zone"] = json!("Mars/Olympus_Mons");
+    let bad = call(&app, Method::PUT, "/v1/locations/ST-CHI", Some(WRITER), chicago.to_string()).await;
+    assert_eq!(
+        (bad.status, bad.body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("time_zone"))
+    );
+    chicago["time_zone"] = json!("America/Chicago");
+    assert_eq!(
+        call(&app, Method::PUT, "/v1/locations/ST-CHI", Some(WRITER), chicago.to_string()).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(get(&app, "/v1/locations/ST-CHI", READER).await.body["time_zone"], "America/Chicago");
+    assert_eq!(service.refresh_time_zones().await, 0, "already current");
+    let placed = |id: &str, at: &str| {
+        let mut o = order(id, "SKU-B", 1);
+        o["placed_at"] = json!(at);
+        o
+    };
+    // 23:30 UTC and 03:00 UTC the next day are both the evening of 26 November in Chicago
+    // (UTC-6 in November): one local day, one parcel.
+    let first = post(&app, "/v1/orders", WRITER, &placed("tz-1", "2026-11-26T23:30:00Z")).await;
+    assert_eq!(first.body["status"], "reserved", "{}", first.body);
+    let same_day = post(&app, "/v1/orders", WRITER, &placed("tz-2", "2026-11-27T03:00:00Z")).await;
+    assert_eq!(same_day.body["status"], "rejected", "the day's capacity is used: {}", same_day.body);
+    // 07:00 UTC on the 27th is after Chicago's midnight: a new day.
+    let next_day = post(&app, "/v1/orders", WRITER, &placed("tz-3", "2026-11-27T07:00:00Z")).await;
+    assert_eq!(next_day.body["status"], "reserved", "{}", next_day.body);
+    assert_eq!(next_day.body["held_shipments"][0]["day"], first.body["held_shipments"][0]["day"].as_i64().unwrap() + 1);
+}

@@ -53,6 +53,7 @@ fn location(id: &str, kind: &str, lat: f64, lon: f64, capabilities: &[&str]) -> 
         capabilities: capabilities.iter().map(|c| (*c).to_owned()).collect(),
         downtime: Vec::new(),
         priority: 0,
+        time_zone: None,
     }
 }
 

@@ -31,6 +31,7 @@ fn network() -> (Catalog, Inventory) {
                 downtime: vec![],
                 capabilities: vec![],
                 priority: 0,
+                utc_offset_minutes: 0,
             })
             .unwrap();
     }
