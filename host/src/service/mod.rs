@@ -15,8 +15,8 @@
 //! `webhook_delivery`, `policies`.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -292,6 +292,10 @@ pub struct Service {
     bind_lock: AsyncMutex<()>,
     inventory: Inventory,
     orders: DashMap<String, Arc<AsyncMutex<OrderRecord>>>,
+    // `(when, order id)` of reservations that lapse and scheduled orders that come due, so the
+    // sweeps touch only what is due (entries of orders changed since are skipped when popped).
+    expiring: parking_lot::Mutex<BTreeSet<(i64, String)>>,
+    scheduled: parking_lot::Mutex<BTreeSet<(i64, String)>>,
     idempotency: DashMap<String, String>,
     registry: Registry,
     store: Box<dyn Store>,
@@ -353,6 +357,14 @@ fn kit_of(dto: &ProductDto) -> Kit {
     Kit { components: dto.components.iter().map(|c| (c.sku.clone(), c.qty)).collect(), may_split: dto.kit_may_split }
 }
 
+// Takes every entry due at or before `at` out of a schedule.
+fn pop_due(schedule: &parking_lot::Mutex<BTreeSet<(i64, String)>>, at: i64) -> Vec<String> {
+    let mut schedule = schedule.lock();
+    let later = schedule.split_off(&(at + 1, String::new()));
+    let due = std::mem::replace(&mut *schedule, later);
+    due.into_iter().map(|(_, id)| id).collect()
+}
+
 fn store_failed(error: StoreError) -> ApiError {
     ApiError::unavailable(format!("the write was not made durable: {}", error.0))
 }
@@ -371,6 +383,8 @@ impl Service {
             bind_lock: AsyncMutex::new(()),
             inventory: Inventory::new(),
             orders: DashMap::new(),
+            expiring: parking_lot::Mutex::new(BTreeSet::new()),
+            scheduled: parking_lot::Mutex::new(BTreeSet::new()),
             idempotency: DashMap::new(),
             registry: Registry::new(plugins),
             store: Box::new(store),
@@ -449,6 +463,12 @@ impl Service {
                 serde_json::from_str(body).map_err(|e| format!("stored order `{id}`: {e}"))?;
             record.expires_at_seconds =
                 record.expires_at.as_deref().and_then(|t| Timestamp::parse_rfc3339(t).ok()).map(|t| t.0);
+            if let (OrderStatus::Reserved, Some(expires)) = (record.status, record.expires_at_seconds) {
+                self.expiring.lock().insert((expires, id.clone()));
+            }
+            if let (OrderStatus::Scheduled, Some(due)) = (record.status, record.due_at_seconds()) {
+                self.scheduled.lock().insert((due, id.clone()));
+            }
             let reservation = reservation_of(&catalog, &record).map_err(|e| format!("stored order `{id}`: {e}"))?;
             if record.status.holds_stock() {
                 open += 1;

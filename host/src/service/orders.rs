@@ -121,6 +121,7 @@ impl Service {
         if let Some(due) = due.filter(|due| due.0 > at.0) {
             record.status = OrderStatus::Scheduled;
             record.due_at = Some(due.to_string());
+            self.scheduled.lock().insert((due.0, request.id.clone()));
             record.history.push(event(at, "scheduled", format!("routes at {due}")));
             if let Err(error) = self.commit_order(0, &record, Vec::new()).await {
                 self.orders.remove(&request.id);
@@ -203,6 +204,7 @@ impl Service {
                 let expires = Timestamp(at.0 + ttl);
                 record.expires_at = Some(expires.to_string());
                 record.expires_at_seconds = Some(expires.0);
+                self.expiring.lock().insert((expires.0, record.id.clone()));
                 let mut detail =
                     format!("{} shipment(s), {} by {}", plan.shipments.len(), plan.cost.total, plan.policy);
                 let unfilled: u32 = plan.unfilled.iter().map(|u| u.qty).sum();
@@ -226,33 +228,27 @@ impl Service {
     /// Routes every scheduled order that is due; returns how many were routed.
     pub async fn route_due(&self) -> usize {
         let at = now();
-        let due: Vec<String> = self
-            .orders
-            .iter()
-            .filter_map(|entry| {
-                let record = entry.value().try_lock().ok()?;
-                (record.status == OrderStatus::Scheduled && record.due_at_seconds().is_some_and(|d| d <= at.0))
-                    .then(|| record.id.clone())
-            })
-            .collect();
         let mut routed = 0;
-        for id in due {
+        for id in pop_due(&self.scheduled, at.0) {
             match self.route_scheduled(&id).await {
-                Ok(()) => routed += 1,
+                Ok(true) => routed += 1,
+                Ok(false) => {}
                 Err(error) => tracing::warn!(order = %id, %error, "scheduled order not routed"),
             }
         }
         routed
     }
 
-    pub(super) async fn route_scheduled(&self, id: &str) -> Result<(), ApiError> {
+    // Routes a scheduled order if it is still scheduled and due (a changed order has a newer
+    // entry in the schedule); `false` when it was not.
+    pub(super) async fn route_scheduled(&self, id: &str) -> Result<bool, ApiError> {
         let slot = self.slot(id)?;
         let mut record = slot.lock().await;
-        if record.status != OrderStatus::Scheduled {
-            return Ok(());
+        let at = now();
+        if record.status != OrderStatus::Scheduled || record.due_at_seconds().is_none_or(|due| due > at.0) {
+            return Ok(false);
         }
         let catalog = self.catalog();
-        let at = now();
         let mut next = record.clone();
         // Capacity and downtime are those of the day it is routed.
         let mut request = record.request.clone();
@@ -288,7 +284,7 @@ impl Service {
         }
         self.metrics.order(if reservation.is_some() { "reserved" } else { "rejected" });
         *record = next;
-        Ok(())
+        Ok(true)
     }
 
     /// Changes a scheduled order (the customer's grace period): the new content replaces the
@@ -314,6 +310,7 @@ impl Service {
         next.request = request;
         next.due_at = Some(due.to_string());
         next.history.push(event(at, "changed", format!("routes at {due}")));
+        self.scheduled.lock().insert((due.0, id.to_owned()));
         self.commit_order(record.history.len(), &next, Vec::new()).await?;
         *record = next;
         Ok(record.clone())
@@ -366,6 +363,12 @@ impl Service {
         if record.status == status {
             return Ok(record.clone());
         }
+        if status == OrderStatus::Expired
+            && (record.status != OrderStatus::Reserved || record.expires_at_seconds.is_none_or(|e| e > now().0))
+        {
+            // Confirmed, cancelled or shipped since it was due to expire: nothing to do.
+            return Ok(record.clone());
+        }
         if record.status == OrderStatus::Scheduled && status == OrderStatus::Cancelled {
             let mut next = record.clone();
             next.status = status;
@@ -408,19 +411,14 @@ impl Service {
     /// Releases every reservation past its expiry; returns how many.
     pub async fn expire_due(&self) -> usize {
         let at = now();
-        let due: Vec<String> = self
-            .orders
-            .iter()
-            .filter_map(|entry| {
-                let record = entry.value().try_lock().ok()?;
-                (record.status == OrderStatus::Reserved && record.expires_at_seconds.is_some_and(|e| e <= at.0))
-                    .then(|| record.id.clone())
-            })
-            .collect();
+        // Entries of orders confirmed, cancelled or shipped since are dropped here unchecked
+        // by `release`, which expires only a still-reserved order past its expiry.
+        let due = pop_due(&self.expiring, at.0);
         let mut expired = 0;
         for id in due {
             match self.release(&id, OrderStatus::Expired, "not confirmed before the reservation expired").await {
-                Ok(_) => expired += 1,
+                Ok(record) if record.status == OrderStatus::Expired => expired += 1,
+                Ok(_) => {}
                 Err(error) => tracing::warn!(order = %id, %error, "could not expire"),
             }
         }
