@@ -308,6 +308,9 @@ pub struct CheckedPolicy {
     pub ship_together: Option<Checked>,
     /// Short stock.
     pub short_stock: ShortStockPlan,
+    /// `backorder within`: units short now may wait for inbound stock expected within this
+    /// many seconds (where the service tracks inbound stock); otherwise `short_stock` applies.
+    pub backorder_within: Option<i64>,
     /// Tie-break keys as written (`priority`, `distance`).
     pub tie_break: Vec<String>,
     /// Names of the params, in source order.
@@ -408,6 +411,7 @@ impl Checker {
         let mut line_may_split = constant(Typed::Bool(true), Type::Bool);
         let mut ship_together: Option<Checked> = None;
         let mut short_stock = ShortStockPlan::Reject;
+        let mut backorder_within = None;
         let mut tie_break = Vec::new();
         let mut seen: HashMap<&'static str, Span> = HashMap::new();
         let mut once = |checker: &mut Checker, what: &'static str, span: Span| {
@@ -561,6 +565,9 @@ impl Checker {
                 }
                 Item::ShortStock { action, span } => {
                     once(self, "short stock", *span);
+                    if let ShortAction::Backorder { within, .. } = action {
+                        backorder_within = Some(*within);
+                    }
                     short_stock = self.short_action(action);
                 }
                 Item::TieBreak(keys) => {
@@ -610,6 +617,7 @@ impl Checker {
             line_may_split,
             ship_together,
             short_stock,
+            backorder_within,
             tie_break,
             params: ast
                 .items
@@ -816,11 +824,15 @@ impl Checker {
                 self.order_only(&checked, expr.span, "the unfilled penalty");
                 ShortStockPlan::Partial(checked)
             }
-            ShortAction::Backorder { span, otherwise, .. } => {
-                self.error(
-                    Diagnostic::warning("policy::backorder_unsupported", *span, "backorders need inbound stock, which this engine version does not track yet", "the `else` branch applies to every short order")
-                        .with_help("inbound stock arrives with the order lifecycle issue; until then this reads as the `else` branch"),
-                );
+            ShortAction::Backorder { within, span, otherwise } => {
+                if *within <= 0 {
+                    self.error(Diagnostic::error(
+                        "policy::backorder_horizon",
+                        *span,
+                        "a backorder horizon must be longer than zero",
+                        "this horizon",
+                    ));
+                }
                 self.short_action(otherwise)
             }
         }

@@ -51,6 +51,7 @@ pub struct DslPolicy {
     line_may_split: BoolFn,
     ship_together: Option<StrFn>,
     unfilled_penalty: Option<NumFn>,
+    backorder_within: Option<i64>,
     tie_break: TieBreak,
     rule_count: usize,
     params: Vec<String>,
@@ -119,6 +120,7 @@ pub fn compile(policy: &CheckedPolicy) -> DslPolicy {
         line_may_split,
         ship_together,
         unfilled_penalty,
+        backorder_within: policy.backorder_within,
         tie_break,
         params: policy.params.clone(),
     }
@@ -475,6 +477,7 @@ impl Policy for DslPolicy {
                 };
             }
         }
+        out.backorder_within = self.backorder_within;
         out.short_stock = match &self.unfilled_penalty {
             Some(penalty) => ShortStock::Partial { unfilled_penalty: penalty(&ctx) },
             None => ShortStock::Reject,

@@ -88,6 +88,8 @@ pub struct Plan {
     pub policy: Arc<PolicyInfo>,
     /// Search nodes the optimizer visited.
     pub nodes: u64,
+    /// The policy lets unfilled units wait for inbound stock expected within this many seconds.
+    pub backorder_within: Option<i64>,
 }
 
 impl Plan {

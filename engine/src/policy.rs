@@ -137,6 +137,9 @@ pub struct Evaluation {
     pub tie_break: TieBreak,
     /// Set by a policy that delegated the decision (a fallback): who actually decided.
     pub decided_by: Option<Arc<PolicyInfo>>,
+    /// Units no location can ship now may wait for inbound stock expected within this many
+    /// seconds (the service allocates them; routing itself treats them as short).
+    pub backorder_within: Option<i64>,
 }
 
 impl Default for Evaluation {
@@ -153,6 +156,7 @@ impl Default for Evaluation {
             short_stock: ShortStock::Reject,
             tie_break: TieBreak::default(),
             decided_by: None,
+            backorder_within: None,
         }
     }
 }
@@ -171,6 +175,7 @@ impl Evaluation {
         self.split.ship_together.resize(candidates.line_count(), 0);
         self.tie_break = TieBreak::default();
         self.decided_by = None;
+        self.backorder_within = None;
     }
 
     /// Checks the answer is usable: right sizes, finite non-negative costs, at least one

@@ -315,6 +315,7 @@ impl Router<'_> {
                 optimal: solution.proved_optimal,
                 policy,
                 nodes: solution.nodes,
+                backorder_within: None,
             };
         }
         // `+ 0.0`: an empty f64 sum is -0.0, which would print as "-0".
@@ -333,6 +334,7 @@ impl Router<'_> {
             optimal: solution.proved_optimal,
             policy,
             nodes: solution.nodes,
+            backorder_within: workspace.evaluation.backorder_within,
         }
     }
 

@@ -26,7 +26,7 @@ use crate::recurring::RecurringOrder;
 use crate::registry::Kind;
 use crate::registry::{BindingDto, VersionMeta};
 use crate::service::{Created, Service};
-use crate::service::{DryRun, FulfilmentEvent, OrderRecord, ReturnLine};
+use crate::service::{DryRun, FulfilmentEvent, Inbound, OrderRecord, ReturnLine};
 use crate::shadow::ShadowSummary;
 use crate::webhooks::Subscription;
 
@@ -47,6 +47,8 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/products/{sku}", get(get_product).put(put_product))
         .route("/v1/inventory", post(set_stock))
         .route("/v1/inventory/adjustments", post(adjust_stock))
+        .route("/v1/inventory/inbound", get(list_inbound).post(add_inbound))
+        .route("/v1/inventory/inbound/{id}/receive", post(receive_inbound))
         .route("/v1/inventory/{sku}", get(atp))
         .route("/v1/orders", post(create_order))
         .route("/v1/orders/route", post(dry_run))
@@ -92,7 +94,7 @@ pub fn app(service: Shared) -> Router {
     info(title = "switchyard", description = "Distributed order management: routing, reservations, policies and plugins."),
     paths(
         list_locations, get_location, upsert_locations, put_location, list_products, get_product, upsert_products,
-        put_product, set_stock, adjust_stock, atp, dry_run, create_order, get_order, confirm_order, cancel_order,
+        put_product, set_stock, adjust_stock, add_inbound, list_inbound, receive_inbound, atp, dry_run, create_order, get_order, confirm_order, cancel_order,
         ship_order, fulfilment_event, change_order, request_return, receive_return, upload_policy, upload_plugin, list_versions, get_version, list_bindings, bind, rollback,
         start_shadow, get_shadow, stop_shadow, add_recurring, get_recurring, stop_recurring, add_webhook, list_webhooks, remove_webhook
     ),
@@ -849,4 +851,56 @@ async fn receive_return(
     authorize(&s, &headers, Role::Writer)?;
     let body: ReceiveBody = parse_json(body)?;
     Ok(axum::Json(s.receive_return(&id, &return_id, body.sellable, &body.outcome).await?).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct InboundBody {
+    /// Stock on its way.
+    entries: Vec<crate::service::InboundRequest>,
+}
+
+#[utoipa::path(post, path = "/v1/inventory/inbound", tag = "inventory", request_body = InboundBody,
+    responses((status = 201, description = "recorded (all or none)", body = Vec<Inbound>), (status = 422, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn add_inbound(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let body: InboundBody = parse_json(body)?;
+    let created = s.add_inbound(body.entries).await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({ "inbound": created }))).into_response())
+}
+
+#[utoipa::path(get, path = "/v1/inventory/inbound", tag = "inventory",
+    responses((status = 200, description = "every inbound record: expected, promised to backorders, received"), (status = 401, body = ErrorBody)))]
+async fn list_inbound(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Reader)?;
+    Ok(axum::Json(json!({ "inbound": s.inbound() })).into_response())
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ReceiveInboundBody {
+    /// Units actually received (default: as expected).
+    #[serde(default)]
+    qty: Option<u32>,
+}
+
+#[utoipa::path(post, path = "/v1/inventory/inbound/{id}/receive", tag = "inventory", params(("id" = String, Path)),
+    request_body = ReceiveInboundBody,
+    responses((status = 200, description = "on hand; waiting orders served in order of placement", body = Inbound),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn receive_inbound(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, Role::Writer)?;
+    let body: ReceiveInboundBody =
+        if body.as_ref().is_ok_and(|b| b.is_empty()) { ReceiveInboundBody::default() } else { parse_json(body)? };
+    Ok(axum::Json(s.receive_inbound(&id, body.qty).await?).into_response())
 }

@@ -37,6 +37,8 @@ pub enum Write {
     Delivery { id: u64, body: String },
     /// Insert or replace a recurring order.
     Recurring { id: String, body: String },
+    /// Insert or replace an inbound stock record.
+    Inbound { id: String, body: String },
 }
 
 /// Everything the store holds, read back at start, in write order.
@@ -60,6 +62,8 @@ pub struct Snapshot {
     pub deliveries: Vec<String>,
     /// Recurring orders (JSON bodies).
     pub recurring: Vec<String>,
+    /// Inbound stock (JSON bodies), in creation order.
+    pub inbound: Vec<String>,
 }
 
 /// Why the store failed.
@@ -102,6 +106,7 @@ CREATE TABLE IF NOT EXISTS bindings (
 CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS webhook_deliveries (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS recurring_orders (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inbound (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
 impl SqliteStore {
@@ -163,6 +168,8 @@ fn read_snapshot(connection: &Connection) -> Result<Snapshot, StoreError> {
     snapshot.deliveries = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     let mut statement = connection.prepare("SELECT body FROM recurring_orders ORDER BY rowid")?;
     snapshot.recurring = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let mut statement = connection.prepare("SELECT body FROM inbound ORDER BY rowid")?;
+    snapshot.inbound = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     Ok(snapshot)
 }
 
@@ -254,6 +261,10 @@ fn apply(connection: &Connection, write: &Write) -> Result<(), rusqlite::Error> 
             params![id, body],
         ),
         Write::Webhook { id, body: None } => connection.execute("DELETE FROM webhooks WHERE id = ?1", params![id]),
+        Write::Inbound { id, body } => connection.execute(
+            "INSERT INTO inbound (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+            params![id, body],
+        ),
         Write::Recurring { id, body } => connection.execute(
             "INSERT INTO recurring_orders (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
             params![id, body],

@@ -71,7 +71,7 @@ case!(unterminated_string, "policy demo v1 applies to all groups {\n  exclude \"
 case!(nesting_too_deep, with(&format!("  let x = {}1{}", "(".repeat(80), ")".repeat(80))));
 case!(rule_that_can_never_fire_is_a_warning, with("  exclude \"never\" when 1 > 2"));
 case!(rule_that_always_fires_is_a_warning, with("  require \"impossible\": false"));
-case!(backorder_is_a_warning, with("  short stock: backorder within 14d else partial at $50"));
+case!(a_backorder_horizon_must_be_positive, with("  short stock: backorder within 0d else partial at $50"));
 case!(unknown_tie_break, with("  tie break: priorty"));
 case!(wrong_number_of_arguments, with("  let x = min(1)"));
 case!(current_line_inside_an_aggregate, with("  let x = sum(l in order.lines: line.qty)"));

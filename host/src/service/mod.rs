@@ -11,7 +11,7 @@
 //! On start everything is rebuilt from the store: catalog, stock, versions, bindings, and the
 //! reservations of every open order.
 //!
-//! The operations are split by area: `catalog`, `orders`, `fulfilment`, `returns`, `recurring_orders`,
+//! The operations are split by area: `catalog`, `orders`, `fulfilment`, `returns`, `inbound`, `recurring_orders`,
 //! `webhook_delivery`, `policies`.
 
 use std::cell::RefCell;
@@ -48,10 +48,13 @@ use crate::webhooks::{Delivery, DeliveryStatus, MAX_ATTEMPTS, Subscription, atte
 
 mod catalog;
 mod fulfilment;
+mod inbound;
 mod orders;
 mod policies;
 mod recurring_orders;
 mod returns;
+
+pub use inbound::InboundRequest;
 mod webhook_delivery;
 
 thread_local! {
@@ -70,6 +73,8 @@ pub enum OrderStatus {
     Reserved,
     /// Holding stock with no expiry.
     Confirmed,
+    /// Nothing could ship now; units wait for inbound stock (see `backorders`).
+    Backordered,
     /// Some shipments have shipped.
     PartiallyShipped,
     /// Every shipment has shipped.
@@ -90,6 +95,7 @@ impl OrderStatus {
             OrderStatus::Pending => "pending",
             OrderStatus::Scheduled => "scheduled",
             OrderStatus::Reserved => "reserved",
+            OrderStatus::Backordered => "backordered",
             OrderStatus::Confirmed => "confirmed",
             OrderStatus::PartiallyShipped => "partially_shipped",
             OrderStatus::Shipped => "shipped",
@@ -175,6 +181,9 @@ pub struct OrderRecord {
     /// Locations that rejected a shipment of this order.
     #[serde(default)]
     pub excluded_locations: Vec<String>,
+    /// Units waiting for inbound stock, with their promise dates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backorders: Vec<Backorder>,
     /// Returns requested for its shipped lines.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub returns: Vec<ReturnRecord>,
@@ -185,6 +194,45 @@ pub struct OrderRecord {
     #[serde(skip)]
     #[schema(ignore)]
     expires_at_seconds: Option<i64>,
+}
+
+/// Stock on its way to a location.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Inbound {
+    /// Its id (`IN-<n>`).
+    pub id: String,
+    /// The SKU.
+    pub sku: String,
+    /// Where it arrives.
+    pub location: String,
+    /// Units expected.
+    pub qty: u32,
+    /// When (RFC 3339): the promise date of orders waiting for it.
+    pub expected_at: String,
+    /// Units promised to backordered orders.
+    pub allocated: u32,
+    /// Units received, once it has arrived.
+    #[serde(default)]
+    pub received: Option<u32>,
+}
+
+/// Units of a line waiting for inbound stock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Backorder {
+    /// The order line.
+    pub line_id: String,
+    /// Its SKU.
+    pub sku: String,
+    /// Units.
+    pub qty: u32,
+    /// Where they will ship from.
+    pub location: String,
+    /// The inbound record they wait for.
+    pub inbound: String,
+    /// The date promised to the customer (the inbound's expected date).
+    pub promise_date: String,
+    /// `waiting`, `allocated` (reserved on receipt) or `short` (the receipt fell short).
+    pub status: String,
 }
 
 /// Units of one line coming back.
@@ -305,6 +353,10 @@ pub struct Service {
     shadows: DashMap<String, Arc<Shadow>>,
     webhooks: DashMap<String, Subscription>,
     recurring: DashMap<String, Arc<AsyncMutex<RecurringOrder>>>,
+    // Inbound stock by id, and per inbound id the orders waiting for it in order of placement.
+    inbound: parking_lot::Mutex<BTreeMap<String, Inbound>>,
+    waiting_for: parking_lot::Mutex<HashMap<String, Vec<String>>>,
+    next_inbound: AtomicU64,
     deliveries: parking_lot::Mutex<BTreeMap<u64, Delivery>>,
     next_delivery: AtomicU64,
     delivery_wakeup: Notify,
@@ -394,6 +446,9 @@ impl Service {
             shadows: DashMap::new(),
             webhooks: DashMap::new(),
             recurring: DashMap::new(),
+            inbound: parking_lot::Mutex::new(BTreeMap::new()),
+            waiting_for: parking_lot::Mutex::new(HashMap::new()),
+            next_inbound: AtomicU64::new(1),
             deliveries: parking_lot::Mutex::new(BTreeMap::new()),
             next_delivery: AtomicU64::new(1),
             delivery_wakeup: Notify::new(),
@@ -480,7 +535,21 @@ impl Service {
             if let Some(key) = key {
                 self.idempotency.insert(key.clone(), id.clone());
             }
+            for backorder in record.backorders.iter().filter(|b| b.status == "waiting") {
+                let mut waiting = self.waiting_for.lock();
+                let orders = waiting.entry(backorder.inbound.clone()).or_default();
+                if !orders.contains(id) {
+                    orders.push(id.clone());
+                }
+            }
             self.orders.insert(id.clone(), Arc::new(AsyncMutex::new(record)));
+        }
+        for body in &snapshot.inbound {
+            let inbound: Inbound = serde_json::from_str(body).map_err(|e| format!("stored inbound: {e}"))?;
+            if let Some(n) = inbound.id.strip_prefix("IN-").and_then(|n| n.parse::<u64>().ok()) {
+                self.next_inbound.fetch_max(n + 1, Ordering::Relaxed);
+            }
+            self.inbound.lock().insert(inbound.id.clone(), inbound);
         }
         for body in &snapshot.recurring {
             let recurring: RecurringOrder =

@@ -83,6 +83,7 @@ impl Service {
             fallback_version: binding.dto.fallback.clone(),
             excluded_locations: Vec::new(),
             returns: Vec::new(),
+            backorders: Vec::new(),
             history: Vec::new(),
             expires_at_seconds: None,
         };
@@ -165,19 +166,36 @@ impl Service {
                 greedy_plan.as_ref(),
             );
         }
+        let backorder_within = routed.as_ref().and_then(|r| r.plan.backorder_within);
         let reservation = routed.and_then(|r| r.reservation);
         self.apply_routed(&mut record, &catalog, plan, reservation.as_ref(), at);
-        if let Err(error) = self.commit_order(0, &record, Vec::new()).await {
+        let (inbound_writes, taken) = self.allocate_backorders(&mut record, backorder_within, at);
+        if !record.backorders.is_empty() {
+            if record.status == OrderStatus::Rejected {
+                record.status = OrderStatus::Backordered;
+                record.history.pop();
+            }
+            let detail = record
+                .backorders
+                .iter()
+                .map(|b| format!("{} x{} by {}", b.line_id, b.qty, b.promise_date))
+                .collect::<Vec<_>>()
+                .join(", ");
+            record.history.push(event(at, "backordered", detail));
+        }
+        if let Err(error) = self.commit_order(0, &record, inbound_writes).await {
             if let Some(reservation) = &reservation
                 && let Err(release) = self.inventory.release(reservation)
             {
                 tracing::error!(%release, order = %request.id, "could not release after a failed commit");
             }
+            self.undo_backorders(&taken);
             record.status = OrderStatus::Pending;
             self.orders.remove(&request.id);
             self.metrics.order("failed");
             return Err(error);
         }
+        self.note_waiting(&record);
         if let Some(key) = idempotency_key {
             self.idempotency.insert(key, request.id.clone());
         }

@@ -921,3 +921,77 @@ async fn daily_capacity_resets_at_the_locations_local_midnight() {
     assert_eq!(next_day.body["status"], "reserved", "{}", next_day.body);
     assert_eq!(next_day.body["held_shipments"][0]["day"], first.body["held_shipments"][0]["day"].as_i64().unwrap() + 1);
 }
+
+#[tokio::test]
+async fn short_units_wait_for_inbound_stock_and_are_served_in_order_of_placement() {
+    let (_dir, service, app) = seeded(900).await;
+    // The merchant's policy lets short units wait two weeks for inbound stock.
+    let backordering = REFERENCE
+        .replace(
+            "short stock: partial at unfilled_penalty",
+            "short stock: backorder within 14d else partial at unfilled_penalty",
+        )
+        .replace("policy reference v1", "policy reference v3");
+    let version =
+        call(&app, Method::POST, "/v1/policies?name=reference", Some(ADMIN), backordering).await.body["version"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    call(&app, Method::PUT, "/v1/bindings/default", Some(ADMIN), json!({"version": version}).to_string()).await;
+    // SKU-B: 3 on hand in Chicago; 4 due at DC-EAST in a week, 10 more in a month.
+    let week = in_seconds(7 * 86_400);
+    let inbound = post(
+        &app,
+        "/v1/inventory/inbound",
+        WRITER,
+        &json!({"entries": [
+            {"sku": "SKU-B", "location": "DC-EAST", "qty": 4, "expected_at": week},
+            {"sku": "SKU-B", "location": "DC-EAST", "qty": 10, "expected_at": in_seconds(30 * 86_400)}
+        ]}),
+    )
+    .await;
+    assert_eq!(inbound.status, StatusCode::CREATED, "{}", inbound.body);
+    let first_inbound = inbound.body["inbound"][0]["id"].as_str().unwrap().to_owned();
+
+    // 5 ordered: 3 ship now from Chicago, 2 wait for the week's delivery.
+    let first = post(&app, "/v1/orders", WRITER, &order("b-1", "SKU-B", 5)).await;
+    assert_eq!(first.body["status"], "reserved", "{}", first.body);
+    assert_eq!(first.body["backorders"][0]["qty"], 2);
+    assert_eq!(first.body["backorders"][0]["promise_date"], week.as_str());
+    assert_eq!(first.body["plan"]["unfilled"], json!([]));
+    // 3 more: nothing on hand; 2 of the week's 4 are left for it, the month's are too late.
+    let second = post(&app, "/v1/orders", WRITER, &order("b-2", "SKU-B", 3)).await;
+    assert_eq!(second.body["status"], "backordered", "{}", second.body);
+    assert_eq!(second.body["backorders"][0]["qty"], 2);
+    assert_eq!(second.body["plan"]["unfilled"][0]["qty"], 1, "{}", second.body);
+    let listed = get(&app, "/v1/inventory/inbound", READER).await.body;
+    assert_eq!(listed["inbound"][0]["allocated"], 4);
+
+    // Only 3 of the 4 arrive: the first order is served whole, the second falls short.
+    let received =
+        post(&app, &format!("/v1/inventory/inbound/{first_inbound}/receive"), WRITER, &json!({"qty": 3})).await;
+    assert_eq!(received.status, StatusCode::OK, "{}", received.body);
+    let first = get(&app, "/v1/orders/b-1", READER).await.body;
+    assert_eq!(
+        (first["status"].as_str(), first["backorders"][0]["status"].as_str()),
+        (Some("confirmed"), Some("allocated"))
+    );
+    let shipments = first["plan"]["shipments"].as_array().unwrap();
+    assert_eq!(shipments.last().unwrap()["location"], "DC-EAST");
+    let second = get(&app, "/v1/orders/b-2", READER).await.body;
+    assert_eq!(second["backorders"][0]["status"], "short", "{second}");
+    assert!(second["history"].as_array().unwrap().iter().any(|e| e["event"] == "backorder_short"));
+    // DC-EAST: 3 received, 2 reserved for b-1; one unit free.
+    let east = get(&app, "/v1/inventory/SKU-B", READER).await.body["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["location"] == "DC-EAST")
+        .cloned()
+        .unwrap();
+    assert_eq!((east["on_hand"].as_u64(), east["reserved"].as_u64()), (Some(3), Some(2)));
+    let again = post(&app, &format!("/v1/inventory/inbound/{first_inbound}/receive"), WRITER, &json!({})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let (on_hand, reserved) = service.totals();
+    assert_eq!((on_hand, reserved), (17 + 3, 3 + 2));
+}

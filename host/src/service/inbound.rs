@@ -1,0 +1,265 @@
+//! Inbound stock and backorders: units no location can ship now may wait for stock expected
+//! within the policy's `backorder within` horizon; the order carries a promise date per line,
+//! and when the stock is received the waiting orders are served in order of placement.
+
+use super::*;
+
+/// Stock expected at a location, as a client announces it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InboundRequest {
+    /// The SKU.
+    pub sku: String,
+    /// Where it arrives.
+    pub location: String,
+    /// Units expected.
+    pub qty: u32,
+    /// When (RFC 3339).
+    pub expected_at: String,
+}
+
+fn inbound_write(inbound: &Inbound) -> Result<Write, ApiError> {
+    Ok(Write::Inbound {
+        id: inbound.id.clone(),
+        body: serde_json::to_string(inbound).map_err(|e| ApiError::internal(e.to_string()))?,
+    })
+}
+
+impl Service {
+    /// Announces inbound stock (all or none).
+    pub async fn add_inbound(&self, entries: Vec<InboundRequest>) -> Result<Vec<Inbound>, ApiError> {
+        let catalog = self.catalog();
+        let mut created = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            let path = format!("entries[{index}]");
+            resolve(&catalog, &entry.sku, &entry.location, &path)?;
+            Timestamp::parse_rfc3339(&entry.expected_at)
+                .map_err(|e| ApiError::invalid("invalid_field", e.to_string()).at(format!("{path}.expected_at")))?;
+            if entry.qty == 0 {
+                return Err(ApiError::invalid("invalid_field", "at least 1 unit").at(format!("{path}.qty")));
+            }
+            created.push(Inbound {
+                id: format!("IN-{}", self.next_inbound.fetch_add(1, Ordering::Relaxed)),
+                sku: entry.sku.clone(),
+                location: entry.location.clone(),
+                qty: entry.qty,
+                expected_at: entry.expected_at.clone(),
+                allocated: 0,
+                received: None,
+            });
+        }
+        let writes = created.iter().map(inbound_write).collect::<Result<Vec<_>, _>>()?;
+        self.commit(writes).await?;
+        let mut inbound = self.inbound.lock();
+        for entry in &created {
+            inbound.insert(entry.id.clone(), entry.clone());
+        }
+        Ok(created)
+    }
+
+    /// Every inbound record, oldest first.
+    pub fn inbound(&self) -> Vec<Inbound> {
+        self.inbound.lock().values().cloned().collect()
+    }
+
+    // Promises the plan's unfilled units to inbound stock expected within the policy's
+    // horizon (earliest first) and records them on the order; returns the inbound writes and
+    // an undo list for a failed commit.
+    pub(super) fn allocate_backorders(
+        &self,
+        record: &mut OrderRecord,
+        within: Option<i64>,
+        at: Timestamp,
+    ) -> (Vec<Write>, Vec<(String, u32)>) {
+        let (Some(within), Some(plan)) = (within, record.plan.as_mut()) else { return (Vec::new(), Vec::new()) };
+        let mut inbound = self.inbound.lock();
+        let mut writes = Vec::new();
+        let mut taken = Vec::new();
+        let mut still_unfilled = Vec::new();
+        for unfilled in std::mem::take(&mut plan.unfilled) {
+            let mut left = unfilled.qty;
+            let mut candidates: Vec<&mut Inbound> = inbound
+                .values_mut()
+                .filter(|i| i.sku == unfilled.sku && i.received.is_none() && i.allocated < i.qty)
+                .filter(|i| Timestamp::parse_rfc3339(&i.expected_at).is_ok_and(|t| t.0 <= at.0 + within))
+                .collect();
+            candidates.sort_by(|a, b| a.expected_at.cmp(&b.expected_at).then(a.id.cmp(&b.id)));
+            for entry in candidates {
+                if left == 0 {
+                    break;
+                }
+                let qty = left.min(entry.qty - entry.allocated);
+                entry.allocated += qty;
+                left -= qty;
+                taken.push((entry.id.clone(), qty));
+                record.backorders.push(Backorder {
+                    line_id: unfilled.line_id.clone(),
+                    sku: unfilled.sku.clone(),
+                    qty,
+                    location: entry.location.clone(),
+                    inbound: entry.id.clone(),
+                    promise_date: entry.expected_at.clone(),
+                    status: "waiting".to_owned(),
+                });
+                if let Ok(write) = inbound_write(entry) {
+                    writes.push(write);
+                }
+            }
+            if left > 0 {
+                still_unfilled.push(crate::dto::UnfilledDto { qty: left, ..unfilled });
+            }
+        }
+        plan.unfilled = still_unfilled;
+        (writes, taken)
+    }
+
+    // After a failed commit: gives the promised inbound units back.
+    pub(super) fn undo_backorders(&self, taken: &[(String, u32)]) {
+        let mut inbound = self.inbound.lock();
+        for (id, qty) in taken {
+            if let Some(entry) = inbound.get_mut(id) {
+                entry.allocated = entry.allocated.saturating_sub(*qty);
+            }
+        }
+    }
+
+    // Remembers which orders wait for which inbound record, in order of placement.
+    pub(super) fn note_waiting(&self, record: &OrderRecord) {
+        let mut waiting = self.waiting_for.lock();
+        for backorder in record.backorders.iter().filter(|b| b.status == "waiting") {
+            let orders = waiting.entry(backorder.inbound.clone()).or_default();
+            if !orders.contains(&record.id) {
+                orders.push(record.id.clone());
+            }
+        }
+    }
+
+    /// The inbound stock arrived (`qty`: units actually received, default all): it goes on
+    /// hand, and the orders waiting for it are served in order of placement, each backorder
+    /// reserved whole or, once the receipt runs out, marked `short`.
+    pub async fn receive_inbound(&self, id: &str, qty: Option<u32>) -> Result<Inbound, ApiError> {
+        let _order = self.stock_lock.lock().await;
+        let Some(mut entry) = self.inbound.lock().get(id).cloned() else {
+            return Err(ApiError::not_found("unknown_inbound", format!("no inbound `{id}`")));
+        };
+        if entry.received.is_some() {
+            return Err(ApiError::conflict("invalid_state", format!("inbound `{id}` was received already")));
+        }
+        let received = qty.unwrap_or(entry.qty);
+        let catalog = self.catalog();
+        let (sku, location) = resolve(&catalog, &entry.sku, &entry.location, "inbound")?;
+        entry.received = Some(received);
+        self.commit(vec![
+            inbound_write(&entry)?,
+            Write::StockDelta { sku: entry.sku.clone(), location: entry.location.clone(), delta: i64::from(received) },
+        ])
+        .await?;
+        self.inbound.lock().insert(entry.id.clone(), entry.clone());
+        // Serve the waiting orders before the units become visible to anyone else: their
+        // reservations are recorded first, then the units go on hand.
+        let waiting = self.waiting_for.lock().remove(id).unwrap_or_default();
+        let at = now();
+        let mut left = received;
+        let mut served = Vec::new();
+        for order_id in &waiting {
+            let Ok(slot) = self.slot(order_id) else { continue };
+            let record = slot.lock().await;
+            let mut next = record.clone();
+            let mut reserved = Reservation::default();
+            for backorder in next.backorders.iter_mut().filter(|b| b.inbound == id && b.status == "waiting") {
+                if backorder.qty <= left {
+                    left -= backorder.qty;
+                    backorder.status = "allocated".to_owned();
+                    reserved.units.push(ReservedUnits { sku, location, qty: backorder.qty });
+                } else {
+                    backorder.status = "short".to_owned();
+                }
+            }
+            let allocated: Vec<Backorder> =
+                next.backorders.iter().filter(|b| b.inbound == id && b.status == "allocated").cloned().collect();
+            let short: u32 =
+                next.backorders.iter().filter(|b| b.inbound == id && b.status == "short").map(|b| b.qty).sum();
+            if !allocated.is_empty() {
+                let location_record = catalog.location(location);
+                reserved.shipments.push(ReservedShipment {
+                    location,
+                    day: location_record.local_day(at),
+                    capacity: None,
+                });
+                next.held_units.extend(allocated.iter().map(|b| HeldUnits {
+                    sku: b.sku.clone(),
+                    location: b.location.clone(),
+                    qty: b.qty,
+                }));
+                next.held_shipments.push(HeldShipment {
+                    location: entry.location.clone(),
+                    day: location_record.local_day(at),
+                    capacity: None,
+                });
+                if let Some(plan) = next.plan.as_mut() {
+                    plan.shipments.push(crate::dto::ShipmentDto {
+                        location: entry.location.clone(),
+                        shipment_cost: 0.0,
+                        lines: allocated
+                            .iter()
+                            .map(|b| crate::dto::ShipmentLineDto {
+                                line_id: b.line_id.clone(),
+                                sku: b.sku.clone(),
+                                qty: b.qty,
+                                unit_cost: 0.0,
+                            })
+                            .collect(),
+                        state: ShipmentState::Open,
+                        carrier: None,
+                        tracking: None,
+                    });
+                }
+                if matches!(next.status, OrderStatus::Backordered | OrderStatus::Reserved) {
+                    // The customer has waited for it: no expiry.
+                    next.status = OrderStatus::Confirmed;
+                    next.expires_at = None;
+                    next.expires_at_seconds = None;
+                }
+                let units: u32 = allocated.iter().map(|b| b.qty).sum();
+                next.history.push(event(
+                    at,
+                    "backorder_allocated",
+                    format!("{units} unit(s) from {id} at {}", entry.location),
+                ));
+            }
+            if short > 0 {
+                if let Some(plan) = next.plan.as_mut() {
+                    for b in next.backorders.iter().filter(|b| b.inbound == id && b.status == "short") {
+                        plan.unfilled.push(crate::dto::UnfilledDto {
+                            line_id: b.line_id.clone(),
+                            sku: b.sku.clone(),
+                            qty: b.qty,
+                        });
+                    }
+                }
+                next.history.push(event(at, "backorder_short", format!("{short} unit(s): {id} arrived short")));
+            }
+            served.push((slot.clone(), next, reserved, record.history.len()));
+        }
+        // Reservations first (no ATP check: the units are not on hand yet), then the units.
+        for (_, _, reserved, _) in &served {
+            if !reserved.units.is_empty() {
+                self.inventory.adjust_stock(sku, location, 0).ok();
+                if let Err(error) = self.inventory.restore(reserved, true) {
+                    tracing::error!(%error, inbound = id, "could not reserve a backorder");
+                }
+            }
+        }
+        if let Err(error) = self.inventory.adjust_stock(sku, location, i64::from(received)) {
+            tracing::error!(%error, inbound = id, "receipt after commit failed");
+        }
+        for (slot, next, _, seen) in served {
+            let mut record = slot.lock().await;
+            match self.commit_order(seen, &next, Vec::new()).await {
+                Ok(()) => *record = next,
+                Err(error) => tracing::error!(%error, order = %record.id, "backorder allocation not stored"),
+            }
+        }
+        Ok(entry)
+    }
+}
