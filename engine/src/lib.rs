@@ -36,6 +36,6 @@ pub use policy::{
     SplitRules, TieBreak, Verdict,
 };
 pub use reference_policy::{RateCard, RateCardError, ReferencePolicy, ReferenceSettings, Zone};
-pub use returns::{RETURNS_CAPABILITY, ReturnChoice, choose_return_location};
+pub use returns::{RETURNS_CAPABILITY, ReturnChoice, allowed_locations, choose_return_location};
 pub use router::{OrderError, Routed, Router, RouterConfig, RoutingError, Workspace};
 pub use together_policy::TogetherPolicy;

@@ -95,3 +95,45 @@ pub fn choose_return_location(
     }
     Ok(ReturnChoice { location: best.map(|b| b.2), cost: best.map_or(0.0, |b| b.0), considered })
 }
+
+/// Which of `locations` the policy allows for each line of `order` (a shipment cost and a
+/// unit cost, no exclusion), ignoring stock: `allowed[line][i]` is for `locations[i]`. Used to
+/// promise inbound stock only where the policy would ship from.
+pub fn allowed_locations(
+    catalog: &Catalog,
+    policy: &dyn Policy,
+    order: &Order,
+    now: Timestamp,
+    locations: &[LocationId],
+) -> Result<Vec<Vec<bool>>, PolicyError> {
+    let mut candidates = Candidates::default();
+    candidates.clear();
+    for &id in locations {
+        let location = catalog.location(id);
+        candidates.locations.push(CandidateLocation {
+            location: id,
+            distance_km: location.position.distance_km(order.ship_to.position),
+            shipments_left: None,
+            blocked: None,
+        });
+    }
+    for line in &order.lines {
+        for slot in 0..candidates.locations.len() {
+            candidates.entries.push(Candidate { slot: slot as u32, atp: line.qty });
+        }
+        candidates.finish_line();
+    }
+    let mut evaluation = Evaluation::default();
+    evaluation.reset(&candidates);
+    policy.evaluate(&PolicyRequest { catalog, order, now, candidates: &candidates }, &mut evaluation)?;
+    Ok((0..order.lines.len())
+        .map(|line| {
+            (0..locations.len())
+                .map(|slot| {
+                    matches!(evaluation.shipment[slot], Verdict::Cost(_))
+                        && matches!(evaluation.units[candidates.line_range(line).start + slot], Verdict::Cost(_))
+                })
+                .collect()
+        })
+        .collect())
+}

@@ -68,10 +68,13 @@ impl Service {
     pub(super) fn allocate_backorders(
         &self,
         record: &mut OrderRecord,
+        policy: &dyn Policy,
         within: Option<i64>,
         at: Timestamp,
     ) -> (Vec<Write>, Vec<(String, u32)>) {
-        let (Some(within), Some(plan)) = (within, record.plan.as_mut()) else { return (Vec::new(), Vec::new()) };
+        let Some(within) = within else { return (Vec::new(), Vec::new()) };
+        let allowed = self.backorder_locations(record, policy, at);
+        let Some(plan) = record.plan.as_mut() else { return (Vec::new(), Vec::new()) };
         let mut inbound = self.inbound.lock();
         let mut writes = Vec::new();
         let mut taken = Vec::new();
@@ -81,6 +84,7 @@ impl Service {
             let mut candidates: Vec<&mut Inbound> = inbound
                 .values_mut()
                 .filter(|i| i.sku == unfilled.sku && i.received.is_none() && i.allocated < i.qty)
+                .filter(|i| allowed.contains(&(unfilled.line_id.clone(), i.location.clone())))
                 .filter(|i| Timestamp::parse_rfc3339(&i.expected_at).is_ok_and(|t| t.0 <= at.0 + within))
                 .collect();
             candidates.sort_by(|a, b| a.expected_at.cmp(&b.expected_at).then(a.id.cmp(&b.id)));
@@ -113,7 +117,60 @@ impl Service {
         (writes, taken)
     }
 
-    // After a failed commit: gives the promised inbound units back.
+    // `(line id, location)` pairs where the policy would ship an unfilled line from: inbound
+    // stock is promised only there.
+    fn backorder_locations(&self, record: &OrderRecord, policy: &dyn Policy, at: Timestamp) -> Vec<(String, String)> {
+        let Some(plan) = &record.plan else { return Vec::new() };
+        let catalog = self.catalog();
+        let mut request = record.request.clone();
+        request.lines = plan
+            .unfilled
+            .iter()
+            .map(|u| crate::dto::LineDto { id: u.line_id.clone(), sku: u.sku.clone(), qty: u.qty })
+            .collect();
+        let Ok(order) = request.to_engine(&catalog, at) else { return Vec::new() };
+        let locations: Vec<String> = {
+            let inbound = self.inbound.lock();
+            let mut ids: Vec<String> =
+                inbound.values().filter(|i| i.received.is_none()).map(|i| i.location.clone()).collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        };
+        let location_ids: Vec<_> = locations.iter().filter_map(|l| catalog.location_id(l)).collect();
+        if location_ids.is_empty() || location_ids.len() != locations.len() {
+            return Vec::new();
+        }
+        let Ok(allowed) = switchyard_engine::allowed_locations(&catalog, policy, &order, at, &location_ids) else {
+            return Vec::new();
+        };
+        let mut pairs = Vec::new();
+        for (line, row) in order.lines.iter().zip(allowed) {
+            for (location, ok) in locations.iter().zip(row) {
+                if ok {
+                    pairs.push((line.id.clone(), location.clone()));
+                }
+            }
+        }
+        pairs
+    }
+
+    // The writes of inbound records once `freed` promises are given back (applied to memory
+    // with `undo_backorders` after the commit).
+    pub(super) fn inbound_after_freeing(&self, freed: &[(String, u32)]) -> Result<Vec<Write>, ApiError> {
+        let inbound = self.inbound.lock();
+        let mut writes = Vec::new();
+        for (id, qty) in freed {
+            if let Some(entry) = inbound.get(id) {
+                let mut entry = entry.clone();
+                entry.allocated = entry.allocated.saturating_sub(*qty);
+                writes.push(inbound_write(&entry)?);
+            }
+        }
+        Ok(writes)
+    }
+
+    // After a failed commit, or a cancelled order: gives the promised inbound units back.
     pub(super) fn undo_backorders(&self, taken: &[(String, u32)]) {
         let mut inbound = self.inbound.lock();
         for (id, qty) in taken {

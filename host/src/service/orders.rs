@@ -169,7 +169,7 @@ impl Service {
         let backorder_within = routed.as_ref().and_then(|r| r.plan.backorder_within);
         let reservation = routed.and_then(|r| r.reservation);
         self.apply_routed(&mut record, &catalog, plan, reservation.as_ref(), at);
-        let (inbound_writes, taken) = self.allocate_backorders(&mut record, backorder_within, at);
+        let (inbound_writes, taken) = self.allocate_backorders(&mut record, &*policy, backorder_within, at);
         if !record.backorders.is_empty() {
             if record.status == OrderStatus::Rejected {
                 record.status = OrderStatus::Backordered;
@@ -397,11 +397,14 @@ impl Service {
             self.metrics.order("cancelled");
             return Ok(record.clone());
         }
-        if !record.status.holds_stock() {
+        if !record.status.holds_stock() && record.status != OrderStatus::Backordered {
             return Err(wrong_state(id, record.status, status.name()));
         }
         let catalog = self.catalog();
         let mut reservation = reservation_of(&catalog, &record).map_err(ApiError::internal)?;
+        // Units still waiting for inbound stock give their promise back.
+        let freed: Vec<(String, u32)> =
+            record.backorders.iter().filter(|b| b.status == "waiting").map(|b| (b.inbound.clone(), b.qty)).collect();
         // Shipped shipments keep their capacity; release only what is still held.
         reservation.shipments.retain(|s| {
             let location = &catalog.location(s.location).id;
@@ -416,8 +419,13 @@ impl Service {
         next.held_shipments.clear();
         next.expires_at = None;
         next.expires_at_seconds = None;
+        for backorder in next.backorders.iter_mut().filter(|b| b.status == "waiting") {
+            backorder.status = "cancelled".to_owned();
+        }
         next.history.push(event(now(), status.name(), reason));
-        self.commit_order(record.history.len(), &next, Vec::new()).await?;
+        let inbound_writes = self.inbound_after_freeing(&freed)?;
+        self.commit_order(record.history.len(), &next, inbound_writes).await?;
+        self.undo_backorders(&freed);
         if let Err(error) = self.inventory.release(&reservation) {
             tracing::error!(%error, order = id, "release after commit failed");
         }

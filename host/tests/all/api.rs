@@ -995,3 +995,44 @@ async fn short_units_wait_for_inbound_stock_and_are_served_in_order_of_placement
     let (on_hand, reserved) = service.totals();
     assert_eq!((on_hand, reserved), (17 + 3, 3 + 2));
 }
+
+#[tokio::test]
+async fn cancelling_a_backordered_order_gives_its_inbound_units_back() {
+    let (_dir, _service, app) = seeded(900).await;
+    let backordering = REFERENCE
+        .replace(
+            "short stock: partial at unfilled_penalty",
+            "short stock: backorder within 14d else partial at unfilled_penalty",
+        )
+        .replace("policy reference v1", "policy reference v3");
+    let version =
+        call(&app, Method::POST, "/v1/policies?name=reference", Some(ADMIN), backordering).await.body["version"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    call(&app, Method::PUT, "/v1/bindings/default", Some(ADMIN), json!({"version": version}).to_string()).await;
+    // SKU-C is hazmat: the policy excludes DC-WEST (no hazmat capability), so inbound stock
+    // there is never promised; DC-EAST's is.
+    let entry = json!({"entries": [
+        {"sku": "SKU-C", "location": "DC-WEST", "qty": 5, "expected_at": in_seconds(3_600)},
+        {"sku": "SKU-C", "location": "DC-EAST", "qty": 5, "expected_at": in_seconds(86_400)}
+    ]});
+    let inbound =
+        post(&app, "/v1/inventory/inbound", WRITER, &entry).await.body["inbound"][1]["id"].as_str().unwrap().to_owned();
+    // SKU-C: 2 on hand at DC-EAST; 6 ordered, 4 wait for DC-EAST's inbound.
+    let created = post(&app, "/v1/orders", WRITER, &order("bc-1", "SKU-C", 6)).await;
+    assert_eq!(created.body["backorders"][0]["qty"], 4, "{}", created.body);
+    assert_eq!(created.body["backorders"][0]["location"], "DC-EAST", "{}", created.body);
+    assert_eq!(get(&app, "/v1/inventory/inbound", READER).await.body["inbound"][1]["allocated"], 4);
+    assert_eq!(get(&app, "/v1/inventory/inbound", READER).await.body["inbound"][0]["allocated"], 0);
+    let cancelled = post(&app, "/v1/orders/bc-1/cancel", WRITER, &json!({})).await;
+    assert_eq!(cancelled.body["backorders"][0]["status"], "cancelled", "{}", cancelled.body);
+    assert_eq!(get(&app, "/v1/inventory/inbound", READER).await.body["inbound"][1]["allocated"], 0);
+    post(&app, &format!("/v1/inventory/inbound/{inbound}/receive"), WRITER, &json!({})).await;
+    assert_eq!(
+        get(&app, "/v1/orders/bc-1", READER).await.body["status"],
+        "cancelled",
+        "a cancelled order is not served"
+    );
+    assert_eq!(atp(&app, "SKU-C").await, 9);
+}
