@@ -91,6 +91,13 @@ pub struct ProductDto {
     /// together).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub kit_may_split: bool,
+    /// When the product is released (RFC 3339). Before, orders for it are preorders: they
+    /// wait for announced inbound stock whatever the policy's horizon, nothing ships.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_at: Option<String>,
+    /// Most units accepted as preorders before the release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preorder_cap: Option<u32>,
 }
 
 /// One component of a kit.
@@ -424,6 +431,8 @@ impl ProductDto {
             tags: product.tags.clone(),
             components: Vec::new(),
             kit_may_split: false,
+            release_at: None,
+            preorder_cap: None,
         }
     }
 }

@@ -138,6 +138,10 @@ pub fn answer(answer: wit::Answer, out: &mut Evaluation) -> Result<(), String> {
     out.split.split_penalty = answer.split_penalty;
     out.split.line_may_split.copy_from_slice(&answer.line_may_split);
     out.split.ship_together.copy_from_slice(&answer.ship_together);
+    if answer.backorder_within.is_some_and(|s| s <= 0) {
+        return Err("`backorder-within` must be a positive number of seconds".to_owned());
+    }
+    out.backorder_within = answer.backorder_within;
     out.short_stock = match answer.short_stock {
         wit::ShortStock::Partial(penalty) => ShortStock::Partial { unfilled_penalty: penalty },
         wit::ShortStock::Reject => ShortStock::Reject,

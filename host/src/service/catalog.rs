@@ -70,6 +70,7 @@ impl Service {
         let mut catalog = (*self.catalog()).clone();
         let mut writes = Vec::with_capacity(products.len());
         let mut kits = (*self.kits()).clone();
+        let mut releases = (*self.releases()).clone();
         for (index, dto) in products.iter().enumerate() {
             catalog
                 .upsert_product(dto.to_engine())
@@ -79,6 +80,10 @@ impl Service {
             } else {
                 kits.insert(dto.sku.clone(), kit_of(dto));
             }
+            match release_of(dto).map_err(|e| prefix(e, &format!("products[{index}]")))? {
+                Some(release) => releases.insert(dto.sku.clone(), release),
+                None => releases.remove(&dto.sku),
+            };
             let body = serde_json::to_string(dto).map_err(|e| ApiError::internal(e.to_string()))?;
             writes.push(Write::Product { sku: dto.sku.clone(), body });
         }
@@ -110,6 +115,7 @@ impl Service {
         self.commit(writes).await?;
         *self.catalog.write() = Arc::new(catalog);
         *self.kits.write() = Arc::new(kits);
+        *self.releases.write() = Arc::new(releases);
         Ok(())
     }
 
@@ -131,6 +137,10 @@ impl Service {
                 .map(|(sku, qty)| crate::dto::ComponentDto { sku: sku.clone(), qty: *qty })
                 .collect();
             dto.kit_may_split = kit.may_split;
+        }
+        if let Some(release) = self.releases().get(&product.sku) {
+            dto.release_at = Some(release.at_text.clone());
+            dto.preorder_cap = release.cap;
         }
         dto
     }

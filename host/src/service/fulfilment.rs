@@ -107,6 +107,13 @@ impl Service {
             .collect();
         let units: Vec<HeldUnits> =
             record.held_units.iter().filter(|u| shipping.contains(&u.location)).cloned().collect();
+        let releases = self.releases();
+        if let Some(unreleased) = units.iter().find(|u| releases.get(&u.sku).is_some_and(|r| r.at > now().0)) {
+            return Err(ApiError::conflict(
+                "not_released",
+                format!("`{}` is not released until {}", unreleased.sku, releases[&unreleased.sku].at_text),
+            ));
+        }
         let mut next = record.clone();
         next.held_units.retain(|u| !shipping.contains(&u.location));
         if let Some(plan) = next.plan.as_mut() {

@@ -72,7 +72,7 @@ impl Service {
         within: Option<i64>,
         at: Timestamp,
     ) -> (Vec<Write>, Vec<(String, u32)>) {
-        let Some(within) = within else { return (Vec::new(), Vec::new()) };
+        let releases = self.releases();
         let allowed = self.backorder_locations(record, policy, at);
         let Some(plan) = record.plan.as_mut() else { return (Vec::new(), Vec::new()) };
         let mut inbound = self.inbound.lock();
@@ -80,12 +80,23 @@ impl Service {
         let mut taken = Vec::new();
         let mut still_unfilled = Vec::new();
         for unfilled in std::mem::take(&mut plan.unfilled) {
+            // A preorder (its SKU is not released yet) waits for inbound stock whatever the
+            // horizon; anything else only within the policy's `backorder within`.
+            let release = releases.get(&unfilled.sku).filter(|r| r.at > at.0);
+            let horizon = match (release, within) {
+                (Some(_), _) => i64::MAX / 4,
+                (None, Some(within)) => within,
+                (None, None) => {
+                    still_unfilled.push(unfilled);
+                    continue;
+                }
+            };
             let mut left = unfilled.qty;
             let mut candidates: Vec<&mut Inbound> = inbound
                 .values_mut()
                 .filter(|i| i.sku == unfilled.sku && i.received.is_none() && i.allocated < i.qty)
                 .filter(|i| allowed.contains(&(unfilled.line_id.clone(), i.location.clone())))
-                .filter(|i| Timestamp::parse_rfc3339(&i.expected_at).is_ok_and(|t| t.0 <= at.0 + within))
+                .filter(|i| Timestamp::parse_rfc3339(&i.expected_at).is_ok_and(|t| t.0 <= at.0 + horizon))
                 .collect();
             candidates.sort_by(|a, b| a.expected_at.cmp(&b.expected_at).then(a.id.cmp(&b.id)));
             for entry in candidates {
@@ -96,14 +107,20 @@ impl Service {
                 entry.allocated += qty;
                 left -= qty;
                 taken.push((entry.id.clone(), qty));
+                // A preorder is promised for its release date at the earliest.
+                let promise_date = match release {
+                    Some(release) if release.at_text > entry.expected_at => release.at_text.clone(),
+                    _ => entry.expected_at.clone(),
+                };
                 record.backorders.push(Backorder {
                     line_id: unfilled.line_id.clone(),
                     sku: unfilled.sku.clone(),
                     qty,
                     location: entry.location.clone(),
                     inbound: entry.id.clone(),
-                    promise_date: entry.expected_at.clone(),
+                    promise_date,
                     status: "waiting".to_owned(),
+                    preorder: release.is_some(),
                 });
                 if let Ok(write) = inbound_write(entry) {
                     writes.push(write);
@@ -115,6 +132,51 @@ impl Service {
         }
         plan.unfilled = still_unfilled;
         (writes, taken)
+    }
+
+    // Counts an order's units of unreleased SKUs against their preorder caps (all or none);
+    // returns what was counted, to give back if the order is not stored.
+    pub(super) fn count_preorders(
+        &self,
+        request: &OrderRequest,
+        at: Timestamp,
+    ) -> Result<Vec<(String, u32)>, ApiError> {
+        let releases = self.releases();
+        let mut wanted: Vec<(usize, String, u32)> = Vec::new();
+        for (index, line) in request.lines.iter().enumerate() {
+            if releases.get(&line.sku).is_some_and(|r| r.at > at.0) {
+                wanted.push((index, line.sku.clone(), line.qty));
+            }
+        }
+        let mut counts = self.preordered.lock();
+        let mut totals: HashMap<String, u32> = HashMap::new();
+        for (index, sku, qty) in &wanted {
+            let total = totals.entry(sku.clone()).or_insert_with(|| counts.get(sku).copied().unwrap_or(0));
+            *total = total.saturating_add(*qty);
+            if let Some(cap) = releases.get(sku).and_then(|r| r.cap)
+                && *total > cap
+            {
+                return Err(ApiError::invalid(
+                    "preorder_cap_reached",
+                    format!("`{sku}` is not released yet and its {cap} preorder units are taken"),
+                )
+                .at(format!("lines[{index}].qty")));
+            }
+        }
+        for (sku, total) in totals {
+            counts.insert(sku, total);
+        }
+        Ok(wanted.into_iter().map(|(_, sku, qty)| (sku, qty)).collect())
+    }
+
+    // Gives preorder counts back (an order not stored, or cancelled).
+    pub(super) fn uncount_preorders(&self, counted: &[(String, u32)]) {
+        let mut counts = self.preordered.lock();
+        for (sku, qty) in counted {
+            if let Some(count) = counts.get_mut(sku) {
+                *count = count.saturating_sub(*qty);
+            }
+        }
     }
 
     // `(line id, location)` pairs where the policy would ship an unfilled line from: inbound

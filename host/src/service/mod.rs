@@ -233,6 +233,20 @@ pub struct Backorder {
     pub promise_date: String,
     /// `waiting`, `allocated` (reserved on receipt) or `short` (the receipt fell short).
     pub status: String,
+    /// A preorder: the SKU was not released when the order was placed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub preorder: bool,
+}
+
+/// When a SKU is released, and how many units may be preordered before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Release {
+    /// Release time, seconds since the epoch.
+    pub at: i64,
+    /// The same, as given (RFC 3339).
+    pub at_text: String,
+    /// Most units accepted before release; `None` is unlimited.
+    pub cap: Option<u32>,
 }
 
 /// Units of one line coming back.
@@ -332,6 +346,9 @@ pub struct Service {
     catalog: RwLock<Arc<Catalog>>,
     // Kit definitions by kit SKU (replaced together with the catalog).
     kits: RwLock<Arc<HashMap<String, Kit>>>,
+    // Release dates and preorder caps by SKU, and units accepted before release.
+    releases: RwLock<Arc<HashMap<String, Release>>>,
+    preordered: parking_lot::Mutex<HashMap<String, u32>>,
     // IANA time zone per location id, for those that have one.
     location_zones: RwLock<Arc<HashMap<String, String>>>,
     stock_lock: AsyncMutex<()>,
@@ -405,6 +422,13 @@ fn event_at(at: Timestamp, name: &str, detail: &str, reason: &str) -> Event {
     event(at, name, detail)
 }
 
+fn release_of(dto: &ProductDto) -> Result<Option<Release>, ApiError> {
+    let Some(text) = &dto.release_at else { return Ok(None) };
+    let at = Timestamp::parse_rfc3339(text)
+        .map_err(|e| ApiError::invalid("invalid_field", e.to_string()).at("release_at"))?;
+    Ok(Some(Release { at: at.0, at_text: text.clone(), cap: dto.preorder_cap }))
+}
+
 fn kit_of(dto: &ProductDto) -> Kit {
     Kit { components: dto.components.iter().map(|c| (c.sku.clone(), c.qty)).collect(), may_split: dto.kit_may_split }
 }
@@ -431,6 +455,8 @@ impl Service {
             catalog: RwLock::new(Arc::new(Catalog::new())),
             kits: RwLock::new(Arc::new(HashMap::new())),
             location_zones: RwLock::new(Arc::new(HashMap::new())),
+            releases: RwLock::new(Arc::new(HashMap::new())),
+            preordered: parking_lot::Mutex::new(HashMap::new()),
             stock_lock: AsyncMutex::new(()),
             bind_lock: AsyncMutex::new(()),
             inventory: Inventory::new(),
@@ -473,14 +499,19 @@ impl Service {
             catalog.upsert_location(location).map_err(|e| format!("stored location `{id}`: {e}"))?;
         }
         let mut kits = HashMap::new();
+        let mut releases = HashMap::new();
         for (sku, body) in &snapshot.products {
             let dto: ProductDto = serde_json::from_str(body).map_err(|e| format!("stored product `{sku}`: {e}"))?;
             catalog.upsert_product(dto.to_engine()).map_err(|e| format!("stored product `{sku}`: {e}"))?;
             if !dto.components.is_empty() {
                 kits.insert(dto.sku.clone(), kit_of(&dto));
             }
+            if let Some(release) = release_of(&dto).map_err(|e| format!("stored product `{sku}`: {e}"))? {
+                releases.insert(dto.sku.clone(), release);
+            }
         }
         *self.kits.write() = Arc::new(kits);
+        *self.releases.write() = Arc::new(releases);
         *self.location_zones.write() = Arc::new(zones);
         for (sku, location, on_hand, safety_stock) in &snapshot.stock {
             let (Some(sku_id), Some(location_id)) = (catalog.sku_id(sku), catalog.location_id(location)) else {
@@ -534,6 +565,21 @@ impl Service {
             }
             if let Some(key) = key {
                 self.idempotency.insert(key.clone(), id.clone());
+            }
+            {
+                let releases = self.releases();
+                let mut counts = self.preordered.lock();
+                for line in record.request.lines.iter().filter(|_| record.status != OrderStatus::Cancelled) {
+                    if let Some(release) = releases.get(&line.sku)
+                        && record
+                            .history
+                            .first()
+                            .and_then(|e| Timestamp::parse_rfc3339(&e.at).ok())
+                            .is_some_and(|t| t.0 < release.at)
+                    {
+                        *counts.entry(line.sku.clone()).or_insert(0) += line.qty;
+                    }
+                }
             }
             for backorder in record.backorders.iter().filter(|b| b.status == "waiting") {
                 let mut waiting = self.waiting_for.lock();
@@ -599,6 +645,11 @@ impl Service {
     /// The catalog as of now.
     pub fn catalog(&self) -> Arc<Catalog> {
         Arc::clone(&self.catalog.read())
+    }
+
+    /// Release dates as of now.
+    pub fn releases(&self) -> Arc<HashMap<String, Release>> {
+        Arc::clone(&self.releases.read())
     }
 
     /// Kit definitions as of now.

@@ -111,9 +111,17 @@ impl Service {
                 vacant.insert(slot);
             }
         }
-        // From here the id is ours; on any failure the slot is removed again.
+        // From here the id is ours; on any failure the slot is removed again (and preorder
+        // units counted against their caps are given back).
         let due = match request.due_at(self.config.delivery_lead_secs as i64) {
             Ok(due) => due,
+            Err(error) => {
+                self.orders.remove(&request.id);
+                return Err(error);
+            }
+        };
+        let counted = match self.count_preorders(&request, at) {
+            Ok(counted) => counted,
             Err(error) => {
                 self.orders.remove(&request.id);
                 return Err(error);
@@ -126,6 +134,7 @@ impl Service {
             record.history.push(event(at, "scheduled", format!("routes at {due}")));
             if let Err(error) = self.commit_order(0, &record, Vec::new()).await {
                 self.orders.remove(&request.id);
+                self.uncount_preorders(&counted);
                 return Err(error);
             }
             if let Some(key) = idempotency_key {
@@ -151,6 +160,7 @@ impl Service {
             Ok(routed) => routed,
             Err(error) => {
                 self.orders.remove(&request.id);
+                self.uncount_preorders(&counted);
                 self.metrics.order("failed");
                 return Err(routing_error(error));
             }
@@ -190,6 +200,7 @@ impl Service {
                 tracing::error!(%release, order = %request.id, "could not release after a failed commit");
             }
             self.undo_backorders(&taken);
+            self.uncount_preorders(&counted);
             record.status = OrderStatus::Pending;
             self.orders.remove(&request.id);
             self.metrics.order("failed");
@@ -426,6 +437,15 @@ impl Service {
         let inbound_writes = self.inbound_after_freeing(&freed)?;
         self.commit_order(record.history.len(), &next, inbound_writes).await?;
         self.undo_backorders(&freed);
+        let releases = self.releases();
+        let preorders: Vec<(String, u32)> = record
+            .request
+            .lines
+            .iter()
+            .filter(|l| releases.get(&l.sku).is_some_and(|r| r.at > now().0))
+            .map(|l| (l.sku.clone(), l.qty))
+            .collect();
+        self.uncount_preorders(&preorders);
         if let Err(error) = self.inventory.release(&reservation) {
             tracing::error!(%error, order = id, "release after commit failed");
         }

@@ -1036,3 +1036,73 @@ async fn cancelling_a_backordered_order_gives_its_inbound_units_back() {
     );
     assert_eq!(atp(&app, "SKU-C").await, 9);
 }
+
+#[tokio::test]
+async fn preorders_are_accepted_up_to_the_cap_and_ship_after_release() {
+    let (_dir, _service, app) = seeded(900).await;
+    let release = in_seconds(10 * 86_400);
+    let product =
+        json!({"sku": "SKU-N", "group": "apparel", "weight_kg": 1.0, "release_at": release, "preorder_cap": 3});
+    assert_eq!(
+        post(&app, "/v1/products", WRITER, &json!({"products": [product]})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(get(&app, "/v1/products/SKU-N", READER).await.body["preorder_cap"], 3);
+    let entry =
+        json!({"entries": [{"sku": "SKU-N", "location": "DC-EAST", "qty": 5, "expected_at": in_seconds(3 * 86_400)}]});
+    let inbound =
+        post(&app, "/v1/inventory/inbound", WRITER, &entry).await.body["inbound"][0]["id"].as_str().unwrap().to_owned();
+
+    // The reference policy has no backorder rule; a preorder waits anyway, promised for the
+    // release (later than the stock's arrival).
+    let first = post(&app, "/v1/orders", WRITER, &order("p-1", "SKU-N", 2)).await;
+    assert_eq!(first.body["status"], "backordered", "{}", first.body);
+    let backorder = &first.body["backorders"][0];
+    assert_eq!(
+        (backorder["preorder"].as_bool(), backorder["promise_date"].as_str()),
+        (Some(true), Some(release.as_str()))
+    );
+    let over = post(&app, "/v1/orders", WRITER, &order("p-2", "SKU-N", 2)).await;
+    assert_eq!(
+        (over.status, over.body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("preorder_cap_reached"))
+    );
+    assert_eq!(over.body["error"]["field"], "lines[0].qty");
+    assert_eq!(
+        get(&app, "/v1/orders/p-2", READER).await.status,
+        StatusCode::NOT_FOUND,
+        "nothing of a refused order stays"
+    );
+    assert_eq!(post(&app, "/v1/orders", WRITER, &order("p-3", "SKU-N", 1)).await.body["status"], "backordered");
+    // A cancelled preorder frees its place under the cap.
+    post(&app, "/v1/orders/p-3/cancel", WRITER, &json!({})).await;
+    assert_eq!(post(&app, "/v1/orders", WRITER, &order("p-4", "SKU-N", 1)).await.body["status"], "backordered");
+
+    // The stock arrives before the release: reserved for the preorders, but nothing ships yet.
+    post(&app, &format!("/v1/inventory/inbound/{inbound}/receive"), WRITER, &json!({})).await;
+    let allocated = get(&app, "/v1/orders/p-1", READER).await.body;
+    assert_eq!(allocated["status"], "confirmed", "{allocated}");
+    let early = post(&app, "/v1/orders/p-1/ship", WRITER, &json!({})).await;
+    assert_eq!((early.status, early.body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_released")));
+    assert_eq!(atp(&app, "SKU-N").await, 2, "5 received, 3 promised to preorders");
+}
+
+#[tokio::test]
+async fn a_plugin_may_ask_for_backorders_too() {
+    let (_dir, _service, app) = seeded(900).await;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/plugins/plugin_hostile.wasm");
+    let plugin = call(&app, Method::POST, "/v1/plugins?name=hostile", Some(ADMIN), std::fs::read(path).unwrap()).await;
+    let version = plugin.body["version"].as_str().unwrap().to_owned();
+    call(&app, Method::PUT, "/v1/bindings/apparel", Some(ADMIN), json!({"version": version}).to_string()).await;
+    let entry =
+        json!({"entries": [{"sku": "SKU-B", "location": "DC-WEST", "qty": 5, "expected_at": in_seconds(86_400)}]});
+    post(&app, "/v1/inventory/inbound", WRITER, &entry).await;
+    let mut waiting = order("pb-1", "SKU-B", 5);
+    waiting["channel"] = json!("backorder");
+    let created = post(&app, "/v1/orders", WRITER, &waiting).await;
+    assert_eq!(created.body["backorders"][0]["qty"], 2, "{}", created.body);
+    let mut plain = order("pb-2", "SKU-B", 5);
+    plain["channel"] = json!("web");
+    let short = post(&app, "/v1/orders", WRITER, &plain).await;
+    assert!(short.body.get("backorders").is_none(), "{}", short.body);
+}

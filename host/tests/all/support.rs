@@ -65,6 +65,8 @@ fn product(sku: &str, group: &str, weight_kg: f64, tags: &[&str]) -> ProductDto 
         tags: tags.iter().map(|t| (*t).to_owned()).collect(),
         components: Vec::new(),
         kit_may_split: false,
+        release_at: None,
+        preorder_cap: None,
     }
 }
 

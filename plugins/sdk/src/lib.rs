@@ -220,6 +220,9 @@ pub struct Answer {
     pub ship_together: Vec<u32>,
     /// What happens to units no location can ship.
     pub short_stock: ShortStock,
+    /// Units no location can ship now may wait for inbound stock expected within this many
+    /// seconds (the service promises them); `None`: they are short.
+    pub backorder_within: Option<i64>,
 }
 
 impl Answer {
@@ -234,6 +237,7 @@ impl Answer {
             line_may_split: vec![true; request.lines.len()],
             ship_together: vec![0; request.lines.len()],
             short_stock: ShortStock::Reject,
+            backorder_within: None,
         }
     }
 
@@ -270,6 +274,7 @@ impl Answer {
             line_may_split: self.line_may_split,
             ship_together: self.ship_together,
             short_stock: self.short_stock,
+            backorder_within: self.backorder_within,
         }
     }
 }

@@ -147,6 +147,8 @@ fn garbage_answers_are_refused() {
     let policy = hostile(Limits::default());
     let error = plugin_error(&policy, "garbage");
     assert!(error.contains("gave an invalid answer: `units` has 3 entries, the request had 2"), "{error}");
+    let error = plugin_error(&policy, "bad-backorder");
+    assert!(error.contains("`backorder-within` must be a positive number of seconds"), "{error}");
     let error = plugin_error(&policy, "bad-reason");
     assert!(
         error.contains("gave an invalid answer: `units[0]` is excluded for reason 99, but `reasons` has 0 entries"),

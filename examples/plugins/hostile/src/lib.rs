@@ -69,6 +69,16 @@ fn route(request: &Request) -> Result<Answer, String> {
             }
             Ok(Answer::for_request(request))
         }
+        "backorder" | "bad-backorder" => {
+            let mut answer = Answer::for_request(request);
+            answer.shipment.iter_mut().for_each(|v| *v = Verdict::Cost(5.0));
+            answer.units.iter_mut().for_each(|v| *v = Verdict::Cost(1.0));
+            answer.max_shipments = 2;
+            answer.short_stock = ShortStock::Partial(50.0);
+            // Short units may wait two weeks for inbound stock (or, broken, a negative time).
+            answer.backorder_within = Some(if request.order.channel == "backorder" { 14 * 86_400 } else { -1 });
+            Ok(answer)
+        }
         _ => {
             let mut answer = Answer::for_request(request);
             answer.shipment.iter_mut().for_each(|v| *v = Verdict::Cost(5.0));
