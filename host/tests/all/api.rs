@@ -1106,3 +1106,39 @@ async fn a_plugin_may_ask_for_backorders_too() {
     let short = post(&app, "/v1/orders", WRITER, &plain).await;
     assert!(short.body.get("backorders").is_none(), "{}", short.body);
 }
+
+#[tokio::test]
+async fn backorders_and_preorder_counts_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let release = in_seconds(10 * 86_400);
+    let inbound_id = {
+        let service = Service::open(config(dir.path(), 900)).unwrap();
+        seed(&service).await;
+        let app = switchyard_host::app(Arc::clone(&service));
+        let product =
+            json!({"sku": "SKU-N", "group": "apparel", "weight_kg": 1.0, "release_at": release, "preorder_cap": 3});
+        post(&app, "/v1/products", WRITER, &json!({"products": [product]})).await;
+        let entry =
+            json!({"entries": [{"sku": "SKU-N", "location": "DC-EAST", "qty": 5, "expected_at": in_seconds(86_400)}]});
+        let id = post(&app, "/v1/inventory/inbound", WRITER, &entry).await.body["inbound"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(post(&app, "/v1/orders", WRITER, &order("rs-1", "SKU-N", 2)).await.body["status"], "backordered");
+        id
+    };
+    let service = Service::open(config(dir.path(), 900)).unwrap();
+    let app = switchyard_host::app(Arc::clone(&service));
+    // The cap still counts the preorder placed before the restart.
+    let over = post(&app, "/v1/orders", WRITER, &order("rs-2", "SKU-N", 2)).await;
+    assert_eq!(over.body["error"]["code"], "preorder_cap_reached", "{}", over.body);
+    assert_eq!(get(&app, "/v1/inventory/inbound", READER).await.body["inbound"][0]["allocated"], 2);
+    // And the receipt still serves the order that waited across it.
+    post(&app, &format!("/v1/inventory/inbound/{inbound_id}/receive"), WRITER, &json!({})).await;
+    let served = get(&app, "/v1/orders/rs-1", READER).await.body;
+    assert_eq!(
+        (served["status"].as_str(), served["backorders"][0]["status"].as_str()),
+        (Some("confirmed"), Some("allocated")),
+        "{served}"
+    );
+}
