@@ -92,8 +92,11 @@ impl Service {
             return Err(ApiError::internal("a new order's lock was taken"));
         };
         match self.orders.entry(request.id.clone()) {
-            Entry::Occupied(existing) => {
-                let existing = Arc::clone(existing.get());
+            Entry::Occupied(entry) => {
+                let existing = Arc::clone(entry.get());
+                // Never hold the map's shard lock across an await: the first request may
+                // need the shard to finish.
+                drop(entry);
                 drop(record);
                 let existing = existing.lock().await;
                 if existing.status == OrderStatus::Pending {
