@@ -174,3 +174,27 @@ fn a_binding_swaps_under_load_without_a_failed_request() {
     );
     assert!(seen.iter().any(|(_, _, _, policy)| policy == "reference@1"));
 }
+
+#[test]
+fn the_same_order_sent_by_many_clients_at_once_is_reserved_once() {
+    let server = start();
+    let handles: Vec<_> = (0..16)
+        .map(|_| {
+            let url = format!("{}/v1/orders", server.base);
+            thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
+                send(&agent, "POST", &url, WRITER, Some(&order("dup-1", "SKU-A", 2)))
+            })
+        })
+        .collect();
+    let replies: Vec<(u16, Value)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let created = replies.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(created, 1, "{replies:?}");
+    for (status, body) in &replies {
+        assert!(
+            *status == 201 || *status == 200 || (*status == 409 && body["error"]["code"] == "order_in_progress"),
+            "{status}: {body}"
+        );
+    }
+    assert_eq!(server.service.totals().1, 2, "reserved once");
+}
