@@ -36,28 +36,22 @@ fn accepts(catalog: &Catalog, location: LocationId, order: &Order) -> bool {
             .all(|line| location.can(&format!("{RETURNS_CAPABILITY}:{}", catalog.product(line.sku).group)))
 }
 
-/// Chooses where `order` (the returned units, shipped to the customer's address) goes back to.
-pub fn choose_return_location(
+// Asks the policy about every line of `order` at every one of `locations`, as if each held
+// all the units (stock plays no part): the candidates (slot `i` is `locations[i]`) and the
+// policy's answer.
+fn evaluate_everywhere(
     catalog: &Catalog,
     policy: &dyn Policy,
     order: &Order,
     now: Timestamp,
-) -> Result<ReturnChoice, PolicyError> {
+    locations: &[LocationId],
+) -> Result<(Candidates, Evaluation), PolicyError> {
     let mut candidates = Candidates::default();
     candidates.clear();
-    let mut considered = Vec::new();
-    for (index, location) in catalog.locations().iter().enumerate() {
-        let id = LocationId(index as u32);
-        if !accepts(catalog, id, order) {
-            continue;
-        }
-        if location.is_down_at(now) {
-            considered.push((id, Err(Arc::from("location in planned downtime"))));
-            continue;
-        }
+    for &id in locations {
         candidates.locations.push(CandidateLocation {
             location: id,
-            distance_km: location.position.distance_km(order.ship_to.position),
+            distance_km: catalog.location(id).position.distance_km(order.ship_to.position),
             shipments_left: None,
             blocked: None,
         });
@@ -71,6 +65,30 @@ pub fn choose_return_location(
     let mut evaluation = Evaluation::default();
     evaluation.reset(&candidates);
     policy.evaluate(&PolicyRequest { catalog, order, now, candidates: &candidates }, &mut evaluation)?;
+    Ok((candidates, evaluation))
+}
+
+/// Chooses where `order` (the returned units, shipped to the customer's address) goes back to.
+pub fn choose_return_location(
+    catalog: &Catalog,
+    policy: &dyn Policy,
+    order: &Order,
+    now: Timestamp,
+) -> Result<ReturnChoice, PolicyError> {
+    let mut considered = Vec::new();
+    let mut open = Vec::new();
+    for (index, location) in catalog.locations().iter().enumerate() {
+        let id = LocationId(index as u32);
+        if !accepts(catalog, id, order) {
+            continue;
+        }
+        if location.is_down_at(now) {
+            considered.push((id, Err(Arc::from("location in planned downtime"))));
+        } else {
+            open.push(id);
+        }
+    }
+    let (candidates, evaluation) = evaluate_everywhere(catalog, policy, order, now, &open)?;
     let mut best: Option<(f64, f64, LocationId)> = None;
     for (slot, candidate) in candidates.locations.iter().enumerate() {
         let mut cost = match &evaluation.shipment[slot] {
@@ -106,26 +124,7 @@ pub fn allowed_locations(
     now: Timestamp,
     locations: &[LocationId],
 ) -> Result<Vec<Vec<bool>>, PolicyError> {
-    let mut candidates = Candidates::default();
-    candidates.clear();
-    for &id in locations {
-        let location = catalog.location(id);
-        candidates.locations.push(CandidateLocation {
-            location: id,
-            distance_km: location.position.distance_km(order.ship_to.position),
-            shipments_left: None,
-            blocked: None,
-        });
-    }
-    for line in &order.lines {
-        for slot in 0..candidates.locations.len() {
-            candidates.entries.push(Candidate { slot: slot as u32, atp: line.qty });
-        }
-        candidates.finish_line();
-    }
-    let mut evaluation = Evaluation::default();
-    evaluation.reset(&candidates);
-    policy.evaluate(&PolicyRequest { catalog, order, now, candidates: &candidates }, &mut evaluation)?;
+    let (candidates, evaluation) = evaluate_everywhere(catalog, policy, order, now, locations)?;
     Ok((0..order.lines.len())
         .map(|line| {
             (0..locations.len())

@@ -41,7 +41,7 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::recurring::{Interval, RecurringOrder};
-use crate::registry::{Binding, BindingDto, DEFAULT_GROUP, Kind, Registry, Rejected, VersionMeta};
+use crate::registry::{Binding, BindingDto, Kind, Registry, Rejected, VersionMeta};
 use crate::shadow::{Shadow, ShadowSummary};
 use crate::store::{SqliteStore, Store, StoreError, Write};
 use crate::webhooks::{Delivery, DeliveryStatus, MAX_ATTEMPTS, Subscription, attempt, backoff};

@@ -134,9 +134,4 @@ impl Service {
     pub fn totals(&self) -> (u64, u64) {
         self.inventory.totals()
     }
-
-    /// The name of the default group.
-    pub fn default_group() -> &'static str {
-        DEFAULT_GROUP
-    }
 }

@@ -926,18 +926,7 @@ async fn daily_capacity_resets_at_the_locations_local_midnight() {
 async fn short_units_wait_for_inbound_stock_and_are_served_in_order_of_placement() {
     let (_dir, service, app) = seeded(900).await;
     // The merchant's policy lets short units wait two weeks for inbound stock.
-    let backordering = REFERENCE
-        .replace(
-            "short stock: partial at unfilled_penalty",
-            "short stock: backorder within 14d else partial at unfilled_penalty",
-        )
-        .replace("policy reference v1", "policy reference v3");
-    let version =
-        call(&app, Method::POST, "/v1/policies?name=reference", Some(ADMIN), backordering).await.body["version"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-    call(&app, Method::PUT, "/v1/bindings/default", Some(ADMIN), json!({"version": version}).to_string()).await;
+    bind_backordering_policy(&app).await;
     // SKU-B: 3 on hand in Chicago; 4 due at DC-EAST in a week, 10 more in a month.
     let week = in_seconds(7 * 86_400);
     let inbound = post(
@@ -999,18 +988,7 @@ async fn short_units_wait_for_inbound_stock_and_are_served_in_order_of_placement
 #[tokio::test]
 async fn cancelling_a_backordered_order_gives_its_inbound_units_back() {
     let (_dir, _service, app) = seeded(900).await;
-    let backordering = REFERENCE
-        .replace(
-            "short stock: partial at unfilled_penalty",
-            "short stock: backorder within 14d else partial at unfilled_penalty",
-        )
-        .replace("policy reference v1", "policy reference v3");
-    let version =
-        call(&app, Method::POST, "/v1/policies?name=reference", Some(ADMIN), backordering).await.body["version"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-    call(&app, Method::PUT, "/v1/bindings/default", Some(ADMIN), json!({"version": version}).to_string()).await;
+    bind_backordering_policy(&app).await;
     // SKU-C is hazmat: the policy excludes DC-WEST (no hazmat capability), so inbound stock
     // there is never promised; DC-EAST's is.
     let entry = json!({"entries": [

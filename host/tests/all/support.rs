@@ -163,3 +163,18 @@ pub async fn get(app: &Router, uri: &str, token: &str) -> Reply {
 pub async fn atp(app: &Router, sku: &str) -> u64 {
     get(app, &format!("/v1/inventory/{sku}"), READER).await.body["atp"].as_u64().unwrap()
 }
+
+/// Uploads the reference policy with `backorder within 14d` (as v3) and binds it as the default.
+pub async fn bind_backordering_policy(app: &Router) {
+    let backordering = REFERENCE
+        .replace(
+            "short stock: partial at unfilled_penalty",
+            "short stock: backorder within 14d else partial at unfilled_penalty",
+        )
+        .replace("policy reference v1", "policy reference v3");
+    let uploaded = call(app, Method::POST, "/v1/policies?name=reference", Some(ADMIN), backordering).await;
+    let version = uploaded.body["version"].as_str().unwrap().to_owned();
+    let bound =
+        call(app, Method::PUT, "/v1/bindings/default", Some(ADMIN), json!({"version": version}).to_string()).await;
+    assert_eq!(bound.status, StatusCode::OK, "{}", bound.body);
+}
