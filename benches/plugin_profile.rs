@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use switchyard::scenario::Scenario;
-use switchyard_engine::{Router, RouterConfig, Workspace};
+use switchyard_engine::{Policy, Router, RouterConfig, Workspace};
 use switchyard_plugins::{Limits, PluginHost};
 
 fn main() {
@@ -33,15 +33,40 @@ fn main() {
     let plugin = host.load("reference", &bytes).unwrap();
     let config = RouterConfig::default();
     let inventory = scenario.fresh_inventory();
-    let router = Router { catalog: &scenario.catalog, inventory: &inventory, policy: &plugin, config: &config };
-    let mut workspace = Workspace::default();
     let orders: usize = std::env::var("N").ok().and_then(|n| n.parse().ok()).unwrap_or(2000);
-    let start = Instant::now();
-    for order in scenario.orders.iter().cycle().take(orders) {
-        black_box(router.plan(order, &mut workspace).unwrap());
+    let run = |policy: &dyn Policy| {
+        let router = Router { catalog: &scenario.catalog, inventory: &inventory, policy, config: &config };
+        let mut workspace = Workspace::default();
+        let start = Instant::now();
+        for order in scenario.orders.iter().cycle().take(orders) {
+            black_box(router.plan(order, &mut workspace).unwrap());
+        }
+        start.elapsed().as_secs_f64() * 1e6 / orders as f64
+    };
+    if std::env::var_os("ONLY_PLUGIN").is_some() {
+        println!(
+            "plugin {:.2} µs per order ({orders} orders, pooling {pooling}), {} fuel per order",
+            run(&plugin),
+            plugin.fuel_used() / orders as u64
+        );
+        return;
+    }
+    // Rounds of native, plugin and instantiate-only, interleaved so that the machine's
+    // noise hits all three alike; the best round of each is the steadiest figure.
+    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(5);
+    let (mut native, mut wasm, mut instantiate) = (f64::MAX, f64::MAX, f64::MAX);
+    for _ in 0..rounds {
+        native = native.min(run(&scenario.policy));
+        wasm = wasm.min(run(&plugin));
+        let start = Instant::now();
+        for _ in 0..orders {
+            plugin.instantiate_only().unwrap();
+        }
+        instantiate = instantiate.min(start.elapsed().as_secs_f64() * 1e6 / orders as f64);
     }
     println!(
-        "{:.2} µs per order ({orders} orders, pooling {pooling})",
-        start.elapsed().as_secs_f64() * 1e6 / orders as f64
+        "best of {rounds} rounds of {orders} orders (pooling {pooling}): native {native:.2} µs, plugin {wasm:.2} µs, \
+         overhead {:.2} µs, instantiate only {instantiate:.2} µs",
+        wasm - native
     );
 }

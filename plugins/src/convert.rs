@@ -6,12 +6,17 @@ use switchyard_engine::{Evaluation, PolicyRequest, ShortStock, Verdict};
 
 use crate::bindings::switchyard::routing::types as wit;
 
-// Bytes per record in the plugin's memory (canonical ABI layouts), for the input size limit.
+// Bytes per row in the request's byte lists (the layouts are in plugins/wit/routing.wit).
+const LINE_ROW: usize = 36;
+const LOCATION_ROW: usize = 68;
+const LABEL_ROW: usize = 12;
+const CANDIDATE_ROW: usize = 12;
+
+// The order record in the plugin's memory, for the input size limit.
 const ORDER_BYTES: usize = 64;
-const LINE_BYTES: usize = 40;
-const LOCATION_BYTES: usize = 88;
-const LABEL_BYTES: usize = 12;
-const CANDIDATE_BYTES: usize = 12;
+
+// An optional count that is absent.
+const NONE: u32 = u32::MAX;
 
 /// Appends texts to the request's one string and hands out their spans.
 struct Text(String);
@@ -24,61 +29,90 @@ impl Text {
     }
 }
 
+/// Packed little-endian rows of one byte list.
+struct Rows(Vec<u8>);
+
+impl Rows {
+    fn with_rows(rows: usize, row: usize) -> Rows {
+        Rows(Vec::with_capacity(rows * row))
+    }
+
+    fn u32(&mut self, value: u32) {
+        // A fixed-size array extends with plain stores, where a slice would call `memcpy`.
+        self.0.extend(value.to_le_bytes());
+    }
+
+    fn i32(&mut self, value: i32) {
+        self.0.extend(value.to_le_bytes());
+    }
+
+    fn f64(&mut self, value: f64) {
+        self.0.extend(value.to_le_bytes());
+    }
+
+    fn span(&mut self, name: wit::Name) {
+        self.u32(name.start);
+        self.u32(name.len);
+    }
+
+    // A count of u32::MAX reads as none (unlimited): a limit of 4,294,967,295 shipments a day
+    // is none in practice.
+    fn count(&mut self, value: Option<u32>) {
+        self.u32(value.unwrap_or(NONE));
+    }
+}
+
 /// The request a plugin is shown, and its size in the plugin's memory in bytes.
 pub fn request(request: &PolicyRequest<'_>) -> (wit::Request, usize) {
     let catalog = request.catalog;
     let order = request.order;
-    let mut text = Text(String::with_capacity(256));
-    let mut tags = Vec::new();
-    let lines: Vec<wit::Line> = order
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(index, line)| {
-            let product = catalog.product(line.sku);
-            for tag in &product.tags {
-                tags.push(wit::Label { owner: index as u32, name: text.name(tag) });
-            }
-            wit::Line {
-                id: text.name(&line.id),
-                qty: line.qty,
-                sku: text.name(&product.sku),
-                group: text.name(&product.group),
-                weight_kg: product.weight_kg,
-            }
-        })
-        .collect();
-    let mut capabilities = Vec::new();
-    let locations: Vec<wit::Location> = request
-        .candidates
-        .locations
-        .iter()
-        .enumerate()
-        .map(|(index, candidate)| {
-            let location = catalog.location(candidate.location);
-            for capability in &location.capabilities {
-                capabilities.push(wit::Label { owner: index as u32, name: text.name(capability) });
-            }
-            wit::Location {
-                id: text.name(&location.id),
-                kind: text.name(location.kind.name()),
-                lat: location.position.lat,
-                lon: location.position.lon,
-                handling_per_shipment: location.handling_per_shipment,
-                handling_per_unit: location.handling_per_unit,
-                priority: location.priority,
-                distance_km: candidate.distance_km,
-                capacity_per_day: location.capacity_shipments_per_day,
-                shipments_left: candidate.shipments_left,
-            }
-        })
-        .collect();
-    let mut candidates = Vec::with_capacity(request.candidates.entries.len());
+    // Room for the texts of a typical request (ids and names of a dozen bytes) in one allocation.
+    let mut text =
+        Text(String::with_capacity(16 * (4 + 4 * order.lines.len() + 2 * request.candidates.locations.len())));
+    let mut tags = Rows::with_rows(order.lines.len(), LABEL_ROW);
+    let mut lines = Rows::with_rows(order.lines.len(), LINE_ROW);
+    for (index, line) in order.lines.iter().enumerate() {
+        let product = catalog.product(line.sku);
+        for tag in &product.tags {
+            tags.u32(index as u32);
+            tags.span(text.name(tag));
+        }
+        lines.span(text.name(&line.id));
+        lines.u32(line.qty);
+        lines.span(text.name(&product.sku));
+        lines.span(text.name(&product.group));
+        lines.f64(product.weight_kg);
+    }
+    let slots = &request.candidates.locations;
+    let mut capabilities = Rows::with_rows(slots.len(), LABEL_ROW);
+    let mut locations = Rows::with_rows(slots.len(), LOCATION_ROW);
+    for (index, candidate) in slots.iter().enumerate() {
+        let location = catalog.location(candidate.location);
+        for capability in &location.capabilities {
+            capabilities.u32(index as u32);
+            capabilities.span(text.name(capability));
+        }
+        locations.span(text.name(&location.id));
+        locations.span(text.name(location.kind.name()));
+        locations.f64(location.position.lat);
+        locations.f64(location.position.lon);
+        locations.f64(location.handling_per_shipment);
+        locations.f64(location.handling_per_unit);
+        locations.i32(location.priority);
+        locations.f64(candidate.distance_km);
+        locations.count(location.capacity_shipments_per_day);
+        locations.count(candidate.shipments_left);
+    }
+    let mut candidates = Rows::with_rows(request.candidates.entries.len(), CANDIDATE_ROW);
     for line in 0..request.candidates.line_count() {
         for candidate in request.candidates.line(line) {
-            candidates.push(wit::Candidate { line: line as u32, location: candidate.slot, atp: candidate.atp });
+            candidates.u32(line as u32);
+            candidates.u32(candidate.slot);
+            candidates.u32(candidate.atp);
         }
     }
+    debug_assert_eq!(lines.0.len(), order.lines.len() * LINE_ROW);
+    debug_assert_eq!(locations.0.len(), slots.len() * LOCATION_ROW);
     let wit_order = wit::Order {
         id: text.name(&order.id),
         channel: text.name(&order.channel),
@@ -90,19 +124,20 @@ pub fn request(request: &PolicyRequest<'_>) -> (wit::Request, usize) {
     };
     let size = ORDER_BYTES
         + text.0.len()
-        + lines.len() * LINE_BYTES
-        + locations.len() * LOCATION_BYTES
-        + (tags.len() + capabilities.len()) * LABEL_BYTES
-        + candidates.len() * CANDIDATE_BYTES;
+        + lines.0.len()
+        + locations.0.len()
+        + tags.0.len()
+        + capabilities.0.len()
+        + candidates.0.len();
     let wit_request = wit::Request {
         now: request.now.0,
         text: text.0,
         order: wit_order,
-        lines,
-        locations,
-        tags,
-        capabilities,
-        candidates,
+        lines: lines.0,
+        locations: locations.0,
+        tags: tags.0,
+        capabilities: capabilities.0,
+        candidates: candidates.0,
     };
     (wit_request, size)
 }
@@ -112,28 +147,36 @@ pub fn answer(answer: wit::Answer, out: &mut Evaluation) -> Result<(), String> {
     let check = |what: &str, got: usize, wanted: usize| {
         if got == wanted { Ok(()) } else { Err(format!("`{what}` has {got} entries, the request had {wanted}")) }
     };
-    check("shipment", answer.shipment.len(), out.shipment.len())?;
-    check("units", answer.units.len(), out.units.len())?;
+    check("shipment-cost", answer.shipment_cost.len(), out.shipment.len())?;
+    check("unit-cost", answer.unit_cost.len(), out.units.len())?;
     check("line-may-split", answer.line_may_split.len(), out.split.line_may_split.len())?;
     check("ship-together", answer.ship_together.len(), out.split.ship_together.len())?;
+    for (slot, &cost) in out.shipment.iter_mut().zip(&answer.shipment_cost) {
+        *slot = Verdict::Cost(cost);
+    }
+    for (slot, &cost) in out.units.iter_mut().zip(&answer.unit_cost) {
+        *slot = Verdict::Cost(cost);
+    }
     let reasons: Vec<Arc<str>> = answer.reasons.into_iter().map(Arc::from).collect();
-    let verdict = |what: &str, index: usize, verdict: wit::Verdict| match verdict {
-        wit::Verdict::Cost(cost) => Ok(Verdict::Cost(cost)),
-        wit::Verdict::Excluded(reason) => {
-            reasons.get(reason as usize).map(|r| Verdict::Excluded(Arc::clone(r))).ok_or_else(|| {
+    let exclude = |what: &str, verdicts: &mut [Verdict], exclusions: &[wit::Exclusion], of: &str| {
+        for (position, exclusion) in exclusions.iter().enumerate() {
+            let count = verdicts.len();
+            let slot = verdicts.get_mut(exclusion.index as usize).ok_or_else(|| {
+                format!("`{what}[{position}]` excludes {of} {}, but the request had {count} {of}s", exclusion.index)
+            })?;
+            let reason = reasons.get(exclusion.reason as usize).ok_or_else(|| {
                 format!(
-                    "`{what}[{index}]` is excluded for reason {reason}, but `reasons` has {} entries",
+                    "`{what}[{position}]` gives reason {}, but `reasons` has {} entries",
+                    exclusion.reason,
                     reasons.len()
                 )
-            })
+            })?;
+            *slot = Verdict::Excluded(Arc::clone(reason));
         }
+        Ok::<(), String>(())
     };
-    for (index, (slot, v)) in out.shipment.iter_mut().zip(answer.shipment).enumerate() {
-        *slot = verdict("shipment", index, v)?;
-    }
-    for (index, (slot, v)) in out.units.iter_mut().zip(answer.units).enumerate() {
-        *slot = verdict("units", index, v)?;
-    }
+    exclude("excluded-locations", &mut out.shipment, &answer.excluded_locations, "location")?;
+    exclude("excluded-candidates", &mut out.units, &answer.excluded_candidates, "candidate")?;
     out.split.max_shipments = answer.max_shipments;
     out.split.split_penalty = answer.split_penalty;
     out.split.line_may_split.copy_from_slice(&answer.line_may_split);

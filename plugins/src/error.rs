@@ -39,6 +39,15 @@ pub enum PluginError {
         /// The limit.
         limit: usize,
     },
+    /// Every instance of the pooling allocator is in use by other evaluations: the order was
+    /// not shown to the plugin (it does not wait for a free instance).
+    #[error("plugin `{plugin}` was not run: all {limit} pooled plugin instances are busy")]
+    Busy {
+        /// `name@version`.
+        plugin: String,
+        /// The pool's size (`Limits::pool_instances`).
+        limit: u32,
+    },
     /// The plugin was stopped.
     #[error("plugin `{plugin}` {}", describe(kind))]
     Trapped {

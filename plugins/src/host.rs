@@ -11,7 +11,8 @@ use parking_lot::Mutex;
 use switchyard_engine::{Evaluation, Policy, PolicyError, PolicyInfo, PolicyRequest};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, Trap,
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolConcurrencyLimitError, PoolingAllocationConfig, Store,
+    StoreLimits, StoreLimitsBuilder, Trap,
 };
 
 use crate::bindings::{RoutingPlugin, RoutingPluginImports, RoutingPluginPre};
@@ -27,7 +28,14 @@ const CORE_INSTANCES_PER_PLUGIN: u32 = 8;
 // Finished instances whose memory is returned to the OS together.
 const DECOMMIT_BATCH: usize = 32;
 
-// Bytes of each pooled memory and table kept resident between evaluations.
+// Bytes of each pooled memory and table kept resident between evaluations when the kernel
+// can tell which pages an evaluation wrote (Linux 6.7's PAGEMAP_SCAN): only those pages are
+// zeroed, so this is a cap on the work, not work done on every evaluation. It covers a Rust
+// plugin's default 1 MiB stack and its data.
+const KEEP_RESIDENT_SCANNED_BYTES: usize = 2 << 20;
+
+// Without PAGEMAP_SCAN every kept byte is zeroed after every evaluation, dirty or not: keep
+// only the first pages, where a plugin built with a small stack keeps its stack and data.
 const KEEP_RESIDENT_BYTES: usize = 128 << 10;
 
 /// What the host keeps per evaluation.
@@ -104,11 +112,16 @@ impl PluginHost {
         pool.total_memories(limits.pool_instances * 2);
         pool.total_tables(limits.pool_instances * CORE_INSTANCES_PER_PLUGIN);
         pool.max_memory_size(limits.max_memory_bytes);
-        // Reset the first pages of a slot by zeroing instead of unmapping them: the next
-        // evaluation then starts without page faults (a plugin's stack, data and small heap
-        // live there).
-        pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
-        pool.table_keep_resident(KEEP_RESIDENT_BYTES);
+        // Reset the pages an evaluation wrote by zeroing them instead of unmapping them: the
+        // next evaluation then starts without page faults or changes of page protection.
+        let keep_resident = if PoolingAllocationConfig::is_pagemap_scan_available() {
+            pool.pagemap_scan(Enabled::Yes);
+            KEEP_RESIDENT_SCANNED_BYTES
+        } else {
+            KEEP_RESIDENT_BYTES
+        };
+        pool.linear_memory_keep_resident(keep_resident);
+        pool.table_keep_resident(keep_resident);
         // Return memory to the OS in batches: one madvise (and TLB shootdown) per batch of
         // finished evaluations instead of one per evaluation.
         pool.decommit_batch_size(DECOMMIT_BATCH);
@@ -117,6 +130,10 @@ impl PluginHost {
         config.consume_fuel(true);
         config.epoch_interruption(true);
         config.max_wasm_stack(limits.max_stack_bytes);
+        // Profiling aid: Linux `perf` then names the plugins' functions (docs/PLUGINS.md).
+        if std::env::var_os("SWITCHYARD_PLUGIN_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         if limits.pooling {
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         } else {
@@ -289,11 +306,16 @@ impl WasmPolicy {
     /// pays before the plugin runs. For benchmarks.
     pub fn instantiate_only(&self) -> Result<(), PluginError> {
         let mut store = self.new_store()?;
-        self.compiled
-            .pre
-            .instantiate(&mut store)
-            .map(|_| ())
-            .map_err(|error| PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) })
+        self.compiled.pre.instantiate(&mut store).map(|_| ()).map_err(|error| self.instantiate_error(error))
+    }
+
+    // A full pool is the host's state, not the plugin's fault: say so rather than call it a trap.
+    fn instantiate_error(&self, error: wasmtime::Error) -> PluginError {
+        if error.downcast_ref::<PoolConcurrencyLimitError>().is_some() {
+            PluginError::Busy { plugin: self.label(), limit: self.host.limits().pool_instances }
+        } else {
+            PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) }
+        }
     }
 
     /// Runs the plugin on one request, filling `out`; reports fuel and logs.
@@ -305,7 +327,7 @@ impl WasmPolicy {
         }
         let trapped = |error: wasmtime::Error| PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) };
         let mut store = self.new_store()?;
-        let plugin = self.compiled.pre.instantiate(&mut store).map_err(trapped)?;
+        let plugin = self.compiled.pre.instantiate(&mut store).map_err(|error| self.instantiate_error(error))?;
         let result = plugin.call_evaluate(&mut store, &wit_request).map_err(trapped)?;
         let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         self.fuel_used.fetch_add(fuel, Ordering::Relaxed);

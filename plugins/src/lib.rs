@@ -21,7 +21,7 @@ pub use host::{EvaluationReport, PluginHost, PluginInfo, WasmPolicy};
 pub use limits::Limits;
 
 /// Version of the WIT package `switchyard:routing` this host implements.
-pub const WIT_VERSION: &str = "0.3.0";
+pub const WIT_VERSION: &str = "0.4.0";
 
 #[cfg(test)]
 mod tests {

@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-/// Hard limits on what a plugin may use. Every limit but `pool_instances` has a test that
-/// hits it (plugins/tests/all/limits.rs).
+/// Hard limits on what a plugin may use. Every limit has a test that hits it
+/// (plugins/tests/all/limits.rs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest module or component accepted at load, in bytes.
     pub max_module_bytes: usize,
-    /// Largest request a plugin is shown, in bytes of strings and records (an estimate of
-    /// the encoded size); larger orders are refused before the plugin runs.
+    /// Largest request a plugin is shown, in bytes (its text, its rows and the order record);
+    /// larger orders are refused before the plugin runs.
     pub max_input_bytes: usize,
     /// Instruction budget per evaluation (wasmtime fuel: about one unit per instruction).
     pub fuel: u64,
@@ -21,7 +21,8 @@ pub struct Limits {
     pub max_stack_bytes: usize,
     /// Most log lines kept per evaluation (the rest are counted and dropped).
     pub max_log_lines: usize,
-    /// Instances the pooling allocator keeps ready: concurrent evaluations beyond it fail.
+    /// Instances the pooling allocator keeps ready: concurrent evaluations beyond it fail at
+    /// once with `PluginError::Busy` (they do not wait).
     pub pool_instances: u32,
     /// Whether stores come from the pooling allocator (the default) or are allocated on
     /// demand; off only to measure what pooling saves.

@@ -70,7 +70,7 @@ fn plugin_inspect_describes_a_plugin_and_refuses_a_bad_one() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    for expected in ["world:     switchyard:routing/routing-plugin@0.3.0", "exports:   evaluate", "valid:     yes"] {
+    for expected in ["world:     switchyard:routing/routing-plugin@0.4.0", "exports:   evaluate", "valid:     yes"] {
         assert!(stdout.contains(expected), "{expected} missing in:\n{stdout}");
     }
     let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))

@@ -14,13 +14,18 @@
 //! switchyard_plugin_sdk::plugin!(route);
 //! ```
 //!
-//! The wire format (`plugins/wit/routing.wit`) keeps every text in one string and refers to
-//! it by spans, so a call copies a few flat lists; this crate turns it into the borrowed
-//! views below (`&str` into that one string) and turns the [`Answer`] back into the wire
-//! format, so a plugin never sees spans or reason indices.
+//! The wire format (`plugins/wit/routing.wit`) keeps every text in one string, sends the
+//! lines, locations and candidates as packed rows in byte lists and the answer's costs as flat
+//! lists, so a call copies a few blocks; this crate reads it into the plain structs below
+//! (`&str` into that one string) and turns the [`Answer`] back into the wire format, so a
+//! plugin never sees rows, spans or reason indices. It also installs the plugin's memory
+//! allocator (`arena`, a default feature; see `src/arena.rs`).
 //!
 //! Build for `wasm32-unknown-unknown` (`cargo build --release --target
 //! wasm32-unknown-unknown`); the host accepts the module as it is (see docs/PLUGINS.md).
+
+#[cfg(all(feature = "arena", target_arch = "wasm32"))]
+mod arena;
 
 #[doc(hidden)]
 pub mod bindings {
@@ -38,7 +43,24 @@ use bindings::switchyard::routing::types as wire;
 pub use bindings::Guest;
 #[doc(hidden)]
 pub use bindings::export_routing_plugin;
-pub use wire::{Candidate, ShortStock};
+pub use wire::ShortStock;
+
+// Bytes per row in the request's byte lists (the layouts are in plugins/wit/routing.wit).
+const LINE_ROW: usize = 36;
+const LOCATION_ROW: usize = 68;
+const LABEL_ROW: usize = 12;
+const CANDIDATE_ROW: usize = 12;
+
+/// A line's option to take stock from a location.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// Index into [`Request::lines`].
+    pub line: u32,
+    /// Index into [`Request::locations`].
+    pub location: u32,
+    /// Available to promise of the line's SKU there.
+    pub atp: u32,
+}
 
 /// The order being routed.
 #[derive(Clone, Debug)]
@@ -122,7 +144,54 @@ pub struct Request<'a> {
     /// The locations that hold stock of at least one line.
     pub locations: Vec<Location<'a>>,
     /// Per line and location that may ship it: `line` and `location` index the lists above.
-    pub candidates: &'a [Candidate],
+    pub candidates: Vec<Candidate>,
+}
+
+/// Reads the fields of one packed row (little-endian, in order).
+struct Row<'r, const N: usize> {
+    bytes: &'r [u8; N],
+    at: usize,
+}
+
+impl<const N: usize> Row<'_, N> {
+    // INVARIANT: each row is read field by field from offset 0 up to its fixed size `N`, so
+    // the slice below is in bounds; with `N` and the offsets known when compiling, the bounds
+    // checks fold away.
+    fn bytes<const W: usize>(&mut self) -> [u8; W] {
+        let mut out = [0; W];
+        out.copy_from_slice(&self.bytes[self.at..self.at + W]);
+        self.at += W;
+        out
+    }
+
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.bytes())
+    }
+
+    fn i32(&mut self) -> i32 {
+        i32::from_le_bytes(self.bytes())
+    }
+
+    fn f64(&mut self) -> f64 {
+        f64::from_le_bytes(self.bytes())
+    }
+
+    fn count(&mut self) -> Option<u32> {
+        Some(self.u32()).filter(|&count| count != u32::MAX)
+    }
+
+    fn span(&mut self) -> wire::Name {
+        wire::Name { start: self.u32(), len: self.u32() }
+    }
+}
+
+// The rows of a byte list; a length that is not a whole number of rows is the host's bug.
+fn rows<'r, const N: usize>(list: &'r [u8], what: &str) -> Result<impl Iterator<Item = Row<'r, N>>, String> {
+    let (rows, rest) = list.as_chunks::<N>();
+    if !rest.is_empty() {
+        return Err(format!("the host sent `{what}` of {} bytes, not a whole number of {N}-byte rows", list.len()));
+    }
+    Ok(rows.iter().map(|bytes| Row { bytes, at: 0 }))
 }
 
 impl<'a> Request<'a> {
@@ -136,45 +205,50 @@ impl<'a> Request<'a> {
                 .ok_or_else(|| format!("the host sent a text span {}+{} outside its text", name.start, name.len))
         };
         let order = &wire.order;
-        let mut lines = Vec::with_capacity(wire.lines.len());
-        for line in &wire.lines {
+        let mut lines = Vec::with_capacity(wire.lines.len() / LINE_ROW);
+        for mut row in rows::<LINE_ROW>(&wire.lines, "lines")? {
             lines.push(Line {
-                id: name(line.id)?,
-                qty: line.qty,
-                item: Item {
-                    sku: name(line.sku)?,
-                    group: name(line.group)?,
-                    weight_kg: line.weight_kg,
-                    tags: Vec::new(),
-                },
+                id: name(row.span())?,
+                qty: row.u32(),
+                item: Item { sku: name(row.span())?, group: name(row.span())?, weight_kg: row.f64(), tags: Vec::new() },
             });
         }
-        for tag in &wire.tags {
-            let tag_name = name(tag.name)?;
-            let line = lines.get_mut(tag.owner as usize).ok_or("the host sent a tag of no line")?;
-            line.item.tags.push(tag_name);
+        for mut row in rows::<LABEL_ROW>(&wire.tags, "tags")? {
+            let owner = row.u32() as usize;
+            let tag = name(row.span())?;
+            lines.get_mut(owner).ok_or("the host sent a tag of no line")?.item.tags.push(tag);
         }
-        let mut locations = Vec::with_capacity(wire.locations.len());
-        for location in &wire.locations {
+        let mut locations = Vec::with_capacity(wire.locations.len() / LOCATION_ROW);
+        for mut row in rows::<LOCATION_ROW>(&wire.locations, "locations")? {
             locations.push(Location {
-                id: name(location.id)?,
-                kind: name(location.kind)?,
-                lat: location.lat,
-                lon: location.lon,
-                handling_per_shipment: location.handling_per_shipment,
-                handling_per_unit: location.handling_per_unit,
-                priority: location.priority,
+                id: name(row.span())?,
+                kind: name(row.span())?,
+                lat: row.f64(),
+                lon: row.f64(),
+                handling_per_shipment: row.f64(),
+                handling_per_unit: row.f64(),
+                priority: row.i32(),
                 capabilities: Vec::new(),
-                distance_km: location.distance_km,
-                capacity_per_day: location.capacity_per_day,
-                shipments_left: location.shipments_left,
+                distance_km: row.f64(),
+                capacity_per_day: row.count(),
+                shipments_left: row.count(),
             });
         }
-        for capability in &wire.capabilities {
-            let capability_name = name(capability.name)?;
-            let location =
-                locations.get_mut(capability.owner as usize).ok_or("the host sent a capability of no location")?;
-            location.capabilities.push(capability_name);
+        for mut row in rows::<LABEL_ROW>(&wire.capabilities, "capabilities")? {
+            let owner = row.u32() as usize;
+            let capability = name(row.span())?;
+            locations.get_mut(owner).ok_or("the host sent a capability of no location")?.capabilities.push(capability);
+        }
+        let mut candidates = Vec::with_capacity(wire.candidates.len() / CANDIDATE_ROW);
+        for mut row in rows::<CANDIDATE_ROW>(&wire.candidates, "candidates")? {
+            let candidate = Candidate { line: row.u32(), location: row.u32(), atp: row.u32() };
+            if candidate.line as usize >= lines.len() || candidate.location as usize >= locations.len() {
+                return Err(format!(
+                    "the host sent a candidate of line {} at location {}, outside the request",
+                    candidate.line, candidate.location
+                ));
+            }
+            candidates.push(candidate);
         }
         Ok(Request {
             now: wire.now,
@@ -189,7 +263,7 @@ impl<'a> Request<'a> {
             },
             lines,
             locations,
-            candidates: &wire.candidates,
+            candidates,
         })
     }
 }
@@ -241,34 +315,40 @@ impl Answer {
         }
     }
 
-    /// The wire answer: each distinct reason sent once.
+    /// The wire answer: costs as flat lists, exclusions beside them, each distinct reason
+    /// sent once.
     #[doc(hidden)]
     pub fn into_wire(self) -> wire::Answer {
         let mut reasons: Vec<String> = Vec::new();
-        let mut verdicts = |verdicts: Vec<Verdict>| -> Vec<wire::Verdict> {
-            verdicts
-                .into_iter()
-                .map(|verdict| match verdict {
-                    Verdict::Cost(cost) => wire::Verdict::Cost(cost),
+        let mut split = |verdicts: Vec<Verdict>| -> (Vec<f64>, Vec<wire::Exclusion>) {
+            let mut costs = Vec::with_capacity(verdicts.len());
+            let mut exclusions = Vec::new();
+            for (index, verdict) in verdicts.into_iter().enumerate() {
+                match verdict {
+                    Verdict::Cost(cost) => costs.push(cost),
                     Verdict::Excluded(reason) => {
-                        let index = match reasons.iter().position(|r| *r == reason) {
-                            Some(index) => index,
+                        costs.push(0.0);
+                        let reason = match reasons.iter().position(|r| *r == reason) {
+                            Some(known) => known,
                             None => {
                                 reasons.push(reason);
                                 reasons.len() - 1
                             }
                         };
-                        wire::Verdict::Excluded(index as u32)
+                        exclusions.push(wire::Exclusion { index: index as u32, reason: reason as u32 });
                     }
-                })
-                .collect()
+                }
+            }
+            (costs, exclusions)
         };
-        let shipment = verdicts(self.shipment);
-        let units = verdicts(self.units);
+        let (shipment_cost, excluded_locations) = split(self.shipment);
+        let (unit_cost, excluded_candidates) = split(self.units);
         wire::Answer {
             reasons,
-            shipment,
-            units,
+            shipment_cost,
+            unit_cost,
+            excluded_locations,
+            excluded_candidates,
             max_shipments: self.max_shipments,
             split_penalty: self.split_penalty,
             line_may_split: self.line_may_split,
@@ -309,8 +389,13 @@ macro_rules! plugin {
                 request: $crate::bindings::switchyard::routing::types::Request,
             ) -> ::core::result::Result<$crate::bindings::switchyard::routing::types::Answer, ::std::string::String>
             {
-                let request = $crate::Request::from_wire(&request)?;
-                $function(&request).map($crate::Answer::into_wire)
+                let views = $crate::Request::from_wire(&request)?;
+                let answer = $function(&views).map($crate::Answer::into_wire);
+                // The host gives every order a fresh instance and discards it afterwards, so
+                // freeing the request piece by piece would be work for nothing.
+                ::core::mem::forget(views);
+                ::core::mem::forget(request);
+                answer
             }
         }
 

@@ -127,6 +127,46 @@ fn deep_recursion_overflows_the_stack() {
 }
 
 #[test]
+fn a_full_pool_refuses_the_evaluation_and_frees_up() {
+    // One pooled instance, held by a plugin looping until its one-second deadline.
+    let limits = Limits { pool_instances: 1, fuel: u64::MAX / 2, timeout: Duration::from_secs(1), ..Limits::default() };
+    let policy = std::sync::Arc::new(hostile(limits));
+    let looping = {
+        let policy = std::sync::Arc::clone(&policy);
+        // It may itself find the instance taken by an order below: then it tries again.
+        std::thread::spawn(move || {
+            loop {
+                let error = plugin_error(&policy, "loop");
+                if !error.contains("pooled plugin instances are busy") {
+                    return error;
+                }
+            }
+        })
+    };
+    // Until the loop holds the instance an order goes through; while it does, an order is
+    // refused at once with `Busy`, not queued.
+    let mut busy = None;
+    while !looping.is_finished() && busy.is_none() {
+        match route(&policy, "web") {
+            Err(RoutingError::Policy(error)) => busy = Some(error.to_string()),
+            Ok(plan) => assert_eq!(plan.status, PlanStatus::Routed),
+            Err(other) => panic!("expected a routed order or a busy pool, got {other:?}"),
+        }
+    }
+    let busy = busy.expect("an order routed while the only instance was busy should be refused");
+    assert!(
+        busy.ends_with(&format!(
+            "plugin `hostile@{}` was not run: all 1 pooled plugin instances are busy",
+            policy.plugin().version
+        )),
+        "{busy}"
+    );
+    let looped = looping.join().unwrap();
+    assert!(looped.contains("ran past its time limit"), "{looped}");
+    still_routes(&policy);
+}
+
+#[test]
 fn a_panic_is_a_trap() {
     let policy = hostile(Limits::default());
     let error = plugin_error(&policy, "trap");
@@ -146,12 +186,19 @@ fn a_refusal_carries_the_plugins_message() {
 fn garbage_answers_are_refused() {
     let policy = hostile(Limits::default());
     let error = plugin_error(&policy, "garbage");
-    assert!(error.contains("gave an invalid answer: `units` has 3 entries, the request had 2"), "{error}");
+    assert!(error.contains("gave an invalid answer: `unit-cost` has 3 entries, the request had 2"), "{error}");
     let error = plugin_error(&policy, "bad-backorder");
     assert!(error.contains("`backorder-within` must be a positive number of seconds"), "{error}");
     let error = plugin_error(&policy, "bad-reason");
     assert!(
-        error.contains("gave an invalid answer: `units[0]` is excluded for reason 99, but `reasons` has 0 entries"),
+        error.contains("gave an invalid answer: `excluded-candidates[0]` gives reason 99, but `reasons` has 0 entries"),
+        "{error}"
+    );
+    let error = plugin_error(&policy, "bad-exclusion");
+    assert!(
+        error.contains(
+            "gave an invalid answer: `excluded-locations[0]` excludes location 9999, but the request had 2 locations"
+        ),
         "{error}"
     );
     match route(&policy, "negative") {

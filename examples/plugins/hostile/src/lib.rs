@@ -99,7 +99,12 @@ impl switchyard_plugin_sdk::Guest for Hostile {
         let mut answer = route(&request)?.into_wire();
         if request.order.channel == "bad-reason" {
             // An exclusion whose reason is not in the list.
-            answer.units.iter_mut().for_each(|v| *v = wire::Verdict::Excluded(99));
+            answer.excluded_candidates.push(wire::Exclusion { index: 0, reason: 99 });
+        }
+        if request.order.channel == "bad-exclusion" {
+            // An exclusion of a location the request does not have.
+            answer.reasons.push("no such place".to_owned());
+            answer.excluded_locations.push(wire::Exclusion { index: 9999, reason: 0 });
         }
         Ok(answer)
     }
