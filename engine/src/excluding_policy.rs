@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::domain::LocationId;
-use crate::policy::{Evaluation, Policy, PolicyError, PolicyInfo, PolicyRequest, Verdict};
+use crate::policy::{Evaluation, PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest, Verdict};
 
 /// Runs `inner`, then excludes every location in `excluded` with `reason`.
 pub struct ExcludingPolicy {
@@ -33,6 +33,16 @@ impl Policy for ExcludingPolicy {
             {
                 *verdict = Verdict::Excluded(Arc::clone(&self.reason));
             }
+        }
+        // A plan the inner policy chose itself was chosen with the excluded locations in
+        // view: the optimizer chooses again among the rest, at the policy's prices.
+        let uses_excluded = |planned: &PlannedUnits| {
+            request.candidates.entries.get(planned.candidate as usize).is_some_and(|entry| {
+                self.excluded.contains(&request.candidates.locations[entry.slot as usize].location)
+            })
+        };
+        if out.plan.as_ref().is_some_and(|plan| plan.iter().any(uses_excluded)) {
+            out.plan = None;
         }
         Ok(())
     }

@@ -32,8 +32,8 @@ pub use inventory::{Inventory, InventoryError, Position, Reservation, ReservedSh
 pub use optimizer::{SearchBudget, Strategy};
 pub use plan::{CostBreakdown, Plan, PlanStatus, Shipment, ShipmentLine, Unfilled};
 pub use policy::{
-    Candidate, CandidateLocation, Candidates, Evaluation, Policy, PolicyError, PolicyInfo, PolicyRequest, ShortStock,
-    SplitRules, TieBreak, Verdict,
+    Candidate, CandidateLocation, Candidates, Evaluation, PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest,
+    ShortStock, SplitRules, TieBreak, Verdict,
 };
 pub use reference_policy::{RateCard, RateCardError, ReferencePolicy, ReferenceSettings, Zone};
 pub use returns::{RETURNS_CAPABILITY, ReturnChoice, allowed_locations, choose_return_location};

@@ -73,6 +73,21 @@ impl Candidates {
     pub fn line(&self, line: usize) -> &[Candidate] {
         &self.entries[self.line_range(line)]
     }
+
+    /// The line whose options include entry `entry` (an index into [`Candidates::entries`]).
+    pub fn line_of(&self, entry: usize) -> usize {
+        // The first line starting after `entry`, less one.
+        self.line_starts.partition_point(|&start| start as usize <= entry).saturating_sub(1)
+    }
+}
+
+/// Units a policy's own plan takes through one line option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlannedUnits {
+    /// Index into [`Candidates::entries`]: the line and the location.
+    pub candidate: u32,
+    /// Units, at least one.
+    pub qty: u32,
 }
 
 /// A policy's answer about one candidate: a cost, or an exclusion with the rule's name.
@@ -140,6 +155,9 @@ pub struct Evaluation {
     /// Units no location can ship now may wait for inbound stock expected within this many
     /// seconds (the service allocates them; routing itself treats them as short).
     pub backorder_within: Option<i64>,
+    /// A complete allocation the policy chose itself, used instead of the optimizer's (checked
+    /// against the same rules); `None`: the optimizer chooses.
+    pub plan: Option<Vec<PlannedUnits>>,
 }
 
 impl Default for Evaluation {
@@ -157,6 +175,7 @@ impl Default for Evaluation {
             tie_break: TieBreak::default(),
             decided_by: None,
             backorder_within: None,
+            plan: None,
         }
     }
 }
@@ -176,6 +195,7 @@ impl Evaluation {
         self.tie_break = TieBreak::default();
         self.decided_by = None;
         self.backorder_within = None;
+        self.plan = None;
     }
 
     /// Checks the answer is usable: right sizes, finite non-negative costs, at least one
@@ -202,6 +222,14 @@ impl Evaluation {
             && !(unfilled_penalty.is_finite() && unfilled_penalty >= 0.0)
         {
             return Err("unfilled penalty must be a finite non-negative number");
+        }
+        if let Some(plan) = &self.plan {
+            if plan.iter().any(|planned| planned.candidate as usize >= candidates.entries.len()) {
+                return Err("the plan uses a candidate the request does not have");
+            }
+            if plan.iter().any(|planned| planned.qty == 0) {
+                return Err("the plan has an entry of zero units");
+            }
         }
         Ok(())
     }

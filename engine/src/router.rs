@@ -8,7 +8,7 @@ use crate::catalog::Catalog;
 use crate::domain::{LocationId, Order};
 use crate::explain::{CandidateExplanation, CandidateStatus, Explanation, LineExplanation};
 use crate::inventory::{Inventory, InventoryError, Position, Reservation, ReservedShipment, ReservedUnits};
-use crate::optimizer::{ExactSearch, Problem, SearchBudget, Solution, Strategy, solve};
+use crate::optimizer::{ExactSearch, Problem, SearchBudget, Solution, Strategy, solve, takes_of_plan};
 use crate::plan::{CostBreakdown, Plan, PlanStatus, Shipment, ShipmentLine, Unfilled};
 use crate::policy::{CandidateLocation, Candidates, Evaluation, Policy, PolicyError, PolicyRequest, Verdict};
 
@@ -61,6 +61,14 @@ pub enum RoutingError {
         policy: String,
         /// What was wrong.
         message: &'static str,
+    },
+    /// The policy chose a plan itself that breaks the stock or its own rules.
+    #[error("policy `{policy}` chose a plan it may not: {message}")]
+    InvalidPlan {
+        /// `name@version`.
+        policy: String,
+        /// The rule the plan breaks.
+        message: String,
     },
     /// Other orders kept taking the stock this order was routed to.
     #[error("stock kept changing while reserving ({attempts} attempts): {last}")]
@@ -257,6 +265,14 @@ impl Router<'_> {
             RoutingError::InvalidAnswer { policy: format!("{}@{}", info.name, info.version), message }
         })?;
         workspace.problem.build(self.catalog, order, &workspace.candidates, &workspace.evaluation);
+        if let Some(plan) = &workspace.evaluation.plan {
+            // The policy chose the plan itself: checked, not searched, and not called optimal.
+            let takes = takes_of_plan(&workspace.problem, &workspace.candidates, plan).map_err(|message| {
+                let info = self.policy.info();
+                RoutingError::InvalidPlan { policy: format!("{}@{}", info.name, info.version), message }
+            })?;
+            return Ok(Solution { takes, proved_optimal: false, nodes: 0 });
+        }
         Ok(solve(&workspace.problem, self.config.strategy, &self.config.budget, &mut workspace.search))
     }
 

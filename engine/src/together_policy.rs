@@ -1,5 +1,6 @@
 //! A policy with some lines bound to ship together, whatever the policy says: a kit's
-//! components leave from one location unless the kit allows splitting.
+//! components leave from one location unless the kit allows splitting. A plan the policy
+//! chose itself that sends a group from several locations is dropped for the optimizer's.
 
 use std::sync::Arc;
 
@@ -36,6 +37,24 @@ impl Policy for TogetherPolicy {
                 if let Some(may_split) = out.split.line_may_split.get_mut(line) {
                     *may_split = false;
                 }
+            }
+        }
+        // A plan the inner policy chose itself did not know the groups: when it sends one
+        // group from more than one location, the optimizer chooses again at its prices.
+        if let Some(plan) = &out.plan {
+            let mut first_location: Vec<(u32, u32)> = Vec::new();
+            let mut apart = false;
+            for planned in plan {
+                let Some(entry) = request.candidates.entries.get(planned.candidate as usize) else { continue };
+                let line = request.candidates.line_of(planned.candidate as usize);
+                let Some(Some(group)) = self.groups.get(line) else { continue };
+                match first_location.iter().find(|(g, _)| g == group) {
+                    Some(&(_, slot)) => apart |= slot != entry.slot,
+                    None => first_location.push((*group, entry.slot)),
+                }
+            }
+            if apart {
+                out.plan = None;
             }
         }
         Ok(())

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use switchyard_engine::{Evaluation, PolicyRequest, ShortStock, Verdict};
+use switchyard_engine::{Evaluation, PlannedUnits, PolicyRequest, ShortStock, Verdict};
 
 use crate::bindings::switchyard::routing::types as wit;
 
@@ -101,7 +101,8 @@ pub fn request(request: &PolicyRequest<'_>) -> (wit::Request, usize) {
         locations.i32(location.priority);
         locations.f64(candidate.distance_km);
         locations.count(location.capacity_shipments_per_day);
-        locations.count(candidate.shipments_left);
+        // A location that is down ships nothing now, whatever its capacity.
+        locations.count(if candidate.blocked.is_some() { Some(0) } else { candidate.shipments_left });
     }
     let mut candidates = Rows::with_rows(request.candidates.entries.len(), CANDIDATE_ROW);
     for line in 0..request.candidates.line_count() {
@@ -185,6 +186,9 @@ pub fn answer(answer: wit::Answer, out: &mut Evaluation) -> Result<(), String> {
         return Err("`backorder-within` must be a positive number of seconds".to_owned());
     }
     out.backorder_within = answer.backorder_within;
+    out.plan = answer.plan.map(|plan| {
+        plan.into_iter().map(|planned| PlannedUnits { candidate: planned.candidate, qty: planned.units }).collect()
+    });
     out.short_stock = match answer.short_stock {
         wit::ShortStock::Partial(penalty) => ShortStock::Partial { unfilled_penalty: penalty },
         wit::ShortStock::Reject => ShortStock::Reject,

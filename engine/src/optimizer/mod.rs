@@ -2,12 +2,14 @@
 
 mod exact;
 mod greedy;
+mod own_plan;
 mod problem;
 
 use std::time::Duration;
 
 pub use exact::{ExactSearch, exhaustive};
 pub use greedy::greedy;
+pub use own_plan::takes_of_plan;
 pub use problem::{LineOption, MAX_SHIPMENTS_SEARCHED, MUST_FILL_PENALTY, Problem, ProblemLine, Take};
 
 /// Which way plans are chosen.

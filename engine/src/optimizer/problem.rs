@@ -114,6 +114,11 @@ impl Problem {
         self.atp[group * self.slots.len() + location]
     }
 
+    /// The problem location of candidate slot `slot`, if it is usable.
+    pub fn location_of_slot(&self, slot: usize) -> Option<u32> {
+        self.slot_map.get(slot).copied().filter(|&location| location != UNUSED)
+    }
+
     /// `line`'s usable options, cheapest first.
     pub fn line_options(&self, line: usize) -> &[LineOption] {
         &self.line_options[self.line_starts[line] as usize..self.line_starts[line + 1] as usize]

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::thread;
 
 use switchyard_engine::{
-    Address, CandidateStatus, Catalog, Downtime, Evaluation, GeoPoint, Inventory, Location, LocationKind, Order,
-    OrderLine, PlanStatus, Policy, PolicyError, PolicyInfo, PolicyRequest, RateCard, ReferencePolicy,
-    ReferenceSettings, Router, RouterConfig, RoutingError, ShortStock, SkuId, Timestamp, Verdict, Workspace, Zone,
+    Address, CandidateStatus, Catalog, Downtime, Evaluation, ExcludingPolicy, GeoPoint, Inventory, Location,
+    LocationKind, Order, OrderLine, PlanStatus, PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest, RateCard,
+    ReferencePolicy, ReferenceSettings, Router, RouterConfig, RoutingError, ShortStock, SkuId, Timestamp,
+    TogetherPolicy, Verdict, Workspace, Zone,
 };
 
 const NOON: Timestamp = Timestamp(1_795_694_400); // 2026-11-26T12:00:00Z
@@ -318,4 +319,134 @@ fn a_fallback_decides_when_the_policy_fails() {
         error.to_string(),
         "policy `plugin@abc` failed: policy `plugin@abc` failed: ran out of fuel; fallback: ran out of fuel"
     );
+}
+
+/// The reference policy, with split rules changed and a plan of its own: (line, location,
+/// units) entries.
+struct OwnPlan {
+    plan: Vec<(usize, &'static str, u32)>,
+    rules: fn(&mut Evaluation),
+}
+
+impl Policy for OwnPlan {
+    fn info(&self) -> Arc<PolicyInfo> {
+        Arc::new(PolicyInfo { name: "own-plan".into(), version: "1".into() })
+    }
+    fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+        policy().evaluate(request, out)?;
+        (self.rules)(out);
+        let candidates = request.candidates;
+        let plan = self.plan.iter().map(|&(line, location, qty)| {
+            let entry = candidates
+                .line_range(line)
+                .find(|&entry| {
+                    let slot = candidates.entries[entry].slot as usize;
+                    request.catalog.location(candidates.locations[slot].location).id == location
+                })
+                .unwrap_or_else(|| panic!("no candidate of line {line} at {location}"));
+            PlannedUnits { candidate: entry as u32, qty }
+        });
+        out.plan = Some(plan.collect());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_policys_own_plan_is_reserved_as_chosen_or_refused_with_the_rule_it_breaks() {
+    let (catalog, inventory) = network();
+    let config = RouterConfig::default();
+    let route = |policy: &OwnPlan, lines: &[(&str, u32)]| {
+        let router = Router { catalog: &catalog, inventory: &inventory, policy, config: &config };
+        router.route_and_reserve(&order(&catalog, "O-1", lines), &mut Workspace::default())
+    };
+    let keep = |_: &mut Evaluation| {};
+
+    // Two tees from Chicago, where the optimizer would ship from New Jersey: reserved there.
+    let routed = route(&OwnPlan { plan: vec![(0, "DC-CHI", 2)], rules: keep }, &[("TEE", 2)]).unwrap();
+    assert_eq!(routed.plan.status, PlanStatus::Routed);
+    assert_eq!(routed.plan.shipments.len(), 1);
+    assert_eq!(catalog.location(routed.plan.shipments[0].location).id, "DC-CHI");
+    assert!(!routed.plan.optimal);
+    let tee_at_chicago = inventory.position(catalog.sku_id("TEE").unwrap(), catalog.location_id("DC-CHI").unwrap());
+    assert_eq!(tee_at_chicago.map(|p| p.atp()), Some(8));
+
+    let refused = |policy: OwnPlan, lines: &[(&str, u32)]| match route(&policy, lines) {
+        Err(RoutingError::InvalidPlan { policy, message }) => {
+            assert_eq!(policy, "own-plan@1");
+            message
+        }
+        other => panic!("expected the plan to be refused, got {other:?}"),
+    };
+    // Solvent needs a hazmat site; New Jersey is not one (the reference policy excludes it).
+    assert_eq!(
+        refused(OwnPlan { plan: vec![(0, "DC-NJ", 1)], rules: keep }, &[("SOLVENT", 1)]),
+        "`plan[0]` uses candidate 0 (line 0), which is excluded, blocked or without stock"
+    );
+    // The Manhattan store is down at noon.
+    assert!(
+        refused(OwnPlan { plan: vec![(0, "ST-MAN", 1)], rules: keep }, &[("TEE", 1)])
+            .ends_with("which is excluded, blocked or without stock")
+    );
+    let no_split = |out: &mut Evaluation| out.split.line_may_split[0] = false;
+    assert_eq!(
+        refused(OwnPlan { plan: vec![(0, "DC-NJ", 1), (0, "DC-CHI", 1)], rules: no_split }, &[("TEE", 2)]),
+        "the plan splits line 0, which may not split"
+    );
+    let together = |out: &mut Evaluation| out.split.ship_together = vec![1, 1];
+    assert_eq!(
+        refused(OwnPlan { plan: vec![(0, "DC-NJ", 1), (1, "DC-CHI", 1)], rules: together }, &[("TEE", 1), ("MUG", 1)]),
+        "the plan ships line 0 apart from lines it must ship together with"
+    );
+    let one_shipment = |out: &mut Evaluation| out.split.max_shipments = 1;
+    assert_eq!(
+        refused(
+            OwnPlan { plan: vec![(0, "DC-NJ", 1), (1, "DC-CHI", 1)], rules: one_shipment },
+            &[("TEE", 1), ("MUG", 1)]
+        ),
+        "the plan ships from 2 locations, more than the 1 shipments the policy allows"
+    );
+    // Chicago has one mug to promise; two lines of mugs share it.
+    assert!(
+        refused(OwnPlan { plan: vec![(0, "DC-CHI", 1), (1, "DC-CHI", 1)], rules: keep }, &[("MUG", 1), ("MUG", 1)])
+            .starts_with("the plan takes 2 units of line 0's SKU at candidate location")
+    );
+    // Nothing was reserved by the refused plans: Chicago still has 8 tees and its mug.
+    assert_eq!(
+        inventory.position(catalog.sku_id("MUG").unwrap(), catalog.location_id("DC-CHI").unwrap()).map(|p| p.atp()),
+        Some(1)
+    );
+}
+
+#[test]
+fn a_plan_that_splits_a_kit_or_uses_a_rejected_location_gives_way_to_the_optimizer() {
+    let (catalog, inventory) = network();
+    let config = RouterConfig::default();
+    let keep = |_: &mut Evaluation| {};
+    let plan_of = |policy: &dyn Policy, lines: &[(&str, u32)]| {
+        let router = Router { catalog: &catalog, inventory: &inventory, policy, config: &config };
+        router.plan(&order(&catalog, "O-1", lines), &mut Workspace::default()).unwrap()
+    };
+    let from = |plan: &switchyard_engine::Plan| -> Vec<String> {
+        plan.shipments.iter().map(|s| catalog.location(s.location).id.clone()).collect()
+    };
+    // A kit of a tee and a mug: the policy's plan sends them from two places; the kit keeps
+    // them together, so the optimizer chooses: Chicago, the one place with both.
+    let apart: Arc<dyn Policy> = Arc::new(OwnPlan { plan: vec![(0, "DC-NJ", 1), (1, "DC-CHI", 1)], rules: keep });
+    let kit = TogetherPolicy::new(Arc::clone(&apart), vec![Some(0), Some(0)]);
+    let plan = plan_of(&kit, &[("TEE", 1), ("MUG", 1)]);
+    assert_eq!(from(&plan), vec!["DC-CHI".to_owned()]);
+    assert!(plan.optimal, "the optimizer chose");
+    // Without the kit the policy's plan stands.
+    assert_eq!(plan_of(apart.as_ref(), &[("TEE", 1), ("MUG", 1)]).shipments.len(), 2);
+
+    // Chicago rejected the shipment: the re-route drops the plan that used it.
+    let chicago: Arc<dyn Policy> = Arc::new(OwnPlan { plan: vec![(0, "DC-CHI", 1)], rules: keep });
+    let rerouted = ExcludingPolicy::new(
+        Arc::clone(&chicago),
+        vec![catalog.location_id("DC-CHI").unwrap()],
+        "rejected by the location",
+    );
+    let plan = plan_of(&rerouted, &[("TEE", 1)]);
+    assert_eq!(from(&plan), vec!["DC-NJ".to_owned()]);
+    assert_eq!(from(&plan_of(chicago.as_ref(), &[("TEE", 1)])), vec!["DC-CHI".to_owned()]);
 }

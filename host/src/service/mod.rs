@@ -867,7 +867,9 @@ fn routing_error(error: RoutingError) -> ApiError {
     match error {
         RoutingError::InvalidOrder(e) => ApiError::invalid("invalid_order", e.message).at(e.field),
         RoutingError::Policy(e) => ApiError::invalid("policy_failed", e.to_string()),
-        RoutingError::InvalidAnswer { .. } => ApiError::invalid("policy_failed", error.to_string()),
+        RoutingError::InvalidAnswer { .. } | RoutingError::InvalidPlan { .. } => {
+            ApiError::invalid("policy_failed", error.to_string())
+        }
         RoutingError::Contention { .. } => ApiError::conflict("contention", error.to_string()),
     }
 }

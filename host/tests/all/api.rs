@@ -1120,3 +1120,46 @@ async fn backorders_and_preorder_counts_survive_a_restart() {
         "{served}"
     );
 }
+
+#[tokio::test]
+async fn a_plugin_that_chooses_its_own_plan_gets_it_reserved_or_refused() {
+    let (_dir, _service, app) = seeded(900).await;
+    let upload = |name: &'static str| {
+        let app = app.clone();
+        async move {
+            let path = format!("{}/../target/plugins/plugin_{name}.wasm", env!("CARGO_MANIFEST_DIR"));
+            let bytes = std::fs::read(&path).expect("run scripts/build-plugins first");
+            let uploaded = call(&app, Method::POST, &format!("/v1/plugins?name={name}"), Some(ADMIN), bytes).await;
+            assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.body);
+            uploaded.body["version"].as_str().unwrap().to_owned()
+        }
+    };
+    let nearest = upload("nearest").await;
+    let bind = json!({"version": nearest}).to_string();
+    assert_eq!(call(&app, Method::PUT, "/v1/bindings/apparel", Some(ADMIN), bind).await.status, StatusCode::OK);
+    // Seven units for Philadelphia: the five at DC-EAST (nearest), then two from DC-WEST.
+    let created = post(&app, "/v1/orders", WRITER, &order("np-1", "SKU-A", 7)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(
+        created.body["held_units"],
+        json!([{"sku": "SKU-A", "location": "DC-EAST", "qty": 5}, {"sku": "SKU-A", "location": "DC-WEST", "qty": 2}]),
+        "{}",
+        created.body
+    );
+    assert_eq!(created.body["plan"]["optimal"], false);
+    assert!(created.body["plan"]["policy"].as_str().unwrap().starts_with("nearest@"), "{}", created.body);
+    assert_eq!(atp(&app, "SKU-A").await, 3);
+
+    // A plan that takes more than there is: refused with the rule, nothing held.
+    let hostile = upload("hostile").await;
+    let bind = json!({"version": hostile}).to_string();
+    assert_eq!(call(&app, Method::PUT, "/v1/bindings/apparel", Some(ADMIN), bind).await.status, StatusCode::OK);
+    let mut greedy = order("np-2", "SKU-B", 1);
+    greedy["channel"] = json!("bad-plan-over-stock");
+    let refused = post(&app, "/v1/orders", WRITER, &greedy).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "policy_failed");
+    let message = refused.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("chose a plan it may not: the plan ships 1000000 units of line 0"), "{message}");
+    assert_eq!(atp(&app, "SKU-B").await, 3, "a refused plan holds nothing");
+}

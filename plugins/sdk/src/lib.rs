@@ -128,7 +128,7 @@ pub struct Location<'a> {
     pub distance_km: f64,
     /// Shipments it may send per day; `None` is unlimited.
     pub capacity_per_day: Option<u32>,
-    /// Shipments it may still send today; `None` is unlimited.
+    /// Shipments it may still send today (0 when it is down); `None` is unlimited.
     pub shipments_left: Option<u32>,
 }
 
@@ -297,6 +297,20 @@ pub struct Answer {
     /// Units no location can ship now may wait for inbound stock expected within this many
     /// seconds (the service promises them); `None`: they are short.
     pub backorder_within: Option<i64>,
+    /// A complete plan the plugin chose itself, used instead of the optimizer's: units per
+    /// candidate (index into [`Request::candidates`]); a line's units left out are unfilled.
+    /// The host checks it against the stock and this answer's rules and prices it with this
+    /// answer's costs. `None` (the default): the optimizer chooses the cheapest plan.
+    pub plan: Option<Vec<PlannedUnits>>,
+}
+
+/// Units a plugin's own plan takes through one candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlannedUnits {
+    /// Index into [`Request::candidates`]: the line and the location.
+    pub candidate: u32,
+    /// Units, at least one.
+    pub units: u32,
 }
 
 impl Answer {
@@ -312,6 +326,7 @@ impl Answer {
             ship_together: vec![0; request.lines.len()],
             short_stock: ShortStock::Reject,
             backorder_within: None,
+            plan: None,
         }
     }
 
@@ -355,6 +370,11 @@ impl Answer {
             ship_together: self.ship_together,
             short_stock: self.short_stock,
             backorder_within: self.backorder_within,
+            plan: self.plan.map(|plan| {
+                plan.into_iter()
+                    .map(|planned| wire::PlannedUnits { candidate: planned.candidate, units: planned.units })
+                    .collect()
+            }),
         }
     }
 }

@@ -101,6 +101,16 @@ impl switchyard_plugin_sdk::Guest for Hostile {
             // An exclusion whose reason is not in the list.
             answer.excluded_candidates.push(wire::Exclusion { index: 0, reason: 99 });
         }
+        if let Some(kind) = request.order.channel.strip_prefix("bad-plan-") {
+            // Plans the host must refuse: more units than there are, a candidate that does
+            // not exist, zero units.
+            let (candidate, units) = match kind {
+                "over-stock" => (0, 1_000_000),
+                "unknown-candidate" => (9999, 1),
+                _ => (0, 0),
+            };
+            answer.plan = Some(vec![wire::PlannedUnits { candidate, units }]);
+        }
         if request.order.channel == "bad-exclusion" {
             // An exclusion of a location the request does not have.
             answer.reasons.push("no such place".to_owned());
