@@ -15,7 +15,7 @@
 //! ```
 //!
 //! The wire format (`plugins/wit/routing.wit`) keeps every text in one string, sends the
-//! lines, locations and candidates as packed rows in byte lists and the answer's costs as flat
+//! lines, locations and candidates as packed rows in one byte list and the answer's costs as flat
 //! lists, so a call copies a few blocks; this crate reads it into the plain structs below
 //! (`&str` into that one string) and turns the [`Answer`] back into the wire format, so a
 //! plugin never sees rows, spans or reason indices. It also installs the plugin's memory
@@ -45,7 +45,7 @@ pub use bindings::Guest;
 pub use bindings::export_routing_plugin;
 pub use wire::ShortStock;
 
-// Bytes per row in the request's byte lists (the layouts are in plugins/wit/routing.wit).
+// Bytes per row in the request's `rows` (the layouts are in plugins/wit/routing.wit).
 const LINE_ROW: usize = 36;
 const LOCATION_ROW: usize = 68;
 const LABEL_ROW: usize = 12;
@@ -155,13 +155,12 @@ struct Row<'r, const N: usize> {
 
 impl<const N: usize> Row<'_, N> {
     // INVARIANT: each row is read field by field from offset 0 up to its fixed size `N`, so
-    // the slice below is in bounds; with `N` and the offsets known when compiling, the bounds
-    // checks fold away.
+    // every field is inside the row (the zero fallback is never taken); with `N` and the
+    // offsets known when compiling, the checks fold away.
     fn bytes<const W: usize>(&mut self) -> [u8; W] {
-        let mut out = [0; W];
-        out.copy_from_slice(&self.bytes[self.at..self.at + W]);
+        let start = self.at;
         self.at += W;
-        out
+        self.bytes.get(start..).and_then(|rest| rest.first_chunk::<W>()).copied().unwrap_or([0; W])
     }
 
     fn u32(&mut self) -> u32 {
@@ -185,13 +184,27 @@ impl<const N: usize> Row<'_, N> {
     }
 }
 
-// The rows of a byte list; a length that is not a whole number of rows is the host's bug.
-fn rows<'r, const N: usize>(list: &'r [u8], what: &str) -> Result<impl Iterator<Item = Row<'r, N>>, String> {
-    let (rows, rest) = list.as_chunks::<N>();
-    if !rest.is_empty() {
-        return Err(format!("the host sent `{what}` of {} bytes, not a whole number of {N}-byte rows", list.len()));
+// The sections of `request.rows`, taken in order; sizes that do not add up are the host's bug.
+struct Sections<'r> {
+    rest: &'r [u8],
+}
+
+impl<'r> Sections<'r> {
+    fn take<const N: usize>(
+        &mut self,
+        count: u32,
+        what: &str,
+    ) -> Result<impl Iterator<Item = Row<'r, N>> + use<'r, N>, String> {
+        let section = (count as usize)
+            .checked_mul(N)
+            .and_then(|bytes| self.rest.split_at_checked(bytes))
+            .map(|(section, rest)| {
+                self.rest = rest;
+                section.as_chunks::<N>().0
+            })
+            .ok_or_else(|| format!("the host sent {count} {what} but `rows` ends before them"))?;
+        Ok(section.iter().map(|bytes| Row { bytes, at: 0 }))
     }
-    Ok(rows.iter().map(|bytes| Row { bytes, at: 0 }))
 }
 
 impl<'a> Request<'a> {
@@ -205,21 +218,30 @@ impl<'a> Request<'a> {
                 .ok_or_else(|| format!("the host sent a text span {}+{} outside its text", name.start, name.len))
         };
         let order = &wire.order;
-        let mut lines = Vec::with_capacity(wire.lines.len() / LINE_ROW);
-        for mut row in rows::<LINE_ROW>(&wire.lines, "lines")? {
+        let mut sections = Sections { rest: &wire.rows };
+        let line_rows = sections.take::<LINE_ROW>(wire.line_count, "lines")?;
+        let location_rows = sections.take::<LOCATION_ROW>(wire.location_count, "locations")?;
+        let tag_rows = sections.take::<LABEL_ROW>(wire.tag_count, "tags")?;
+        let capability_rows = sections.take::<LABEL_ROW>(wire.capability_count, "capabilities")?;
+        let candidate_rows = sections.take::<CANDIDATE_ROW>(wire.candidate_count, "candidates")?;
+        if !sections.rest.is_empty() {
+            return Err(format!("the host sent {} bytes of `rows` after the candidates", sections.rest.len()));
+        }
+        let mut lines = Vec::with_capacity(wire.line_count as usize);
+        for mut row in line_rows {
             lines.push(Line {
                 id: name(row.span())?,
                 qty: row.u32(),
                 item: Item { sku: name(row.span())?, group: name(row.span())?, weight_kg: row.f64(), tags: Vec::new() },
             });
         }
-        for mut row in rows::<LABEL_ROW>(&wire.tags, "tags")? {
+        for mut row in tag_rows {
             let owner = row.u32() as usize;
             let tag = name(row.span())?;
             lines.get_mut(owner).ok_or("the host sent a tag of no line")?.item.tags.push(tag);
         }
-        let mut locations = Vec::with_capacity(wire.locations.len() / LOCATION_ROW);
-        for mut row in rows::<LOCATION_ROW>(&wire.locations, "locations")? {
+        let mut locations = Vec::with_capacity(wire.location_count as usize);
+        for mut row in location_rows {
             locations.push(Location {
                 id: name(row.span())?,
                 kind: name(row.span())?,
@@ -234,13 +256,13 @@ impl<'a> Request<'a> {
                 shipments_left: row.count(),
             });
         }
-        for mut row in rows::<LABEL_ROW>(&wire.capabilities, "capabilities")? {
+        for mut row in capability_rows {
             let owner = row.u32() as usize;
             let capability = name(row.span())?;
             locations.get_mut(owner).ok_or("the host sent a capability of no location")?.capabilities.push(capability);
         }
-        let mut candidates = Vec::with_capacity(wire.candidates.len() / CANDIDATE_ROW);
-        for mut row in rows::<CANDIDATE_ROW>(&wire.candidates, "candidates")? {
+        let mut candidates = Vec::with_capacity(wire.candidate_count as usize);
+        for mut row in candidate_rows {
             let candidate = Candidate { line: row.u32(), location: row.u32(), atp: row.u32() };
             if candidate.line as usize >= lines.len() || candidate.location as usize >= locations.len() {
                 return Err(format!(
