@@ -10,10 +10,11 @@ use super::{Problem, Take};
 /// Turns a policy's plan into takes of `problem`, or says which rule it breaks.
 ///
 /// Units are checked line option by line option: the option must be usable (not excluded,
-/// blocked or without stock), a line gets at most what it orders, lines that may not split
-/// ship from one location, lines with one ship-together key ship from the same one, lines of
-/// one SKU share its ATP at each location, and the plan uses at most the policy's maximum
-/// number of shipments. Units left out are unfilled, as in any plan.
+/// blocked, without stock, or dearer per unit than the policy's unfilled penalty, as for the
+/// optimizer), a line gets at most what it orders, lines that may not split ship from one
+/// location, lines with one ship-together key ship from the same one, lines of one SKU share
+/// its ATP at each location, and the plan uses at most the policy's maximum number of
+/// shipments. Units left out are unfilled, as in any plan.
 pub fn takes_of_plan(problem: &Problem, candidates: &Candidates, plan: &[PlannedUnits]) -> Result<Vec<Take>, String> {
     let mut takes: Vec<Take> = Vec::with_capacity(plan.len());
     for (index, planned) in plan.iter().enumerate() {
@@ -26,8 +27,8 @@ pub fn takes_of_plan(problem: &Problem, candidates: &Candidates, plan: &[Planned
             .filter(|&location| problem.unit_cost(line, location as usize).is_finite())
             .ok_or_else(|| {
                 format!(
-                    "`plan[{index}]` uses candidate {entry} (line {line}), which is excluded, blocked or without \
-                     stock"
+                    "`plan[{index}]` uses candidate {entry} (line {line}), which is excluded, blocked, without \
+                     stock, or dearer per unit than leaving the unit unfilled"
                 )
             })?;
         match takes.iter_mut().find(|take| take.line as usize == line && take.location == location) {
