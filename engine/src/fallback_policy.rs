@@ -1,8 +1,10 @@
 //! A binding's fallback: when a policy fails (a plugin traps, runs out of budget, answers
-//! nonsense), another policy decides the order instead, or the order is rejected.
+//! nonsense or chooses a plan it may not), another policy decides the order instead, or the
+//! order is rejected.
 
 use std::sync::Arc;
 
+use crate::optimizer::{Problem, takes_of_plan};
 use crate::policy::{Evaluation, Policy, PolicyError, PolicyInfo, PolicyRequest};
 
 /// Runs `primary`; if it fails, resets the answer and runs `fallback`. The plan then carries
@@ -26,7 +28,7 @@ impl Policy for FallbackPolicy {
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
         match self.primary.evaluate(request, out) {
-            Ok(()) if out.validate(request.candidates).is_ok() => Ok(()),
+            Ok(()) if out.validate(request.candidates).is_ok() && own_plan_fits(request, out) => Ok(()),
             first => {
                 out.reset(request.candidates);
                 let decided = self.fallback.evaluate(request, out);
@@ -46,4 +48,13 @@ impl Policy for FallbackPolicy {
             }
         }
     }
+}
+
+// Whether the primary's own plan, if it chose one, passes the check the router will make:
+// the same problem, built here only when there is a plan to check.
+fn own_plan_fits(request: &PolicyRequest<'_>, out: &Evaluation) -> bool {
+    let Some(plan) = &out.plan else { return true };
+    let mut problem = Problem::default();
+    problem.build(request.catalog, request.order, request.candidates, out);
+    takes_of_plan(&problem, request.candidates, plan).is_ok()
 }

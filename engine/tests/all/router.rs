@@ -1,13 +1,14 @@
 //! Routing end to end on a hand-made network with the reference policy: exclusions, downtime,
-//! capacity, rejection, explanations, invalid orders and policies, and concurrent orders.
+//! capacity, rejection, explanations, invalid orders and policies, concurrent orders, and plans
+//! a policy chose itself.
 
 use std::sync::Arc;
 use std::thread;
 
 use switchyard_engine::{
-    Address, CandidateStatus, Catalog, Downtime, Evaluation, ExcludingPolicy, GeoPoint, Inventory, Location,
-    LocationKind, Order, OrderLine, PlanStatus, PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest, RateCard,
-    ReferencePolicy, ReferenceSettings, Router, RouterConfig, RoutingError, ShortStock, SkuId, Timestamp,
+    Address, CandidateStatus, Catalog, Downtime, Evaluation, ExcludingPolicy, FallbackPolicy, GeoPoint, Inventory,
+    Location, LocationKind, Order, OrderLine, PlanStatus, PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest,
+    RateCard, ReferencePolicy, ReferenceSettings, Router, RouterConfig, RoutingError, ShortStock, SkuId, Timestamp,
     TogetherPolicy, Verdict, Workspace, Zone,
 };
 
@@ -450,4 +451,11 @@ fn a_plan_that_splits_a_kit_or_uses_a_rejected_location_gives_way_to_the_optimiz
     let plan = plan_of(&rerouted, &[("TEE", 1)]);
     assert_eq!(from(&plan), vec!["DC-NJ".to_owned()]);
     assert_eq!(from(&plan_of(chicago.as_ref(), &[("TEE", 1)])), vec!["DC-CHI".to_owned()]);
+
+    // A plan that takes more than Chicago has: a bound fallback decides instead.
+    let greedy: Arc<dyn Policy> = Arc::new(OwnPlan { plan: vec![(0, "DC-CHI", 50)], rules: keep });
+    let with_fallback = FallbackPolicy::new(greedy, Arc::new(policy()));
+    let plan = plan_of(&with_fallback, &[("TEE", 50)]);
+    assert_eq!(plan.policy.name, "reference", "the fallback decided");
+    assert!(plan.optimal);
 }
