@@ -1,13 +1,16 @@
 //! A plain loop routing us-50-small's orders with the reference plugin, for instruction
 //! counts under valgrind (criterion's timing loop is too much noise there, and valgrind cannot
 //! reserve the pooling allocator's address space, so this uses on-demand allocation unless
-//! `POOL` is set). Prints the mean wall time per order.
+//! `POOL` is set). By default it runs native, plugin and instantiate-only in interleaved rounds
+//! (`ROUNDS`, 5) of `N` orders and prints the best round of each and the plugin's overhead;
+//! `ONLY_PLUGIN=1` runs the plugin once and prints its mean time and fuel per order.
 //!
 //! ```sh
 //! scripts/build-plugins && cargo bench --bench plugin_profile --no-run
-//! N=2000 valgrind --tool=callgrind --callgrind-out-file=/tmp/plugin.cg \
+//! POOL=1 N=5000 target/release/deps/plugin_profile-<hash>
+//! ONLY_PLUGIN=1 N=2000 valgrind --tool=callgrind --callgrind-out-file=/tmp/plugin.cg \
 //!     target/release/deps/plugin_profile-<hash>
-//! callgrind_annotate --inclusive=yes /tmp/plugin.cg | grep -E 'WasmPolicy::run|Lower>::linear_lower'
+//! callgrind_annotate --inclusive=yes /tmp/plugin.cg | grep -E 'WasmPolicy::run|LowerContext<T>::realloc'
 //! ```
 
 // A benchmark whose setup fails has nothing to measure: it stops loudly.

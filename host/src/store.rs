@@ -223,16 +223,26 @@ fn commit_batch(connection: &mut Connection, jobs: &[Job]) -> Result<Vec<Result<
     Ok(results)
 }
 
+// Inserts or replaces the JSON body of one row of a `(key, body)` table.
+fn upsert_body(
+    connection: &Connection,
+    table: &str,
+    key: &str,
+    id: &dyn rusqlite::ToSql,
+    body: &str,
+) -> Result<usize, rusqlite::Error> {
+    connection.execute(
+        &format!(
+            "INSERT INTO {table} ({key}, body) VALUES (?1, ?2) ON CONFLICT({key}) DO UPDATE SET body = excluded.body"
+        ),
+        params![id, body],
+    )
+}
+
 fn apply(connection: &Connection, write: &Write) -> Result<(), rusqlite::Error> {
     match write {
-        Write::Location { id, body } => connection.execute(
-            "INSERT INTO locations (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-            params![id, body],
-        ),
-        Write::Product { sku, body } => connection.execute(
-            "INSERT INTO products (sku, body) VALUES (?1, ?2) ON CONFLICT(sku) DO UPDATE SET body = excluded.body",
-            params![sku, body],
-        ),
+        Write::Location { id, body } => upsert_body(connection, "locations", "id", id, body),
+        Write::Product { sku, body } => upsert_body(connection, "products", "sku", sku, body),
         Write::StockLevel { sku, location, on_hand, safety_stock } => connection.execute(
             "INSERT INTO stock (sku, location, on_hand, safety_stock) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(sku, location) DO UPDATE SET on_hand = excluded.on_hand, safety_stock = excluded.safety_stock",
@@ -256,23 +266,11 @@ fn apply(connection: &Connection, write: &Write) -> Result<(), rusqlite::Error> 
             "INSERT INTO bindings (grp, version, fallback, at) VALUES (?1, ?2, ?3, ?4)",
             params![group, version, fallback, at],
         ),
-        Write::Webhook { id, body: Some(body) } => connection.execute(
-            "INSERT INTO webhooks (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-            params![id, body],
-        ),
+        Write::Webhook { id, body: Some(body) } => upsert_body(connection, "webhooks", "id", id, body),
         Write::Webhook { id, body: None } => connection.execute("DELETE FROM webhooks WHERE id = ?1", params![id]),
-        Write::Inbound { id, body } => connection.execute(
-            "INSERT INTO inbound (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-            params![id, body],
-        ),
-        Write::Recurring { id, body } => connection.execute(
-            "INSERT INTO recurring_orders (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-            params![id, body],
-        ),
-        Write::Delivery { id, body } => connection.execute(
-            "INSERT INTO webhook_deliveries (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-            params![*id as i64, body],
-        ),
+        Write::Inbound { id, body } => upsert_body(connection, "inbound", "id", id, body),
+        Write::Recurring { id, body } => upsert_body(connection, "recurring_orders", "id", id, body),
+        Write::Delivery { id, body } => upsert_body(connection, "webhook_deliveries", "id", &(*id as i64), body),
     }
     .map(|_| ())
 }

@@ -212,12 +212,7 @@ impl Service {
         let mut excluded = record.excluded_locations.clone();
         excluded.push(rejecting.clone());
         let excluded_ids: Vec<_> = excluded.iter().filter_map(|l| catalog.location_id(l)).collect();
-        let binding = self.registry.prepare_binding(BindingDto {
-            group: record.binding_group.clone(),
-            version: record.policy_version.clone(),
-            fallback: record.fallback_version.clone(),
-            bound_at: String::new(),
-        })?;
+        let binding = record.routed_binding(&self.registry)?;
         let policy = ExcludingPolicy::new(binding.policy, excluded_ids, "the location rejected this order's shipment");
         // Release first, so the remainder may come back to stock this order held elsewhere.
         self.inventory.release(&released).map_err(|e| ApiError::internal(e.to_string()))?;

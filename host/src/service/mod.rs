@@ -320,6 +320,17 @@ impl OrderRecord {
     fn due_at_seconds(&self) -> Option<i64> {
         self.due_at.as_deref().and_then(|t| Timestamp::parse_rfc3339(t).ok()).map(|t| t.0)
     }
+
+    // The binding the order was routed under (its version and fallback, whatever the group is
+    // bound to now): re-routing and returns decide with the policy that made the order.
+    fn routed_binding(&self, registry: &Registry) -> Result<Binding, ApiError> {
+        registry.prepare_binding(BindingDto {
+            group: self.binding_group.clone(),
+            version: self.policy_version.clone(),
+            fallback: self.fallback_version.clone(),
+            bound_at: String::new(),
+        })
+    }
 }
 
 /// What creating an order did.

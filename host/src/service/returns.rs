@@ -61,12 +61,7 @@ impl Service {
         let mut request = record.request.clone();
         request.lines = returned;
         let order = request.to_engine(&catalog, at)?;
-        let binding = self.registry.prepare_binding(BindingDto {
-            group: record.binding_group.clone(),
-            version: record.policy_version.clone(),
-            fallback: record.fallback_version.clone(),
-            bound_at: String::new(),
-        })?;
+        let binding = record.routed_binding(&self.registry)?;
         let choice = switchyard_engine::choose_return_location(&catalog, &*binding.policy, &order, at)
             .map_err(|e| ApiError::invalid("policy_failed", e.to_string()))?;
         let Some(location) = choice.location else {
