@@ -240,7 +240,7 @@ fn run_case(
     let mut lines = Vec::new();
     for line in &case.lines {
         let sku = catalog.sku_id(&line.sku).with_context(|| format!("unknown sku `{}`", line.sku))?;
-        lines.push(OrderLine { id: line.id.clone(), sku, qty: line.qty });
+        lines.push(OrderLine { id: line.id.clone(), sku, qty: line.qty, kit: None });
     }
     let order = Order {
         id: case.name.clone(),

@@ -6,8 +6,8 @@ use std::fmt;
 
 use serde::Deserialize;
 use switchyard_engine::{
-    Address, Catalog, Downtime, GeoPoint, Inventory, Location, LocationId, LocationKind, Order, OrderLine, Product,
-    RateCard, ReferencePolicy, ReferenceSettings, SkuId, Timestamp, Zone,
+    Address, Catalog, Downtime, GeoPoint, Inventory, Kit, KitComponent, Location, LocationId, LocationKind, Order,
+    OrderLine, Product, RateCard, ReferencePolicy, ReferenceSettings, SkuId, Timestamp, Zone, expand_kits,
 };
 
 /// The format tag this reader understands.
@@ -115,6 +115,18 @@ struct ProductDocument {
     weight_kg: f64,
     #[serde(default)]
     tags: Vec<String>,
+    // Set for a kit: the products one kit is made of.
+    #[serde(default)]
+    components: Vec<ComponentDocument>,
+    #[serde(default)]
+    kit_may_split: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComponentDocument {
+    sku: String,
+    qty: i64,
 }
 
 #[derive(Deserialize)]
@@ -179,7 +191,8 @@ pub struct Scenario {
     pub stock: Vec<InitialStock>,
     /// The reference policy with the scenario's rate card and settings.
     pub policy: ReferencePolicy,
-    /// The orders, in file order.
+    /// The orders, in file order, with kit lines expanded into their components
+    /// (`<line>/<component sku>`; see [`switchyard_engine::expand_kits`]).
     pub orders: Vec<Order>,
 }
 
@@ -226,11 +239,30 @@ impl Scenario {
             let location = read_location(&path, location)?;
             catalog.add_location(location).map_err(|error| error_at(path, error.to_string()))?;
         }
+        let mut kits = Vec::new();
         for (index, product) in document.products.into_iter().enumerate() {
             let path = format!("products[{index}]");
+            if !product.components.is_empty() || product.kit_may_split {
+                kits.push((path.clone(), product.sku.clone(), product.components, product.kit_may_split));
+            }
             let product =
                 Product { sku: product.sku, group: product.group, weight_kg: product.weight_kg, tags: product.tags };
             catalog.add_product(product).map_err(|error| error_at(path, error.to_string()))?;
+        }
+        // Kits once every product is known (a kit may come before its components).
+        for (path, sku, components, may_split) in kits {
+            let mut parts = Vec::with_capacity(components.len());
+            for (index, component) in components.iter().enumerate() {
+                let at = format!("{path}.components[{index}]");
+                let component_sku = catalog
+                    .sku_id(&component.sku)
+                    .ok_or_else(|| error_at(format!("{at}.sku"), format!("unknown sku `{}`", component.sku)))?;
+                parts.push(KitComponent { sku: component_sku, qty: count(&format!("{at}.qty"), component.qty, 1)? });
+            }
+            let kit_sku = catalog.sku_id(&sku).ok_or_else(|| error_at(&path, "the kit was not added"))?;
+            catalog
+                .set_kit(kit_sku, Some(Kit { components: parts, may_split }))
+                .map_err(|error| error_at(format!("{path}.components"), error.to_string()))?;
         }
         let mut stock = Vec::with_capacity(document.inventory.len());
         let mut seen = HashSet::new();
@@ -242,6 +274,12 @@ impl Scenario {
             let sku = catalog
                 .sku_id(&record.sku)
                 .ok_or_else(|| error_at(format!("{path}.sku"), format!("unknown sku `{}`", record.sku)))?;
+            if catalog.kit(sku).is_some() {
+                return Err(error_at(
+                    format!("{path}.sku"),
+                    format!("`{}` is a kit: it holds no stock of its own (stock its components)", record.sku),
+                ));
+            }
             let on_hand = count(&format!("{path}.on_hand"), record.on_hand, 0)?;
             let safety_stock = count(&format!("{path}.safety_stock"), record.safety_stock, 0)?;
             if !seen.insert((sku, location)) {
@@ -259,7 +297,14 @@ impl Scenario {
             if !order_ids.insert(order.id.clone()) {
                 return Err(error_at(format!("{path}.id"), format!("order id `{}` appears twice", order.id)));
             }
-            orders.push(read_order(&path, &catalog, order)?);
+            let order = read_order(&path, &catalog, order)?;
+            let order = if catalog.has_kits() {
+                expand_kits(&catalog, &order)
+                    .map_err(|error| error_at(format!("{path}.{}", error.field), error.message))?
+            } else {
+                order
+            };
+            orders.push(order);
         }
         Ok(Scenario { name: document.name, catalog, stock, policy: ReferencePolicy::new(rate_card, settings), orders })
     }
@@ -377,7 +422,7 @@ fn read_order(path: &str, catalog: &Catalog, document: OrderDocument) -> Result<
                 format!("line id `{}` appears twice in the order", line.id),
             ));
         }
-        lines.push(OrderLine { id: line.id, sku, qty });
+        lines.push(OrderLine { id: line.id, sku, qty, kit: None });
     }
     Ok(Order {
         id: document.id,

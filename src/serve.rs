@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use switchyard_host::dto::{LineDto, LocationDto, OrderRequest, ProductDto, ShipToDto, StockLevel};
-use switchyard_host::registry::{DEFAULT_GROUP, Kind};
+use switchyard_host::records::{Kind, LocationRecord, ProductRecord, ShipTo, SubmittedLine, SubmittedOrder};
+use switchyard_host::registry::DEFAULT_GROUP;
+use switchyard_host::service::StockLevel;
 use switchyard_host::{Config, Role, Service, Token};
 
 use crate::scenario::Scenario;
@@ -74,7 +75,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let listen = config.listen;
         let data = config.data.clone();
-        let service = Service::open(config).map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?;
+        let service = Service::open(config).await.map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?;
         let sample = if args.demo { Some(seed_demo(&service).await?) } else { None };
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
@@ -91,9 +92,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
 async fn seed_demo(service: &Service) -> anyhow::Result<String> {
     let scenario = Scenario::from_json(DEMO_SCENARIO).map_err(|e| anyhow::anyhow!("demo scenario: {e}"))?;
     let catalog = &scenario.catalog;
-    let fail = |e: switchyard_host::ApiError| anyhow::anyhow!("seeding the demo: {e}");
-    service.upsert_locations(catalog.locations().iter().map(LocationDto::from_engine).collect()).await.map_err(fail)?;
-    service.upsert_products(catalog.products().iter().map(ProductDto::from_engine).collect()).await.map_err(fail)?;
+    let fail = |e: switchyard_host::ServiceError| anyhow::anyhow!("seeding the demo: {e}");
+    let locations = catalog.locations().iter().map(LocationRecord::from_engine).collect();
+    service.upsert_locations(locations).await.map_err(fail)?;
+    service.upsert_products(catalog.products().iter().map(ProductRecord::from_engine).collect()).await.map_err(fail)?;
     let levels = scenario
         .stock
         .iter()
@@ -110,20 +112,20 @@ async fn seed_demo(service: &Service) -> anyhow::Result<String> {
         let (meta, _) = service
             .upload(Kind::Dsl, name, source.as_bytes().to_vec())
             .await
-            .map_err(|r| anyhow::anyhow!("demo policy `{name}`: {}", r.error))?;
+            .map_err(|e| anyhow::anyhow!("demo policy `{name}`: {e}"))?;
         default_version.get_or_insert(meta.version);
     }
     if let Some(version) = default_version {
         service.bind(DEFAULT_GROUP, &version, None).await.map_err(fail)?;
     }
     let order = scenario.orders.first().context("the demo scenario has no orders")?;
-    let sample = OrderRequest {
+    let sample = SubmittedOrder {
         id: "demo-1".to_owned(),
         placed_at: None,
         channel: order.channel.clone(),
         hold_until: None,
         requested_delivery: None,
-        ship_to: ShipToDto {
+        ship_to: ShipTo {
             lat: order.ship_to.position.lat,
             lon: order.ship_to.position.lon,
             postal_code: order.ship_to.postal_code.clone(),
@@ -132,7 +134,7 @@ async fn seed_demo(service: &Service) -> anyhow::Result<String> {
         lines: order
             .lines
             .iter()
-            .map(|l| LineDto { id: l.id.clone(), sku: catalog.product(l.sku).sku.clone(), qty: l.qty })
+            .map(|l| SubmittedLine { id: l.id.clone(), sku: catalog.product(l.sku).sku.clone(), qty: l.qty })
             .collect(),
     };
     Ok(serde_json::to_string(&sample)?)

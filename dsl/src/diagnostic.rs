@@ -16,13 +16,104 @@ pub enum Level {
     Warning,
 }
 
+/// Stable diagnostic codes: `policy::<name>` in reports and in the service's API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// The text does not parse.
+    Syntax,
+    /// The file is over the size limit.
+    TooLarge,
+    /// Nesting or a chain of operators goes past the limit.
+    TooDeep,
+    /// A number literal that cannot be read or is out of range.
+    Number,
+    /// An expression of the wrong type.
+    Type,
+    /// A name, setting or table key given twice.
+    Duplicate,
+    /// An expression uses what its place cannot see (a line in a shipment cost, a location in a per-line setting).
+    Context,
+    /// A record (`order`, `line`, ...) used as a value.
+    RecordValue,
+    /// A bands table whose bounds are not ascending or do not end with `beyond`.
+    Bands,
+    /// A function or method called with the wrong number of arguments.
+    Arity,
+    /// A name that is not defined.
+    UnknownName,
+    /// A method the record does not have.
+    UnknownMethod,
+    /// A field the record does not have.
+    UnknownField,
+    /// A function that does not exist.
+    UnknownFunction,
+    /// A split setting that does not exist.
+    UnknownSetting,
+    /// A tie-break key that does not exist.
+    UnknownTieBreak,
+    /// A definition that would hide a built-in or bound name.
+    Shadowing,
+    /// A required part of the policy is missing.
+    Missing,
+    /// A `time(...)` literal that is not an RFC 3339 time.
+    Time,
+    /// A param whose value is not a constant.
+    ParamNotConstant,
+    /// An aggregate inside another.
+    NestedAggregate,
+    /// A backorder horizon that is not positive.
+    BackorderHorizon,
+    /// A rule whose condition is constant and never excludes (a warning).
+    NeverFires,
+    /// A rule whose condition is constant and excludes everything (a warning).
+    AlwaysFires,
+}
+
+impl Code {
+    /// The code as written in reports: `policy::type`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Syntax => "policy::syntax",
+            Code::TooLarge => "policy::too_large",
+            Code::TooDeep => "policy::too_deep",
+            Code::Number => "policy::number",
+            Code::Type => "policy::type",
+            Code::Duplicate => "policy::duplicate",
+            Code::Context => "policy::context",
+            Code::RecordValue => "policy::record_value",
+            Code::Bands => "policy::bands",
+            Code::Arity => "policy::arity",
+            Code::UnknownName => "policy::unknown_name",
+            Code::UnknownMethod => "policy::unknown_method",
+            Code::UnknownField => "policy::unknown_field",
+            Code::UnknownFunction => "policy::unknown_function",
+            Code::UnknownSetting => "policy::unknown_setting",
+            Code::UnknownTieBreak => "policy::unknown_tie_break",
+            Code::Shadowing => "policy::shadowing",
+            Code::Missing => "policy::missing",
+            Code::Time => "policy::time",
+            Code::ParamNotConstant => "policy::param_not_constant",
+            Code::NestedAggregate => "policy::nested_aggregate",
+            Code::BackorderHorizon => "policy::backorder_horizon",
+            Code::NeverFires => "policy::never_fires",
+            Code::AlwaysFires => "policy::always_fires",
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One finding about a policy file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {
     /// Error or warning.
     pub level: Level,
     /// Stable code, like `policy::unknown_name`.
-    pub code: &'static str,
+    pub code: Code,
     /// Short, lower-case message.
     pub message: String,
     /// Where.
@@ -37,7 +128,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error.
-    pub fn error(code: &'static str, span: Span, message: impl Into<String>, label: impl Into<String>) -> Diagnostic {
+    pub fn error(code: Code, span: Span, message: impl Into<String>, label: impl Into<String>) -> Diagnostic {
         Diagnostic {
             level: Level::Error,
             code,
@@ -50,7 +141,7 @@ impl Diagnostic {
     }
 
     /// A warning.
-    pub fn warning(code: &'static str, span: Span, message: impl Into<String>, label: impl Into<String>) -> Diagnostic {
+    pub fn warning(code: Code, span: Span, message: impl Into<String>, label: impl Into<String>) -> Diagnostic {
         Diagnostic {
             level: Level::Warning,
             code,

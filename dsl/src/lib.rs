@@ -13,7 +13,7 @@ pub mod parse;
 use std::collections::HashMap;
 
 pub use compile::DslPolicy;
-pub use diagnostic::{Diagnostic, Diagnostics, Level};
+pub use diagnostic::{Code, Diagnostic, Diagnostics, Level};
 
 /// Parses, checks and compiles a policy file. `Ok` carries the policy and its warnings;
 /// `Err` carries every error (and warning) of the file.

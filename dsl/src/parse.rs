@@ -10,7 +10,7 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 use crate::ast::{
     Aggregate, Band, BinaryOp, Expr, ExprKind, Ident, Item, Literal, PolicyAst, Setting, ShortAction, Span, UnaryOp,
 };
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 
 mod grammar {
     // The generated parser's items carry no docs.
@@ -58,13 +58,13 @@ pub fn parse(source: &str) -> Result<PolicyAst, Vec<Diagnostic>> {
             pest::set_error_detail(true);
             let whole = match Grammar::parse(Rule::policy, source) {
                 Err(error) => syntax_error(source, error),
-                Ok(_) => Diagnostic::error("policy::syntax", Span::default(), "cannot read the policy", "here"),
+                Ok(_) => Diagnostic::error(Code::Syntax, Span::default(), "cannot read the policy", "here"),
             };
             return Err(syntax_errors_per_item(source, whole));
         }
     };
     let Some(policy) = pairs.next() else {
-        return Err(vec![Diagnostic::error("policy::syntax", Span::default(), "empty policy file", "here")]);
+        return Err(vec![Diagnostic::error(Code::Syntax, Span::default(), "empty policy file", "here")]);
     };
     let mut builder = Builder { errors: Vec::new() };
     let ast = builder.policy(policy);
@@ -171,7 +171,7 @@ fn check_limits(source: &str) -> Result<(), Vec<Diagnostic>> {
         let span = Span { start: 0, end: 0 };
         return Err(vec![
             Diagnostic::error(
-                "policy::too_large",
+                Code::TooLarge,
                 span,
                 format!("policy file is {} bytes, more than the limit of {MAX_SOURCE_BYTES}", source.len()),
                 "this file",
@@ -232,7 +232,7 @@ fn check_limits(source: &str) -> Result<(), Vec<Diagnostic>> {
             let span = Span { start: at.min(source.len()), end: (at + 1).min(source.len()) };
             return Err(vec![
                 Diagnostic::error(
-                    "policy::too_deep",
+                    Code::TooDeep,
                     span,
                     format!("nesting deeper than {MAX_NESTING} levels"),
                     "too deep here",
@@ -344,13 +344,8 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
     let found = source[start..].split_whitespace().next().map(|token| token.chars().take(24).collect::<String>());
     let rest_of_line = source[start..].lines().next().unwrap_or("");
     if rest_of_line.starts_with('"') && !rest_of_line[1..].contains('"') {
-        return Diagnostic::error(
-            "policy::syntax",
-            Span { start, end },
-            "unterminated string",
-            "this string never ends",
-        )
-        .with_help("close it with `\"` on the same line");
+        return Diagnostic::error(Code::Syntax, Span { start, end }, "unterminated string", "this string never ends")
+            .with_help("close it with `\"` on the same line");
     }
     let message = match (&found, expected.is_empty()) {
         (Some(found), false) => format!("unexpected `{found}`"),
@@ -359,7 +354,7 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
         (None, true) => "cannot read the end of the file".to_owned(),
     };
     let label = if expected.is_empty() { "here".to_owned() } else { format!("expected {}", expected.join(" or ")) };
-    Diagnostic::error("policy::syntax", Span { start, end }, message, label)
+    Diagnostic::error(Code::Syntax, Span { start, end }, message, label)
         .with_help("see docs/POLICY_LANGUAGE.md for the syntax of each item")
 }
 
@@ -489,7 +484,7 @@ impl Builder {
             Ok(value) if value.is_finite() => value,
             _ => {
                 self.errors.push(Diagnostic::error(
-                    "policy::number",
+                    Code::Number,
                     span_of(pair),
                     format!("`{text}` is not a usable number"),
                     "here",
@@ -518,7 +513,7 @@ impl Builder {
                     Some(seconds) => Literal::Duration(seconds),
                     None => {
                         self.errors.push(Diagnostic::error(
-                            "policy::number",
+                            Code::Number,
                             span_of(&pair),
                             format!("duration `{text}` is too large"),
                             "here",
@@ -539,7 +534,7 @@ impl Builder {
         if operators > MAX_EXPRESSION_DEPTH as usize {
             self.errors.push(
                 Diagnostic::error(
-                    "policy::too_deep",
+                    Code::TooDeep,
                     span,
                     format!("expression chains {operators} operators, more than the limit of {MAX_EXPRESSION_DEPTH}"),
                     "this expression",
@@ -578,7 +573,7 @@ impl Builder {
         if expr.depth > MAX_EXPRESSION_DEPTH {
             self.errors.push(
                 Diagnostic::error(
-                    "policy::too_deep",
+                    Code::TooDeep,
                     span,
                     format!(
                         "expression nests {} levels deep, more than the limit of {MAX_EXPRESSION_DEPTH}",

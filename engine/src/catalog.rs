@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use crate::domain::{Location, LocationId, Product, SkuId};
+use crate::kits::Kit;
 
 /// Why a location or product could not be added.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -13,6 +14,14 @@ pub enum CatalogError {
     /// Two products with one SKU.
     #[error("sku `{0}` is defined twice")]
     DuplicateSku(String),
+    /// A kit definition that cannot be used.
+    #[error("kit `{sku}`: {reason}")]
+    InvalidKit {
+        /// The kit's SKU.
+        sku: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A field that must hold a usable value does not.
     #[error("{field} of `{id}` is invalid: {reason}")]
     InvalidField {
@@ -32,6 +41,8 @@ pub struct Catalog {
     products: Vec<Product>,
     location_ids: HashMap<String, LocationId>,
     skus: HashMap<String, SkuId>,
+    // Kit definitions by kit SKU.
+    kits: HashMap<SkuId, Kit>,
 }
 
 impl Catalog {
@@ -121,6 +132,53 @@ impl Catalog {
         self.skus.insert(product.sku.clone(), id);
         self.products.push(product);
         Ok(id)
+    }
+
+    /// Makes product `sku` a kit of `kit`'s components (`None`: an ordinary product again).
+    /// Components must be products of this catalog that are not kits themselves, each with
+    /// at least one unit, and a kit may not be a component of another.
+    pub fn set_kit(&mut self, sku: SkuId, kit: Option<Kit>) -> Result<(), CatalogError> {
+        let name = |id: SkuId| self.products.get(id.index()).map_or_else(|| format!("#{}", id.0), |p| p.sku.clone());
+        let invalid = |reason: String| CatalogError::InvalidKit { sku: name(sku), reason };
+        if sku.index() >= self.products.len() {
+            return Err(invalid("no such product".to_owned()));
+        }
+        let Some(kit) = kit else {
+            self.kits.remove(&sku);
+            return Ok(());
+        };
+        if kit.components.is_empty() {
+            return Err(invalid("a kit needs at least one component".to_owned()));
+        }
+        for component in &kit.components {
+            if component.sku.index() >= self.products.len() {
+                return Err(invalid(format!("component #{} is not a product", component.sku.0)));
+            }
+            if component.sku == sku || self.kits.contains_key(&component.sku) {
+                return Err(invalid(format!(
+                    "`{}` is a kit; a kit's components are products, not kits",
+                    name(component.sku)
+                )));
+            }
+            if component.qty == 0 {
+                return Err(invalid(format!("component `{}` needs at least 1 unit", name(component.sku))));
+            }
+        }
+        if self.kits.values().any(|other| other.components.iter().any(|c| c.sku == sku)) {
+            return Err(invalid("it is a component of another kit; a kit cannot be".to_owned()));
+        }
+        self.kits.insert(sku, kit);
+        Ok(())
+    }
+
+    /// The kit definition of `sku`, when it is a kit.
+    pub fn kit(&self, sku: SkuId) -> Option<&Kit> {
+        self.kits.get(&sku)
+    }
+
+    /// Whether any product is a kit.
+    pub fn has_kits(&self) -> bool {
+        !self.kits.is_empty()
     }
 
     /// The dense index of the location with merchant id `id`.

@@ -329,6 +329,9 @@ pub struct OrderLine {
     pub sku: SkuId,
     /// How many units; at least 1.
     pub qty: u32,
+    /// Set on the components of a kit line ([`crate::expand_kits`]): they ship whole or not
+    /// at all, and together unless the kit may split.
+    pub kit: Option<crate::kits::KitPart>,
 }
 
 /// A customer order to route.

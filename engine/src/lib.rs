@@ -12,13 +12,13 @@ pub mod excluding_policy;
 pub mod explain;
 pub mod fallback_policy;
 pub mod inventory;
+pub mod kits;
 pub mod optimizer;
 pub mod plan;
 pub mod policy;
 pub mod reference_policy;
 pub mod returns;
 pub mod router;
-pub mod together_policy;
 
 pub use analysis::{RunSummary, plans_differ};
 pub use catalog::{Catalog, CatalogError};
@@ -29,6 +29,7 @@ pub use excluding_policy::ExcludingPolicy;
 pub use explain::{CandidateExplanation, CandidateStatus, Explanation, LineExplanation};
 pub use fallback_policy::FallbackPolicy;
 pub use inventory::{Inventory, InventoryError, Position, Reservation, ReservedShipment, ReservedUnits};
+pub use kits::{Kit, KitAtp, KitComponent, KitPart, apply_kit_rules, expand_kits, has_kit_lines, kit_atp};
 pub use optimizer::{SearchBudget, Strategy};
 pub use plan::{CostBreakdown, Plan, PlanStatus, Shipment, ShipmentLine, Unfilled};
 pub use policy::{
@@ -37,5 +38,4 @@ pub use policy::{
 };
 pub use reference_policy::{RateCard, RateCardError, ReferencePolicy, ReferenceSettings, Zone};
 pub use returns::{RETURNS_CAPABILITY, ReturnChoice, allowed_locations, choose_return_location};
-pub use router::{OrderError, Routed, Router, RouterConfig, RoutingError, Workspace};
-pub use together_policy::TogetherPolicy;
+pub use router::{NO_WHOLE_KIT, OrderError, Routed, Router, RouterConfig, RoutingError, Workspace, validate_order};

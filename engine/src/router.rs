@@ -8,6 +8,7 @@ use crate::catalog::Catalog;
 use crate::domain::{LocationId, Order};
 use crate::explain::{CandidateExplanation, CandidateStatus, Explanation, LineExplanation};
 use crate::inventory::{Inventory, InventoryError, Position, Reservation, ReservedShipment, ReservedUnits};
+use crate::kits::{apply_kit_rules, has_kit_lines, short_kits};
 use crate::optimizer::{ExactSearch, Problem, SearchBudget, Solution, Strategy, solve, takes_of_plan};
 use crate::plan::{CostBreakdown, Plan, PlanStatus, Shipment, ShipmentLine, Unfilled};
 use crate::policy::{CandidateLocation, Candidates, Evaluation, Policy, PolicyError, PolicyRequest, Verdict};
@@ -15,6 +16,9 @@ use crate::policy::{CandidateLocation, Candidates, Evaluation, Policy, PolicyErr
 static DOWNTIME: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("location in planned downtime"));
 static NOT_PRICED: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("not priced by the policy"));
 static CAPACITY: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("daily shipment capacity reached"));
+
+/// Why a plan leaves every line of an order unfilled when none of its kits can ship whole.
+pub const NO_WHOLE_KIT: &str = "no location can ship the order's kits whole";
 
 /// How orders are routed.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,37 +119,16 @@ pub struct Router<'a> {
 }
 
 impl Router<'_> {
-    /// Checks an order before anything is read or reserved for it.
+    /// Checks an order before anything is read or reserved for it: [`validate_order`], and
+    /// every kit line expanded into its components.
     pub fn validate(&self, order: &Order) -> Result<(), OrderError> {
-        let fail = |field: String, message: &str| Err(OrderError { field, message: message.to_owned() });
-        if order.id.is_empty() {
-            return fail("id".into(), "must not be empty");
-        }
-        if order.lines.is_empty() {
-            return fail("lines".into(), "an order needs at least one line");
-        }
-        if order.lines.len() > self.config.max_lines {
-            return fail(
-                "lines".into(),
-                &format!("{} lines is more than the limit of {}", order.lines.len(), self.config.max_lines),
-            );
-        }
-        if !order.ship_to.position.is_valid() {
-            return fail("ship_to".into(), "lat/lon must be finite degrees in range");
-        }
-        let mut ids = HashSet::with_capacity(order.lines.len());
+        validate_order(self.catalog, order, self.config.max_lines)?;
         for (index, line) in order.lines.iter().enumerate() {
-            if line.id.is_empty() {
-                return fail(format!("lines[{index}].id"), "must not be empty");
-            }
-            if !ids.insert(line.id.as_str()) {
-                return fail(format!("lines[{index}].id"), &format!("line id `{}` appears twice", line.id));
-            }
-            if line.qty == 0 {
-                return fail(format!("lines[{index}].qty"), "must be at least 1");
-            }
-            if line.sku.index() >= self.catalog.products().len() {
-                return fail(format!("lines[{index}].sku"), "unknown sku");
+            if line.kit.is_none() && self.catalog.kit(line.sku).is_some() {
+                return Err(OrderError {
+                    field: format!("lines[{index}].sku"),
+                    message: "a kit must be expanded into its components first (`expand_kits`)".to_owned(),
+                });
             }
         }
         Ok(())
@@ -154,13 +137,17 @@ impl Router<'_> {
     /// Routes `order` without reserving anything (a dry run).
     pub fn plan(&self, order: &Order, workspace: &mut Workspace) -> Result<Plan, RoutingError> {
         self.validate(order)?;
-        let solution = self.decide(order, workspace)?;
-        Ok(self.build_plan(order, workspace, &solution))
+        self.plan_whole_kits(order, workspace)
     }
 
     /// Routes `order` without reserving and explains the decision.
     pub fn explain(&self, order: &Order, workspace: &mut Workspace) -> Result<(Plan, Explanation), RoutingError> {
         let plan = self.plan(order, workspace)?;
+        if has_kit_lines(order) {
+            // The last search may have seen only part of the order (kits left out whole):
+            // gather and price every line again for the explanation.
+            self.decide(order, workspace)?;
+        }
         let explanation = self.build_explanation(order, workspace, &plan);
         Ok((plan, explanation))
     }
@@ -172,8 +159,7 @@ impl Router<'_> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let solution = self.decide(order, workspace)?;
-            let plan = self.build_plan(order, workspace, &solution);
+            let plan = self.plan_whole_kits(order, workspace)?;
             if plan.status != PlanStatus::Routed || plan.shipments.is_empty() {
                 return Ok(Routed { plan, reservation: None });
             }
@@ -207,6 +193,47 @@ impl Router<'_> {
             }
         }
         reservation
+    }
+
+    // Plans `order`; a kit any component of which would be left short is left out whole (its
+    // lines unfilled at the policy's unfilled penalty) and the rest is planned again, until
+    // every kit that remains ships whole.
+    fn plan_whole_kits(&self, order: &Order, workspace: &mut Workspace) -> Result<Plan, RoutingError> {
+        let solution = self.decide(order, workspace)?;
+        let plan = self.build_plan(order, workspace, &solution);
+        if !has_kit_lines(order) || plan.status != PlanStatus::Routed {
+            return Ok(plan);
+        }
+        let penalty = workspace.problem.unfilled_penalty;
+        let mut short = short_kits(order, plan.unfilled.iter().map(|u| u.line));
+        if short.is_empty() {
+            return Ok(plan);
+        }
+        // `kept[i]`: the full order's index of the remainder's line `i`.
+        let mut kept: Vec<usize> = (0..order.lines.len()).collect();
+        loop {
+            kept.retain(|&line| order.lines[line].kit.is_none_or(|part| !short.contains(&part.kit)));
+            if kept.is_empty() {
+                let mut plan = self.build_plan(order, workspace, &Solution::default());
+                plan.status = PlanStatus::Rejected { reason: NO_WHOLE_KIT.to_owned() };
+                // Nothing else was possible.
+                plan.optimal = true;
+                plan.cost = CostBreakdown { unfilled_penalty: penalty * plan.unfilled_units() as f64, ..plan.cost };
+                return Ok(plan);
+            }
+            let remainder =
+                Order { lines: kept.iter().map(|&line| order.lines[line].clone()).collect(), ..order.clone() };
+            let solution = self.decide(&remainder, workspace)?;
+            let plan = self.build_plan(&remainder, workspace, &solution);
+            if plan.status != PlanStatus::Routed {
+                return Ok(self.build_plan(order, workspace, &Solution { takes: Vec::new(), ..solution }));
+            }
+            let more = short_kits(&remainder, plan.unfilled.iter().map(|u| u.line));
+            if more.is_empty() {
+                return Ok(widen(order, &kept, plan, penalty));
+            }
+            short.extend(more);
+        }
     }
 
     fn gather_candidates(&self, order: &Order, workspace: &mut Workspace) {
@@ -264,6 +291,9 @@ impl Router<'_> {
             let info = self.policy.info();
             RoutingError::InvalidAnswer { policy: format!("{}@{}", info.name, info.version), message }
         })?;
+        if has_kit_lines(order) {
+            apply_kit_rules(order, &workspace.candidates, &mut workspace.evaluation);
+        }
         workspace.problem.build(self.catalog, order, &workspace.candidates, &workspace.evaluation);
         if let Some(plan) = &workspace.evaluation.plan {
             // The policy chose the plan itself: checked, not searched, and not called optimal.
@@ -427,4 +457,62 @@ impl Router<'_> {
             nodes: plan.nodes,
         }
     }
+}
+
+// The plan of a remainder (`kept[i]` is the full order's index of its line `i`) as a plan of
+// the full order: every line left out is unfilled, at `penalty` per unit.
+fn widen(order: &Order, kept: &[usize], mut plan: Plan, penalty: f64) -> Plan {
+    for shipment in &mut plan.shipments {
+        for line in &mut shipment.lines {
+            line.line = kept[line.line];
+        }
+    }
+    for unfilled in &mut plan.unfilled {
+        unfilled.line = kept[unfilled.line];
+    }
+    let mut left_out = 0u64;
+    for (line, order_line) in order.lines.iter().enumerate() {
+        if !kept.contains(&line) {
+            plan.unfilled.push(Unfilled { line, qty: order_line.qty });
+            left_out += u64::from(order_line.qty);
+        }
+    }
+    plan.unfilled.sort_by_key(|u| u.line);
+    plan.cost.unfilled_penalty += penalty * left_out as f64;
+    plan
+}
+
+/// The rules every order must meet before it is routed: an id, at least one and at most
+/// `max_lines` lines, a usable ship-to, line ids present and unique, at least one unit per
+/// line, SKUs of `catalog`. Errors name the field (`lines[2].qty`).
+pub fn validate_order(catalog: &Catalog, order: &Order, max_lines: usize) -> Result<(), OrderError> {
+    let fail = |field: String, message: &str| Err(OrderError { field, message: message.to_owned() });
+    if order.id.is_empty() {
+        return fail("id".into(), "must not be empty");
+    }
+    if order.lines.is_empty() {
+        return fail("lines".into(), "an order needs at least one line");
+    }
+    if order.lines.len() > max_lines {
+        return fail("lines".into(), &format!("{} lines is more than the limit of {}", order.lines.len(), max_lines));
+    }
+    if !order.ship_to.position.is_valid() {
+        return fail("ship_to".into(), "lat/lon must be finite degrees in range");
+    }
+    let mut ids = HashSet::with_capacity(order.lines.len());
+    for (index, line) in order.lines.iter().enumerate() {
+        if line.id.is_empty() {
+            return fail(format!("lines[{index}].id"), "must not be empty");
+        }
+        if !ids.insert(line.id.as_str()) {
+            return fail(format!("lines[{index}].id"), &format!("line id `{}` appears twice", line.id));
+        }
+        if line.qty == 0 {
+            return fail(format!("lines[{index}].qty"), "must be at least 1");
+        }
+        if line.sku.index() >= catalog.products().len() {
+            return fail(format!("lines[{index}].sku"), "unknown sku");
+        }
+    }
+    Ok(())
 }

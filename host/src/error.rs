@@ -1,118 +1,133 @@
-//! One error shape for the whole API: `{"error": {"code", "message", "field"?}}` with a stable
-//! code. Client errors are not logged as errors; internal ones return a generic message and
-//! are logged with the request id.
+//! What a service operation can fail with. It knows nothing of HTTP: the API maps each kind
+//! to a status (`api::error`).
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use crate::records::DiagnosticRecord;
 
-/// An API error: status, stable code, message, and the offending field when there is one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// Stable machine-readable code, like `unknown_sku`.
-    pub code: &'static str,
-    /// What went wrong, for a person.
-    pub message: String,
-    /// Path of the offending field in the request body, like `lines[2].qty`.
-    pub field: Option<String>,
+/// Why an operation did not happen. Nothing was applied when it fails.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// What the request names does not exist.
+    #[error("{code}: {message}")]
+    NotFound {
+        /// Stable code, like `unknown_order`.
+        code: &'static str,
+        /// What is missing.
+        message: String,
+    },
+    /// The request conflicts with the current state (an order that cannot be cancelled now,
+    /// an id taken by different content).
+    #[error("{code}: {message}")]
+    Conflict {
+        /// Stable code, like `invalid_state`.
+        code: &'static str,
+        /// What conflicts.
+        message: String,
+    },
+    /// The request's content cannot be used.
+    #[error("{code}: {message}")]
+    Invalid {
+        /// Stable code, like `unknown_sku`.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+        /// Path of the offending field, like `lines[2].qty`.
+        field: Option<String>,
+    },
+    /// A policy upload with errors: every diagnostic, with its line and column.
+    #[error("invalid_policy: {message}")]
+    InvalidPolicy {
+        /// A summary naming the first error.
+        message: String,
+        /// Every error and warning.
+        diagnostics: Vec<DiagnosticRecord>,
+    },
+    /// The store could not make the change durable; nothing was applied.
+    #[error("store_unavailable: {message}")]
+    Unavailable {
+        /// What the store said.
+        message: String,
+    },
+    /// A bug or an impossible state; logged, never shown to the client in detail.
+    #[error("internal: {message}")]
+    Internal {
+        /// What went wrong.
+        message: String,
+    },
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
-}
-
-#[derive(Serialize)]
-struct Inner<'a> {
-    code: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
-}
-
-/// The body of every error response (for the OpenAPI document).
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    /// The error.
-    pub error: ErrorDetail,
-}
-
-/// An error's code, message and field.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorDetail {
-    /// Stable code, like `unknown_sku`.
-    pub code: String,
-    /// What went wrong.
-    pub message: String,
-    /// The offending field, like `lines[0].qty`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
-
-impl ApiError {
-    /// An error with this status and code.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), field: None }
+impl ServiceError {
+    /// The request's content cannot be used.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> ServiceError {
+        ServiceError::Invalid { code, message: message.into(), field: None }
     }
 
-    /// The same error, naming the field it is about.
-    pub fn at(mut self, field: impl Into<String>) -> ApiError {
-        self.field = Some(field.into());
-        self
+    /// What the request names does not exist.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> ServiceError {
+        ServiceError::NotFound { code, message: message.into() }
     }
 
-    /// 400: the request is malformed.
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    /// Conflicts with the current state.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> ServiceError {
+        ServiceError::Conflict { code, message: message.into() }
     }
 
-    /// 422: well-formed, but its content cannot be used.
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    /// A bug or an impossible state.
+    pub fn internal(message: impl Into<String>) -> ServiceError {
+        ServiceError::Internal { message: message.into() }
     }
 
-    /// 404.
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, code, message)
+    /// The same error about `field` (only `Invalid` names a field).
+    pub fn at(self, field: impl Into<String>) -> ServiceError {
+        match self {
+            ServiceError::Invalid { code, message, .. } => {
+                ServiceError::Invalid { code, message, field: Some(field.into()) }
+            }
+            other => other,
+        }
     }
 
-    /// 409: conflicts with the current state.
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::CONFLICT, code, message)
+    /// The same error with its field under `path` (`lines[0]` + `qty` = `lines[0].qty`).
+    pub fn under(self, path: &str) -> ServiceError {
+        match self {
+            ServiceError::Invalid { code, message, field } => ServiceError::Invalid {
+                code,
+                message,
+                field: Some(match field {
+                    Some(field) => format!("{path}.{field}"),
+                    None => path.to_owned(),
+                }),
+            },
+            other => other,
+        }
     }
 
-    /// 500 or 503: our fault. The message is logged, the client gets a generic one.
-    pub fn internal(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::NotFound { code, .. }
+            | ServiceError::Conflict { code, .. }
+            | ServiceError::Invalid { code, .. } => code,
+            ServiceError::InvalidPolicy { .. } => "invalid_policy",
+            ServiceError::Unavailable { .. } => "store_unavailable",
+            ServiceError::Internal { .. } => "internal",
+        }
     }
 
-    /// 503: the store could not make a write durable; nothing was applied.
-    pub fn unavailable(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", message)
-    }
-}
-
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.field {
-            Some(field) => write!(f, "{} ({}): {}", self.code, field, self.message),
-            None => write!(f, "{}: {}", self.code, self.message),
+    /// What went wrong, in words.
+    pub fn message(&self) -> &str {
+        match self {
+            ServiceError::NotFound { message, .. }
+            | ServiceError::Conflict { message, .. }
+            | ServiceError::Invalid { message, .. }
+            | ServiceError::InvalidPolicy { message, .. }
+            | ServiceError::Unavailable { message }
+            | ServiceError::Internal { message } => message,
         }
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let message = if self.status.is_server_error() {
-            // The details are in the log, under the request id.
-            tracing::error!(code = self.code, message = %self.message, "request failed");
-            "internal error; the server log has the details under this request's id"
-        } else {
-            self.message.as_str()
-        };
-        let body = Body { error: Inner { code: self.code, message, field: self.field.as_deref() } };
-        (self.status, axum::Json(body)).into_response()
+impl From<crate::store::StoreError> for ServiceError {
+    fn from(error: crate::store::StoreError) -> ServiceError {
+        ServiceError::Unavailable { message: format!("the change was not made durable: {}", error.0) }
     }
 }

@@ -1,24 +1,24 @@
-//! switchyard-host: the HTTP service. It owns HTTP (axum), the durable store (SQLite), the
-//! registry of policy and plugin versions and their bindings to product groups, auth and
-//! metrics. It depends on `engine`, `dsl` and `plugins`; nothing depends on it but the binary.
+//! switchyard-host: the service around the engine. Its layers, from the edge inwards:
 //!
-//! - `config`: the TOML configuration and roles;
-//! - `dto`: wire types and their conversion to engine types;
-//! - `store`: the `Store` trait and `SqliteStore` (WAL, group commit);
-//! - `registry`: versions (content-addressed) and bindings (atomic swap);
-//! - `service`: state and operations, independent of HTTP;
-//! - `api`: routes, auth, request ids, error shape;
-//! - `recurring`: recurring orders (subscriptions) and their schedules;
-//! - `shadow`: shadow runs of a candidate version beside the live binding;
-//! - `webhooks`: subscriptions, signed deliveries, retries;
-//! - `metrics`: Prometheus exposition.
+//! - `api`: the HTTP edge (axum): routes, extractors (bearer roles, JSON bodies), wire types
+//!   (`api::dto`), the one error shape, the OpenAPI document. Only this layer knows HTTP.
+//! - `service`: the state and every operation, in the service's own types; operations fail
+//!   with a [`ServiceError`]. One order's journey is a pipeline of named steps
+//!   (`service/create.rs`), its validation one module (`service/validate.rs`).
+//! - `records`: what the service keeps and stores: orders, plans, inbound stock, returns,
+//!   recurring orders, webhooks, versions and bindings; states are enums.
+//! - `store`: the [`Store`] boundary (load at start, commit a batch of changes, claim
+//!   background work) and the embedded [`SqliteStore`].
+//! - `registry` (versions and bindings, atomic swap), `shadow` (shadow runs), `webhooks`
+//!   (signing and sending), `metrics` (Prometheus), `config`.
+//!
+//! Nothing below `api` imports it; `service` is the only layer that imports the store.
 
 pub mod api;
 pub mod config;
-pub mod dto;
 pub mod error;
 pub mod metrics;
-pub mod recurring;
+pub mod records;
 pub mod registry;
 pub mod service;
 pub mod shadow;
@@ -28,13 +28,14 @@ pub mod webhooks;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use api::app;
+pub use api::{ApiError, app};
 pub use config::{Config, Role, Token};
-pub use error::ApiError;
+pub use error::ServiceError;
 pub use service::Service;
+pub use store::{SqliteStore, Store};
 
-/// Serves `service` on `listener` until ctrl-c (or SIGTERM); expires reservations and delivers
-/// webhooks in the background.
+/// Serves `service` on `listener` until ctrl-c (or SIGTERM); expires reservations, routes
+/// due orders and delivers webhooks in the background.
 pub async fn serve(service: Arc<Service>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     tokio::spawn(Arc::clone(&service).run_deliveries());
     let sweeper = Arc::clone(&service);

@@ -6,73 +6,15 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use switchyard_engine::{FallbackPolicy, Policy};
 use switchyard_plugins::{PluginHost, WasmPolicy};
 
-use crate::error::ApiError;
+use crate::error::ServiceError;
+use crate::records::{BindingRecord, DiagnosticLevel, DiagnosticRecord, Kind, VersionMeta};
 
 /// The group name of the default binding (orders whose lines have no bound group).
 pub const DEFAULT_GROUP: &str = "default";
-
-/// What a version is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// Policy language source.
-    Dsl,
-    /// A Wasm plugin.
-    Wasm,
-}
-
-impl Kind {
-    /// Its name in URLs and the store.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Dsl => "dsl",
-            Kind::Wasm => "wasm",
-        }
-    }
-}
-
-/// A diagnostic of an uploaded policy, with its position.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct DiagnosticDto {
-    /// `error` or `warning`.
-    pub level: String,
-    /// Stable code.
-    pub code: String,
-    /// What is wrong.
-    pub message: String,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column (characters).
-    pub column: usize,
-    /// How to fix it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub help: Option<String>,
-}
-
-/// What the API shows of a version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct VersionMeta {
-    /// Content hash: the version's id.
-    pub version: String,
-    /// The name it was uploaded under.
-    pub name: String,
-    /// `dsl` or `wasm`.
-    pub kind: Kind,
-    /// Size of the source or module, bytes.
-    pub size: usize,
-    /// Upload time (RFC 3339).
-    pub uploaded_at: String,
-    /// Warnings (a version with errors is never stored).
-    pub diagnostics: Vec<DiagnosticDto>,
-    /// The product groups a policy says it applies to (empty: any group, and plugins).
-    #[serde(default)]
-    pub groups: Vec<String>,
-}
 
 /// A loaded version.
 pub struct Version {
@@ -84,24 +26,10 @@ pub struct Version {
     pub plugin: Option<Arc<WasmPolicy>>,
 }
 
-/// A binding of a version to a product group.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct BindingDto {
-    /// Product group, or `default`.
-    pub group: String,
-    /// The bound version.
-    pub version: String,
-    /// The version that routes when the bound one fails; absent: the order is refused.
-    #[serde(default)]
-    pub fallback: Option<String>,
-    /// When it was bound.
-    pub bound_at: String,
-}
-
 /// A live binding: what orders of the group route with.
 pub struct Binding {
-    /// What the API shows.
-    pub dto: BindingDto,
+    /// The binding as recorded.
+    pub record: BindingRecord,
     /// The policy, wrapped with its fallback when there is one.
     pub policy: Arc<dyn Policy>,
 }
@@ -112,7 +40,7 @@ pub struct Registry {
     versions: DashMap<String, Arc<Version>>,
     order: Mutex<Vec<String>>,
     bindings: DashMap<String, Arc<Binding>>,
-    history: Mutex<Vec<BindingDto>>,
+    history: Mutex<Vec<BindingRecord>>,
 }
 
 /// The content hash that names a version.
@@ -133,18 +61,18 @@ fn line_column(source: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn diagnostics_of(diagnostics: &switchyard_dsl::Diagnostics) -> Vec<DiagnosticDto> {
+fn diagnostics_of(diagnostics: &switchyard_dsl::Diagnostics) -> Vec<DiagnosticRecord> {
     diagnostics
         .items
         .iter()
         .map(|d| {
             let (line, column) = line_column(&diagnostics.source, d.span.start);
-            DiagnosticDto {
+            DiagnosticRecord {
                 level: match d.level {
-                    switchyard_dsl::Level::Error => "error".into(),
-                    switchyard_dsl::Level::Warning => "warning".into(),
+                    switchyard_dsl::Level::Error => DiagnosticLevel::Error,
+                    switchyard_dsl::Level::Warning => DiagnosticLevel::Warning,
                 },
-                code: d.code.to_owned(),
+                code: d.code.to_string(),
                 message: d.message.clone(),
                 line,
                 column,
@@ -152,15 +80,6 @@ fn diagnostics_of(diagnostics: &switchyard_dsl::Diagnostics) -> Vec<DiagnosticDt
             }
         })
         .collect()
-}
-
-/// A policy upload that has errors: every diagnostic, with positions.
-#[derive(Debug)]
-pub struct Rejected {
-    /// The error.
-    pub error: ApiError,
-    /// The diagnostics.
-    pub diagnostics: Vec<DiagnosticDto>,
 }
 
 impl Registry {
@@ -176,13 +95,12 @@ impl Registry {
     }
 
     /// Compiles a version (without storing it). DSL errors come back with every diagnostic.
-    pub fn compile(&self, kind: Kind, name: &str, bytes: &[u8], uploaded_at: String) -> Result<Version, Rejected> {
+    pub fn compile(&self, kind: Kind, name: &str, bytes: &[u8], uploaded_at: String) -> Result<Version, ServiceError> {
         let version = version_of(kind, bytes);
-        let plain = |error: ApiError| Rejected { error, diagnostics: Vec::new() };
         match kind {
             Kind::Dsl => {
                 let source = std::str::from_utf8(bytes)
-                    .map_err(|e| plain(ApiError::invalid("invalid_policy", format!("the source is not UTF-8: {e}"))))?;
+                    .map_err(|e| ServiceError::invalid("invalid_policy", format!("the source is not UTF-8: {e}")))?;
                 match switchyard_dsl::load(name, source, &switchyard_dsl::no_overrides()) {
                     Ok((policy, warnings)) => Ok(Version {
                         meta: VersionMeta {
@@ -199,8 +117,8 @@ impl Registry {
                     }),
                     Err(diagnostics) => {
                         let diagnostics = diagnostics_of(&diagnostics);
-                        let errors = diagnostics.iter().filter(|d| d.level == "error").count();
-                        let first = diagnostics.iter().find(|d| d.level == "error");
+                        let errors = diagnostics.iter().filter(|d| d.level == DiagnosticLevel::Error).count();
+                        let first = diagnostics.iter().find(|d| d.level == DiagnosticLevel::Error);
                         let message = match first {
                             Some(d) => format!(
                                 "the policy has {errors} error(s); first at line {}, column {}: {}",
@@ -208,7 +126,7 @@ impl Registry {
                             ),
                             None => "the policy has errors".to_owned(),
                         };
-                        Err(Rejected { error: ApiError::invalid("invalid_policy", message), diagnostics })
+                        Err(ServiceError::InvalidPolicy { message, diagnostics })
                     }
                 }
             }
@@ -216,7 +134,7 @@ impl Registry {
                 let plugin = self
                     .plugins
                     .load(name, bytes)
-                    .map_err(|e| plain(ApiError::invalid("invalid_plugin", e.to_string())))?;
+                    .map_err(|e| ServiceError::invalid("invalid_plugin", e.to_string()))?;
                 let plugin = Arc::new(plugin);
                 Ok(Version {
                     meta: VersionMeta {
@@ -257,46 +175,46 @@ impl Registry {
     }
 
     /// Checks that a binding can be made, and builds it.
-    pub fn prepare_binding(&self, dto: BindingDto) -> Result<Binding, ApiError> {
-        let primary = self.version(&dto.version).ok_or_else(|| {
-            ApiError::invalid("unknown_version", format!("no version `{}`", dto.version)).at("version")
+    pub fn prepare_binding(&self, record: BindingRecord) -> Result<Binding, ServiceError> {
+        let primary = self.version(&record.version).ok_or_else(|| {
+            ServiceError::invalid("unknown_version", format!("no version `{}`", record.version)).at("version")
         })?;
         let groups = &primary.meta.groups;
-        if !groups.is_empty() && !groups.contains(&dto.group) {
-            return Err(ApiError::invalid(
+        if !groups.is_empty() && !groups.contains(&record.group) {
+            return Err(ServiceError::invalid(
                 "policy_not_for_group",
                 format!(
                     "policy `{}` applies to {} only, not to group `{}`",
                     primary.meta.name,
                     groups.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", "),
-                    dto.group
+                    record.group
                 ),
             )
             .at("version"));
         }
-        let policy = match &dto.fallback {
+        let policy = match &record.fallback {
             None => Arc::clone(&primary.policy),
             Some(fallback) => {
                 let fallback = self.version(fallback).ok_or_else(|| {
-                    ApiError::invalid("unknown_version", format!("no version `{fallback}`")).at("fallback")
+                    ServiceError::invalid("unknown_version", format!("no version `{fallback}`")).at("fallback")
                 })?;
                 Arc::new(FallbackPolicy::new(Arc::clone(&primary.policy), Arc::clone(&fallback.policy)))
                     as Arc<dyn Policy>
             }
         };
-        Ok(Binding { dto, policy })
+        Ok(Binding { record, policy })
     }
 
     /// Makes a prepared binding live: one atomic swap.
     pub fn bind(&self, binding: Binding) {
-        self.history.lock().push(binding.dto.clone());
-        self.bindings.insert(binding.dto.group.clone(), Arc::new(binding));
+        self.history.lock().push(binding.record.clone());
+        self.bindings.insert(binding.record.group.clone(), Arc::new(binding));
     }
 
     /// The binding before the current one of `group`, for a rollback.
-    pub fn previous(&self, group: &str) -> Option<BindingDto> {
+    pub fn previous(&self, group: &str) -> Option<BindingRecord> {
         let history = self.history.lock();
-        let current = self.bindings.get(group).map(|b| b.dto.version.clone());
+        let current = self.bindings.get(group).map(|b| b.record.version.clone());
         history
             .iter()
             .rev()
@@ -314,14 +232,14 @@ impl Registry {
     }
 
     /// Live bindings, by group.
-    pub fn bindings(&self) -> Vec<BindingDto> {
-        let mut all: Vec<BindingDto> = self.bindings.iter().map(|b| b.dto.clone()).collect();
+    pub fn bindings(&self) -> Vec<BindingRecord> {
+        let mut all: Vec<BindingRecord> = self.bindings.iter().map(|b| b.record.clone()).collect();
         all.sort_by(|a, b| a.group.cmp(&b.group));
         all
     }
 
     /// Every binding change, oldest first.
-    pub fn history(&self) -> Vec<BindingDto> {
+    pub fn history(&self) -> Vec<BindingRecord> {
         self.history.lock().clone()
     }
 

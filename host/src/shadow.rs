@@ -10,12 +10,12 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use switchyard_engine::{Plan, Policy, plans_differ};
 
-use crate::dto::PlanDto;
+use crate::records::PlanRecord;
 
 const RECENT: usize = 50;
 
 /// An order the shadow planned differently.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ShadowDifference {
     /// The order.
     pub order_id: String,
@@ -30,7 +30,7 @@ pub struct ShadowDifference {
 }
 
 /// What a shadow run has seen so far.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ShadowSummary {
     /// The product group (or `default`) whose orders are shadowed.
     pub group: String,
@@ -82,10 +82,16 @@ impl Shadow {
     }
 
     /// Counts one order: the live plan, the shadow's (or its failure) and the greedy one.
-    pub fn record(&self, live: &Plan, live_dto: &PlanDto, shadow: Option<(&Plan, PlanDto)>, greedy: Option<&Plan>) {
+    pub fn record(
+        &self,
+        live: &Plan,
+        live_record: &PlanRecord,
+        shadow: Option<(&Plan, PlanRecord)>,
+        greedy: Option<&Plan>,
+    ) {
         let mut guard = self.summary.lock();
         let (summary, recent) = &mut *guard;
-        let Some((shadow, shadow_dto)) = shadow else {
+        let Some((shadow, shadow_record)) = shadow else {
             summary.shadow_failures += 1;
             return;
         };
@@ -106,8 +112,8 @@ impl Shadow {
                 order_id: live.order_id.clone(),
                 live_cost: live.cost.total(),
                 shadow_cost: shadow.cost.total(),
-                live_locations: live_dto.shipments.iter().map(|s| s.location.clone()).collect(),
-                shadow_locations: shadow_dto.shipments.iter().map(|s| s.location.clone()).collect(),
+                live_locations: live_record.shipments.iter().map(|s| s.location.clone()).collect(),
+                shadow_locations: shadow_record.shipments.iter().map(|s| s.location.clone()).collect(),
             });
         }
     }

@@ -64,6 +64,31 @@ fn routing_us_50_small_writes_a_plan_an_independent_checker_accepts() {
 }
 
 #[test]
+fn routing_a_scenario_with_kits_ships_each_kit_whole_and_together() {
+    let path = example("us-10-kits.json");
+    let scenario: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for strategy in ["optimal", "greedy"] {
+        // The checker asserts every kit ships whole (or is unfilled whole) and from one
+        // location unless it may split, and recomputes every cost with the penalty of kits
+        // left out.
+        let (plan, _) = route_to_plan(&path, strategy);
+        let checked = check_plan(&scenario, &plan);
+        assert_eq!(checked.orders, 300);
+        let orders = plan["orders"].as_array().unwrap();
+        let is_component = |l: &&Value| l["line"].as_str().unwrap().contains("/SKU-");
+        let shipped = orders
+            .iter()
+            .flat_map(|o| o["shipments"].as_array().unwrap())
+            .flat_map(|s| s["lines"].as_array().unwrap())
+            .filter(is_component)
+            .count();
+        let left_out = orders.iter().flat_map(|o| o["unfilled"].as_array().unwrap()).filter(is_component).count();
+        // Both ways a kit can go are exercised: shipped whole, and left out whole.
+        assert!(shipped >= 60 && left_out > 0, "{strategy}: {shipped} component lines shipped, {left_out} left out");
+    }
+}
+
+#[test]
 fn explain_names_the_rule_and_the_winner_for_every_candidate() {
     // O-000002 of us-10-tiny has five lines; its explanation lists every location per line.
     let output =
@@ -181,6 +206,31 @@ fn malformed_scenarios_are_refused_with_the_place_named() {
             "at `orders[1].lines[1].id`: line id `1` appears twice in the order",
         ),
     ];
+    let kits: Value = serde_json::from_str(&std::fs::read_to_string(example("us-10-kits.json")).unwrap()).unwrap();
+    let kit_index = kits["products"].as_array().unwrap().iter().position(|p| p.get("components").is_some()).unwrap();
+    let mutate_kits = |f: &dyn Fn(&mut Value)| {
+        let mut copy = kits.clone();
+        f(&mut copy);
+        serde_json::to_string_pretty(&copy).unwrap()
+    };
+    let kit_sku = kits["products"][kit_index]["sku"].as_str().unwrap().to_owned();
+    let cases = cases.into_iter().chain([
+        (
+            "kit with an unknown component",
+            mutate_kits(&|v| v["products"][kit_index]["components"][0]["sku"] = "SKU-NOPE".into()),
+            &*format!("at `products[{kit_index}].components[0].sku`: unknown sku `SKU-NOPE`").leak(),
+        ),
+        (
+            "kit with a component of zero units",
+            mutate_kits(&|v| v["products"][kit_index]["components"][1]["qty"] = 0.into()),
+            &*format!("at `products[{kit_index}].components[1].qty`: must be at least 1, got 0").leak(),
+        ),
+        (
+            "stock of a kit",
+            mutate_kits(&|v| v["inventory"][0]["sku"] = kit_sku.clone().into()),
+            "at `inventory[0].sku`: `KIT-0001` is a kit: it holds no stock of its own",
+        ),
+    ]);
     value["name"] = "checked".into();
     let dir = temp_dir("malformed");
     for (what, text, expected) in cases {

@@ -1,5 +1,7 @@
 //! An independent checker of `switchyard-plan/1` files against their scenario, written from
-//! FORMAT.md alone on raw JSON (no engine types): every limit, and every cost recomputed.
+//! FORMAT.md (and docs/SCENARIOS.md for kits) alone on raw JSON (no engine types): every
+//! limit, and every cost recomputed. A kit line is planned as its components, `<line>/<sku>`:
+//! each kit ships whole or is unfilled whole, from one location unless it may split.
 
 use std::collections::HashMap;
 
@@ -23,6 +25,10 @@ fn seconds(text: &str) -> i64 {
     let days = 365 * y + y / 4 - y / 100 + y / 400 + (153 * (m - 3) + 2) / 5 + d - 719_469;
     days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19)
 }
+
+// A line as the plan names it: SKU, units, and for a kit's component the kit line and
+// whether it may split.
+type PlannedLine<'a> = (&'a str, u64, Option<(&'a str, bool)>);
 
 /// Totals of a checked plan.
 #[derive(Debug, Default)]
@@ -65,8 +71,30 @@ pub fn check_plan(scenario: &Value, plan: &Value) -> Checked {
         assert_eq!(plan["id"], order["id"]);
         let placed_at = seconds(order["placed_at"].as_str().unwrap());
         let ship_to = (order["ship_to"]["lat"].as_f64().unwrap(), order["ship_to"]["lon"].as_f64().unwrap());
-        let lines: HashMap<&str, &Value> =
-            order["lines"].as_array().unwrap().iter().map(|l| (l["id"].as_str().unwrap(), l)).collect();
+        // Per line id, kits expanded: its SKU, units, and its kit line and whether that may split.
+        let mut lines: HashMap<String, PlannedLine> = HashMap::new();
+        for line in order["lines"].as_array().unwrap() {
+            let (line_id, sku, qty) =
+                (line["id"].as_str().unwrap(), line["sku"].as_str().unwrap(), line["qty"].as_u64().unwrap());
+            match products[sku]["components"].as_array() {
+                Some(components) => {
+                    let may_split = products[sku]["kit_may_split"].as_bool().unwrap_or(false);
+                    for component in components {
+                        let component_sku = component["sku"].as_str().unwrap();
+                        lines.insert(
+                            format!("{line_id}/{component_sku}"),
+                            (component_sku, qty * component["qty"].as_u64().unwrap(), Some((line_id, may_split))),
+                        );
+                    }
+                }
+                None => {
+                    lines.insert(line_id.to_owned(), (sku, qty, None));
+                }
+            }
+        }
+        // Per kit line: the locations its components ship from, and whether any unit is unfilled.
+        let mut kit_locations: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut kit_short: HashMap<&str, bool> = HashMap::new();
         let mut accounted: HashMap<&str, u64> = HashMap::new();
         let shipments = plan["shipments"].as_array().unwrap();
         assert!(shipments.len() <= max_shipments, "{id}: {} shipments", shipments.len());
@@ -98,7 +126,10 @@ pub fn check_plan(scenario: &Value, plan: &Value) -> Checked {
                 let line_id = line["line"].as_str().unwrap();
                 let qty = line["qty"].as_u64().unwrap();
                 assert!(qty > 0, "{id}: zero units");
-                let sku = lines[line_id]["sku"].as_str().unwrap();
+                let (sku, _, kit) = lines[line_id];
+                if let Some((kit_line, _)) = kit {
+                    kit_locations.entry(kit_line).or_default().push(location_id);
+                }
                 let product = products[sku];
                 for tag in product["tags"].as_array().unwrap() {
                     let tag = tag.as_str().unwrap();
@@ -120,14 +151,23 @@ pub fn check_plan(scenario: &Value, plan: &Value) -> Checked {
         for unfilled in plan["unfilled"].as_array().unwrap() {
             let qty = unfilled["qty"].as_u64().unwrap();
             cost += qty as f64 * unfilled_penalty;
-            *accounted.entry(unfilled["line"].as_str().unwrap()).or_default() += qty;
+            let line_id = unfilled["line"].as_str().unwrap();
+            if let Some((kit_line, _)) = lines[line_id].2 {
+                kit_short.insert(kit_line, true);
+            }
+            *accounted.entry(line_id).or_default() += qty;
         }
-        for (line_id, line) in &lines {
-            assert_eq!(
-                accounted.get(line_id).copied().unwrap_or(0),
-                line["qty"].as_u64().unwrap(),
-                "{id}: line {line_id} units"
-            );
+        for (line_id, (_, qty, kit)) in &lines {
+            assert_eq!(accounted.get(line_id.as_str()).copied().unwrap_or(0), *qty, "{id}: line {line_id} units");
+            if let Some((kit_line, may_split)) = kit {
+                let mut from = kit_locations.get(kit_line).cloned().unwrap_or_default();
+                if kit_short.get(kit_line).copied().unwrap_or(false) {
+                    assert!(from.is_empty(), "{id}: kit line {kit_line} ships in part");
+                }
+                from.sort_unstable();
+                from.dedup();
+                assert!(*may_split || from.len() <= 1, "{id}: kit line {kit_line} ships from {from:?}");
+            }
         }
         let stated = plan["cost"].as_f64().unwrap();
         assert!((stated - cost).abs() < 1e-5, "{id}: plan says {stated}, recomputed {cost}");

@@ -145,3 +145,28 @@ fn the_report_renders_in_headless_chromium_with_its_charts() {
     assert!(shot.status.success(), "{}", String::from_utf8_lossy(&shot.stderr));
     assert!(Path::new(&screenshot).metadata().unwrap().len() > 20_000, "the page painted something");
 }
+
+#[test]
+fn simulate_compares_policies_on_a_scenario_with_kits() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/us-10-kits.json");
+    let scenario = Scenario::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let dsl = switchyard_dsl::load(
+        "reference.policy",
+        include_str!("../../examples/policies/reference.policy"),
+        &switchyard_dsl::no_overrides(),
+    )
+    .unwrap()
+    .0;
+    let policies: Vec<(String, &dyn Policy)> =
+        vec![("built-in".to_owned(), &scenario.policy), ("dsl".to_owned(), &dsl)];
+    let simulation = simulate(&scenario, &policies, &mut |_, _, _| {}).unwrap();
+    let (native, dsl, greedy) =
+        (&simulation.columns[0].summary, &simulation.columns[1].summary, &simulation.columns[2].summary);
+    // Kits are routed alike by every column (the engine applies the kit rules, not the policy).
+    assert!(close(native.total_cost, dsl.total_cost), "{} vs {}", native.total_cost, dsl.total_cost);
+    assert_eq!(simulation.differing_from_first(1), 0);
+    assert!(native.total_cost <= greedy.total_cost);
+    // Kits left out whole are unfilled, and their penalty is in the cost.
+    assert!(native.unfilled_units > 0);
+    assert!(native.total_cost >= native.unfilled_units as f64 * 100.0);
+}

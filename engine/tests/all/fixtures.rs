@@ -224,6 +224,7 @@ pub fn sized_instances(size: Size) -> impl Strategy<Value = Instance> {
                             id: format!("{}", index + 1),
                             sku: SkuId(sku as u32),
                             qty,
+                            kit: None,
                         })
                         .collect(),
                 };

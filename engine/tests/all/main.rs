@@ -5,5 +5,6 @@
 
 mod fixtures;
 mod inventory;
+mod kits;
 mod optimizer;
 mod router;

@@ -9,7 +9,7 @@ use switchyard_engine::{
     Address, CandidateStatus, Catalog, Downtime, Evaluation, ExcludingPolicy, FallbackPolicy, GeoPoint, Inventory,
     Location, LocationKind, Order, OrderLine, PlanStatus, PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest,
     RateCard, ReferencePolicy, ReferenceSettings, Router, RouterConfig, RoutingError, ShortStock, SkuId, Timestamp,
-    TogetherPolicy, Verdict, Workspace, Zone,
+    Verdict, Workspace, Zone,
 };
 
 const NOON: Timestamp = Timestamp(1_795_694_400); // 2026-11-26T12:00:00Z
@@ -97,6 +97,7 @@ fn order(catalog: &Catalog, id: &str, lines: &[(&str, u32)]) -> Order {
                 id: format!("{}", index + 1),
                 sku: catalog.sku_id(sku).unwrap(),
                 qty: *qty,
+                kit: None,
             })
             .collect(),
     }
@@ -434,8 +435,22 @@ fn a_plan_that_splits_a_kit_or_uses_a_rejected_location_gives_way_to_the_optimiz
     // A kit of a tee and a mug: the policy's plan sends them from two places; the kit keeps
     // them together, so the optimizer chooses: Chicago, the one place with both.
     let apart: Arc<dyn Policy> = Arc::new(OwnPlan { plan: vec![(0, "DC-NJ", 1), (1, "DC-CHI", 1)], rules: keep });
-    let kit = TogetherPolicy::new(Arc::clone(&apart), vec![Some(0), Some(0)]);
-    let plan = plan_of(&kit, &[("TEE", 1), ("MUG", 1)]);
+    let mut with_kit = catalog.clone();
+    let kit = with_kit
+        .add_product(switchyard_engine::Product {
+            sku: "KIT".into(),
+            group: "general".into(),
+            weight_kg: 0.8,
+            tags: vec![],
+        })
+        .unwrap();
+    let part = |sku: &str| switchyard_engine::KitComponent { sku: catalog.sku_id(sku).unwrap(), qty: 1 };
+    with_kit
+        .set_kit(kit, Some(switchyard_engine::Kit { components: vec![part("TEE"), part("MUG")], may_split: false }))
+        .unwrap();
+    let kit_order = switchyard_engine::expand_kits(&with_kit, &order(&with_kit, "O-1", &[("KIT", 1)])).unwrap();
+    let router = Router { catalog: &with_kit, inventory: &inventory, policy: apart.as_ref(), config: &config };
+    let plan = router.plan(&kit_order, &mut Workspace::default()).unwrap();
     assert_eq!(from(&plan), vec!["DC-CHI".to_owned()]);
     assert!(plan.optimal, "the optimizer chose");
     // Without the kit the policy's plan stands.

@@ -1,74 +1,89 @@
 //! Catalog and stock handlers: locations, products, stock levels and adjustments, inbound
 //! stock, ATP.
 
-use super::*;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Locations {
-    /// The locations.
-    locations: Vec<LocationDto>,
-}
+use super::dto::{
+    AtpDto, Inbound, InboundBody, InboundList, LocationDto, Locations, ProductDto, Products, ReceiveInboundBody,
+    StockAdjustments, StockLevels,
+};
+use super::extract::{Auth, JsonBody, OptionalJsonBody, Reader, Writer};
+use super::{ApiError, ErrorBody, Shared, complete};
+use crate::error::ServiceError;
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Products {
-    /// The products.
-    products: Vec<ProductDto>,
-}
-
-#[utoipa::path(get, path = "/v1/locations", tag = "catalog", responses((status = 200, description = "every location", body = Locations), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
-pub(super) async fn list_locations(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Reader)?;
+#[utoipa::path(
+    get,
+    path = "/v1/locations",
+    tag = "catalog",
+    responses((status = 200, description = "every location", body = Locations)),
+)]
+pub(super) async fn list_locations(_: Auth<Reader>, State(s): State<Shared>) -> Json<Locations> {
     let catalog = s.catalog();
-    let locations: Vec<LocationDto> = catalog.locations().iter().map(|l| s.location_dto(l)).collect();
-    Ok(axum::Json(json!({ "locations": locations })).into_response())
+    Json(Locations { locations: catalog.locations().iter().map(|l| s.location_record(l).into()).collect() })
 }
 
-#[utoipa::path(get, path = "/v1/locations/{id}", tag = "catalog", params(("id" = String, Path, description = "location id")), responses((status = 200, body = LocationDto), (status = 404, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/v1/locations/{id}",
+    tag = "catalog",
+    params(("id" = String, Path, description = "location id")),
+    responses((status = 200, body = LocationDto), (status = 404, body = ErrorBody)),
+)]
 pub(super) async fn get_location(
+    _: Auth<Reader>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Reader)?;
+) -> Result<Json<LocationDto>, ApiError> {
     let catalog = s.catalog();
     let location = catalog
         .location_id(&id)
         .ok_or_else(|| ApiError::not_found("unknown_location", format!("no location `{id}`")))?;
-    Ok(axum::Json(s.location_dto(catalog.location(location))).into_response())
+    Ok(Json(s.location_record(catalog.location(location)).into()))
 }
 
-#[utoipa::path(post, path = "/v1/locations", tag = "catalog", request_body = Locations, responses((status = 204, description = "all stored"), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/locations",
+    tag = "catalog",
+    request_body = Locations,
+    responses((status = 204, description = "all stored"), (status = 422, body = ErrorBody)),
+)]
 pub(super) async fn upsert_locations(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let body: Locations = parse_json(body)?;
-    s.upsert_locations(body.locations).await?;
-    Ok(no_content())
+    JsonBody(body): JsonBody<Locations>,
+) -> Result<StatusCode, ApiError> {
+    let locations = body.locations.into_iter().map(Into::into).collect();
+    complete(async move { s.upsert_locations(locations).await }).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(put, path = "/v1/locations/{id}", tag = "catalog", params(("id" = String, Path)), request_body = LocationDto, responses((status = 204, description = "stored"), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    put,
+    path = "/v1/locations/{id}",
+    tag = "catalog",
+    params(("id" = String, Path)),
+    request_body = LocationDto,
+    responses((status = 204, description = "stored"), (status = 422, body = ErrorBody)),
+)]
 pub(super) async fn put_location(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let location: LocationDto = parse_json(body)?;
+    JsonBody(location): JsonBody<LocationDto>,
+) -> Result<StatusCode, ApiError> {
     if location.id != id {
-        return Err(ApiError::invalid("id_mismatch", format!("the body's id `{}` is not `{id}`", location.id)).at("id"));
+        let message = format!("the body's id `{}` is not `{id}`", location.id);
+        return Err(ServiceError::invalid("id_mismatch", message).at("id").into());
     }
-    s.upsert_locations(vec![location]).await.map_err(strip_batch_prefix)?;
-    Ok(no_content())
+    complete(async move { s.upsert_locations(vec![location.into()]).await }).await.map_err(strip_batch_prefix)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // A single upsert reports fields without the batch's `locations[0].` prefix.
-pub(super) fn strip_batch_prefix(mut error: ApiError) -> ApiError {
+fn strip_batch_prefix(mut error: ApiError) -> ApiError {
     if let Some(field) = &error.field
         && let Some(dot) = field.find("].")
         && field.starts_with(['l', 'p'])
@@ -80,138 +95,187 @@ pub(super) fn strip_batch_prefix(mut error: ApiError) -> ApiError {
     error
 }
 
-#[utoipa::path(get, path = "/v1/products", tag = "catalog", responses((status = 200, body = Products), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
-pub(super) async fn list_products(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Reader)?;
+#[utoipa::path(
+    get,
+    path = "/v1/products",
+    tag = "catalog",
+    responses((status = 200, body = Products)),
+)]
+pub(super) async fn list_products(_: Auth<Reader>, State(s): State<Shared>) -> Json<Products> {
     let catalog = s.catalog();
-    let products: Vec<ProductDto> = catalog.products().iter().map(|p| s.product_dto(p)).collect();
-    Ok(axum::Json(json!({ "products": products })).into_response())
+    Json(Products { products: catalog.products().iter().map(|p| s.product_record(p).into()).collect() })
 }
 
-#[utoipa::path(get, path = "/v1/products/{sku}", tag = "catalog", params(("sku" = String, Path)), responses((status = 200, body = ProductDto), (status = 404, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/v1/products/{sku}",
+    tag = "catalog",
+    params(("sku" = String, Path)),
+    responses((status = 200, body = ProductDto), (status = 404, body = ErrorBody)),
+)]
 pub(super) async fn get_product(
+    _: Auth<Reader>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(sku): Path<String>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Reader)?;
+) -> Result<Json<ProductDto>, ApiError> {
     let catalog = s.catalog();
     let id = catalog.sku_id(&sku).ok_or_else(|| ApiError::not_found("unknown_sku", format!("no sku `{sku}`")))?;
-    Ok(axum::Json(s.product_dto(catalog.product(id))).into_response())
+    Ok(Json(s.product_record(catalog.product(id)).into()))
 }
 
-#[utoipa::path(post, path = "/v1/products", tag = "catalog", request_body = Products, responses((status = 204, description = "all stored"), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/products",
+    tag = "catalog",
+    request_body = Products,
+    responses((status = 204, description = "all stored"), (status = 422, body = ErrorBody)),
+)]
 pub(super) async fn upsert_products(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let body: Products = parse_json(body)?;
-    s.upsert_products(body.products).await?;
-    Ok(no_content())
+    JsonBody(body): JsonBody<Products>,
+) -> Result<StatusCode, ApiError> {
+    let products = body.products.into_iter().map(Into::into).collect();
+    complete(async move { s.upsert_products(products).await }).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(put, path = "/v1/products/{sku}", tag = "catalog", params(("sku" = String, Path)), request_body = ProductDto, responses((status = 204, description = "stored"), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    put,
+    path = "/v1/products/{sku}",
+    tag = "catalog",
+    params(("sku" = String, Path)),
+    request_body = ProductDto,
+    responses((status = 204, description = "stored"), (status = 422, body = ErrorBody)),
+)]
 pub(super) async fn put_product(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(sku): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let product: ProductDto = parse_json(body)?;
+    JsonBody(product): JsonBody<ProductDto>,
+) -> Result<StatusCode, ApiError> {
     if product.sku != sku {
-        return Err(
-            ApiError::invalid("id_mismatch", format!("the body's sku `{}` is not `{sku}`", product.sku)).at("sku")
-        );
+        let message = format!("the body's sku `{}` is not `{sku}`", product.sku);
+        return Err(ServiceError::invalid("id_mismatch", message).at("sku").into());
     }
-    s.upsert_products(vec![product]).await.map_err(strip_batch_prefix)?;
-    Ok(no_content())
+    complete(async move { s.upsert_products(vec![product.into()]).await }).await.map_err(strip_batch_prefix)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/v1/inventory", tag = "inventory", request_body = StockLevels, responses((status = 204, description = "all set"), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/inventory",
+    tag = "inventory",
+    request_body = StockLevels,
+    responses((status = 204, description = "all set"), (status = 422, body = ErrorBody)),
+)]
 pub(super) async fn set_stock(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let body: StockLevels = parse_json(body)?;
-    s.set_stock(body.levels).await?;
-    Ok(no_content())
+    JsonBody(body): JsonBody<StockLevels>,
+) -> Result<StatusCode, ApiError> {
+    let levels = body.levels.into_iter().map(Into::into).collect();
+    complete(async move { s.set_stock(levels).await }).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/v1/inventory/adjustments", tag = "inventory", request_body = StockAdjustments, responses((status = 204, description = "all applied"), (status = 422, description = "unknown sku or location, or on hand would go below zero", body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/inventory/adjustments",
+    tag = "inventory",
+    request_body = StockAdjustments,
+    responses(
+        (status = 204, description = "all applied"),
+        (
+            status = 422,
+            description = "unknown sku or location, or on hand out of range",
+            body = ErrorBody,
+        ),
+    ),
+)]
 pub(super) async fn adjust_stock(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let body: StockAdjustments = parse_json(body)?;
-    s.adjust_stock(body.adjustments).await?;
-    Ok(no_content())
+    JsonBody(body): JsonBody<StockAdjustments>,
+) -> Result<StatusCode, ApiError> {
+    let adjustments = body.adjustments.into_iter().map(Into::into).collect();
+    complete(async move { s.adjust_stock(adjustments).await }).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/v1/inventory/{sku}", tag = "inventory", params(("sku" = String, Path)), responses((status = 200, body = AtpDto), (status = 404, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/v1/inventory/{sku}",
+    tag = "inventory",
+    params(("sku" = String, Path)),
+    responses((status = 200, body = AtpDto), (status = 404, body = ErrorBody)),
+)]
 pub(super) async fn atp(
+    _: Auth<Reader>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(sku): Path<String>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Reader)?;
-    Ok(axum::Json(s.atp(&sku)?).into_response())
+) -> Result<Json<AtpDto>, ApiError> {
+    Ok(Json(s.atp(&sku)?.into()))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct InboundBody {
-    /// Stock on its way.
-    entries: Vec<crate::service::InboundRequest>,
-}
-
-#[utoipa::path(post, path = "/v1/inventory/inbound", tag = "inventory", request_body = InboundBody,
-    responses((status = 201, description = "recorded (all or none)", body = Vec<Inbound>), (status = 422, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/inventory/inbound",
+    tag = "inventory",
+    request_body = InboundBody,
+    responses(
+        (status = 201, description = "recorded (all or none)", body = InboundList),
+        (status = 422, body = ErrorBody),
+    ),
+)]
 pub(super) async fn add_inbound(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let body: InboundBody = parse_json(body)?;
-    let created = s.add_inbound(body.entries).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({ "inbound": created }))).into_response())
+    JsonBody(body): JsonBody<InboundBody>,
+) -> Result<(StatusCode, Json<InboundList>), ApiError> {
+    let entries = body.entries.into_iter().map(Into::into).collect();
+    let created = complete(async move { s.add_inbound(entries).await }).await?;
+    Ok((StatusCode::CREATED, Json(InboundList { inbound: created.into_iter().map(Into::into).collect() })))
 }
 
-#[utoipa::path(get, path = "/v1/inventory/inbound", tag = "inventory",
-    responses((status = 200, description = "every inbound record: expected, promised to backorders, received"), (status = 401, body = ErrorBody)))]
-pub(super) async fn list_inbound(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Reader)?;
-    Ok(axum::Json(json!({ "inbound": s.inbound() })).into_response())
+#[utoipa::path(
+    get,
+    path = "/v1/inventory/inbound",
+    tag = "inventory",
+    responses(
+        (
+            status = 200,
+            description = "every inbound record: expected, promised, received",
+            body = InboundList,
+        ),
+    ),
+)]
+pub(super) async fn list_inbound(_: Auth<Reader>, State(s): State<Shared>) -> Json<InboundList> {
+    Json(InboundList { inbound: s.inbound().into_iter().map(Into::into).collect() })
 }
 
-#[derive(Deserialize, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ReceiveInboundBody {
-    /// Units actually received (default: as expected).
-    #[serde(default)]
-    qty: Option<u32>,
-}
-
-#[utoipa::path(post, path = "/v1/inventory/inbound/{id}/receive", tag = "inventory", params(("id" = String, Path)),
+#[utoipa::path(
+    post,
+    path = "/v1/inventory/inbound/{id}/receive",
+    tag = "inventory",
+    params(("id" = String, Path)),
     request_body = ReceiveInboundBody,
-    responses((status = 200, description = "on hand; waiting orders served in order of placement", body = Inbound),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses(
+        (
+            status = 200,
+            description = "on hand; waiting orders served in order of placement",
+            body = Inbound,
+        ),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+    ),
+)]
 pub(super) async fn receive_inbound(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let body: ReceiveInboundBody =
-        if body.as_ref().is_ok_and(|b| b.is_empty()) { ReceiveInboundBody::default() } else { parse_json(body)? };
-    Ok(axum::Json(s.receive_inbound(&id, body.qty).await?).into_response())
+    OptionalJsonBody(body): OptionalJsonBody<ReceiveInboundBody>,
+) -> Result<Json<Inbound>, ApiError> {
+    let received = complete(async move { s.receive_inbound(&id, body.qty).await }).await?;
+    Ok(Json(received.into()))
 }

@@ -1,44 +1,33 @@
-//! The HTTP API: routes, auth, request ids and metrics, JSON bodies with field-naming errors.
+//! The HTTP edge: routes, extractors (`extract.rs`: the bearer token's role, JSON bodies),
+//! wire types (`dto/`), the one error shape (`error.rs`), request ids and metrics, and the
+//! OpenAPI document. Handlers (by area in `catalog.rs`, `orders.rs`, `policies.rs`,
+//! `webhooks.rs`) extract, call one service operation and convert its answer; nothing else.
 //! Everything under `/v1` needs a bearer token; health and metrics do not.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use serde_json::json;
+use axum::routing::{delete, get, post, put};
 
-use crate::config::Role;
-use crate::dto::ShipmentState;
-use crate::dto::{AtpDto, PlanDto};
-use crate::dto::{LocationDto, OrderRequest, ProductDto, StockAdjustments, StockLevels};
-use crate::error::{ApiError, ErrorBody};
-use crate::recurring::RecurringOrder;
-use crate::registry::Kind;
-use crate::registry::{BindingDto, VersionMeta};
-use crate::service::{Created, Service};
-use crate::service::{DryRun, FulfilmentEvent, Inbound, OrderRecord, ReturnLine};
-use crate::shadow::ShadowSummary;
-use crate::webhooks::Subscription;
+use crate::error::ServiceError;
+use crate::service::Service;
 
 mod catalog;
+pub mod dto;
+mod error;
+mod extract;
 mod orders;
 mod policies;
 mod webhooks;
 
-use catalog::*;
-use orders::*;
-use policies::*;
-use webhooks::*;
+pub use error::{ApiError, ErrorBody, ErrorDetail};
 
 type Shared = Arc<Service>;
 
@@ -47,37 +36,40 @@ pub fn app(service: Shared) -> Router {
     let json_limit = service.config().max_body_bytes;
     let upload_limit = service.config().max_plugin_bytes.max(service.config().max_policy_bytes) + 1;
     let uploads = Router::new()
-        .route("/v1/policies", post(upload_policy).get(list_versions))
-        .route("/v1/plugins", post(upload_plugin))
+        .route("/v1/policies", post(policies::upload_policy).get(policies::list_versions))
+        .route("/v1/plugins", post(policies::upload_plugin))
         .layer(DefaultBodyLimit::max(upload_limit));
     let api = Router::new()
-        .route("/v1/locations", get(list_locations).post(upsert_locations))
-        .route("/v1/locations/{id}", get(get_location).put(put_location))
-        .route("/v1/products", get(list_products).post(upsert_products))
-        .route("/v1/products/{sku}", get(get_product).put(put_product))
-        .route("/v1/inventory", post(set_stock))
-        .route("/v1/inventory/adjustments", post(adjust_stock))
-        .route("/v1/inventory/inbound", get(list_inbound).post(add_inbound))
-        .route("/v1/inventory/inbound/{id}/receive", post(receive_inbound))
-        .route("/v1/inventory/{sku}", get(atp))
-        .route("/v1/orders", post(create_order))
-        .route("/v1/orders/route", post(dry_run))
-        .route("/v1/orders/{id}", get(get_order).put(change_order))
-        .route("/v1/orders/{id}/confirm", post(confirm_order))
-        .route("/v1/orders/{id}/cancel", post(cancel_order))
-        .route("/v1/orders/{id}/ship", post(ship_order))
-        .route("/v1/orders/{id}/events", post(fulfilment_event))
-        .route("/v1/orders/{id}/returns", post(request_return))
-        .route("/v1/orders/{id}/returns/{return_id}/receive", post(receive_return))
-        .route("/v1/policies/{version}", get(get_version))
-        .route("/v1/bindings", get(list_bindings))
-        .route("/v1/bindings/{group}", put(bind))
-        .route("/v1/bindings/{group}/rollback", post(rollback))
-        .route("/v1/shadows/{group}", get(get_shadow).put(start_shadow).delete(stop_shadow))
-        .route("/v1/recurring-orders", post(add_recurring))
-        .route("/v1/recurring-orders/{id}", get(get_recurring).delete(stop_recurring))
-        .route("/v1/webhooks", get(list_webhooks).post(add_webhook))
-        .route("/v1/webhooks/{id}", axum::routing::delete(remove_webhook))
+        .route("/v1/locations", get(catalog::list_locations).post(catalog::upsert_locations))
+        .route("/v1/locations/{id}", get(catalog::get_location).put(catalog::put_location))
+        .route("/v1/products", get(catalog::list_products).post(catalog::upsert_products))
+        .route("/v1/products/{sku}", get(catalog::get_product).put(catalog::put_product))
+        .route("/v1/inventory", post(catalog::set_stock))
+        .route("/v1/inventory/adjustments", post(catalog::adjust_stock))
+        .route("/v1/inventory/inbound", get(catalog::list_inbound).post(catalog::add_inbound))
+        .route("/v1/inventory/inbound/{id}/receive", post(catalog::receive_inbound))
+        .route("/v1/inventory/{sku}", get(catalog::atp))
+        .route("/v1/orders", post(orders::create_order))
+        .route("/v1/orders/route", post(orders::dry_run))
+        .route("/v1/orders/{id}", get(orders::get_order).put(orders::change_order))
+        .route("/v1/orders/{id}/confirm", post(orders::confirm_order))
+        .route("/v1/orders/{id}/cancel", post(orders::cancel_order))
+        .route("/v1/orders/{id}/ship", post(orders::ship_order))
+        .route("/v1/orders/{id}/events", post(orders::fulfilment_event))
+        .route("/v1/orders/{id}/returns", post(orders::request_return))
+        .route("/v1/orders/{id}/returns/{return_id}/receive", post(orders::receive_return))
+        .route("/v1/policies/{version}", get(policies::get_version))
+        .route("/v1/bindings", get(policies::list_bindings))
+        .route("/v1/bindings/{group}", put(policies::bind))
+        .route("/v1/bindings/{group}/rollback", post(policies::rollback))
+        .route(
+            "/v1/shadows/{group}",
+            get(policies::get_shadow).put(policies::start_shadow).delete(policies::stop_shadow),
+        )
+        .route("/v1/recurring-orders", post(orders::add_recurring))
+        .route("/v1/recurring-orders/{id}", get(orders::get_recurring).delete(orders::stop_recurring))
+        .route("/v1/webhooks", get(webhooks::list_webhooks).post(webhooks::add_webhook))
+        .route("/v1/webhooks/{id}", delete(webhooks::remove_webhook))
         .layer(DefaultBodyLimit::max(json_limit));
     Router::new()
         .merge(api)
@@ -98,32 +90,111 @@ pub fn app(service: Shared) -> Router {
         .with_state(service)
 }
 
+/// Runs a service operation that writes to completion on a task of its own: a client that
+/// goes away while its write is being committed does not cancel the write half-way.
+async fn complete<T, F>(operation: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, ServiceError>> + Send + 'static,
+{
+    match tokio::spawn(operation).await {
+        Ok(result) => result.map_err(ApiError::from),
+        Err(error) => Err(ServiceError::internal(format!("the operation did not finish: {error}")).into()),
+    }
+}
+
 /// The OpenAPI 3.1 document, generated from the handlers and wire types.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "switchyard", description = "Distributed order management: routing, reservations, policies and plugins."),
-    paths(
-        list_locations, get_location, upsert_locations, put_location, list_products, get_product, upsert_products,
-        put_product, set_stock, adjust_stock, add_inbound, list_inbound, receive_inbound, atp, dry_run, create_order, get_order, confirm_order, cancel_order,
-        ship_order, fulfilment_event, change_order, request_return, receive_return, upload_policy, upload_plugin, list_versions, get_version, list_bindings, bind, rollback,
-        start_shadow, get_shadow, stop_shadow, add_recurring, get_recurring, stop_recurring, add_webhook, list_webhooks, remove_webhook
+    info(
+        title = "switchyard",
+        description = "Distributed order management: routing, reservations, policies and plugins."
     ),
-    components(schemas(PlanDto)),
-    modifiers(&BearerAuth),
+    paths(
+        catalog::list_locations,
+        catalog::get_location,
+        catalog::upsert_locations,
+        catalog::put_location,
+        catalog::list_products,
+        catalog::get_product,
+        catalog::upsert_products,
+        catalog::put_product,
+        catalog::set_stock,
+        catalog::adjust_stock,
+        catalog::add_inbound,
+        catalog::list_inbound,
+        catalog::receive_inbound,
+        catalog::atp,
+        orders::dry_run,
+        orders::create_order,
+        orders::get_order,
+        orders::confirm_order,
+        orders::cancel_order,
+        orders::ship_order,
+        orders::fulfilment_event,
+        orders::change_order,
+        orders::request_return,
+        orders::receive_return,
+        orders::add_recurring,
+        orders::get_recurring,
+        orders::stop_recurring,
+        policies::upload_policy,
+        policies::upload_plugin,
+        policies::list_versions,
+        policies::get_version,
+        policies::list_bindings,
+        policies::bind,
+        policies::rollback,
+        policies::start_shadow,
+        policies::get_shadow,
+        policies::stop_shadow,
+        webhooks::add_webhook,
+        webhooks::list_webhooks,
+        webhooks::remove_webhook,
+    ),
+    modifiers(&CommonResponses),
     security(("bearer" = []))
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
+// What every operation under `/v1` may answer, declared once: the bearer scheme, 401 (no or
+// unknown token) and 403 (a role that may not do this), and 400 (a malformed body) and 413
+// (a body over the limit) where the operation reads one.
+struct CommonResponses;
 
-impl utoipa::Modify for BearerAuth {
+impl utoipa::Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                let mut add = |status: &str, description: &str| {
+                    responses.entry(status.to_owned()).or_insert_with(|| error(description).into());
+                };
+                add("401", "no token, or one this service does not know");
+                add("403", "the token's role may not do this");
+                if operation.request_body.is_some() {
+                    add("400", "the body is not JSON of the documented shape; the error names the field");
+                    add("413", "the body is larger than the limit");
+                }
+            }
+        }
     }
 }
 
@@ -162,59 +233,6 @@ async fn observe(State(service): State<Shared>, request: Request, next: Next) ->
         response.headers_mut().insert("x-request-id", value);
     }
     response
-}
-
-pub(super) fn authorize(service: &Service, headers: &HeaderMap, needed: Role) -> Result<(), ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send `Authorization: Bearer <token>`")
-        })?;
-    let (role, name) = service
-        .config()
-        .role_of(token.trim())
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the token is not valid"))?;
-    if role < needed {
-        let needed = match needed {
-            Role::Reader => "reader",
-            Role::Writer => "writer",
-            Role::Admin => "admin",
-        };
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("token `{name}` may not do this; it needs the {needed} role"),
-        ));
-    }
-    Ok(())
-}
-
-/// Reads a JSON body; errors name the line, column and field.
-pub(super) fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
-    let bytes = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is larger than the limit")
-        } else {
-            ApiError::bad_request("unreadable_body", rejection.body_text())
-        }
-    })?;
-    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        let message = format!("{inner}");
-        let code = if inner.is_syntax() || inner.is_eof() { "malformed_json" } else { "invalid_body" };
-        let api = ApiError::bad_request(code, message);
-        if path == "." || path == "?" { api } else { api.at(path) }
-    })?;
-    deserializer.end().map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
-    Ok(value)
-}
-
-pub(super) fn no_content() -> Response {
-    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn ready(State(service): State<Shared>) -> Response {

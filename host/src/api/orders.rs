@@ -1,262 +1,351 @@
 //! Order handlers: dry run, create, change, get, confirm, cancel, ship, fulfilment events,
 //! returns, recurring orders.
 
-use super::*;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 
-#[utoipa::path(post, path = "/v1/orders/route", tag = "orders", request_body = OrderRequest, responses((status = 200, description = "the plan and its explanation; nothing reserved", body = DryRun), (status = 422, body = ErrorBody), (status = 409, description = "no binding", body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+use super::dto::{
+    CancelBody, DryRun, FulfilmentEvent, OrderRecord, OrderRequest, ReceiveBody, RecurringBody, RecurringOrder,
+    ReturnBody, ShipBody,
+};
+use super::extract::{Auth, IdempotencyKey, JsonBody, OptionalJsonBody, Reader, Writer};
+use super::{ApiError, ErrorBody, Shared, complete};
+use crate::error::ServiceError;
+use crate::records::{ReturnOutcome, ShipmentState, SubmittedOrder};
+use crate::service::{self, Created};
+
+#[utoipa::path(
+    post,
+    path = "/v1/orders/route",
+    tag = "orders",
+    request_body = OrderRequest,
+    responses(
+        (
+            status = 200,
+            description = "the plan and its explanation; nothing reserved",
+            body = DryRun,
+        ),
+        (status = 409, description = "no binding", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+)]
 pub(super) async fn dry_run(
+    _: Auth<Reader>,
     State(s): State<Shared>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Reader)?;
-    let order: OrderRequest = parse_json(body)?;
-    Ok(axum::Json(s.dry_run(&order)?).into_response())
+    JsonBody(order): JsonBody<OrderRequest>,
+) -> Result<Json<DryRun>, ApiError> {
+    Ok(Json(s.dry_run(&order.into())?.into()))
 }
 
-#[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = OrderRequest, params(("Idempotency-Key" = Option<String>, Header, description = "names one order; reused with another order id: 422")), responses((status = 201, description = "routed and reserved (or rejected), durably", body = OrderRecord), (status = 200, description = "the same order again", body = OrderRecord), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, description = "the store could not commit; nothing was reserved", body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
-pub(super) async fn create_order(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let order: OrderRequest = parse_json(body)?;
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .ok()
-                .filter(|v| !v.is_empty() && v.len() <= 255)
-                .ok_or_else(|| {
-                    ApiError::bad_request("invalid_header", "Idempotency-Key must be 1-255 visible characters")
-                })?
-                .to_owned(),
+#[utoipa::path(
+    post,
+    path = "/v1/orders",
+    tag = "orders",
+    request_body = OrderRequest,
+    params(
+        (
+            "Idempotency-Key" = Option<String>,
+            Header,
+            description = "names one order; reused for another: 422",
         ),
-    };
-    Ok(match s.create_order(order, key).await? {
-        Created::New(record) => (StatusCode::CREATED, axum::Json(record)).into_response(),
-        Created::Replayed(record) => (StatusCode::OK, axum::Json(record)).into_response(),
+    ),
+    responses(
+        (
+            status = 201,
+            description = "routed and reserved (or rejected), durably",
+            body = OrderRecord,
+        ),
+        (status = 200, description = "the same order again", body = OrderRecord),
+        (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+        (
+            status = 503,
+            description = "the store could not commit; nothing was reserved",
+            body = ErrorBody,
+        ),
+    ),
+)]
+pub(super) async fn create_order(
+    _: Auth<Writer>,
+    State(s): State<Shared>,
+    IdempotencyKey(key): IdempotencyKey,
+    JsonBody(order): JsonBody<OrderRequest>,
+) -> Result<(StatusCode, Json<OrderRecord>), ApiError> {
+    let submitted: SubmittedOrder = order.into();
+    Ok(match complete(async move { s.create_order(submitted, key).await }).await? {
+        Created::New(record) => (StatusCode::CREATED, Json(record.into())),
+        Created::Replayed(record) => (StatusCode::OK, Json(record.into())),
     })
 }
 
-#[utoipa::path(put, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path)), request_body = OrderRequest,
-    responses((status = 200, description = "the scheduled order, changed", body = OrderRecord),
-        (status = 409, description = "only a scheduled order can be changed", body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(
+    put,
+    path = "/v1/orders/{id}",
+    tag = "orders",
+    params(("id" = String, Path)),
+    request_body = OrderRequest,
+    responses(
+        (status = 200, description = "the scheduled order, changed", body = OrderRecord),
+        (status = 409, description = "only a scheduled order can be changed", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+)]
 pub(super) async fn change_order(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let request: OrderRequest = parse_json(body)?;
-    Ok(axum::Json(s.change_order(&id, request).await?).into_response())
+    JsonBody(order): JsonBody<OrderRequest>,
+) -> Result<Json<OrderRecord>, ApiError> {
+    let record = complete(async move { s.change_order(&id, order.into()).await }).await?;
+    Ok(Json(record.into()))
 }
 
-#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path)), responses((status = 200, body = OrderRecord), (status = 404, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/v1/orders/{id}",
+    tag = "orders",
+    params(("id" = String, Path)),
+    responses((status = 200, body = OrderRecord), (status = 404, body = ErrorBody)),
+)]
 pub(super) async fn get_order(
+    _: Auth<Reader>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Reader)?;
-    Ok(axum::Json(s.order(&id).await?).into_response())
+) -> Result<Json<OrderRecord>, ApiError> {
+    Ok(Json(s.order(&id).await?.into()))
 }
 
-#[utoipa::path(post, path = "/v1/orders/{id}/confirm", tag = "orders", params(("id" = String, Path)), responses((status = 200, description = "the reservation no longer expires", body = OrderRecord), (status = 409, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{id}/confirm",
+    tag = "orders",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "the reservation no longer expires", body = OrderRecord),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+    ),
+)]
 pub(super) async fn confirm_order(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    Ok(axum::Json(s.confirm(&id).await?).into_response())
+) -> Result<Json<OrderRecord>, ApiError> {
+    Ok(Json(complete(async move { s.confirm(&id).await }).await?.into()))
 }
 
-#[derive(Deserialize, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct CancelBody {
-    /// Why (kept in the order's history).
-    #[serde(default)]
-    reason: String,
-}
-
-#[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "orders", params(("id" = String, Path)), request_body = CancelBody, responses((status = 200, description = "cancelled; stock released", body = OrderRecord), (status = 409, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{id}/cancel",
+    tag = "orders",
+    params(("id" = String, Path)),
+    request_body = CancelBody,
+    responses(
+        (status = 200, description = "cancelled; stock released", body = OrderRecord),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+    ),
+)]
 pub(super) async fn cancel_order(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let body: CancelBody =
-        if body.as_ref().is_ok_and(|b| b.is_empty()) { CancelBody::default() } else { parse_json(body)? };
-    Ok(axum::Json(s.cancel(&id, &body.reason).await?).into_response())
+    OptionalJsonBody(body): OptionalJsonBody<CancelBody>,
+) -> Result<Json<OrderRecord>, ApiError> {
+    Ok(Json(complete(async move { s.cancel(&id, &body.reason).await }).await?.into()))
 }
 
-#[derive(Deserialize, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ShipBody {
-    /// The location whose shipment shipped; absent: every open shipment.
-    #[serde(default)]
-    location: Option<String>,
-    /// The carrier.
-    #[serde(default)]
-    carrier: Option<String>,
-    /// Carrier tracking number (kept on the shipment and in the order's history).
-    #[serde(default)]
-    tracking: Option<String>,
-}
-
-#[utoipa::path(post, path = "/v1/orders/{id}/ship", tag = "orders", params(("id" = String, Path)), request_body = ShipBody, responses((status = 200, description = "units consumed", body = OrderRecord), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{id}/ship",
+    tag = "orders",
+    params(("id" = String, Path)),
+    request_body = ShipBody,
+    responses(
+        (status = 200, description = "units consumed", body = OrderRecord),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+)]
 pub(super) async fn ship_order(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let body: ShipBody =
-        if body.as_ref().is_ok_and(|b| b.is_empty()) { ShipBody::default() } else { parse_json(body)? };
-    let event = FulfilmentEvent {
+    OptionalJsonBody(body): OptionalJsonBody<ShipBody>,
+) -> Result<Json<OrderRecord>, ApiError> {
+    let event = service::FulfilmentEvent {
         event: ShipmentState::Shipped,
         location: body.location,
         carrier: body.carrier,
         tracking: body.tracking,
         reason: String::new(),
     };
-    Ok(axum::Json(s.fulfilment_event(&id, &event).await?).into_response())
+    Ok(Json(complete(async move { s.fulfilment_event(&id, &event).await }).await?.into()))
 }
 
-#[utoipa::path(post, path = "/v1/orders/{id}/events", tag = "orders", params(("id" = String, Path)), request_body = FulfilmentEvent,
-    responses((status = 200, description = "the order after the event (a rejection re-routes the shipment's units)", body = OrderRecord),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{id}/events",
+    tag = "orders",
+    params(("id" = String, Path)),
+    request_body = FulfilmentEvent,
+    responses(
+        (
+            status = 200,
+            description = "the order after the event (a rejection re-routes)",
+            body = OrderRecord,
+        ),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+)]
 pub(super) async fn fulfilment_event(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let event: FulfilmentEvent = parse_json(body)?;
-    Ok(axum::Json(s.fulfilment_event(&id, &event).await?).into_response())
+    JsonBody(event): JsonBody<FulfilmentEvent>,
+) -> Result<Json<OrderRecord>, ApiError> {
+    let event: service::FulfilmentEvent = event.into();
+    Ok(Json(complete(async move { s.fulfilment_event(&id, &event).await }).await?.into()))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RecurringBody {
-    /// Its id; its orders are `<id>-1`, `<id>-2`, ...
-    id: String,
-    /// `daily`, `weekly`, `monthly`, or a count and unit: `14d`, `2mo`, `12h`, `30m`, `45s`.
-    every: String,
-    /// The first run (RFC 3339); absent: now.
-    #[serde(default)]
-    start_at: Option<String>,
-    /// What each order ships where.
-    order: RecurringTemplate,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RecurringTemplate {
-    #[serde(default)]
-    channel: Option<String>,
-    ship_to: crate::dto::ShipToDto,
-    lines: Vec<crate::dto::LineDto>,
-}
-
-#[utoipa::path(post, path = "/v1/recurring-orders", tag = "orders", request_body = RecurringBody,
-    responses((status = 201, description = "scheduled; orders are created when due", body = RecurringOrder),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/recurring-orders",
+    tag = "orders",
+    request_body = RecurringBody,
+    responses(
+        (
+            status = 201,
+            description = "scheduled; orders are created when due",
+            body = RecurringOrder,
+        ),
+        (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+)]
 pub(super) async fn add_recurring(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let body: RecurringBody = parse_json(body)?;
-    let template = OrderRequest {
+    JsonBody(body): JsonBody<RecurringBody>,
+) -> Result<(StatusCode, Json<RecurringOrder>), ApiError> {
+    let template = SubmittedOrder {
         id: String::new(),
         placed_at: None,
         channel: body.order.channel.unwrap_or_else(|| "web".to_owned()),
         hold_until: None,
         requested_delivery: None,
-        ship_to: body.order.ship_to,
-        lines: body.order.lines,
+        ship_to: body.order.ship_to.into(),
+        lines: body.order.lines.into_iter().map(Into::into).collect(),
     };
-    let recurring = s.add_recurring(&body.id, &body.every, body.start_at.as_deref(), template).await?;
-    Ok((StatusCode::CREATED, axum::Json(recurring)).into_response())
+    let recurring =
+        complete(async move { s.add_recurring(&body.id, &body.every, body.start_at.as_deref(), template).await })
+            .await?;
+    Ok((StatusCode::CREATED, Json(recurring.into())))
 }
 
-#[utoipa::path(get, path = "/v1/recurring-orders/{id}", tag = "orders", params(("id" = String, Path)),
-    responses((status = 200, description = "its schedule, the orders it created and every run", body = RecurringOrder), (status = 404, body = ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/v1/recurring-orders/{id}",
+    tag = "orders",
+    params(("id" = String, Path)),
+    responses(
+        (
+            status = 200,
+            description = "its schedule, the orders it created and every run",
+            body = RecurringOrder,
+        ),
+        (status = 404, body = ErrorBody),
+    ),
+)]
 pub(super) async fn get_recurring(
+    _: Auth<Reader>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Reader)?;
-    Ok(axum::Json(s.recurring(&id).await?).into_response())
+) -> Result<Json<RecurringOrder>, ApiError> {
+    Ok(Json(s.recurring(&id).await?.into()))
 }
 
-#[utoipa::path(delete, path = "/v1/recurring-orders/{id}", tag = "orders", params(("id" = String, Path)),
-    responses((status = 200, description = "stopped; the orders it created stay", body = RecurringOrder), (status = 404, body = ErrorBody)))]
+#[utoipa::path(
+    delete,
+    path = "/v1/recurring-orders/{id}",
+    tag = "orders",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "stopped; the orders it created stay", body = RecurringOrder),
+        (status = 404, body = ErrorBody),
+    ),
+)]
 pub(super) async fn stop_recurring(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    Ok(axum::Json(s.stop_recurring(&id).await?).into_response())
+) -> Result<Json<RecurringOrder>, ApiError> {
+    Ok(Json(complete(async move { s.stop_recurring(&id).await }).await?.into()))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ReturnBody {
-    /// Shipped units coming back.
-    lines: Vec<ReturnLine>,
-    /// Why.
-    #[serde(default)]
-    reason: String,
-}
-
-#[utoipa::path(post, path = "/v1/orders/{id}/returns", tag = "orders", params(("id" = String, Path)), request_body = ReturnBody,
-    responses((status = 200, description = "the order with the new return: its location (chosen by the order's policy) and label", body = OrderRecord),
-        (status = 422, description = "units that did not ship, or no location can take them", body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{id}/returns",
+    tag = "orders",
+    params(("id" = String, Path)),
+    request_body = ReturnBody,
+    responses(
+        (
+            status = 200,
+            description = "the order with the new return: its location and label",
+            body = OrderRecord,
+        ),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (
+            status = 422,
+            description = "units that did not ship, or no location can take them",
+            body = ErrorBody,
+        ),
+    ),
+)]
 pub(super) async fn request_return(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let body: ReturnBody = parse_json(body)?;
-    Ok(axum::Json(s.request_return(&id, body.lines, &body.reason).await?).into_response())
+    JsonBody(body): JsonBody<ReturnBody>,
+) -> Result<Json<OrderRecord>, ApiError> {
+    let lines = body.lines.into_iter().map(Into::into).collect();
+    Ok(Json(complete(async move { s.request_return(&id, lines, &body.reason).await }).await?.into()))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ReceiveBody {
-    /// Units fit to sell again (absent: all of them).
-    #[serde(default)]
-    sellable: Option<Vec<ReturnLine>>,
-    /// `refund` or `exchange`.
-    outcome: String,
-}
-
-#[utoipa::path(post, path = "/v1/orders/{id}/returns/{return_id}/receive", tag = "orders",
-    params(("id" = String, Path), ("return_id" = String, Path)), request_body = ReceiveBody,
-    responses((status = 200, description = "received; sellable units restocked at the return location", body = OrderRecord),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{id}/returns/{return_id}/receive",
+    tag = "orders",
+    params(("id" = String, Path), ("return_id" = String, Path)),
+    request_body = ReceiveBody,
+    responses(
+        (status = 200, description = "received; sellable units restocked", body = OrderRecord),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+)]
 pub(super) async fn receive_return(
+    _: Auth<Writer>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path((id, return_id)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Writer)?;
-    let body: ReceiveBody = parse_json(body)?;
-    Ok(axum::Json(s.receive_return(&id, &return_id, body.sellable, &body.outcome).await?).into_response())
+    JsonBody(body): JsonBody<ReceiveBody>,
+) -> Result<Json<OrderRecord>, ApiError> {
+    let outcome = match body.outcome.as_str() {
+        "refund" => ReturnOutcome::Refund,
+        "exchange" => ReturnOutcome::Exchange,
+        _ => {
+            let error = ServiceError::invalid("invalid_field", "the outcome is `refund` or `exchange`");
+            return Err(error.at("outcome").into());
+        }
+    };
+    let sellable = body.sellable.map(|lines| lines.into_iter().map(Into::into).collect());
+    let record = complete(async move { s.receive_return(&id, &return_id, sellable, outcome).await }).await?;
+    Ok(Json(record.into()))
 }

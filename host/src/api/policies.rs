@@ -1,18 +1,28 @@
 //! Version, binding and shadow-run handlers.
 
-use super::*;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use super::dto::{BindBody, BindingDto, BindingList, ShadowBody, ShadowSummary, VersionList, VersionMeta};
+use super::extract::{Admin, Auth, JsonBody, Reader};
+use super::{ApiError, ErrorBody, Shared, complete};
+use crate::records::Kind;
 
 #[derive(Deserialize)]
 pub(super) struct UploadQuery {
     name: Option<String>,
 }
 
-pub(super) async fn upload(
-    s: &Service,
+async fn upload(
+    s: Shared,
     kind: Kind,
     name: Option<String>,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
+) -> Result<(StatusCode, Json<VersionMeta>), ApiError> {
     let limit = match kind {
         Kind::Dsl => s.config().max_policy_bytes,
         Kind::Wasm => s.config().max_plugin_bytes,
@@ -20,154 +30,197 @@ pub(super) async fn upload(
     let bytes = match body {
         Ok(bytes) if bytes.len() <= limit => bytes,
         Ok(_) | Err(_) => {
-            return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("uploads of this kind are limited to {limit} bytes"),
-            )
-            .into_response();
+            return Err(ApiError::too_large(format!("uploads of this kind are limited to {limit} bytes")));
         }
     };
     let name = name.unwrap_or_else(|| kind.name().to_owned());
     if name.is_empty() || name.len() > 128 || name.contains(['"', '\\', '\n']) {
-        return ApiError::bad_request("invalid_name", "the name must be 1-128 characters without quotes")
-            .at("name")
-            .into_response();
+        return Err(
+            ApiError::bad_request("invalid_name", "the name must be 1-128 characters without quotes").at("name")
+        );
     }
-    match s.upload(kind, &name, bytes.to_vec()).await {
-        Ok((meta, created)) => {
-            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-            (status, axum::Json(meta)).into_response()
-        }
-        Err(rejected) => {
-            let status = rejected.error.status;
-            let body = json!({
-                "error": { "code": rejected.error.code, "message": rejected.error.message },
-                "diagnostics": rejected.diagnostics,
-            });
-            if status.is_server_error() {
-                return rejected.error.into_response();
-            }
-            (status, axum::Json(body)).into_response()
-        }
-    }
+    let (meta, created) = complete(async move { s.upload(kind, &name, bytes.to_vec()).await }).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(meta.into())))
 }
 
-#[utoipa::path(post, path = "/v1/policies", tag = "policies", params(("name" = Option<String>, Query)), request_body(content = String, content_type = "text/plain", description = "policy language source"), responses((status = 201, description = "a new version", body = VersionMeta), (status = 200, description = "these bytes are already a version", body = VersionMeta), (status = 422, description = "errors, with every diagnostic and its line and column"), (status = 413, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/policies",
+    tag = "policies",
+    params(("name" = Option<String>, Query)),
+    request_body(
+        content = String,
+        content_type = "text/plain",
+        description = "policy language source",
+    ),
+    responses(
+        (status = 201, description = "a new version", body = VersionMeta),
+        (status = 200, description = "these bytes are already a version", body = VersionMeta),
+        (
+            status = 422,
+            description = "errors, with every diagnostic and its line and column",
+            body = ErrorBody,
+        ),
+    ),
+)]
 pub(super) async fn upload_policy(
+    _: Auth<Admin>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Query(query): Query<UploadQuery>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Admin)?;
-    Ok(upload(&s, Kind::Dsl, query.name, body).await)
+) -> Result<(StatusCode, Json<VersionMeta>), ApiError> {
+    upload(s, Kind::Dsl, query.name, body).await
 }
 
-#[utoipa::path(post, path = "/v1/plugins", tag = "policies", params(("name" = Option<String>, Query)), request_body(content = Vec<u8>, content_type = "application/wasm"), responses((status = 201, description = "a new version", body = VersionMeta), (status = 200, body = VersionMeta), (status = 422, description = "not a valid plugin for this host"), (status = 413, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/plugins",
+    tag = "policies",
+    params(("name" = Option<String>, Query)),
+    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    responses(
+        (status = 201, description = "a new version", body = VersionMeta),
+        (status = 200, description = "these bytes are already a version", body = VersionMeta),
+        (status = 422, description = "not a valid plugin for this host", body = ErrorBody),
+    ),
+)]
 pub(super) async fn upload_plugin(
+    _: Auth<Admin>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Query(query): Query<UploadQuery>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Admin)?;
-    Ok(upload(&s, Kind::Wasm, query.name, body).await)
+) -> Result<(StatusCode, Json<VersionMeta>), ApiError> {
+    upload(s, Kind::Wasm, query.name, body).await
 }
 
-#[utoipa::path(get, path = "/v1/policies", tag = "policies", responses((status = 200, description = "every version, in upload order"), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
-pub(super) async fn list_versions(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Reader)?;
-    Ok(axum::Json(json!({ "versions": s.versions() })).into_response())
+#[utoipa::path(
+    get,
+    path = "/v1/policies",
+    tag = "policies",
+    responses((status = 200, description = "every version, in upload order", body = VersionList)),
+)]
+pub(super) async fn list_versions(_: Auth<Reader>, State(s): State<Shared>) -> Json<VersionList> {
+    Json(VersionList { versions: s.versions().into_iter().map(Into::into).collect() })
 }
 
-#[utoipa::path(get, path = "/v1/policies/{version}", tag = "policies", params(("version" = String, Path)), responses((status = 200, body = VersionMeta), (status = 404, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/v1/policies/{version}",
+    tag = "policies",
+    params(("version" = String, Path)),
+    responses((status = 200, body = VersionMeta), (status = 404, body = ErrorBody)),
+)]
 pub(super) async fn get_version(
+    _: Auth<Reader>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(version): Path<String>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Reader)?;
-    Ok(axum::Json(s.version(&version)?).into_response())
+) -> Result<Json<VersionMeta>, ApiError> {
+    Ok(Json(s.version(&version)?.into()))
 }
 
-#[utoipa::path(get, path = "/v1/bindings", tag = "bindings", responses((status = 200, description = "live bindings and every change"), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
-pub(super) async fn list_bindings(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Reader)?;
+#[utoipa::path(
+    get,
+    path = "/v1/bindings",
+    tag = "bindings",
+    responses((status = 200, description = "live bindings and every change", body = BindingList)),
+)]
+pub(super) async fn list_bindings(_: Auth<Reader>, State(s): State<Shared>) -> Json<BindingList> {
     let (live, history) = s.bindings();
-    Ok(axum::Json(json!({ "bindings": live, "history": history })).into_response())
+    Json(BindingList {
+        bindings: live.into_iter().map(Into::into).collect(),
+        history: history.into_iter().map(Into::into).collect(),
+    })
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct BindBody {
-    /// The version to bind.
-    version: String,
-    /// The version that routes when it fails; absent: the order is refused.
-    #[serde(default)]
-    fallback: Option<String>,
-}
-
-#[utoipa::path(put, path = "/v1/bindings/{group}", tag = "bindings", params(("group" = String, Path, description = "product group, or `default`")), request_body = BindBody, responses((status = 200, description = "bound; the next order uses it", body = BindingDto), (status = 422, body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    put,
+    path = "/v1/bindings/{group}",
+    tag = "bindings",
+    params(("group" = String, Path, description = "product group, or `default`")),
+    request_body = BindBody,
+    responses(
+        (status = 200, description = "bound; the next order uses it", body = BindingDto),
+        (status = 422, body = ErrorBody),
+    ),
+)]
 pub(super) async fn bind(
+    _: Auth<Admin>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(group): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Admin)?;
-    let body: BindBody = parse_json(body)?;
-    Ok(axum::Json(s.bind(&group, &body.version, body.fallback).await?).into_response())
+    JsonBody(body): JsonBody<BindBody>,
+) -> Result<Json<BindingDto>, ApiError> {
+    Ok(Json(complete(async move { s.bind(&group, &body.version, body.fallback).await }).await?.into()))
 }
 
-#[utoipa::path(post, path = "/v1/bindings/{group}/rollback", tag = "bindings", params(("group" = String, Path)), responses((status = 200, body = BindingDto), (status = 409, body = ErrorBody), (status = 401, description = "no or unknown token", body = ErrorBody), (status = 403, description = "the token's role may not do this", body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/bindings/{group}/rollback",
+    tag = "bindings",
+    params(("group" = String, Path)),
+    responses((status = 200, body = BindingDto), (status = 409, body = ErrorBody)),
+)]
 pub(super) async fn rollback(
+    _: Auth<Admin>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(group): Path<String>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Admin)?;
-    Ok(axum::Json(s.rollback(&group).await?).into_response())
+) -> Result<Json<BindingDto>, ApiError> {
+    Ok(Json(complete(async move { s.rollback(&group).await }).await?.into()))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ShadowBody {
-    /// The candidate version to evaluate beside the live binding.
-    version: String,
-}
-
-#[utoipa::path(put, path = "/v1/shadows/{group}", tag = "bindings", params(("group" = String, Path)), request_body = ShadowBody,
-    responses((status = 200, description = "shadowing from the next order on", body = ShadowSummary), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(
+    put,
+    path = "/v1/shadows/{group}",
+    tag = "bindings",
+    params(("group" = String, Path)),
+    request_body = ShadowBody,
+    responses(
+        (status = 200, description = "shadowing from the next order on", body = ShadowSummary),
+        (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+)]
 pub(super) async fn start_shadow(
+    _: Auth<Admin>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(group): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Admin)?;
-    let body: ShadowBody = parse_json(body)?;
-    Ok(axum::Json(s.start_shadow(&group, &body.version)?).into_response())
+    JsonBody(body): JsonBody<ShadowBody>,
+) -> Result<Json<ShadowSummary>, ApiError> {
+    Ok(Json(s.start_shadow(&group, &body.version)?.into()))
 }
 
-#[utoipa::path(get, path = "/v1/shadows/{group}", tag = "bindings", params(("group" = String, Path)),
-    responses((status = 200, description = "live vs shadow vs greedy so far", body = ShadowSummary), (status = 404, body = ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/v1/shadows/{group}",
+    tag = "bindings",
+    params(("group" = String, Path)),
+    responses(
+        (status = 200, description = "live vs shadow vs greedy so far", body = ShadowSummary),
+        (status = 404, body = ErrorBody),
+    ),
+)]
 pub(super) async fn get_shadow(
+    _: Auth<Reader>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(group): Path<String>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Reader)?;
-    Ok(axum::Json(s.shadow(&group)?).into_response())
+) -> Result<Json<ShadowSummary>, ApiError> {
+    Ok(Json(s.shadow(&group)?.into()))
 }
 
-#[utoipa::path(delete, path = "/v1/shadows/{group}", tag = "bindings", params(("group" = String, Path)),
-    responses((status = 200, description = "stopped; the final summary", body = ShadowSummary), (status = 404, body = ErrorBody)))]
+#[utoipa::path(
+    delete,
+    path = "/v1/shadows/{group}",
+    tag = "bindings",
+    params(("group" = String, Path)),
+    responses(
+        (status = 200, description = "stopped; the final summary", body = ShadowSummary),
+        (status = 404, body = ErrorBody),
+    ),
+)]
 pub(super) async fn stop_shadow(
+    _: Auth<Admin>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(group): Path<String>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Admin)?;
-    Ok(axum::Json(s.stop_shadow(&group)?).into_response())
+) -> Result<Json<ShadowSummary>, ApiError> {
+    Ok(Json(s.stop_shadow(&group)?.into()))
 }

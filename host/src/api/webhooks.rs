@@ -1,56 +1,72 @@
 //! Webhook subscription handlers.
 
-use super::*;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct WebhookBody {
-    /// Where to POST deliveries (`http` or `https`).
-    url: String,
-    /// Event types: `order.reserved`, `order.rejected`, `order.confirmed`, `order.cancelled`,
-    /// `order.expired`, `order.picked`, `order.packed`, `order.shipped`, `order.delivered`,
-    /// `order.rerouted`; `*` for all.
-    events: Vec<String>,
-    /// The HMAC key (at least 16 characters); absent: one is generated and returned once.
-    #[serde(default)]
-    secret: Option<String>,
-}
+use super::dto::{Subscription, WebhookBody, WebhookList, WebhookView};
+use super::extract::{Admin, Auth, JsonBody};
+use super::{ApiError, ErrorBody, Shared, complete};
 
-#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = WebhookBody,
-    responses((status = 201, description = "subscribed; the only reply that shows the secret", body = Subscription),
-        (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks",
+    tag = "webhooks",
+    request_body = WebhookBody,
+    responses(
+        (
+            status = 201,
+            description = "subscribed; the only reply that shows the secret",
+            body = Subscription,
+        ),
+        (status = 422, body = ErrorBody),
+    ),
+)]
 pub(super) async fn add_webhook(
+    _: Auth<Admin>,
     State(s): State<Shared>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Admin)?;
-    let body: WebhookBody = parse_json(body)?;
-    let subscription = s.add_webhook(&body.url, body.events, body.secret).await?;
-    Ok((StatusCode::CREATED, axum::Json(subscription)).into_response())
+    JsonBody(body): JsonBody<WebhookBody>,
+) -> Result<(StatusCode, Json<Subscription>), ApiError> {
+    let subscription = complete(async move { s.add_webhook(&body.url, body.events, body.secret).await }).await?;
+    Ok((StatusCode::CREATED, Json(subscription.into())))
 }
 
-#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks",
-    responses((status = 200, description = "subscriptions with their latest deliveries (attempts, last status and error)"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub(super) async fn list_webhooks(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Admin)?;
-    let webhooks: Vec<serde_json::Value> = s
+#[utoipa::path(
+    get,
+    path = "/v1/webhooks",
+    tag = "webhooks",
+    responses(
+        (
+            status = 200,
+            description = "subscriptions with their latest deliveries",
+            body = WebhookList,
+        ),
+    ),
+)]
+pub(super) async fn list_webhooks(_: Auth<Admin>, State(s): State<Shared>) -> Json<WebhookList> {
+    let webhooks = s
         .webhooks(20)
         .into_iter()
-        .map(|(subscription, deliveries)| json!({ "subscription": subscription, "recent_deliveries": deliveries }))
+        .map(|(subscription, deliveries)| WebhookView {
+            subscription: subscription.into(),
+            recent_deliveries: deliveries.into_iter().map(Into::into).collect(),
+        })
         .collect();
-    Ok(axum::Json(json!({ "webhooks": webhooks })).into_response())
+    Json(WebhookList { webhooks })
 }
 
-#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
-    responses((status = 204, description = "unsubscribed"), (status = 404, body = ErrorBody)))]
+#[utoipa::path(
+    delete,
+    path = "/v1/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = String, Path)),
+    responses((status = 204, description = "unsubscribed"), (status = 404, body = ErrorBody)),
+)]
 pub(super) async fn remove_webhook(
+    _: Auth<Admin>,
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    authorize(&s, &headers, Role::Admin)?;
-    s.remove_webhook(&id).await?;
-    Ok(no_content())
+) -> Result<StatusCode, ApiError> {
+    complete(async move { s.remove_webhook(&id).await }).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

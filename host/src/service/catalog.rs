@@ -1,37 +1,202 @@
-//! Catalog and stock: upserts of locations and products, stock levels and adjustments, ATP.
+//! Catalog and stock: upserts of locations and products (kits, release dates), stock levels
+//! and adjustments, ATP.
 
-use super::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use switchyard_engine::{
+    Catalog, Downtime, GeoPoint, Kit, KitComponent, Location, LocationKind, Product, Timestamp, kit_atp,
+};
+
+use super::commit::body_of;
+use super::validate::timestamp;
+use super::{Release, Service, ServiceError, now, resolve};
+use crate::records::{ComponentRecord, LocationRecord, ProductRecord};
+use crate::store::Change;
+
+/// Absolute stock of one position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StockLevel {
+    /// The SKU.
+    pub sku: String,
+    /// The location.
+    pub location: String,
+    /// Units on hand.
+    pub on_hand: u32,
+    /// Units never promised.
+    pub safety_stock: u32,
+}
+
+/// A relative change of one position's on hand (receipts, counts, shrinkage).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StockAdjustment {
+    /// The SKU.
+    pub sku: String,
+    /// The location.
+    pub location: String,
+    /// Units added (negative: removed).
+    pub delta: i64,
+}
+
+/// ATP of one SKU at one location.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PositionView {
+    /// The location.
+    pub location: String,
+    /// On hand.
+    pub on_hand: u32,
+    /// Reserved for open orders.
+    pub reserved: u32,
+    /// Never promised.
+    pub safety_stock: u32,
+    /// Available to promise.
+    pub atp: u32,
+}
+
+/// ATP of one SKU across the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Atp {
+    /// The SKU.
+    pub sku: String,
+    /// Sum over locations (for a kit: whole kits).
+    pub atp: u64,
+    /// Per location holding stock.
+    pub locations: Vec<PositionView>,
+}
+
+/// A location's time zone, read from its IANA name; the error names `time_zone`.
+pub(super) fn time_zone(name: &str) -> Result<chrono_tz::Tz, ServiceError> {
+    name.parse::<chrono_tz::Tz>().map_err(|_| {
+        ServiceError::invalid("invalid_field", format!("`{name}` is not an IANA time zone")).at("time_zone")
+    })
+}
+
+/// Minutes east of UTC in `zone` at `at`.
+pub(super) fn utc_offset_minutes(zone: chrono_tz::Tz, at: Timestamp) -> i32 {
+    use chrono::{Offset, TimeZone};
+    match chrono::DateTime::from_timestamp(at.0, 0) {
+        Some(utc) => zone.offset_from_utc_datetime(&utc.naive_utc()).fix().local_minus_utc() / 60,
+        None => 0,
+    }
+}
+
+/// The engine's location, with its UTC offset as of `at`; errors name the field.
+pub(super) fn engine_location(record: &LocationRecord, at: Timestamp) -> Result<Location, ServiceError> {
+    let utc_offset_minutes = match &record.time_zone {
+        Some(name) => utc_offset_minutes(time_zone(name)?, at),
+        None => 0,
+    };
+    let mut downtime = Vec::with_capacity(record.downtime.len());
+    for (index, window) in record.downtime.iter().enumerate() {
+        let from = timestamp(&format!("downtime[{index}].from"), &window.from)?;
+        let to = timestamp(&format!("downtime[{index}].to"), &window.to)?;
+        if to <= from {
+            return Err(ServiceError::invalid("invalid_field", "the window must end after it starts")
+                .at(format!("downtime[{index}]")));
+        }
+        downtime.push(Downtime { from, to });
+    }
+    Ok(Location {
+        id: record.id.clone(),
+        kind: LocationKind::from_name(&record.kind),
+        position: GeoPoint { lat: record.lat, lon: record.lon },
+        handling_per_shipment: record.handling_per_shipment,
+        handling_per_unit: record.handling_per_unit,
+        capacity_shipments_per_day: record.capacity_shipments_per_day,
+        downtime,
+        capabilities: record.capabilities.clone(),
+        priority: record.priority,
+        utc_offset_minutes,
+    })
+}
+
+/// The engine's product.
+pub(super) fn engine_product(record: &ProductRecord) -> Product {
+    Product {
+        sku: record.sku.clone(),
+        group: record.group.clone(),
+        weight_kg: record.weight_kg,
+        tags: record.tags.clone(),
+    }
+}
+
+/// A product's release, when it has one.
+pub(super) fn release_of(record: &ProductRecord) -> Result<Option<Release>, ServiceError> {
+    let Some(text) = &record.release_at else { return Ok(None) };
+    let at = timestamp("release_at", text)?;
+    Ok(Some(Release { at: at.0, at_text: text.clone(), cap: record.preorder_cap }))
+}
+
+/// Makes the kits of `records` (and only those) kits of `catalog`, checked against the catalog
+/// as it will be; errors name `<batch>[index].components`.
+pub(super) fn set_kits(catalog: &mut Catalog, records: &[ProductRecord], batch: &str) -> Result<(), ServiceError> {
+    // Ordinary products first, so a batch may turn a kit into a component of another.
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    order.sort_by_key(|&index| !records[index].components.is_empty());
+    for index in order {
+        let record = &records[index];
+        let field = format!("{batch}[{index}].components");
+        let sku = catalog.sku_id(&record.sku).ok_or_else(|| ServiceError::internal("a product was not added"))?;
+        let kit = if record.components.is_empty() {
+            None
+        } else {
+            let mut components = Vec::with_capacity(record.components.len());
+            for (c, component) in record.components.iter().enumerate() {
+                let component_sku = catalog.sku_id(&component.sku).ok_or_else(|| {
+                    ServiceError::invalid("invalid_kit", format!("unknown sku `{}`", component.sku))
+                        .at(format!("{field}[{c}]"))
+                })?;
+                if catalog.kit(component_sku).is_some() {
+                    return Err(ServiceError::invalid(
+                        "invalid_kit",
+                        format!("`{}` is a kit; a kit's components are products, not kits", component.sku),
+                    )
+                    .at(format!("{field}[{c}]")));
+                }
+                if component.qty == 0 {
+                    return Err(ServiceError::invalid("invalid_kit", "a component needs at least 1 unit")
+                        .at(format!("{field}[{c}]")));
+                }
+                components.push(KitComponent { sku: component_sku, qty: component.qty });
+            }
+            Some(Kit { components, may_split: record.kit_may_split })
+        };
+        catalog.set_kit(sku, kit).map_err(|e| ServiceError::invalid("invalid_kit", e.to_string()).at(field))?;
+    }
+    Ok(())
+}
 
 impl Service {
     /// Inserts or replaces locations (all or none).
-    pub async fn upsert_locations(&self, locations: Vec<LocationDto>) -> Result<(), ApiError> {
+    pub async fn upsert_locations(&self, locations: Vec<LocationRecord>) -> Result<(), ServiceError> {
         let _order = self.stock_lock.lock().await;
         let mut catalog = (*self.catalog()).clone();
         let mut zones = (*self.location_zones.read()).as_ref().clone();
-        let mut writes = Vec::with_capacity(locations.len());
-        for (index, dto) in locations.iter().enumerate() {
-            let location = dto.to_engine(now()).map_err(|e| prefix(e, &format!("locations[{index}]")))?;
-            match &dto.time_zone {
-                Some(zone) => zones.insert(dto.id.clone(), zone.clone()),
-                None => zones.remove(&dto.id),
+        let mut changes = Vec::with_capacity(locations.len());
+        for (index, record) in locations.iter().enumerate() {
+            let path = format!("locations[{index}]");
+            let location = engine_location(record, now()).map_err(|e| e.under(&path))?;
+            match &record.time_zone {
+                Some(zone) => zones.insert(record.id.clone(), zone.clone()),
+                None => zones.remove(&record.id),
             };
             catalog
                 .upsert_location(location)
-                .map_err(|e| ApiError::invalid("invalid_location", e.to_string()).at(format!("locations[{index}]")))?;
-            let body = serde_json::to_string(dto).map_err(|e| ApiError::internal(e.to_string()))?;
-            writes.push(Write::Location { id: dto.id.clone(), body });
+                .map_err(|e| ServiceError::invalid("invalid_location", e.to_string()).at(path))?;
+            changes.push(Change::Location { id: record.id.clone(), body: body_of(record)? });
         }
-        self.commit(writes).await?;
+        self.commit(changes).await?;
         *self.catalog.write() = Arc::new(catalog);
         *self.location_zones.write() = Arc::new(zones);
         Ok(())
     }
 
-    /// A location as the API shows it (with its time zone).
-    pub fn location_dto(&self, location: &switchyard_engine::Location) -> LocationDto {
-        let mut dto = LocationDto::from_engine(location);
-        dto.time_zone = self.location_zones.read().get(&location.id).cloned();
-        dto
+    /// A location as stored (with its time zone).
+    pub fn location_record(&self, location: &Location) -> LocationRecord {
+        LocationRecord {
+            time_zone: self.location_zones.read().get(&location.id).cloned(),
+            ..LocationRecord::from_engine(location)
+        }
     }
 
     /// Brings every location's UTC offset up to date (daylight saving starts and ends);
@@ -46,8 +211,8 @@ impl Service {
         let mut catalog = (*self.catalog()).clone();
         let mut changed = 0;
         for (id, zone) in zones.iter() {
-            let Ok(zone) = crate::dto::time_zone(zone) else { continue };
-            let offset = crate::dto::utc_offset_minutes(zone, at);
+            let Ok(zone) = time_zone(zone) else { continue };
+            let offset = utc_offset_minutes(zone, at);
             if let Some(location_id) = catalog.location_id(id)
                 && catalog.location(location_id).utc_offset_minutes != offset
             {
@@ -64,57 +229,36 @@ impl Service {
         changed
     }
 
-    /// Inserts or replaces products (all or none).
-    pub async fn upsert_products(&self, products: Vec<ProductDto>) -> Result<(), ApiError> {
+    /// Inserts or replaces products (all or none); kits are checked against the catalog as
+    /// it will be.
+    pub async fn upsert_products(&self, products: Vec<ProductRecord>) -> Result<(), ServiceError> {
         let _order = self.stock_lock.lock().await;
         let mut catalog = (*self.catalog()).clone();
-        let mut writes = Vec::with_capacity(products.len());
-        let mut kits = (*self.kits()).clone();
+        let mut changes = Vec::with_capacity(products.len());
         let mut releases = (*self.releases()).clone();
-        for (index, dto) in products.iter().enumerate() {
+        for (index, record) in products.iter().enumerate() {
+            let path = format!("products[{index}]");
             catalog
-                .upsert_product(dto.to_engine())
-                .map_err(|e| ApiError::invalid("invalid_product", e.to_string()).at(format!("products[{index}]")))?;
-            if dto.components.is_empty() {
-                kits.remove(&dto.sku);
-            } else {
-                kits.insert(dto.sku.clone(), kit_of(dto));
-            }
-            match release_of(dto).map_err(|e| prefix(e, &format!("products[{index}]")))? {
-                Some(release) => releases.insert(dto.sku.clone(), release),
-                None => releases.remove(&dto.sku),
+                .upsert_product(engine_product(record))
+                .map_err(|e| ServiceError::invalid("invalid_product", e.to_string()).at(&path))?;
+            match release_of(record).map_err(|e| e.under(&path))? {
+                Some(release) => releases.insert(record.sku.clone(), release),
+                None => releases.remove(&record.sku),
             };
-            let body = serde_json::to_string(dto).map_err(|e| ApiError::internal(e.to_string()))?;
-            writes.push(Write::Product { sku: dto.sku.clone(), body });
+            changes.push(Change::Product { sku: record.sku.clone(), body: body_of(record)? });
         }
-        // Kits are checked against the catalog and kits as they will be.
-        for (index, dto) in products.iter().enumerate() {
-            for (c, component) in dto.components.iter().enumerate() {
-                let field = format!("products[{index}].components[{c}]");
-                let problem = if catalog.sku_id(&component.sku).is_none() {
-                    Some(format!("unknown sku `{}`", component.sku))
-                } else if kits.contains_key(&component.sku) {
-                    Some(format!("`{}` is a kit; a kit's components are products, not kits", component.sku))
-                } else if component.qty == 0 {
-                    Some("a component needs at least 1 unit".to_owned())
-                } else {
-                    None
-                };
-                if let Some(problem) = problem {
-                    return Err(ApiError::invalid("invalid_kit", problem).at(field));
-                }
-            }
-            if !dto.components.is_empty() && self.has_stock(&catalog, &dto.sku) {
-                return Err(ApiError::invalid(
+        set_kits(&mut catalog, &products, "products")?;
+        for (index, record) in products.iter().enumerate() {
+            if !record.components.is_empty() && self.has_stock(&catalog, &record.sku) {
+                return Err(ServiceError::invalid(
                     "invalid_kit",
-                    format!("`{}` has stock of its own; a kit cannot", dto.sku),
+                    format!("`{}` has stock of its own; a kit cannot", record.sku),
                 )
                 .at(format!("products[{index}].components")));
             }
         }
-        self.commit(writes).await?;
+        self.commit(changes).await?;
         *self.catalog.write() = Arc::new(catalog);
-        *self.kits.write() = Arc::new(kits);
         *self.releases.write() = Arc::new(releases);
         Ok(())
     }
@@ -127,44 +271,48 @@ impl Service {
         !positions.is_empty()
     }
 
-    /// A product as the API shows it (with its components when it is a kit).
-    pub fn product_dto(&self, product: &switchyard_engine::Product) -> ProductDto {
-        let mut dto = ProductDto::from_engine(product);
-        if let Some(kit) = self.kits().get(&product.sku) {
-            dto.components = kit
-                .components
-                .iter()
-                .map(|(sku, qty)| crate::dto::ComponentDto { sku: sku.clone(), qty: *qty })
-                .collect();
-            dto.kit_may_split = kit.may_split;
+    /// A product as stored (with its components when it is a kit, and its release).
+    pub fn product_record(&self, product: &Product) -> ProductRecord {
+        let catalog = self.catalog();
+        let kit = catalog.sku_id(&product.sku).and_then(|id| catalog.kit(id));
+        let release = self.releases().get(&product.sku).cloned();
+        ProductRecord {
+            components: kit
+                .map(|kit| {
+                    kit.components
+                        .iter()
+                        .map(|c| ComponentRecord { sku: catalog.product(c.sku).sku.clone(), qty: c.qty })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            kit_may_split: kit.is_some_and(|kit| kit.may_split),
+            release_at: release.as_ref().map(|r| r.at_text.clone()),
+            preorder_cap: release.and_then(|r| r.cap),
+            ..ProductRecord::from_engine(product)
         }
-        if let Some(release) = self.releases().get(&product.sku) {
-            dto.release_at = Some(release.at_text.clone());
-            dto.preorder_cap = release.cap;
-        }
-        dto
     }
 
     /// Sets stock levels (all or none).
-    pub async fn set_stock(&self, levels: Vec<StockLevel>) -> Result<(), ApiError> {
+    pub async fn set_stock(&self, levels: Vec<StockLevel>) -> Result<(), ServiceError> {
         let _order = self.stock_lock.lock().await;
         let catalog = self.catalog();
         let mut resolved = Vec::with_capacity(levels.len());
         for (index, level) in levels.iter().enumerate() {
-            let (sku, location) = resolve(&catalog, &level.sku, &level.location, &format!("levels[{index}]"))?;
-            self.refuse_kit(&level.sku, &format!("levels[{index}].sku"))?;
+            let path = format!("levels[{index}]");
+            let (sku, location) = resolve(&catalog, &level.sku, &level.location, &path)?;
+            refuse_kit(&catalog, sku, &level.sku, &format!("{path}.sku"))?;
             resolved.push((sku, location, level.on_hand, level.safety_stock));
         }
-        let writes = levels
+        let changes = levels
             .iter()
-            .map(|l| Write::StockLevel {
+            .map(|l| Change::StockLevel {
                 sku: l.sku.clone(),
                 location: l.location.clone(),
                 on_hand: l.on_hand,
                 safety_stock: l.safety_stock,
             })
             .collect();
-        self.commit(writes).await?;
+        self.commit(changes).await?;
         for (sku, location, on_hand, safety_stock) in resolved {
             self.inventory.set_stock(sku, location, on_hand, safety_stock);
         }
@@ -172,7 +320,7 @@ impl Service {
     }
 
     /// Adjusts on hand (all or none): a change that would go below zero refuses the batch.
-    pub async fn adjust_stock(&self, adjustments: Vec<StockAdjustment>) -> Result<(), ApiError> {
+    pub async fn adjust_stock(&self, adjustments: Vec<StockAdjustment>) -> Result<(), ServiceError> {
         let _order = self.stock_lock.lock().await;
         let catalog = self.catalog();
         let mut resolved = Vec::with_capacity(adjustments.len());
@@ -180,12 +328,12 @@ impl Service {
         for (index, adjustment) in adjustments.iter().enumerate() {
             let path = format!("adjustments[{index}]");
             let (sku, location) = resolve(&catalog, &adjustment.sku, &adjustment.location, &path)?;
-            self.refuse_kit(&adjustment.sku, &format!("{path}.sku"))?;
+            refuse_kit(&catalog, sku, &adjustment.sku, &format!("{path}.sku"))?;
             let current = self.inventory.position(sku, location).map_or(0, |p| i64::from(p.on_hand));
             let next = after.entry((sku.0, location.0)).or_insert(current);
-            *next += adjustment.delta;
+            *next = next.saturating_add(adjustment.delta);
             if *next < 0 || *next > i64::from(u32::MAX) {
-                return Err(ApiError::invalid(
+                return Err(ServiceError::invalid(
                     "stock_out_of_range",
                     format!("on hand of `{}` at `{}` would be {next}", adjustment.sku, adjustment.location),
                 )
@@ -193,11 +341,11 @@ impl Service {
             }
             resolved.push((sku, location, adjustment.delta));
         }
-        let writes = adjustments
+        let changes = adjustments
             .iter()
-            .map(|a| Write::StockDelta { sku: a.sku.clone(), location: a.location.clone(), delta: a.delta })
+            .map(|a| Change::StockDelta { sku: a.sku.clone(), location: a.location.clone(), delta: a.delta })
             .collect();
-        self.commit(writes).await?;
+        self.commit(changes).await?;
         for (sku, location, delta) in resolved {
             if let Err(error) = self.inventory.adjust_stock(sku, location, delta) {
                 tracing::error!(%error, "an adjustment checked before commit failed in memory");
@@ -206,33 +354,37 @@ impl Service {
         Ok(())
     }
 
-    fn refuse_kit(&self, sku: &str, field: &str) -> Result<(), ApiError> {
-        if self.kits().contains_key(sku) {
-            return Err(
-                ApiError::invalid("kit_stock", format!("`{sku}` is a kit: its stock is its components'")).at(field)
-            );
-        }
-        Ok(())
-    }
-
     /// ATP of a SKU across the network and per location. A kit's ATP at a location is the
     /// number of whole kits its components there make; across the network it is the sum of
     /// those, or, when its components may ship apart, what the network's components make.
-    pub fn atp(&self, sku: &str) -> Result<AtpDto, ApiError> {
+    pub fn atp(&self, sku: &str) -> Result<Atp, ServiceError> {
         let catalog = self.catalog();
-        let sku_id =
-            catalog.sku_id(sku).ok_or_else(|| ApiError::not_found("unknown_sku", format!("unknown sku `{sku}`")))?;
-        if let Some(kit) = self.kits().get(sku) {
-            return self.kit_atp(&catalog, sku, kit);
+        let sku_id = catalog
+            .sku_id(sku)
+            .ok_or_else(|| ServiceError::not_found("unknown_sku", format!("unknown sku `{sku}`")))?;
+        if let Some(kit) = kit_atp(&catalog, &self.inventory, sku_id) {
+            let mut locations: Vec<PositionView> = kit
+                .locations
+                .iter()
+                .map(|(location, kits)| PositionView {
+                    location: catalog.location(*location).id.clone(),
+                    on_hand: *kits,
+                    reserved: 0,
+                    safety_stock: 0,
+                    atp: *kits,
+                })
+                .collect();
+            locations.sort_by(|a, b| a.location.cmp(&b.location));
+            return Ok(Atp { sku: sku.to_owned(), atp: kit.network, locations });
         }
         let mut positions = Vec::new();
         self.inventory.positions_into(sku_id, &mut positions);
-        Ok(AtpDto {
+        Ok(Atp {
             sku: sku.to_owned(),
             atp: positions.iter().map(|p| u64::from(p.atp())).sum(),
             locations: positions
                 .iter()
-                .map(|p| PositionDto {
+                .map(|p| PositionView {
                     location: catalog.location(p.location).id.clone(),
                     on_hand: p.on_hand,
                     reserved: p.reserved,
@@ -242,48 +394,13 @@ impl Service {
                 .collect(),
         })
     }
+}
 
-    fn kit_atp(&self, catalog: &Catalog, sku: &str, kit: &Kit) -> Result<AtpDto, ApiError> {
-        // Per location: kits its components make there.
-        let mut per_location: HashMap<u32, u32> = HashMap::new();
-        let mut network = u64::MAX;
-        for (index, (component, per_kit)) in kit.components.iter().enumerate() {
-            let id = catalog
-                .sku_id(component)
-                .ok_or_else(|| ApiError::internal(format!("kit `{sku}` names unknown sku `{component}`")))?;
-            let mut positions = Vec::new();
-            self.inventory.positions_into(id, &mut positions);
-            let mut here: HashMap<u32, u32> = HashMap::new();
-            for position in &positions {
-                here.insert(position.location.0, position.atp() / per_kit.max(&1));
-            }
-            network =
-                network.min(positions.iter().map(|p| u64::from(p.atp())).sum::<u64>() / u64::from(*per_kit.max(&1)));
-            if index == 0 {
-                per_location = here;
-            } else {
-                per_location =
-                    per_location.into_iter().map(|(l, n)| (l, n.min(here.get(&l).copied().unwrap_or(0)))).collect();
-            }
-        }
-        let mut locations: Vec<PositionDto> = per_location
-            .into_iter()
-            .filter(|(_, kits)| *kits > 0)
-            .map(|(location, kits)| PositionDto {
-                location: catalog.location(switchyard_engine::LocationId(location)).id.clone(),
-                on_hand: kits,
-                reserved: 0,
-                safety_stock: 0,
-                atp: kits,
-            })
-            .collect();
-        locations.sort_by(|a, b| a.location.cmp(&b.location));
-        let together: u64 = locations.iter().map(|p| u64::from(p.atp)).sum();
-        let atp = if kit.may_split || kit.components.is_empty() {
-            if network == u64::MAX { 0 } else { network }
-        } else {
-            together
-        };
-        Ok(AtpDto { sku: sku.to_owned(), atp, locations })
+fn refuse_kit(catalog: &Catalog, sku: switchyard_engine::SkuId, name: &str, field: &str) -> Result<(), ServiceError> {
+    if catalog.kit(sku).is_some() {
+        return Err(
+            ServiceError::invalid("kit_stock", format!("`{name}` is a kit: its stock is its components'")).at(field)
+        );
     }
+    Ok(())
 }

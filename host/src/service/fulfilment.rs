@@ -1,7 +1,98 @@
 //! Fulfilment events from locations: picked, packed, shipped, delivered, and a rejection,
-//! which routes the shipment again without the location.
+//! which routes the shipment again without the location (kits stay whole and together: the
+//! re-routed lines keep their kit marks).
 
-use super::*;
+use std::fmt::Write as _;
+
+use switchyard_engine::{ExcludingPolicy, Order, OrderLine, Reservation, ReservedUnits, Router};
+
+use super::validate::{engine_order, routing_error};
+use super::{Service, ServiceError, WORKSPACE, event_with_reason, held_shipments, held_units, now, reservation_of};
+use crate::records::{BindingRecord, EventKind, HeldUnits, OrderRecord, OrderStatus, PlanRecord, ShipmentState};
+use crate::registry::Binding;
+use crate::store::Change;
+
+/// A location's report on a shipment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FulfilmentEvent {
+    /// `picked`, `packed`, `shipped`, `delivered` or `rejected`.
+    pub event: ShipmentState,
+    /// The location reporting; may be left out when only one shipment fits.
+    pub location: Option<String>,
+    /// The carrier (for `shipped`).
+    pub carrier: Option<String>,
+    /// The tracking number (for `shipped`).
+    pub tracking: Option<String>,
+    /// Why (kept in the timeline; for `rejected`, why the location cannot ship).
+    pub reason: String,
+}
+
+fn wrong_state(id: &str, status: OrderStatus, wanted: &str) -> ServiceError {
+    ServiceError::conflict("invalid_state", format!("order `{id}` is {} and cannot be {wanted}", status.name()))
+}
+
+fn event_kind(state: ShipmentState) -> EventKind {
+    match state {
+        ShipmentState::Open | ShipmentState::Picked => EventKind::Picked,
+        ShipmentState::Packed => EventKind::Packed,
+        ShipmentState::Shipped => EventKind::Shipped,
+        ShipmentState::Delivered => EventKind::Delivered,
+        ShipmentState::Rejected => EventKind::Rejected,
+    }
+}
+
+// The shipments an event applies to: those at `location` (or all) whose state allows it.
+fn shipments_for<'a>(
+    id: &str,
+    plan: &'a PlanRecord,
+    location: Option<&str>,
+    allowed: impl Fn(ShipmentState) -> bool,
+    what: &str,
+) -> Result<Vec<&'a str>, ServiceError> {
+    let matching: Vec<&str> = plan
+        .shipments
+        .iter()
+        .filter(|s| allowed(s.state) && location.is_none_or(|l| l == s.location))
+        .map(|s| s.location.as_str())
+        .collect();
+    if matching.is_empty() {
+        return Err(match location {
+            Some(l) => ServiceError::conflict(
+                "no_such_shipment",
+                format!("order `{id}` has no shipment from `{l}` that can be {what}"),
+            ),
+            None => {
+                ServiceError::conflict("no_such_shipment", format!("order `{id}` has no shipment that can be {what}"))
+            }
+        });
+    }
+    Ok(matching)
+}
+
+// The one shipment an event names (or the only one it can apply to).
+fn one_shipment<'a>(id: &str, at: Vec<&'a str>) -> Result<&'a str, ServiceError> {
+    match at.as_slice() {
+        [one] => Ok(one),
+        _ => Err(ServiceError::invalid(
+            "location_required",
+            format!("order `{id}` has several shipments; name the location"),
+        )
+        .at("location")),
+    }
+}
+
+impl OrderRecord {
+    // The binding the order was routed under (its version and fallback, whatever the group
+    // is bound to now): re-routing and returns decide with the policy that made the order.
+    pub(super) fn routed_binding(&self, registry: &crate::registry::Registry) -> Result<Binding, ServiceError> {
+        registry.prepare_binding(BindingRecord {
+            group: self.binding_group.clone(),
+            version: self.policy_version.clone(),
+            fallback: self.fallback_version.clone(),
+            bound_at: String::new(),
+        })
+    }
+}
 
 impl Service {
     /// Records a fulfilment event from a location: `picked`, `packed`, `shipped` (the units
@@ -9,49 +100,21 @@ impl Service {
     /// are released and routed again under the order's policy without that location).
     /// `location` may be left out when the order has one shipment the event can apply to
     /// (or, for `shipped`, to ship every open shipment).
-    pub async fn fulfilment_event(&self, id: &str, event: &FulfilmentEvent) -> Result<OrderRecord, ApiError> {
+    pub async fn fulfilment_event(&self, id: &str, event: &FulfilmentEvent) -> Result<OrderRecord, ServiceError> {
         match event.event {
             ShipmentState::Shipped => self.ship(id, event).await,
             ShipmentState::Rejected => self.reject_shipment(id, event).await,
-            ShipmentState::Open => Err(ApiError::invalid("invalid_event", "`open` is not an event").at("event")),
+            ShipmentState::Open => Err(ServiceError::invalid("invalid_event", "`open` is not an event").at("event")),
             state => self.advance(id, event, state).await,
         }
     }
 
-    // The shipments an event applies to: those at `location` (or all) whose state allows it.
-    pub(super) fn shipments_for<'a>(
-        id: &str,
-        plan: &'a PlanDto,
-        location: Option<&str>,
-        allowed: impl Fn(ShipmentState) -> bool,
-        what: &str,
-    ) -> Result<Vec<&'a str>, ApiError> {
-        let matching: Vec<&str> = plan
-            .shipments
-            .iter()
-            .filter(|s| allowed(s.state) && location.is_none_or(|l| l == s.location))
-            .map(|s| s.location.as_str())
-            .collect();
-        if matching.is_empty() {
-            return Err(match location {
-                Some(l) => ApiError::conflict(
-                    "no_such_shipment",
-                    format!("order `{id}` has no shipment from `{l}` that can be {what}"),
-                ),
-                None => {
-                    ApiError::conflict("no_such_shipment", format!("order `{id}` has no shipment that can be {what}"))
-                }
-            });
-        }
-        Ok(matching)
-    }
-
-    pub(super) async fn advance(
+    async fn advance(
         &self,
         id: &str,
         event: &FulfilmentEvent,
         state: ShipmentState,
-    ) -> Result<OrderRecord, ApiError> {
+    ) -> Result<OrderRecord, ServiceError> {
         let slot = self.slot(id)?;
         let mut record = slot.lock().await;
         let Some(plan) = record.plan.clone() else {
@@ -61,15 +124,8 @@ impl Service {
             ShipmentState::Delivered => current == ShipmentState::Shipped,
             _ => current < state && !current.has_left(),
         };
-        let at = Self::shipments_for(id, &plan, event.location.as_deref(), allowed, state.name())?;
-        if at.len() > 1 {
-            return Err(ApiError::invalid(
-                "location_required",
-                format!("order `{id}` has several shipments; name the location"),
-            )
-            .at("location"));
-        }
-        let location = at[0].to_owned();
+        let at = shipments_for(id, &plan, event.location.as_deref(), allowed, state.name())?;
+        let location = one_shipment(id, at)?.to_owned();
         let mut next = record.clone();
         if let Some(plan) = next.plan.as_mut() {
             for shipment in plan.shipments.iter_mut().filter(|s| s.location == location && allowed(s.state)) {
@@ -83,13 +139,13 @@ impl Service {
         {
             next.status = OrderStatus::Delivered;
         }
-        next.history.push(event_at(now(), state.name(), &location, &event.reason));
+        next.history.push(event_with_reason(now(), event_kind(state), &location, &event.reason));
         self.commit_order(record.history.len(), &next, Vec::new()).await?;
         *record = next;
         Ok(record.clone())
     }
 
-    pub(super) async fn ship(&self, id: &str, event: &FulfilmentEvent) -> Result<OrderRecord, ApiError> {
+    async fn ship(&self, id: &str, event: &FulfilmentEvent) -> Result<OrderRecord, ServiceError> {
         let _order = self.stock_lock.lock().await;
         let slot = self.slot(id)?;
         let mut record = slot.lock().await;
@@ -98,20 +154,23 @@ impl Service {
         }
         let catalog = self.catalog();
         let Some(plan) = record.plan.clone() else {
-            return Err(ApiError::internal(format!("order `{id}` holds stock without a plan")));
+            return Err(ServiceError::internal(format!("order `{id}` holds stock without a plan")));
         };
         let open = |state: ShipmentState| state < ShipmentState::Shipped;
-        let shipping: Vec<String> = Self::shipments_for(id, &plan, event.location.as_deref(), open, "shipped")?
+        let shipping: Vec<String> = shipments_for(id, &plan, event.location.as_deref(), open, "shipped")?
             .into_iter()
             .map(str::to_owned)
             .collect();
         let units: Vec<HeldUnits> =
             record.held_units.iter().filter(|u| shipping.contains(&u.location)).cloned().collect();
         let releases = self.releases();
-        if let Some(unreleased) = units.iter().find(|u| releases.get(&u.sku).is_some_and(|r| r.at > now().0)) {
-            return Err(ApiError::conflict(
+        let at = now();
+        if let Some((unreleased, release)) =
+            units.iter().find_map(|u| releases.get(&u.sku).filter(|r| r.at > at.0).map(|r| (u, r)))
+        {
+            return Err(ServiceError::conflict(
                 "not_released",
-                format!("`{}` is not released until {}", unreleased.sku, releases[&unreleased.sku].at_text),
+                format!("`{}` is not released until {}", unreleased.sku, release.at_text),
             ));
         }
         let mut next = record.clone();
@@ -126,7 +185,6 @@ impl Service {
         let all_shipped = next.plan.as_ref().is_some_and(|p| p.shipments.iter().all(|s| !open(s.state)));
         next.status = if all_shipped { OrderStatus::Shipped } else { OrderStatus::PartiallyShipped };
         next.expires_at = None;
-        next.expires_at_seconds = None;
         let mut detail = shipping.join(", ");
         if let Some(carrier) = &event.carrier {
             let _ = write!(detail, " by {carrier}");
@@ -134,10 +192,10 @@ impl Service {
         if let Some(tracking) = &event.tracking {
             let _ = write!(detail, " (tracking {tracking})");
         }
-        next.history.push(event_at(now(), "shipped", &detail, &event.reason));
+        next.history.push(event_with_reason(at, EventKind::Shipped, &detail, &event.reason));
         let deltas = units
             .iter()
-            .map(|u| Write::StockDelta { sku: u.sku.clone(), location: u.location.clone(), delta: -i64::from(u.qty) })
+            .map(|u| Change::StockDelta { sku: u.sku.clone(), location: u.location.clone(), delta: -i64::from(u.qty) })
             .collect();
         self.commit_order(record.history.len(), &next, deltas).await?;
         let consumed = Reservation {
@@ -165,7 +223,7 @@ impl Service {
 
     // A location will not ship its shipment: release it, and route its units again under the
     // order's policy with every location that rejected it excluded.
-    pub(super) async fn reject_shipment(&self, id: &str, event: &FulfilmentEvent) -> Result<OrderRecord, ApiError> {
+    async fn reject_shipment(&self, id: &str, event: &FulfilmentEvent) -> Result<OrderRecord, ServiceError> {
         let slot = self.slot(id)?;
         let mut record = slot.lock().await;
         if !record.status.holds_stock() {
@@ -173,59 +231,36 @@ impl Service {
         }
         let catalog = self.catalog();
         let Some(plan) = record.plan.clone() else {
-            return Err(ApiError::internal(format!("order `{id}` holds stock without a plan")));
+            return Err(ServiceError::internal(format!("order `{id}` holds stock without a plan")));
         };
         let open = |state: ShipmentState| state < ShipmentState::Shipped;
-        let at = Self::shipments_for(id, &plan, event.location.as_deref(), open, "rejected")?;
-        if at.len() > 1 {
-            return Err(ApiError::invalid(
-                "location_required",
-                format!("order `{id}` has several shipments; name the location"),
-            )
-            .at("location"));
-        }
-        let rejecting = at[0].to_owned();
+        let rejecting =
+            one_shipment(id, shipments_for(id, &plan, event.location.as_deref(), open, "rejected")?)?.to_owned();
         // What the rejected shipment held.
         let released_units: Vec<HeldUnits> =
             record.held_units.iter().filter(|u| u.location == rejecting).cloned().collect();
-        let released_shipments: Vec<HeldShipment> =
+        let released_shipments: Vec<_> =
             record.held_shipments.iter().filter(|s| s.location == rejecting).cloned().collect();
-        let released = reservation_of(
-            &catalog,
-            &OrderRecord {
-                held_units: released_units.clone(),
-                held_shipments: released_shipments.clone(),
-                ..record.clone()
-            },
-        )
-        .map_err(ApiError::internal)?;
-        // The remainder as an order of its own: the rejected shipment's lines and units.
-        let mut remainder = record.request.clone();
-        remainder.placed_at = Some(now().to_string());
-        let rejected_lines: Vec<&ShipmentLineDto> =
-            plan.shipments.iter().filter(|s| s.location == rejecting && open(s.state)).flat_map(|s| &s.lines).collect();
-        remainder.lines = rejected_lines
-            .iter()
-            .map(|l| crate::dto::LineDto { id: l.line_id.clone(), sku: l.sku.clone(), qty: l.qty })
-            .collect();
-        let order = remainder.to_engine(&catalog, now())?;
+        let released = reservation_of(&catalog, &released_units, &released_shipments)?;
+        let at = now();
+        let remainder = self.remainder_of(&catalog, &record, &plan, &rejecting, at)?;
         let mut excluded = record.excluded_locations.clone();
         excluded.push(rejecting.clone());
         let excluded_ids: Vec<_> = excluded.iter().filter_map(|l| catalog.location_id(l)).collect();
         let binding = record.routed_binding(&self.registry)?;
         let policy = ExcludingPolicy::new(binding.policy, excluded_ids, "the location rejected this order's shipment");
         // Release first, so the remainder may come back to stock this order held elsewhere.
-        self.inventory.release(&released).map_err(|e| ApiError::internal(e.to_string()))?;
+        self.inventory.release(&released).map_err(|e| ServiceError::internal(e.to_string()))?;
         let router =
             Router { catalog: &catalog, inventory: &self.inventory, policy: &policy, config: &self.router_config };
-        let routed = match WORKSPACE.with(|w| router.route_and_reserve(&order, &mut w.borrow_mut())) {
+        let routed = match WORKSPACE.with(|w| router.route_and_reserve(&remainder, &mut w.borrow_mut())) {
             Ok(routed) => routed,
             Err(error) => {
                 self.inventory.restore(&released, true).ok();
                 return Err(routing_error(error));
             }
         };
-        let rerouted = PlanDto::from_engine(&routed.plan, &order, &catalog);
+        let rerouted = PlanRecord::from_engine(&routed.plan, &remainder, &catalog);
         let mut next = record.clone();
         next.excluded_locations = excluded;
         next.held_units.retain(|u| u.location != rejecting);
@@ -234,8 +269,7 @@ impl Service {
             next.held_units.extend(held_units(&catalog, reservation));
             next.held_shipments.extend(held_shipments(&catalog, reservation));
         }
-        let at_time = now();
-        next.history.push(event_at(at_time, "rejected", &rejecting, &event.reason));
+        next.history.push(event_with_reason(at, EventKind::Rejected, &rejecting, &event.reason));
         if let Some(plan) = next.plan.as_mut() {
             for shipment in plan.shipments.iter_mut().filter(|s| s.location == rejecting && open(s.state)) {
                 shipment.state = ShipmentState::Rejected;
@@ -244,7 +278,7 @@ impl Service {
             plan.unfilled.extend(rerouted.unfilled.iter().cloned());
         }
         let moved: u32 = rerouted.shipments.iter().flat_map(|s| &s.lines).map(|l| l.qty).sum();
-        let lost: u32 = rerouted.unfilled.iter().map(|u| u.qty).sum();
+        let lost = rerouted.unfilled_units();
         let detail = if rerouted.shipments.is_empty() {
             format!("no other location can ship its {lost} unit(s); they are unfilled")
         } else {
@@ -255,13 +289,12 @@ impl Service {
             }
             detail
         };
-        next.history.push(event_at(at_time, "rerouted", &detail, ""));
+        next.history.push(event_with_reason(at, EventKind::Rerouted, &detail, ""));
         let nothing_left =
             next.plan.as_ref().is_some_and(|p| p.shipments.iter().all(|s| s.state == ShipmentState::Rejected));
         if nothing_left {
             next.status = OrderStatus::Rejected;
             next.expires_at = None;
-            next.expires_at_seconds = None;
         }
         if let Err(error) = self.commit_order(record.history.len(), &next, Vec::new()).await {
             if let Some(reservation) = &routed.reservation {
@@ -272,5 +305,33 @@ impl Service {
         }
         *record = next;
         Ok(record.clone())
+    }
+
+    // The rejected shipment's lines as an order of their own, placed `at`: the order's engine
+    // form (kits expanded, so components keep their kit marks) cut to those lines and units.
+    fn remainder_of(
+        &self,
+        catalog: &switchyard_engine::Catalog,
+        record: &OrderRecord,
+        plan: &PlanRecord,
+        rejecting: &str,
+        at: switchyard_engine::Timestamp,
+    ) -> Result<Order, ServiceError> {
+        let mut submitted = record.request.clone();
+        submitted.placed_at = Some(at.to_string());
+        let full = engine_order(catalog, &submitted, at)?;
+        let mut lines: Vec<OrderLine> = Vec::new();
+        for shipment in plan.shipments.iter().filter(|s| s.location == rejecting && s.state < ShipmentState::Shipped) {
+            for line in &shipment.lines {
+                let Some(engine_line) = full.lines.iter().find(|l| l.id == line.line_id) else {
+                    return Err(ServiceError::internal(format!("line `{}` left the order", line.line_id)));
+                };
+                match lines.iter_mut().find(|l| l.id == line.line_id) {
+                    Some(existing) => existing.qty += line.qty,
+                    None => lines.push(OrderLine { qty: line.qty, ..engine_line.clone() }),
+                }
+            }
+        }
+        Ok(Order { lines, ..full })
     }
 }

@@ -1,12 +1,24 @@
-//! Inbound stock and backorders: units no location can ship now may wait for stock expected
-//! within the policy's `backorder within` horizon; the order carries a promise date per line,
-//! and when the stock is received the waiting orders are served in order of placement.
+//! Inbound stock, backorders and preorders: units no location can ship now may wait for stock
+//! expected within the policy's `backorder within` horizon (or, for a product not released
+//! yet, whatever the horizon, up to its preorder cap); the order carries a promise date per
+//! line, and when the stock is received the waiting orders are served in order of placement.
 
-use super::*;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use switchyard_engine::{Order, OrderLine, Policy, Reservation, ReservedShipment, ReservedUnits, Timestamp};
+
+use super::commit::body_of;
+use super::validate::{engine_order, timestamp};
+use super::{Service, ServiceError, event, now, resolve};
+use crate::records::{
+    Backorder, BackorderStatus, EventKind, HeldShipment, HeldUnits, Inbound, OrderRecord, OrderStatus,
+    ShipmentLineRecord, ShipmentRecord, ShipmentState, SubmittedOrder, UnfilledUnits,
+};
+use crate::store::Change;
 
 /// Stock expected at a location, as a client announces it.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InboundRequest {
     /// The SKU.
     pub sku: String,
@@ -18,25 +30,21 @@ pub struct InboundRequest {
     pub expected_at: String,
 }
 
-fn inbound_write(inbound: &Inbound) -> Result<Write, ApiError> {
-    Ok(Write::Inbound {
-        id: inbound.id.clone(),
-        body: serde_json::to_string(inbound).map_err(|e| ApiError::internal(e.to_string()))?,
-    })
+fn inbound_change(inbound: &Inbound) -> Result<Change, ServiceError> {
+    Ok(Change::Inbound { id: inbound.id.clone(), body: body_of(inbound)? })
 }
 
 impl Service {
     /// Announces inbound stock (all or none).
-    pub async fn add_inbound(&self, entries: Vec<InboundRequest>) -> Result<Vec<Inbound>, ApiError> {
+    pub async fn add_inbound(&self, entries: Vec<InboundRequest>) -> Result<Vec<Inbound>, ServiceError> {
         let catalog = self.catalog();
         let mut created = Vec::with_capacity(entries.len());
         for (index, entry) in entries.iter().enumerate() {
             let path = format!("entries[{index}]");
             resolve(&catalog, &entry.sku, &entry.location, &path)?;
-            Timestamp::parse_rfc3339(&entry.expected_at)
-                .map_err(|e| ApiError::invalid("invalid_field", e.to_string()).at(format!("{path}.expected_at")))?;
+            timestamp("expected_at", &entry.expected_at).map_err(|e| e.under(&path))?;
             if entry.qty == 0 {
-                return Err(ApiError::invalid("invalid_field", "at least 1 unit").at(format!("{path}.qty")));
+                return Err(ServiceError::invalid("invalid_field", "at least 1 unit").at(format!("{path}.qty")));
             }
             created.push(Inbound {
                 id: format!("IN-{}", self.next_inbound.fetch_add(1, Ordering::Relaxed)),
@@ -48,8 +56,8 @@ impl Service {
                 received: None,
             });
         }
-        let writes = created.iter().map(inbound_write).collect::<Result<Vec<_>, _>>()?;
-        self.commit(writes).await?;
+        let changes = created.iter().map(inbound_change).collect::<Result<Vec<_>, _>>()?;
+        self.commit(changes).await?;
         let mut inbound = self.inbound.lock();
         for entry in &created {
             inbound.insert(entry.id.clone(), entry.clone());
@@ -63,15 +71,15 @@ impl Service {
     }
 
     // Promises the plan's unfilled units to inbound stock expected within the policy's
-    // horizon (earliest first) and records them on the order; returns the inbound writes and
-    // an undo list for a failed commit.
+    // horizon (earliest first) and records them on the order; returns the inbound changes and
+    // what was promised (to give back if the order is not stored).
     pub(super) fn allocate_backorders(
         &self,
         record: &mut OrderRecord,
         policy: &dyn Policy,
         within: Option<i64>,
         at: Timestamp,
-    ) -> (Vec<Write>, Vec<(String, u32)>) {
+    ) -> (Vec<Change>, Vec<(String, u32)>) {
         let releases = self.releases();
         // The common case, on every order: nothing short, or short with nothing to wait for.
         let waits = |sku: &str| within.is_some() || releases.get(sku).is_some_and(|r| r.at > at.0);
@@ -81,7 +89,7 @@ impl Service {
         let allowed = self.backorder_locations(record, policy, at);
         let Some(plan) = record.plan.as_mut() else { return (Vec::new(), Vec::new()) };
         let mut inbound = self.inbound.lock();
-        let mut writes = Vec::new();
+        let mut changes = Vec::new();
         let mut taken = Vec::new();
         let mut still_unfilled = Vec::new();
         for unfilled in std::mem::take(&mut plan.unfilled) {
@@ -101,7 +109,7 @@ impl Service {
                 .values_mut()
                 .filter(|i| i.sku == unfilled.sku && i.received.is_none() && i.allocated < i.qty)
                 .filter(|i| allowed.contains(&(unfilled.line_id.clone(), i.location.clone())))
-                .filter(|i| Timestamp::parse_rfc3339(&i.expected_at).is_ok_and(|t| t.0 <= at.0 + horizon))
+                .filter(|i| Timestamp::parse_rfc3339(&i.expected_at).is_ok_and(|t| t.0 <= at.0.saturating_add(horizon)))
                 .collect();
             candidates.sort_by(|a, b| a.expected_at.cmp(&b.expected_at).then(a.id.cmp(&b.id)));
             for entry in candidates {
@@ -124,34 +132,34 @@ impl Service {
                     location: entry.location.clone(),
                     inbound: entry.id.clone(),
                     promise_date,
-                    status: "waiting".to_owned(),
+                    status: BackorderStatus::Waiting,
                     preorder: release.is_some(),
                 });
-                if let Ok(write) = inbound_write(entry) {
-                    writes.push(write);
+                if let Ok(change) = inbound_change(entry) {
+                    changes.push(change);
                 }
             }
             if left > 0 {
-                still_unfilled.push(crate::dto::UnfilledDto { qty: left, ..unfilled });
+                still_unfilled.push(UnfilledUnits { qty: left, ..unfilled });
             }
         }
         plan.unfilled = still_unfilled;
-        (writes, taken)
+        (changes, taken)
     }
 
     // Counts an order's units of unreleased SKUs against their preorder caps (all or none);
     // returns what was counted, to give back if the order is not stored.
     pub(super) fn count_preorders(
         &self,
-        request: &OrderRequest,
+        submitted: &SubmittedOrder,
         at: Timestamp,
-    ) -> Result<Vec<(String, u32)>, ApiError> {
+    ) -> Result<Vec<(String, u32)>, ServiceError> {
         let releases = self.releases();
         if releases.is_empty() {
             return Ok(Vec::new());
         }
         let mut wanted: Vec<(usize, String, u32)> = Vec::new();
-        for (index, line) in request.lines.iter().enumerate() {
+        for (index, line) in submitted.lines.iter().enumerate() {
             if releases.get(&line.sku).is_some_and(|r| r.at > at.0) {
                 wanted.push((index, line.sku.clone(), line.qty));
             }
@@ -164,7 +172,7 @@ impl Service {
             if let Some(cap) = releases.get(sku).and_then(|r| r.cap)
                 && *total > cap
             {
-                return Err(ApiError::invalid(
+                return Err(ServiceError::invalid(
                     "preorder_cap_reached",
                     format!("`{sku}` is not released yet and its {cap} preorder units are taken"),
                 )
@@ -192,13 +200,16 @@ impl Service {
     fn backorder_locations(&self, record: &OrderRecord, policy: &dyn Policy, at: Timestamp) -> Vec<(String, String)> {
         let Some(plan) = &record.plan else { return Vec::new() };
         let catalog = self.catalog();
-        let mut request = record.request.clone();
-        request.lines = plan
+        let Ok(full) = engine_order(&catalog, &record.request, at) else { return Vec::new() };
+        let lines: Vec<OrderLine> = plan
             .unfilled
             .iter()
-            .map(|u| crate::dto::LineDto { id: u.line_id.clone(), sku: u.sku.clone(), qty: u.qty })
+            .filter_map(|u| {
+                let line = full.lines.iter().find(|l| l.id == u.line_id)?;
+                Some(OrderLine { qty: u.qty, ..line.clone() })
+            })
             .collect();
-        let Ok(order) = request.to_engine(&catalog, at) else { return Vec::new() };
+        let order = Order { lines, ..full };
         let locations: Vec<String> = {
             let inbound = self.inbound.lock();
             let mut ids: Vec<String> =
@@ -225,19 +236,19 @@ impl Service {
         pairs
     }
 
-    // The writes of inbound records once `freed` promises are given back (applied to memory
+    // The changes of inbound records once `freed` promises are given back (applied to memory
     // with `undo_backorders` after the commit).
-    pub(super) fn inbound_after_freeing(&self, freed: &[(String, u32)]) -> Result<Vec<Write>, ApiError> {
+    pub(super) fn inbound_after_freeing(&self, freed: &[(String, u32)]) -> Result<Vec<Change>, ServiceError> {
         let inbound = self.inbound.lock();
-        let mut writes = Vec::new();
+        let mut changes = Vec::new();
         for (id, qty) in freed {
             if let Some(entry) = inbound.get(id) {
                 let mut entry = entry.clone();
                 entry.allocated = entry.allocated.saturating_sub(*qty);
-                writes.push(inbound_write(&entry)?);
+                changes.push(inbound_change(&entry)?);
             }
         }
-        Ok(writes)
+        Ok(changes)
     }
 
     // After a failed commit, or a cancelled order: gives the promised inbound units back.
@@ -253,7 +264,7 @@ impl Service {
     // Remembers which orders wait for which inbound record, in order of placement.
     pub(super) fn note_waiting(&self, record: &OrderRecord) {
         let mut waiting = self.waiting_for.lock();
-        for backorder in record.backorders.iter().filter(|b| b.status == "waiting") {
+        for backorder in record.backorders.iter().filter(|b| b.status == BackorderStatus::Waiting) {
             let orders = waiting.entry(backorder.inbound.clone()).or_default();
             if !orders.contains(&record.id) {
                 orders.push(record.id.clone());
@@ -264,21 +275,21 @@ impl Service {
     /// The inbound stock arrived (`qty`: units actually received, default all): it goes on
     /// hand, and the orders waiting for it are served in order of placement, each backorder
     /// reserved whole or, once the receipt runs out, marked `short`.
-    pub async fn receive_inbound(&self, id: &str, qty: Option<u32>) -> Result<Inbound, ApiError> {
+    pub async fn receive_inbound(&self, id: &str, qty: Option<u32>) -> Result<Inbound, ServiceError> {
         let _order = self.stock_lock.lock().await;
         let Some(mut entry) = self.inbound.lock().get(id).cloned() else {
-            return Err(ApiError::not_found("unknown_inbound", format!("no inbound `{id}`")));
+            return Err(ServiceError::not_found("unknown_inbound", format!("no inbound `{id}`")));
         };
         if entry.received.is_some() {
-            return Err(ApiError::conflict("invalid_state", format!("inbound `{id}` was received already")));
+            return Err(ServiceError::conflict("invalid_state", format!("inbound `{id}` was received already")));
         }
         let received = qty.unwrap_or(entry.qty);
         let catalog = self.catalog();
         let (sku, location) = resolve(&catalog, &entry.sku, &entry.location, "inbound")?;
         entry.received = Some(received);
         self.commit(vec![
-            inbound_write(&entry)?,
-            Write::StockDelta { sku: entry.sku.clone(), location: entry.location.clone(), delta: i64::from(received) },
+            inbound_change(&entry)?,
+            Change::StockDelta { sku: entry.sku.clone(), location: entry.location.clone(), delta: i64::from(received) },
         ])
         .await?;
         self.inbound.lock().insert(entry.id.clone(), entry.clone());
@@ -293,43 +304,45 @@ impl Service {
             let record = slot.lock().await;
             let mut next = record.clone();
             let mut reserved = Reservation::default();
-            for backorder in next.backorders.iter_mut().filter(|b| b.inbound == id && b.status == "waiting") {
+            let waiting_here = |b: &&mut Backorder| b.inbound == id && b.status == BackorderStatus::Waiting;
+            for backorder in next.backorders.iter_mut().filter(waiting_here) {
                 if backorder.qty <= left {
                     left -= backorder.qty;
-                    backorder.status = "allocated".to_owned();
+                    backorder.status = BackorderStatus::Allocated;
                     reserved.units.push(ReservedUnits { sku, location, qty: backorder.qty });
                 } else {
-                    backorder.status = "short".to_owned();
+                    backorder.status = BackorderStatus::Short;
                 }
             }
-            let allocated: Vec<Backorder> =
-                next.backorders.iter().filter(|b| b.inbound == id && b.status == "allocated").cloned().collect();
-            let short: u32 =
-                next.backorders.iter().filter(|b| b.inbound == id && b.status == "short").map(|b| b.qty).sum();
+            let allocated: Vec<Backorder> = next
+                .backorders
+                .iter()
+                .filter(|b| b.inbound == id && b.status == BackorderStatus::Allocated)
+                .cloned()
+                .collect();
+            let short: Vec<Backorder> = next
+                .backorders
+                .iter()
+                .filter(|b| b.inbound == id && b.status == BackorderStatus::Short)
+                .cloned()
+                .collect();
             if !allocated.is_empty() {
                 let location_record = catalog.location(location);
-                reserved.shipments.push(ReservedShipment {
-                    location,
-                    day: location_record.local_day(at),
-                    capacity: None,
-                });
+                let day = location_record.local_day(at);
+                reserved.shipments.push(ReservedShipment { location, day, capacity: None });
                 next.held_units.extend(allocated.iter().map(|b| HeldUnits {
                     sku: b.sku.clone(),
                     location: b.location.clone(),
                     qty: b.qty,
                 }));
-                next.held_shipments.push(HeldShipment {
-                    location: entry.location.clone(),
-                    day: location_record.local_day(at),
-                    capacity: None,
-                });
+                next.held_shipments.push(HeldShipment { location: entry.location.clone(), day, capacity: None });
                 if let Some(plan) = next.plan.as_mut() {
-                    plan.shipments.push(crate::dto::ShipmentDto {
+                    plan.shipments.push(ShipmentRecord {
                         location: entry.location.clone(),
                         shipment_cost: 0.0,
                         lines: allocated
                             .iter()
-                            .map(|b| crate::dto::ShipmentLineDto {
+                            .map(|b| ShipmentLineRecord {
                                 line_id: b.line_id.clone(),
                                 sku: b.sku.clone(),
                                 qty: b.qty,
@@ -345,26 +358,26 @@ impl Service {
                     // The customer has waited for it: no expiry.
                     next.status = OrderStatus::Confirmed;
                     next.expires_at = None;
-                    next.expires_at_seconds = None;
                 }
                 let units: u32 = allocated.iter().map(|b| b.qty).sum();
                 next.history.push(event(
                     at,
-                    "backorder_allocated",
+                    EventKind::BackorderAllocated,
                     format!("{units} unit(s) from {id} at {}", entry.location),
                 ));
             }
-            if short > 0 {
+            if !short.is_empty() {
                 if let Some(plan) = next.plan.as_mut() {
-                    for b in next.backorders.iter().filter(|b| b.inbound == id && b.status == "short") {
-                        plan.unfilled.push(crate::dto::UnfilledDto {
+                    for b in &short {
+                        plan.unfilled.push(UnfilledUnits {
                             line_id: b.line_id.clone(),
                             sku: b.sku.clone(),
                             qty: b.qty,
                         });
                     }
                 }
-                next.history.push(event(at, "backorder_short", format!("{short} unit(s): {id} arrived short")));
+                let units: u32 = short.iter().map(|b| b.qty).sum();
+                next.history.push(event(at, EventKind::BackorderShort, format!("{units} unit(s): {id} arrived short")));
             }
             served.push((slot.clone(), next, reserved, record.history.len()));
         }

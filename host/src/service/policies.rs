@@ -1,26 +1,30 @@
 //! Versions, bindings, shadow runs, and the figures the metrics endpoint reads.
 
-use super::*;
+use std::sync::Arc;
+
+use super::commit::body_of;
+use super::{Service, ServiceError, now};
+use crate::records::{BindingRecord, Kind, VersionMeta};
+use crate::shadow::{Shadow, ShadowSummary};
+use crate::store::Change;
 
 impl Service {
     /// Stores a new policy or plugin version (idempotent by content).
-    pub async fn upload(&self, kind: Kind, name: &str, bytes: Vec<u8>) -> Result<(VersionMeta, bool), Rejected> {
+    pub async fn upload(&self, kind: Kind, name: &str, bytes: Vec<u8>) -> Result<(VersionMeta, bool), ServiceError> {
         let id = crate::registry::version_of(kind, &bytes);
         if let Some(existing) = self.registry.version(&id) {
             return Ok((existing.meta.clone(), false));
         }
         let compiled = self.registry.compile(kind, name, &bytes, now().to_string())?;
         let meta = compiled.meta.clone();
-        let meta_json = serde_json::to_string(&meta)
-            .map_err(|e| Rejected { error: ApiError::internal(e.to_string()), diagnostics: Vec::new() })?;
-        let write = Write::PolicyVersion {
+        let change = Change::PolicyVersion {
             version: meta.version.clone(),
             name: name.to_owned(),
             kind: kind.name().to_owned(),
             source: bytes,
-            meta: meta_json,
+            meta: body_of(&meta)?,
         };
-        self.commit(vec![write]).await.map_err(|error| Rejected { error, diagnostics: Vec::new() })?;
+        self.commit(vec![change]).await?;
         self.registry.insert(compiled);
         Ok((meta, true))
     }
@@ -31,59 +35,68 @@ impl Service {
     }
 
     /// One version's metadata.
-    pub fn version(&self, id: &str) -> Result<VersionMeta, ApiError> {
+    pub fn version(&self, id: &str) -> Result<VersionMeta, ServiceError> {
         self.registry
             .version(id)
             .map(|v| v.meta.clone())
-            .ok_or_else(|| ApiError::not_found("unknown_version", format!("no version `{id}`")))
+            .ok_or_else(|| ServiceError::not_found("unknown_version", format!("no version `{id}`")))
     }
 
     /// Binds a version to a group (durably, then one atomic swap).
-    pub async fn bind(&self, group: &str, version: &str, fallback: Option<String>) -> Result<BindingDto, ApiError> {
+    pub async fn bind(
+        &self,
+        group: &str,
+        version: &str,
+        fallback: Option<String>,
+    ) -> Result<BindingRecord, ServiceError> {
         if group.is_empty() {
-            return Err(ApiError::invalid("invalid_group", "the group must not be empty").at("group"));
+            return Err(ServiceError::invalid("invalid_group", "the group must not be empty").at("group"));
         }
-        let dto =
-            BindingDto { group: group.to_owned(), version: version.to_owned(), fallback, bound_at: now().to_string() };
+        let record = BindingRecord {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            fallback,
+            bound_at: now().to_string(),
+        };
         let _order = self.bind_lock.lock().await;
-        let binding = self.registry.prepare_binding(dto.clone())?;
-        self.commit(vec![Write::Binding {
-            group: dto.group.clone(),
-            version: dto.version.clone(),
-            fallback: dto.fallback.clone(),
-            at: dto.bound_at.clone(),
+        let binding = self.registry.prepare_binding(record.clone())?;
+        self.commit(vec![Change::Binding {
+            group: record.group.clone(),
+            version: record.version.clone(),
+            fallback: record.fallback.clone(),
+            at: record.bound_at.clone(),
         }])
         .await?;
         self.registry.bind(binding);
         tracing::info!(group, version, "binding changed");
-        Ok(dto)
+        Ok(record)
     }
 
     /// Binds the version bound before the current one.
-    pub async fn rollback(&self, group: &str) -> Result<BindingDto, ApiError> {
+    pub async fn rollback(&self, group: &str) -> Result<BindingRecord, ServiceError> {
         // (`bind` takes the lock; a rollback racing another bind may pick the binding before
         // the one that wins, which is still a binding the admin made.)
         let previous = self.registry.previous(group).ok_or_else(|| {
-            ApiError::conflict("nothing_to_roll_back", format!("group `{group}` has no earlier binding"))
+            ServiceError::conflict("nothing_to_roll_back", format!("group `{group}` has no earlier binding"))
         })?;
         self.bind(group, &previous.version, previous.fallback).await
     }
 
     /// Starts (or replaces) a shadow run of `version` beside the live binding of `group`.
-    pub fn start_shadow(&self, group: &str, version: &str) -> Result<ShadowSummary, ApiError> {
+    pub fn start_shadow(&self, group: &str, version: &str) -> Result<ShadowSummary, ServiceError> {
         let candidate = self
             .registry
             .version(version)
-            .ok_or_else(|| ApiError::invalid("unknown_version", format!("no version `{version}`")).at("version"))?;
+            .ok_or_else(|| ServiceError::invalid("unknown_version", format!("no version `{version}`")).at("version"))?;
         // The same checks as binding it (it must be allowed to serve the group).
-        self.registry.prepare_binding(BindingDto {
+        self.registry.prepare_binding(BindingRecord {
             group: group.to_owned(),
             version: version.to_owned(),
             fallback: None,
             bound_at: String::new(),
         })?;
-        if self.registry.binding_for(Some(group)).is_none_or(|b| b.dto.group != group) {
-            return Err(ApiError::conflict(
+        if self.registry.binding_for(Some(group)).is_none_or(|b| b.record.group != group) {
+            return Err(ServiceError::conflict(
                 "no_binding",
                 format!("group `{group}` has no binding of its own to shadow; bind it first"),
             ));
@@ -96,23 +109,23 @@ impl Service {
     }
 
     /// The summary of the shadow run on `group`.
-    pub fn shadow(&self, group: &str) -> Result<ShadowSummary, ApiError> {
+    pub fn shadow(&self, group: &str) -> Result<ShadowSummary, ServiceError> {
         self.shadows
             .get(group)
             .map(|s| s.summary())
-            .ok_or_else(|| ApiError::not_found("no_shadow", format!("no shadow run on group `{group}`")))
+            .ok_or_else(|| ServiceError::not_found("no_shadow", format!("no shadow run on group `{group}`")))
     }
 
     /// Stops the shadow run on `group`; returns its final summary.
-    pub fn stop_shadow(&self, group: &str) -> Result<ShadowSummary, ApiError> {
+    pub fn stop_shadow(&self, group: &str) -> Result<ShadowSummary, ServiceError> {
         self.shadows
             .remove(group)
             .map(|(_, s)| s.summary())
-            .ok_or_else(|| ApiError::not_found("no_shadow", format!("no shadow run on group `{group}`")))
+            .ok_or_else(|| ServiceError::not_found("no_shadow", format!("no shadow run on group `{group}`")))
     }
 
     /// Live bindings and every change.
-    pub fn bindings(&self) -> (Vec<BindingDto>, Vec<BindingDto>) {
+    pub fn bindings(&self) -> (Vec<BindingRecord>, Vec<BindingRecord>) {
         (self.registry.bindings(), self.registry.history())
     }
 
@@ -128,10 +141,5 @@ impl Service {
             ],
             &self.registry.plugin_fuel(),
         )
-    }
-
-    /// Units on hand and reserved over all positions (for conservation checks).
-    pub fn totals(&self) -> (u64, u64) {
-        self.inventory.totals()
     }
 }

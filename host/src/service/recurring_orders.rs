@@ -1,6 +1,70 @@
-//! Recurring orders: created from a template each time they are due.
+//! Recurring orders (subscriptions): an order template and a schedule; each time one is due,
+//! an order is created from the template and routed like any other.
 
-use super::*;
+use std::sync::Arc;
+
+use dashmap::mapref::entry::Entry;
+use switchyard_engine::Timestamp;
+use tokio::sync::Mutex as AsyncMutex;
+
+use super::commit::body_of;
+use super::validate::{engine_order, timestamp};
+use super::{Created, Service, ServiceError, event, now};
+use crate::records::{EventKind, OrderStatus, RecurringOrder, SubmittedOrder};
+use crate::store::Change;
+
+/// How often a recurring order repeats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interval {
+    /// A fixed number of seconds (`daily`, `weekly`, `3d`, `12h`, `30m`, `45s`).
+    Seconds(i64),
+    /// Calendar months (`monthly`, `2mo`): the same day of the month, clamped to its end.
+    Months(i64),
+}
+
+impl Interval {
+    /// Reads `daily`, `weekly`, `monthly`, or a count with a unit: `d`, `h`, `m`, `s`, `mo`.
+    pub fn parse(text: &str) -> Result<Interval, ServiceError> {
+        let fail = || {
+            ServiceError::invalid(
+                "invalid_interval",
+                format!("`{text}` is not an interval: use daily, weekly, monthly, or a count like 14d, 2mo, 12h"),
+            )
+            .at("every")
+        };
+        let interval = match text {
+            "daily" => Interval::Seconds(86_400),
+            "weekly" => Interval::Seconds(7 * 86_400),
+            "monthly" => Interval::Months(1),
+            _ => {
+                let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+                let count: i64 = text[..digits].parse().map_err(|_| fail())?;
+                let unit = match &text[digits..] {
+                    "mo" => return (1..=120).contains(&count).then_some(Interval::Months(count)).ok_or_else(fail),
+                    "d" => 86_400,
+                    "h" => 3_600,
+                    "m" => 60,
+                    "s" => 1,
+                    _ => return Err(fail()),
+                };
+                Interval::Seconds(count.checked_mul(unit).filter(|s| *s > 0 && *s <= 3_650 * 86_400).ok_or_else(fail)?)
+            }
+        };
+        Ok(interval)
+    }
+
+    /// The time one interval after `at`.
+    pub fn after(self, at: Timestamp) -> Timestamp {
+        match self {
+            Interval::Seconds(seconds) => Timestamp(at.0 + seconds),
+            Interval::Months(months) => at.add_months(months),
+        }
+    }
+}
+
+fn recurring_change(recurring: &RecurringOrder) -> Result<Change, ServiceError> {
+    Ok(Change::Recurring { id: recurring.id.clone(), body: body_of(recurring)? })
+}
 
 impl Service {
     /// Creates a recurring order: its first order is created at `start_at` (default now).
@@ -9,21 +73,20 @@ impl Service {
         id: &str,
         every: &str,
         start_at: Option<&str>,
-        mut template: OrderRequest,
-    ) -> Result<RecurringOrder, ApiError> {
+        mut template: SubmittedOrder,
+    ) -> Result<RecurringOrder, ServiceError> {
         if id.is_empty() || id.len() > 128 {
-            return Err(ApiError::invalid("invalid_field", "the id must be 1-128 characters").at("id"));
+            return Err(ServiceError::invalid("invalid_field", "the id must be 1-128 characters").at("id"));
         }
         Interval::parse(every)?;
         let at = now();
         let start = match start_at {
-            Some(text) => Timestamp::parse_rfc3339(text)
-                .map_err(|e| ApiError::invalid("invalid_field", e.to_string()).at("start_at"))?,
+            Some(text) => timestamp("start_at", text)?,
             None => at,
         };
         template.id = format!("{id}-template");
         template.placed_at = None;
-        template.to_engine(&self.catalog(), at).map_err(|e| prefix(e, "order"))?;
+        engine_order(&self.catalog(), &template, at).map_err(|e| e.under("order"))?;
         let recurring = RecurringOrder {
             id: id.to_owned(),
             every: every.to_owned(),
@@ -31,15 +94,17 @@ impl Service {
             next_at: start.to_string(),
             active: true,
             orders: Vec::new(),
-            history: vec![event(at, "created", format!("every {every}, first at {start}"))],
+            history: vec![event(at, EventKind::Created, format!("every {every}, first at {start}"))],
         };
         match self.recurring.entry(id.to_owned()) {
-            Entry::Occupied(_) => Err(ApiError::conflict("recurring_exists", format!("recurring order `{id}` exists"))),
+            Entry::Occupied(_) => {
+                Err(ServiceError::conflict("recurring_exists", format!("recurring order `{id}` exists")))
+            }
             Entry::Vacant(vacant) => {
-                let body = serde_json::to_string(&recurring).map_err(|e| ApiError::internal(e.to_string()))?;
+                let change = recurring_change(&recurring)?;
                 let slot = Arc::new(AsyncMutex::new(recurring.clone()));
                 vacant.insert(Arc::clone(&slot));
-                if let Err(error) = self.commit(vec![Write::Recurring { id: id.to_owned(), body }]).await {
+                if let Err(error) = self.commit(vec![change]).await {
                     self.recurring.remove(id);
                     return Err(error);
                 }
@@ -48,30 +113,29 @@ impl Service {
         }
     }
 
-    /// A recurring order.
-    pub async fn recurring(&self, id: &str) -> Result<RecurringOrder, ApiError> {
-        let slot = self
-            .recurring
+    fn recurring_slot(&self, id: &str) -> Result<Arc<AsyncMutex<RecurringOrder>>, ServiceError> {
+        self.recurring
             .get(id)
             .map(|s| Arc::clone(s.value()))
-            .ok_or_else(|| ApiError::not_found("unknown_recurring", format!("no recurring order `{id}`")))?;
+            .ok_or_else(|| ServiceError::not_found("unknown_recurring", format!("no recurring order `{id}`")))
+    }
+
+    /// A recurring order.
+    pub async fn recurring(&self, id: &str) -> Result<RecurringOrder, ServiceError> {
+        let slot = self.recurring_slot(id)?;
         let recurring = slot.lock().await.clone();
         Ok(recurring)
     }
 
     /// Stops a recurring order; the orders it created stay.
-    pub async fn stop_recurring(&self, id: &str) -> Result<RecurringOrder, ApiError> {
-        let slot = self
-            .recurring
-            .get(id)
-            .map(|s| Arc::clone(s.value()))
-            .ok_or_else(|| ApiError::not_found("unknown_recurring", format!("no recurring order `{id}`")))?;
+    pub async fn stop_recurring(&self, id: &str) -> Result<RecurringOrder, ServiceError> {
+        let slot = self.recurring_slot(id)?;
         let mut recurring = slot.lock().await;
         if recurring.active {
             let mut next = recurring.clone();
             next.active = false;
-            next.history.push(event(now(), "stopped", ""));
-            self.commit(vec![recurring_write(&next)?]).await?;
+            next.history.push(event(now(), EventKind::Stopped, ""));
+            self.commit(vec![recurring_change(&next)?]).await?;
             *recurring = next;
         }
         Ok(recurring.clone())
@@ -91,19 +155,19 @@ impl Service {
             let Ok(interval) = Interval::parse(&recurring.every) else { continue };
             let mut next = recurring.clone();
             let order_id = format!("{}-{}", next.id, next.orders.len() + 1);
-            let mut request = next.template.clone();
-            request.id = order_id.clone();
-            let detail = match self.create_order(request, None).await {
+            let mut submitted = next.template.clone();
+            submitted.id = order_id.clone();
+            let detail = match self.create_order(submitted, None).await {
                 Ok(Created::New(record) | Created::Replayed(record)) => {
                     created += 1;
-                    let unfilled: u32 = record.plan.as_ref().map_or(0, |p| p.unfilled.iter().map(|u| u.qty).sum());
+                    let unfilled = record.plan.as_ref().map_or(0, |p| p.unfilled_units());
                     match (record.status, unfilled) {
                         (OrderStatus::Reserved, 0) => format!("order {order_id} reserved"),
                         (OrderStatus::Reserved, n) => format!("order {order_id} reserved; {n} unit(s) out of stock"),
                         (status, _) => format!("order {order_id} {}: nothing could ship", status.name()),
                     }
                 }
-                Err(error) => format!("order {order_id} failed: {}", error.message),
+                Err(error) => format!("order {order_id} failed: {}", error.message()),
             };
             next.orders.push(order_id);
             // The next run: one interval on, skipping runs missed while the service was down.
@@ -115,15 +179,15 @@ impl Service {
             }
             next.next_at = next_at.to_string();
             let detail = if skipped > 0 { format!("{detail}; {skipped} missed run(s) skipped") } else { detail };
-            next.history.push(event(at, "run", detail));
-            let write = match recurring_write(&next) {
-                Ok(write) => write,
+            next.history.push(event(at, EventKind::Run, detail));
+            let change = match recurring_change(&next) {
+                Ok(change) => change,
                 Err(error) => {
                     tracing::error!(%error, "cannot encode a recurring order");
                     continue;
                 }
             };
-            match self.commit(vec![write]).await {
+            match self.commit(vec![change]).await {
                 Ok(()) => *recurring = next,
                 Err(error) => tracing::warn!(%error, recurring = %recurring.id, "recurring run not stored"),
             }

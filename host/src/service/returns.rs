@@ -2,7 +2,12 @@
 //! takes them (`switchyard_engine::choose_return_location`); receiving them restocks what is
 //! sellable and records the outcome.
 
-use super::*;
+use switchyard_engine::{Order, OrderLine};
+
+use super::validate::timestamp;
+use super::{Service, ServiceError, event, event_with_reason, now, random_hex, resolve};
+use crate::records::{EventKind, OrderRecord, ReturnLabel, ReturnLine, ReturnOutcome, ReturnRecord, ReturnStatus};
+use crate::store::Change;
 
 impl Service {
     /// Requests a return of shipped units; the reply's return carries its location and label.
@@ -11,14 +16,14 @@ impl Service {
         id: &str,
         lines: Vec<ReturnLine>,
         reason: &str,
-    ) -> Result<OrderRecord, ApiError> {
+    ) -> Result<OrderRecord, ServiceError> {
         let slot = self.slot(id)?;
         let mut record = slot.lock().await;
         let Some(plan) = record.plan.clone() else {
-            return Err(ApiError::conflict("nothing_shipped", format!("order `{id}` has shipped nothing")));
+            return Err(ServiceError::conflict("nothing_shipped", format!("order `{id}` has shipped nothing")));
         };
         if lines.is_empty() {
-            return Err(ApiError::invalid("invalid_field", "name at least one line").at("lines"));
+            return Err(ServiceError::invalid("invalid_field", "name at least one line").at("lines"));
         }
         let catalog = self.catalog();
         let mut returned = Vec::new();
@@ -41,7 +46,7 @@ impl Service {
                 .map(|l| l.qty)
                 .sum();
             if line.qty == 0 || line.qty + already > shipped {
-                return Err(ApiError::invalid(
+                return Err(ServiceError::invalid(
                     "invalid_return",
                     format!(
                         "line `{}` shipped {shipped} unit(s), {already} already returned; {} cannot come back",
@@ -53,17 +58,35 @@ impl Service {
             let Some(sku) =
                 plan.shipments.iter().flat_map(|s| &s.lines).find(|l| l.line_id == line.line_id).map(|l| &l.sku)
             else {
-                return Err(ApiError::invalid("invalid_return", "no such line").at(field));
+                return Err(ServiceError::invalid("invalid_return", "no such line").at(field));
             };
-            returned.push(crate::dto::LineDto { id: line.line_id.clone(), sku: sku.clone(), qty: line.qty });
+            let sku_id = catalog
+                .sku_id(sku)
+                .ok_or_else(|| ServiceError::internal(format!("returned sku `{sku}` left the catalog")))?;
+            returned.push(OrderLine { id: line.line_id.clone(), sku: sku_id, qty: line.qty, kit: None });
         }
         let at = now();
-        let mut request = record.request.clone();
-        request.lines = returned;
-        let order = request.to_engine(&catalog, at)?;
+        let placed_at = match &record.request.placed_at {
+            Some(text) => timestamp("placed_at", text)?,
+            None => at,
+        };
+        let order = Order {
+            id: record.id.clone(),
+            placed_at,
+            channel: record.request.channel.clone(),
+            ship_to: switchyard_engine::Address {
+                position: switchyard_engine::GeoPoint {
+                    lat: record.request.ship_to.lat,
+                    lon: record.request.ship_to.lon,
+                },
+                postal_code: record.request.ship_to.postal_code.clone(),
+                country: record.request.ship_to.country.clone(),
+            },
+            lines: returned,
+        };
         let binding = record.routed_binding(&self.registry)?;
         let choice = switchyard_engine::choose_return_location(&catalog, &*binding.policy, &order, at)
-            .map_err(|e| ApiError::invalid("policy_failed", e.to_string()))?;
+            .map_err(|e| ServiceError::invalid("policy_failed", e.to_string()))?;
         let Some(location) = choice.location else {
             let reasons: Vec<String> = choice
                 .considered
@@ -74,14 +97,14 @@ impl Service {
                 })
                 .collect();
             let considered = if reasons.is_empty() { "none accepts returns".to_owned() } else { reasons.join(", ") };
-            return Err(ApiError::invalid(
+            return Err(ServiceError::invalid(
                 "no_return_location",
                 format!("no location can take this return now; considered: {considered}"),
             ));
         };
         let location = catalog.location(location);
         let return_id = format!("{id}-R{}", record.returns.len() + 1);
-        let reference = format!("RMA-{}", random_hex(4).map_err(ApiError::internal)?.to_uppercase());
+        let reference = format!("RMA-{}", random_hex(4)?.to_uppercase());
         let mut next = record.clone();
         next.returns.push(ReturnRecord {
             id: return_id.clone(),
@@ -93,14 +116,14 @@ impl Service {
                 lon: location.position.lon,
                 reference: reference.clone(),
             },
-            status: "requested".to_owned(),
+            status: ReturnStatus::Requested,
             reason: reason.to_owned(),
             restocked: Vec::new(),
             outcome: None,
         });
-        next.history.push(event_at(
+        next.history.push(event_with_reason(
             at,
-            "return_requested",
+            EventKind::ReturnRequested,
             &format!("{return_id} to {} ({reference})", location.id),
             reason,
         ));
@@ -110,32 +133,29 @@ impl Service {
     }
 
     /// The return arrived: its sellable units go back into stock at its location, and the
-    /// outcome (`refund` or `exchange`) is recorded. `sellable: None` restocks every unit.
+    /// outcome is recorded. `sellable: None` restocks every unit.
     pub async fn receive_return(
         &self,
         id: &str,
         return_id: &str,
         sellable: Option<Vec<ReturnLine>>,
-        outcome: &str,
-    ) -> Result<OrderRecord, ApiError> {
-        if !matches!(outcome, "refund" | "exchange") {
-            return Err(ApiError::invalid("invalid_field", "the outcome is `refund` or `exchange`").at("outcome"));
-        }
+        outcome: ReturnOutcome,
+    ) -> Result<OrderRecord, ServiceError> {
         let _order = self.stock_lock.lock().await;
         let slot = self.slot(id)?;
         let mut record = slot.lock().await;
         let Some(index) = record.returns.iter().position(|r| r.id == return_id) else {
-            return Err(ApiError::not_found("unknown_return", format!("order `{id}` has no return `{return_id}`")));
+            return Err(ServiceError::not_found("unknown_return", format!("order `{id}` has no return `{return_id}`")));
         };
         let entry = record.returns[index].clone();
-        if entry.status == "received" {
-            return Err(ApiError::conflict("invalid_state", format!("return `{return_id}` was received already")));
+        if entry.status == ReturnStatus::Received {
+            return Err(ServiceError::conflict("invalid_state", format!("return `{return_id}` was received already")));
         }
         let sellable = sellable.unwrap_or_else(|| entry.lines.clone());
         for (i, line) in sellable.iter().enumerate() {
             let expected = entry.lines.iter().filter(|l| l.line_id == line.line_id).map(|l| l.qty).sum::<u32>();
             if line.qty > expected {
-                return Err(ApiError::invalid(
+                return Err(ServiceError::invalid(
                     "invalid_return",
                     format!("line `{}` returned {expected} unit(s), not {}", line.line_id, line.qty),
                 )
@@ -153,9 +173,9 @@ impl Service {
         let mut deltas = Vec::new();
         let mut applied = Vec::new();
         for line in sellable.iter().filter(|l| l.qty > 0) {
-            let sku = sku_of(&line.line_id).ok_or_else(|| ApiError::internal("a returned line left the plan"))?;
+            let sku = sku_of(&line.line_id).ok_or_else(|| ServiceError::internal("a returned line left the plan"))?;
             let (sku_id, location_id) = resolve(&catalog, &sku, &entry.location, "location")?;
-            deltas.push(Write::StockDelta {
+            deltas.push(Change::StockDelta {
                 sku: sku.clone(),
                 location: entry.location.clone(),
                 delta: i64::from(line.qty),
@@ -165,13 +185,13 @@ impl Service {
         let at = now();
         let mut next = record.clone();
         let restocked: u32 = sellable.iter().map(|l| l.qty).sum();
-        next.returns[index].status = "received".to_owned();
+        next.returns[index].status = ReturnStatus::Received;
         next.returns[index].restocked = sellable;
-        next.returns[index].outcome = Some(outcome.to_owned());
+        next.returns[index].outcome = Some(outcome);
         next.history.push(event(
             at,
-            "return_received",
-            format!("{return_id} at {}: {restocked} unit(s) restocked, {outcome}", entry.location),
+            EventKind::ReturnReceived,
+            format!("{return_id} at {}: {restocked} unit(s) restocked, {}", entry.location, outcome.name()),
         ));
         self.commit_order(record.history.len(), &next, deltas).await?;
         for (sku, location, delta) in applied {

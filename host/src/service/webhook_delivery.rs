@@ -1,6 +1,12 @@
 //! Webhook subscriptions and the delivery of queued events.
 
-use super::*;
+use std::sync::Arc;
+
+use super::commit::body_of;
+use super::{Service, ServiceError, now, random_hex};
+use crate::records::{Delivery, DeliveryStatus, EventKind, Subscription};
+use crate::store::Change;
+use crate::webhooks::{MAX_ATTEMPTS, attempt, backoff};
 
 impl Service {
     /// Registers a webhook subscription (the reply carries its secret, once).
@@ -9,15 +15,18 @@ impl Service {
         url: &str,
         events: Vec<String>,
         secret: Option<String>,
-    ) -> Result<Subscription, ApiError> {
+    ) -> Result<Subscription, ServiceError> {
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2048 {
-            return Err(ApiError::invalid("invalid_url", "the url must be an http or https URL").at("url"));
+            return Err(ServiceError::invalid("invalid_url", "the url must be an http or https URL").at("url"));
         }
         if events.is_empty() {
-            return Err(ApiError::invalid("invalid_events", "name at least one event, or `*`").at("events"));
+            return Err(ServiceError::invalid("invalid_events", "name at least one event, or `*`").at("events"));
         }
-        if let Some((index, bad)) = events.iter().enumerate().find(|(_, e)| *e != "*" && !e.starts_with("order.")) {
-            return Err(ApiError::invalid(
+        let known = |name: &str| {
+            name == "*" || EventKind::ORDER_EVENTS.iter().any(|kind| name.strip_prefix("order.") == Some(kind.name()))
+        };
+        if let Some((index, bad)) = events.iter().enumerate().find(|(_, e)| !known(e)) {
+            return Err(ServiceError::invalid(
                 "invalid_events",
                 format!("`{bad}` is not an event (`order.reserved`, `order.shipped`, ... or `*`)"),
             )
@@ -26,25 +35,26 @@ impl Service {
         let secret = match secret {
             Some(secret) if secret.len() >= 16 => secret,
             Some(_) => {
-                return Err(ApiError::invalid("invalid_secret", "a secret needs at least 16 characters").at("secret"));
+                return Err(
+                    ServiceError::invalid("invalid_secret", "a secret needs at least 16 characters").at("secret")
+                );
             }
-            None => random_hex(32).map_err(ApiError::internal)?,
+            None => random_hex(32)?,
         };
-        let id = format!("wh-{}", random_hex(8).map_err(ApiError::internal)?);
+        let id = format!("wh-{}", random_hex(8)?);
         let subscription =
             Subscription { id: id.clone(), url: url.to_owned(), events, secret, created_at: now().to_string() };
-        let body = serde_json::to_string(&subscription).map_err(|e| ApiError::internal(e.to_string()))?;
-        self.commit(vec![Write::Webhook { id: id.clone(), body: Some(body) }]).await?;
+        self.commit(vec![Change::Webhook { id: id.clone(), body: Some(body_of(&subscription)?) }]).await?;
         self.webhooks.insert(id, subscription.clone());
         Ok(subscription)
     }
 
     /// Removes a subscription; its pending deliveries fail at their next attempt.
-    pub async fn remove_webhook(&self, id: &str) -> Result<(), ApiError> {
+    pub async fn remove_webhook(&self, id: &str) -> Result<(), ServiceError> {
         if !self.webhooks.contains_key(id) {
-            return Err(ApiError::not_found("unknown_webhook", format!("no webhook `{id}`")));
+            return Err(ServiceError::not_found("unknown_webhook", format!("no webhook `{id}`")));
         }
-        self.commit(vec![Write::Webhook { id: id.to_owned(), body: None }]).await?;
+        self.commit(vec![Change::Webhook { id: id.to_owned(), body: None }]).await?;
         self.webhooks.remove(id);
         Ok(())
     }
@@ -118,14 +128,14 @@ impl Service {
                     }
                 }
             }
-            let write = match delivery_write(&delivery) {
-                Ok(write) => write,
+            let change = match body_of(&delivery) {
+                Ok(body) => Change::Delivery { id: delivery.id, body },
                 Err(error) => {
                     tracing::error!(%error, "cannot encode a delivery");
                     continue;
                 }
             };
-            if let Err(error) = self.commit(vec![write]).await {
+            if let Err(error) = self.commit(vec![change]).await {
                 // Kept pending in memory: retried, and delivered at least once.
                 tracing::warn!(%error, delivery = delivery.id, "delivery outcome not stored");
             }

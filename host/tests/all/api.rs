@@ -320,7 +320,7 @@ async fn a_failing_plugin_falls_back_or_refuses_the_order() {
 async fn a_restart_rebuilds_everything_from_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let (before_orders, before_bindings) = {
-        let service = Service::open(config(dir.path(), 900)).unwrap();
+        let service = Service::open(config(dir.path(), 900)).await.unwrap();
         seed(&service).await;
         let app = switchyard_host::app(Arc::clone(&service));
         post(&app, "/v1/orders", WRITER, &order("r-1", "SKU-A", 4)).await;
@@ -331,7 +331,7 @@ async fn a_restart_rebuilds_everything_from_the_store() {
         let orders: Vec<_> = futures_orders(&app, &["r-1", "r-2", "r-3"]).await;
         (orders, get(&app, "/v1/bindings", READER).await.body)
     };
-    let service = Service::open(config(dir.path(), 900)).unwrap();
+    let service = Service::open(config(dir.path(), 900)).await.unwrap();
     let app = switchyard_host::app(Arc::clone(&service));
     assert_eq!(futures_orders(&app, &["r-1", "r-2", "r-3"]).await, before_orders);
     assert_eq!(get(&app, "/v1/bindings", READER).await.body, before_bindings);
@@ -601,7 +601,7 @@ async fn webhooks_are_signed_retried_and_visible() {
 async fn pending_deliveries_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let service = Service::open(config(dir.path(), 900)).unwrap();
+        let service = Service::open(config(dir.path(), 900)).await.unwrap();
         seed(&service).await;
         let app = switchyard_host::app(Arc::clone(&service));
         // Nobody listens on the discard port: every attempt fails to connect.
@@ -609,7 +609,7 @@ async fn pending_deliveries_survive_a_restart() {
         post(&app, "/v1/orders", WRITER, &order("d-1", "SKU-A", 1)).await;
         assert_eq!(service.deliver_due().await, 1);
     }
-    let service = Service::open(config(dir.path(), 900)).unwrap();
+    let service = Service::open(config(dir.path(), 900)).await.unwrap();
     let app = switchyard_host::app(Arc::clone(&service));
     let listed = get(&app, "/v1/webhooks", ADMIN).await.body;
     let delivery = &listed["webhooks"][0]["recent_deliveries"][0];
@@ -666,7 +666,7 @@ async fn a_held_order_is_routed_when_due_and_may_change_until_then() {
 async fn a_scheduled_order_is_routed_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let service = Service::open(config(dir.path(), 900)).unwrap();
+        let service = Service::open(config(dir.path(), 900)).await.unwrap();
         seed(&service).await;
         let app = switchyard_host::app(Arc::clone(&service));
         let mut held = order("hr-1", "SKU-B", 2);
@@ -674,7 +674,7 @@ async fn a_scheduled_order_is_routed_after_a_restart() {
         assert_eq!(post(&app, "/v1/orders", WRITER, &held).await.body["status"], "scheduled");
     }
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let service = Service::open(config(dir.path(), 900)).unwrap();
+    let service = Service::open(config(dir.path(), 900)).await.unwrap();
     assert_eq!(service.route_due().await, 1);
     let app = switchyard_host::app(Arc::clone(&service));
     assert_eq!(get(&app, "/v1/orders/hr-1", READER).await.body["status"], "reserved");
@@ -790,6 +790,37 @@ async fn kits_reserve_their_components_from_one_location_unless_they_may_split()
         json!([{"line_id": "1/SKU-A", "sku": "SKU-A", "qty": 3}, {"line_id": "1/SKU-C", "sku": "SKU-C", "qty": 3}])
     );
     assert_eq!(atp(&app, "SKU-A").await, before);
+}
+
+#[tokio::test]
+async fn a_kit_rerouted_after_a_rejection_stays_together() {
+    let (_dir, _service, app) = seeded(900).await;
+    // A heavy bench and the kit of a tee (SKU-A) and a bench.
+    let bench = json!({"sku": "BENCH", "group": "apparel", "weight_kg": 30.0});
+    let kit = json!({"sku": "KIT-AH", "group": "apparel", "weight_kg": 31.0,
+        "components": [{"sku": "SKU-A", "qty": 1}, {"sku": "BENCH", "qty": 1}]});
+    let stored = post(&app, "/v1/products", WRITER, &json!({"products": [bench, kit]})).await;
+    assert_eq!(stored.status, StatusCode::NO_CONTENT, "{}", stored.body);
+    // Tees are in New York and Los Angeles; benches there and in Chicago. Alone, a bench for
+    // Philadelphia would come from Chicago, much nearer than Los Angeles.
+    let level = |location: &str| json!({"sku": "BENCH", "location": location, "on_hand": 5});
+    let levels = json!({"levels": [level("DC-EAST"), level("DC-WEST"), level("ST-CHI")]});
+    assert_eq!(post(&app, "/v1/inventory", WRITER, &levels).await.status, StatusCode::NO_CONTENT);
+    let created = post(&app, "/v1/orders", WRITER, &order("kr-1", "KIT-AH", 1)).await;
+    assert_eq!(created.body["plan"]["shipments"][0]["location"], "DC-EAST", "{}", created.body);
+    let rejected = post(
+        &app,
+        "/v1/orders/kr-1/events",
+        WRITER,
+        &json!({"event": "rejected", "location": "DC-EAST", "reason": "flooded"}),
+    )
+    .await;
+    assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
+    let shipments = rejected.body["plan"]["shipments"].as_array().unwrap();
+    let open: Vec<&str> =
+        shipments.iter().filter(|s| s["state"] == "open").map(|s| s["location"].as_str().unwrap()).collect();
+    assert_eq!(open, ["DC-WEST"], "the kit moves whole to the one location with both: {}", rejected.body);
+    assert_eq!(shipments.last().unwrap()["lines"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -1090,7 +1121,7 @@ async fn backorders_and_preorder_counts_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let release = in_seconds(10 * 86_400);
     let inbound_id = {
-        let service = Service::open(config(dir.path(), 900)).unwrap();
+        let service = Service::open(config(dir.path(), 900)).await.unwrap();
         seed(&service).await;
         let app = switchyard_host::app(Arc::clone(&service));
         let product =
@@ -1105,7 +1136,7 @@ async fn backorders_and_preorder_counts_survive_a_restart() {
         assert_eq!(post(&app, "/v1/orders", WRITER, &order("rs-1", "SKU-N", 2)).await.body["status"], "backordered");
         id
     };
-    let service = Service::open(config(dir.path(), 900)).unwrap();
+    let service = Service::open(config(dir.path(), 900)).await.unwrap();
     let app = switchyard_host::app(Arc::clone(&service));
     // The cap still counts the preorder placed before the restart.
     let over = post(&app, "/v1/orders", WRITER, &order("rs-2", "SKU-N", 2)).await;

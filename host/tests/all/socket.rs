@@ -21,7 +21,7 @@ fn start() -> Server {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let service = runtime.block_on(async {
-        let service = Service::open(config(dir.path(), 900)).unwrap();
+        let service = Service::open(config(dir.path(), 900)).await.unwrap();
         seed(&service).await;
         service
     });

@@ -8,8 +8,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use switchyard_host::dto::{LocationDto, ProductDto, StockLevel};
-use switchyard_host::registry::Kind;
+use switchyard_host::records::Kind;
+use switchyard_host::records::{LocationRecord as LocationDto, ProductRecord as ProductDto};
+use switchyard_host::service::StockLevel;
 use switchyard_host::{Config, Role, Service, Token};
 use tower::ServiceExt;
 
@@ -111,7 +112,7 @@ pub async fn seed(service: &Service) {
 /// A seeded service on a fresh store, and its router.
 pub async fn seeded(ttl: u64) -> (tempfile::TempDir, Arc<Service>, Router) {
     let dir = tempfile::tempdir().unwrap();
-    let service = Service::open(config(dir.path(), ttl)).unwrap();
+    let service = Service::open(config(dir.path(), ttl)).await.unwrap();
     seed(&service).await;
     let app = switchyard_host::app(Arc::clone(&service));
     (dir, service, app)

@@ -53,7 +53,7 @@ fn order(catalog: &Catalog, channel: &str, lines: usize) -> Order {
             country: "US".into(),
         },
         lines: (0..lines)
-            .map(|i| OrderLine { id: format!("{}", i + 1), sku: catalog.sku_id("TEE").unwrap(), qty: 1 })
+            .map(|i| OrderLine { id: format!("{}", i + 1), sku: catalog.sku_id("TEE").unwrap(), qty: 1, kit: None })
             .collect(),
     }
 }

@@ -58,7 +58,12 @@ fn order(catalog: &Catalog, channel: &str, quantities: &[u32]) -> Order {
         lines: quantities
             .iter()
             .enumerate()
-            .map(|(i, &qty)| OrderLine { id: format!("{}", i + 1), sku: catalog.sku_id("MUG").unwrap(), qty })
+            .map(|(i, &qty)| OrderLine {
+                id: format!("{}", i + 1),
+                sku: catalog.sku_id("MUG").unwrap(),
+                qty,
+                kit: None,
+            })
             .collect(),
     }
 }

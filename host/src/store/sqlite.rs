@@ -1,10 +1,9 @@
-//! The durable store: SQLite in WAL mode, in one directory. Writes go through one writer
-//! thread that commits them in batches (group commit): every request waiting when a commit
-//! starts shares its transaction and its fsync, and is acknowledged only after the commit
-//! returns. Reads happen once, at start, to rebuild the in-memory state.
-//!
-//! `Store` is the extension point (a PostgreSQL store is planned); `SqliteStore` is the
-//! embedded default.
+//! The embedded store: SQLite in WAL mode (`synchronous = FULL`), in one directory. Writes go
+//! through one writer thread that commits them in batches (group commit): every commit
+//! waiting when a transaction starts shares it and its fsync, each in its own savepoint (one
+//! that fails is rolled back alone), and is acknowledged only after the transaction commits.
+//! Reads happen once, at start. One process owns the directory: it is the only one that runs
+//! background work.
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -13,63 +12,7 @@ use std::thread;
 use rusqlite::{Connection, params};
 use tokio::sync::oneshot;
 
-/// One change to make durable. Fields are the columns of the table each variant writes.
-#[allow(missing_docs)]
-#[derive(Clone, Debug, PartialEq)]
-pub enum Write {
-    /// Insert or replace a location (JSON body of `LocationDto`).
-    Location { id: String, body: String },
-    /// Insert or replace a product (JSON body of `ProductDto`).
-    Product { sku: String, body: String },
-    /// Set a position's on hand and safety stock.
-    StockLevel { sku: String, location: String, on_hand: u32, safety_stock: u32 },
-    /// Change a position's on hand by `delta` (receipts, shipments).
-    StockDelta { sku: String, location: String, delta: i64 },
-    /// Insert or replace an order (JSON body of the stored order).
-    Order { id: String, idempotency_key: Option<String>, status: String, body: String },
-    /// A new policy or plugin version.
-    PolicyVersion { version: String, name: String, kind: String, source: Vec<u8>, meta: String },
-    /// A binding change (appended: the history is the table).
-    Binding { group: String, version: String, fallback: Option<String>, at: String },
-    /// Insert or replace a webhook subscription (`body: None` deletes it).
-    Webhook { id: String, body: Option<String> },
-    /// Insert or replace a webhook delivery.
-    Delivery { id: u64, body: String },
-    /// Insert or replace a recurring order.
-    Recurring { id: String, body: String },
-    /// Insert or replace an inbound stock record.
-    Inbound { id: String, body: String },
-}
-
-/// Everything the store holds, read back at start, in write order.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    /// `(id, body)` in first-insert order (which fixes the engine's dense indexes).
-    pub locations: Vec<(String, String)>,
-    /// `(sku, body)` in first-insert order.
-    pub products: Vec<(String, String)>,
-    /// `(sku, location, on_hand, safety_stock)`.
-    pub stock: Vec<(String, String, i64, i64)>,
-    /// `(id, idempotency_key, body)` in first-insert order.
-    pub orders: Vec<(String, Option<String>, String)>,
-    /// `(version, name, kind, source, meta)` in upload order.
-    pub policy_versions: Vec<(String, String, String, Vec<u8>, String)>,
-    /// `(group, version, fallback, at)` in binding order.
-    pub bindings: Vec<(String, String, Option<String>, String)>,
-    /// Webhook subscriptions (JSON bodies).
-    pub webhooks: Vec<String>,
-    /// Webhook deliveries (JSON bodies), oldest first.
-    pub deliveries: Vec<String>,
-    /// Recurring orders (JSON bodies).
-    pub recurring: Vec<String>,
-    /// Inbound stock (JSON bodies), in creation order.
-    pub inbound: Vec<String>,
-}
-
-/// Why the store failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("store: {0}")]
-pub struct StoreError(pub String);
+use super::{Change, Snapshot, Store, StoreError, StoreFuture, Work};
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> StoreError {
@@ -77,18 +20,14 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-type Job = (Vec<Write>, oneshot::Sender<Result<(), StoreError>>);
-
-/// A durable store the service writes through.
-pub trait Store: Send + Sync {
-    /// Makes `writes` durable together (all or none); resolves when they are.
-    fn commit(&self, writes: Vec<Write>) -> oneshot::Receiver<Result<(), StoreError>>;
-}
+type Job = (Vec<Change>, oneshot::Sender<Result<(), StoreError>>);
 
 /// SQLite in WAL mode with `synchronous = FULL`: a commit has reached the disk when it
 /// returns.
 pub struct SqliteStore {
     sender: mpsc::Sender<Job>,
+    // What the file held when it was opened, handed out once by `load`.
+    snapshot: parking_lot::Mutex<Option<Snapshot>>,
 }
 
 const SCHEMA: &str = "
@@ -111,7 +50,7 @@ CREATE TABLE IF NOT EXISTS inbound (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 
 impl SqliteStore {
     /// Opens (or creates) the store in `directory`, reads it back, and starts the writer.
-    pub fn open(directory: &Path, batch: usize) -> Result<(SqliteStore, Snapshot), StoreError> {
+    pub fn open(directory: &Path, batch: usize) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(directory)
             .map_err(|e| StoreError(format!("cannot create `{}`: {e}", directory.display())))?;
         let path = directory.join("switchyard.db");
@@ -126,17 +65,27 @@ impl SqliteStore {
             .name("store-writer".into())
             .spawn(move || writer(connection, receiver, batch))
             .map_err(|e| StoreError(format!("cannot start the store writer: {e}")))?;
-        Ok((SqliteStore { sender }, snapshot))
+        Ok(SqliteStore { sender, snapshot: parking_lot::Mutex::new(Some(snapshot)) })
     }
 }
 
 impl Store for SqliteStore {
-    fn commit(&self, writes: Vec<Write>) -> oneshot::Receiver<Result<(), StoreError>> {
+    fn load(&self) -> StoreFuture<'_, Snapshot> {
+        let snapshot = self.snapshot.lock().take();
+        Box::pin(async move { snapshot.ok_or_else(|| StoreError("the store was loaded already".into())) })
+    }
+
+    fn commit(&self, changes: Vec<Change>) -> StoreFuture<'static, ()> {
         let (ack, done) = oneshot::channel();
-        if let Err(mpsc::SendError((_, ack))) = self.sender.send((writes, ack)) {
+        if let Err(mpsc::SendError((_, ack))) = self.sender.send((changes, ack)) {
             let _ = ack.send(Err(StoreError("the store writer has stopped".into())));
         }
-        done
+        Box::pin(async move { done.await.unwrap_or_else(|_| Err(StoreError("the store writer stopped".into()))) })
+    }
+
+    fn claim(&self, _work: Work) -> StoreFuture<'_, bool> {
+        // One process owns the directory.
+        Box::pin(async { Ok(true) })
     }
 }
 
@@ -205,9 +154,9 @@ fn writer(mut connection: Connection, receiver: mpsc::Receiver<Job>, batch: usiz
 fn commit_batch(connection: &mut Connection, jobs: &[Job]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
     let mut transaction = connection.transaction()?;
     let mut results = Vec::with_capacity(jobs.len());
-    for (writes, _) in jobs {
+    for (changes, _) in jobs {
         let savepoint = transaction.savepoint()?;
-        let applied = writes.iter().try_for_each(|write| apply(&savepoint, write));
+        let applied = changes.iter().try_for_each(|change| apply(&savepoint, change));
         match applied {
             Ok(()) => {
                 savepoint.commit()?;
@@ -239,38 +188,38 @@ fn upsert_body(
     )
 }
 
-fn apply(connection: &Connection, write: &Write) -> Result<(), rusqlite::Error> {
-    match write {
-        Write::Location { id, body } => upsert_body(connection, "locations", "id", id, body),
-        Write::Product { sku, body } => upsert_body(connection, "products", "sku", sku, body),
-        Write::StockLevel { sku, location, on_hand, safety_stock } => connection.execute(
+fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error> {
+    match change {
+        Change::Location { id, body } => upsert_body(connection, "locations", "id", id, body),
+        Change::Product { sku, body } => upsert_body(connection, "products", "sku", sku, body),
+        Change::StockLevel { sku, location, on_hand, safety_stock } => connection.execute(
             "INSERT INTO stock (sku, location, on_hand, safety_stock) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(sku, location) DO UPDATE SET on_hand = excluded.on_hand, safety_stock = excluded.safety_stock",
             params![sku, location, on_hand, safety_stock],
         ),
-        Write::StockDelta { sku, location, delta } => connection.execute(
+        Change::StockDelta { sku, location, delta } => connection.execute(
             "INSERT INTO stock (sku, location, on_hand, safety_stock) VALUES (?1, ?2, max(?3, 0), 0)
              ON CONFLICT(sku, location) DO UPDATE SET on_hand = max(on_hand + ?3, 0)",
             params![sku, location, delta],
         ),
-        Write::Order { id, idempotency_key, status, body } => connection.execute(
+        Change::Order { id, idempotency_key, status, body } => connection.execute(
             "INSERT INTO orders (id, idempotency_key, status, body) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body",
             params![id, idempotency_key, status, body],
         ),
-        Write::PolicyVersion { version, name, kind, source, meta } => connection.execute(
+        Change::PolicyVersion { version, name, kind, source, meta } => connection.execute(
             "INSERT OR IGNORE INTO policy_versions (version, name, kind, source, meta) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![version, name, kind, source, meta],
         ),
-        Write::Binding { group, version, fallback, at } => connection.execute(
+        Change::Binding { group, version, fallback, at } => connection.execute(
             "INSERT INTO bindings (grp, version, fallback, at) VALUES (?1, ?2, ?3, ?4)",
             params![group, version, fallback, at],
         ),
-        Write::Webhook { id, body: Some(body) } => upsert_body(connection, "webhooks", "id", id, body),
-        Write::Webhook { id, body: None } => connection.execute("DELETE FROM webhooks WHERE id = ?1", params![id]),
-        Write::Inbound { id, body } => upsert_body(connection, "inbound", "id", id, body),
-        Write::Recurring { id, body } => upsert_body(connection, "recurring_orders", "id", id, body),
-        Write::Delivery { id, body } => upsert_body(connection, "webhook_deliveries", "id", &(*id as i64), body),
+        Change::Webhook { id, body: Some(body) } => upsert_body(connection, "webhooks", "id", id, body),
+        Change::Webhook { id, body: None } => connection.execute("DELETE FROM webhooks WHERE id = ?1", params![id]),
+        Change::Inbound { id, body } => upsert_body(connection, "inbound", "id", id, body),
+        Change::Recurring { id, body } => upsert_body(connection, "recurring_orders", "id", id, body),
+        Change::Delivery { id, body } => upsert_body(connection, "webhook_deliveries", "id", &(*id as i64), body),
     }
     .map(|_| ())
 }

@@ -1,0 +1,210 @@
+//! Names: definitions of params and lets (and the names tables and aggregates take), and
+//! resolution of a variable to its definition, with "did you mean" for typos.
+
+use crate::ast::{Expr, ExprKind, Ident, Span};
+use crate::diagnostic::{Code, Diagnostic};
+
+use super::Checker;
+use super::checked::{Checked, Needs, Typed};
+use super::schema::{GLOBALS, LineRef};
+use super::types::Type;
+
+/// Edit distance, for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+/// The closest of `candidates` to `name`, if close enough to be a likely typo.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (distance(name, candidate), candidate))
+        .filter(|(d, candidate)| *d <= (name.len().max(candidate.len()) / 3).max(1))
+        .min()
+        .map(|(_, candidate)| candidate)
+}
+
+impl Checker {
+    pub(super) fn define(&mut self, name: &Ident, checked: Checked, is_param: bool) {
+        if GLOBALS.contains(&name.name.as_str()) {
+            self.error(
+                Diagnostic::error(
+                    Code::Shadowing,
+                    name.span,
+                    format!("`{}` is a built-in name", name.name),
+                    "already defined",
+                )
+                .with_help("pick another name"),
+            );
+            return;
+        }
+        if let Some(&(_, previous)) = self.params.get(&name.name).or_else(|| self.lets.get(&name.name)) {
+            self.error(
+                Diagnostic::error(
+                    Code::Duplicate,
+                    name.span,
+                    format!("`{}` is defined twice", name.name),
+                    "second definition",
+                )
+                .with_related(previous, "first definition")
+                .with_help("rename one of them"),
+            );
+            return;
+        }
+        if self.tables.contains_key(&name.name) || self.band_map.contains_key(&name.name) {
+            self.error(
+                Diagnostic::error(
+                    Code::Duplicate,
+                    name.span,
+                    format!("`{}` is already a table", name.name),
+                    "second definition",
+                )
+                .with_help("rename one of them"),
+            );
+            return;
+        }
+        if is_param {
+            self.params.insert(name.name.clone(), (checked, name.span));
+        } else {
+            self.lets.insert(name.name.clone(), (checked, name.span));
+        }
+    }
+
+    pub(super) fn name_taken(&self, name: &str) -> bool {
+        GLOBALS.contains(&name)
+            || self.params.contains_key(name)
+            || self.lets.contains_key(name)
+            || self.tables.contains_key(name)
+            || self.band_map.contains_key(name)
+    }
+
+    // Reports `name` if a param, let, table, bands or built-in already has it.
+    pub(super) fn refuse_taken_name(&mut self, name: &Ident) -> bool {
+        if !self.name_taken(&name.name) {
+            return false;
+        }
+        self.error(
+            Diagnostic::error(
+                Code::Duplicate,
+                name.span,
+                format!("`{}` is defined twice", name.name),
+                "second definition",
+            )
+            .with_help("rename one of them"),
+        );
+        true
+    }
+
+    pub(super) fn variable(&mut self, name: &str, span: Span) -> Checked {
+        let needs = |line, location| Needs { line, location };
+        match name {
+            "now" => return Checked { expr: Typed::Now, ty: Type::Time, needs: Needs::default() },
+            "distance_km" => return Checked { expr: Typed::DistanceKm, ty: Type::Number, needs: needs(false, true) },
+            "atp" => return Checked { expr: Typed::Atp, ty: Type::Number, needs: needs(true, true) },
+            "order" | "line" | "item" | "location" => {
+                self.error(
+                    Diagnostic::error(
+                        Code::RecordValue,
+                        span,
+                        format!("`{name}` is a record, not a value"),
+                        "use one of its fields",
+                    )
+                    .with_help(format!(
+                        "for example `{}`",
+                        match name {
+                            "order" => "order.channel",
+                            "line" => "line.qty",
+                            "item" => "item.weight_kg",
+                            _ => "location.kind",
+                        }
+                    )),
+                );
+                return self.invalid();
+            }
+            _ => {}
+        }
+        if self.bound.as_deref() == Some(name) {
+            self.error(
+                Diagnostic::error(
+                    Code::RecordValue,
+                    span,
+                    format!("`{name}` is a line, not a value"),
+                    "use one of its fields",
+                )
+                .with_help(format!("for example `{name}.qty`")),
+            );
+            return self.invalid();
+        }
+        if let Some((checked, _)) = self.params.get(name).or_else(|| self.lets.get(name)) {
+            let checked = checked.clone();
+            if self.bound.is_some() && checked.needs.line {
+                self.error(
+                    Diagnostic::error(
+                        Code::Context,
+                        span,
+                        format!("`{name}` uses the current line, which an aggregate body cannot see"),
+                        "inside an aggregate",
+                    )
+                    .with_help("use the aggregate's own line variable"),
+                );
+                return self.invalid();
+            }
+            return checked;
+        }
+        if self.tables.contains_key(name) || self.band_map.contains_key(name) {
+            self.error(Diagnostic::error(
+                Code::Type,
+                span,
+                format!("`{name}` is a table; look a value up with `{name}[key]`"),
+                "a table",
+            ));
+            return self.invalid();
+        }
+        let mut known: Vec<&str> = GLOBALS.to_vec();
+        known.extend(self.params.keys().map(String::as_str));
+        known.extend(self.lets.keys().map(String::as_str));
+        known.extend(self.tables.keys().map(String::as_str));
+        known.extend(self.band_map.keys().map(String::as_str));
+        if let Some(bound) = &self.bound {
+            known.push(bound);
+        }
+        let mut diagnostic =
+            Diagnostic::error(Code::UnknownName, span, format!("unknown name `{name}`"), "not defined");
+        diagnostic = match did_you_mean(name, known) {
+            Some(near) => diagnostic.with_help(format!("did you mean `{near}`?")),
+            None => diagnostic.with_help("names are params, lets, tables and the records `order`, `line`, `item`, `location`; define it with `let` first"),
+        };
+        self.error(diagnostic);
+        self.invalid()
+    }
+
+    // Which record `expr` denotes, if it is one (`order`, `line`, `l`, `line.item`, ...).
+    pub(super) fn record(&mut self, expr: &Expr) -> Option<(Type, LineRef)> {
+        match &expr.kind {
+            ExprKind::Variable(name) => match name.as_str() {
+                "order" => Some((Type::Order, LineRef::Current)),
+                "line" if self.bound.is_none() => Some((Type::Line, LineRef::Current)),
+                "item" if self.bound.is_none() => Some((Type::Item, LineRef::Current)),
+                "location" => Some((Type::Location, LineRef::Current)),
+                _ if self.bound.as_deref() == Some(name.as_str()) => Some((Type::Line, LineRef::Bound)),
+                _ => None,
+            },
+            ExprKind::Field(base, field) if field.name == "item" => match self.record(base) {
+                Some((Type::Line, line)) => Some((Type::Item, line)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}

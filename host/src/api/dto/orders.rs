@@ -1,0 +1,716 @@
+//! Orders: what a client submits, the plan and the order it gets back, fulfilment events,
+//! returns, recurring orders.
+
+use serde::{Deserialize, Serialize};
+
+use crate::records;
+use crate::service;
+
+/// An order as a client submits it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    /// The order's id (idempotency: the same id twice is the same order).
+    pub id: String,
+    /// When it was placed (RFC 3339); absent is now.
+    #[serde(default)]
+    pub placed_at: Option<String>,
+    /// Sales channel.
+    #[serde(default = "default_channel")]
+    pub channel: String,
+    /// Do not route before this time (RFC 3339): a grace period in which the customer may
+    /// still change the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_until: Option<String>,
+    /// The day the customer wants it delivered (RFC 3339); the order is routed the
+    /// configured lead time before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_delivery: Option<String>,
+    /// Where it goes.
+    pub ship_to: ShipToDto,
+    /// What it orders.
+    pub lines: Vec<LineDto>,
+}
+
+fn default_channel() -> String {
+    "web".to_owned()
+}
+
+/// A ship-to address.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipToDto {
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Postal code.
+    #[serde(default)]
+    pub postal_code: String,
+    /// Country code.
+    #[serde(default)]
+    pub country: String,
+}
+
+/// An order line as submitted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineDto {
+    /// Line id, unique in the order.
+    pub id: String,
+    /// SKU.
+    pub sku: String,
+    /// Units (at least 1).
+    pub qty: u32,
+}
+
+/// A plan as the API shows it, in merchant ids.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PlanDto {
+    /// `routed` or `rejected`.
+    pub status: String,
+    /// Why it was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Shipments.
+    pub shipments: Vec<ShipmentDto>,
+    /// Units nobody can ship.
+    pub unfilled: Vec<UnfilledDto>,
+    /// Cost terms and total.
+    pub cost: CostDto,
+    /// Proved cheapest under the policy.
+    pub optimal: bool,
+    /// `name@version` of the policy that decided.
+    pub policy: String,
+}
+
+/// One shipment of a plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ShipmentDto {
+    /// The location that ships.
+    pub location: String,
+    /// Cost of the shipment itself.
+    pub shipment_cost: f64,
+    /// Units per line.
+    pub lines: Vec<ShipmentLineDto>,
+    /// Where it stands in fulfilment.
+    #[serde(default)]
+    pub state: ShipmentState,
+    /// The carrier, once shipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    /// The tracking number, once shipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<String>,
+}
+
+/// A shipment's fulfilment state, in the order the location reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShipmentState {
+    /// Planned and reserved; the location has not reported on it.
+    #[default]
+    Open,
+    /// Picked at the location.
+    Picked,
+    /// Packed.
+    Packed,
+    /// Handed to the carrier: its units left on hand.
+    Shipped,
+    /// Delivered to the customer.
+    Delivered,
+    /// The location rejected it; its units were routed again.
+    Rejected,
+}
+
+/// Units of one line in a shipment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ShipmentLineDto {
+    /// The line's id.
+    pub line_id: String,
+    /// Its SKU.
+    pub sku: String,
+    /// Units.
+    pub qty: u32,
+    /// Cost per unit.
+    pub unit_cost: f64,
+}
+
+/// Units of a line left unfilled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UnfilledDto {
+    /// The line's id.
+    pub line_id: String,
+    /// Its SKU.
+    pub sku: String,
+    /// Units.
+    pub qty: u32,
+}
+
+/// Cost terms of a plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CostDto {
+    /// Sum of shipment costs.
+    pub shipments: f64,
+    /// Sum of unit costs.
+    pub units: f64,
+    /// Split penalty.
+    pub split_penalty: f64,
+    /// Unfilled penalty.
+    pub unfilled_penalty: f64,
+    /// Total.
+    pub total: f64,
+}
+
+/// Where an order stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Being routed (never shown).
+    Pending,
+    /// Accepted, to be routed at `due_at` (a hold or a requested delivery date).
+    Scheduled,
+    /// Routed and holding stock until `expires_at` unless confirmed.
+    Reserved,
+    /// Holding stock with no expiry.
+    Confirmed,
+    /// Nothing could ship now; units wait for inbound stock (see `backorders`).
+    Backordered,
+    /// Some shipments have shipped.
+    PartiallyShipped,
+    /// Every shipment has shipped.
+    Shipped,
+    /// Every shipment has been delivered.
+    Delivered,
+    /// Cancelled; its stock was released.
+    Cancelled,
+    /// Not confirmed in time; its stock was released.
+    Expired,
+    /// The policy rejected it (or nothing could ship); it holds nothing.
+    Rejected,
+}
+
+/// Units an order holds at one location, in merchant ids.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HeldUnits {
+    /// SKU.
+    pub sku: String,
+    /// Location.
+    pub location: String,
+    /// Units.
+    pub qty: u32,
+}
+
+/// A shipment counted against a location's daily capacity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HeldShipment {
+    /// Location.
+    pub location: String,
+    /// Day (days since 1970-01-01 in the location's time zone).
+    pub day: i64,
+    /// The location's capacity that day.
+    pub capacity: Option<u32>,
+}
+
+/// One entry of an order's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Event {
+    /// When (RFC 3339).
+    pub at: String,
+    /// What happened (`reserved`, `confirmed`, `shipped`, ...).
+    pub event: String,
+    /// Details.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// Units of a line waiting for inbound stock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Backorder {
+    /// The order line.
+    pub line_id: String,
+    /// Its SKU.
+    pub sku: String,
+    /// Units.
+    pub qty: u32,
+    /// Where they will ship from.
+    pub location: String,
+    /// The inbound record they wait for.
+    pub inbound: String,
+    /// The date promised to the customer (the inbound's expected date).
+    pub promise_date: String,
+    /// `waiting`, `allocated` (reserved on receipt), `short` (the receipt fell short) or
+    /// `cancelled`.
+    pub status: String,
+    /// A preorder: the SKU was not released when the order was placed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub preorder: bool,
+}
+
+/// Units of one line coming back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnLine {
+    /// The order line (as the plan names it: `1`, or `1/SKU-A` for a kit component).
+    pub line_id: String,
+    /// Units.
+    pub qty: u32,
+}
+
+/// A return of shipped units.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReturnRecord {
+    /// Its id (`<order>-R<n>`).
+    pub id: String,
+    /// What comes back.
+    pub lines: Vec<ReturnLine>,
+    /// The location the policy chose to take it.
+    pub location: String,
+    /// The return label: where to send it and the reference to quote.
+    pub label: ReturnLabel,
+    /// `requested` or `received`.
+    pub status: String,
+    /// Why the customer returns it.
+    #[serde(default)]
+    pub reason: String,
+    /// Units put back into sellable stock when received.
+    #[serde(default)]
+    pub restocked: Vec<ReturnLine>,
+    /// `refund` or `exchange`, once received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
+/// A return label record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReturnLabel {
+    /// The return address: the location's id and position.
+    pub location: String,
+    /// Latitude of the return address.
+    pub lat: f64,
+    /// Longitude of the return address.
+    pub lon: f64,
+    /// The reference to quote on the parcel.
+    pub reference: String,
+}
+
+/// An order as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrderRecord {
+    /// The order's id.
+    pub id: String,
+    /// Where it stands.
+    pub status: OrderStatus,
+    /// The order as submitted.
+    pub request: OrderRequest,
+    /// The routing decision.
+    pub plan: Option<PlanDto>,
+    /// Units held.
+    pub held_units: Vec<HeldUnits>,
+    /// Shipments counted against capacity.
+    pub held_shipments: Vec<HeldShipment>,
+    /// When an unconfirmed reservation lapses (RFC 3339).
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// When a scheduled order is routed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<String>,
+    /// The `Idempotency-Key` it was created with.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// The binding (product group) it was routed under.
+    pub binding_group: String,
+    /// The version that routed it (re-routing after a rejection uses it again).
+    #[serde(default)]
+    pub policy_version: String,
+    /// The binding's fallback version when it was routed.
+    #[serde(default)]
+    pub fallback_version: Option<String>,
+    /// Locations that rejected a shipment of this order.
+    #[serde(default)]
+    pub excluded_locations: Vec<String>,
+    /// Units waiting for inbound stock, with their promise dates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backorders: Vec<Backorder>,
+    /// Returns requested for its shipped lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub returns: Vec<ReturnRecord>,
+    /// Every state change.
+    pub history: Vec<Event>,
+}
+
+/// The result of a dry run.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DryRun {
+    /// The plan.
+    pub plan: PlanDto,
+    /// Per line and candidate, why it was chosen or not (text).
+    pub explanation: String,
+}
+
+/// A location's report on a shipment.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FulfilmentEvent {
+    /// `picked`, `packed`, `shipped`, `delivered` or `rejected`.
+    pub event: ShipmentState,
+    /// The location reporting; may be left out when only one shipment fits.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// The carrier (for `shipped`).
+    #[serde(default)]
+    pub carrier: Option<String>,
+    /// The tracking number (for `shipped`).
+    #[serde(default)]
+    pub tracking: Option<String>,
+    /// Why (kept in the timeline; for `rejected`, say why the location cannot ship).
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Why an order is cancelled.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    /// Why (kept in the order's history).
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// What shipped.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipBody {
+    /// The location whose shipment shipped; absent: every open shipment.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// The carrier.
+    #[serde(default)]
+    pub carrier: Option<String>,
+    /// Carrier tracking number (kept on the shipment and in the order's history).
+    #[serde(default)]
+    pub tracking: Option<String>,
+}
+
+/// A recurring order to create.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecurringBody {
+    /// Its id; its orders are `<id>-1`, `<id>-2`, ...
+    pub id: String,
+    /// `daily`, `weekly`, `monthly`, or a count and unit: `14d`, `2mo`, `12h`, `30m`, `45s`.
+    pub every: String,
+    /// The first run (RFC 3339); absent: now.
+    #[serde(default)]
+    pub start_at: Option<String>,
+    /// What each order ships where.
+    pub order: RecurringTemplate,
+}
+
+/// What each order of a recurring order ships where.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecurringTemplate {
+    /// Sales channel (default `web`).
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Where it goes.
+    pub ship_to: ShipToDto,
+    /// What it orders.
+    pub lines: Vec<LineDto>,
+}
+
+/// A recurring order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecurringOrder {
+    /// Its id; the orders it creates are `<id>-1`, `<id>-2`, ...
+    pub id: String,
+    /// The schedule (`weekly`, `monthly`, `14d`, ...).
+    pub every: String,
+    /// What each order ships where (its `id` is replaced for each order).
+    pub template: OrderRequest,
+    /// When the next order is created (RFC 3339).
+    pub next_at: String,
+    /// Whether it still runs.
+    pub active: bool,
+    /// The orders it created, oldest first.
+    pub orders: Vec<String>,
+    /// Every run and change.
+    pub history: Vec<Event>,
+}
+
+/// A return to request.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnBody {
+    /// Shipped units coming back.
+    pub lines: Vec<ReturnLine>,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// A return that arrived.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiveBody {
+    /// Units fit to sell again (absent: all of them).
+    #[serde(default)]
+    pub sellable: Option<Vec<ReturnLine>>,
+    /// `refund` or `exchange`.
+    pub outcome: String,
+}
+
+impl From<OrderRequest> for records::SubmittedOrder {
+    fn from(dto: OrderRequest) -> records::SubmittedOrder {
+        records::SubmittedOrder {
+            id: dto.id,
+            placed_at: dto.placed_at,
+            channel: dto.channel,
+            hold_until: dto.hold_until,
+            requested_delivery: dto.requested_delivery,
+            ship_to: dto.ship_to.into(),
+            lines: dto.lines.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<records::SubmittedOrder> for OrderRequest {
+    fn from(record: records::SubmittedOrder) -> OrderRequest {
+        OrderRequest {
+            id: record.id,
+            placed_at: record.placed_at,
+            channel: record.channel,
+            hold_until: record.hold_until,
+            requested_delivery: record.requested_delivery,
+            ship_to: ShipToDto {
+                lat: record.ship_to.lat,
+                lon: record.ship_to.lon,
+                postal_code: record.ship_to.postal_code,
+                country: record.ship_to.country,
+            },
+            lines: record.lines.into_iter().map(|l| LineDto { id: l.id, sku: l.sku, qty: l.qty }).collect(),
+        }
+    }
+}
+
+impl From<ShipToDto> for records::ShipTo {
+    fn from(dto: ShipToDto) -> records::ShipTo {
+        records::ShipTo { lat: dto.lat, lon: dto.lon, postal_code: dto.postal_code, country: dto.country }
+    }
+}
+
+impl From<LineDto> for records::SubmittedLine {
+    fn from(dto: LineDto) -> records::SubmittedLine {
+        records::SubmittedLine { id: dto.id, sku: dto.sku, qty: dto.qty }
+    }
+}
+
+impl From<records::ShipmentState> for ShipmentState {
+    fn from(state: records::ShipmentState) -> ShipmentState {
+        match state {
+            records::ShipmentState::Open => ShipmentState::Open,
+            records::ShipmentState::Picked => ShipmentState::Picked,
+            records::ShipmentState::Packed => ShipmentState::Packed,
+            records::ShipmentState::Shipped => ShipmentState::Shipped,
+            records::ShipmentState::Delivered => ShipmentState::Delivered,
+            records::ShipmentState::Rejected => ShipmentState::Rejected,
+        }
+    }
+}
+
+impl From<ShipmentState> for records::ShipmentState {
+    fn from(state: ShipmentState) -> records::ShipmentState {
+        match state {
+            ShipmentState::Open => records::ShipmentState::Open,
+            ShipmentState::Picked => records::ShipmentState::Picked,
+            ShipmentState::Packed => records::ShipmentState::Packed,
+            ShipmentState::Shipped => records::ShipmentState::Shipped,
+            ShipmentState::Delivered => records::ShipmentState::Delivered,
+            ShipmentState::Rejected => records::ShipmentState::Rejected,
+        }
+    }
+}
+
+impl From<records::PlanRecord> for PlanDto {
+    fn from(plan: records::PlanRecord) -> PlanDto {
+        PlanDto {
+            status: match plan.status {
+                records::PlanOutcome::Routed => "routed".to_owned(),
+                records::PlanOutcome::Rejected => "rejected".to_owned(),
+            },
+            reason: plan.reason,
+            shipments: plan
+                .shipments
+                .into_iter()
+                .map(|s| ShipmentDto {
+                    location: s.location,
+                    shipment_cost: s.shipment_cost,
+                    lines: s
+                        .lines
+                        .into_iter()
+                        .map(|l| ShipmentLineDto { line_id: l.line_id, sku: l.sku, qty: l.qty, unit_cost: l.unit_cost })
+                        .collect(),
+                    state: s.state.into(),
+                    carrier: s.carrier,
+                    tracking: s.tracking,
+                })
+                .collect(),
+            unfilled: plan
+                .unfilled
+                .into_iter()
+                .map(|u| UnfilledDto { line_id: u.line_id, sku: u.sku, qty: u.qty })
+                .collect(),
+            cost: CostDto {
+                shipments: plan.cost.shipments,
+                units: plan.cost.units,
+                split_penalty: plan.cost.split_penalty,
+                unfilled_penalty: plan.cost.unfilled_penalty,
+                total: plan.cost.total,
+            },
+            optimal: plan.optimal,
+            policy: plan.policy,
+        }
+    }
+}
+
+impl From<records::OrderStatus> for OrderStatus {
+    fn from(status: records::OrderStatus) -> OrderStatus {
+        match status {
+            records::OrderStatus::Pending => OrderStatus::Pending,
+            records::OrderStatus::Scheduled => OrderStatus::Scheduled,
+            records::OrderStatus::Reserved => OrderStatus::Reserved,
+            records::OrderStatus::Confirmed => OrderStatus::Confirmed,
+            records::OrderStatus::Backordered => OrderStatus::Backordered,
+            records::OrderStatus::PartiallyShipped => OrderStatus::PartiallyShipped,
+            records::OrderStatus::Shipped => OrderStatus::Shipped,
+            records::OrderStatus::Delivered => OrderStatus::Delivered,
+            records::OrderStatus::Cancelled => OrderStatus::Cancelled,
+            records::OrderStatus::Expired => OrderStatus::Expired,
+            records::OrderStatus::Rejected => OrderStatus::Rejected,
+        }
+    }
+}
+
+impl From<records::Event> for Event {
+    fn from(event: records::Event) -> Event {
+        Event { at: event.at, event: event.event.name().to_owned(), detail: event.detail }
+    }
+}
+
+fn return_line(line: records::ReturnLine) -> ReturnLine {
+    ReturnLine { line_id: line.line_id, qty: line.qty }
+}
+
+impl From<ReturnLine> for records::ReturnLine {
+    fn from(line: ReturnLine) -> records::ReturnLine {
+        records::ReturnLine { line_id: line.line_id, qty: line.qty }
+    }
+}
+
+impl From<records::ReturnRecord> for ReturnRecord {
+    fn from(record: records::ReturnRecord) -> ReturnRecord {
+        ReturnRecord {
+            id: record.id,
+            lines: record.lines.into_iter().map(return_line).collect(),
+            location: record.location,
+            label: ReturnLabel {
+                location: record.label.location,
+                lat: record.label.lat,
+                lon: record.label.lon,
+                reference: record.label.reference,
+            },
+            status: match record.status {
+                records::ReturnStatus::Requested => "requested".to_owned(),
+                records::ReturnStatus::Received => "received".to_owned(),
+            },
+            reason: record.reason,
+            restocked: record.restocked.into_iter().map(return_line).collect(),
+            outcome: record.outcome.map(|o| o.name().to_owned()),
+        }
+    }
+}
+
+impl From<records::Backorder> for Backorder {
+    fn from(record: records::Backorder) -> Backorder {
+        Backorder {
+            line_id: record.line_id,
+            sku: record.sku,
+            qty: record.qty,
+            location: record.location,
+            inbound: record.inbound,
+            promise_date: record.promise_date,
+            status: match record.status {
+                records::BackorderStatus::Waiting => "waiting",
+                records::BackorderStatus::Allocated => "allocated",
+                records::BackorderStatus::Short => "short",
+                records::BackorderStatus::Cancelled => "cancelled",
+            }
+            .to_owned(),
+            preorder: record.preorder,
+        }
+    }
+}
+
+impl From<records::OrderRecord> for OrderRecord {
+    fn from(record: records::OrderRecord) -> OrderRecord {
+        OrderRecord {
+            id: record.id,
+            status: record.status.into(),
+            request: record.request.into(),
+            plan: record.plan.map(Into::into),
+            held_units: record
+                .held_units
+                .into_iter()
+                .map(|u| HeldUnits { sku: u.sku, location: u.location, qty: u.qty })
+                .collect(),
+            held_shipments: record
+                .held_shipments
+                .into_iter()
+                .map(|s| HeldShipment { location: s.location, day: s.day, capacity: s.capacity })
+                .collect(),
+            expires_at: record.expires_at,
+            due_at: record.due_at,
+            idempotency_key: record.idempotency_key,
+            binding_group: record.binding_group,
+            policy_version: record.policy_version,
+            fallback_version: record.fallback_version,
+            excluded_locations: record.excluded_locations,
+            backorders: record.backorders.into_iter().map(Into::into).collect(),
+            returns: record.returns.into_iter().map(Into::into).collect(),
+            history: record.history.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<service::DryRun> for DryRun {
+    fn from(dry_run: service::DryRun) -> DryRun {
+        DryRun { plan: dry_run.plan.into(), explanation: dry_run.explanation }
+    }
+}
+
+impl From<FulfilmentEvent> for service::FulfilmentEvent {
+    fn from(dto: FulfilmentEvent) -> service::FulfilmentEvent {
+        service::FulfilmentEvent {
+            event: dto.event.into(),
+            location: dto.location,
+            carrier: dto.carrier,
+            tracking: dto.tracking,
+            reason: dto.reason,
+        }
+    }
+}
+
+impl From<records::RecurringOrder> for RecurringOrder {
+    fn from(record: records::RecurringOrder) -> RecurringOrder {
+        RecurringOrder {
+            id: record.id,
+            every: record.every,
+            template: record.template.into(),
+            next_at: record.next_at,
+            active: record.active,
+            orders: record.orders,
+            history: record.history.into_iter().map(Into::into).collect(),
+        }
+    }
+}

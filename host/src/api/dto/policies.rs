@@ -1,0 +1,226 @@
+//! Versions, their diagnostics, bindings and shadow runs.
+
+use serde::{Deserialize, Serialize};
+
+use crate::records;
+use crate::shadow;
+
+/// What a version is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Policy language source.
+    Dsl,
+    /// A Wasm plugin.
+    Wasm,
+}
+
+/// A diagnostic of an uploaded policy, with its position.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DiagnosticDto {
+    /// `error` or `warning`.
+    pub level: String,
+    /// Stable code.
+    pub code: String,
+    /// What is wrong.
+    pub message: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (characters).
+    pub column: usize,
+    /// How to fix it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+/// What the API shows of a version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct VersionMeta {
+    /// Content hash: the version's id.
+    pub version: String,
+    /// The name it was uploaded under.
+    pub name: String,
+    /// `dsl` or `wasm`.
+    pub kind: Kind,
+    /// Size of the source or module, bytes.
+    pub size: usize,
+    /// Upload time (RFC 3339).
+    pub uploaded_at: String,
+    /// Warnings (a version with errors is never stored).
+    pub diagnostics: Vec<DiagnosticDto>,
+    /// The product groups a policy says it applies to (empty: any group, and plugins).
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// Every version.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VersionList {
+    /// In upload order.
+    pub versions: Vec<VersionMeta>,
+}
+
+/// A binding of a version to a product group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BindingDto {
+    /// Product group, or `default`.
+    pub group: String,
+    /// The bound version.
+    pub version: String,
+    /// The version that routes when the bound one fails; absent: the order is refused.
+    #[serde(default)]
+    pub fallback: Option<String>,
+    /// When it was bound.
+    pub bound_at: String,
+}
+
+/// Live bindings and their history.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BindingList {
+    /// The live binding of every group.
+    pub bindings: Vec<BindingDto>,
+    /// Every binding change, oldest first.
+    pub history: Vec<BindingDto>,
+}
+
+/// A version to bind.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BindBody {
+    /// The version to bind.
+    pub version: String,
+    /// The version that routes when it fails; absent: the order is refused.
+    #[serde(default)]
+    pub fallback: Option<String>,
+}
+
+/// A shadow run to start.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowBody {
+    /// The candidate version to evaluate beside the live binding.
+    pub version: String,
+}
+
+/// An order the shadow planned differently.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ShadowDifference {
+    /// The order.
+    pub order_id: String,
+    /// Cost of the live plan.
+    pub live_cost: f64,
+    /// Cost of the shadow's plan.
+    pub shadow_cost: f64,
+    /// Locations shipping under the live plan.
+    pub live_locations: Vec<String>,
+    /// Locations shipping under the shadow's plan.
+    pub shadow_locations: Vec<String>,
+}
+
+/// What a shadow run has seen so far.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ShadowSummary {
+    /// The product group (or `default`) whose orders are shadowed.
+    pub group: String,
+    /// The candidate version.
+    pub version: String,
+    /// When the shadow started (RFC 3339).
+    pub started_at: String,
+    /// Orders planned by both.
+    pub orders_compared: u64,
+    /// Orders the shadow planned differently.
+    pub orders_differing: u64,
+    /// Orders the shadow's policy failed on.
+    pub shadow_failures: u64,
+    /// Sum of live plan costs.
+    pub live_cost: f64,
+    /// Sum of the shadow's plan costs.
+    pub shadow_cost: f64,
+    /// Sum of the greedy baseline's plan costs (under the live policy).
+    pub greedy_cost: f64,
+    /// Shipments under the live plans.
+    pub live_shipments: u64,
+    /// Shipments under the shadow's plans.
+    pub shadow_shipments: u64,
+    /// Units the live plans leave unfilled.
+    pub live_unfilled_units: u64,
+    /// Units the shadow's plans leave unfilled.
+    pub shadow_unfilled_units: u64,
+    /// The latest differing orders, newest last.
+    pub recent_differences: Vec<ShadowDifference>,
+}
+
+impl From<records::DiagnosticRecord> for DiagnosticDto {
+    fn from(record: records::DiagnosticRecord) -> DiagnosticDto {
+        DiagnosticDto {
+            level: match record.level {
+                records::DiagnosticLevel::Error => "error".to_owned(),
+                records::DiagnosticLevel::Warning => "warning".to_owned(),
+            },
+            code: record.code,
+            message: record.message,
+            line: record.line,
+            column: record.column,
+            help: record.help,
+        }
+    }
+}
+
+impl From<records::VersionMeta> for VersionMeta {
+    fn from(meta: records::VersionMeta) -> VersionMeta {
+        VersionMeta {
+            version: meta.version,
+            name: meta.name,
+            kind: match meta.kind {
+                records::Kind::Dsl => Kind::Dsl,
+                records::Kind::Wasm => Kind::Wasm,
+            },
+            size: meta.size,
+            uploaded_at: meta.uploaded_at,
+            diagnostics: meta.diagnostics.into_iter().map(Into::into).collect(),
+            groups: meta.groups,
+        }
+    }
+}
+
+impl From<records::BindingRecord> for BindingDto {
+    fn from(record: records::BindingRecord) -> BindingDto {
+        BindingDto {
+            group: record.group,
+            version: record.version,
+            fallback: record.fallback,
+            bound_at: record.bound_at,
+        }
+    }
+}
+
+impl From<shadow::ShadowSummary> for ShadowSummary {
+    fn from(summary: shadow::ShadowSummary) -> ShadowSummary {
+        ShadowSummary {
+            group: summary.group,
+            version: summary.version,
+            started_at: summary.started_at,
+            orders_compared: summary.orders_compared,
+            orders_differing: summary.orders_differing,
+            shadow_failures: summary.shadow_failures,
+            live_cost: summary.live_cost,
+            shadow_cost: summary.shadow_cost,
+            greedy_cost: summary.greedy_cost,
+            live_shipments: summary.live_shipments,
+            shadow_shipments: summary.shadow_shipments,
+            live_unfilled_units: summary.live_unfilled_units,
+            shadow_unfilled_units: summary.shadow_unfilled_units,
+            recent_differences: summary
+                .recent_differences
+                .into_iter()
+                .map(|d| ShadowDifference {
+                    order_id: d.order_id,
+                    live_cost: d.live_cost,
+                    shadow_cost: d.shadow_cost,
+                    live_locations: d.live_locations,
+                    shadow_locations: d.shadow_locations,
+                })
+                .collect(),
+        }
+    }
+}

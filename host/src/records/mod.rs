@@ -1,0 +1,25 @@
+//! The records the service keeps: what is stored (as JSON bodies, one per row) and read back
+//! at start. They are the service's own types: the API converts them to and from its wire
+//! types (`api::dto`), the store only sees their JSON. States are enums, never strings.
+//!
+//! Their serde form is the store's format: renaming a field or a variant is a migration.
+
+mod catalog;
+mod inventory;
+mod order;
+mod plan;
+mod policies;
+mod recurring;
+mod returns;
+mod webhooks;
+
+pub use catalog::{ComponentRecord, DowntimeRecord, LocationRecord, ProductRecord};
+pub use inventory::{Backorder, BackorderStatus, Inbound};
+pub use order::{
+    Event, EventKind, HeldShipment, HeldUnits, OrderRecord, OrderStatus, ShipTo, SubmittedLine, SubmittedOrder,
+};
+pub use plan::{CostRecord, PlanOutcome, PlanRecord, ShipmentLineRecord, ShipmentRecord, ShipmentState, UnfilledUnits};
+pub use policies::{BindingRecord, DiagnosticLevel, DiagnosticRecord, Kind, VersionMeta};
+pub use recurring::RecurringOrder;
+pub use returns::{ReturnLabel, ReturnLine, ReturnOutcome, ReturnRecord, ReturnStatus};
+pub use webhooks::{Delivery, DeliveryStatus, Subscription};

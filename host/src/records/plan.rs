@@ -1,0 +1,190 @@
+//! A plan as stored: the engine's plan in merchant ids, with each shipment's fulfilment state.
+
+use serde::{Deserialize, Serialize};
+use switchyard_engine::{Catalog, Order, Plan, PlanStatus};
+
+/// Whether a plan routes the order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanOutcome {
+    /// Shipments were chosen (some units may be unfilled).
+    Routed,
+    /// Nothing ships (see the reason).
+    Rejected,
+}
+
+/// A plan in merchant ids.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanRecord {
+    /// Routed or rejected.
+    pub status: PlanOutcome,
+    /// Why it was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Shipments.
+    pub shipments: Vec<ShipmentRecord>,
+    /// Units nobody ships.
+    pub unfilled: Vec<UnfilledUnits>,
+    /// Cost terms and total.
+    pub cost: CostRecord,
+    /// Proved cheapest under the policy.
+    pub optimal: bool,
+    /// `name@version` of the policy that decided.
+    pub policy: String,
+}
+
+/// One shipment of a plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShipmentRecord {
+    /// The location that ships.
+    pub location: String,
+    /// Cost of the shipment itself.
+    pub shipment_cost: f64,
+    /// Units per line.
+    pub lines: Vec<ShipmentLineRecord>,
+    /// Where it stands in fulfilment.
+    #[serde(default)]
+    pub state: ShipmentState,
+    /// The carrier, once shipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    /// The tracking number, once shipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<String>,
+}
+
+/// A shipment's fulfilment state, in the order the location reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShipmentState {
+    /// Planned and reserved; the location has not reported on it.
+    #[default]
+    Open,
+    /// Picked at the location.
+    Picked,
+    /// Packed.
+    Packed,
+    /// Handed to the carrier: its units left on hand.
+    Shipped,
+    /// Delivered to the customer.
+    Delivered,
+    /// The location rejected it; its units were routed again.
+    Rejected,
+}
+
+impl ShipmentState {
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShipmentState::Open => "open",
+            ShipmentState::Picked => "picked",
+            ShipmentState::Packed => "packed",
+            ShipmentState::Shipped => "shipped",
+            ShipmentState::Delivered => "delivered",
+            ShipmentState::Rejected => "rejected",
+        }
+    }
+
+    /// Whether its units have left the location.
+    pub fn has_left(self) -> bool {
+        matches!(self, ShipmentState::Shipped | ShipmentState::Delivered)
+    }
+}
+
+/// Units of one line in a shipment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShipmentLineRecord {
+    /// The line's id (`<line>/<sku>` for a kit's component).
+    pub line_id: String,
+    /// Its SKU.
+    pub sku: String,
+    /// Units.
+    pub qty: u32,
+    /// Cost per unit.
+    pub unit_cost: f64,
+}
+
+/// Units of a line left unfilled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnfilledUnits {
+    /// The line's id.
+    pub line_id: String,
+    /// Its SKU.
+    pub sku: String,
+    /// Units.
+    pub qty: u32,
+}
+
+/// Cost terms of a plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CostRecord {
+    /// Sum of shipment costs.
+    pub shipments: f64,
+    /// Sum of unit costs.
+    pub units: f64,
+    /// Split penalty.
+    pub split_penalty: f64,
+    /// Unfilled penalty.
+    pub unfilled_penalty: f64,
+    /// Total.
+    pub total: f64,
+}
+
+impl PlanRecord {
+    /// The engine's plan for `order`, in merchant ids.
+    pub fn from_engine(plan: &Plan, order: &Order, catalog: &Catalog) -> PlanRecord {
+        let line = |index: usize| &order.lines[index];
+        let (status, reason) = match &plan.status {
+            PlanStatus::Routed => (PlanOutcome::Routed, None),
+            PlanStatus::Rejected { reason } => (PlanOutcome::Rejected, Some(reason.clone())),
+        };
+        PlanRecord {
+            status,
+            reason,
+            shipments: plan
+                .shipments
+                .iter()
+                .map(|shipment| ShipmentRecord {
+                    location: catalog.location(shipment.location).id.clone(),
+                    shipment_cost: shipment.shipment_cost,
+                    lines: shipment
+                        .lines
+                        .iter()
+                        .map(|l| ShipmentLineRecord {
+                            line_id: line(l.line).id.clone(),
+                            sku: catalog.product(line(l.line).sku).sku.clone(),
+                            qty: l.qty,
+                            unit_cost: l.unit_cost,
+                        })
+                        .collect(),
+                    state: ShipmentState::Open,
+                    carrier: None,
+                    tracking: None,
+                })
+                .collect(),
+            unfilled: plan
+                .unfilled
+                .iter()
+                .map(|u| UnfilledUnits {
+                    line_id: line(u.line).id.clone(),
+                    sku: catalog.product(line(u.line).sku).sku.clone(),
+                    qty: u.qty,
+                })
+                .collect(),
+            cost: CostRecord {
+                shipments: plan.cost.shipments,
+                units: plan.cost.units,
+                split_penalty: plan.cost.split_penalty,
+                unfilled_penalty: plan.cost.unfilled_penalty,
+                total: plan.cost.total(),
+            },
+            optimal: plan.optimal,
+            policy: format!("{}@{}", plan.policy.name, plan.policy.version),
+        }
+    }
+
+    /// Units left unfilled.
+    pub fn unfilled_units(&self) -> u32 {
+        self.unfilled.iter().map(|u| u.qty).sum()
+    }
+}

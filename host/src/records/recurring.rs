@@ -1,0 +1,24 @@
+//! Recurring orders (subscriptions): a template and a schedule.
+
+use serde::{Deserialize, Serialize};
+
+use super::order::{Event, SubmittedOrder};
+
+/// A recurring order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecurringOrder {
+    /// Its id; the orders it creates are `<id>-1`, `<id>-2`, ...
+    pub id: String,
+    /// The schedule (`weekly`, `monthly`, `14d`, ...).
+    pub every: String,
+    /// What each order ships where (its `id` is replaced for each order).
+    pub template: SubmittedOrder,
+    /// When the next order is created (RFC 3339).
+    pub next_at: String,
+    /// Whether it still runs.
+    pub active: bool,
+    /// The orders it created, oldest first.
+    pub orders: Vec<String>,
+    /// Every run and change.
+    pub history: Vec<Event>,
+}

@@ -1,0 +1,98 @@
+//! The durable record behind the service. `Store` is the boundary: the operations the service
+//! needs (read everything back at start, commit a batch of checked changes durably, claim
+//! background work), so another database can be added without touching the service.
+//! `SqliteStore` (`sqlite.rs`) is the embedded default.
+
+mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use sqlite::SqliteStore;
+
+/// One change to make durable. Bodies are the JSON of a record (`crate::records`).
+#[allow(missing_docs)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// Insert or replace a location (`LocationRecord`).
+    Location { id: String, body: String },
+    /// Insert or replace a product (`ProductRecord`).
+    Product { sku: String, body: String },
+    /// Set a position's on hand and safety stock.
+    StockLevel { sku: String, location: String, on_hand: u32, safety_stock: u32 },
+    /// Change a position's on hand by `delta` (receipts, shipments, returns).
+    StockDelta { sku: String, location: String, delta: i64 },
+    /// Insert or replace an order (`OrderRecord`).
+    Order { id: String, idempotency_key: Option<String>, status: String, body: String },
+    /// A new policy or plugin version (`VersionMeta` in `meta`).
+    PolicyVersion { version: String, name: String, kind: String, source: Vec<u8>, meta: String },
+    /// A binding change (appended: the history is the table).
+    Binding { group: String, version: String, fallback: Option<String>, at: String },
+    /// Insert or replace a webhook subscription (`body: None` deletes it).
+    Webhook { id: String, body: Option<String> },
+    /// Insert or replace a webhook delivery.
+    Delivery { id: u64, body: String },
+    /// Insert or replace a recurring order.
+    Recurring { id: String, body: String },
+    /// Insert or replace an inbound stock record.
+    Inbound { id: String, body: String },
+}
+
+/// Everything the store holds, read back at start, in write order.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// `(id, body)` in first-insert order (which fixes the engine's dense indexes).
+    pub locations: Vec<(String, String)>,
+    /// `(sku, body)` in first-insert order.
+    pub products: Vec<(String, String)>,
+    /// `(sku, location, on_hand, safety_stock)`.
+    pub stock: Vec<(String, String, i64, i64)>,
+    /// `(id, idempotency_key, body)` in first-insert order.
+    pub orders: Vec<(String, Option<String>, String)>,
+    /// `(version, name, kind, source, meta)` in upload order.
+    pub policy_versions: Vec<(String, String, String, Vec<u8>, String)>,
+    /// `(group, version, fallback, at)` in binding order.
+    pub bindings: Vec<(String, String, Option<String>, String)>,
+    /// Webhook subscriptions (JSON bodies).
+    pub webhooks: Vec<String>,
+    /// Webhook deliveries (JSON bodies), oldest first.
+    pub deliveries: Vec<String>,
+    /// Recurring orders (JSON bodies).
+    pub recurring: Vec<String>,
+    /// Inbound stock (JSON bodies), in creation order.
+    pub inbound: Vec<String>,
+}
+
+/// Background work that must run in one place at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Work {
+    /// Releasing reservations past their expiry.
+    Expiry,
+    /// Routing scheduled orders that came due.
+    Scheduled,
+    /// Creating the orders of recurring orders.
+    Recurring,
+    /// Delivering webhooks.
+    Webhooks,
+}
+
+/// Why the store failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("store: {0}")]
+pub struct StoreError(pub String);
+
+/// What the store's operations return: resolved when the store has answered.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A durable store the service writes through.
+pub trait Store: Send + Sync {
+    /// Everything it holds, to rebuild the service's state from (once, at start).
+    fn load(&self) -> StoreFuture<'_, Snapshot>;
+
+    /// Makes `changes` durable together (all or none); resolves when they are, never before.
+    fn commit(&self, changes: Vec<Change>) -> StoreFuture<'static, ()>;
+
+    /// Whether this process may run `work` now: only one process of all those sharing the
+    /// store runs each kind of background work at a time.
+    fn claim(&self, work: Work) -> StoreFuture<'_, bool>;
+}
