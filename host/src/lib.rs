@@ -32,7 +32,7 @@ pub use api::{ApiError, app};
 pub use config::{Config, Role, Token};
 pub use error::ServiceError;
 pub use service::Service;
-pub use store::{SqliteStore, Store};
+pub use store::{SqliteStore, Store, Work};
 
 /// Serves `service` on `listener` until ctrl-c (or SIGTERM); expires reservations, routes
 /// due orders and delivers webhooks in the background.
@@ -47,17 +47,23 @@ pub async fn serve(service: Arc<Service>, listener: tokio::net::TcpListener) -> 
             if shifted > 0 {
                 tracing::info!(locations = shifted, "UTC offsets changed (daylight saving)");
             }
-            let expired = sweeper.expire_due().await;
-            if expired > 0 {
-                tracing::info!(expired, "reservations expired");
+            if sweeper.claim(Work::Expiry).await {
+                let expired = sweeper.expire_due().await;
+                if expired > 0 {
+                    tracing::info!(expired, "reservations expired");
+                }
             }
-            let routed = sweeper.route_due().await;
-            if routed > 0 {
-                tracing::info!(routed, "scheduled orders routed");
+            if sweeper.claim(Work::Scheduled).await {
+                let routed = sweeper.route_due().await;
+                if routed > 0 {
+                    tracing::info!(routed, "scheduled orders routed");
+                }
             }
-            let created = sweeper.run_recurring().await;
-            if created > 0 {
-                tracing::info!(created, "recurring orders created");
+            if sweeper.claim(Work::Recurring).await {
+                let created = sweeper.run_recurring().await;
+                if created > 0 {
+                    tracing::info!(created, "recurring orders created");
+                }
             }
         }
     });

@@ -2,7 +2,7 @@
 //! types do not carry (a location's IANA time zone, a kit's components, a release date).
 
 use serde::{Deserialize, Serialize};
-use switchyard_engine::{Location, Product};
+use switchyard_engine::{Catalog, Location, Product};
 
 /// A location as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,6 +106,24 @@ impl LocationRecord {
 }
 
 impl ProductRecord {
+    /// The record of a catalog's product, with its components when it is a kit (no release
+    /// date: the engine does not know them).
+    pub fn from_catalog(catalog: &Catalog, product: &Product) -> ProductRecord {
+        let kit = catalog.sku_id(&product.sku).and_then(|id| catalog.kit(id));
+        ProductRecord {
+            components: kit
+                .map(|kit| {
+                    kit.components
+                        .iter()
+                        .map(|c| ComponentRecord { sku: catalog.product(c.sku).sku.clone(), qty: c.qty })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            kit_may_split: kit.is_some_and(|kit| kit.may_split),
+            ..ProductRecord::from_engine(product)
+        }
+    }
+
     /// The record of an engine product (not a kit, no release date).
     pub fn from_engine(product: &Product) -> ProductRecord {
         ProductRecord {

@@ -11,7 +11,7 @@ use switchyard_engine::{
 use super::commit::body_of;
 use super::validate::timestamp;
 use super::{Release, Service, ServiceError, now, resolve};
-use crate::records::{ComponentRecord, LocationRecord, ProductRecord};
+use crate::records::{LocationRecord, ProductRecord};
 use crate::store::Change;
 
 /// Absolute stock of one position.
@@ -273,22 +273,11 @@ impl Service {
 
     /// A product as stored (with its components when it is a kit, and its release).
     pub fn product_record(&self, product: &Product) -> ProductRecord {
-        let catalog = self.catalog();
-        let kit = catalog.sku_id(&product.sku).and_then(|id| catalog.kit(id));
         let release = self.releases().get(&product.sku).cloned();
         ProductRecord {
-            components: kit
-                .map(|kit| {
-                    kit.components
-                        .iter()
-                        .map(|c| ComponentRecord { sku: catalog.product(c.sku).sku.clone(), qty: c.qty })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            kit_may_split: kit.is_some_and(|kit| kit.may_split),
             release_at: release.as_ref().map(|r| r.at_text.clone()),
             preorder_cap: release.and_then(|r| r.cap),
-            ..ProductRecord::from_engine(product)
+            ..ProductRecord::from_catalog(&self.catalog(), product)
         }
     }
 

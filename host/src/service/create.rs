@@ -12,7 +12,7 @@
 //! 6. **notify**: the schedules, the waiting lists and the idempotency index learn of it.
 //!
 //! Every step that changes memory before the commit registers its undo with one
-//! [`Rollback`]; it is disarmed only once the commit is durable.
+//! `Rollback` guard; it is disarmed only once the commit is durable.
 
 use std::fmt::Write as _;
 use std::sync::Arc;

@@ -7,12 +7,12 @@
 //!   `ServiceError::Invalid` naming the field: every rule lives there;
 //! - `create.rs`: the pipeline of [`Service::create_order`]: admit (validate, idempotency,
 //!   the order id taken once) → resolve the binding → route and reserve (the engine, kits
-//!   whole) → record → commit → notify, with one [`commit::Rollback`] undoing whatever a failed
+//!   whole) → record → commit → notify, with one rollback guard (`commit::Rollback`) undoing whatever a failed
 //!   step leaves behind;
 //! - `orders.rs`: dry runs, scheduled orders routed when due, confirm, cancel, expiry;
 //! - `fulfilment.rs`, `returns.rs`, `inbound.rs` (backorders, preorders): what follows;
-//! - `commit.rs`: every change reaches the store through [`Service::commit`] or
-//!   [`Service::commit_order`] (which queues the order's webhook deliveries in the same commit).
+//! - `commit.rs`: every change reaches the store through `Service::commit` or
+//!   `Service::commit_order` (which queues the order's webhook deliveries in the same commit).
 //!
 //! Ordering rules (what keeps memory and store the same picture):
 //! - catalog and stock changes, and shipments (which take stock off hand), hold `stock_lock`
@@ -43,7 +43,7 @@ use crate::metrics::Metrics;
 use crate::records::{Delivery, Event, EventKind, HeldShipment, HeldUnits, Inbound, OrderRecord, RecurringOrder};
 use crate::registry::Registry;
 use crate::shadow::Shadow;
-use crate::store::{SqliteStore, Store};
+use crate::store::{SqliteStore, Store, Work};
 
 mod catalog;
 mod commit;
@@ -197,6 +197,17 @@ impl Service {
     /// Release dates as of now.
     pub fn releases(&self) -> Arc<HashMap<String, Release>> {
         Arc::clone(&self.releases.read())
+    }
+
+    /// Whether this process runs `work` now (the store decides: one process at a time).
+    pub async fn claim(&self, work: Work) -> bool {
+        match self.store.claim(work).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(%error, ?work, "could not claim background work");
+                false
+            }
+        }
     }
 
     /// Units on hand and reserved over all positions (for conservation checks).

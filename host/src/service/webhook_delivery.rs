@@ -147,7 +147,9 @@ impl Service {
     /// Delivers webhooks forever: when events are queued, and twice a second for retries.
     pub async fn run_deliveries(self: Arc<Self>) {
         loop {
-            self.deliver_due().await;
+            if self.claim(crate::store::Work::Webhooks).await {
+                self.deliver_due().await;
+            }
             tokio::select! {
                 () = self.delivery_wakeup.notified() => {}
                 () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
