@@ -117,6 +117,13 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The UTC calendar date: `(year, month 1-12, day 1-31)`.
+    pub fn civil_date(self) -> (i64, i64, i64) {
+        civil_from_days(self.utc_day())
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let days = self.utc_day();

@@ -271,6 +271,19 @@ impl Inventory {
         Ok(())
     }
 
+    /// The on hand `adjust_stock(sku, location, delta)` would leave, or why it would refuse;
+    /// changes nothing. A caller that holds off every other change of on hand between this
+    /// check and the adjustment knows the adjustment will succeed.
+    pub fn check_adjust(&self, sku: SkuId, location: LocationId, delta: i64) -> Result<u32, InventoryError> {
+        let mut shard = self.shards[shard_of(sku)].lock();
+        let on_hand = shard.position_mut(sku, location).map_or(0, |p| p.on_hand);
+        u32::try_from(i64::from(on_hand).saturating_add(delta)).map_err(|_| InventoryError::OutOfRange {
+            sku,
+            location,
+            what: "on hand would leave 0..=4294967295",
+        })
+    }
+
     /// Changes on hand of a position by `delta`, creating it if needed; refuses (changing
     /// nothing) a change that would take on hand below zero or past `u32::MAX`.
     pub fn adjust_stock(&self, sku: SkuId, location: LocationId, delta: i64) -> Result<u32, InventoryError> {
@@ -283,7 +296,7 @@ impl Inventory {
                 at
             }
         };
-        let next = i64::from(positions[at].on_hand) + delta;
+        let next = i64::from(positions[at].on_hand).saturating_add(delta);
         match u32::try_from(next) {
             Ok(on_hand) => {
                 positions[at].on_hand = on_hand;
@@ -305,23 +318,20 @@ impl Inventory {
         self.unreserve(reservation, true)
     }
 
+    /// Whether `consume(reservation)` would succeed now (its units are reserved and on hand);
+    /// changes nothing. Only a change of on hand or a release of these very units can make it
+    /// fail afterwards.
+    pub fn check_consume(&self, reservation: &Reservation) -> Result<(), InventoryError> {
+        let merged = merged(&reservation.units);
+        let mut guards = self.lock_shards_for(&merged);
+        check_unreserve(&mut guards, &merged, true)
+    }
+
     fn unreserve(&self, reservation: &Reservation, shipped: bool) -> Result<(), InventoryError> {
         let merged = merged(&reservation.units);
         let mut guards = self.lock_shards_for(&merged);
         let mut shipments = self.lock_shipment_shards_for(&reservation.shipments);
-        for units in &merged {
-            let shard = guard_for(&mut guards, units.sku);
-            let Some(position) = shard.position_mut(units.sku, units.location) else {
-                return Err(InventoryError::UnknownPosition { sku: units.sku, location: units.location });
-            };
-            if position.reserved < units.qty || (shipped && position.on_hand < units.qty) {
-                return Err(InventoryError::OutOfRange {
-                    sku: units.sku,
-                    location: units.location,
-                    what: "more units released than are reserved",
-                });
-            }
-        }
+        check_unreserve(&mut guards, &merged, shipped)?;
         if !shipped {
             for shipment in &reservation.shipments {
                 let counts = shipment_counts(&mut shipments, shipment.location);
@@ -348,6 +358,28 @@ impl Inventory {
             }
         }
         Ok(())
+    }
+
+    /// Every position of every SKU, by SKU then location (for consistency checks).
+    pub fn all_positions(&self) -> Vec<(SkuId, Position)> {
+        let mut all = Vec::new();
+        for shard in self.shards.iter() {
+            for (sku, positions) in &shard.lock().stock {
+                all.extend(positions.iter().map(|p| (*sku, *p)));
+            }
+        }
+        all.sort_unstable_by_key(|(sku, p)| (*sku, p.location));
+        all
+    }
+
+    /// Shipments counted per location and day, by location then day (for consistency checks).
+    pub fn all_shipment_counts(&self) -> Vec<(LocationId, i64, u32)> {
+        let mut all = Vec::new();
+        for shard in self.shipments.iter() {
+            all.extend(shard.lock().iter().filter(|(_, n)| **n > 0).map(|((l, d), n)| (*l, *d, *n)));
+        }
+        all.sort_unstable();
+        all
     }
 
     /// Sums of on hand and reserved over every position, for conservation checks.
@@ -378,6 +410,36 @@ impl Inventory {
         // can each hold a shard the other waits for.
         indices.into_iter().map(|index| (index, self.shards[index].lock())).collect()
     }
+}
+
+// Whether the units may leave their reservations (and, when shipped, on hand) under `guards`.
+fn check_unreserve(
+    guards: &mut [(usize, MutexGuard<'_, Shard>)],
+    merged: &[ReservedUnits],
+    shipped: bool,
+) -> Result<(), InventoryError> {
+    for units in merged {
+        let shard = guard_for(guards, units.sku);
+        let Some(position) = shard.position_mut(units.sku, units.location) else {
+            return Err(InventoryError::UnknownPosition { sku: units.sku, location: units.location });
+        };
+        if position.reserved < units.qty {
+            return Err(InventoryError::OutOfRange {
+                sku: units.sku,
+                location: units.location,
+                what: "more units released than are reserved",
+            });
+        }
+        if shipped && position.on_hand < units.qty {
+            return Err(InventoryError::InsufficientStock {
+                sku: units.sku,
+                location: units.location,
+                requested: units.qty,
+                available: position.on_hand,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn shipment_counts<'a>(guards: &'a mut ShipmentGuards<'_>, location: LocationId) -> &'a mut ShipmentCounts {

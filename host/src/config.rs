@@ -51,6 +51,17 @@ pub struct Config {
     pub commit_batch: usize,
     /// Log as JSON lines instead of text.
     pub json_logs: bool,
+    /// Let webhook URLs point at loopback, private and link-local addresses (a subscriber on
+    /// the same host or network). Off: such URLs are refused, at subscription and delivery.
+    pub allow_private_webhooks: bool,
+    /// Most webhook subscriptions.
+    pub max_webhooks: usize,
+    /// Most deliveries waiting per subscription; beyond, new ones are recorded as failed.
+    pub max_pending_deliveries: usize,
+    /// Finished (delivered or failed) deliveries kept per subscription; older ones are pruned.
+    pub delivery_retention: usize,
+    /// Subscribers delivered to at once.
+    pub webhook_concurrency: usize,
     /// Bearer tokens and their roles.
     pub tokens: Vec<Token>,
 }
@@ -67,6 +78,11 @@ impl Default for Config {
             max_plugin_bytes: 4 << 20,
             commit_batch: 512,
             json_logs: false,
+            allow_private_webhooks: false,
+            max_webhooks: 100,
+            max_pending_deliveries: 10_000,
+            delivery_retention: 100,
+            webhook_concurrency: 8,
             tokens: Vec::new(),
         }
     }

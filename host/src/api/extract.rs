@@ -9,7 +9,9 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::header;
 use axum::http::request::Parts;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::{ApiError, Shared};
 use crate::config::Role;
@@ -72,7 +74,7 @@ impl<R: NeedsRole> FromRequestParts<Shared> for Auth<R> {
 /// A JSON body read into `T`; errors name the line, column and field (`lines[0].qty`).
 pub struct JsonBody<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<Shared> for JsonBody<T> {
+impl<T: DeserializeOwned + Serialize> FromRequest<Shared> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, service: &Shared) -> Result<Self, Self::Rejection> {
@@ -84,7 +86,7 @@ impl<T: DeserializeOwned> FromRequest<Shared> for JsonBody<T> {
 /// A JSON body that may be left out (empty): then `T::default()`.
 pub struct OptionalJsonBody<T>(pub T);
 
-impl<T: DeserializeOwned + Default> FromRequest<Shared> for OptionalJsonBody<T> {
+impl<T: DeserializeOwned + Serialize + Default> FromRequest<Shared> for OptionalJsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, service: &Shared) -> Result<Self, Self::Rejection> {
@@ -107,7 +109,7 @@ pub(super) async fn read_body(request: Request, service: &Shared) -> Result<Byte
     })
 }
 
-fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+fn parse_json<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -118,7 +120,36 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if path == "." || path == "?" { api } else { api.at(path) }
     })?;
     deserializer.end().map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
+    // serde reads a struct from a JSON array too (its fields in order); the API takes objects
+    // only. What was read, written back, shows where objects were expected.
+    if bytes.contains(&b'[') {
+        let given: Value =
+            serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
+        let read = serde_json::to_value(&value).map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+        if let Some(path) = array_for_object(&given, &read, String::new()) {
+            let error = ApiError::bad_request("invalid_body", "expected a JSON object, found an array");
+            return Err(if path.is_empty() { error } else { error.at(path) });
+        }
+    }
     Ok(value)
+}
+
+// The first place where `given` has an array and `read` (what it was read into) an object.
+fn array_for_object(given: &Value, read: &Value, path: String) -> Option<String> {
+    match (given, read) {
+        (Value::Array(_), Value::Object(_)) => Some(path),
+        (Value::Object(given), Value::Object(read)) => read.iter().find_map(|(key, read)| {
+            let given = given.get(key)?;
+            let path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            array_for_object(given, read, path)
+        }),
+        (Value::Array(given), Value::Array(read)) => given
+            .iter()
+            .zip(read)
+            .enumerate()
+            .find_map(|(index, (given, read))| array_for_object(given, read, format!("{path}[{index}]"))),
+        _ => None,
+    }
 }
 
 /// The `Idempotency-Key` header, when the client sent one.

@@ -215,13 +215,13 @@ async fn observe(State(service): State<Shared>, request: Request, next: Next) ->
         .filter(|v| !v.is_empty() && v.len() <= 64)
         .map(str::to_owned)
         .unwrap_or_else(|| format!("req-{:x}", REQUEST_SEQ.fetch_add(1, Ordering::Relaxed)));
-    let route =
-        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     let method = request.method().to_string();
-    let span = tracing::info_span!("request", request_id = %id, %method, %route);
+    let span =
+        tracing::info_span!("request", request_id = %id, %method, route = route.as_deref().unwrap_or("unmatched"));
     let mut response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
     let status = response.status();
-    service.metrics().request(&route, &method, status.as_u16(), started.elapsed());
+    service.metrics().request(route.as_deref(), &method, status.as_u16(), started.elapsed());
     span.in_scope(|| {
         if status.is_server_error() {
             tracing::warn!(status = status.as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "served");
@@ -244,5 +244,5 @@ async fn ready(State(service): State<Shared>) -> Response {
 }
 
 async fn metrics(State(service): State<Shared>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], service.render_metrics()).into_response()
+    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], service.render_metrics()).into_response()
 }

@@ -15,6 +15,13 @@ pub struct RecurringOrder {
     pub template: SubmittedOrder,
     /// When the next order is created (RFC 3339).
     pub next_at: String,
+    /// When the first run was (RFC 3339): run `n` is `n` intervals after it, so a monthly
+    /// order from the 31st keeps to the month's last day. Absent in records older than it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor_at: Option<String>,
+    /// The index of the run due at `next_at`.
+    #[serde(default)]
+    pub next_run: u64,
     /// Whether it still runs.
     pub active: bool,
     /// The orders it created, oldest first.

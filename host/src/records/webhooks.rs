@@ -46,7 +46,11 @@ pub struct Delivery {
     pub subscription: String,
     /// The event type.
     pub event: String,
-    /// The JSON body sent.
+    /// The event it sends (its JSON body is stored once, for every subscriber).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<u64>,
+    /// The JSON body sent, in deliveries stored before events were stored once.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub body: String,
     /// Where it stands.
     pub status: DeliveryStatus,

@@ -1,6 +1,8 @@
 //! Making changes durable: every write of the service reaches the store here, and the one
 //! rollback guard that undoes in memory what a failed step left behind.
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -14,7 +16,7 @@ impl Service {
     pub(super) async fn commit(&self, changes: Vec<Change>) -> Result<(), ServiceError> {
         let started = Instant::now();
         let result = self.store.commit(changes).await;
-        self.metrics.commit.observe(started.elapsed());
+        self.metrics.commit.observe(started.elapsed().as_secs_f64());
         result.map_err(ServiceError::from)
     }
 
@@ -27,38 +29,93 @@ impl Service {
         next: &OrderRecord,
         extra: Vec<Change>,
     ) -> Result<(), ServiceError> {
-        let mut changes = vec![order_change(next)?];
+        self.commit_orders(&[(seen, next)], extra).await
+    }
+
+    /// [`Service::commit_order`] for several orders at once: all of them, and `extra`, in one
+    /// commit.
+    pub(super) async fn commit_orders(
+        &self,
+        orders: &[(usize, &OrderRecord)],
+        extra: Vec<Change>,
+    ) -> Result<(), ServiceError> {
+        let mut changes = Vec::with_capacity(orders.len() + extra.len());
+        for (_, next) in orders {
+            changes.push(order_change(next)?);
+        }
         changes.extend(extra);
         let mut queued = Vec::new();
-        for event in next.history.iter().skip(seen) {
-            let name = format!("order.{}", event.event.name());
-            for subscription in self.webhooks.iter().filter(|s| s.wants(&name)) {
-                let body = serde_json::json!({ "event": name, "at": event.at, "detail": event.detail, "order": next });
-                let delivery = Delivery {
-                    id: self.next_delivery.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                    subscription: subscription.id.clone(),
-                    event: name.clone(),
-                    body: body.to_string(),
-                    status: DeliveryStatus::Pending,
-                    attempts: 0,
-                    next_attempt_at: 0,
-                    last_status: None,
-                    last_error: None,
-                };
-                changes.push(Change::Delivery { id: delivery.id, body: body_of(&delivery)? });
-                queued.push(delivery);
+        for (seen, next) in orders {
+            for event in next.history.iter().skip(*seen) {
+                let name = format!("order.{}", event.event.name());
+                let body =
+                    || serde_json::json!({ "event": name, "at": event.at, "detail": event.detail, "order": next });
+                self.queue_event(&name, body, &mut changes, &mut queued)?;
             }
         }
         self.commit(changes).await?;
-        if !queued.is_empty() {
-            let mut deliveries = self.deliveries.lock();
-            for delivery in queued {
-                deliveries.insert(delivery.id, delivery);
-            }
-            drop(deliveries);
-            self.delivery_wakeup.notify_one();
+        self.deliveries_queued(queued);
+        Ok(())
+    }
+
+    /// Queues event `name` for every subscriber that wants it: the event's JSON (made by
+    /// `body`, only if someone wants it) once, and a delivery per subscriber referring to it,
+    /// as changes to commit. A subscriber with `max_pending_deliveries` waiting gets the
+    /// delivery recorded as failed instead: one dead subscriber cannot grow the queue forever.
+    pub(super) fn queue_event(
+        &self,
+        name: &str,
+        body: impl FnOnce() -> serde_json::Value,
+        changes: &mut Vec<Change>,
+        queued: &mut Vec<(Delivery, Arc<str>)>,
+    ) -> Result<(), ServiceError> {
+        let subscribers: Vec<String> = self.webhooks.iter().filter(|s| s.wants(name)).map(|s| s.id.clone()).collect();
+        if subscribers.is_empty() {
+            return Ok(());
+        }
+        let event_id = self.next_event.fetch_add(1, Ordering::Relaxed);
+        let body: Arc<str> = Arc::from(body().to_string());
+        changes.push(Change::WebhookEvent { id: event_id, body: Some(body.to_string()) });
+        for subscription in subscribers {
+            let waiting = self.pending_deliveries.lock().get(&subscription).copied().unwrap_or(0)
+                + queued.iter().filter(|(d, _)| d.subscription == subscription).count();
+            let full = waiting >= self.config.max_pending_deliveries;
+            let delivery = Delivery {
+                id: self.next_delivery.fetch_add(1, Ordering::Relaxed),
+                subscription,
+                event: name.to_owned(),
+                event_id: Some(event_id),
+                body: String::new(),
+                status: if full { DeliveryStatus::Failed } else { DeliveryStatus::Pending },
+                attempts: 0,
+                next_attempt_at: 0,
+                last_status: None,
+                last_error: full.then(|| format!("dropped: {waiting} deliveries were already waiting")),
+            };
+            changes.push(Change::Delivery { id: delivery.id, body: Some(body_of(&delivery)?) });
+            queued.push((delivery, Arc::clone(&body)));
         }
         Ok(())
+    }
+
+    /// Queued deliveries are durable: memory learns of them and the lanes wake up.
+    pub(super) fn deliveries_queued(&self, queued: Vec<(Delivery, Arc<str>)>) {
+        if queued.is_empty() {
+            return;
+        }
+        let mut deliveries = self.deliveries.lock();
+        let mut events = self.events.lock();
+        for (delivery, body) in queued {
+            if let Some(event_id) = delivery.event_id {
+                events.entry(event_id).or_insert(body);
+            }
+            if delivery.status == DeliveryStatus::Pending {
+                self.count_pending(&delivery.subscription, 1);
+            }
+            deliveries.insert(delivery.id, delivery);
+        }
+        drop((deliveries, events));
+        self.delivery_wakeup.notify_one();
     }
 }
 

@@ -198,7 +198,7 @@ impl Service {
 
     // Step 3: plans and reserves `order`; a shadow run of its group plans it first, on the
     // same stock. The reservation is released if a later step fails.
-    fn route_new<'a>(
+    pub(super) fn route_new<'a>(
         &'a self,
         catalog: &Catalog,
         binding: &Binding,
@@ -218,7 +218,7 @@ impl Service {
         let started = Instant::now();
         let router = Router { catalog, inventory: &self.inventory, policy: &**policy, config: &self.router_config };
         let routed = WORKSPACE.with(|w| router.route_and_reserve(order, &mut w.borrow_mut()));
-        self.metrics.routing.observe(started.elapsed());
+        self.metrics.routing.observe(started.elapsed().as_secs_f64());
         let routed = routed.map_err(routing_error)?;
         if let Some(reservation) = routed.reservation.clone() {
             rollback.on_failure(move || {
@@ -243,7 +243,7 @@ impl Service {
     // Step 4: the plan, what it holds and its backorders, on the record. Returns the inbound
     // records whose promised units changed.
     #[allow(clippy::too_many_arguments)]
-    fn record_routed<'a>(
+    pub(super) fn record_routed<'a>(
         &'a self,
         record: &mut OrderRecord,
         catalog: &Catalog,
@@ -260,7 +260,8 @@ impl Service {
         let plan = PlanRecord::from_engine(&routed.plan, order, catalog);
         self.apply_routed(record, catalog, plan, routed.reservation.as_ref(), at);
         let (inbound_changes, taken) = self.allocate_backorders(record, &*binding.policy, backorder_within, at);
-        rollback.on_failure(move || self.undo_backorders(&taken));
+        let order_id = record.id.clone();
+        rollback.on_failure(move || self.undo_backorders(&order_id, &taken));
         if !record.backorders.is_empty() {
             if record.status == OrderStatus::Rejected {
                 record.status = OrderStatus::Backordered;

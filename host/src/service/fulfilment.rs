@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use switchyard_engine::{ExcludingPolicy, Order, OrderLine, Reservation, ReservedUnits, Router};
+use switchyard_engine::{ExcludingPolicy, InventoryError, Order, OrderLine, Router};
 
 use super::validate::{engine_order, routing_error};
 use super::{Service, ServiceError, WORKSPACE, event_with_reason, held_shipments, held_units, now, reservation_of};
@@ -197,22 +197,25 @@ impl Service {
             .iter()
             .map(|u| Change::StockDelta { sku: u.sku.clone(), location: u.location.clone(), delta: -i64::from(u.qty) })
             .collect();
+        // Checked against the stock the change will meet: `stock_lock` is held (no on hand
+        // changes) and so is the order's lock (its units stay reserved).
+        let consumed = reservation_of(&catalog, &units, &[])?;
+        if let Err(error) = self.inventory.check_consume(&consumed) {
+            let message = match error {
+                InventoryError::InsufficientStock { sku, location, requested, available } => format!(
+                    "`{}` at `{}` has {available} unit(s) on hand, fewer than the {requested} shipping; \
+                     correct the stock level first",
+                    catalog.product(sku).sku,
+                    catalog.location(location).id
+                ),
+                other => other.to_string(),
+            };
+            return Err(ServiceError::conflict("stock_mismatch", message));
+        }
         self.commit_order(record.history.len(), &next, deltas).await?;
-        let consumed = Reservation {
-            units: units
-                .iter()
-                .filter_map(|u| {
-                    Some(ReservedUnits {
-                        sku: catalog.sku_id(&u.sku)?,
-                        location: catalog.location_id(&u.location)?,
-                        qty: u.qty,
-                    })
-                })
-                .collect(),
-            shipments: Vec::new(),
-        };
+        // INVARIANT: checked above; the locks that make the check hold are still held.
         if let Err(error) = self.inventory.consume(&consumed) {
-            tracing::error!(%error, order = id, "consume after commit failed");
+            tracing::error!(%error, order = id, "a shipment checked before its commit failed in memory");
         }
         *record = next;
         if all_shipped {

@@ -88,7 +88,10 @@ impl Service {
         }
         let allowed = self.backorder_locations(record, policy, at);
         let Some(plan) = record.plan.as_mut() else { return (Vec::new(), Vec::new()) };
+        // Lock order: `inbound`, then `receiving`, then `waiting_for`.
         let mut inbound = self.inbound.lock();
+        let receiving = self.receiving.lock();
+        let mut waiting = self.waiting_for.lock();
         let mut changes = Vec::new();
         let mut taken = Vec::new();
         let mut still_unfilled = Vec::new();
@@ -108,6 +111,7 @@ impl Service {
             let mut candidates: Vec<&mut Inbound> = inbound
                 .values_mut()
                 .filter(|i| i.sku == unfilled.sku && i.received.is_none() && i.allocated < i.qty)
+                .filter(|i| !receiving.contains(&i.id))
                 .filter(|i| allowed.contains(&(unfilled.line_id.clone(), i.location.clone())))
                 .filter(|i| Timestamp::parse_rfc3339(&i.expected_at).is_ok_and(|t| t.0 <= at.0.saturating_add(horizon)))
                 .collect();
@@ -120,6 +124,10 @@ impl Service {
                 entry.allocated += qty;
                 left -= qty;
                 taken.push((entry.id.clone(), qty));
+                let orders = waiting.entry(entry.id.clone()).or_default();
+                if !orders.contains(&record.id) {
+                    orders.push(record.id.clone());
+                }
                 // A preorder is promised for its release date at the earliest.
                 let promise_date = match release {
                     Some(release) if release.at_text > entry.expected_at => release.at_text.clone(),
@@ -183,6 +191,49 @@ impl Service {
             counts.insert(sku, total);
         }
         Ok(wanted.into_iter().map(|(_, sku, qty)| (sku, qty)).collect())
+    }
+
+    // A scheduled order's content changes: its units of unreleased SKUs count against their
+    // caps instead of the old content's (all or none; undone by `rollback`).
+    pub(super) fn recount_preorders<'a>(
+        &'a self,
+        old: &SubmittedOrder,
+        new: &SubmittedOrder,
+        at: Timestamp,
+        rollback: &mut super::commit::Rollback<'a>,
+    ) -> Result<(), ServiceError> {
+        let releases = self.releases();
+        let unreleased = |order: &SubmittedOrder| -> Vec<(String, u32)> {
+            order
+                .lines
+                .iter()
+                .filter(|l| releases.get(&l.sku).is_some_and(|r| r.at > at.0))
+                .map(|l| (l.sku.clone(), l.qty))
+                .collect()
+        };
+        let before = unreleased(old);
+        self.uncount_preorders(&before);
+        match self.count_preorders(new, at) {
+            Ok(counted) => {
+                rollback.on_failure(move || {
+                    self.uncount_preorders(&counted);
+                    self.add_preorders(&before);
+                });
+                Ok(())
+            }
+            Err(error) => {
+                self.add_preorders(&before);
+                Err(error)
+            }
+        }
+    }
+
+    // Counts units as preordered without checking the caps (what was counted before).
+    fn add_preorders(&self, counted: &[(String, u32)]) {
+        let mut counts = self.preordered.lock();
+        for (sku, qty) in counted {
+            *counts.entry(sku.clone()).or_insert(0) += qty;
+        }
     }
 
     // Gives preorder counts back (an order not stored, or cancelled).
@@ -251,12 +302,17 @@ impl Service {
         Ok(changes)
     }
 
-    // After a failed commit, or a cancelled order: gives the promised inbound units back.
-    pub(super) fn undo_backorders(&self, taken: &[(String, u32)]) {
+    // After a failed commit, or a cancelled order: gives the promised inbound units back, and
+    // the order stops waiting for them.
+    pub(super) fn undo_backorders(&self, order_id: &str, taken: &[(String, u32)]) {
         let mut inbound = self.inbound.lock();
+        let mut waiting = self.waiting_for.lock();
         for (id, qty) in taken {
             if let Some(entry) = inbound.get_mut(id) {
                 entry.allocated = entry.allocated.saturating_sub(*qty);
+            }
+            if let Some(orders) = waiting.get_mut(id) {
+                orders.retain(|order| order != order_id);
             }
         }
     }
@@ -274,34 +330,49 @@ impl Service {
 
     /// The inbound stock arrived (`qty`: units actually received, default all): it goes on
     /// hand, and the orders waiting for it are served in order of placement, each backorder
-    /// reserved whole or, once the receipt runs out, marked `short`.
+    /// reserved whole or, once the receipt runs out, marked `short`. The receipt and every
+    /// order it serves are one commit.
     pub async fn receive_inbound(&self, id: &str, qty: Option<u32>) -> Result<Inbound, ServiceError> {
         let _order = self.stock_lock.lock().await;
-        let Some(mut entry) = self.inbound.lock().get(id).cloned() else {
-            return Err(ServiceError::not_found("unknown_inbound", format!("no inbound `{id}`")));
+        let mut entry = {
+            let inbound = self.inbound.lock();
+            let Some(entry) = inbound.get(id).cloned() else {
+                return Err(ServiceError::not_found("unknown_inbound", format!("no inbound `{id}`")));
+            };
+            if entry.received.is_some() || !self.receiving.lock().insert(id.to_owned()) {
+                return Err(ServiceError::conflict("invalid_state", format!("inbound `{id}` was received already")));
+            }
+            entry
         };
-        if entry.received.is_some() {
-            return Err(ServiceError::conflict("invalid_state", format!("inbound `{id}` was received already")));
-        }
+        let result = self.receive_marked(&mut entry, qty).await;
+        self.receiving.lock().remove(id);
+        result.map(|()| entry)
+    }
+
+    // `receive_inbound` once the record is marked as being received (no new promises on it).
+    async fn receive_marked(&self, entry: &mut Inbound, qty: Option<u32>) -> Result<(), ServiceError> {
+        let id = entry.id.clone();
         let received = qty.unwrap_or(entry.qty);
         let catalog = self.catalog();
         let (sku, location) = resolve(&catalog, &entry.sku, &entry.location, "inbound")?;
+        // Checked against the stock the receipt will meet: `stock_lock` is held.
+        self.inventory.check_adjust(sku, location, i64::from(received)).map_err(|_| {
+            ServiceError::invalid(
+                "stock_out_of_range",
+                format!("on hand of `{}` at `{}` would pass {}", entry.sku, entry.location, u32::MAX),
+            )
+            .at("qty")
+        })?;
         entry.received = Some(received);
-        self.commit(vec![
-            inbound_change(&entry)?,
-            Change::StockDelta { sku: entry.sku.clone(), location: entry.location.clone(), delta: i64::from(received) },
-        ])
-        .await?;
-        self.inbound.lock().insert(entry.id.clone(), entry.clone());
-        // Serve the waiting orders before the units become visible to anyone else: their
-        // reservations are recorded first, then the units go on hand.
-        let waiting = self.waiting_for.lock().remove(id).unwrap_or_default();
+        // Every order promised units of this record is listed (see `waiting_for`); serve them
+        // in order of placement. Lock order: `stock_lock`, then each order.
+        let waiting = self.waiting_for.lock().get(&id).cloned().unwrap_or_default();
         let at = now();
         let mut left = received;
         let mut served = Vec::new();
         for order_id in &waiting {
             let Ok(slot) = self.slot(order_id) else { continue };
-            let record = slot.lock().await;
+            let record = slot.lock_owned().await;
             let mut next = record.clone();
             let mut reserved = Reservation::default();
             let waiting_here = |b: &&mut Backorder| b.inbound == id && b.status == BackorderStatus::Waiting;
@@ -314,92 +385,111 @@ impl Service {
                     backorder.status = BackorderStatus::Short;
                 }
             }
-            let allocated: Vec<Backorder> = next
-                .backorders
-                .iter()
-                .filter(|b| b.inbound == id && b.status == BackorderStatus::Allocated)
-                .cloned()
-                .collect();
-            let short: Vec<Backorder> = next
-                .backorders
-                .iter()
-                .filter(|b| b.inbound == id && b.status == BackorderStatus::Short)
-                .cloned()
-                .collect();
-            if !allocated.is_empty() {
-                let location_record = catalog.location(location);
-                let day = location_record.local_day(at);
-                reserved.shipments.push(ReservedShipment { location, day, capacity: None });
-                next.held_units.extend(allocated.iter().map(|b| HeldUnits {
-                    sku: b.sku.clone(),
-                    location: b.location.clone(),
-                    qty: b.qty,
-                }));
-                next.held_shipments.push(HeldShipment { location: entry.location.clone(), day, capacity: None });
-                if let Some(plan) = next.plan.as_mut() {
-                    plan.shipments.push(ShipmentRecord {
-                        location: entry.location.clone(),
-                        shipment_cost: 0.0,
-                        lines: allocated
-                            .iter()
-                            .map(|b| ShipmentLineRecord {
-                                line_id: b.line_id.clone(),
-                                sku: b.sku.clone(),
-                                qty: b.qty,
-                                unit_cost: 0.0,
-                            })
-                            .collect(),
-                        state: ShipmentState::Open,
-                        carrier: None,
-                        tracking: None,
-                    });
-                }
-                if matches!(next.status, OrderStatus::Backordered | OrderStatus::Reserved) {
-                    // The customer has waited for it: no expiry.
-                    next.status = OrderStatus::Confirmed;
-                    next.expires_at = None;
-                }
-                let units: u32 = allocated.iter().map(|b| b.qty).sum();
-                next.history.push(event(
-                    at,
-                    EventKind::BackorderAllocated,
-                    format!("{units} unit(s) from {id} at {}", entry.location),
-                ));
+            if next == *record {
+                continue;
             }
-            if !short.is_empty() {
-                if let Some(plan) = next.plan.as_mut() {
-                    for b in &short {
-                        plan.unfilled.push(UnfilledUnits {
+            self.record_receipt(&mut next, &mut reserved, entry, location, at);
+            served.push((record, next, reserved));
+        }
+        let changes = vec![
+            inbound_change(entry)?,
+            Change::StockDelta { sku: entry.sku.clone(), location: entry.location.clone(), delta: i64::from(received) },
+        ];
+        let orders: Vec<(usize, &OrderRecord)> =
+            served.iter().map(|(record, next, _)| (record.history.len(), next)).collect();
+        self.commit_orders(&orders, changes).await?;
+        // Durable: apply. Reservations first (no ATP check: the units are not on hand yet),
+        // then the units, so nobody else sees them free in between.
+        self.inbound.lock().insert(id.clone(), entry.clone());
+        self.waiting_for.lock().remove(&id);
+        if served.iter().any(|(_, _, reserved)| !reserved.units.is_empty()) {
+            self.inventory.adjust_stock(sku, location, 0).ok();
+        }
+        for (mut record, next, reserved) in served {
+            if !reserved.units.is_empty()
+                && let Err(error) = self.inventory.restore(&reserved, true)
+            {
+                tracing::error!(%error, inbound = %id, "a backorder's reservation could not be restored");
+            }
+            *record = next;
+        }
+        // INVARIANT: checked above under `stock_lock`, which is still held.
+        if let Err(error) = self.inventory.adjust_stock(sku, location, i64::from(received)) {
+            tracing::error!(%error, inbound = %id, "a receipt checked before its commit failed in memory");
+        }
+        Ok(())
+    }
+
+    // Records on an order what a receipt gave it: the allocated units held and shipped from
+    // the receiving location (no expiry: the customer waited), the short ones unfilled.
+    fn record_receipt(
+        &self,
+        next: &mut OrderRecord,
+        reserved: &mut Reservation,
+        entry: &Inbound,
+        location: switchyard_engine::LocationId,
+        at: Timestamp,
+    ) {
+        let catalog = self.catalog();
+        let id = &entry.id;
+        let allocated: Vec<Backorder> = next
+            .backorders
+            .iter()
+            .filter(|b| &b.inbound == id && b.status == BackorderStatus::Allocated)
+            .cloned()
+            .collect();
+        let short: Vec<Backorder> = next
+            .backorders
+            .iter()
+            .filter(|b| &b.inbound == id && b.status == BackorderStatus::Short)
+            .cloned()
+            .collect();
+        if !allocated.is_empty() {
+            let day = catalog.location(location).local_day(at);
+            reserved.shipments.push(ReservedShipment { location, day, capacity: None });
+            next.held_units.extend(allocated.iter().map(|b| HeldUnits {
+                sku: b.sku.clone(),
+                location: b.location.clone(),
+                qty: b.qty,
+            }));
+            next.held_shipments.push(HeldShipment { location: entry.location.clone(), day, capacity: None });
+            if let Some(plan) = next.plan.as_mut() {
+                plan.shipments.push(ShipmentRecord {
+                    location: entry.location.clone(),
+                    shipment_cost: 0.0,
+                    lines: allocated
+                        .iter()
+                        .map(|b| ShipmentLineRecord {
                             line_id: b.line_id.clone(),
                             sku: b.sku.clone(),
                             qty: b.qty,
-                        });
-                    }
+                            unit_cost: 0.0,
+                        })
+                        .collect(),
+                    state: ShipmentState::Open,
+                    carrier: None,
+                    tracking: None,
+                });
+            }
+            if matches!(next.status, OrderStatus::Backordered | OrderStatus::Reserved) {
+                next.status = OrderStatus::Confirmed;
+                next.expires_at = None;
+            }
+            let units: u32 = allocated.iter().map(|b| b.qty).sum();
+            next.history.push(event(
+                at,
+                EventKind::BackorderAllocated,
+                format!("{units} unit(s) from {id} at {}", entry.location),
+            ));
+        }
+        if !short.is_empty() {
+            if let Some(plan) = next.plan.as_mut() {
+                for b in &short {
+                    plan.unfilled.push(UnfilledUnits { line_id: b.line_id.clone(), sku: b.sku.clone(), qty: b.qty });
                 }
-                let units: u32 = short.iter().map(|b| b.qty).sum();
-                next.history.push(event(at, EventKind::BackorderShort, format!("{units} unit(s): {id} arrived short")));
             }
-            served.push((slot.clone(), next, reserved, record.history.len()));
+            let units: u32 = short.iter().map(|b| b.qty).sum();
+            next.history.push(event(at, EventKind::BackorderShort, format!("{units} unit(s): {id} arrived short")));
         }
-        // Reservations first (no ATP check: the units are not on hand yet), then the units.
-        for (_, _, reserved, _) in &served {
-            if !reserved.units.is_empty() {
-                self.inventory.adjust_stock(sku, location, 0).ok();
-                if let Err(error) = self.inventory.restore(reserved, true) {
-                    tracing::error!(%error, inbound = id, "could not reserve a backorder");
-                }
-            }
-        }
-        if let Err(error) = self.inventory.adjust_stock(sku, location, i64::from(received)) {
-            tracing::error!(%error, inbound = id, "receipt after commit failed");
-        }
-        for (slot, next, _, seen) in served {
-            let mut record = slot.lock().await;
-            match self.commit_order(seen, &next, Vec::new()).await {
-                Ok(()) => *record = next,
-                Err(error) => tracing::error!(%error, order = %record.id, "backorder allocation not stored"),
-            }
-        }
-        Ok(entry)
     }
 }

@@ -24,7 +24,7 @@
 //! On start everything is rebuilt from the store (`recovery.rs`).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -55,6 +55,7 @@ mod policies;
 mod recovery;
 mod recurring_orders;
 mod returns;
+mod state;
 mod validate;
 mod webhook_delivery;
 
@@ -64,6 +65,7 @@ pub use fulfilment::FulfilmentEvent;
 pub use inbound::InboundRequest;
 pub use orders::DryRun;
 pub use recurring_orders::Interval;
+pub use state::{PositionState, StateView};
 
 thread_local! {
     // Routing buffers, one per worker thread, reused across orders.
@@ -113,14 +115,29 @@ pub struct Service {
     recurring: DashMap<String, Arc<AsyncMutex<RecurringOrder>>>,
     // Inbound stock by id, and per inbound id the orders waiting for it in order of placement.
     inbound: Mutex<BTreeMap<String, Inbound>>,
+    // INVARIANT: an order is listed here from the moment units of it are promised to the
+    // inbound record (before its commit), so a receipt never misses a waiting order.
     waiting_for: Mutex<HashMap<String, Vec<String>>>,
+    // Inbound records being received: no new promise may be made on them.
+    receiving: Mutex<HashSet<String>>,
     next_inbound: AtomicU64,
     deliveries: Mutex<BTreeMap<u64, Delivery>>,
     next_delivery: AtomicU64,
+    // Webhook events' JSON by id, shared by their deliveries.
+    events: Mutex<HashMap<u64, Arc<str>>>,
+    next_event: AtomicU64,
+    // Pending deliveries per subscription (for the cap).
+    pending_deliveries: Mutex<HashMap<String, usize>>,
+    // Subscriptions whose lane is running, and those backing off until a time.
+    lanes_running: Mutex<HashSet<String>>,
+    lane_backoff: Mutex<HashMap<String, i64>>,
+    lanes: tokio::sync::Semaphore,
     delivery_wakeup: Notify,
-    delivering: AsyncMutex<()>,
     ready: AtomicBool,
 }
+
+/// The webhook event sent when a SKU's available-to-promise changes.
+pub const ATP_CHANGED: &str = "inventory.atp_changed";
 
 /// Now, to the second.
 pub fn now() -> Timestamp {
@@ -139,6 +156,7 @@ impl Service {
     pub async fn open_with(config: Config, store: Box<dyn Store>) -> Result<Arc<Service>, String> {
         let snapshot = store.load().await.map_err(|e| e.to_string())?;
         let plugins = PluginHost::new(Limits::default()).map_err(|e| e.to_string())?;
+        let lanes = config.webhook_concurrency.max(1);
         let service = Service {
             config,
             catalog: RwLock::new(Arc::new(Catalog::new())),
@@ -162,11 +180,17 @@ impl Service {
             recurring: DashMap::new(),
             inbound: Mutex::new(BTreeMap::new()),
             waiting_for: Mutex::new(HashMap::new()),
+            receiving: Mutex::new(HashSet::new()),
             next_inbound: AtomicU64::new(1),
             deliveries: Mutex::new(BTreeMap::new()),
             next_delivery: AtomicU64::new(1),
+            events: Mutex::new(HashMap::new()),
+            next_event: AtomicU64::new(1),
+            pending_deliveries: Mutex::new(HashMap::new()),
+            lanes_running: Mutex::new(HashSet::new()),
+            lane_backoff: Mutex::new(HashMap::new()),
+            lanes: tokio::sync::Semaphore::new(lanes),
             delivery_wakeup: Notify::new(),
-            delivering: AsyncMutex::new(()),
             ready: AtomicBool::new(false),
         };
         service.recover(snapshot)?;

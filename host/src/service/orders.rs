@@ -7,6 +7,7 @@ use std::time::Instant;
 use switchyard_engine::Router;
 use tokio::sync::Mutex as AsyncMutex;
 
+use super::commit::Rollback;
 use super::validate::{due_at, engine_order, routing_error};
 use super::{Service, ServiceError, WORKSPACE, event, now, pop_due, reservation_of_order};
 use crate::records::{BackorderStatus, EventKind, OrderRecord, OrderStatus, PlanRecord, SubmittedOrder};
@@ -39,7 +40,7 @@ impl Service {
         };
         let (plan, explanation) =
             WORKSPACE.with(|w| router.explain(&order, &mut w.borrow_mut())).map_err(routing_error)?;
-        self.metrics.routing.observe(started.elapsed());
+        self.metrics.routing.observe(started.elapsed().as_secs_f64());
         Ok(DryRun {
             plan: PlanRecord::from_engine(&plan, &order, &catalog),
             explanation: explanation.display(&catalog).to_string(),
@@ -74,41 +75,26 @@ impl Service {
         // Capacity and downtime are those of the day it is routed.
         let mut submitted = record.request.clone();
         submitted.placed_at = Some(at.to_string());
+        let mut rollback = Rollback::new();
+        // The same steps as an order placed now: route, then record (backorders included).
         let routed = engine_order(&catalog, &submitted, at).and_then(|order| {
             let binding = self.binding_for(&catalog, &order)?;
-            next.binding_group = binding.record.group.clone();
-            next.policy_version = binding.record.version.clone();
-            next.fallback_version = binding.record.fallback.clone();
-            let router = Router {
-                catalog: &catalog,
-                inventory: &self.inventory,
-                policy: &*binding.policy,
-                config: &self.router_config,
-            };
-            let routed =
-                WORKSPACE.with(|w| router.route_and_reserve(&order, &mut w.borrow_mut())).map_err(routing_error)?;
-            Ok((PlanRecord::from_engine(&routed.plan, &order, &catalog), routed.reservation))
+            let routed = self.route_new(&catalog, &binding, &order, &mut rollback)?;
+            Ok(self.record_routed(&mut next, &catalog, &binding, &order, routed, at, &mut rollback))
         });
-        let reservation = match routed {
-            Ok((plan, reservation)) => {
-                self.apply_routed(&mut next, &catalog, plan, reservation.as_ref(), at);
-                reservation
-            }
+        let inbound_changes = match routed {
+            Ok(changes) => changes,
             Err(error) => {
                 next.status = OrderStatus::Rejected;
                 next.due_at = None;
                 let detail = format!("could not be routed when due: {}", error.message());
                 next.history.push(event(at, EventKind::Rejected, detail));
-                None
+                Vec::new()
             }
         };
-        if let Err(error) = self.commit_order(record.history.len(), &next, Vec::new()).await {
-            if let Some(reservation) = &reservation {
-                self.inventory.release(reservation).ok();
-            }
-            return Err(error);
-        }
-        self.metrics.order(if reservation.is_some() { "reserved" } else { "rejected" });
+        self.commit_order(record.history.len(), &next, inbound_changes).await?;
+        rollback.disarm();
+        self.metrics.order(if next.status == OrderStatus::Reserved { "reserved" } else { "rejected" });
         *record = next;
         self.note_routed(&record);
         Ok(true)
@@ -135,11 +121,15 @@ impl Service {
         let at = now();
         engine_order(&self.catalog(), &submitted, at)?;
         let due = due_at(&submitted, self.config.delivery_lead_secs as i64)?.unwrap_or(at);
+        // The new content takes the old one's place under the preorder caps.
+        let mut rollback = Rollback::new();
+        self.recount_preorders(&record.request, &submitted, at, &mut rollback)?;
         let mut next = record.clone();
         next.request = submitted;
         next.due_at = Some(due.to_string());
         next.history.push(event(at, EventKind::Changed, format!("routes at {due}")));
         self.commit_order(record.history.len(), &next, Vec::new()).await?;
+        rollback.disarm();
         self.scheduled.lock().insert((due.0, id.to_owned()));
         *record = next;
         Ok(record.clone())
@@ -223,18 +213,18 @@ impl Service {
             .filter(|b| b.status == BackorderStatus::Waiting)
             .map(|b| (b.inbound.clone(), b.qty))
             .collect();
-        // Shipped shipments keep their capacity; release only what is still held.
-        reservation.shipments.retain(|s| {
-            let location = &catalog.location(s.location).id;
-            !record
+        // Shipments that left keep their capacity; release only what is still held.
+        let has_left = |location: &str| {
+            record
                 .plan
                 .as_ref()
-                .is_some_and(|p| p.shipments.iter().any(|x| &x.location == location && x.state.has_left()))
-        });
+                .is_some_and(|p| p.shipments.iter().any(|x| x.location == location && x.state.has_left()))
+        };
+        reservation.shipments.retain(|s| !has_left(&catalog.location(s.location).id));
         let mut next = record.clone();
         next.status = status;
         next.held_units.clear();
-        next.held_shipments.clear();
+        next.held_shipments.retain(|s| has_left(&s.location));
         next.expires_at = None;
         for backorder in next.backorders.iter_mut().filter(|b| b.status == BackorderStatus::Waiting) {
             backorder.status = BackorderStatus::Cancelled;
@@ -242,7 +232,7 @@ impl Service {
         next.history.push(event(at, kind, reason));
         let inbound_changes = self.inbound_after_freeing(&freed)?;
         self.commit_order(record.history.len(), &next, inbound_changes).await?;
-        self.undo_backorders(&freed);
+        self.undo_backorders(id, &freed);
         let releases = self.releases();
         let preorders: Vec<(String, u32)> = record
             .request

@@ -131,15 +131,10 @@ impl Service {
 
     /// The Prometheus exposition.
     pub fn render_metrics(&self) -> String {
-        let (on_hand, reserved) = self.inventory.totals();
-        let open = self.orders.iter().filter(|e| e.value().try_lock().is_ok_and(|r| r.status.holds_stock())).count();
-        self.metrics.render(
-            &[
-                ("switchyard_units_on_hand", "Units on hand over all positions.", on_hand as f64),
-                ("switchyard_units_reserved", "Units reserved over all positions.", reserved as f64),
-                ("switchyard_orders_holding_stock", "Orders holding reservations.", open as f64),
-            ],
-            &self.registry.plugin_fuel(),
-        )
+        let (units_on_hand, units_reserved) = self.inventory.totals();
+        let orders_holding_stock =
+            self.orders.iter().filter(|e| e.value().try_lock().is_ok_and(|r| r.status.holds_stock())).count() as u64;
+        let gauges = crate::metrics::Gauges { units_on_hand, units_reserved, orders_holding_stock };
+        self.metrics.render(&gauges, &self.registry.plugin_fuel())
     }
 }

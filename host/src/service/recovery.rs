@@ -90,14 +90,17 @@ impl Service {
             if record.status.holds_stock() {
                 open += 1;
                 self.inventory.restore(&reservation, true).map_err(|e| format!("stored order `{id}`: {e}"))?;
-            } else if record.status == OrderStatus::Shipped {
-                // Its shipments still count against the day's capacity.
-                self.inventory.restore(&Reservation { units: Vec::new(), ..reservation }, false).ok();
+            } else if !reservation.shipments.is_empty() {
+                // Shipments that left (shipped, delivered, or before a cancel) still count
+                // against their day's capacity.
+                self.inventory
+                    .restore(&Reservation { units: Vec::new(), ..reservation }, false)
+                    .map_err(|e| format!("stored order `{id}`: {e}"))?;
             }
             if let Some(key) = key {
                 self.idempotency.insert(key.clone(), id.clone());
             }
-            self.recount_preorders(&record);
+            self.count_recovered_preorders(&record);
             self.note_waiting(&record);
             self.orders.insert(id.clone(), Arc::new(AsyncMutex::new(record)));
         }
@@ -117,12 +120,19 @@ impl Service {
             self.webhooks.insert(subscription.id.clone(), subscription);
         }
         {
-            let mut deliveries = self.deliveries.lock();
-            for body in &snapshot.deliveries {
-                let delivery: Delivery = read("delivery", body)?;
-                self.next_delivery.fetch_max(delivery.id + 1, Ordering::Relaxed);
-                deliveries.insert(delivery.id, delivery);
+            let mut events = self.events.lock();
+            for (id, body) in &snapshot.webhook_events {
+                self.next_event.fetch_max(id + 1, Ordering::Relaxed);
+                events.insert(*id, std::sync::Arc::from(body.as_str()));
             }
+        }
+        for body in &snapshot.deliveries {
+            let delivery: Delivery = read("delivery", body)?;
+            self.next_delivery.fetch_max(delivery.id + 1, Ordering::Relaxed);
+            if delivery.status == crate::records::DeliveryStatus::Pending {
+                self.count_pending(&delivery.subscription, 1);
+            }
+            self.deliveries.lock().insert(delivery.id, delivery);
         }
         *self.catalog.write() = Arc::new(catalog);
         tracing::info!(
@@ -139,7 +149,7 @@ impl Service {
 
     // An order placed before its SKU's release counts against the preorder cap (unless it
     // was cancelled).
-    fn recount_preorders(&self, record: &OrderRecord) {
+    fn count_recovered_preorders(&self, record: &OrderRecord) {
         if record.status == OrderStatus::Cancelled {
             return;
         }

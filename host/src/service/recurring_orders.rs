@@ -53,6 +53,49 @@ impl Interval {
         Ok(interval)
     }
 
+    /// Run `n` of a schedule whose first run is `anchor` (the anchor's day of the month is
+    /// kept: monthly from the 31st runs on the last day of shorter months).
+    pub fn run(self, anchor: Timestamp, n: u64) -> Timestamp {
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        match self {
+            Interval::Seconds(seconds) => Timestamp(anchor.0.saturating_add(seconds.saturating_mul(n))),
+            Interval::Months(months) => anchor.add_months(months.saturating_mul(n).min(12 * 20_000)),
+        }
+    }
+
+    /// The first run after `now` of a schedule anchored at `anchor`: its index and time,
+    /// computed, not counted to (a schedule from long ago costs the same as one from today).
+    pub fn first_after(self, anchor: Timestamp, now: Timestamp) -> (u64, Timestamp) {
+        if now.0 < anchor.0 {
+            return (0, anchor);
+        }
+        let mut n = match self {
+            Interval::Seconds(seconds) => ((now.0 - anchor.0) / seconds.max(1)) as u64,
+            Interval::Months(months) => {
+                let month_of = |t: Timestamp| {
+                    let (year, month, _) = t.civil_date();
+                    year * 12 + month
+                };
+                ((month_of(now) - month_of(anchor)).max(0) / months.max(1)) as u64
+            }
+        };
+        // The estimate is within a run or two of the answer: step to the first run after now.
+        while n > 0 && self.run(anchor, n - 1).0 > now.0 {
+            n -= 1;
+        }
+        while self.run(anchor, n).0 <= now.0 {
+            n += 1;
+        }
+        (n, self.run(anchor, n))
+    }
+
+    /// The first run after `now` of a schedule anchored at `anchor` whose run 0 is the one
+    /// being made, and how many runs were missed in between.
+    pub fn next_after(self, anchor: Timestamp, now: Timestamp) -> (Timestamp, u64) {
+        let (n, at) = self.first_after(anchor, now);
+        (at, n.max(1) - 1)
+    }
+
     /// The time one interval after `at`.
     pub fn after(self, at: Timestamp) -> Timestamp {
         match self {
@@ -61,6 +104,10 @@ impl Interval {
         }
     }
 }
+
+/// How far before now and after now a recurring order may start.
+const START_BEFORE_SECS: i64 = 366 * 86_400;
+const START_AFTER_SECS: i64 = 10 * 366 * 86_400;
 
 fn recurring_change(recurring: &RecurringOrder) -> Result<Change, ServiceError> {
     Ok(Change::Recurring { id: recurring.id.clone(), body: body_of(recurring)? })
@@ -84,6 +131,13 @@ impl Service {
             Some(text) => timestamp("start_at", text)?,
             None => at,
         };
+        if start.0 < at.0 - START_BEFORE_SECS || start.0 > at.0 + START_AFTER_SECS {
+            return Err(ServiceError::invalid(
+                "invalid_field",
+                "a recurring order starts within a year before now and ten years after",
+            )
+            .at("start_at"));
+        }
         template.id = format!("{id}-template");
         template.placed_at = None;
         engine_order(&self.catalog(), &template, at).map_err(|e| e.under("order"))?;
@@ -92,6 +146,8 @@ impl Service {
             every: every.to_owned(),
             template,
             next_at: start.to_string(),
+            anchor_at: Some(start.to_string()),
+            next_run: 0,
             active: true,
             orders: Vec::new(),
             history: vec![event(at, EventKind::Created, format!("every {every}, first at {start}"))],
@@ -170,13 +226,17 @@ impl Service {
                 Err(error) => format!("order {order_id} failed: {}", error.message()),
             };
             next.orders.push(order_id);
-            // The next run: one interval on, skipping runs missed while the service was down.
-            let mut next_at = interval.after(Timestamp::parse_rfc3339(&next.next_at).unwrap_or(at));
-            let mut skipped = 0;
-            while next_at.0 <= at.0 {
-                next_at = interval.after(next_at);
-                skipped += 1;
+            // The next run after now, skipping runs missed while the service was down.
+            let due = Timestamp::parse_rfc3339(&next.next_at).unwrap_or(at);
+            let anchor = next.anchor_at.as_deref().and_then(|t| Timestamp::parse_rfc3339(t).ok()).unwrap_or(due);
+            let (index, _) = interval.first_after(anchor, at);
+            let index = index.max(next.next_run + 1);
+            let next_at = interval.run(anchor, index);
+            let skipped = index - next.next_run - 1;
+            if next.anchor_at.is_none() {
+                next.anchor_at = Some(anchor.to_string());
             }
+            next.next_run = index;
             next.next_at = next_at.to_string();
             let detail = if skipped > 0 { format!("{detail}; {skipped} missed run(s) skipped") } else { detail };
             next.history.push(event(at, EventKind::Run, detail));

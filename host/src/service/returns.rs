@@ -9,6 +9,9 @@ use super::{Service, ServiceError, event, event_with_reason, now, random_hex, re
 use crate::records::{EventKind, OrderRecord, ReturnLabel, ReturnLine, ReturnOutcome, ReturnRecord, ReturnStatus};
 use crate::store::Change;
 
+/// The most lines a return (or a receipt's sellable list) may name.
+pub const MAX_RETURN_LINES: usize = 1_000;
+
 impl Service {
     /// Requests a return of shipped units; the reply's return carries its location and label.
     pub async fn request_return(
@@ -25,6 +28,13 @@ impl Service {
         if lines.is_empty() {
             return Err(ServiceError::invalid("invalid_field", "name at least one line").at("lines"));
         }
+        if lines.len() > MAX_RETURN_LINES {
+            return Err(ServiceError::invalid(
+                "too_many_lines",
+                format!("a return has at most {MAX_RETURN_LINES} lines, not {}", lines.len()),
+            )
+            .at("lines"));
+        }
         let catalog = self.catalog();
         let mut returned = Vec::new();
         for (index, line) in lines.iter().enumerate() {
@@ -37,15 +47,15 @@ impl Service {
                 .filter(|l| l.line_id == line.line_id)
                 .map(|l| l.qty)
                 .sum();
-            let already: u32 = record
+            let already: u64 = record
                 .returns
                 .iter()
                 .flat_map(|r| &r.lines)
                 .chain(&lines[..index])
                 .filter(|l| l.line_id == line.line_id)
-                .map(|l| l.qty)
+                .map(|l| u64::from(l.qty))
                 .sum();
-            if line.qty == 0 || line.qty + already > shipped {
+            if line.qty == 0 || u64::from(line.qty) + already > u64::from(shipped) {
                 return Err(ServiceError::invalid(
                     "invalid_return",
                     format!(
@@ -152,12 +162,30 @@ impl Service {
             return Err(ServiceError::conflict("invalid_state", format!("return `{return_id}` was received already")));
         }
         let sellable = sellable.unwrap_or_else(|| entry.lines.clone());
+        if sellable.len() > MAX_RETURN_LINES {
+            return Err(ServiceError::invalid(
+                "too_many_lines",
+                format!("at most {MAX_RETURN_LINES} sellable lines, not {}", sellable.len()),
+            )
+            .at("sellable"));
+        }
+        // Each line may be named more than once, but never restock more than came back.
         for (i, line) in sellable.iter().enumerate() {
-            let expected = entry.lines.iter().filter(|l| l.line_id == line.line_id).map(|l| l.qty).sum::<u32>();
-            if line.qty > expected {
+            let returned: u64 =
+                entry.lines.iter().filter(|l| l.line_id == line.line_id).map(|l| u64::from(l.qty)).sum();
+            let restocking: u64 =
+                sellable[..=i].iter().filter(|l| l.line_id == line.line_id).map(|l| u64::from(l.qty)).sum();
+            if !entry.lines.iter().any(|l| l.line_id == line.line_id) {
                 return Err(ServiceError::invalid(
                     "invalid_return",
-                    format!("line `{}` returned {expected} unit(s), not {}", line.line_id, line.qty),
+                    format!("return `{return_id}` has no line `{}`", line.line_id),
+                )
+                .at(format!("sellable[{i}].line_id")));
+            }
+            if restocking > returned {
+                return Err(ServiceError::invalid(
+                    "invalid_return",
+                    format!("line `{}` returned {returned} unit(s), not {restocking}", line.line_id),
                 )
                 .at(format!("sellable[{i}]")));
             }
@@ -175,6 +203,15 @@ impl Service {
         for line in sellable.iter().filter(|l| l.qty > 0) {
             let sku = sku_of(&line.line_id).ok_or_else(|| ServiceError::internal("a returned line left the plan"))?;
             let (sku_id, location_id) = resolve(&catalog, &sku, &entry.location, "location")?;
+            // Checked against the stock the change will meet: `stock_lock` is held, so on hand
+            // cannot move until it is applied.
+            self.inventory.check_adjust(sku_id, location_id, i64::from(line.qty)).map_err(|_| {
+                ServiceError::invalid(
+                    "stock_out_of_range",
+                    format!("on hand of `{sku}` at `{}` would pass {}", entry.location, u32::MAX),
+                )
+                .at("sellable")
+            })?;
             deltas.push(Change::StockDelta {
                 sku: sku.clone(),
                 location: entry.location.clone(),
@@ -195,8 +232,9 @@ impl Service {
         ));
         self.commit_order(record.history.len(), &next, deltas).await?;
         for (sku, location, delta) in applied {
+            // INVARIANT: checked above under `stock_lock`, which is still held.
             if let Err(error) = self.inventory.adjust_stock(sku, location, delta) {
-                tracing::error!(%error, order = id, "restock after commit failed");
+                tracing::error!(%error, order = id, "a restock checked before its commit failed");
             }
         }
         *record = next;

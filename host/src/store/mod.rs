@@ -30,8 +30,10 @@ pub enum Change {
     Binding { group: String, version: String, fallback: Option<String>, at: String },
     /// Insert or replace a webhook subscription (`body: None` deletes it).
     Webhook { id: String, body: Option<String> },
-    /// Insert or replace a webhook delivery.
-    Delivery { id: u64, body: String },
+    /// Insert or replace a webhook delivery (`body: None` deletes it).
+    Delivery { id: u64, body: Option<String> },
+    /// Insert a webhook event's JSON, shared by its deliveries (`body: None` deletes it).
+    WebhookEvent { id: u64, body: Option<String> },
     /// Insert or replace a recurring order.
     Recurring { id: String, body: String },
     /// Insert or replace an inbound stock record.
@@ -57,6 +59,8 @@ pub struct Snapshot {
     pub webhooks: Vec<String>,
     /// Webhook deliveries (JSON bodies), oldest first.
     pub deliveries: Vec<String>,
+    /// Webhook events `(id, JSON)`, oldest first.
+    pub webhook_events: Vec<(u64, String)>,
     /// Recurring orders (JSON bodies).
     pub recurring: Vec<String>,
     /// Inbound stock (JSON bodies), in creation order.

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS bindings (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT NOT NULL, version TEXT NOT NULL, fallback TEXT, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS webhook_deliveries (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS webhook_events (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS recurring_orders (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS inbound (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
@@ -115,6 +116,9 @@ fn read_snapshot(connection: &Connection) -> Result<Snapshot, StoreError> {
     snapshot.webhooks = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     let mut statement = connection.prepare("SELECT body FROM webhook_deliveries ORDER BY id")?;
     snapshot.deliveries = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let mut statement = connection.prepare("SELECT id, body FROM webhook_events ORDER BY id")?;
+    snapshot.webhook_events =
+        statement.query_map([], |row| Ok((row.get::<_, i64>(0)? as u64, row.get(1)?)))?.collect::<Result<_, _>>()?;
     let mut statement = connection.prepare("SELECT body FROM recurring_orders ORDER BY rowid")?;
     snapshot.recurring = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     let mut statement = connection.prepare("SELECT body FROM inbound ORDER BY rowid")?;
@@ -219,7 +223,18 @@ fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error
         Change::Webhook { id, body: None } => connection.execute("DELETE FROM webhooks WHERE id = ?1", params![id]),
         Change::Inbound { id, body } => upsert_body(connection, "inbound", "id", id, body),
         Change::Recurring { id, body } => upsert_body(connection, "recurring_orders", "id", id, body),
-        Change::Delivery { id, body } => upsert_body(connection, "webhook_deliveries", "id", &(*id as i64), body),
+        Change::Delivery { id, body: Some(body) } => {
+            upsert_body(connection, "webhook_deliveries", "id", &(*id as i64), body)
+        }
+        Change::Delivery { id, body: None } => {
+            connection.execute("DELETE FROM webhook_deliveries WHERE id = ?1", params![*id as i64])
+        }
+        Change::WebhookEvent { id, body: Some(body) } => {
+            upsert_body(connection, "webhook_events", "id", &(*id as i64), body)
+        }
+        Change::WebhookEvent { id, body: None } => {
+            connection.execute("DELETE FROM webhook_events WHERE id = ?1", params![*id as i64])
+        }
     }
     .map(|_| ())
 }

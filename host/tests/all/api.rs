@@ -11,7 +11,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn health_readiness_and_metrics_need_no_token() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     assert_eq!(call(&app, Method::GET, "/healthz", None, Body::empty()).await.status, StatusCode::OK);
     assert_eq!(call(&app, Method::GET, "/readyz", None, Body::empty()).await.status, StatusCode::OK);
     post(&app, "/v1/orders", WRITER, &order("m-1", "SKU-A", 1)).await;
@@ -26,11 +26,12 @@ async fn health_readiness_and_metrics_need_no_token() {
     ] {
         assert!(text.contains(expected), "metrics lack `{expected}`:\n{text}");
     }
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn tokens_and_roles_are_enforced() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let missing = call(&app, Method::GET, "/v1/locations", None, Body::empty()).await;
     assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
     assert_eq!(missing.body["error"]["code"], "unauthorized");
@@ -45,11 +46,12 @@ async fn tokens_and_roles_are_enforced() {
     assert_eq!(writer_binds.status, StatusCode::FORBIDDEN);
     let writer_uploads = call(&app, Method::POST, "/v1/policies", Some(WRITER), REFERENCE).await;
     assert_eq!(writer_uploads.status, StatusCode::FORBIDDEN);
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn bad_requests_are_client_errors_that_name_the_field() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let cases: Vec<(&str, String, StatusCode, &str, Option<&str>)> = vec![
         ("malformed", "{\"id\": ".into(), StatusCode::BAD_REQUEST, "malformed_json", None),
         ("trailing", format!("{} x", order("t", "SKU-A", 1)), StatusCode::BAD_REQUEST, "malformed_json", None),
@@ -109,11 +111,12 @@ async fn bad_requests_are_client_errors_that_name_the_field() {
     assert_eq!(atp(&app, "SKU-A").await, 10, "a refused adjustment changes nothing");
     // Every request carries a request id.
     assert!(below_zero.headers.get("x-request-id").is_some());
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn catalog_and_stock_round_trip() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let mut location = get(&app, "/v1/locations/ST-CHI", READER).await.body;
     assert_eq!(location["kind"], "store");
     location["capacity_shipments_per_day"] = json!(40);
@@ -138,11 +141,12 @@ async fn catalog_and_stock_round_trip() {
         json!({"location": "ST-CHI", "on_hand": 7, "reserved": 0, "safety_stock": 0, "atp": 7})
     );
     assert_eq!(get(&app, "/v1/inventory/SKU-NOPE", READER).await.status, StatusCode::NOT_FOUND);
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn an_order_is_reserved_once_whatever_the_retries() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let dry = post(&app, "/v1/orders/route", READER, &order("o-1", "SKU-A", 2)).await;
     assert_eq!(dry.status, StatusCode::OK, "{}", dry.body);
     assert_eq!(dry.body["plan"]["shipments"][0]["location"], "DC-EAST");
@@ -179,11 +183,12 @@ async fn an_order_is_reserved_once_whatever_the_retries() {
     let fetched = get(&app, "/v1/orders/o-1", READER).await;
     assert_eq!(fetched.body["history"][0]["event"], "reserved");
     assert_eq!(get(&app, "/v1/orders/nope", READER).await.status, StatusCode::NOT_FOUND);
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn cancelling_releases_and_shipping_consumes() {
-    let (_dir, service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     post(&app, "/v1/orders", WRITER, &order("c-1", "SKU-A", 3)).await;
     post(&app, "/v1/orders", WRITER, &order("s-1", "SKU-A", 2)).await;
     assert_eq!(atp(&app, "SKU-A").await, 5);
@@ -206,11 +211,12 @@ async fn cancelling_releases_and_shipping_consumes() {
         (late_cancel.status, late_cancel.body["error"]["code"].as_str()),
         (StatusCode::CONFLICT, Some("invalid_state"))
     );
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn unconfirmed_reservations_expire_and_confirmed_ones_stay() {
-    let (_dir, service, app) = seeded(0).await;
+    let (dir, service, app) = seeded(0).await;
     post(&app, "/v1/orders", WRITER, &order("e-1", "SKU-A", 1)).await;
     post(&app, "/v1/orders", WRITER, &order("e-2", "SKU-A", 1)).await;
     let confirmed = post(&app, "/v1/orders/e-2/confirm", WRITER, &json!({})).await;
@@ -219,11 +225,12 @@ async fn unconfirmed_reservations_expire_and_confirmed_ones_stay() {
     assert_eq!(get(&app, "/v1/orders/e-1", READER).await.body["status"], "expired");
     assert_eq!(get(&app, "/v1/orders/e-2", READER).await.body["status"], "confirmed");
     assert_eq!(atp(&app, "SKU-A").await, 9);
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn a_policy_with_errors_is_refused_with_every_diagnostic() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let broken = "policy p v1 applies to all groups {\n  shipment cost = distance_kn * $1\n  unit cost = item.wieght_kg * $1\n}\n";
     let reply = call(&app, Method::POST, "/v1/policies?name=broken", Some(ADMIN), broken).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
@@ -240,11 +247,12 @@ async fn a_policy_with_errors_is_refused_with_every_diagnostic() {
     assert_eq!((again.status, &again.body["version"]), (StatusCode::OK, &v2.body["version"]));
     let too_big = call(&app, Method::POST, "/v1/policies", Some(ADMIN), "#".repeat(300 << 10)).await;
     assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn bindings_swap_roll_back_and_respect_applies_to() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let v1 = get(&app, "/v1/bindings", READER).await.body["bindings"][0]["version"].as_str().unwrap().to_owned();
     let v2 = call(&app, Method::POST, "/v1/policies?name=reference", Some(ADMIN), reference_v2()).await.body["version"]
         .as_str()
@@ -280,11 +288,12 @@ async fn bindings_swap_roll_back_and_respect_applies_to() {
     let unknown =
         call(&app, Method::PUT, "/v1/bindings/apparel", Some(ADMIN), json!({"version": "feed"}).to_string()).await;
     assert_eq!(unknown.body["error"]["field"], "version");
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn a_failing_plugin_falls_back_or_refuses_the_order() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/plugins/plugin_hostile.wasm");
     let bytes = std::fs::read(path).expect("run scripts/build-plugins first");
     let uploaded = call(&app, Method::POST, "/v1/plugins?name=hostile", Some(ADMIN), bytes).await;
@@ -314,6 +323,7 @@ async fn a_failing_plugin_falls_back_or_refuses_the_order() {
     assert!(normal.body["plan"]["policy"].as_str().unwrap().starts_with("hostile@"), "{}", normal.body);
     let metrics = call(&app, Method::GET, "/metrics", None, Body::empty()).await.body.as_str().unwrap().to_owned();
     assert!(metrics.contains("switchyard_plugin_fuel_total{plugin=\"hostile\""), "{metrics}");
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
@@ -354,7 +364,7 @@ async fn futures_orders(app: &axum::Router, ids: &[&str]) -> Vec<serde_json::Val
 
 #[tokio::test]
 async fn the_openapi_document_describes_every_route() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let doc = call(&app, Method::GET, "/v1/openapi.json", None, Body::empty()).await;
     assert_eq!(doc.status, StatusCode::OK);
     assert!(doc.body["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc.body["openapi"]);
@@ -399,11 +409,12 @@ async fn the_openapi_document_describes_every_route() {
         assert!(schemas.contains_key(schema), "schema {schema} is missing");
     }
     assert_eq!(schemas["OrderRequest"]["properties"]["lines"]["type"], "array");
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn a_shadow_run_compares_a_candidate_on_live_orders_without_reserving() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let reference = get(&app, "/v1/bindings", READER).await.body["bindings"][0]["version"].as_str().unwrap().to_owned();
     let store_first = include_str!("../../../examples/policies/store-first.policy");
     let candidate =
@@ -445,11 +456,12 @@ async fn a_shadow_run_compares_a_candidate_on_live_orders_without_reserving() {
     let stopped = call(&app, Method::DELETE, "/v1/shadows/apparel", Some(ADMIN), Body::empty()).await;
     assert_eq!(stopped.body["orders_compared"], 4);
     assert_eq!(get(&app, "/v1/shadows/apparel", READER).await.status, StatusCode::NOT_FOUND);
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn a_location_that_rejects_a_shipment_gets_it_routed_elsewhere() {
-    let (_dir, service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let created = post(&app, "/v1/orders", WRITER, &order("f-1", "SKU-A", 2)).await;
     assert_eq!(created.body["plan"]["shipments"][0]["location"], "DC-EAST");
     let event = |body: serde_json::Value| {
@@ -491,11 +503,12 @@ async fn a_location_that_rejects_a_shipment_gets_it_routed_elsewhere() {
     let delivered = event(json!({"event": "delivered", "location": "DC-WEST"})).await;
     assert_eq!(delivered.body["status"], "delivered", "{}", delivered.body);
     assert_eq!(service.totals(), (17 - 2, 0), "shipped units left on hand; nothing stays reserved");
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn a_rejection_with_no_other_location_leaves_the_units_unfilled() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     post(&app, "/v1/orders", WRITER, &order("f-2", "SKU-B", 1)).await;
     assert_eq!(atp(&app, "SKU-B").await, 2);
     let rejected =
@@ -511,6 +524,7 @@ async fn a_rejection_with_no_other_location_leaves_the_units_unfilled() {
     assert_eq!(again.status, StatusCode::CONFLICT);
     let bad = post(&app, "/v1/orders/f-2/events", WRITER, &json!({"event": "teleported"})).await;
     assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("event")));
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 /// A webhook receiver on a real socket: answers 500 to the first `failures` requests, then 200.
@@ -536,7 +550,7 @@ async fn receiver(failures: usize) -> (String, Arc<parking_lot::Mutex<Vec<(axum:
 
 #[tokio::test]
 async fn webhooks_are_signed_retried_and_visible() {
-    let (_dir, service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let (url, seen) = receiver(1).await;
     let bad_url = post(&app, "/v1/webhooks", ADMIN, &json!({"url": "ftp://x", "events": ["*"]})).await;
     assert_eq!(
@@ -595,6 +609,7 @@ async fn webhooks_are_signed_retried_and_visible() {
         .map(|d| d["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["delivered", "delivered"]);
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
@@ -624,7 +639,7 @@ fn in_seconds(seconds: i64) -> String {
 
 #[tokio::test]
 async fn a_held_order_is_routed_when_due_and_may_change_until_then() {
-    let (_dir, service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let mut held = order("h-1", "SKU-A", 1);
     held["hold_until"] = json!(in_seconds(2));
     let created = post(&app, "/v1/orders", WRITER, &held).await;
@@ -660,6 +675,7 @@ async fn a_held_order_is_routed_when_due_and_may_change_until_then() {
     let scheduled = post(&app, "/v1/orders", WRITER, &later).await;
     assert_eq!(scheduled.body["due_at"], in_seconds(28 * 86_400).as_str());
     assert_eq!(post(&app, "/v1/orders/h-2/cancel", WRITER, &json!({})).await.body["status"], "cancelled");
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
@@ -683,7 +699,7 @@ async fn a_scheduled_order_is_routed_after_a_restart() {
 
 #[tokio::test]
 async fn a_subscription_creates_orders_on_schedule_until_its_sku_runs_out() {
-    let (_dir, service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let body = json!({
         "id": "coffee",
         "every": "1s",
@@ -719,11 +735,12 @@ async fn a_subscription_creates_orders_on_schedule_until_its_sku_runs_out() {
     assert_eq!(stopped.body["active"], false);
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(service.run_recurring().await, 0, "a stopped subscription creates nothing");
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn kits_reserve_their_components_from_one_location_unless_they_may_split() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let kit = |sku: &str, components: serde_json::Value, may_split: bool| json!({"sku": sku, "group": "apparel", "weight_kg": 3.0, "components": components, "kit_may_split": may_split});
     // A = SKU-A + SKU-C: both at DC-EAST (5, 2) and DC-WEST (5, 2).
     let a = kit("KIT-A", json!([{"sku": "SKU-A", "qty": 1}, {"sku": "SKU-C", "qty": 1}]), false);
@@ -790,11 +807,12 @@ async fn kits_reserve_their_components_from_one_location_unless_they_may_split()
         json!([{"line_id": "1/SKU-A", "sku": "SKU-A", "qty": 3}, {"line_id": "1/SKU-C", "sku": "SKU-C", "qty": 3}])
     );
     assert_eq!(atp(&app, "SKU-A").await, before);
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn a_kit_rerouted_after_a_rejection_stays_together() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     // A heavy bench and the kit of a tee (SKU-A) and a bench.
     let bench = json!({"sku": "BENCH", "group": "apparel", "weight_kg": 30.0});
     let kit = json!({"sku": "KIT-AH", "group": "apparel", "weight_kg": 31.0,
@@ -821,11 +839,12 @@ async fn a_kit_rerouted_after_a_rejection_stays_together() {
         shipments.iter().filter(|s| s["state"] == "open").map(|s| s["location"].as_str().unwrap()).collect();
     assert_eq!(open, ["DC-WEST"], "the kit moves whole to the one location with both: {}", rejected.body);
     assert_eq!(shipments.last().unwrap()["lines"].as_array().unwrap().len(), 2);
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn a_return_goes_where_the_policy_says_and_restocks_what_is_sellable() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     // DC-WEST takes returns of everything, ST-CHI only of apparel; DC-EAST takes none.
     for (id, capabilities) in [("DC-WEST", json!(["returns"])), ("ST-CHI", json!(["returns:apparel"]))] {
         let mut location = get(&app, &format!("/v1/locations/{id}"), READER).await.body;
@@ -894,11 +913,12 @@ async fn a_return_goes_where_the_policy_says_and_restocks_what_is_sellable() {
     let timeline: Vec<&str> =
         received.body["history"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
     assert_eq!(timeline, ["reserved", "shipped", "return_requested", "return_requested", "return_received"]);
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn a_return_with_every_return_location_down_is_refused() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let mut west = get(&app, "/v1/locations/DC-WEST", READER).await.body;
     west["capabilities"] = json!(["returns"]);
     west["downtime"] = json!([{"from": in_seconds(-60), "to": in_seconds(3600)}]);
@@ -915,11 +935,12 @@ async fn a_return_with_every_return_location_down_is_refused() {
         "{}",
         refused.body
     );
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn daily_capacity_resets_at_the_locations_local_midnight() {
-    let (_dir, service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     // Chicago ships one parcel a day, in its own time zone; SKU-B is only there.
     let mut chicago = get(&app, "/v1/locations/ST-CHI", READER).await.body;
     chicago["capacity_shipments_per_day"] = json!(1);
@@ -951,11 +972,12 @@ async fn daily_capacity_resets_at_the_locations_local_midnight() {
     let next_day = post(&app, "/v1/orders", WRITER, &placed("tz-3", "2026-11-27T07:00:00Z")).await;
     assert_eq!(next_day.body["status"], "reserved", "{}", next_day.body);
     assert_eq!(next_day.body["held_shipments"][0]["day"], first.body["held_shipments"][0]["day"].as_i64().unwrap() + 1);
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn short_units_wait_for_inbound_stock_and_are_served_in_order_of_placement() {
-    let (_dir, service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     // The merchant's policy lets short units wait two weeks for inbound stock.
     bind_backordering_policy(&app).await;
     // SKU-B: 3 on hand in Chicago; 4 due at DC-EAST in a week, 10 more in a month.
@@ -1014,11 +1036,12 @@ async fn short_units_wait_for_inbound_stock_and_are_served_in_order_of_placement
     assert_eq!(again.status, StatusCode::CONFLICT);
     let (on_hand, reserved) = service.totals();
     assert_eq!((on_hand, reserved), (17 + 3, 3 + 2));
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn cancelling_a_backordered_order_gives_its_inbound_units_back() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     bind_backordering_policy(&app).await;
     // SKU-C is hazmat: the policy excludes DC-WEST (no hazmat capability), so inbound stock
     // there is never promised; DC-EAST's is.
@@ -1044,11 +1067,12 @@ async fn cancelling_a_backordered_order_gives_its_inbound_units_back() {
         "a cancelled order is not served"
     );
     assert_eq!(atp(&app, "SKU-C").await, 9);
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn preorders_are_accepted_up_to_the_cap_and_ship_after_release() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let release = in_seconds(10 * 86_400);
     let product =
         json!({"sku": "SKU-N", "group": "apparel", "weight_kg": 1.0, "release_at": release, "preorder_cap": 3});
@@ -1094,11 +1118,12 @@ async fn preorders_are_accepted_up_to_the_cap_and_ship_after_release() {
     let early = post(&app, "/v1/orders/p-1/ship", WRITER, &json!({})).await;
     assert_eq!((early.status, early.body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_released")));
     assert_eq!(atp(&app, "SKU-N").await, 2, "5 received, 3 promised to preorders");
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
 async fn a_plugin_may_ask_for_backorders_too() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/plugins/plugin_hostile.wasm");
     let plugin = call(&app, Method::POST, "/v1/plugins?name=hostile", Some(ADMIN), std::fs::read(path).unwrap()).await;
     let version = plugin.body["version"].as_str().unwrap().to_owned();
@@ -1114,6 +1139,7 @@ async fn a_plugin_may_ask_for_backorders_too() {
     plain["channel"] = json!("web");
     let short = post(&app, "/v1/orders", WRITER, &plain).await;
     assert!(short.body.get("backorders").is_none(), "{}", short.body);
+    assert_restart_matches(dir.path(), &service).await;
 }
 
 #[tokio::test]
@@ -1154,7 +1180,7 @@ async fn backorders_and_preorder_counts_survive_a_restart() {
 
 #[tokio::test]
 async fn a_plugin_that_chooses_its_own_plan_gets_it_reserved_or_refused() {
-    let (_dir, _service, app) = seeded(900).await;
+    let (dir, service, app) = seeded(900).await;
     let upload = |name: &'static str| {
         let app = app.clone();
         async move {
@@ -1193,4 +1219,5 @@ async fn a_plugin_that_chooses_its_own_plan_gets_it_reserved_or_refused() {
     let message = refused.body["error"]["message"].as_str().unwrap();
     assert!(message.contains("chose a plan it may not: the plan ships 1000000 units of line 0"), "{message}");
     assert_eq!(atp(&app, "SKU-B").await, 3, "a refused plan holds nothing");
+    assert_restart_matches(dir.path(), &service).await;
 }

@@ -33,6 +33,8 @@ pub fn config(dir: &Path, ttl: u64) -> Config {
         data: dir.to_path_buf(),
         reservation_ttl_secs: ttl,
         max_body_bytes: 64 << 10,
+        // The tests' webhook receivers listen on loopback.
+        allow_private_webhooks: true,
         tokens: vec![
             Token { name: "ops".into(), token: ADMIN.into(), role: Role::Admin },
             Token { name: "shop".into(), token: WRITER.into(), role: Role::Writer },
@@ -178,4 +180,21 @@ pub async fn bind_backordering_policy(app: &Router) {
     let bound =
         call(app, Method::PUT, "/v1/bindings/default", Some(ADMIN), json!({"version": version}).to_string()).await;
     assert_eq!(bound.status, StatusCode::OK, "{}", bound.body);
+}
+
+/// What a fresh start on the same store reads back equals what `service` holds in memory:
+/// every write path must leave the two the same picture. Call it when no write is in flight.
+pub async fn assert_restart_matches(dir: &Path, service: &Service) {
+    let memory = service.state_view().await;
+    let restarted = Service::open(config(dir, service.config().reservation_ttl_secs)).await.unwrap();
+    let stored = restarted.state_view().await;
+    assert_eq!(stored.positions, memory.positions, "stock: store (left) vs memory (right)");
+    assert_eq!(stored.shipments, memory.shipments, "shipments counted against capacity");
+    assert_eq!(stored.orders, memory.orders, "orders");
+    assert_eq!(stored.inbound, memory.inbound, "inbound stock");
+    assert_eq!(stored.recurring, memory.recurring, "recurring orders");
+    assert_eq!(stored.idempotency, memory.idempotency, "idempotency keys");
+    assert_eq!(stored.preordered, memory.preordered, "preorder counts");
+    assert_eq!(stored.deliveries, memory.deliveries, "webhook deliveries");
+    assert_eq!(stored, memory, "the rest of the state");
 }

@@ -108,7 +108,7 @@ pub struct Products {
 }
 
 /// Bulk stock levels: absolute on hand (and safety stock) per SKU and location.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockLevels {
     /// The positions to set.
@@ -131,7 +131,7 @@ pub struct StockLevel {
 }
 
 /// Bulk relative changes (receipts, counts, shrinkage).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockAdjustments {
     /// The changes.
@@ -139,7 +139,7 @@ pub struct StockAdjustments {
 }
 
 /// One relative change of on hand.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockAdjustment {
     /// The SKU.
@@ -177,7 +177,7 @@ pub struct AtpDto {
 }
 
 /// Stock expected at a location, as a client announces it.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InboundRequest {
     /// The SKU.
@@ -191,7 +191,7 @@ pub struct InboundRequest {
 }
 
 /// Stock on its way.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InboundBody {
     /// Stock on its way.
@@ -226,7 +226,7 @@ pub struct InboundList {
 }
 
 /// The receipt of inbound stock.
-#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiveInboundBody {
     /// Units actually received (default: as expected).

@@ -349,7 +349,7 @@ pub struct DryRun {
 }
 
 /// A location's report on a shipment.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FulfilmentEvent {
     /// `picked`, `packed`, `shipped`, `delivered` or `rejected`.
@@ -369,7 +369,7 @@ pub struct FulfilmentEvent {
 }
 
 /// Why an order is cancelled.
-#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
     /// Why (kept in the order's history).
@@ -378,7 +378,7 @@ pub struct CancelBody {
 }
 
 /// What shipped.
-#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipBody {
     /// The location whose shipment shipped; absent: every open shipment.
@@ -393,7 +393,7 @@ pub struct ShipBody {
 }
 
 /// A recurring order to create.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecurringBody {
     /// Its id; its orders are `<id>-1`, `<id>-2`, ...
@@ -408,7 +408,7 @@ pub struct RecurringBody {
 }
 
 /// What each order of a recurring order ships where.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecurringTemplate {
     /// Sales channel (default `web`).
@@ -440,7 +440,7 @@ pub struct RecurringOrder {
 }
 
 /// A return to request.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnBody {
     /// Shipped units coming back.
@@ -451,7 +451,7 @@ pub struct ReturnBody {
 }
 
 /// A return that arrived.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiveBody {
     /// Units fit to sell again (absent: all of them).

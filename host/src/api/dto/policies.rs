@@ -84,7 +84,7 @@ pub struct BindingList {
 }
 
 /// A version to bind.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindBody {
     /// The version to bind.
@@ -95,7 +95,7 @@ pub struct BindBody {
 }
 
 /// A shadow run to start.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShadowBody {
     /// The candidate version to evaluate beside the live binding.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::records;
 
 /// A subscription to create.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookBody {
     /// Where to POST deliveries (`http` or `https`).

@@ -1,0 +1,261 @@
+//! Regression tests of defects an outside tester found: every write refused whole when it
+//! cannot be applied whole (memory and store the same picture after each), bounded inputs,
+//! client mistakes answered with a 4xx.
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::*;
+
+fn in_seconds(seconds: i64) -> String {
+    switchyard_engine::Timestamp(switchyard_host::service::now().0 + seconds).to_string()
+}
+
+// Creates order `id` of `qty` SKU-A, ships it, and requests a return of `returned` units.
+async fn shipped_and_returned(app: &axum::Router, id: &str, qty: u32, returned: u32) -> String {
+    // Returns need a location that takes them.
+    let mut west = get(app, "/v1/locations/DC-WEST", READER).await.body;
+    west["capabilities"] = json!(["returns"]);
+    assert_eq!(post(app, "/v1/locations", WRITER, &json!({"locations": [west]})).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(post(app, "/v1/orders", WRITER, &order(id, "SKU-A", qty)).await.status, StatusCode::CREATED);
+    assert_eq!(post(app, &format!("/v1/orders/{id}/ship"), WRITER, &json!({})).await.status, StatusCode::OK);
+    let requested =
+        post(app, &format!("/v1/orders/{id}/returns"), WRITER, &json!({"lines": [{"line_id": "1", "qty": returned}]}))
+            .await;
+    assert_eq!(requested.status, StatusCode::OK, "{}", requested.body);
+    requested.body["returns"][0]["id"].as_str().unwrap().to_owned()
+}
+
+async fn on_hand(app: &axum::Router, sku: &str, location: &str) -> u64 {
+    let atp = get(app, &format!("/v1/inventory/{sku}"), READER).await.body;
+    atp["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["location"] == location)
+        .map_or(0, |p| p["on_hand"].as_u64().unwrap())
+}
+
+#[tokio::test]
+async fn a_return_receipt_cannot_restock_a_line_more_than_came_back() {
+    let (dir, service, app) = seeded(900).await;
+    let return_id = shipped_and_returned(&app, "rr-1", 1, 1).await;
+    let before = on_hand(&app, "SKU-A", "DC-WEST").await;
+    // The same line fifty times: fifty units for a one-unit return.
+    let repeated: Vec<_> = (0..50).map(|_| json!({"line_id": "1", "qty": 1})).collect();
+    let uri = format!("/v1/orders/rr-1/returns/{return_id}/receive");
+    let refused = post(&app, &uri, WRITER, &json!({"sellable": repeated, "outcome": "refund"})).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "invalid_return");
+    assert_eq!(refused.body["error"]["field"], "sellable[1]");
+    // A line the return does not have.
+    let stranger =
+        post(&app, &uri, WRITER, &json!({"sellable": [{"line_id": "9", "qty": 0}], "outcome": "refund"})).await;
+    assert_eq!(stranger.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", stranger.body);
+    assert_eq!(on_hand(&app, "SKU-A", "DC-WEST").await, before, "nothing was restocked");
+    let received = post(&app, &uri, WRITER, &json!({"outcome": "refund"})).await;
+    assert_eq!(received.status, StatusCode::OK, "{}", received.body);
+    assert_eq!(on_hand(&app, "SKU-A", "DC-WEST").await, before + 1);
+    assert_restart_matches(dir.path(), &service).await;
+}
+
+#[tokio::test]
+async fn return_quantities_do_not_wrap() {
+    let (dir, service, app) = seeded(900).await;
+    shipped_and_returned(&app, "rw-1", 1, 1).await;
+    let huge =
+        post(&app, "/v1/orders/rw-1/returns", WRITER, &json!({"lines": [{"line_id": "1", "qty": u32::MAX}]})).await;
+    assert_eq!(huge.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", huge.body);
+    assert_eq!(huge.body["error"]["code"], "invalid_return");
+    let twice = json!({"lines": [{"line_id": "1", "qty": u32::MAX}, {"line_id": "1", "qty": 2}]});
+    let wrapped = post(&app, "/v1/orders/rw-1/returns", WRITER, &twice).await;
+    assert_eq!(wrapped.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrapped.body);
+    assert_eq!(get(&app, "/v1/orders/rw-1", READER).await.body["returns"].as_array().unwrap().len(), 1);
+    assert_restart_matches(dir.path(), &service).await;
+}
+
+#[tokio::test]
+async fn an_inbound_receipt_past_the_largest_on_hand_is_refused_whole() {
+    let (dir, service, app) = seeded(900).await;
+    let near_max = json!({"levels": [{"sku": "SKU-A", "location": "DC-EAST", "on_hand": u32::MAX - 5}]});
+    assert_eq!(post(&app, "/v1/inventory", WRITER, &near_max).await.status, StatusCode::NO_CONTENT);
+    let entry =
+        json!({"entries": [{"sku": "SKU-A", "location": "DC-EAST", "qty": 10, "expected_at": in_seconds(3600)}]});
+    let inbound =
+        post(&app, "/v1/inventory/inbound", WRITER, &entry).await.body["inbound"][0]["id"].as_str().unwrap().to_owned();
+    let receipt = post(&app, &format!("/v1/inventory/inbound/{inbound}/receive"), WRITER, &json!({})).await;
+    assert_eq!(receipt.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", receipt.body);
+    assert_eq!(receipt.body["error"]["code"], "stock_out_of_range");
+    assert_eq!(on_hand(&app, "SKU-A", "DC-EAST").await, u64::from(u32::MAX - 5));
+    let listed = get(&app, "/v1/inventory/inbound", READER).await.body;
+    assert_eq!(listed["inbound"][0]["received"], serde_json::Value::Null, "not received");
+    assert_restart_matches(dir.path(), &service).await;
+}
+
+#[tokio::test]
+async fn shipping_units_that_are_no_longer_on_hand_is_refused() {
+    let (dir, service, app) = seeded(900).await;
+    let created = post(&app, "/v1/orders", WRITER, &order("sh-1", "SKU-A", 2)).await;
+    assert_eq!(created.body["held_units"][0]["location"], "DC-EAST", "{}", created.body);
+    // A count finds one unit where the order holds two.
+    let counted = json!({"levels": [{"sku": "SKU-A", "location": "DC-EAST", "on_hand": 1}]});
+    assert_eq!(post(&app, "/v1/inventory", WRITER, &counted).await.status, StatusCode::NO_CONTENT);
+    let shipped = post(&app, "/v1/orders/sh-1/ship", WRITER, &json!({})).await;
+    assert_eq!(shipped.status, StatusCode::CONFLICT, "{}", shipped.body);
+    assert_eq!(shipped.body["error"]["code"], "stock_mismatch");
+    assert_eq!(get(&app, "/v1/orders/sh-1", READER).await.body["status"], "reserved");
+    assert_restart_matches(dir.path(), &service).await;
+    // Once the count is corrected, it ships.
+    let corrected = json!({"levels": [{"sku": "SKU-A", "location": "DC-EAST", "on_hand": 2}]});
+    assert_eq!(post(&app, "/v1/inventory", WRITER, &corrected).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(post(&app, "/v1/orders/sh-1/ship", WRITER, &json!({})).await.body["status"], "shipped");
+    assert_restart_matches(dir.path(), &service).await;
+}
+
+#[tokio::test]
+async fn a_recurring_order_from_the_distant_past_is_refused() {
+    let (dir, service, app) = seeded(900).await;
+    let template = json!({"ship_to": {"lat": 39.95, "lon": -75.17}, "lines": [{"id": "1", "sku": "SKU-A", "qty": 1}]});
+    let ancient = json!({"id": "sub-0", "every": "1s", "start_at": "0000-01-01T00:00:00Z", "order": template.clone()});
+    let refused = post(&app, "/v1/recurring-orders", WRITER, &ancient).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(refused.body["error"]["field"], "start_at");
+    let far = json!({"id": "sub-1", "every": "1s", "start_at": "9999-01-01T00:00:00Z", "order": template});
+    assert_eq!(post(&app, "/v1/recurring-orders", WRITER, &far).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_restart_matches(dir.path(), &service).await;
+}
+
+#[test]
+fn the_next_run_of_a_schedule_is_computed_not_counted_to() {
+    use switchyard_engine::Timestamp;
+    use switchyard_host::service::Interval;
+    let at = |text: &str| Timestamp::parse_rfc3339(text).unwrap();
+    // Every second from the year 1, seen in 2026: 63.9 billion runs missed. Counting them one
+    // by one would stall the sweeper for hours.
+    let (next, missed) = Interval::Seconds(1).next_after(at("0001-01-01T00:00:00Z"), at("2026-11-30T12:00:00Z"));
+    assert_eq!(next, at("2026-11-30T12:00:01Z"));
+    assert_eq!(missed, 63_931_636_800);
+    // Monthly from the 31st: the next run clamps to the month's end.
+    let (next, missed) = Interval::Months(1).next_after(at("2026-01-31T08:00:00Z"), at("2026-04-15T00:00:00Z"));
+    assert_eq!((next, missed), (at("2026-04-30T08:00:00Z"), 2));
+    let (next, missed) = Interval::Months(1).next_after(at("0001-01-01T00:00:00Z"), at("2026-11-30T12:00:00Z"));
+    assert_eq!((next, missed), (at("2026-12-01T00:00:00Z"), 24_310));
+    // Due exactly now: the run after.
+    let (next, missed) = Interval::Seconds(60).next_after(at("2026-11-30T12:00:00Z"), at("2026-11-30T12:00:00Z"));
+    assert_eq!((next, missed), (at("2026-11-30T12:01:00Z"), 0));
+}
+
+#[tokio::test]
+async fn orders_sharing_an_idempotency_key_get_a_client_error_not_a_503() {
+    let (dir, service, app) = seeded(900).await;
+    let mut handles = Vec::new();
+    for n in 0..16 {
+        let app = app.clone();
+        handles.push(tokio::spawn(async move {
+            let request = axum::http::Request::builder()
+                .method(Method::POST)
+                .uri("/v1/orders")
+                .header("authorization", format!("Bearer {WRITER}"))
+                .header("content-type", "application/json")
+                .header("idempotency-key", "one-key")
+                .body(Body::from(order(&format!("ik-{n}"), "SKU-A", 1).to_string()))
+                .unwrap();
+            let response = tower::ServiceExt::oneshot(app, request).await.unwrap();
+            response.status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for handle in handles {
+        statuses.push(handle.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+    assert!(
+        statuses.iter().filter(|s| **s != StatusCode::CREATED).all(|s| *s == StatusCode::UNPROCESSABLE_ENTITY),
+        "{statuses:?}"
+    );
+    assert_restart_matches(dir.path(), &service).await;
+}
+
+#[tokio::test]
+async fn made_up_methods_do_not_grow_the_metrics() {
+    let (_dir, _service, app) = seeded(900).await;
+    let junk = |from: usize, to: usize| {
+        let app = app.clone();
+        async move {
+            for n in from..to {
+                let method = Method::from_bytes(format!("JUNK{n}").as_bytes()).unwrap();
+                call(&app, method, &format!("/nowhere/{n}"), None, Body::empty()).await;
+            }
+            call(&app, Method::GET, "/metrics", None, Body::empty()).await.body.as_str().unwrap().to_owned()
+        }
+    };
+    call(&app, Method::GET, "/metrics", None, Body::empty()).await;
+    let after_ten = junk(0, 10).await;
+    let after_many = junk(10, 510).await;
+    assert!(!after_many.contains("JUNK"), "a made-up method became a label");
+    assert!(!after_many.contains("/nowhere"), "a made-up path became a label");
+    // The same series; only their counts moved.
+    let series = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.rsplit_once(' '))
+            .map(|(s, _)| s.to_owned())
+            .collect()
+    };
+    assert_eq!(series(&after_ten), series(&after_many));
+}
+
+#[tokio::test]
+async fn a_json_array_is_not_an_object() {
+    let (dir, service, app) = seeded(900).await;
+    post(&app, "/v1/orders", WRITER, &order("ja-1", "SKU-A", 1)).await;
+    let cancel = call(&app, Method::POST, "/v1/orders/ja-1/cancel", Some(WRITER), "[]").await;
+    assert_eq!(cancel.status, StatusCode::BAD_REQUEST, "{}", cancel.body);
+    assert_eq!(get(&app, "/v1/orders/ja-1", READER).await.body["status"], "reserved");
+    let positional = json!(["ja-2", null, "web", null, null, [39.95, -75.17, "19103", "US"], [["1", "SKU-A", 1]]]);
+    let created = post(&app, "/v1/orders", WRITER, &positional).await;
+    assert_eq!(created.status, StatusCode::BAD_REQUEST, "{}", created.body);
+    assert_eq!(created.body["error"]["code"], "invalid_body");
+    let nested = json!({"id": "ja-3", "ship_to": [39.95, -75.17], "lines": [{"id": "1", "sku": "SKU-A", "qty": 1}]});
+    let refused = post(&app, "/v1/orders", WRITER, &nested).await;
+    assert_eq!((refused.status, refused.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("ship_to")));
+    assert_restart_matches(dir.path(), &service).await;
+}
+
+#[tokio::test]
+async fn a_scheduled_preorder_keeps_to_the_cap_and_is_backordered_when_due() {
+    let (dir, service, app) = seeded(900).await;
+    let release = in_seconds(10 * 86_400);
+    let product =
+        json!({"sku": "SKU-N", "group": "apparel", "weight_kg": 1.0, "release_at": release, "preorder_cap": 3});
+    assert_eq!(
+        post(&app, "/v1/products", WRITER, &json!({"products": [product]})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let entry =
+        json!({"entries": [{"sku": "SKU-N", "location": "DC-EAST", "qty": 5, "expected_at": in_seconds(3 * 86_400)}]});
+    assert_eq!(post(&app, "/v1/inventory/inbound", WRITER, &entry).await.status, StatusCode::CREATED);
+    // Held for a second, within the cap.
+    let mut held = order("sp-1", "SKU-N", 2);
+    held["hold_until"] = json!(in_seconds(1));
+    assert_eq!(post(&app, "/v1/orders", WRITER, &held).await.body["status"], "scheduled");
+    // Changing it to more than the cap allows is refused.
+    let mut more = held.clone();
+    more["lines"][0]["qty"] = json!(5);
+    let changed = call(&app, Method::PUT, "/v1/orders/sp-1", Some(WRITER), more.to_string()).await;
+    assert_eq!(changed.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", changed.body);
+    assert_eq!(changed.body["error"]["code"], "preorder_cap_reached");
+    // When due, it is backordered, as the same order placed directly is.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(service.route_due().await, 1);
+    let routed = get(&app, "/v1/orders/sp-1", READER).await.body;
+    assert_eq!(routed["status"], "backordered", "{routed}");
+    assert_eq!(routed["backorders"][0]["preorder"], true);
+    let direct = post(&app, "/v1/orders", WRITER, &order("sp-2", "SKU-N", 1)).await;
+    assert_eq!(direct.body["status"], "backordered", "{}", direct.body);
+    // The cap counts the scheduled order's units: 2 + 1 = 3, the next is refused.
+    let over = post(&app, "/v1/orders", WRITER, &order("sp-3", "SKU-N", 1)).await;
+    assert_eq!(over.body["error"]["code"], "preorder_cap_reached", "{}", over.body);
+    assert_restart_matches(dir.path(), &service).await;
+}
