@@ -76,11 +76,21 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let listen = config.listen;
         let data = config.data.clone();
         let service = Service::open(config).await.map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?;
-        let sample = if args.demo { Some(seed_demo(&service).await?) } else { None };
+        // The demo seeds an empty store only: a store with data (a restart on the same
+        // `--data`) keeps its stock, which open reservations hold.
+        let seeding = args.demo && service.catalog().locations().is_empty();
+        let sample = match (args.demo, seeding) {
+            (true, true) => Some(seed_demo(&service).await?),
+            (true, false) => Some(sample_order()?),
+            (false, _) => None,
+        };
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr().context("no local address")?;
         println!("switchyard listening on http://{address} (data in {})", data.display());
+        if args.demo && !seeding {
+            println!("The store has data already: the demo did not seed it again.");
+        }
         if let Some(sample) = sample {
             print_demo_help(&address.to_string(), &sample);
         }
@@ -118,6 +128,13 @@ async fn seed_demo(service: &Service) -> anyhow::Result<String> {
     if let Some(version) = default_version {
         service.bind(DEFAULT_GROUP, &version, None).await.map_err(fail)?;
     }
+    sample_order()
+}
+
+// The demo's sample order (the scenario's first), for the curl lines.
+fn sample_order() -> anyhow::Result<String> {
+    let scenario = Scenario::from_json(DEMO_SCENARIO).map_err(|e| anyhow::anyhow!("demo scenario: {e}"))?;
+    let catalog = &scenario.catalog;
     let order = scenario.orders.first().context("the demo scenario has no orders")?;
     let sample = SubmittedOrder {
         id: "demo-1".to_owned(),

@@ -1,6 +1,7 @@
 //! Typed policy to closures: every field, table and name resolved at compile time, so routing
 //! never parses or looks a name up. The result implements [`switchyard_engine::Policy`].
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use switchyard_engine::{
@@ -23,10 +24,15 @@ struct Ctx<'a> {
     line: usize,
     bound: usize,
     location: Option<&'a Location>,
+    // The candidate location's index in the catalog (`usize::MAX`: none), the key of
+    // location-dependent lets.
+    location_index: usize,
     candidate: Option<&'a CandidateLocation>,
     atp: f64,
     strings: &'a [String],
     lists: &'a [Vec<String>],
+    lets: &'a [CompiledLet],
+    let_values: &'a RefCell<Vec<LetValue<'a>>>,
 }
 
 type NumFn = Box<dyn Fn(&Ctx<'_>) -> f64 + Send + Sync>;
@@ -34,12 +40,81 @@ type BoolFn = Box<dyn Fn(&Ctx<'_>) -> bool + Send + Sync>;
 type StrFn = Box<dyn for<'a> Fn(&Ctx<'a>) -> &'a str + Send + Sync>;
 type ListFn = Box<dyn for<'a> Fn(&Ctx<'a>) -> &'a [String] + Send + Sync>;
 
+/// A compiled `let`: its expression, and what its value depends on.
+struct CompiledLet {
+    value: LetFn,
+    line: bool,
+    location: bool,
+}
+
+enum LetFn {
+    Number(NumFn),
+    Bool(BoolFn),
+    String(StrFn),
+    List(ListFn),
+}
+
+/// A let's value as last computed, and for which line and location (`usize::MAX`: the let
+/// does not depend on it).
+#[derive(Clone, Copy)]
+enum LetValue<'a> {
+    Unknown,
+    Number(usize, usize, f64),
+    Bool(usize, usize, bool),
+    String(usize, usize, &'a str),
+    List(usize, usize, &'a [String]),
+}
+
+impl<'a> Ctx<'a> {
+    // The context key of let `index`: the line and location it depends on.
+    fn let_key(&self, index: usize) -> (usize, usize) {
+        match self.lets.get(index) {
+            Some(compiled) => (
+                if compiled.line { self.line } else { usize::MAX },
+                if compiled.location { self.location_index } else { usize::MAX },
+            ),
+            None => (usize::MAX, usize::MAX),
+        }
+    }
+
+    // The value of let `index` in this context: computed on first use, then reused until the
+    // line or location it depends on changes. Each let is evaluated once per context.
+    fn let_value(&self, index: usize) -> LetValue<'a> {
+        let key = self.let_key(index);
+        let cached = self.let_values.borrow().get(index).copied().unwrap_or(LetValue::Unknown);
+        let fresh = match cached {
+            LetValue::Number(l, c, _)
+            | LetValue::Bool(l, c, _)
+            | LetValue::String(l, c, _)
+            | LetValue::List(l, c, _) => (l, c) == key,
+            LetValue::Unknown => false,
+        };
+        if fresh {
+            return cached;
+        }
+        // Computed without the cache borrowed: the let may use lets before it.
+        let (line, location) = key;
+        let value = match self.lets.get(index).map(|l| &l.value) {
+            Some(LetFn::Number(f)) => LetValue::Number(line, location, f(self)),
+            Some(LetFn::Bool(f)) => LetValue::Bool(line, location, f(self)),
+            Some(LetFn::String(f)) => LetValue::String(line, location, f(self)),
+            Some(LetFn::List(f)) => LetValue::List(line, location, f(self)),
+            None => LetValue::Unknown,
+        };
+        if let Some(slot) = self.let_values.borrow_mut().get_mut(index) {
+            *slot = value;
+        }
+        value
+    }
+}
+
 /// A compiled policy.
 pub struct DslPolicy {
     info: Arc<PolicyInfo>,
     groups: Vec<String>,
     strings: Vec<String>,
     lists: Vec<Vec<String>>,
+    lets: Vec<CompiledLet>,
     // Rules that do not look at a line: evaluated once per location.
     location_rules: Vec<(Arc<str>, BoolFn)>,
     // Rules that look at a line: evaluated per line and location.
@@ -85,6 +160,20 @@ struct Compiler<'p> {
 pub fn compile(policy: &CheckedPolicy) -> DslPolicy {
     let mut compiler =
         Compiler { tables: &policy.tables, bands: &policy.bands, strings: Vec::new(), lists: Vec::new() };
+    let lets: Vec<CompiledLet> = policy
+        .lets
+        .iter()
+        .map(|checked| CompiledLet {
+            value: match checked.ty {
+                crate::check::Type::Bool => LetFn::Bool(compiler.boolean(&checked.expr)),
+                crate::check::Type::String => LetFn::String(compiler.string(&checked.expr)),
+                crate::check::Type::StringList => LetFn::List(compiler.list(&checked.expr)),
+                _ => LetFn::Number(compiler.number(&checked.expr)),
+            },
+            line: checked.needs.line,
+            location: checked.needs.location,
+        })
+        .collect();
     let mut location_rules = Vec::new();
     let mut entry_rules = Vec::new();
     for rule in &policy.rules {
@@ -110,6 +199,7 @@ pub fn compile(policy: &CheckedPolicy) -> DslPolicy {
         groups: policy.groups.clone(),
         strings: compiler.strings,
         lists: compiler.lists,
+        lets,
         rule_count: location_rules.len() + entry_rules.len(),
         location_rules,
         entry_rules,
@@ -259,6 +349,13 @@ impl Compiler<'_> {
                     Function::Days => Box::new(move |c| first(c) / 86_400.0),
                 }
             }
+            Typed::Let(index) => {
+                let index = *index;
+                Box::new(move |c| match c.let_value(index) {
+                    LetValue::Number(_, _, n) => n,
+                    _ => f64::NAN,
+                })
+            }
             // The checker only lets number-typed expressions reach here.
             _ => Box::new(|_| f64::NAN),
         }
@@ -341,6 +438,10 @@ impl Compiler<'_> {
                 let body = self.boolean(body);
                 Box::new(move |c| (0..c.order.lines.len()).all(|i| body(&Ctx { bound: i, ..*c })))
             }
+            Typed::Let(index) => {
+                let index = *index;
+                Box::new(move |c| matches!(c.let_value(index), LetValue::Bool(_, _, true)))
+            }
             _ => Box::new(|_| false),
         }
     }
@@ -381,6 +482,13 @@ impl Compiler<'_> {
                 let (condition, then, otherwise) = (self.boolean(condition), self.string(then), self.string(otherwise));
                 Box::new(move |c| if condition(c) { then(c) } else { otherwise(c) })
             }
+            Typed::Let(index) => {
+                let index = *index;
+                Box::new(move |c| match c.let_value(index) {
+                    LetValue::String(_, _, s) => s,
+                    _ => "",
+                })
+            }
             _ => Box::new(|_| ""),
         }
     }
@@ -399,6 +507,13 @@ impl Compiler<'_> {
                 })
             }
             Typed::Location(_) => Box::new(|c| c.location.map_or(&[][..], |l| l.capabilities.as_slice())),
+            Typed::Let(index) => {
+                let index = *index;
+                Box::new(move |c| match c.let_value(index) {
+                    LetValue::List(_, _, list) => list,
+                    _ => &[][..],
+                })
+            }
             _ => Box::new(|_| &[][..]),
         }
     }
@@ -411,6 +526,7 @@ impl Policy for DslPolicy {
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
         let candidates = request.candidates;
+        let let_values = RefCell::new(vec![LetValue::Unknown; self.lets.len()]);
         let mut ctx = Ctx {
             catalog: request.catalog,
             order: request.order,
@@ -418,13 +534,17 @@ impl Policy for DslPolicy {
             line: usize::MAX,
             bound: usize::MAX,
             location: None,
+            location_index: usize::MAX,
             candidate: None,
             atp: 0.0,
             strings: &self.strings,
             lists: &self.lists,
+            lets: &self.lets,
+            let_values: &let_values,
         };
         for (slot, candidate) in candidates.locations.iter().enumerate() {
             ctx.location = Some(request.catalog.location(candidate.location));
+            ctx.location_index = candidate.location.index();
             ctx.candidate = Some(candidate);
             out.shipment[slot] = match self.location_rules.iter().find(|(_, rule)| rule(&ctx)) {
                 Some((name, _)) => Verdict::Excluded(Arc::clone(name)),
@@ -442,6 +562,7 @@ impl Policy for DslPolicy {
                 }
                 let location = &candidates.locations[slot];
                 ctx.location = Some(request.catalog.location(location.location));
+                ctx.location_index = location.location.index();
                 ctx.candidate = Some(location);
                 ctx.atp = f64::from(candidate.atp);
                 out.units[entry] = match self.entry_rules.iter().find(|(_, rule)| rule(&ctx)) {
@@ -451,6 +572,7 @@ impl Policy for DslPolicy {
             }
         }
         ctx.location = None;
+        ctx.location_index = usize::MAX;
         ctx.candidate = None;
         ctx.line = usize::MAX;
         let max_shipments = (self.max_shipments)(&ctx);

@@ -49,6 +49,13 @@ pub struct Config {
     pub max_plugin_bytes: usize,
     /// Most writes committed in one transaction (one fsync).
     pub commit_batch: usize,
+    /// Seconds a client has to send a request's headers, and an idle keep-alive connection
+    /// stays open; then the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request may take, reading its body included; then `408`.
+    pub request_timeout_secs: u64,
+    /// Seconds requests in flight may take to finish at shutdown.
+    pub shutdown_grace_secs: u64,
     /// Log as JSON lines instead of text.
     pub json_logs: bool,
     /// Let webhook URLs point at loopback, private and link-local addresses (a subscriber on
@@ -77,6 +84,9 @@ impl Default for Config {
             max_policy_bytes: 256 << 10,
             max_plugin_bytes: 4 << 20,
             commit_batch: 512,
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 10,
             json_logs: false,
             allow_private_webhooks: false,
             max_webhooks: 100,

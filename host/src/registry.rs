@@ -82,6 +82,72 @@ fn diagnostics_of(diagnostics: &switchyard_dsl::Diagnostics) -> Vec<DiagnosticRe
         .collect()
 }
 
+/// The stack of a thread that checks and compiles an upload.
+const COMPILER_STACK_BYTES: usize = 64 << 20;
+
+/// Compiles a version (without storing it). DSL errors come back with every diagnostic.
+fn compile_version(
+    plugins: &PluginHost,
+    kind: Kind,
+    name: &str,
+    bytes: &[u8],
+    uploaded_at: String,
+) -> Result<Version, ServiceError> {
+    let version = version_of(kind, bytes);
+    match kind {
+        Kind::Dsl => {
+            let source = std::str::from_utf8(bytes)
+                .map_err(|e| ServiceError::invalid("invalid_policy", format!("the source is not UTF-8: {e}")))?;
+            match switchyard_dsl::load(name, source, &switchyard_dsl::no_overrides()) {
+                Ok((policy, warnings)) => Ok(Version {
+                    meta: VersionMeta {
+                        version,
+                        name: name.to_owned(),
+                        kind,
+                        size: bytes.len(),
+                        uploaded_at,
+                        diagnostics: diagnostics_of(&warnings),
+                        groups: policy.groups().to_vec(),
+                    },
+                    policy: Arc::new(policy),
+                    plugin: None,
+                }),
+                Err(diagnostics) => {
+                    let diagnostics = diagnostics_of(&diagnostics);
+                    let errors = diagnostics.iter().filter(|d| d.level == DiagnosticLevel::Error).count();
+                    let first = diagnostics.iter().find(|d| d.level == DiagnosticLevel::Error);
+                    let message = match first {
+                        Some(d) => format!(
+                            "the policy has {errors} error(s); first at line {}, column {}: {}",
+                            d.line, d.column, d.message
+                        ),
+                        None => "the policy has errors".to_owned(),
+                    };
+                    Err(ServiceError::InvalidPolicy { message, diagnostics })
+                }
+            }
+        }
+        Kind::Wasm => {
+            let plugin =
+                plugins.load(name, bytes).map_err(|e| ServiceError::invalid("invalid_plugin", e.to_string()))?;
+            let plugin = Arc::new(plugin);
+            Ok(Version {
+                meta: VersionMeta {
+                    version,
+                    name: name.to_owned(),
+                    kind,
+                    size: bytes.len(),
+                    uploaded_at,
+                    diagnostics: Vec::new(),
+                    groups: Vec::new(),
+                },
+                policy: Arc::clone(&plugin) as Arc<dyn Policy>,
+                plugin: Some(plugin),
+            })
+        }
+    }
+}
+
 impl Registry {
     /// An empty registry running plugins on `plugins`.
     pub fn new(plugins: PluginHost) -> Registry {
@@ -94,63 +160,52 @@ impl Registry {
         }
     }
 
-    /// Compiles a version (without storing it). DSL errors come back with every diagnostic.
+    /// Compiles a version (without storing it), on a thread of its own with a known stack
+    /// (checking recurses over the policy's expressions), and waits for it. DSL errors come
+    /// back with every diagnostic.
     pub fn compile(&self, kind: Kind, name: &str, bytes: &[u8], uploaded_at: String) -> Result<Version, ServiceError> {
-        let version = version_of(kind, bytes);
-        match kind {
-            Kind::Dsl => {
-                let source = std::str::from_utf8(bytes)
-                    .map_err(|e| ServiceError::invalid("invalid_policy", format!("the source is not UTF-8: {e}")))?;
-                match switchyard_dsl::load(name, source, &switchyard_dsl::no_overrides()) {
-                    Ok((policy, warnings)) => Ok(Version {
-                        meta: VersionMeta {
-                            version,
-                            name: name.to_owned(),
-                            kind,
-                            size: bytes.len(),
-                            uploaded_at,
-                            diagnostics: diagnostics_of(&warnings),
-                            groups: policy.groups().to_vec(),
-                        },
-                        policy: Arc::new(policy),
-                        plugin: None,
-                    }),
-                    Err(diagnostics) => {
-                        let diagnostics = diagnostics_of(&diagnostics);
-                        let errors = diagnostics.iter().filter(|d| d.level == DiagnosticLevel::Error).count();
-                        let first = diagnostics.iter().find(|d| d.level == DiagnosticLevel::Error);
-                        let message = match first {
-                            Some(d) => format!(
-                                "the policy has {errors} error(s); first at line {}, column {}: {}",
-                                d.line, d.column, d.message
-                            ),
-                            None => "the policy has errors".to_owned(),
-                        };
-                        Err(ServiceError::InvalidPolicy { message, diagnostics })
-                    }
-                }
-            }
-            Kind::Wasm => {
-                let plugin = self
-                    .plugins
-                    .load(name, bytes)
-                    .map_err(|e| ServiceError::invalid("invalid_plugin", e.to_string()))?;
-                let plugin = Arc::new(plugin);
-                Ok(Version {
-                    meta: VersionMeta {
-                        version,
-                        name: name.to_owned(),
-                        kind,
-                        size: bytes.len(),
-                        uploaded_at,
-                        diagnostics: Vec::new(),
-                        groups: Vec::new(),
-                    },
-                    policy: Arc::clone(&plugin) as Arc<dyn Policy>,
-                    plugin: Some(plugin),
-                })
-            }
-        }
+        let plugins = self.plugins.clone();
+        let (name, bytes) = (name.to_owned(), bytes.to_vec());
+        std::thread::Builder::new()
+            .name("compile".into())
+            .stack_size(COMPILER_STACK_BYTES)
+            .spawn(move || compile_version(&plugins, kind, &name, &bytes, uploaded_at))
+            .map_err(|e| ServiceError::internal(format!("cannot start a compiler thread: {e}")))?
+            .join()
+            .unwrap_or_else(|_| Err(ServiceError::internal("the compiler thread panicked")))
+    }
+
+    /// [`Registry::compile`] without blocking the caller: an async task awaits the compiler
+    /// thread while the worker serves other requests.
+    pub async fn compile_async(
+        &self,
+        kind: Kind,
+        name: &str,
+        bytes: Vec<u8>,
+        uploaded_at: String,
+    ) -> Result<Version, ServiceError> {
+        let done = self.compile_on_thread(kind, name, bytes, uploaded_at)?;
+        done.await.unwrap_or_else(|_| Err(ServiceError::internal("the compiler thread stopped")))
+    }
+
+    fn compile_on_thread(
+        &self,
+        kind: Kind,
+        name: &str,
+        bytes: Vec<u8>,
+        uploaded_at: String,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<Version, ServiceError>>, ServiceError> {
+        let (send, done) = tokio::sync::oneshot::channel();
+        let plugins = self.plugins.clone();
+        let name = name.to_owned();
+        std::thread::Builder::new()
+            .name("compile".into())
+            .stack_size(COMPILER_STACK_BYTES)
+            .spawn(move || {
+                let _ = send.send(compile_version(&plugins, kind, &name, &bytes, uploaded_at));
+            })
+            .map_err(|e| ServiceError::internal(format!("cannot start a compiler thread: {e}")))?;
+        Ok(done)
     }
 
     /// Adds a compiled version (idempotent: the same content is the same version).

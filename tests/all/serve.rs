@@ -171,3 +171,48 @@ fn a_hard_kill_loses_no_acknowledged_reservation() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn sigterm_stops_the_server_within_seconds_and_a_demo_restart_keeps_the_stock() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap().to_owned();
+    let args = ["serve", "--demo", "--listen", "127.0.0.1:0", "--data", &data];
+    let (mut server, base) = start(&args);
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
+    let atp_of =
+        |base: &str| send(&agent, "GET", &format!("{base}/v1/inventory/SKU-00001"), "demo-reader", None).unwrap().1;
+    let before = atp_of(&base);
+    let location = before["locations"][0]["location"].as_str().unwrap().to_owned();
+    // A count sets one position to 3 units.
+    let level = json!({"levels": [{"sku": "SKU-00001", "location": location, "on_hand": 3}]});
+    assert_eq!(send(&agent, "POST", &format!("{base}/v1/inventory"), "demo-writer", Some(&level)).unwrap().0, 204);
+
+    // A client holds a connection open with half a request: SIGTERM still stops the server.
+    let address = base.trim_start_matches("http://").to_owned();
+    let mut slow = std::net::TcpStream::connect(&address).unwrap();
+    std::io::Write::write_all(&mut slow, b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
+        .unwrap();
+    let terminated = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(terminated.success());
+    let mut stopped = None;
+    for _ in 0..300 {
+        if let Some(status) = server.try_wait().unwrap() {
+            stopped = Some(status);
+            break;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    if stopped.is_none() {
+        server.kill().ok();
+        panic!("the server did not stop within 30 s of SIGTERM");
+    }
+
+    // The demo again on the same store: nothing is seeded again.
+    let (mut again, base) = start(&args);
+    let after = atp_of(&base);
+    let position = after["locations"].as_array().unwrap().iter().find(|p| p["location"] == location.as_str()).unwrap();
+    assert_eq!(position["on_hand"], 3, "the counted level survived the demo's restart: {after}");
+    again.kill().ok();
+    again.wait().ok();
+}

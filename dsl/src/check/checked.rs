@@ -58,6 +58,8 @@ pub enum Typed {
     Aggregate(Aggregate, Box<Typed>),
     /// A built-in function.
     Call(Function, Vec<Typed>),
+    /// The value of a `let`: index into [`CheckedPolicy::lets`].
+    Let(usize),
 }
 
 /// What an expression needs from where it is evaluated.
@@ -146,6 +148,8 @@ pub struct CheckedPolicy {
     pub version: String,
     /// Product groups (empty: all).
     pub groups: Vec<String>,
+    /// Every `let`, in source order; a let refers only to those before it.
+    pub lets: Vec<Checked>,
     /// Lookup tables.
     pub tables: Vec<Table>,
     /// Band tables.

@@ -66,7 +66,7 @@ impl Checker {
                         }
                         None => default,
                     };
-                    let checked = match fold(&checked.expr) {
+                    let checked = match fold(&checked.expr, &self.let_constants) {
                         Some(folded) if checked.needs == Needs::default() => Checked { expr: folded, ..checked },
                         _ if self.reported_at(value.span) => checked,
                         _ => {
@@ -218,6 +218,7 @@ impl Checker {
             name: ast.name.name.clone(),
             version: ast.version.clone(),
             groups: ast.groups.iter().map(|(g, _)| g.clone()).collect(),
+            lets: std::mem::take(&mut self.let_list),
             tables: std::mem::take(&mut self.table_list),
             bands: std::mem::take(&mut self.band_list),
             rules,

@@ -6,8 +6,10 @@ use crate::ast::{BinaryOp, UnaryOp};
 use super::checked::Typed;
 use super::schema::Function;
 
-/// Evaluates an expression made only of constants.
-pub fn fold(expr: &Typed) -> Option<Typed> {
+/// Evaluates an expression made only of constants; `lets[i]` is the value of let `i` when it
+/// is a constant.
+pub fn fold(expr: &Typed, lets: &[Option<Typed>]) -> Option<Typed> {
+    let fold = |expr: &Typed| fold(expr, lets);
     Some(match expr {
         Typed::Number(_) | Typed::Bool(_) | Typed::String(_) | Typed::StringList(_) => expr.clone(),
         Typed::Unary(UnaryOp::Not, operand) => match fold(operand)? {
@@ -64,6 +66,7 @@ pub fn fold(expr: &Typed) -> Option<Typed> {
                 Function::Days => first / 86_400.0,
             })
         }
+        Typed::Let(index) => lets.get(*index)?.clone()?,
         Typed::If(condition, then, otherwise) => match fold(condition)? {
             Typed::Bool(true) => fold(then)?,
             Typed::Bool(false) => fold(otherwise)?,

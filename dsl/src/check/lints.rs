@@ -10,7 +10,7 @@ use super::fold::fold;
 
 impl Checker {
     pub(super) fn rule_reachability(&mut self, name: &str, span: Span, condition: &Checked, is_exclude: bool) {
-        let excludes = match fold(&condition.expr) {
+        let excludes = match fold(&condition.expr, &self.let_constants) {
             Some(Typed::Bool(value)) => Some(if is_exclude { value } else { !value }),
             _ => None,
         };

@@ -50,7 +50,11 @@ struct Checker {
     diagnostics: Vec<Diagnostic>,
     // Names in scope: params (constants), lets (checked definitions), tables, bands.
     params: HashMap<String, (Checked, Span)>,
-    lets: HashMap<String, (Checked, Span)>,
+    // Each let by name: its index in `let_list` and where it is defined.
+    lets: HashMap<String, (usize, Span)>,
+    // Every let's definition, in source order, and its value when it is a constant.
+    let_list: Vec<Checked>,
+    let_constants: Vec<Option<Typed>>,
     tables: HashMap<String, usize>,
     table_list: Vec<Table>,
     band_map: HashMap<String, usize>,

@@ -6,6 +6,7 @@ use crate::diagnostic::{Code, Diagnostic};
 
 use super::Checker;
 use super::checked::{Checked, Needs, Typed};
+use super::fold::fold;
 use super::schema::{GLOBALS, LineRef};
 use super::types::Type;
 
@@ -49,7 +50,12 @@ impl Checker {
             );
             return;
         }
-        if let Some(&(_, previous)) = self.params.get(&name.name).or_else(|| self.lets.get(&name.name)) {
+        let previous = self
+            .params
+            .get(&name.name)
+            .map(|(_, span)| *span)
+            .or_else(|| self.lets.get(&name.name).map(|(_, span)| *span));
+        if let Some(previous) = previous {
             self.error(
                 Diagnostic::error(
                     Code::Duplicate,
@@ -77,7 +83,13 @@ impl Checker {
         if is_param {
             self.params.insert(name.name.clone(), (checked, name.span));
         } else {
-            self.lets.insert(name.name.clone(), (checked, name.span));
+            // A let is evaluated once per context where it is used: uses refer to its slot
+            // rather than copying its expression (copies would grow with every let that uses
+            // the one before, exponentially).
+            let constant = fold(&checked.expr, &self.let_constants);
+            self.lets.insert(name.name.clone(), (self.let_list.len(), name.span));
+            self.let_list.push(checked);
+            self.let_constants.push(constant);
         }
     }
 
@@ -146,8 +158,16 @@ impl Checker {
             );
             return self.invalid();
         }
-        if let Some((checked, _)) = self.params.get(name).or_else(|| self.lets.get(name)) {
-            let checked = checked.clone();
+        let found = match (self.params.get(name), self.lets.get(name)) {
+            (Some((checked, _)), _) => Some(checked.clone()),
+            (None, Some((index, _))) => self.let_list.get(*index).map(|definition| Checked {
+                expr: Typed::Let(*index),
+                ty: definition.ty,
+                needs: definition.needs,
+            }),
+            (None, None) => None,
+        };
+        if let Some(checked) = found {
             if self.bound.is_some() && checked.needs.line {
                 self.error(
                     Diagnostic::error(

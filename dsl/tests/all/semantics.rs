@@ -157,3 +157,49 @@ fn values_outside_a_policy_are_read_as_the_language_writes_them() {
         assert_eq!(literal(not_a_value), None, "{not_a_value}");
     }
 }
+
+#[test]
+fn a_let_that_doubles_the_one_before_costs_one_evaluation_not_two() {
+    // Each `let` uses the one before twice. Copied into each use, the last one would be a tree
+    // of 2^60 nodes; as slots evaluated once per context, it is 60 additions.
+    let mut source = String::from("policy t v1 applies to all groups {\n let a0 = order.line_count * 0 + 1\n");
+    for n in 1..=60 {
+        source.push_str(&format!(" let a{n} = a{} + a{}\n", n - 1, n - 1));
+    }
+    source.push_str(" unit cost = $1\n shipment cost = $1\n short stock: partial at $1 * a60 / a58\n}\n");
+    let (policy, _) = load("bomb.policy", &source, &no_overrides()).unwrap_or_else(|d| panic!("{}", d.render()));
+    // Evaluated: 2^60 / 2^58 = 4, exactly.
+    let mut catalog = Catalog::new();
+    catalog
+        .add_location(switchyard_engine::Location {
+            id: "L".into(),
+            kind: LocationKind::Store,
+            position: GeoPoint { lat: 0.0, lon: 0.0 },
+            handling_per_shipment: 0.0,
+            handling_per_unit: 0.0,
+            capacity_shipments_per_day: None,
+            downtime: vec![],
+            capabilities: vec![],
+            priority: 0,
+            utc_offset_minutes: 0,
+        })
+        .unwrap();
+    let order = Order {
+        id: "O".into(),
+        placed_at: Timestamp(0),
+        channel: "web".into(),
+        ship_to: Address {
+            position: GeoPoint { lat: 0.0, lon: 0.0 },
+            postal_code: String::new(),
+            country: String::new(),
+        },
+        lines: vec![],
+    };
+    let mut candidates = Candidates::default();
+    candidates.clear();
+    let mut evaluation = Evaluation::default();
+    evaluation.reset(&candidates);
+    let request = PolicyRequest { catalog: &catalog, order: &order, now: Timestamp(0), candidates: &candidates };
+    policy.evaluate(&request, &mut evaluation).unwrap();
+    assert_eq!(evaluation.short_stock, ShortStock::Partial { unfilled_penalty: 4.0 });
+}

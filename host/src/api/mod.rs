@@ -9,12 +9,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::error::ServiceError;
 use crate::service::Service;
@@ -31,14 +38,17 @@ pub use error::{ApiError, ErrorBody, ErrorDetail};
 
 type Shared = Arc<Service>;
 
-/// The service's router: every route, with auth, request ids, body limits and metrics.
+/// The service's router: every route, with auth, request ids, body limits, timeouts, panic
+/// catching, tracing and metrics.
 pub fn app(service: Shared) -> Router {
     let json_limit = service.config().max_body_bytes;
     let upload_limit = service.config().max_plugin_bytes.max(service.config().max_policy_bytes) + 1;
+    let request_timeout = Duration::from_secs(service.config().request_timeout_secs.max(1));
     let uploads = Router::new()
         .route("/v1/policies", post(policies::upload_policy).get(policies::list_versions))
         .route("/v1/plugins", post(policies::upload_plugin))
-        .layer(DefaultBodyLimit::max(upload_limit));
+        .layer(DefaultBodyLimit::max(upload_limit))
+        .layer(RequestBodyLimitLayer::new(upload_limit));
     let api = Router::new()
         .route("/v1/locations", get(catalog::list_locations).post(catalog::upsert_locations))
         .route("/v1/locations/{id}", get(catalog::get_location).put(catalog::put_location))
@@ -70,7 +80,9 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/recurring-orders/{id}", get(orders::get_recurring).delete(orders::stop_recurring))
         .route("/v1/webhooks", get(webhooks::list_webhooks).post(webhooks::add_webhook))
         .route("/v1/webhooks/{id}", delete(webhooks::remove_webhook))
-        .layer(DefaultBodyLimit::max(json_limit));
+        .layer(DefaultBodyLimit::max(json_limit))
+        .layer(RequestBodyLimitLayer::new(json_limit));
+    let request_id = HeaderName::from_static(REQUEST_ID);
     Router::new()
         .merge(api)
         .merge(uploads)
@@ -86,8 +98,93 @@ pub fn app(service: Shared) -> Router {
                 "this endpoint does not take that method",
             )
         })
+        // Innermost first: time limit, then errors of the layers in the JSON shape, metrics,
+        // the tracing span, request ids, and outermost, a panic becomes a 500.
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(middleware::map_response(errors_as_json))
         .layer(middleware::from_fn_with_state(Arc::clone(&service), observe))
+        .layer(TraceLayer::new_for_http().make_span_with(span_for).on_request(()).on_response(log_response))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, RequestIds))
+        .layer(CatchPanicLayer::custom(panic_response))
         .with_state(service)
+}
+
+/// The header that carries a request's id (a client may set its own, up to 64 characters).
+const REQUEST_ID: &str = "x-request-id";
+
+static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
+
+// Request ids `req-<n>`; a client's own id is kept when it is short enough.
+#[derive(Clone, Copy)]
+struct RequestIds;
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, request: &Request<B>) -> Option<RequestId> {
+        let given = request.headers().get(REQUEST_ID).filter(|v| !v.is_empty() && v.len() <= 64);
+        let id = match given {
+            Some(value) => value.clone(),
+            None => HeaderValue::from_str(&format!("req-{:x}", REQUEST_SEQ.fetch_add(1, Ordering::Relaxed))).ok()?,
+        };
+        Some(RequestId::new(id))
+    }
+}
+
+fn span_for<B>(request: &Request<B>) -> tracing::Span {
+    let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", request_id = %id, method = %request.method(), route)
+}
+
+fn log_response<B>(response: &axum::http::Response<B>, latency: Duration, _: &tracing::Span) {
+    let status = response.status().as_u16();
+    let elapsed_us = latency.as_micros() as u64;
+    if response.status().is_server_error() {
+        tracing::warn!(status, elapsed_us, "served");
+    } else {
+        tracing::debug!(status, elapsed_us, "served");
+    }
+}
+
+// A panic in a request is a bug: the client gets a 500 in the API's shape, the log the detail.
+fn panic_response(detail: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = detail
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| detail.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(detail, "a request panicked");
+    ApiError::from(ServiceError::internal(format!("panic: {detail}"))).into_response()
+}
+
+// Errors answered by a layer or by axum itself (a timeout, a body over the limit, a path
+// parameter that does not parse) get the API's one error shape.
+async fn errors_as_json(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (code, fallback) = match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "the request is malformed"),
+        StatusCode::NOT_FOUND => ("no_route", "no such endpoint"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this endpoint does not take that method"),
+        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the request took longer than the limit"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is larger than the limit"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "the body's content type is not accepted"),
+        StatusCode::UNPROCESSABLE_ENTITY => ("unprocessable", "the request cannot be used"),
+        _ if status.is_server_error() => ("internal", "internal error"),
+        _ => ("client_error", "the request cannot be served"),
+    };
+    let bytes = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.trim();
+    let message = if text.is_empty() { fallback.to_owned() } else { text.to_owned() };
+    ApiError::new(status, code, message).into_response()
 }
 
 /// Runs a service operation that writes to completion on a task of its own: a client that
@@ -203,35 +300,13 @@ async fn openapi() -> Response {
     axum::Json(ApiDoc::openapi()).into_response()
 }
 
-static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
-
-// Request id, tracing span, latency and status metrics for every request.
+// Latency and status metrics for every request, by route pattern.
 async fn observe(State(service): State<Shared>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64)
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("req-{:x}", REQUEST_SEQ.fetch_add(1, Ordering::Relaxed)));
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let method = request.method().to_string();
-    let span =
-        tracing::info_span!("request", request_id = %id, %method, route = route.as_deref().unwrap_or("unmatched"));
-    let mut response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
-    let status = response.status();
-    service.metrics().request(route.as_deref(), &method, status.as_u16(), started.elapsed());
-    span.in_scope(|| {
-        if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "served");
-        } else {
-            tracing::debug!(status = status.as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "served");
-        }
-    });
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-request-id", value);
-    }
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    service.metrics().request(route.as_deref(), method.as_str(), response.status().as_u16(), started.elapsed());
     response
 }
 

@@ -10,7 +10,7 @@ use switchyard_engine::{
 
 use super::commit::body_of;
 use super::validate::timestamp;
-use super::{Release, Service, ServiceError, now, resolve};
+use super::{Release, Service, ServiceError, limits, now, resolve};
 use crate::records::{LocationRecord, ProductRecord};
 use crate::store::Change;
 
@@ -82,6 +82,14 @@ pub(super) fn utc_offset_minutes(zone: chrono_tz::Tz, at: Timestamp) -> i32 {
 
 /// The engine's location, with its UTC offset as of `at`; errors name the field.
 pub(super) fn engine_location(record: &LocationRecord, at: Timestamp) -> Result<Location, ServiceError> {
+    limits::id("id", &record.id)?;
+    limits::text("kind", &record.kind, limits::MAX_NAME)?;
+    limits::names("capabilities", &record.capabilities)?;
+    if record.downtime.len() > limits::MAX_LIST {
+        return Err(
+            ServiceError::invalid("too_many", format!("at most {} downtime windows", limits::MAX_LIST)).at("downtime")
+        );
+    }
     let utc_offset_minutes = match &record.time_zone {
         Some(name) => utc_offset_minutes(time_zone(name)?, at),
         None => 0,
@@ -108,6 +116,18 @@ pub(super) fn engine_location(record: &LocationRecord, at: Timestamp) -> Result<
         priority: record.priority,
         utc_offset_minutes,
     })
+}
+
+// Sizes of a product's fields.
+fn check_product(record: &ProductRecord) -> Result<(), ServiceError> {
+    limits::id("sku", &record.sku)?;
+    limits::id("group", &record.group)?;
+    limits::names("tags", &record.tags)?;
+    if record.components.len() > limits::MAX_LIST {
+        return Err(ServiceError::invalid("too_many", format!("a kit has at most {} components", limits::MAX_LIST))
+            .at("components"));
+    }
+    Ok(())
 }
 
 /// The engine's product.
@@ -238,6 +258,7 @@ impl Service {
         let mut releases = (*self.releases()).clone();
         for (index, record) in products.iter().enumerate() {
             let path = format!("products[{index}]");
+            check_product(record).map_err(|e| e.under(&path))?;
             catalog
                 .upsert_product(engine_product(record))
                 .map_err(|e| ServiceError::invalid("invalid_product", e.to_string()).at(&path))?;

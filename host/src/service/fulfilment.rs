@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use switchyard_engine::{ExcludingPolicy, InventoryError, Order, OrderLine, Router};
 
+use super::limits;
 use super::validate::{engine_order, routing_error};
 use super::{Service, ServiceError, WORKSPACE, event_with_reason, held_shipments, held_units, now, reservation_of};
 use crate::records::{BindingRecord, EventKind, HeldUnits, OrderRecord, OrderStatus, PlanRecord, ShipmentState};
@@ -101,6 +102,10 @@ impl Service {
     /// `location` may be left out when the order has one shipment the event can apply to
     /// (or, for `shipped`, to ship every open shipment).
     pub async fn fulfilment_event(&self, id: &str, event: &FulfilmentEvent) -> Result<OrderRecord, ServiceError> {
+        limits::text("reason", &event.reason, limits::MAX_REASON)?;
+        limits::text("carrier", event.carrier.as_deref().unwrap_or(""), limits::MAX_NAME)?;
+        limits::text("tracking", event.tracking.as_deref().unwrap_or(""), limits::MAX_NAME)?;
+        limits::text("location", event.location.as_deref().unwrap_or(""), limits::MAX_ID)?;
         match event.event {
             ShipmentState::Shipped => self.ship(id, event).await,
             ShipmentState::Rejected => self.reject_shipment(id, event).await,

@@ -30,6 +30,9 @@ pub struct InboundRequest {
     pub expected_at: String,
 }
 
+/// The most inbound records announced in one request.
+pub const MAX_INBOUND_BATCH: usize = 10_000;
+
 fn inbound_change(inbound: &Inbound) -> Result<Change, ServiceError> {
     Ok(Change::Inbound { id: inbound.id.clone(), body: body_of(inbound)? })
 }
@@ -38,6 +41,13 @@ impl Service {
     /// Announces inbound stock (all or none).
     pub async fn add_inbound(&self, entries: Vec<InboundRequest>) -> Result<Vec<Inbound>, ServiceError> {
         let catalog = self.catalog();
+        if entries.len() > MAX_INBOUND_BATCH {
+            return Err(ServiceError::invalid(
+                "too_many",
+                format!("at most {MAX_INBOUND_BATCH} entries at once, not {}", entries.len()),
+            )
+            .at("entries"));
+        }
         let mut created = Vec::with_capacity(entries.len());
         for (index, entry) in entries.iter().enumerate() {
             let path = format!("entries[{index}]");

@@ -50,6 +50,7 @@ mod commit;
 mod create;
 mod fulfilment;
 mod inbound;
+pub mod limits;
 mod orders;
 mod policies;
 mod recovery;

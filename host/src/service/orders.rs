@@ -173,6 +173,7 @@ impl Service {
     /// Cancels an order that holds stock (or waits for it, or is scheduled): its units and
     /// promises are released.
     pub async fn cancel(&self, id: &str, reason: &str) -> Result<OrderRecord, ServiceError> {
+        super::limits::text("reason", reason, super::limits::MAX_REASON)?;
         self.release(id, OrderStatus::Cancelled, reason).await
     }
 

@@ -15,7 +15,7 @@ impl Service {
         if let Some(existing) = self.registry.version(&id) {
             return Ok((existing.meta.clone(), false));
         }
-        let compiled = self.registry.compile(kind, name, &bytes, now().to_string())?;
+        let compiled = self.registry.compile_async(kind, name, bytes.clone(), now().to_string()).await?;
         let meta = compiled.meta.clone();
         let change = Change::PolicyVersion {
             version: meta.version.clone(),

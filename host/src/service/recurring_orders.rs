@@ -122,9 +122,7 @@ impl Service {
         start_at: Option<&str>,
         mut template: SubmittedOrder,
     ) -> Result<RecurringOrder, ServiceError> {
-        if id.is_empty() || id.len() > 128 {
-            return Err(ServiceError::invalid("invalid_field", "the id must be 1-128 characters").at("id"));
-        }
+        super::limits::id("id", id)?;
         Interval::parse(every)?;
         let at = now();
         let start = match start_at {

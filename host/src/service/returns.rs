@@ -20,6 +20,7 @@ impl Service {
         lines: Vec<ReturnLine>,
         reason: &str,
     ) -> Result<OrderRecord, ServiceError> {
+        super::limits::text("reason", reason, super::limits::MAX_REASON)?;
         let slot = self.slot(id)?;
         let mut record = slot.lock().await;
         let Some(plan) = record.plan.clone() else {

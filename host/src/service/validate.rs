@@ -9,7 +9,7 @@ use switchyard_engine::{
     Address, Catalog, GeoPoint, Order, OrderError, OrderLine, RoutingError, Timestamp, expand_kits, validate_order,
 };
 
-use super::ServiceError;
+use super::{ServiceError, limits};
 use crate::records::SubmittedOrder;
 
 /// The most lines an order may have, before its kits are expanded.
@@ -37,8 +37,21 @@ pub(super) fn engine_order(
     submitted: &SubmittedOrder,
     now: Timestamp,
 ) -> Result<Order, ServiceError> {
-    if submitted.id.is_empty() {
-        return Err(invalid_field("id", "must not be empty"));
+    // Sizes first, before any work that grows with them.
+    limits::id("id", &submitted.id)?;
+    if submitted.lines.len() > MAX_LINES {
+        return Err(ServiceError::invalid(
+            "invalid_order",
+            format!("{} lines is more than the limit of {MAX_LINES}", submitted.lines.len()),
+        )
+        .at("lines"));
+    }
+    limits::text("channel", &submitted.channel, limits::MAX_NAME)?;
+    limits::text("ship_to.postal_code", &submitted.ship_to.postal_code, limits::MAX_NAME)?;
+    limits::text("ship_to.country", &submitted.ship_to.country, limits::MAX_NAME)?;
+    for (index, line) in submitted.lines.iter().enumerate() {
+        limits::id(format!("lines[{index}].id"), &line.id)?;
+        limits::text(format!("lines[{index}].sku"), &line.sku, limits::MAX_ID)?;
     }
     let placed_at = match &submitted.placed_at {
         Some(text) => timestamp("placed_at", text)?,

@@ -259,3 +259,181 @@ async fn a_scheduled_preorder_keeps_to_the_cap_and_is_backordered_when_due() {
     assert_eq!(over.body["error"]["code"], "preorder_cap_reached", "{}", over.body);
     assert_restart_matches(dir.path(), &service).await;
 }
+
+#[tokio::test]
+async fn a_policy_of_doubling_lets_uploads_and_routes() {
+    let (dir, service, app) = seeded(900).await;
+    let mut source = String::from("policy doubling v1 applies to all groups {\n let a0 = item.weight_kg\n");
+    for n in 1..=40 {
+        source.push_str(&format!(" let a{n} = a{} + a{}\n", n - 1, n - 1));
+    }
+    source.push_str(" unit cost = $0.01 * a40 / a39\n shipment cost = $5\n short stock: partial at $100\n}\n");
+    let uploaded = call(&app, Method::POST, "/v1/policies?name=doubling", Some(ADMIN), source).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.body);
+    let version = uploaded.body["version"].as_str().unwrap();
+    let bound =
+        call(&app, Method::PUT, "/v1/bindings/default", Some(ADMIN), json!({"version": version}).to_string()).await;
+    assert_eq!(bound.status, StatusCode::OK, "{}", bound.body);
+    let routed = post(&app, "/v1/orders/route", READER, &order("db-1", "SKU-A", 1)).await;
+    assert_eq!(routed.status, StatusCode::OK, "{}", routed.body);
+    // 2^40 / 2^39 = 2: every unit costs two cents.
+    assert_eq!(routed.body["plan"]["shipments"][0]["lines"][0]["unit_cost"], 0.02);
+    assert_restart_matches(dir.path(), &service).await;
+}
+
+#[tokio::test]
+async fn oversized_ids_and_orders_are_refused_before_any_work() {
+    let (dir, service, app) = seeded(900).await;
+    let long = "x".repeat(200);
+    let refused = post(&app, "/v1/orders", WRITER, &order(&long, "SKU-A", 1)).await;
+    assert_eq!(
+        (refused.status, refused.body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("id"))
+    );
+    let mut many = order("big-1", "SKU-A", 1);
+    many["lines"] = (0..201).map(|n| json!({"id": n.to_string(), "sku": "NOPE", "qty": 1})).collect();
+    let refused = post(&app, "/v1/orders", WRITER, &many).await;
+    // The line count is refused, not the first unknown SKU: no per-line work was done.
+    assert_eq!(
+        (refused.status, refused.body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("lines"))
+    );
+    let mut location = get(&app, "/v1/locations/DC-EAST", READER).await.body;
+    location["id"] = json!(long);
+    let refused = post(&app, "/v1/locations", WRITER, &json!({"locations": [location]})).await;
+    assert_eq!(refused.body["error"]["field"], "locations[0].id", "{}", refused.body);
+    let reason = "why ".repeat(500);
+    post(&app, "/v1/orders", WRITER, &order("big-2", "SKU-A", 1)).await;
+    let refused = post(&app, "/v1/orders/big-2/cancel", WRITER, &json!({"reason": reason})).await;
+    assert_eq!(refused.body["error"]["field"], "reason", "{}", refused.body);
+    assert_restart_matches(dir.path(), &service).await;
+}
+
+#[tokio::test]
+async fn webhooks_to_internal_addresses_are_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = switchyard_host::Config { allow_private_webhooks: false, ..config(dir.path(), 900) };
+    let service = switchyard_host::Service::open(settings).await.unwrap();
+    let app = switchyard_host::app(std::sync::Arc::clone(&service));
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://169.254.169.254/latest",
+        "http://[::1]/x",
+        "http://10.0.0.7/x",
+        "http://localhost/x",
+    ] {
+        let refused = post(&app, "/v1/webhooks", ADMIN, &json!({"url": url, "events": ["*"]})).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {}", refused.body);
+        assert_eq!(refused.body["error"]["field"], "url");
+    }
+    let credentials =
+        post(&app, "/v1/webhooks", ADMIN, &json!({"url": "https://a:b@example.com/x", "events": ["*"]})).await;
+    assert_eq!(credentials.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", credentials.body);
+}
+
+// A subscriber that accepts connections and never answers.
+async fn black_hole() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    url
+}
+
+// A subscriber that answers 200 and counts what it got.
+async fn counting_receiver() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&count);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let seen = std::sync::Arc::clone(&seen);
+            async move {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_subscriber_delays_only_itself() {
+    let (dir, service, app) = seeded(900).await;
+    let dead = black_hole().await;
+    let (alive, received) = counting_receiver().await;
+    for url in [&dead, &alive] {
+        let subscribed = post(&app, "/v1/webhooks", ADMIN, &json!({"url": url, "events": ["order.reserved"]})).await;
+        assert_eq!(subscribed.status, StatusCode::CREATED, "{}", subscribed.body);
+    }
+    for n in 0..3 {
+        post(&app, "/v1/orders", WRITER, &order(&format!("dd-{n}"), "SKU-A", 1)).await;
+    }
+    let round = {
+        let service = std::sync::Arc::clone(&service);
+        tokio::spawn(async move { service.deliver_due().await })
+    };
+    // The live subscriber gets all three while the dead one's first attempt still hangs
+    // (it gives up after 5 s).
+    for _ in 0..100 {
+        if received.load(std::sync::atomic::Ordering::SeqCst) == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(received.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert!(!round.is_finished(), "the dead subscriber's lane is still waiting");
+    round.await.unwrap();
+    let listed = get(&app, "/v1/webhooks", ADMIN).await.body;
+    let dead_lane =
+        listed["webhooks"].as_array().unwrap().iter().find(|w| w["subscription"]["url"] == dead.as_str()).unwrap();
+    let attempts: Vec<u64> =
+        dead_lane["recent_deliveries"].as_array().unwrap().iter().map(|d| d["attempts"].as_u64().unwrap()).collect();
+    assert_eq!(attempts.iter().sum::<u64>(), 1, "one failed attempt, then the lane backs off: {attempts:?}");
+    assert_restart_matches(dir.path(), &service).await;
+}
+
+#[tokio::test]
+async fn finished_deliveries_are_pruned_and_a_full_queue_drops_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings =
+        switchyard_host::Config { delivery_retention: 3, max_pending_deliveries: 2, ..config(dir.path(), 900) };
+    let service = switchyard_host::Service::open(settings).await.unwrap();
+    seed(&service).await;
+    let app = switchyard_host::app(std::sync::Arc::clone(&service));
+    let (alive, received) = counting_receiver().await;
+    post(&app, "/v1/webhooks", ADMIN, &json!({"url": alive, "events": ["order.reserved"]})).await;
+    for n in 0..8 {
+        post(&app, "/v1/orders", WRITER, &order(&format!("pr-{n}"), "SKU-A", 1)).await;
+        service.deliver_due().await;
+    }
+    assert_eq!(received.load(std::sync::atomic::Ordering::SeqCst), 8);
+    let listed = get(&app, "/v1/webhooks", ADMIN).await.body;
+    assert_eq!(listed["webhooks"][0]["recent_deliveries"].as_array().unwrap().len(), 3, "kept: the latest three");
+    assert_restart_matches(dir.path(), &service).await;
+
+    // A subscriber that refuses every connection: two wait, the rest are dropped, visibly.
+    post(&app, "/v1/webhooks", ADMIN, &json!({"url": "http://127.0.0.1:9/hook", "events": ["order.confirmed"]})).await;
+    for n in 0..5 {
+        post(&app, &format!("/v1/orders/pr-{n}/confirm"), WRITER, &json!({})).await;
+    }
+    let listed = get(&app, "/v1/webhooks", ADMIN).await.body;
+    let refusing = listed["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["subscription"]["url"] == "http://127.0.0.1:9/hook")
+        .unwrap();
+    let statuses: Vec<&str> =
+        refusing["recent_deliveries"].as_array().unwrap().iter().map(|d| d["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "pending").count(), 2, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == "failed").count(), 3, "{statuses:?}");
+    assert_restart_matches(dir.path(), &service).await;
+}

@@ -5,5 +5,6 @@
 
 mod api;
 mod hardening;
+mod slow_clients;
 mod socket;
 mod support;

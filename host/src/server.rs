@@ -1,0 +1,163 @@
+//! Serving the API over a socket, and the background work beside it.
+//!
+//! Connections are HTTP/1.1 served by hyper with a header read timeout that also closes idle
+//! keep-alive connections (a slowloris client that trickles its headers, or one that opens a
+//! connection and never speaks, is cut off); the API's own layers (`api::app`) bound each
+//! request's body, duration and panics. Each kind of background work runs on a task of its
+//! own, so one that is slow never holds up another (reservations expire whatever the
+//! webhooks or recurring orders do). Shutdown (ctrl-c or SIGTERM) stops accepting, lets the
+//! requests in flight finish for at most `shutdown_grace_secs`, and returns.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::task::JoinSet;
+
+use crate::service::Service;
+use crate::store::Work;
+
+/// Serves `service` on `listener` until ctrl-c or SIGTERM.
+pub async fn serve(service: Arc<Service>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    serve_until(service, listener, shutdown_signal()).await
+}
+
+/// Serves `service` on `listener` until `stop` resolves; then stops within the grace period.
+pub async fn serve_until(
+    service: Arc<Service>,
+    listener: tokio::net::TcpListener,
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let mut background = spawn_background(&service);
+    let app = crate::api::app(Arc::clone(&service));
+    let header_timeout = Duration::from_secs(service.config().header_read_timeout_secs.max(1));
+    let grace = Duration::from_secs(service.config().shutdown_grace_secs);
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: wait, do not spin.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_timeout)
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+                let watched = graceful.watch(connection);
+                connections.spawn(async move {
+                    if let Err(error) = watched.await {
+                        tracing::debug!(%error, "connection closed");
+                    }
+                });
+            }
+            // Reap finished connections as they go.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    tracing::info!("shutting down: no new connections; finishing the requests in flight");
+    drop(listener);
+    background.abort_all();
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!(open = connections.len(), "connections still open after the grace period; closing them");
+        }
+    }
+    connections.abort_all();
+    Ok(())
+}
+
+// Each kind of background work on its own task, at its own pace.
+fn spawn_background(service: &Arc<Service>) -> JoinSet<()> {
+    let mut tasks = JoinSet::new();
+    tasks.spawn(Arc::clone(service).run_deliveries());
+    let every_second = |work: Option<Work>, job: fn(Arc<Service>) -> BoxedJob| {
+        let service = Arc::clone(service);
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Some(work) = work
+                    && !service.claim(work).await
+                {
+                    continue;
+                }
+                job(Arc::clone(&service)).await;
+            }
+        }
+    };
+    tasks.spawn(every_second(None, |s| {
+        Box::pin(async move {
+            let shifted = s.refresh_time_zones().await;
+            if shifted > 0 {
+                tracing::info!(locations = shifted, "UTC offsets changed (daylight saving)");
+            }
+        })
+    }));
+    tasks.spawn(every_second(Some(Work::Expiry), |s| {
+        Box::pin(async move {
+            let expired = s.expire_due().await;
+            if expired > 0 {
+                tracing::info!(expired, "reservations expired");
+            }
+        })
+    }));
+    tasks.spawn(every_second(Some(Work::Scheduled), |s| {
+        Box::pin(async move {
+            let routed = s.route_due().await;
+            if routed > 0 {
+                tracing::info!(routed, "scheduled orders routed");
+            }
+        })
+    }));
+    tasks.spawn(every_second(Some(Work::Recurring), |s| {
+        Box::pin(async move {
+            let created = s.run_recurring().await;
+            if created > 0 {
+                tracing::info!(created, "recurring orders created");
+            }
+        })
+    }));
+    tasks
+}
+
+type BoxedJob = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
