@@ -28,7 +28,7 @@ pub struct OrderPlanDocument {
     pub shipments: Vec<ShipmentDocument>,
     /// Units no location ships.
     pub unfilled: Vec<LineQtyDocument>,
-    /// The router's figure for the plan's cost.
+    /// The router's figure for the plan's cost, rounded to the cent.
     pub cost: f64,
     /// Whether the router proved the plan optimal.
     pub optimal: bool,
@@ -54,10 +54,11 @@ pub struct LineQtyDocument {
     pub qty: u32,
 }
 
-// Costs are written to a millionth: enough for any currency, stable across platforms.
+// Costs are written rounded to the cent, as amounts of money are everywhere they leave
+// switchyard.
 fn round_cost(cost: f64) -> f64 {
     // `+ 0.0` turns -0.0 into 0.0.
-    (cost * 1e6).round() / 1e6 + 0.0
+    (cost * 100.0).round() / 100.0 + 0.0
 }
 
 impl PlanDocument {

@@ -119,6 +119,17 @@ pub enum InventoryError {
 struct Shard {
     // INVARIANT: each vector is sorted by location and holds a location at most once.
     stock: FxHashMap<SkuId, Vec<Position>>,
+    // Positions changed since `take_changed` last ran (by SKU): their ATP may have moved.
+    changed: FxHashMap<SkuId, Vec<LocationId>>,
+}
+
+impl Shard {
+    fn mark(&mut self, sku: SkuId, location: LocationId) {
+        let locations = self.changed.entry(sku).or_default();
+        if !locations.contains(&location) {
+            locations.push(location);
+        }
+    }
 }
 
 impl Shard {
@@ -167,6 +178,7 @@ impl Inventory {
     /// Sets on hand and safety stock of a position, creating it if needed; reservations stay.
     pub fn set_stock(&self, sku: SkuId, location: LocationId, on_hand: u32, safety_stock: u32) {
         let mut shard = self.shards[shard_of(sku)].lock();
+        shard.mark(sku, location);
         let positions = shard.stock.entry(sku).or_default();
         match positions.binary_search_by_key(&location, |p| p.location) {
             Ok(at) => {
@@ -232,7 +244,9 @@ impl Inventory {
         }
         // Every check passed with all locks held: apply.
         for units in &merged {
-            if let Some(position) = guard_for(&mut guards, units.sku).position_mut(units.sku, units.location) {
+            let shard = guard_for(&mut guards, units.sku);
+            shard.mark(units.sku, units.location);
+            if let Some(position) = shard.position_mut(units.sku, units.location) {
                 position.reserved += units.qty;
             }
         }
@@ -258,7 +272,9 @@ impl Inventory {
                 }
             }
             for units in &merged {
-                if let Some(position) = guard_for(&mut guards, units.sku).position_mut(units.sku, units.location) {
+                let shard = guard_for(&mut guards, units.sku);
+                shard.mark(units.sku, units.location);
+                if let Some(position) = shard.position_mut(units.sku, units.location) {
                     position.reserved = position.reserved.saturating_add(units.qty);
                 }
             }
@@ -300,6 +316,7 @@ impl Inventory {
         match u32::try_from(next) {
             Ok(on_hand) => {
                 positions[at].on_hand = on_hand;
+                shard.mark(sku, location);
                 Ok(on_hand)
             }
             Err(_) => Err(InventoryError::OutOfRange { sku, location, what: "on hand would leave 0..=4294967295" }),
@@ -341,7 +358,9 @@ impl Inventory {
             }
         }
         for units in &merged {
-            if let Some(position) = guard_for(&mut guards, units.sku).position_mut(units.sku, units.location) {
+            let shard = guard_for(&mut guards, units.sku);
+            shard.mark(units.sku, units.location);
+            if let Some(position) = shard.position_mut(units.sku, units.location) {
                 position.reserved -= units.qty;
                 if shipped {
                     position.on_hand -= units.qty;
@@ -358,6 +377,17 @@ impl Inventory {
             }
         }
         Ok(())
+    }
+
+    /// The positions changed since the last call (set, adjusted, reserved, released, shipped,
+    /// restored), by SKU: what to look at to publish ATP changes. Empties the record.
+    pub fn take_changed(&self) -> Vec<(SkuId, Vec<LocationId>)> {
+        let mut changed = Vec::new();
+        for shard in self.shards.iter() {
+            changed.extend(std::mem::take(&mut shard.lock().changed));
+        }
+        changed.sort_unstable_by_key(|(sku, _)| *sku);
+        changed
     }
 
     /// Every position of every SKU, by SKU then location (for consistency checks).

@@ -56,6 +56,9 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Seconds requests in flight may take to finish at shutdown.
     pub shutdown_grace_secs: u64,
+    /// The currency of every amount (ISO 4217: `USD`, `EUR`, ...); plans and shadow runs name
+    /// it.
+    pub currency: String,
     /// Log as JSON lines instead of text.
     pub json_logs: bool,
     /// Let webhook URLs point at loopback, private and link-local addresses (a subscriber on
@@ -69,6 +72,8 @@ pub struct Config {
     pub delivery_retention: usize,
     /// Subscribers delivered to at once.
     pub webhook_concurrency: usize,
+    /// Entries of the ATP feed kept (`GET /v1/inventory/changes`); older ones are pruned.
+    pub atp_feed_retention: usize,
     /// Bearer tokens and their roles.
     pub tokens: Vec<Token>,
 }
@@ -87,12 +92,14 @@ impl Default for Config {
             header_read_timeout_secs: 10,
             request_timeout_secs: 30,
             shutdown_grace_secs: 10,
+            currency: "USD".to_owned(),
             json_logs: false,
             allow_private_webhooks: false,
             max_webhooks: 100,
             max_pending_deliveries: 10_000,
             delivery_retention: 100,
             webhook_concurrency: 8,
+            atp_feed_retention: 10_000,
             tokens: Vec::new(),
         }
     }
@@ -101,7 +108,18 @@ impl Default for Config {
 impl Config {
     /// Reads a configuration file; errors name the line and column.
     pub fn from_toml(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Whether the settings can be used together.
+    pub fn check(&self) -> Result<(), String> {
+        let code = self.currency.as_bytes();
+        if code.len() != 3 || !code.iter().all(u8::is_ascii_uppercase) {
+            return Err(format!("currency `{}` is not an ISO 4217 code like `USD`", self.currency));
+        }
+        Ok(())
     }
 
     /// The role of a bearer token, if it is one of ours.

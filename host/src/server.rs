@@ -125,6 +125,13 @@ fn spawn_background(service: &Arc<Service>) -> JoinSet<()> {
             }
         })
     }));
+    tasks.spawn(every_second(Some(Work::AtpFeed), |s| {
+        Box::pin(async move {
+            if let Err(error) = s.publish_atp_changes().await {
+                tracing::warn!(%error, "ATP changes not published; retried");
+            }
+        })
+    }));
     tasks.spawn(every_second(Some(Work::Recurring), |s| {
         Box::pin(async move {
             let created = s.run_recurring().await;

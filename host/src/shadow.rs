@@ -38,6 +38,8 @@ pub struct ShadowSummary {
     pub version: String,
     /// When the shadow started (RFC 3339).
     pub started_at: String,
+    /// The currency of the costs.
+    pub currency: String,
     /// Orders planned by both.
     pub orders_compared: u64,
     /// Orders the shadow planned differently.
@@ -71,11 +73,12 @@ pub struct Shadow {
 
 impl Shadow {
     /// A shadow of `version` for `group`.
-    pub fn new(group: &str, version: &str, policy: Arc<dyn Policy>, started_at: String) -> Shadow {
+    pub fn new(group: &str, version: &str, policy: Arc<dyn Policy>, started_at: String, currency: &str) -> Shadow {
         let summary = ShadowSummary {
             group: group.to_owned(),
             version: version.to_owned(),
             started_at,
+            currency: currency.to_owned(),
             ..ShadowSummary::default()
         };
         Shadow { policy, summary: Mutex::new((summary, VecDeque::new())) }

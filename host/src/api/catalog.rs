@@ -2,12 +2,12 @@
 //! stock, ATP.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
 use super::dto::{
-    AtpDto, Inbound, InboundBody, InboundList, LocationDto, Locations, ProductDto, Products, ReceiveInboundBody,
-    StockAdjustments, StockLevels,
+    AtpChangesDto, AtpChangesQuery, AtpDto, Inbound, InboundBody, InboundList, LocationDto, Locations, ProductDto,
+    Products, ReceiveInboundBody, StockAdjustments, StockLevels,
 };
 use super::extract::{Auth, JsonBody, OptionalJsonBody, Reader, Writer};
 use super::{ApiError, ErrorBody, Shared, complete};
@@ -278,4 +278,22 @@ pub(super) async fn receive_inbound(
 ) -> Result<Json<Inbound>, ApiError> {
     let received = complete(async move { s.receive_inbound(&id, body.qty).await }).await?;
     Ok(Json(received.into()))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/inventory/changes",
+    tag = "inventory",
+    params(AtpChangesQuery),
+    responses(
+        (status = 200, description = "ATP changes after `since`, one per SKU per interval", body = AtpChangesDto),
+        (status = 400, description = "a query parameter that does not parse", body = ErrorBody),
+    )
+)]
+pub(super) async fn atp_changes(
+    _: Auth<Reader>,
+    State(s): State<Shared>,
+    Query(query): Query<AtpChangesQuery>,
+) -> Json<AtpChangesDto> {
+    Json(s.atp_changes(query.since, query.limit.unwrap_or(100)).into())
 }

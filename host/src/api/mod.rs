@@ -58,6 +58,7 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/inventory/adjustments", post(catalog::adjust_stock))
         .route("/v1/inventory/inbound", get(catalog::list_inbound).post(catalog::add_inbound))
         .route("/v1/inventory/inbound/{id}/receive", post(catalog::receive_inbound))
+        .route("/v1/inventory/changes", get(catalog::atp_changes))
         .route("/v1/inventory/{sku}", get(catalog::atp))
         .route("/v1/orders", post(orders::create_order))
         .route("/v1/orders/route", post(orders::dry_run))
@@ -222,6 +223,7 @@ where
         catalog::list_inbound,
         catalog::receive_inbound,
         catalog::atp,
+        catalog::atp_changes,
         orders::dry_run,
         orders::create_order,
         orders::get_order,

@@ -4,6 +4,7 @@
 //!
 //! Their serde form is the store's format: renaming a field or a variant is a migration.
 
+mod atp;
 mod catalog;
 mod inventory;
 mod order;
@@ -13,12 +14,16 @@ mod recurring;
 mod returns;
 mod webhooks;
 
+pub use atp::{AtpChange, LocationAtp};
 pub use catalog::{ComponentRecord, DowntimeRecord, LocationRecord, ProductRecord};
 pub use inventory::{Backorder, BackorderStatus, Inbound};
 pub use order::{
     Event, EventKind, HeldShipment, HeldUnits, OrderRecord, OrderStatus, ShipTo, SubmittedLine, SubmittedOrder,
 };
-pub use plan::{CostRecord, PlanOutcome, PlanRecord, ShipmentLineRecord, ShipmentRecord, ShipmentState, UnfilledUnits};
+pub use plan::{
+    CostRecord, PlanOutcome, PlanRecord, ShipmentLineRecord, ShipmentRecord, ShipmentState, UnfilledUnits, cents,
+    from_cents,
+};
 pub use policies::{BindingRecord, DiagnosticLevel, DiagnosticRecord, Kind, VersionMeta};
 pub use recurring::RecurringOrder;
 pub use returns::{ReturnLabel, ReturnLine, ReturnOutcome, ReturnRecord, ReturnStatus};

@@ -31,6 +31,9 @@ pub struct PlanRecord {
     pub optimal: bool,
     /// `name@version` of the policy that decided.
     pub policy: String,
+    /// The currency of every amount (ISO 4217); empty in plans stored before it was kept.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub currency: String,
 }
 
 /// One shipment of a plan.
@@ -116,7 +119,7 @@ pub struct UnfilledUnits {
 }
 
 /// Cost terms of a plan.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CostRecord {
     /// Sum of shipment costs.
     pub shipments: f64,
@@ -130,9 +133,22 @@ pub struct CostRecord {
     pub total: f64,
 }
 
+/// An amount rounded to the cent, in cents.
+pub fn cents(amount: f64) -> i64 {
+    if amount.is_finite() { (amount * 100.0).round() as i64 } else { 0 }
+}
+
+/// An amount of cents as a decimal number (`1342` -> `13.42`).
+pub fn from_cents(cents: i64) -> f64 {
+    cents as f64 / 100.0
+}
+
 impl PlanRecord {
-    /// The engine's plan for `order`, in merchant ids.
-    pub fn from_engine(plan: &Plan, order: &Order, catalog: &Catalog) -> PlanRecord {
+    /// The engine's plan for `order`, in merchant ids, with every amount rounded to the cent
+    /// in `currency`: shipment costs and unit costs as shown, each term the sum of its rounded
+    /// parts, and the total the sum of the terms, so the amounts a client adds up agree. (The
+    /// optimizer computes in floating point; plans are rounded here, where they leave it.)
+    pub fn from_engine(plan: &Plan, order: &Order, catalog: &Catalog, currency: &str) -> PlanRecord {
         let line = |index: usize| &order.lines[index];
         let (status, reason) = match &plan.status {
             PlanStatus::Routed => (PlanOutcome::Routed, None),
@@ -146,7 +162,7 @@ impl PlanRecord {
                 .iter()
                 .map(|shipment| ShipmentRecord {
                     location: catalog.location(shipment.location).id.clone(),
-                    shipment_cost: shipment.shipment_cost,
+                    shipment_cost: from_cents(cents(shipment.shipment_cost)),
                     lines: shipment
                         .lines
                         .iter()
@@ -154,7 +170,7 @@ impl PlanRecord {
                             line_id: line(l.line).id.clone(),
                             sku: catalog.product(line(l.line).sku).sku.clone(),
                             qty: l.qty,
-                            unit_cost: l.unit_cost,
+                            unit_cost: from_cents(cents(l.unit_cost)),
                         })
                         .collect(),
                     state: ShipmentState::Open,
@@ -171,16 +187,27 @@ impl PlanRecord {
                     qty: u.qty,
                 })
                 .collect(),
-            cost: CostRecord {
-                shipments: plan.cost.shipments,
-                units: plan.cost.units,
-                split_penalty: plan.cost.split_penalty,
-                unfilled_penalty: plan.cost.unfilled_penalty,
-                total: plan.cost.total(),
-            },
+            cost: CostRecord::default(),
             optimal: plan.optimal,
             policy: format!("{}@{}", plan.policy.name, plan.policy.version),
+            currency: currency.to_owned(),
         }
+        .with_cost(cents(plan.cost.split_penalty), cents(plan.cost.unfilled_penalty))
+    }
+
+    // The cost terms from the rounded shipments and lines, and the rounded penalties.
+    fn with_cost(mut self, split_penalty: i64, unfilled_penalty: i64) -> PlanRecord {
+        let shipments: i64 = self.shipments.iter().map(|s| cents(s.shipment_cost)).sum();
+        let units: i64 =
+            self.shipments.iter().flat_map(|s| &s.lines).map(|l| i64::from(l.qty) * cents(l.unit_cost)).sum();
+        self.cost = CostRecord {
+            shipments: from_cents(shipments),
+            units: from_cents(units),
+            split_penalty: from_cents(split_penalty),
+            unfilled_penalty: from_cents(unfilled_penalty),
+            total: from_cents(shipments + units + split_penalty + unfilled_penalty),
+        };
+        self
     }
 
     /// Units left unfilled.

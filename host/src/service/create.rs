@@ -228,12 +228,12 @@ impl Service {
             });
         }
         if let Some((shadow, shadow_plan, greedy_plan)) = shadowed {
-            let live = PlanRecord::from_engine(&routed.plan, order, catalog);
+            let live = PlanRecord::from_engine(&routed.plan, order, catalog, &self.config.currency);
             let shadow_plan: Option<&Plan> = shadow_plan.as_ref();
             shadow.record(
                 &routed.plan,
                 &live,
-                shadow_plan.map(|p| (p, PlanRecord::from_engine(p, order, catalog))),
+                shadow_plan.map(|p| (p, PlanRecord::from_engine(p, order, catalog, &self.config.currency))),
                 greedy_plan.as_ref(),
             );
         }
@@ -257,7 +257,7 @@ impl Service {
         record.policy_version = binding.record.version.clone();
         record.fallback_version = binding.record.fallback.clone();
         let backorder_within = routed.plan.backorder_within;
-        let plan = PlanRecord::from_engine(&routed.plan, order, catalog);
+        let plan = PlanRecord::from_engine(&routed.plan, order, catalog, &self.config.currency);
         self.apply_routed(record, catalog, plan, routed.reservation.as_ref(), at);
         let (inbound_changes, taken) = self.allocate_backorders(record, &*binding.policy, backorder_within, at);
         let order_id = record.id.clone();
@@ -296,8 +296,13 @@ impl Service {
                 record.held_units = held_units(catalog, reservation);
                 record.held_shipments = held_shipments(catalog, reservation);
                 record.expires_at = Some(Timestamp(at.0 + ttl).to_string());
-                let mut detail =
-                    format!("{} shipment(s), {} by {}", plan.shipments.len(), plan.cost.total, plan.policy);
+                let mut detail = format!(
+                    "{} shipment(s), {:.2} {} by {}",
+                    plan.shipments.len(),
+                    plan.cost.total,
+                    plan.currency,
+                    plan.policy
+                );
                 let unfilled = plan.unfilled_units();
                 if unfilled > 0 {
                     let _ = write!(detail, "; {unfilled} unit(s) unfilled");

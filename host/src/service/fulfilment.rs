@@ -268,7 +268,7 @@ impl Service {
                 return Err(routing_error(error));
             }
         };
-        let rerouted = PlanRecord::from_engine(&routed.plan, &remainder, &catalog);
+        let rerouted = PlanRecord::from_engine(&routed.plan, &remainder, &catalog, &self.config.currency);
         let mut next = record.clone();
         next.excluded_locations = excluded;
         next.held_units.retain(|u| u.location != rejecting);

@@ -45,6 +45,7 @@ use crate::registry::Registry;
 use crate::shadow::Shadow;
 use crate::store::{SqliteStore, Store, Work};
 
+mod atp_feed;
 mod catalog;
 mod commit;
 mod create;
@@ -60,6 +61,7 @@ mod state;
 mod validate;
 mod webhook_delivery;
 
+pub use atp_feed::{AtpChanges, MAX_FEED_PAGE};
 pub use catalog::{Atp, PositionView, StockAdjustment, StockLevel};
 pub use create::Created;
 pub use fulfilment::FulfilmentEvent;
@@ -134,6 +136,12 @@ pub struct Service {
     lane_backoff: Mutex<HashMap<String, i64>>,
     lanes: tokio::sync::Semaphore,
     delivery_wakeup: Notify,
+    // The ATP feed (oldest first), the next entry's number, the ATP last published per
+    // position, and what a failed round left to publish.
+    atp_feed: Mutex<std::collections::VecDeque<crate::records::AtpChange>>,
+    atp_seq: AtomicU64,
+    published_atp: Mutex<HashMap<(switchyard_engine::SkuId, switchyard_engine::LocationId), u32>>,
+    atp_unpublished: Mutex<Vec<(switchyard_engine::SkuId, Vec<switchyard_engine::LocationId>)>>,
     ready: AtomicBool,
 }
 
@@ -155,6 +163,7 @@ impl Service {
 
     /// Rebuilds the state from `store` and is ready to serve.
     pub async fn open_with(config: Config, store: Box<dyn Store>) -> Result<Arc<Service>, String> {
+        config.check()?;
         let snapshot = store.load().await.map_err(|e| e.to_string())?;
         let plugins = PluginHost::new(Limits::default()).map_err(|e| e.to_string())?;
         let lanes = config.webhook_concurrency.max(1);
@@ -192,6 +201,10 @@ impl Service {
             lane_backoff: Mutex::new(HashMap::new()),
             lanes: tokio::sync::Semaphore::new(lanes),
             delivery_wakeup: Notify::new(),
+            atp_feed: Mutex::new(std::collections::VecDeque::new()),
+            atp_seq: AtomicU64::new(1),
+            published_atp: Mutex::new(HashMap::new()),
+            atp_unpublished: Mutex::new(Vec::new()),
             ready: AtomicBool::new(false),
         };
         service.recover(snapshot)?;

@@ -42,7 +42,7 @@ impl Service {
             WORKSPACE.with(|w| router.explain(&order, &mut w.borrow_mut())).map_err(routing_error)?;
         self.metrics.routing.observe(started.elapsed().as_secs_f64());
         Ok(DryRun {
-            plan: PlanRecord::from_engine(&plan, &order, &catalog),
+            plan: PlanRecord::from_engine(&plan, &order, &catalog, &self.config.currency),
             explanation: explanation.display(&catalog).to_string(),
         })
     }

@@ -101,7 +101,8 @@ impl Service {
                 format!("group `{group}` has no binding of its own to shadow; bind it first"),
             ));
         }
-        let shadow = Shadow::new(group, version, Arc::clone(&candidate.policy), now().to_string());
+        let shadow =
+            Shadow::new(group, version, Arc::clone(&candidate.policy), now().to_string(), &self.config.currency);
         let summary = shadow.summary();
         self.shadows.insert(group.to_owned(), Arc::new(shadow));
         tracing::info!(group, version, "shadow started");

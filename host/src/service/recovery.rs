@@ -135,6 +135,12 @@ impl Service {
             self.deliveries.lock().insert(delivery.id, delivery);
         }
         *self.catalog.write() = Arc::new(catalog);
+        for body in &snapshot.atp_changes {
+            let entry: crate::records::AtpChange = read("ATP change", body)?;
+            self.atp_seq.fetch_max(entry.seq + 1, Ordering::Relaxed);
+            self.atp_feed.lock().push_back(entry);
+        }
+        self.reset_published_atp();
         tracing::info!(
             locations = snapshot.locations.len(),
             products = snapshot.products.len(),

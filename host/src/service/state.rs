@@ -45,6 +45,8 @@ pub struct StateView {
     pub webhooks: Vec<Subscription>,
     /// Webhook deliveries.
     pub deliveries: Vec<Delivery>,
+    /// The ATP feed.
+    pub atp_feed: Vec<crate::records::AtpChange>,
 }
 
 impl Service {
@@ -105,6 +107,7 @@ impl Service {
             preordered,
             webhooks,
             deliveries: self.deliveries.lock().values().cloned().collect(),
+            atp_feed: self.atp_feed.lock().iter().cloned().collect(),
         }
     }
 }

@@ -34,6 +34,8 @@ pub enum Change {
     Delivery { id: u64, body: Option<String> },
     /// Insert a webhook event's JSON, shared by its deliveries (`body: None` deletes it).
     WebhookEvent { id: u64, body: Option<String> },
+    /// Append an entry of the ATP feed (`body: None` deletes it).
+    AtpChange { seq: u64, body: Option<String> },
     /// Insert or replace a recurring order.
     Recurring { id: String, body: String },
     /// Insert or replace an inbound stock record.
@@ -61,6 +63,8 @@ pub struct Snapshot {
     pub deliveries: Vec<String>,
     /// Webhook events `(id, JSON)`, oldest first.
     pub webhook_events: Vec<(u64, String)>,
+    /// The ATP feed's entries (JSON bodies), oldest first.
+    pub atp_changes: Vec<String>,
     /// Recurring orders (JSON bodies).
     pub recurring: Vec<String>,
     /// Inbound stock (JSON bodies), in creation order.
@@ -78,6 +82,8 @@ pub enum Work {
     Recurring,
     /// Delivering webhooks.
     Webhooks,
+    /// Publishing ATP changes.
+    AtpFeed,
 }
 
 /// Why the store failed.

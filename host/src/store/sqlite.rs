@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS bindings (
 CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS webhook_deliveries (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS webhook_events (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS atp_changes (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS recurring_orders (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS inbound (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
@@ -116,6 +117,8 @@ fn read_snapshot(connection: &Connection) -> Result<Snapshot, StoreError> {
     snapshot.webhooks = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     let mut statement = connection.prepare("SELECT body FROM webhook_deliveries ORDER BY id")?;
     snapshot.deliveries = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let mut statement = connection.prepare("SELECT body FROM atp_changes ORDER BY seq")?;
+    snapshot.atp_changes = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     let mut statement = connection.prepare("SELECT id, body FROM webhook_events ORDER BY id")?;
     snapshot.webhook_events =
         statement.query_map([], |row| Ok((row.get::<_, i64>(0)? as u64, row.get(1)?)))?.collect::<Result<_, _>>()?;
@@ -234,6 +237,12 @@ fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error
         }
         Change::WebhookEvent { id, body: None } => {
             connection.execute("DELETE FROM webhook_events WHERE id = ?1", params![*id as i64])
+        }
+        Change::AtpChange { seq, body: Some(body) } => {
+            upsert_body(connection, "atp_changes", "seq", &(*seq as i64), body)
+        }
+        Change::AtpChange { seq, body: None } => {
+            connection.execute("DELETE FROM atp_changes WHERE seq = ?1", params![*seq as i64])
         }
     }
     .map(|_| ())

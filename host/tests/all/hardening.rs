@@ -437,3 +437,94 @@ async fn finished_deliveries_are_pruned_and_a_full_queue_drops_new_ones() {
     assert_eq!(statuses.iter().filter(|s| **s == "failed").count(), 3, "{statuses:?}");
     assert_restart_matches(dir.path(), &service).await;
 }
+
+#[tokio::test]
+async fn amounts_are_rounded_to_the_cent_and_add_up() {
+    let (dir, service, app) = seeded(900).await;
+    let mut two_lines = order("mo-1", "SKU-A", 3);
+    two_lines["lines"].as_array_mut().unwrap().push(json!({"id": "2", "sku": "SKU-B", "qty": 2}));
+    let created = post(&app, "/v1/orders", WRITER, &two_lines).await;
+    let plan = &created.body["plan"];
+    assert_eq!(plan["currency"], "USD");
+    let cents = |value: &serde_json::Value| {
+        let amount = value.as_f64().unwrap();
+        let cents = (amount * 100.0).round();
+        assert!((amount * 100.0 - cents).abs() < 1e-6, "{amount} is not in cents");
+        cents as i64
+    };
+    let cost = &plan["cost"];
+    let terms = ["shipments", "units", "split_penalty", "unfilled_penalty"].map(|term| cents(&cost[term]));
+    assert_eq!(terms.iter().sum::<i64>(), cents(&cost["total"]), "{cost}");
+    let shipments: i64 = plan["shipments"].as_array().unwrap().iter().map(|s| cents(&s["shipment_cost"])).sum();
+    assert_eq!(shipments, terms[0]);
+    let units: i64 = plan["shipments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["lines"].as_array().unwrap())
+        .map(|l| l["qty"].as_i64().unwrap() * cents(&l["unit_cost"]))
+        .sum();
+    assert_eq!(units, terms[1]);
+    let detail = created.body["history"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains(" USD by "), "{detail}");
+    assert_restart_matches(dir.path(), &service).await;
+}
+
+#[tokio::test]
+async fn atp_changes_reach_channels_once_per_sku_per_interval() {
+    let (dir, service, app) = seeded(900).await;
+    let (url, received) = counting_receiver().await;
+    post(&app, "/v1/webhooks", ADMIN, &json!({"url": url, "events": ["inventory.atp_changed"]})).await;
+    let kit = json!({"sku": "KIT-AC", "group": "apparel", "weight_kg": 3.0,
+        "components": [{"sku": "SKU-A", "qty": 1}, {"sku": "SKU-C", "qty": 1}]});
+    post(&app, "/v1/products", WRITER, &json!({"products": [kit]})).await;
+    // The seeding's stock is published first (every seeded SKU moved from nothing).
+    assert_eq!(service.publish_atp_changes().await.unwrap(), 4, "SKU-A, SKU-B, SKU-C and the kit");
+    service.deliver_due().await;
+    received.store(0, std::sync::atomic::Ordering::SeqCst);
+    let start = get(&app, "/v1/inventory/changes", READER).await.body;
+    assert_eq!(start["reset"], false, "{start}");
+    let cursor = start["cursor"].as_u64().unwrap();
+    assert_eq!(cursor, 4);
+    // A burst of five orders on SKU-A.
+    for n in 0..5 {
+        post(&app, "/v1/orders", WRITER, &order(&format!("ac-{n}"), "SKU-A", 1)).await;
+    }
+    assert_eq!(service.publish_atp_changes().await.unwrap(), 2, "SKU-A and the kit it is part of");
+    let page = get(&app, &format!("/v1/inventory/changes?since={cursor}"), READER).await.body;
+    let changes = page["changes"].as_array().unwrap();
+    let skus: Vec<&str> = changes.iter().map(|c| c["sku"].as_str().unwrap()).collect();
+    assert_eq!(skus, ["SKU-A", "KIT-AC"], "{page}");
+    assert_eq!(changes[0]["atp"], 5, "10 on hand, 5 reserved");
+    assert_eq!(changes[0]["locations"], json!([{"location": "DC-EAST", "atp": 0}]));
+    assert_eq!(changes[1]["atp"], 2, "two whole kits left, at DC-WEST: {page}");
+    // Nothing new: an empty page, the same cursor.
+    let again = get(&app, &format!("/v1/inventory/changes?since={}", page["cursor"]), READER).await.body;
+    assert_eq!((again["changes"].as_array().unwrap().len(), &again["cursor"]), (0, &page["cursor"]));
+    assert_eq!(service.publish_atp_changes().await.unwrap(), 0);
+    // One event per SKU for the burst.
+    service.deliver_due().await;
+    assert_eq!(received.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // A cursor from before what the feed keeps asks for a resync.
+    let bad = call(&app, Method::GET, "/v1/inventory/changes?since=nope", Some(READER), Body::empty()).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert_eq!(bad.body["error"]["code"], "bad_request");
+    assert_restart_matches(dir.path(), &service).await;
+}
+
+#[tokio::test]
+async fn a_cursor_older_than_the_feed_asks_for_a_resync() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = switchyard_host::Config { atp_feed_retention: 2, ..config(dir.path(), 900) };
+    let service = switchyard_host::Service::open(settings).await.unwrap();
+    seed(&service).await;
+    let app = switchyard_host::app(std::sync::Arc::clone(&service));
+    for (n, sku) in ["SKU-A", "SKU-B", "SKU-C"].iter().enumerate() {
+        post(&app, "/v1/orders", WRITER, &order(&format!("rs-{n}"), sku, 1)).await;
+        service.publish_atp_changes().await.unwrap();
+    }
+    let page = get(&app, "/v1/inventory/changes?since=0", READER).await.body;
+    assert_eq!(page["reset"], true, "{page}");
+    assert_eq!(page["changes"].as_array().unwrap().len(), 2, "the two kept");
+    assert_restart_matches(dir.path(), &service).await;
+}

@@ -360,3 +360,75 @@ impl From<records::Inbound> for Inbound {
         }
     }
 }
+
+/// A SKU's ATP at one location.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LocationAtpDto {
+    /// The location.
+    pub location: String,
+    /// Available to promise there (for a kit: whole kits).
+    pub atp: u32,
+}
+
+/// A SKU's ATP moved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AtpChangeDto {
+    /// Its place in the feed: increasing, never reused.
+    pub seq: u64,
+    /// When it was published (RFC 3339).
+    pub at: String,
+    /// The SKU (or kit).
+    pub sku: String,
+    /// Available to promise across the network now.
+    pub atp: u64,
+    /// The locations whose ATP changed, with their ATP now.
+    pub locations: Vec<LocationAtpDto>,
+}
+
+/// A page of the ATP feed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AtpChangesDto {
+    /// Entries after `since`, oldest first.
+    pub changes: Vec<AtpChangeDto>,
+    /// Where to read from next time (`since=`).
+    pub cursor: u64,
+    /// Entries after `since` were pruned: read every SKU's ATP again, then follow from
+    /// `cursor`.
+    pub reset: bool,
+}
+
+/// Where to read the ATP feed from.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AtpChangesQuery {
+    /// The cursor of the last page read (`0`: from the oldest entry kept).
+    #[serde(default)]
+    pub since: u64,
+    /// Most entries (1-1000, default 100).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+impl From<service::AtpChanges> for AtpChangesDto {
+    fn from(page: service::AtpChanges) -> AtpChangesDto {
+        AtpChangesDto {
+            changes: page
+                .changes
+                .into_iter()
+                .map(|c| AtpChangeDto {
+                    seq: c.seq,
+                    at: c.at,
+                    sku: c.sku,
+                    atp: c.atp,
+                    locations: c
+                        .locations
+                        .into_iter()
+                        .map(|l| LocationAtpDto { location: l.location, atp: l.atp })
+                        .collect(),
+                })
+                .collect(),
+            cursor: page.cursor,
+            reset: page.reset,
+        }
+    }
+}

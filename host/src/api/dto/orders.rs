@@ -82,6 +82,9 @@ pub struct PlanDto {
     pub optimal: bool,
     /// `name@version` of the policy that decided.
     pub policy: String,
+    /// The currency of every amount (ISO 4217); amounts are rounded to the cent and the cost
+    /// terms add up to the total exactly.
+    pub currency: String,
 }
 
 /// One shipment of a plan.
@@ -570,6 +573,7 @@ impl From<records::PlanRecord> for PlanDto {
             },
             optimal: plan.optimal,
             policy: plan.policy,
+            currency: plan.currency,
         }
     }
 }

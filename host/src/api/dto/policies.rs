@@ -126,6 +126,8 @@ pub struct ShadowSummary {
     pub version: String,
     /// When the shadow started (RFC 3339).
     pub started_at: String,
+    /// The currency of the costs (ISO 4217); costs are rounded to the cent.
+    pub currency: String,
     /// Orders planned by both.
     pub orders_compared: u64,
     /// Orders the shadow planned differently.
@@ -148,6 +150,11 @@ pub struct ShadowSummary {
     pub shadow_unfilled_units: u64,
     /// The latest differing orders, newest last.
     pub recent_differences: Vec<ShadowDifference>,
+}
+
+// An amount as the API shows it: rounded to the cent.
+fn money(amount: f64) -> f64 {
+    records::from_cents(records::cents(amount))
 }
 
 impl From<records::DiagnosticRecord> for DiagnosticDto {
@@ -200,12 +207,13 @@ impl From<shadow::ShadowSummary> for ShadowSummary {
             group: summary.group,
             version: summary.version,
             started_at: summary.started_at,
+            currency: summary.currency,
             orders_compared: summary.orders_compared,
             orders_differing: summary.orders_differing,
             shadow_failures: summary.shadow_failures,
-            live_cost: summary.live_cost,
-            shadow_cost: summary.shadow_cost,
-            greedy_cost: summary.greedy_cost,
+            live_cost: money(summary.live_cost),
+            shadow_cost: money(summary.shadow_cost),
+            greedy_cost: money(summary.greedy_cost),
             live_shipments: summary.live_shipments,
             shadow_shipments: summary.shadow_shipments,
             live_unfilled_units: summary.live_unfilled_units,
@@ -215,8 +223,8 @@ impl From<shadow::ShadowSummary> for ShadowSummary {
                 .into_iter()
                 .map(|d| ShadowDifference {
                     order_id: d.order_id,
-                    live_cost: d.live_cost,
-                    shadow_cost: d.shadow_cost,
+                    live_cost: money(d.live_cost),
+                    shadow_cost: money(d.shadow_cost),
                     live_locations: d.live_locations,
                     shadow_locations: d.shadow_locations,
                 })

@@ -14,7 +14,7 @@ pub struct WebhookBody {
     /// `order.expired`, `order.scheduled`, `order.changed`, `order.backordered`,
     /// `order.backorder_allocated`, `order.backorder_short`, `order.picked`, `order.packed`,
     /// `order.shipped`, `order.delivered`, `order.rerouted`, `order.return_requested`,
-    /// `order.return_received`; `*` for all.
+    /// `order.return_received`, `inventory.atp_changed`; `*` for all.
     pub events: Vec<String>,
     /// The HMAC key (at least 16 characters); absent: one is generated and returned once.
     #[serde(default)]
