@@ -98,8 +98,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
-// Seeds the demo network through the same operations the API uses; returns a sample order.
-async fn seed_demo(service: &Service) -> anyhow::Result<String> {
+/// Seeds the demo network (the locations, products and stock of
+/// `examples/scenarios/us-50-small.json`, the `reference` policy bound as the default and
+/// `store-first` beside it) through the same operations the API uses; returns a sample order
+/// as JSON.
+pub async fn seed_demo(service: &Service) -> anyhow::Result<String> {
     let scenario = Scenario::from_json(DEMO_SCENARIO).map_err(|e| anyhow::anyhow!("demo scenario: {e}"))?;
     let catalog = &scenario.catalog;
     let fail = |e: switchyard_host::ServiceError| anyhow::anyhow!("seeding the demo: {e}");

@@ -5,6 +5,12 @@ use std::collections::HashMap;
 use crate::domain::{Location, LocationId, Product, SkuId};
 use crate::kits::Kit;
 
+/// The heaviest unit a product may weigh, kg (what no parcel or freight network ships is a
+/// typo, and a finite bound keeps every cost finite).
+pub const MAX_WEIGHT_KG: f64 = 100_000.0;
+/// The largest handling cost a location may charge per shipment or per unit.
+pub const MAX_HANDLING: f64 = 1_000_000.0;
+
 /// Why a location or product could not be added.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CatalogError {
@@ -96,11 +102,11 @@ impl Catalog {
         if !location.position.is_valid() {
             return Err(invalid("lat/lon", "must be finite degrees in range"));
         }
-        if !(location.handling_per_shipment.is_finite() && location.handling_per_shipment >= 0.0) {
-            return Err(invalid("handling_per_shipment", "must be a non-negative number"));
+        if !(0.0..=MAX_HANDLING).contains(&location.handling_per_shipment) {
+            return Err(invalid("handling_per_shipment", "must be a number from 0 to 1000000"));
         }
-        if !(location.handling_per_unit.is_finite() && location.handling_per_unit >= 0.0) {
-            return Err(invalid("handling_per_unit", "must be a non-negative number"));
+        if !(0.0..=MAX_HANDLING).contains(&location.handling_per_unit) {
+            return Err(invalid("handling_per_unit", "must be a number from 0 to 1000000"));
         }
         if location.downtime.iter().any(|window| window.to <= window.from) {
             return Err(invalid("downtime", "every window must end after it starts"));
@@ -116,8 +122,8 @@ impl Catalog {
         if product.group.is_empty() {
             return Err(invalid("group", "must not be empty"));
         }
-        if !(product.weight_kg.is_finite() && product.weight_kg >= 0.0) {
-            return Err(invalid("weight_kg", "must be a non-negative number"));
+        if !(0.0..=MAX_WEIGHT_KG).contains(&product.weight_kg) {
+            return Err(invalid("weight_kg", "must be a number from 0 to 100000"));
         }
         Ok(())
     }

@@ -88,8 +88,11 @@ impl Timestamp {
                     b'-' => -1,
                     _ => return Err(fail("expected `Z` or an offset like `+01:00`")),
                 };
-                let hours = rest[1..3].parse::<i64>().map_err(|_| fail("bad offset"))?;
-                let minutes = rest[4..6].parse::<i64>().map_err(|_| fail("bad offset"))?;
+                let digits = |text: &str| {
+                    if text.bytes().all(|b| b.is_ascii_digit()) { text.parse::<i64>().ok() } else { None }
+                };
+                let hours = digits(&rest[1..3]).ok_or_else(|| fail("bad offset"))?;
+                let minutes = digits(&rest[4..6]).ok_or_else(|| fail("bad offset"))?;
                 if hours > 23 || minutes > 59 {
                     return Err(fail("bad offset"));
                 }
@@ -396,6 +399,8 @@ mod tests {
             "2026-11-26T10:00:00",
             "2026-11-26T10:00:00+1:00",
             "2026-11-26T10:00:00.Z",
+            "2026-11-26T10:00:00+-1:00",
+            "2026-11-26T10:00:00-+1:00",
             "２026-11-26T10:00:00Z",
         ] {
             assert!(Timestamp::parse_rfc3339(text).is_err(), "{text} was accepted");

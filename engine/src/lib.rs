@@ -21,7 +21,7 @@ pub mod returns;
 pub mod router;
 
 pub use analysis::{RunSummary, plans_differ};
-pub use catalog::{Catalog, CatalogError};
+pub use catalog::{Catalog, CatalogError, MAX_HANDLING, MAX_WEIGHT_KG};
 pub use domain::{
     Address, Downtime, GeoPoint, Location, LocationId, LocationKind, Order, OrderLine, Product, SkuId, Timestamp,
 };

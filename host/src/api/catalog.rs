@@ -12,6 +12,7 @@ use super::dto::{
 use super::extract::{Auth, JsonBody, OptionalJsonBody, Reader, Writer};
 use super::{ApiError, ErrorBody, Shared, complete};
 use crate::error::ServiceError;
+use crate::service::MAX_FEED_PAGE;
 
 #[utoipa::path(
     get,
@@ -259,7 +260,10 @@ pub(super) async fn list_inbound(_: Auth<Reader>, State(s): State<Shared>) -> Js
     path = "/v1/inventory/inbound/{id}/receive",
     tag = "inventory",
     params(("id" = String, Path)),
-    request_body = ReceiveInboundBody,
+    request_body(
+        content = Option<ReceiveInboundBody>,
+        description = "optional: an empty body receives what was expected",
+    ),
     responses(
         (
             status = 200,
@@ -286,14 +290,27 @@ pub(super) async fn receive_inbound(
     tag = "inventory",
     params(AtpChangesQuery),
     responses(
-        (status = 200, description = "ATP changes after `since`, one per SKU per interval", body = AtpChangesDto),
-        (status = 400, description = "a query parameter that does not parse", body = ErrorBody),
+        (
+            status = 200,
+            description = "ATP changes after `since`, one per SKU per interval",
+            body = AtpChangesDto,
+        ),
+        (
+            status = 400,
+            description = "a query parameter that does not parse or is out of range",
+            body = ErrorBody,
+        ),
     )
 )]
 pub(super) async fn atp_changes(
     _: Auth<Reader>,
     State(s): State<Shared>,
     Query(query): Query<AtpChangesQuery>,
-) -> Json<AtpChangesDto> {
-    Json(s.atp_changes(query.since, query.limit.unwrap_or(100)).into())
+) -> Result<Json<AtpChangesDto>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_FEED_PAGE).contains(&limit) {
+        let message = format!("limit is 1 to {MAX_FEED_PAGE}, not {limit}");
+        return Err(ApiError::bad_request("invalid_query", message).at("limit"));
+    }
+    Ok(Json(s.atp_changes(query.since, limit).into()))
 }

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::{ApiError, Shared};
 use crate::config::Role;
+use crate::service::limits::MAX_IDEMPOTENCY_KEY;
 
 /// A role a handler needs.
 pub trait NeedsRole {
@@ -83,7 +84,7 @@ impl<T: DeserializeOwned + Serialize> FromRequest<Shared> for JsonBody<T> {
     }
 }
 
-/// A JSON body that may be left out (empty): then `T::default()`.
+/// A JSON body that may be left out (empty, or `null`): then `T::default()`.
 pub struct OptionalJsonBody<T>(pub T);
 
 impl<T: DeserializeOwned + Serialize + Default> FromRequest<Shared> for OptionalJsonBody<T> {
@@ -91,7 +92,7 @@ impl<T: DeserializeOwned + Serialize + Default> FromRequest<Shared> for Optional
 
     async fn from_request(request: Request, service: &Shared) -> Result<Self, Self::Rejection> {
         let bytes = read_body(request, service).await?;
-        if bytes.is_empty() {
+        if bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null" {
             return Ok(OptionalJsonBody(T::default()));
         }
         parse_json(&bytes).map(OptionalJsonBody)
@@ -109,22 +110,24 @@ pub(super) async fn read_body(request: Request, service: &Shared) -> Result<Byte
     })
 }
 
-fn parse_json<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+/// Reads a request body as the API does: JSON syntax errors with line and column, shape errors
+/// with the field's path, whole floats read as integers, arrays refused where objects are
+/// expected.
+pub fn parse_json<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Read as a JSON value first: syntax errors name their line and column here.
+    let mut given: Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
+    // JSON has one number type: `3.0` is the integer 3 (as JSON Schema says), so a count
+    // written by a client whose numbers are all floats reads as a count.
+    whole_numbers_as_integers(&mut given);
+    let value: T = serde_path_to_error::deserialize(&given).map_err(|error| {
         let path = error.path().to_string();
-        let inner = error.into_inner();
-        let message = format!("{inner}");
-        let code = if inner.is_syntax() || inner.is_eof() { "malformed_json" } else { "invalid_body" };
-        let api = ApiError::bad_request(code, message);
+        let api = ApiError::bad_request("invalid_body", error.into_inner().to_string());
         if path == "." || path == "?" { api } else { api.at(path) }
     })?;
-    deserializer.end().map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
     // serde reads a struct from a JSON array too (its fields in order); the API takes objects
     // only. What was read, written back, shows where objects were expected.
     if bytes.contains(&b'[') {
-        let given: Value =
-            serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
         let read = serde_json::to_value(&value).map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
         if let Some(path) = array_for_object(&given, &read, String::new()) {
             let error = ApiError::bad_request("invalid_body", "expected a JSON object, found an array");
@@ -132,6 +135,26 @@ fn parse_json<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, ApiErr
         }
     }
     Ok(value)
+}
+
+// The largest integer a float holds exactly.
+const EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+// Every float with no fraction (within the exactly representable range) becomes an integer.
+fn whole_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64())
+                && float.fract() == 0.0
+                && float.abs() <= EXACT_INTEGER
+            {
+                *number = if float < 0.0 { (float as i64).into() } else { (float as u64).into() };
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        Value::Null | Value::Bool(_) | Value::String(_) => {}
+    }
 }
 
 // The first place where `given` has an array and `read` (what it was read into) an object.
@@ -160,9 +183,22 @@ impl FromRequestParts<Shared> for IdempotencyKey {
 
     async fn from_request_parts(parts: &mut Parts, _service: &Shared) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get("idempotency-key") else { return Ok(IdempotencyKey(None)) };
-        let key = value.to_str().ok().filter(|v| !v.is_empty() && v.len() <= 255).ok_or_else(|| {
-            ApiError::bad_request("invalid_header", "Idempotency-Key must be 1-255 visible characters")
-        })?;
+        // 1 to 255 printable ASCII characters, no space at either end (`wire::IdempotencyKey`).
+        let key = value
+            .to_str()
+            .ok()
+            .filter(|v| {
+                (1..=MAX_IDEMPOTENCY_KEY).contains(&v.len())
+                    && v.bytes().all(|b| (b' '..=b'~').contains(&b))
+                    && v.trim() == *v
+            })
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_header",
+                    "Idempotency-Key must be 1-255 printable ASCII characters, no space at either end",
+                )
+                .at("Idempotency-Key")
+            })?;
         Ok(IdempotencyKey(Some(key.to_owned())))
     }
 }

@@ -35,6 +35,7 @@ mod policies;
 mod webhooks;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use extract::parse_json;
 
 type Shared = Arc<Service>;
 
@@ -251,14 +252,16 @@ where
         webhooks::list_webhooks,
         webhooks::remove_webhook,
     ),
-    modifiers(&CommonResponses),
+    components(schemas(dto::wire::UploadName, dto::wire::IdempotencyKey)),
+    modifiers(&CommonResponses, &IntegerRanges),
     security(("bearer" = []))
 )]
 pub struct ApiDoc;
 
 // What every operation under `/v1` may answer, declared once: the bearer scheme, 401 (no or
-// unknown token) and 403 (a role that may not do this), and 400 (a malformed body) and 413
-// (a body over the limit) where the operation reads one.
+// unknown token), 403 (a role that may not do this), 408 (over the time limit), 503 for a
+// write the store did not take, 400 for a query that does not parse, and 400 (a malformed
+// body) and 413 (a body over the limit) where the operation reads one.
 struct CommonResponses;
 
 impl utoipa::Modify for CommonResponses {
@@ -280,20 +283,74 @@ impl utoipa::Modify for CommonResponses {
                 .build()
         };
         for item in openapi.paths.paths.values_mut() {
-            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
-            for operation in operations.into_iter().flatten() {
+            let reads = item.get.iter_mut().map(|operation| (operation, false));
+            let writes = [&mut item.put, &mut item.post, &mut item.delete, &mut item.patch]
+                .into_iter()
+                .flatten()
+                .map(|operation| (operation, true));
+            for (operation, writes) in reads.chain(writes) {
+                let has_query = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query);
                 let responses = &mut operation.responses.responses;
                 let mut add = |status: &str, description: &str| {
                     responses.entry(status.to_owned()).or_insert_with(|| error(description).into());
                 };
                 add("401", "no token, or one this service does not know");
                 add("403", "the token's role may not do this");
+                add("408", "the request took longer than `request_timeout_secs`");
+                if writes {
+                    add("503", "the store could not make the change durable; nothing was applied, retry");
+                }
+                if has_query {
+                    add("400", "a query parameter that does not parse or is out of range");
+                }
                 if operation.request_body.is_some() {
                     add("400", "the body is not JSON of the documented shape; the error names the field");
                     add("413", "the body is larger than the limit");
+                    add("422", "the body breaks a rule of the service; the error names the field");
                 }
             }
         }
+    }
+}
+
+// Unsigned integers say their range: `uint32` is 0 to 4294967295 (JSON Schema knows no
+// unsigned formats, so a client generator reads `minimum` and `maximum`).
+struct IntegerRanges;
+
+impl utoipa::Modify for IntegerRanges {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Ok(mut document) = serde_json::to_value(&*openapi) else { return };
+        add_unsigned_ranges(&mut document);
+        if let Ok(ranged) = serde_json::from_value(document) {
+            *openapi = ranged;
+        }
+    }
+}
+
+fn add_unsigned_ranges(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            // utoipa writes these formats `u-int32`; the usual spelling is `uint32`.
+            let range = match fields.get("format").and_then(serde_json::Value::as_str) {
+                Some("u-int8" | "uint8") => Some(("uint8", u64::from(u8::MAX))),
+                Some("u-int16" | "uint16") => Some(("uint16", u64::from(u16::MAX))),
+                Some("u-int32" | "uint32") => Some(("uint32", u64::from(u32::MAX))),
+                Some("u-int64" | "uint64") => Some(("uint64", u64::MAX)),
+                _ => None,
+            };
+            if let Some((format, maximum)) = range {
+                fields.insert("format".to_owned(), format.into());
+                fields.entry("maximum").or_insert(maximum.into());
+                fields.entry("minimum").or_insert(0.into());
+            }
+            fields.values_mut().for_each(add_unsigned_ranges);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(add_unsigned_ranges),
+        _ => {}
     }
 }
 

@@ -7,12 +7,11 @@ use axum::http::StatusCode;
 
 use super::dto::{
     CancelBody, DryRun, FulfilmentEvent, OrderRecord, OrderRequest, ReceiveBody, RecurringBody, RecurringOrder,
-    ReturnBody, ShipBody,
+    ReturnBody, ShipBody, wire,
 };
 use super::extract::{Auth, IdempotencyKey, JsonBody, OptionalJsonBody, Reader, Writer};
 use super::{ApiError, ErrorBody, Shared, complete};
-use crate::error::ServiceError;
-use crate::records::{ReturnOutcome, ShipmentState, SubmittedOrder};
+use crate::records::{ShipmentState, SubmittedOrder};
 use crate::service::{self, Created};
 
 #[utoipa::path(
@@ -45,7 +44,7 @@ pub(super) async fn dry_run(
     request_body = OrderRequest,
     params(
         (
-            "Idempotency-Key" = Option<String>,
+            "Idempotency-Key" = Option<wire::IdempotencyKey>,
             Header,
             description = "names one order; reused for another: 422",
         ),
@@ -87,6 +86,7 @@ pub(super) async fn create_order(
     request_body = OrderRequest,
     responses(
         (status = 200, description = "the scheduled order, changed", body = OrderRecord),
+        (status = 404, body = ErrorBody),
         (status = 409, description = "only a scheduled order can be changed", body = ErrorBody),
         (status = 422, body = ErrorBody),
     ),
@@ -140,7 +140,7 @@ pub(super) async fn confirm_order(
     path = "/v1/orders/{id}/cancel",
     tag = "orders",
     params(("id" = String, Path)),
-    request_body = CancelBody,
+    request_body(content = Option<CancelBody>, description = "optional"),
     responses(
         (status = 200, description = "cancelled; stock released", body = OrderRecord),
         (status = 404, body = ErrorBody),
@@ -161,7 +161,10 @@ pub(super) async fn cancel_order(
     path = "/v1/orders/{id}/ship",
     tag = "orders",
     params(("id" = String, Path)),
-    request_body = ShipBody,
+    request_body(
+        content = Option<ShipBody>,
+        description = "optional: an empty body ships every open shipment",
+    ),
     responses(
         (status = 200, description = "units consumed", body = OrderRecord),
         (status = 404, body = ErrorBody),
@@ -337,14 +340,7 @@ pub(super) async fn receive_return(
     Path((id, return_id)): Path<(String, String)>,
     JsonBody(body): JsonBody<ReceiveBody>,
 ) -> Result<Json<OrderRecord>, ApiError> {
-    let outcome = match body.outcome.as_str() {
-        "refund" => ReturnOutcome::Refund,
-        "exchange" => ReturnOutcome::Exchange,
-        _ => {
-            let error = ServiceError::invalid("invalid_field", "the outcome is `refund` or `exchange`");
-            return Err(error.at("outcome").into());
-        }
-    };
+    let outcome = body.outcome.into();
     let sellable = body.sellable.map(|lines| lines.into_iter().map(Into::into).collect());
     let record = complete(async move { s.receive_return(&id, &return_id, sellable, outcome).await }).await?;
     Ok(Json(record.into()))

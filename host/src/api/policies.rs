@@ -7,10 +7,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::dto::{BindBody, BindingDto, BindingList, ShadowBody, ShadowSummary, VersionList, VersionMeta};
+use super::dto::{BindBody, BindingDto, BindingList, ShadowBody, ShadowSummary, VersionList, VersionMeta, wire};
 use super::extract::{Admin, Auth, JsonBody, Reader};
 use super::{ApiError, ErrorBody, Shared, complete};
 use crate::records::Kind;
+use crate::service::limits::MAX_UPLOAD_NAME;
 
 #[derive(Deserialize)]
 pub(super) struct UploadQuery {
@@ -34,10 +35,14 @@ async fn upload(
         }
     };
     let name = name.unwrap_or_else(|| kind.name().to_owned());
-    if name.is_empty() || name.len() > 128 || name.contains(['"', '\\', '\n']) {
-        return Err(
-            ApiError::bad_request("invalid_name", "the name must be 1-128 characters without quotes").at("name")
+    if name.is_empty()
+        || name.chars().count() > MAX_UPLOAD_NAME
+        || name.chars().any(|c| c == '"' || c == '\\' || c.is_control())
+    {
+        let message = format!(
+            "the name must be 1-{MAX_UPLOAD_NAME} characters without quotes, backslashes or control characters"
         );
+        return Err(ApiError::bad_request("invalid_name", message).at("name"));
     }
     let (meta, created) = complete(async move { s.upload(kind, &name, bytes.to_vec()).await }).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
@@ -48,7 +53,11 @@ async fn upload(
     post,
     path = "/v1/policies",
     tag = "policies",
-    params(("name" = Option<String>, Query)),
+    params((
+        "name" = Option<wire::UploadName>,
+        Query,
+        description = "a name for the version (default `policy` or `plugin`)",
+    )),
     request_body(
         content = String,
         content_type = "text/plain",
@@ -77,8 +86,15 @@ pub(super) async fn upload_policy(
     post,
     path = "/v1/plugins",
     tag = "policies",
-    params(("name" = Option<String>, Query)),
-    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    params((
+        "name" = Option<wire::UploadName>,
+        Query,
+        description = "a name for the version (default `policy` or `plugin`)",
+    )),
+    request_body(
+        content((Vec<u8> = "application/wasm"), (Vec<u8> = "application/octet-stream")),
+        description = "a WebAssembly component's bytes (any content type is read as the bytes)",
+    ),
     responses(
         (status = 201, description = "a new version", body = VersionMeta),
         (status = 200, description = "these bytes are already a version", body = VersionMeta),

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use switchyard_engine::{Order, OrderLine, Policy, Reservation, ReservedShipment, ReservedUnits, Timestamp};
 
 use super::commit::body_of;
+use super::limits::MAX_INBOUND_BATCH;
 use super::validate::{engine_order, timestamp};
 use super::{Service, ServiceError, event, now, resolve};
 use crate::records::{
@@ -29,9 +30,6 @@ pub struct InboundRequest {
     /// When (RFC 3339).
     pub expected_at: String,
 }
-
-/// The most inbound records announced in one request.
-pub const MAX_INBOUND_BATCH: usize = 10_000;
 
 fn inbound_change(inbound: &Inbound) -> Result<Change, ServiceError> {
     Ok(Change::Inbound { id: inbound.id.clone(), body: body_of(inbound)? })

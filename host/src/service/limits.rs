@@ -12,6 +12,28 @@ pub const MAX_NAME: usize = 64;
 pub const MAX_REASON: usize = 1_000;
 /// The most entries of a small list: tags, capabilities, downtime windows, kit components.
 pub const MAX_LIST: usize = 100;
+/// The most lines an order may have, before its kits are expanded.
+pub const MAX_LINES: usize = 200;
+/// The most lines of a return request, and of a return receipt's `sellable`.
+pub const MAX_RETURN_LINES: usize = 1_000;
+/// The most inbound records announced in one request.
+pub const MAX_INBOUND_BATCH: usize = 10_000;
+/// The longest webhook URL.
+pub const MAX_URL: usize = 2_048;
+/// The most event types one webhook subscription names.
+pub const MAX_WEBHOOK_EVENTS: usize = 64;
+/// The shortest and longest webhook secret (characters).
+pub const WEBHOOK_SECRET: std::ops::RangeInclusive<usize> = 16..=256;
+/// The longest `Idempotency-Key`.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+/// The longest id of a recurring order: its orders are `<id>-<n>`, and stay ids.
+pub const MAX_RECURRING_ID: usize = 100;
+/// The longest name of an uploaded policy or plugin.
+pub const MAX_UPLOAD_NAME: usize = 128;
+/// The heaviest unit a product may weigh, kg.
+pub const MAX_WEIGHT_KG: f64 = switchyard_engine::MAX_WEIGHT_KG;
+/// The largest handling cost a location may charge per shipment or per unit.
+pub const MAX_HANDLING: f64 = switchyard_engine::MAX_HANDLING;
 
 /// `value` at `field` is at most `max` characters (and an id is not empty).
 pub(super) fn text(field: impl Into<String>, value: &str, max: usize) -> Result<(), ServiceError> {
@@ -29,10 +51,10 @@ pub(super) fn text(field: impl Into<String>, value: &str, max: usize) -> Result<
 pub(super) fn id(field: impl Into<String>, value: &str) -> Result<(), ServiceError> {
     let field = field.into();
     if value.is_empty() {
-        return Err(ServiceError::invalid("invalid_field", "must not be empty").at(field));
+        return Err(ServiceError::invalid("invalid_id", "must not be empty").at(field));
     }
     if value.chars().any(char::is_control) {
-        return Err(ServiceError::invalid("invalid_field", "must not contain control characters").at(field));
+        return Err(ServiceError::invalid("invalid_id", "must not contain control characters").at(field));
     }
     text(field, value, MAX_ID)
 }

@@ -30,6 +30,9 @@ impl Service {
     pub fn dry_run(&self, submitted: &SubmittedOrder) -> Result<DryRun, ServiceError> {
         let catalog = self.catalog();
         let order = engine_order(&catalog, submitted, now())?;
+        // The same rules as a real order: a hold or delivery date that does not read is refused
+        // here too, though a dry run routes now whatever they say.
+        due_at(submitted, self.config.delivery_lead_secs as i64)?;
         let binding = self.binding_for(&catalog, &order)?;
         let started = Instant::now();
         let router = Router {

@@ -123,6 +123,7 @@ impl Service {
         mut template: SubmittedOrder,
     ) -> Result<RecurringOrder, ServiceError> {
         super::limits::id("id", id)?;
+        super::limits::text("id", id, super::limits::MAX_RECURRING_ID)?;
         Interval::parse(every)?;
         let at = now();
         let start = match start_at {

@@ -4,13 +4,11 @@
 
 use switchyard_engine::{Order, OrderLine};
 
+use super::limits::MAX_RETURN_LINES;
 use super::validate::timestamp;
 use super::{Service, ServiceError, event, event_with_reason, now, random_hex, resolve};
 use crate::records::{EventKind, OrderRecord, ReturnLabel, ReturnLine, ReturnOutcome, ReturnRecord, ReturnStatus};
 use crate::store::Change;
-
-/// The most lines a return (or a receipt's sellable list) may name.
-pub const MAX_RETURN_LINES: usize = 1_000;
 
 impl Service {
     /// Requests a return of shipped units; the reply's return carries its location and label.

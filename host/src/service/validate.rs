@@ -9,11 +9,9 @@ use switchyard_engine::{
     Address, Catalog, GeoPoint, Order, OrderError, OrderLine, RoutingError, Timestamp, expand_kits, validate_order,
 };
 
-use super::{ServiceError, limits};
+use super::ServiceError;
+use super::limits::{self, MAX_LINES};
 use crate::records::SubmittedOrder;
-
-/// The most lines an order may have, before its kits are expanded.
-pub(super) const MAX_LINES: usize = 200;
 
 fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> ServiceError {
     ServiceError::invalid("invalid_field", message).at(field)
@@ -21,8 +19,9 @@ fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Servic
 
 /// Reads an RFC 3339 time; the error names `field`.
 pub(super) fn timestamp(field: &str, text: &str) -> Result<Timestamp, ServiceError> {
-    Timestamp::parse_rfc3339(text)
-        .map_err(|e| invalid_field(field, format!("`{text}` is not an RFC 3339 time: {}", e.reason)))
+    Timestamp::parse_rfc3339(text).map_err(|e| {
+        ServiceError::invalid("invalid_time", format!("`{text}` is not an RFC 3339 time: {}", e.reason)).at(field)
+    })
 }
 
 /// An engine error about an order, as the service reports it.

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use super::commit::body_of;
-use super::{Service, ServiceError, now, random_hex};
+use super::{Service, ServiceError, limits, now, random_hex};
 use crate::records::{Delivery, DeliveryStatus, EventKind, Subscription};
 use crate::store::{Change, Work};
 use crate::webhooks::{Attempt, MAX_ATTEMPTS, attempt, backoff, parse_url, resolve};
@@ -34,12 +34,13 @@ impl Service {
         secret: Option<String>,
     ) -> Result<Subscription, ServiceError> {
         let invalid_url = |message: String| ServiceError::invalid("invalid_url", message).at("url");
-        if url.len() > 2048 {
-            return Err(invalid_url("the url is longer than 2048 characters".to_owned()));
+        if url.chars().count() > limits::MAX_URL {
+            return Err(invalid_url(format!("the url is longer than {} characters", limits::MAX_URL)));
         }
         let parsed = parse_url(url).map_err(invalid_url)?;
-        if events.is_empty() || events.len() > 64 {
-            return Err(ServiceError::invalid("invalid_events", "name 1-64 events, or `*`").at("events"));
+        if events.is_empty() || events.len() > limits::MAX_WEBHOOK_EVENTS {
+            let message = format!("name 1-{} events, or `*`", limits::MAX_WEBHOOK_EVENTS);
+            return Err(ServiceError::invalid("invalid_events", message).at("events"));
         }
         if let Some((index, bad)) = events.iter().enumerate().find(|(_, e)| !is_event_name(e)) {
             return Err(ServiceError::invalid(
@@ -51,9 +52,11 @@ impl Service {
             .at(format!("events[{index}]")));
         }
         let secret = match secret {
-            Some(secret) if (16..=256).contains(&secret.len()) => secret,
+            Some(secret) if limits::WEBHOOK_SECRET.contains(&secret.chars().count()) => secret,
             Some(_) => {
-                return Err(ServiceError::invalid("invalid_secret", "a secret has 16-256 characters").at("secret"));
+                let (least, most) = (limits::WEBHOOK_SECRET.start(), limits::WEBHOOK_SECRET.end());
+                let message = format!("a secret has {least}-{most} characters");
+                return Err(ServiceError::invalid("invalid_secret", message).at("secret"));
             }
             None => random_hex(32)?,
         };

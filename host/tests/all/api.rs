@@ -77,7 +77,7 @@ async fn bad_requests_are_client_errors_that_name_the_field() {
             json!({"id": "b", "placed_at": "yesterday", "ship_to": {"lat": 1.0, "lon": 2.0}, "lines": [{"id": "1", "sku": "SKU-A", "qty": 1}]})
                 .to_string(),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
+            "invalid_time",
             Some("placed_at"),
         ),
         ("too large", format!("{{\"id\": \"{}\"}}", "x".repeat(70 << 10)), StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", None),

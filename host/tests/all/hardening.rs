@@ -528,3 +528,69 @@ async fn a_cursor_older_than_the_feed_asks_for_a_resync() {
     assert_eq!(page["changes"].as_array().unwrap().len(), 2, "the two kept");
     assert_restart_matches(dir.path(), &service).await;
 }
+
+// What schemathesis found when the document was first checked against the server: each
+// request the document allows is accepted, each it forbids is refused, as the document says.
+#[tokio::test]
+async fn the_api_accepts_what_its_document_allows_and_refuses_what_it_forbids() {
+    let (dir, service, app) = seeded(900).await;
+    let doc = get(&app, "/v1/openapi.json", READER).await.body;
+    let schemas = &doc["components"]["schemas"];
+    // Named string schemas carry the service's own limits.
+    use switchyard_host::service::limits;
+    assert_eq!(schemas["Id"]["maxLength"], limits::MAX_ID, "{}", schemas["Id"]);
+    assert_eq!(schemas["Name"]["maxLength"], limits::MAX_NAME);
+    assert_eq!(schemas["Reason"]["maxLength"], limits::MAX_REASON);
+    assert_eq!(schemas["RecurringId"]["maxLength"], limits::MAX_RECURRING_ID);
+    assert!(schemas["TimeZone"]["enum"].as_array().unwrap().iter().any(|z| z == "America/Chicago"));
+    // Unsigned integers say their range; the ATP feed's parameters are query parameters.
+    assert_eq!(schemas["LineDto"]["properties"]["qty"]["maximum"], u64::from(u32::MAX));
+    assert_eq!(schemas["LineDto"]["properties"]["qty"]["minimum"], 1);
+    let feed = &doc["paths"]["/v1/inventory/changes"]["get"]["parameters"];
+    assert!(feed.as_array().unwrap().iter().all(|p| p["in"] == "query" && p["required"] != true), "{feed}");
+    // Every write declares 503, every body 422.
+    assert!(doc["paths"]["/v1/orders/{id}/cancel"]["post"]["responses"]["422"].is_object());
+    assert!(doc["paths"]["/v1/orders"]["post"]["responses"]["503"].is_object());
+
+    // JSON has one number type: 1.0 is the integer 1; 1.5 is not a count.
+    let mut whole = order("float-1", "SKU-A", 1);
+    whole["lines"][0]["qty"] = json!(1.0);
+    let created = post(&app, "/v1/orders", WRITER, &whole).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let mut fraction = order("float-2", "SKU-A", 1);
+    fraction["lines"][0]["qty"] = json!(1.5);
+    let refused = post(&app, "/v1/orders", WRITER, &fraction).await;
+    assert_eq!((refused.status, &refused.body["error"]["field"]), (StatusCode::BAD_REQUEST, &json!("lines[0].qty")));
+    // An optional body may be `null`.
+    let cancelled = call(&app, Method::POST, "/v1/orders/float-1/cancel", Some(WRITER), "null").await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    // A dry run reads its times like an order does.
+    let mut dated = order("dry-1", "SKU-A", 1);
+    dated["requested_delivery"] = json!("");
+    let dry = post(&app, "/v1/orders/route", READER, &dated).await;
+    assert_eq!((dry.status, &dry.body["error"]["code"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("invalid_time")));
+    // A page size out of range is refused, not silently clamped.
+    let page = get(&app, "/v1/inventory/changes?limit=0", READER).await;
+    assert_eq!((page.status, &page.body["error"]["code"]), (StatusCode::BAD_REQUEST, &json!("invalid_query")));
+    // An Idempotency-Key with a space at its end is not one.
+    let request = axum::http::Request::post("/v1/orders")
+        .header("authorization", format!("Bearer {WRITER}"))
+        .header("idempotency-key", "key ")
+        .body(Body::from(order("idem-1", "SKU-A", 1).to_string()))
+        .unwrap();
+    let reply = tower::ServiceExt::oneshot(app.clone(), request).await.unwrap();
+    assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+    // A recurring order's id leaves room for its orders' `-<n>`.
+    let recurring = json!({"id": "r".repeat(101), "every": "weekly",
+        "order": {"ship_to": {"lat": 39.95, "lon": -75.17}, "lines": [{"id": "1", "sku": "SKU-A", "qty": 1}]}});
+    let refused = post(&app, "/v1/recurring-orders", WRITER, &recurring).await;
+    assert_eq!(
+        (refused.status, &refused.body["error"]["code"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("too_long"))
+    );
+    // A unit heavier than any network ships is a typo, not a product.
+    let heavy = json!({"products": [{"sku": "SKU-HEAVY", "group": "g", "weight_kg": 1e9}]});
+    let refused = post(&app, "/v1/products", WRITER, &heavy).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_restart_matches(dir.path(), &service).await;
+}

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::wire;
 use crate::records;
 use crate::service;
 
@@ -10,27 +11,35 @@ use crate::service;
 #[serde(deny_unknown_fields)]
 pub struct LocationDto {
     /// Merchant id.
+    #[schema(value_type = wire::Id)]
     pub id: String,
     /// `dc`, `store`, `dropship` or another name.
+    #[schema(value_type = wire::Name)]
     pub kind: String,
     /// Latitude, degrees.
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub lat: f64,
     /// Longitude, degrees.
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub lon: f64,
-    /// Handling cost per shipment.
+    /// Handling cost per shipment (0 to 1000000).
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1_000_000.0)]
     pub handling_per_shipment: f64,
-    /// Handling cost per unit.
+    /// Handling cost per unit (0 to 1000000).
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1_000_000.0)]
     pub handling_per_unit: f64,
     /// Shipments per day; absent is unlimited.
     #[serde(default)]
     pub capacity_shipments_per_day: Option<u32>,
-    /// What it can ship (`hazmat`, `cold_chain`, `returns`, ...).
+    /// What it can ship (`hazmat`, `cold_chain`, `returns`, ...); at most 100.
     #[serde(default)]
+    #[schema(value_type = Vec<wire::Name>, max_items = 100)]
     pub capabilities: Vec<String>,
-    /// Planned downtime windows.
+    /// Planned downtime windows; at most 100.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub downtime: Vec<DowntimeDto>,
     /// Tie-break priority (higher first).
     #[serde(default)]
@@ -38,6 +47,7 @@ pub struct LocationDto {
     /// IANA time zone (`America/Chicago`): daily capacity resets at local midnight. Absent:
     /// UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<wire::TimeZone>)]
     pub time_zone: Option<String>,
 }
 
@@ -46,8 +56,10 @@ pub struct LocationDto {
 #[serde(deny_unknown_fields)]
 pub struct DowntimeDto {
     /// Start.
+    #[schema(value_type = wire::Timestamp)]
     pub from: String,
     /// End (after the start).
+    #[schema(value_type = wire::Timestamp)]
     pub to: String,
 }
 
@@ -56,17 +68,22 @@ pub struct DowntimeDto {
 #[serde(deny_unknown_fields)]
 pub struct ProductDto {
     /// Its SKU.
+    #[schema(value_type = wire::Id)]
     pub sku: String,
     /// Its product group (bindings are per group).
+    #[schema(value_type = wire::Id)]
     pub group: String,
-    /// Weight of one unit, kg.
+    /// Weight of one unit, kg (0 to 100000).
+    #[schema(minimum = 0.0, maximum = 100_000.0)]
     pub weight_kg: f64,
-    /// Tags (`hazmat`, `cold_chain`, ...).
+    /// Tags (`hazmat`, `cold_chain`, ...); at most 100.
     #[serde(default)]
+    #[schema(value_type = Vec<wire::Name>, max_items = 100)]
     pub tags: Vec<String>,
-    /// Set for a kit (bundle): the components one kit is made of. A kit holds no stock of its
-    /// own; ordering one reserves its components.
+    /// Set for a kit (bundle): the components one kit is made of (at most 100). A kit holds no
+    /// stock of its own; ordering one reserves its components.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 100)]
     pub components: Vec<ComponentDto>,
     /// Whether a kit's components may ship from different locations (default: no, they ship
     /// together).
@@ -75,6 +92,7 @@ pub struct ProductDto {
     /// When the product is released (RFC 3339). Before, orders for it are preorders: they
     /// wait for announced inbound stock whatever the policy's horizon, nothing ships.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<wire::Timestamp>)]
     pub release_at: Option<String>,
     /// Most units accepted as preorders before the release.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,8 +104,10 @@ pub struct ProductDto {
 #[serde(deny_unknown_fields)]
 pub struct ComponentDto {
     /// The component's SKU (a product that is not itself a kit).
+    #[schema(value_type = wire::Id)]
     pub sku: String,
     /// Units per kit (at least 1).
+    #[schema(minimum = 1)]
     pub qty: u32,
 }
 
@@ -120,8 +140,10 @@ pub struct StockLevels {
 #[serde(deny_unknown_fields)]
 pub struct StockLevel {
     /// The SKU.
+    #[schema(value_type = wire::Id)]
     pub sku: String,
     /// The location.
+    #[schema(value_type = wire::Id)]
     pub location: String,
     /// Units on hand.
     pub on_hand: u32,
@@ -143,8 +165,10 @@ pub struct StockAdjustments {
 #[serde(deny_unknown_fields)]
 pub struct StockAdjustment {
     /// The SKU.
+    #[schema(value_type = wire::Id)]
     pub sku: String,
     /// The location.
+    #[schema(value_type = wire::Id)]
     pub location: String,
     /// Units added (negative: removed).
     pub delta: i64,
@@ -181,12 +205,16 @@ pub struct AtpDto {
 #[serde(deny_unknown_fields)]
 pub struct InboundRequest {
     /// The SKU.
+    #[schema(value_type = wire::Id)]
     pub sku: String,
     /// Where it arrives.
+    #[schema(value_type = wire::Id)]
     pub location: String,
-    /// Units expected.
+    /// Units expected (at least 1).
+    #[schema(minimum = 1)]
     pub qty: u32,
     /// When (RFC 3339).
+    #[schema(value_type = wire::Timestamp)]
     pub expected_at: String,
 }
 
@@ -194,7 +222,8 @@ pub struct InboundRequest {
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InboundBody {
-    /// Stock on its way.
+    /// Stock on its way: at most 10000 records.
+    #[schema(max_items = 10_000)]
     pub entries: Vec<InboundRequest>,
 }
 
@@ -399,13 +428,16 @@ pub struct AtpChangesDto {
 
 /// Where to read the ATP feed from.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AtpChangesQuery {
     /// The cursor of the last page read (`0`: from the oldest entry kept).
     #[serde(default)]
+    #[param(required = false, minimum = 0)]
     pub since: u64,
     /// Most entries (1-1000, default 100).
     #[serde(default)]
+    #[param(required = false, minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 

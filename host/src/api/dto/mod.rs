@@ -6,6 +6,7 @@ mod catalog;
 mod orders;
 mod policies;
 mod webhooks;
+pub mod wire;
 
 pub use catalog::*;
 pub use orders::*;

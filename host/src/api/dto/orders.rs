@@ -3,32 +3,45 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::wire;
 use crate::records;
 use crate::service;
 
 /// An order as a client submits it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "id": "demo-1",
+    "channel": "web",
+    "ship_to": {"lat": 38.966, "lon": -93.4247, "postal_code": "65351", "country": "US"},
+    "lines": [{"id": "1", "sku": "SKU-00204", "qty": 1}]
+}))]
 pub struct OrderRequest {
     /// The order's id (idempotency: the same id twice is the same order).
+    #[schema(value_type = wire::Id)]
     pub id: String,
     /// When it was placed (RFC 3339); absent is now.
     #[serde(default)]
+    #[schema(value_type = Option<wire::Timestamp>)]
     pub placed_at: Option<String>,
     /// Sales channel.
     #[serde(default = "default_channel")]
+    #[schema(value_type = wire::Name)]
     pub channel: String,
     /// Do not route before this time (RFC 3339): a grace period in which the customer may
     /// still change the order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<wire::Timestamp>)]
     pub hold_until: Option<String>,
     /// The day the customer wants it delivered (RFC 3339); the order is routed the
     /// configured lead time before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<wire::Timestamp>)]
     pub requested_delivery: Option<String>,
     /// Where it goes.
     pub ship_to: ShipToDto,
-    /// What it orders.
+    /// What it orders: 1 to 200 lines, each line id once.
+    #[schema(min_items = 1, max_items = 200)]
     pub lines: Vec<LineDto>,
 }
 
@@ -40,15 +53,19 @@ fn default_channel() -> String {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipToDto {
-    /// Latitude.
+    /// Latitude, degrees.
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub lat: f64,
-    /// Longitude.
+    /// Longitude, degrees.
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub lon: f64,
     /// Postal code.
     #[serde(default)]
+    #[schema(value_type = wire::Name)]
     pub postal_code: String,
     /// Country code.
     #[serde(default)]
+    #[schema(value_type = wire::Name)]
     pub country: String,
 }
 
@@ -57,10 +74,13 @@ pub struct ShipToDto {
 #[serde(deny_unknown_fields)]
 pub struct LineDto {
     /// Line id, unique in the order.
+    #[schema(value_type = wire::Id)]
     pub id: String,
     /// SKU.
+    #[schema(value_type = wire::Id)]
     pub sku: String,
     /// Units (at least 1).
+    #[schema(minimum = 1)]
     pub qty: u32,
 }
 
@@ -355,20 +375,40 @@ pub struct DryRun {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FulfilmentEvent {
-    /// `picked`, `packed`, `shipped`, `delivered` or `rejected`.
-    pub event: ShipmentState,
+    /// What happened to the shipment.
+    pub event: ReportedEvent,
     /// The location reporting; may be left out when only one shipment fits.
     #[serde(default)]
+    #[schema(value_type = Option<wire::Id>)]
     pub location: Option<String>,
     /// The carrier (for `shipped`).
     #[serde(default)]
+    #[schema(value_type = Option<wire::Name>)]
     pub carrier: Option<String>,
     /// The tracking number (for `shipped`).
     #[serde(default)]
+    #[schema(value_type = Option<wire::Name>)]
     pub tracking: Option<String>,
     /// Why (kept in the timeline; for `rejected`, say why the location cannot ship).
     #[serde(default)]
+    #[schema(value_type = wire::Reason)]
     pub reason: String,
+}
+
+/// What a location reports about a shipment, in the order it happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportedEvent {
+    /// Picked at the location.
+    Picked,
+    /// Packed.
+    Packed,
+    /// Handed to the carrier: its units leave on hand.
+    Shipped,
+    /// Delivered to the customer.
+    Delivered,
+    /// The location cannot ship it; its units are routed again.
+    Rejected,
 }
 
 /// Why an order is cancelled.
@@ -377,6 +417,7 @@ pub struct FulfilmentEvent {
 pub struct CancelBody {
     /// Why (kept in the order's history).
     #[serde(default)]
+    #[schema(value_type = wire::Reason)]
     pub reason: String,
 }
 
@@ -386,12 +427,15 @@ pub struct CancelBody {
 pub struct ShipBody {
     /// The location whose shipment shipped; absent: every open shipment.
     #[serde(default)]
+    #[schema(value_type = Option<wire::Id>)]
     pub location: Option<String>,
     /// The carrier.
     #[serde(default)]
+    #[schema(value_type = Option<wire::Name>)]
     pub carrier: Option<String>,
     /// Carrier tracking number (kept on the shipment and in the order's history).
     #[serde(default)]
+    #[schema(value_type = Option<wire::Name>)]
     pub tracking: Option<String>,
 }
 
@@ -400,11 +444,14 @@ pub struct ShipBody {
 #[serde(deny_unknown_fields)]
 pub struct RecurringBody {
     /// Its id; its orders are `<id>-1`, `<id>-2`, ...
+    #[schema(value_type = wire::RecurringId)]
     pub id: String,
     /// `daily`, `weekly`, `monthly`, or a count and unit: `14d`, `2mo`, `12h`, `30m`, `45s`.
+    #[schema(value_type = wire::Interval)]
     pub every: String,
-    /// The first run (RFC 3339); absent: now.
+    /// The first run (RFC 3339), within a year before now and ten years after; absent: now.
     #[serde(default)]
+    #[schema(value_type = Option<wire::Timestamp>)]
     pub start_at: Option<String>,
     /// What each order ships where.
     pub order: RecurringTemplate,
@@ -416,10 +463,12 @@ pub struct RecurringBody {
 pub struct RecurringTemplate {
     /// Sales channel (default `web`).
     #[serde(default)]
+    #[schema(value_type = Option<wire::Name>)]
     pub channel: Option<String>,
     /// Where it goes.
     pub ship_to: ShipToDto,
-    /// What it orders.
+    /// What it orders: 1 to 200 lines, each line id once.
+    #[schema(min_items = 1, max_items = 200)]
     pub lines: Vec<LineDto>,
 }
 
@@ -446,22 +495,47 @@ pub struct RecurringOrder {
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnBody {
-    /// Shipped units coming back.
-    pub lines: Vec<ReturnLine>,
+    /// Shipped units coming back: 1 to 1000 lines.
+    #[schema(min_items = 1, max_items = 1000)]
+    pub lines: Vec<ReturnedUnits>,
     /// Why.
     #[serde(default)]
+    #[schema(value_type = wire::Reason)]
     pub reason: String,
+}
+
+/// Units of a shipped line coming back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnedUnits {
+    /// The order line (as the plan names it: `1`, or `1/SKU-A` for a kit component).
+    #[schema(min_length = 1)]
+    pub line_id: String,
+    /// Units (at least 1; at most what shipped and has not come back yet).
+    #[schema(minimum = 1)]
+    pub qty: u32,
 }
 
 /// A return that arrived.
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiveBody {
-    /// Units fit to sell again (absent: all of them).
+    /// Units fit to sell again (absent: all of them; at most 1000 lines).
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub sellable: Option<Vec<ReturnLine>>,
-    /// `refund` or `exchange`.
-    pub outcome: String,
+    /// What the customer gets.
+    pub outcome: ReturnOutcome,
+}
+
+/// What a customer gets for a return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnOutcome {
+    /// Their money back.
+    Refund,
+    /// Another item.
+    Exchange,
 }
 
 impl From<OrderRequest> for records::SubmittedOrder {
@@ -690,6 +764,33 @@ impl From<records::OrderRecord> for OrderRecord {
 impl From<service::DryRun> for DryRun {
     fn from(dry_run: service::DryRun) -> DryRun {
         DryRun { plan: dry_run.plan.into(), explanation: dry_run.explanation }
+    }
+}
+
+impl From<ReportedEvent> for records::ShipmentState {
+    fn from(event: ReportedEvent) -> records::ShipmentState {
+        match event {
+            ReportedEvent::Picked => records::ShipmentState::Picked,
+            ReportedEvent::Packed => records::ShipmentState::Packed,
+            ReportedEvent::Shipped => records::ShipmentState::Shipped,
+            ReportedEvent::Delivered => records::ShipmentState::Delivered,
+            ReportedEvent::Rejected => records::ShipmentState::Rejected,
+        }
+    }
+}
+
+impl From<ReturnOutcome> for records::ReturnOutcome {
+    fn from(outcome: ReturnOutcome) -> records::ReturnOutcome {
+        match outcome {
+            ReturnOutcome::Refund => records::ReturnOutcome::Refund,
+            ReturnOutcome::Exchange => records::ReturnOutcome::Exchange,
+        }
+    }
+}
+
+impl From<ReturnedUnits> for records::ReturnLine {
+    fn from(dto: ReturnedUnits) -> records::ReturnLine {
+        records::ReturnLine { line_id: dto.line_id, qty: dto.qty }
     }
 }
 

@@ -88,9 +88,11 @@ pub struct BindingList {
 #[serde(deny_unknown_fields)]
 pub struct BindBody {
     /// The version to bind.
+    #[schema(min_length = 1)]
     pub version: String,
     /// The version that routes when it fails; absent: the order is refused.
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub fallback: Option<String>,
 }
 
@@ -99,6 +101,7 @@ pub struct BindBody {
 #[serde(deny_unknown_fields)]
 pub struct ShadowBody {
     /// The candidate version to evaluate beside the live binding.
+    #[schema(min_length = 1)]
     pub version: String,
 }
 

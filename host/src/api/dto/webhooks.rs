@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::wire;
 use crate::records;
 
 /// A subscription to create.
@@ -9,15 +10,18 @@ use crate::records;
 #[serde(deny_unknown_fields)]
 pub struct WebhookBody {
     /// Where to POST deliveries (`http` or `https`).
+    #[schema(value_type = wire::WebhookUrl)]
     pub url: String,
     /// Event types: `order.reserved`, `order.rejected`, `order.confirmed`, `order.cancelled`,
     /// `order.expired`, `order.scheduled`, `order.changed`, `order.backordered`,
     /// `order.backorder_allocated`, `order.backorder_short`, `order.picked`, `order.packed`,
     /// `order.shipped`, `order.delivered`, `order.rerouted`, `order.return_requested`,
     /// `order.return_received`, `inventory.atp_changed`; `*` for all.
+    #[schema(value_type = wire::WebhookEvents)]
     pub events: Vec<String>,
-    /// The HMAC key (at least 16 characters); absent: one is generated and returned once.
+    /// The HMAC key (16 to 256 characters); absent: one is generated and returned once.
     #[serde(default)]
+    #[schema(value_type = Option<wire::WebhookSecret>)]
     pub secret: Option<String>,
 }
 
