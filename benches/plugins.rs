@@ -1,6 +1,8 @@
 //! Wasm plugin overhead: routing us-50-small's orders with the reference plugin vs the same
 //! model in native Rust (per order, dry run on the starting stock), and one evaluation of a
-//! small order with and without the pooling allocator (instantiation + call).
+//! small order with and without the pooling allocator (instantiation + call); loading a
+//! plugin: its structural check, compiling it, and loading its compiled artifact instead (what
+//! a restart of the service does).
 //!
 //! `scripts/build-plugins && cargo bench --bench plugins`
 
@@ -35,8 +37,8 @@ fn plugins(c: &mut Criterion) {
     let config = RouterConfig::default();
 
     // One replay each, for per-order latency percentiles.
-    let native = replay(&scenario, &scenario.policy, &config, &HashSet::new()).unwrap();
-    let by_plugin = replay(&scenario, &wasm, &config, &HashSet::new()).unwrap();
+    let native = replay(&scenario, &scenario.policy, &config, &HashSet::new());
+    let by_plugin = replay(&scenario, &wasm, &config, &HashSet::new());
     assert_eq!(
         native.plans,
         by_plugin
@@ -96,5 +98,27 @@ fn plugins(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, plugins);
+fn loading(c: &mut Criterion) {
+    let bytes = plugin_bytes("reference");
+    let mut group = c.benchmark_group("plugin/load");
+    group.sample_size(10);
+    let limits = Limits::default();
+    group.bench_function("structure-check", |b| {
+        b.iter(|| switchyard_plugins::structure::check(black_box(&bytes), &limits.structure).unwrap())
+    });
+    group.bench_function("new-host", |b| b.iter(|| PluginHost::new(Limits::default()).unwrap()));
+    group.bench_function("new-host+compile", |b| {
+        b.iter(|| PluginHost::new(Limits::default()).unwrap().load("reference", &bytes).unwrap())
+    });
+    let artifacts = std::env::temp_dir().join(format!("switchyard-bench-artifacts-{}", std::process::id()));
+    let options = || switchyard_plugins::CompileOptions { worker: None, artifact_dir: Some(artifacts.clone()) };
+    PluginHost::with_options(Limits::default(), options()).unwrap().load("reference", &bytes).unwrap();
+    group.bench_function("new-host+artifact", |b| {
+        b.iter(|| PluginHost::with_options(Limits::default(), options()).unwrap().load("reference", &bytes).unwrap())
+    });
+    group.finish();
+    std::fs::remove_dir_all(&artifacts).ok();
+}
+
+criterion_group!(benches, plugins, loading);
 criterion_main!(benches);

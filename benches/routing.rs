@@ -47,9 +47,9 @@ fn config(strategy: Strategy) -> RouterConfig {
 }
 
 fn summary(name: &str, scenario: &Scenario) {
-    let optimal = replay(scenario, &scenario.policy, &config(Strategy::Optimal), &HashSet::new()).expect("replay");
-    let greedy = replay(scenario, &scenario.policy, &config(Strategy::Greedy), &HashSet::new()).expect("replay");
-    let by_dsl = replay(scenario, &dsl_reference(), &config(Strategy::Optimal), &HashSet::new()).expect("replay");
+    let optimal = replay(scenario, &scenario.policy, &config(Strategy::Optimal), &HashSet::new());
+    let greedy = replay(scenario, &scenario.policy, &config(Strategy::Greedy), &HashSet::new());
+    let by_dsl = replay(scenario, &dsl_reference(), &config(Strategy::Optimal), &HashSet::new());
     assert_eq!(by_dsl.plans, optimal.plans, "the DSL reference policy must route exactly like the native one");
     let d = by_dsl.stats();
     println!(
@@ -89,14 +89,14 @@ fn routing(c: &mut Criterion) {
         for (label, strategy) in [("optimal", Strategy::Optimal), ("greedy", Strategy::Greedy)] {
             let config = config(strategy);
             group.bench_function(BenchmarkId::from_parameter(label), |b| {
-                b.iter(|| replay(&scenario, &scenario.policy, &config, &HashSet::new()).expect("replay"))
+                b.iter(|| replay(&scenario, &scenario.policy, &config, &HashSet::new()))
             });
         }
         // The same replay with the reference policy written in the policy language.
         let dsl = dsl_reference();
         let optimal = config(Strategy::Optimal);
         group.bench_function(BenchmarkId::from_parameter("optimal-dsl-policy"), |b| {
-            b.iter(|| replay(&scenario, &dsl, &optimal, &HashSet::new()).expect("replay"))
+            b.iter(|| replay(&scenario, &dsl, &optimal, &HashSet::new()))
         });
         group.finish();
 

@@ -71,6 +71,14 @@ pub enum PluginCommand {
         #[arg(value_name = "FILE.wasm")]
         file: PathBuf,
     },
+    /// Compile one plugin read from stdin into an artifact on stdout, within an address-space
+    /// limit: the child process `switchyard serve` compiles uploads in.
+    #[command(hide = true)]
+    CompileWorker {
+        /// Address space this process may use, bytes.
+        #[arg(long)]
+        max_memory: u64,
+    },
 }
 
 /// Arguments of `switchyard test`.
@@ -139,6 +147,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check(args) => check(args),
         Command::Test(args) => test(args),
         Command::Plugin(PluginCommand::Inspect { file }) => inspect_plugin(&file),
+        Command::Plugin(PluginCommand::CompileWorker { max_memory }) => compile_worker(max_memory),
         Command::Serve(args) => crate::serve::serve(args),
         Command::Simulate(args) => simulate(args),
     }
@@ -175,7 +184,15 @@ fn route(args: RouteArgs) -> anyhow::Result<()> {
         (None, Some(plugin)) => plugin,
         (None, None) => &scenario.policy,
     };
-    let result = replay(&scenario, policy, &config, &explain)?;
+    let result = replay(&scenario, policy, &config, &explain);
+    // A failing order is reported and the replay goes on: nothing is reserved for it.
+    const MAX_FAILURES_SHOWN: usize = 20;
+    for (index, error) in result.failures.iter().take(MAX_FAILURES_SHOWN) {
+        eprintln!("order `{}` (#{} in the file) failed: {error}", scenario.orders[*index].id, index + 1);
+    }
+    if result.failures.len() > MAX_FAILURES_SHOWN {
+        eprintln!("... and {} more failed order(s)", result.failures.len() - MAX_FAILURES_SHOWN);
+    }
     for explanation in &result.explanations {
         eprintln!("{}\n", explanation.display(&scenario.catalog));
     }
@@ -191,8 +208,14 @@ fn route(args: RouteArgs) -> anyhow::Result<()> {
     }
     let stats = result.stats();
     eprintln!(
-        "{}: {} orders routed ({} rejected), total cost {:.2}, {} shipments, {} units unfilled",
-        scenario.name, stats.orders, stats.rejected, stats.total_cost, stats.shipments, stats.unfilled_units
+        "{}: {} orders routed ({} rejected, {} failed), total cost {:.2}, {} shipments, {} units unfilled",
+        scenario.name,
+        stats.orders,
+        stats.rejected,
+        stats.failed,
+        stats.total_cost,
+        stats.shipments,
+        stats.unfilled_units
     );
     eprintln!(
         "proved optimal {:.2}% ({:.1} search nodes per order), {:.0} orders/s, p50 {:.1} µs, p99 {:.1} µs per order ({} strategy)",
@@ -203,6 +226,9 @@ fn route(args: RouteArgs) -> anyhow::Result<()> {
         stats.p99.as_secs_f64() * 1e6,
         args.strategy.to_possible_value().map_or_else(String::new, |v| v.get_name().to_owned())
     );
+    if stats.failed > 0 {
+        bail!("the policy failed on {} of {} order(s)", stats.failed, stats.orders);
+    }
     Ok(())
 }
 
@@ -354,6 +380,38 @@ fn test(args: TestArgs) -> anyhow::Result<()> {
         bail!("{failed} policy test case(s) failed");
     }
     Ok(())
+}
+
+// Compiles one plugin from stdin to stdout. A refusal is `refused: <reason>` on stderr and exit
+// code 2; running out of the address space aborts the process (the parent says so).
+fn compile_worker(max_memory: u64) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    rustix::process::setrlimit(
+        rustix::process::Resource::As,
+        rustix::process::Rlimit { current: Some(max_memory), maximum: Some(max_memory) },
+    )
+    .context("cannot limit the compile worker's address space")?;
+    // Below the service in the scheduler: a compile taking its whole time budget leaves the
+    // routing threads their share of the CPU. (Lowering one's own priority cannot fail for
+    // want of rights; if it fails anyway, compiling at normal priority is still correct.)
+    let _ = rustix::process::nice(10);
+    // Compiling needs no instances: no pooled memory is reserved (its address space would
+    // count against the limit), and the artifact is the same.
+    let limits = switchyard_plugins::Limits { pooling: false, ..switchyard_plugins::Limits::default() };
+    let host = switchyard_plugins::PluginHost::new(limits)?;
+    let mut bytes = Vec::new();
+    let most = host.limits().max_module_bytes as u64 + 1;
+    std::io::stdin().take(most).read_to_end(&mut bytes).context("cannot read the plugin from stdin")?;
+    match host.precompile(&bytes) {
+        Ok(artifact) => {
+            std::io::stdout().write_all(&artifact).context("cannot write the artifact")?;
+            Ok(())
+        }
+        Err(error) => {
+            eprintln!("refused: {error}");
+            std::process::exit(2);
+        }
+    }
 }
 
 fn inspect_plugin(path: &std::path::Path) -> anyhow::Result<()> {

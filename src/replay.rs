@@ -4,15 +4,20 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use switchyard_engine::{
-    Explanation, Inventory, Plan, PlanStatus, Policy, Router, RouterConfig, RoutingError, Workspace,
+    CostBreakdown, Explanation, Inventory, Order, Plan, PlanStatus, Policy, Router, RouterConfig, RoutingError,
+    Unfilled, Workspace,
 };
 
 use crate::scenario::Scenario;
 
 /// The outcome of one replay.
 pub struct Replay {
-    /// One plan per order, in file order.
+    /// One plan per order, in file order. An order the policy failed on (see `failures`) has
+    /// a rejected plan that ships nothing and says why.
     pub plans: Vec<Plan>,
+    /// Orders the policy failed on (an error, not a decision): their index in the file and
+    /// the error. The replay goes on past them; nothing is reserved for them.
+    pub failures: Vec<(usize, RoutingError)>,
     /// Explanations of the orders asked for, in file order.
     pub explanations: Vec<Explanation>,
     /// Inventory after the replay.
@@ -30,6 +35,8 @@ pub struct ReplayStats {
     pub orders: usize,
     /// Orders rejected by the policy.
     pub rejected: usize,
+    /// Orders the policy failed on (counted apart from `rejected`).
+    pub failed: usize,
     /// Sum of plan costs.
     pub total_cost: f64,
     /// Share of plans proved optimal, 0..=1.
@@ -50,12 +57,7 @@ pub struct ReplayStats {
 
 /// Routes every order of `scenario` under `policy`, on a fresh copy of its inventory.
 /// Orders whose ids are in `explain` also get an explanation.
-pub fn replay(
-    scenario: &Scenario,
-    policy: &dyn Policy,
-    config: &RouterConfig,
-    explain: &HashSet<String>,
-) -> Result<Replay, RoutingError> {
+pub fn replay(scenario: &Scenario, policy: &dyn Policy, config: &RouterConfig, explain: &HashSet<String>) -> Replay {
     replay_with_progress(scenario, policy, config, explain, &mut |_| {})
 }
 
@@ -66,7 +68,7 @@ pub fn replay_with_progress(
     config: &RouterConfig,
     explain: &HashSet<String>,
     progress: &mut dyn FnMut(usize),
-) -> Result<Replay, RoutingError> {
+) -> Replay {
     let inventory = scenario.fresh_inventory();
     let router = Router { catalog: &scenario.catalog, inventory: &inventory, policy, config };
     let mut workspace = Workspace::default();
@@ -74,19 +76,44 @@ pub fn replay_with_progress(
     let mut latencies = Vec::with_capacity(scenario.orders.len());
     let mut explanations = Vec::new();
     let started = Instant::now();
+    let mut failures = Vec::new();
     for order in &scenario.orders {
         if explain.contains(&order.id) {
-            let (_, explanation) = router.explain(order, &mut workspace)?;
-            explanations.push(explanation);
+            // An order the policy fails on has no explanation; the failure says why.
+            if let Ok((_, explanation)) = router.explain(order, &mut workspace) {
+                explanations.push(explanation);
+            }
         }
         let order_started = Instant::now();
-        let routed = router.route_and_reserve(order, &mut workspace)?;
+        let routed = router.route_and_reserve(order, &mut workspace);
         latencies.push(order_started.elapsed());
-        plans.push(routed.plan);
+        match routed {
+            Ok(routed) => plans.push(routed.plan),
+            Err(error) => {
+                plans.push(failed_plan(order, policy, &error));
+                failures.push((plans.len() - 1, error));
+            }
+        }
         progress(plans.len());
     }
     let elapsed = started.elapsed();
-    Ok(Replay { plans, explanations, inventory, latencies, elapsed })
+    Replay { plans, failures, explanations, inventory, latencies, elapsed }
+}
+
+// The plan of an order the policy failed on: nothing shipped, every unit unfilled, the
+// error as the reason.
+fn failed_plan(order: &Order, policy: &dyn Policy, error: &RoutingError) -> Plan {
+    Plan {
+        order_id: order.id.clone(),
+        status: PlanStatus::Rejected { reason: format!("the policy failed: {error}") },
+        shipments: Vec::new(),
+        unfilled: order.lines.iter().enumerate().map(|(line, l)| Unfilled { line, qty: l.qty }).collect(),
+        cost: CostBreakdown::default(),
+        optimal: false,
+        policy: policy.info(),
+        nodes: 0,
+        backorder_within: None,
+    }
 }
 
 impl Replay {
@@ -105,7 +132,9 @@ impl Replay {
         let seconds = self.elapsed.as_secs_f64();
         ReplayStats {
             orders,
-            rejected: self.plans.iter().filter(|p| matches!(p.status, PlanStatus::Rejected { .. })).count(),
+            rejected: self.plans.iter().filter(|p| matches!(p.status, PlanStatus::Rejected { .. })).count()
+                - self.failures.len(),
+            failed: self.failures.len(),
             total_cost: self.plans.iter().map(|p| p.cost.total()).sum(),
             proved_optimal: if orders == 0 {
                 1.0

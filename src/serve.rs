@@ -70,6 +70,14 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if config.tokens.is_empty() {
         bail!("no bearer tokens are configured: give `--config FILE` with [[tokens]] entries (or use `--demo`)");
     }
+    // Uploaded plugins compile in a child process of this very binary, under the compile
+    // budget, unless the config names another command.
+    if config.plugin_compile_worker.is_empty()
+        && let Ok(program) = std::env::current_exe()
+    {
+        config.plugin_compile_worker =
+            vec![program.to_string_lossy().into_owned(), "plugin".to_owned(), "compile-worker".to_owned()];
+    }
     switchyard_host::init_logging(config.json_logs);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
     runtime.block_on(async move {

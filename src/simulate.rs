@@ -18,8 +18,11 @@ pub struct Column {
     pub greedy: bool,
     /// The figures.
     pub summary: RunSummary,
-    /// One plan per order, in file order.
+    /// One plan per order, in file order (an order the policy failed on has a rejected plan
+    /// saying so).
     pub plans: Vec<Plan>,
+    /// Orders the policy failed on.
+    pub failed: usize,
     /// Median routing time per order.
     pub p50: Duration,
     /// 99th percentile routing time per order.
@@ -71,9 +74,8 @@ pub fn simulate(
     let mut columns = Vec::with_capacity(runs.len());
     for (label, greedy, policy, strategy) in runs {
         let config = RouterConfig { strategy, ..RouterConfig::default() };
-        let replay = replay_with_progress(scenario, policy, &config, &HashSet::new(), &mut |done| {
-            progress(&label, done, total)
-        })?;
+        let replay =
+            replay_with_progress(scenario, policy, &config, &HashSet::new(), &mut |done| progress(&label, done, total));
         let stats = replay.stats();
         let summary = RunSummary::of(&scenario.catalog, &scenario.orders, &replay.plans);
         columns.push(Column {
@@ -81,6 +83,7 @@ pub fn simulate(
             greedy,
             summary,
             plans: replay.plans,
+            failed: stats.failed,
             p50: stats.p50,
             p99: stats.p99,
             routing_time: replay.latencies.iter().sum(),
@@ -150,7 +153,8 @@ impl Simulation {
         };
         let greedy_cost = self.greedy().map(|g| g.summary.total_cost);
         rows.push(row("orders", &|c| c.summary.orders.to_string()));
-        rows.push(row("rejected orders", &|c| c.summary.rejected.to_string()));
+        rows.push(row("rejected orders", &|c| (c.summary.rejected - c.failed).to_string()));
+        rows.push(row("orders the policy failed on", &|c| c.failed.to_string()));
         rows.push(row("total cost", &|c| format!("{:.2}", c.summary.total_cost)));
         rows.push(row("cost per order", &|c| format!("{:.2}", c.summary.cost_per_order())));
         rows.push(row("vs greedy", &|c| match greedy_cost {

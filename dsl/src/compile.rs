@@ -177,7 +177,10 @@ pub fn compile(policy: &CheckedPolicy) -> DslPolicy {
     let mut location_rules = Vec::new();
     let mut entry_rules = Vec::new();
     for rule in &policy.rules {
-        let compiled = (Arc::from(rule.name.as_str()), compiler.boolean(&rule.condition.expr));
+        let compiled = (
+            Arc::from(switchyard_engine::clean_text(&rule.name, switchyard_engine::MAX_REASON_CHARS)),
+            compiler.boolean(&rule.condition.expr),
+        );
         if rule.condition.needs.line { entry_rules.push(compiled) } else { location_rules.push(compiled) }
     }
     let unit_cost = compiler.number(&policy.unit_cost.expr);

@@ -25,6 +25,8 @@ pub enum Code {
     TooLarge,
     /// Nesting or a chain of operators goes past the limit.
     TooDeep,
+    /// An invisible character (zero-width, bidirectional control, control character).
+    Invisible,
     /// A number literal that cannot be read or is out of range.
     Number,
     /// An expression of the wrong type.
@@ -63,6 +65,11 @@ pub enum Code {
     NestedAggregate,
     /// A backorder horizon that is not positive.
     BackorderHorizon,
+    /// A constant out of the range its place allows: a cost or penalty that is negative, not
+    /// finite or over the limit, `max_shipments` below 1, a value that overflows.
+    OutOfRange,
+    /// More findings than a report shows: the last finding counts the rest.
+    TooManyFindings,
     /// A rule whose condition is constant and never excludes (a warning).
     NeverFires,
     /// A rule whose condition is constant and excludes everything (a warning).
@@ -76,6 +83,7 @@ impl Code {
             Code::Syntax => "policy::syntax",
             Code::TooLarge => "policy::too_large",
             Code::TooDeep => "policy::too_deep",
+            Code::Invisible => "policy::invisible",
             Code::Number => "policy::number",
             Code::Type => "policy::type",
             Code::Duplicate => "policy::duplicate",
@@ -95,6 +103,8 @@ impl Code {
             Code::ParamNotConstant => "policy::param_not_constant",
             Code::NestedAggregate => "policy::nested_aggregate",
             Code::BackorderHorizon => "policy::backorder_horizon",
+            Code::OutOfRange => "policy::out_of_range",
+            Code::TooManyFindings => "policy::too_many_findings",
             Code::NeverFires => "policy::never_fires",
             Code::AlwaysFires => "policy::always_fires",
         }
@@ -126,15 +136,26 @@ pub struct Diagnostic {
     pub related: Option<(Span, String)>,
 }
 
+/// Longest message, label or help line, in characters: a message that quotes a megabyte of
+/// source (a huge number, an unexpected run of characters) is cut.
+pub const MAX_MESSAGE_CHARS: usize = 200;
+
+fn clip(text: String) -> String {
+    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
 impl Diagnostic {
     /// An error.
     pub fn error(code: Code, span: Span, message: impl Into<String>, label: impl Into<String>) -> Diagnostic {
         Diagnostic {
             level: Level::Error,
             code,
-            message: message.into(),
+            message: clip(message.into()),
             span,
-            label: label.into(),
+            label: clip(label.into()),
             help: None,
             related: None,
         }
@@ -145,9 +166,9 @@ impl Diagnostic {
         Diagnostic {
             level: Level::Warning,
             code,
-            message: message.into(),
+            message: clip(message.into()),
             span,
-            label: label.into(),
+            label: clip(label.into()),
             help: None,
             related: None,
         }
@@ -155,13 +176,13 @@ impl Diagnostic {
 
     /// Points at a second place too.
     pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
-        self.related = Some((span, label.into()));
+        self.related = Some((span, clip(label.into())));
         self
     }
 
     /// Adds a help line.
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = Some(help.into());
+        self.help = Some(clip(help.into()));
         self
     }
 }
@@ -201,14 +222,38 @@ impl Diagnostics {
         (line, column)
     }
 
-    /// All findings rendered as text, without colour.
+    /// All findings rendered as text, without colour. A finding on a line longer than
+    /// [`MAX_SHOWN_LINE`] characters (a policy written on one line, a megabyte expression) is
+    /// shown through a window of that line around the finding.
     pub fn render(&self) -> String {
         let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
-        let named = NamedSource::new(self.file.clone(), self.source.clone());
+        let shown = displayable(&self.source);
+        let named = NamedSource::new(self.file.clone(), shown.clone());
         let mut out = String::new();
         for item in &self.items {
-            let report = Rendered { item, source: &named };
-            if handler.render_report(&mut out, &report).is_err() {
+            let window = Window::around(&self.file, &shown, item.span);
+            let result = match &window {
+                None => {
+                    let related = item.related.as_ref().map(|(span, text)| (*span, text.clone()));
+                    let report = Rendered { item, source: &named, span: item.span, related, note: None };
+                    handler.render_report(&mut out, &report)
+                }
+                Some(window) => {
+                    let related =
+                        item.related.as_ref().and_then(|(span, text)| Some((window.map(*span)?, text.clone())));
+                    let note = match (&item.related, &related) {
+                        (Some((span, text)), None) => {
+                            let (line, column) = self.line_column(span.start);
+                            Some(format!("{text}: line {line}, column {column}"))
+                        }
+                        _ => None,
+                    };
+                    let span = window.map(item.span).unwrap_or(Span { start: window.prefix, end: window.prefix });
+                    let report = Rendered { item, source: window, span, related, note };
+                    handler.render_report(&mut out, &report)
+                }
+            };
+            if result.is_err() {
                 // Rendering into a String cannot fail; keep the plain message if it does.
                 out.push_str(&item.message);
             }
@@ -218,9 +263,125 @@ impl Diagnostics {
     }
 }
 
+/// Longest source line a report shows whole, in bytes; a longer one is shown as a window of
+/// `WINDOW` bytes around the finding.
+pub const MAX_SHOWN_LINE: usize = 240;
+const WINDOW: usize = 200;
+
+/// Part of one long line of the source, around a finding, standing in for the file when a
+/// finding is rendered: it reports the line and column the part has in the file.
+struct Window {
+    name: String,
+    text: String,
+    // Where `text` starts in the file: its byte offset (after the `…` prefix, if any), its
+    // line (0-based) and the byte column of that offset.
+    start: usize,
+    end: usize,
+    line: usize,
+    column: usize,
+    // Bytes of the `…` prefix, 0 when the window starts the line.
+    prefix: usize,
+}
+
+impl Window {
+    /// A window around `span` if its line (or a line the report would show beside it) is
+    /// longer than `MAX_SHOWN_LINE`; `None` when the lines can be shown whole.
+    fn around(file: &str, source: &str, span: Span) -> Option<Window> {
+        let at = floor_boundary(source, span.start.min(source.len()));
+        let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = source[at..].find('\n').map_or(source.len(), |i| at + i);
+        // The report shows a line of context on each side, and every line the span covers.
+        let before = source[..line_start.saturating_sub(1)].rfind('\n').map_or(0, |i| i + 1);
+        let shown_end = floor_boundary(source, span.end.max(at).min(source.len()));
+        let after_start = source[shown_end..].find('\n').map_or(source.len(), |i| shown_end + i);
+        let after_end = source
+            .get(after_start + 1..)
+            .and_then(|rest| rest.find('\n'))
+            .map_or(source.len(), |i| after_start + 1 + i);
+        let shown = &source[before..after_end.max(after_start).min(source.len())];
+        if shown.split('\n').all(|line| line.len() <= MAX_SHOWN_LINE) {
+            return None;
+        }
+        // A third of the window before the finding, the rest from it.
+        let start = floor_boundary(source, at.saturating_sub(WINDOW / 3).max(line_start));
+        let end = floor_boundary(source, (start + WINDOW).min(line_end));
+        let prefix = if start > line_start { "…" } else { "" };
+        let suffix = if end < line_end { "…" } else { "" };
+        Some(Window {
+            name: file.to_owned(),
+            // A tab is shown as one space: the renderer would widen it, and a line of tabs
+            // is a long line too.
+            text: format!("{prefix}{}{suffix}", source[start..end].replace('\t', " ")),
+            start,
+            end,
+            line: source[..line_start].matches('\n').count(),
+            column: start - line_start,
+            prefix: prefix.len(),
+        })
+    }
+
+    /// `span` of the file in the window's text, cut at the window's end; `None` if it starts
+    /// outside the window.
+    fn map(&self, span: Span) -> Option<Span> {
+        if span.start < self.start || span.start > self.end {
+            return None;
+        }
+        let end = span.end.clamp(span.start, self.end);
+        Some(Span { start: self.prefix + span.start - self.start, end: self.prefix + end - self.start })
+    }
+}
+
+impl miette::SourceCode for Window {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let inner = self.text.read_span(span, before, after)?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.line,
+            (inner.column() + self.column).saturating_sub(self.prefix),
+            inner.line_count(),
+        )))
+    }
+}
+
+/// `source` with every invisible or control character (but newlines and tabs) replaced by a
+/// visible one of the same length in bytes, so spans still point where they did: a report
+/// must not itself print a right-to-left override or an escape sequence to a terminal.
+fn displayable(source: &str) -> String {
+    let hidden = |c: char| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || switchyard_engine::is_invisible(c);
+    if !source.chars().any(hidden) {
+        return source.to_owned();
+    }
+    source
+        .chars()
+        .map(|c| match (hidden(c), c.len_utf8()) {
+            (false, _) => c,
+            (true, 1) => '?',
+            (true, 2) => '¿',
+            (true, _) => '\u{FFFD}',
+        })
+        .collect()
+}
+
+/// The largest char boundary of `text` at or before `at`.
+fn floor_boundary(text: &str, at: usize) -> usize {
+    (0..=at.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)
+}
+
 struct Rendered<'a> {
     item: &'a Diagnostic,
-    source: &'a NamedSource<String>,
+    source: &'a dyn miette::SourceCode,
+    // Where the label and the related label point, in `source`.
+    span: Span,
+    related: Option<(Span, String)>,
+    // A related place the window cannot show, said in words.
+    note: Option<String>,
 }
 
 impl fmt::Debug for Rendered<'_> {
@@ -250,7 +411,13 @@ impl miette::Diagnostic for Rendered<'_> {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.item.help.as_ref().map(|help| Box::new(help) as Box<dyn fmt::Display>)
+        let help = match (&self.item.help, &self.note) {
+            (Some(help), Some(note)) => format!("{help}\n{note}"),
+            (Some(help), None) => help.clone(),
+            (None, Some(note)) => note.clone(),
+            (None, None) => return None,
+        };
+        Some(Box::new(help))
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -258,9 +425,8 @@ impl miette::Diagnostic for Rendered<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let label = LabeledSpan::new_with_span(Some(self.item.label.clone()), self.item.span);
-        let related =
-            self.item.related.as_ref().map(|(span, text)| LabeledSpan::new_with_span(Some(text.clone()), *span));
+        let label = LabeledSpan::new_with_span(Some(self.item.label.clone()), self.span);
+        let related = self.related.as_ref().map(|(span, text)| LabeledSpan::new_with_span(Some(text.clone()), *span));
         Some(Box::new(std::iter::once(label).chain(related)))
     }
 }

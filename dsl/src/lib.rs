@@ -14,6 +14,7 @@ use std::collections::HashMap;
 
 pub use compile::DslPolicy;
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Level};
+pub use parse::MAX_SOURCE_BYTES;
 
 /// Parses, checks and compiles a policy file. `Ok` carries the policy and its warnings;
 /// `Err` carries every error (and warning) of the file.

@@ -23,12 +23,20 @@ mod grammar {
 
 use grammar::{Grammar, Rule};
 
-/// Largest policy file accepted, in bytes.
-pub const MAX_SOURCE_BYTES: usize = 1 << 20;
+/// Largest policy file accepted, in bytes: by `switchyard check`, by `load`, and (its
+/// default `max_policy_bytes`, which may be lowered but not raised) by the service, so a file
+/// `check` accepts uploads.
+pub const MAX_SOURCE_BYTES: usize = 256 << 10;
 /// Deepest nesting of brackets, and of prefix operators in a row.
 pub const MAX_NESTING: usize = 64;
 /// Deepest expression tree (operators chained without brackets count too).
 pub const MAX_EXPRESSION_DEPTH: u32 = 256;
+/// Most `if`s open at once outside brackets: the links of an `if ... else if ...` chain.
+pub const MAX_IF_CHAIN: usize = 100;
+/// Most links of a `backorder within ... else ...` chain.
+pub const MAX_FALLBACKS: usize = 16;
+/// Longest run of `.field`, `.method(...)` and `[index]` after one value.
+pub const MAX_POSTFIX_CHAIN: usize = 32;
 
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
     PrattParser::new()
@@ -57,7 +65,7 @@ pub fn parse(source: &str) -> Result<PolicyAst, Vec<Diagnostic>> {
             // error report).
             pest::set_error_detail(true);
             let whole = match Grammar::parse(Rule::policy, source) {
-                Err(error) => syntax_error(source, error),
+                Err(error) => syntax_error(source, error, Whole::File),
                 Ok(_) => Diagnostic::error(Code::Syntax, Span::default(), "cannot read the policy", "here"),
             };
             return Err(syntax_errors_per_item(source, whole));
@@ -143,7 +151,7 @@ fn syntax_errors_per_item(source: &str, whole: Diagnostic) -> Vec<Diagnostic> {
     let mut failing = Vec::new();
     for (start, end) in item_chunks(source) {
         if let Err(error) = Grammar::parse(Rule::single_item, &source[start..end]) {
-            let mut diagnostic = syntax_error(&source[start..end], error);
+            let mut diagnostic = syntax_error(&source[start..end], error, Whole::Item);
             diagnostic.span.start += start;
             diagnostic.span.end += start;
             // The item ended early: name what follows it in the file, not "end of file".
@@ -179,8 +187,21 @@ fn check_limits(source: &str) -> Result<(), Vec<Diagnostic>> {
             .with_help("split the policy, or move large rate tables into fewer bands"),
         ]);
     }
+    let invisible = invisible_characters(source);
+    if !invisible.is_empty() {
+        return Err(invisible);
+    }
     let mut depth = 0usize;
     let mut prefix_run = 0usize;
+    // `if`s open per bracket level (an `if` is open until its level ends, a `,` or `;`, or the
+    // next item), and `backorder`s in the current item: each nests the parser one level.
+    let mut ifs: Vec<usize> = vec![0];
+    let mut open_ifs = 0usize;
+    let mut fallbacks = 0usize;
+    let too_deep = |at: usize, message: String, help: &str| {
+        let span = Span { start: at.min(source.len()), end: (at + 1).min(source.len()) };
+        Err(vec![Diagnostic::error(Code::TooDeep, span, message, "too deep here").with_help(help)])
+    };
     let bytes = source.as_bytes();
     let mut at = 0;
     while at < bytes.len() {
@@ -207,10 +228,20 @@ fn check_limits(source: &str) -> Result<(), Vec<Diagnostic>> {
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 prefix_run = 0;
+                ifs.push(0);
             }
             b')' | b']' | b'}' => {
                 depth = depth.saturating_sub(1);
                 prefix_run = 0;
+                if ifs.len() > 1 {
+                    open_ifs -= ifs.pop().unwrap_or(0);
+                }
+            }
+            b',' | b';' => {
+                prefix_run = 0;
+                if let Some(level) = ifs.last_mut() {
+                    open_ifs -= std::mem::take(level);
+                }
             }
             // `-` and `not` in a row are prefix operators the parser nests.
             b'-' => prefix_run += 1,
@@ -219,26 +250,39 @@ fn check_limits(source: &str) -> Result<(), Vec<Diagnostic>> {
                 while at + 1 < bytes.len() && (bytes[at + 1].is_ascii_alphanumeric() || bytes[at + 1] == b'_') {
                     at += 1;
                 }
-                if &source[word_start..=at] == "not" {
-                    prefix_run += 1;
-                } else {
-                    prefix_run = 0;
+                let word = &source[word_start..=at];
+                prefix_run = if word == "not" { prefix_run + 1 } else { 0 };
+                match word {
+                    "if" => {
+                        if let Some(level) = ifs.last_mut() {
+                            *level += 1;
+                            open_ifs += 1;
+                        }
+                    }
+                    "backorder" => fallbacks += 1,
+                    _ if ITEM_KEYWORDS.contains(&word) && depth <= 1 => {
+                        fallbacks = 0;
+                        if let Some(level) = ifs.last_mut() {
+                            open_ifs -= std::mem::take(level);
+                        }
+                    }
+                    _ => {}
                 }
             }
             _ if byte.is_ascii_whitespace() => {}
             _ => prefix_run = 0,
         }
         if depth > MAX_NESTING || prefix_run > MAX_NESTING {
-            let span = Span { start: at.min(source.len()), end: (at + 1).min(source.len()) };
-            return Err(vec![
-                Diagnostic::error(
-                    Code::TooDeep,
-                    span,
-                    format!("nesting deeper than {MAX_NESTING} levels"),
-                    "too deep here",
-                )
-                .with_help("break the expression up with `let` bindings"),
-            ]);
+            let help = "break the expression up with `let` bindings";
+            return too_deep(at, format!("nesting deeper than {MAX_NESTING} levels"), help);
+        }
+        if open_ifs > MAX_IF_CHAIN {
+            let message = format!("more than {MAX_IF_CHAIN} `if`s nested (an `else if` chain counts each link)");
+            return too_deep(at, message, "look values up in a `table`, or split the chain with `let` bindings");
+        }
+        if fallbacks > MAX_FALLBACKS {
+            let message = format!("more than {MAX_FALLBACKS} `backorder ... else` links in one item");
+            return too_deep(at, message, "a chain this long cannot be meant: keep the fallbacks that differ");
         }
         at += 1;
     }
@@ -252,8 +296,16 @@ fn span_of(pair: &Pair<'_, Rule>) -> Span {
     Span { start: span.start(), end: span.start() + trimmed }
 }
 
-fn describe(rule: &Rule) -> &'static str {
+// What a parse read: the whole file, or one item of it (whose end is not the file's).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Whole {
+    File,
+    Item,
+}
+
+fn describe(rule: &Rule, whole: Whole) -> &'static str {
     match rule {
+        Rule::EOI if whole == Whole::Item => "the end of the item",
         Rule::EOI => "the end of the file",
         Rule::policy => "`policy NAME vN applies to ...`",
         Rule::version => "a version like `v1`",
@@ -300,15 +352,18 @@ fn describe(rule: &Rule) -> &'static str {
     }
 }
 
-fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
+fn syntax_error(source: &str, error: pest::error::Error<Rule>, whole: Whole) -> Diagnostic {
     let (mut start, _) = match error.location {
         pest::error::InputLocation::Pos(at) => (at, at),
         pest::error::InputLocation::Span((start, end)) => (start, end),
     };
     let mut expected: Vec<String> = match &error.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            positives.iter().map(describe).filter(|w| *w != "something else").map(str::to_owned).collect()
-        }
+        pest::error::ErrorVariant::ParsingError { positives, .. } => positives
+            .iter()
+            .map(|rule| describe(rule, whole))
+            .filter(|w| *w != "something else")
+            .map(str::to_owned)
+            .collect(),
         pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
     };
     // The detailed attempts know the literal tokens expected at the furthest position reached
@@ -354,8 +409,75 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
         (None, true) => "cannot read the end of the file".to_owned(),
     };
     let label = if expected.is_empty() { "here".to_owned() } else { format!("expected {}", expected.join(" or ")) };
-    Diagnostic::error(Code::Syntax, Span { start, end }, message, label)
-        .with_help("see docs/POLICY_LANGUAGE.md for the syntax of each item")
+    let help = found.as_deref().and_then(habit).unwrap_or("see docs/POLICY_LANGUAGE.md for the syntax of each item");
+    Diagnostic::error(Code::Syntax, Span { start, end }, message, label).with_help(help)
+}
+
+// What a writer of another language meant by a token this one does not have.
+fn habit(found: &str) -> Option<&'static str> {
+    if found.starts_with("==") || found.starts_with("!=") {
+        None
+    } else if found.starts_with('=') {
+        Some("to compare, write `==`: `=` gives a setting or a `let` its value")
+    } else if found.starts_with("&&") {
+        Some("write `and`")
+    } else if found.starts_with("||") {
+        Some("write `or`")
+    } else if found.starts_with('!') {
+        Some("write `not`")
+    } else {
+        None
+    }
+}
+
+/// Refuses invisible characters (zero-width spaces and joiners, bidirectional controls that
+/// make text read differently from what it does, control characters), naming each, except
+/// a byte order mark that starts the file. At most `MAX_INVISIBLE_REPORTED` are reported.
+fn invisible_characters(source: &str) -> Vec<Diagnostic> {
+    const MAX_INVISIBLE_REPORTED: usize = 10;
+    source
+        .char_indices()
+        .filter(|&(at, c)| {
+            let control = c.is_control() && !matches!(c, '\n' | '\r' | '\t');
+            (control || switchyard_engine::is_invisible(c)) && !(at == 0 && c == '\u{FEFF}')
+        })
+        .take(MAX_INVISIBLE_REPORTED)
+        .map(|(at, c)| {
+            let span = Span { start: at, end: at + c.len_utf8() };
+            Diagnostic::error(
+                Code::Invisible,
+                span,
+                format!("invisible character {}", character_name(c)),
+                "an invisible character here",
+            )
+            .with_help("delete it: an invisible character makes the text mean something other than it shows")
+        })
+        .collect()
+}
+
+// `U+200B ZERO WIDTH SPACE`, or just the code point for characters without a name here.
+fn character_name(c: char) -> String {
+    let name = match c {
+        '\u{200B}' => "ZERO WIDTH SPACE",
+        '\u{200C}' => "ZERO WIDTH NON-JOINER",
+        '\u{200D}' => "ZERO WIDTH JOINER",
+        '\u{200E}' => "LEFT-TO-RIGHT MARK",
+        '\u{200F}' => "RIGHT-TO-LEFT MARK",
+        '\u{202A}' => "LEFT-TO-RIGHT EMBEDDING",
+        '\u{202B}' => "RIGHT-TO-LEFT EMBEDDING",
+        '\u{202C}' => "POP DIRECTIONAL FORMATTING",
+        '\u{202D}' => "LEFT-TO-RIGHT OVERRIDE",
+        '\u{202E}' => "RIGHT-TO-LEFT OVERRIDE",
+        '\u{2060}' => "WORD JOINER",
+        '\u{2066}' => "LEFT-TO-RIGHT ISOLATE",
+        '\u{2067}' => "RIGHT-TO-LEFT ISOLATE",
+        '\u{2068}' => "FIRST STRONG ISOLATE",
+        '\u{2069}' => "POP DIRECTIONAL ISOLATE",
+        '\u{FEFF}' => "ZERO WIDTH NO-BREAK SPACE (a byte order mark, allowed only at the start of the file)",
+        c if c.is_control() => "(a control character)",
+        _ => "(an invisible character)",
+    };
+    format!("U+{:04X} {name}", u32::from(c))
 }
 
 struct Builder {
@@ -589,6 +711,22 @@ impl Builder {
     }
 
     fn postfixed(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(&pair);
+        let postfixes = pair.clone().into_inner().count().saturating_sub(1);
+        if postfixes > MAX_POSTFIX_CHAIN {
+            self.errors.push(
+                Diagnostic::error(
+                    Code::TooDeep,
+                    span,
+                    format!(
+                        "{postfixes} fields, calls and indexes in a row, more than the limit of {MAX_POSTFIX_CHAIN}"
+                    ),
+                    "this chain",
+                )
+                .with_help("break the expression up with `let` bindings"),
+            );
+            return Expr { kind: ExprKind::Literal(Literal::Bool(false)), span, depth: 1 };
+        }
         let mut parts = pair.into_inner();
         let Some(primary) = parts.next() else {
             return Expr { kind: ExprKind::Literal(Literal::Bool(false)), span: Span::default(), depth: 1 };

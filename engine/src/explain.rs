@@ -97,6 +97,10 @@ impl Explanation {
     }
 }
 
+/// Rule names up to this many characters are repeated for every candidate they exclude;
+/// longer ones are written once and numbered.
+const SHORT_RULE_CHARS: usize = 48;
+
 struct DisplayExplanation<'a> {
     explanation: &'a Explanation,
     catalog: &'a Catalog,
@@ -107,6 +111,9 @@ impl fmt::Display for DisplayExplanation<'_> {
         let e = self.explanation;
         let name = |id: LocationId| self.catalog.location(id).id.as_str();
         writeln!(f, "order {} (policy {} v{})", e.order_id, e.policy.name, e.policy.version)?;
+        // A long rule name (a plugin's exclusion reason) is written once and then referred to
+        // by number: an explanation of many lines and locations does not repeat it for each.
+        let mut long_rules: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for line in &e.lines {
             writeln!(
                 f,
@@ -126,7 +133,17 @@ impl fmt::Display for DisplayExplanation<'_> {
                 )?;
                 match &candidate.status {
                     CandidateStatus::Blocked { reason } => writeln!(f, "blocked: {reason}")?,
-                    CandidateStatus::Excluded { rule } => writeln!(f, "excluded by rule \"{rule}\"")?,
+                    CandidateStatus::Excluded { rule } if rule.chars().count() <= SHORT_RULE_CHARS => {
+                        writeln!(f, "excluded by rule \"{rule}\"")?;
+                    }
+                    CandidateStatus::Excluded { rule } => match long_rules.get(&**rule) {
+                        Some(number) => writeln!(f, "excluded by rule #{number} (above)")?,
+                        None => {
+                            let number = long_rules.len() + 1;
+                            long_rules.insert(rule, number);
+                            writeln!(f, "excluded by rule #{number} \"{rule}\"")?;
+                        }
+                    },
                     CandidateStatus::NoStock => writeln!(f, "no stock available")?,
                     CandidateStatus::Chosen { qty, unit_cost, shipment_cost } => {
                         writeln!(f, "CHOSEN x{qty} at {unit_cost:.4}/unit (shipment {shipment_cost:.4})")?;

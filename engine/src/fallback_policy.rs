@@ -28,7 +28,9 @@ impl Policy for FallbackPolicy {
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
         match self.primary.evaluate(request, out) {
-            Ok(()) if out.validate(request.candidates).is_ok() && own_plan_fits(request, out) => Ok(()),
+            Ok(()) if out.validate(request.catalog, request.candidates).is_ok() && own_plan_fits(request, out) => {
+                Ok(())
+            }
             first => {
                 out.reset(request.candidates);
                 let decided = self.fallback.evaluate(request, out);

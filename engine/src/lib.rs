@@ -19,6 +19,7 @@ pub mod policy;
 pub mod reference_policy;
 pub mod returns;
 pub mod router;
+pub mod text;
 
 pub use analysis::{RunSummary, plans_differ};
 pub use catalog::{Catalog, CatalogError, MAX_HANDLING, MAX_WEIGHT_KG};
@@ -33,9 +34,10 @@ pub use kits::{Kit, KitAtp, KitComponent, KitPart, apply_kit_rules, expand_kits,
 pub use optimizer::{SearchBudget, Strategy};
 pub use plan::{CostBreakdown, Plan, PlanStatus, Shipment, ShipmentLine, Unfilled};
 pub use policy::{
-    Candidate, CandidateLocation, Candidates, Evaluation, PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest,
-    ShortStock, SplitRules, TieBreak, Verdict,
+    Candidate, CandidateLocation, Candidates, Evaluation, MAX_COST, PlannedUnits, Policy, PolicyError, PolicyInfo,
+    PolicyRequest, ShortStock, SplitRules, TieBreak, Verdict, is_cost,
 };
 pub use reference_policy::{RateCard, RateCardError, ReferencePolicy, ReferenceSettings, Zone};
 pub use returns::{RETURNS_CAPABILITY, ReturnChoice, allowed_locations, choose_return_location};
 pub use router::{NO_WHOLE_KIT, OrderError, Routed, Router, RouterConfig, RoutingError, Workspace, validate_order};
+pub use text::{MAX_REASON_CHARS, clean_text, is_invisible};

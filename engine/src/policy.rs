@@ -200,39 +200,74 @@ impl Evaluation {
 
     /// Checks the answer is usable: right sizes, finite non-negative costs, at least one
     /// shipment allowed.
-    pub fn validate(&self, candidates: &Candidates) -> Result<(), &'static str> {
+    pub fn validate(&self, catalog: &Catalog, candidates: &Candidates) -> Result<(), String> {
         if self.shipment.len() != candidates.locations.len()
             || self.units.len() != candidates.entries.len()
             || self.split.line_may_split.len() != candidates.line_count()
             || self.split.ship_together.len() != candidates.line_count()
         {
-            return Err("answer does not match the candidates it was given");
+            return Err("answer does not match the candidates it was given".to_owned());
         }
-        let bad = |verdict: &Verdict| matches!(verdict, Verdict::Cost(cost) if !(cost.is_finite() && *cost >= 0.0));
-        if self.shipment.iter().chain(&self.units).any(bad) {
-            return Err("a cost is negative or not a finite number");
+        let location_name = |slot: usize| &catalog.location(candidates.locations[slot].location).id;
+        for (slot, verdict) in self.shipment.iter().enumerate() {
+            if let Verdict::Cost(cost) = verdict
+                && !is_cost(*cost)
+            {
+                return Err(format!("the shipment cost at `{}` is {}: {COST_RANGE}", location_name(slot), show(*cost)));
+            }
+        }
+        for (entry, verdict) in self.units.iter().enumerate() {
+            if let Verdict::Cost(cost) = verdict
+                && !is_cost(*cost)
+            {
+                let line = candidates.line_of(entry);
+                let slot = candidates.entries[entry].slot as usize;
+                return Err(format!(
+                    "the unit cost of line {} at `{}` is {}: {COST_RANGE}",
+                    line + 1,
+                    location_name(slot),
+                    show(*cost)
+                ));
+            }
         }
         if self.split.max_shipments == 0 {
-            return Err("max shipments must be at least 1");
+            return Err("max shipments must be at least 1".to_owned());
         }
-        if !(self.split.split_penalty.is_finite() && self.split.split_penalty >= 0.0) {
-            return Err("split penalty must be a finite non-negative number");
+        if !is_cost(self.split.split_penalty) {
+            return Err(format!("the split penalty is {}: {COST_RANGE}", show(self.split.split_penalty)));
         }
         if let ShortStock::Partial { unfilled_penalty } = self.short_stock
-            && !(unfilled_penalty.is_finite() && unfilled_penalty >= 0.0)
+            && !is_cost(unfilled_penalty)
         {
-            return Err("unfilled penalty must be a finite non-negative number");
+            return Err(format!("the unfilled penalty is {}: {COST_RANGE}", show(unfilled_penalty)));
         }
         if let Some(plan) = &self.plan {
             if plan.iter().any(|planned| planned.candidate as usize >= candidates.entries.len()) {
-                return Err("the plan uses a candidate the request does not have");
+                return Err("the plan uses a candidate the request does not have".to_owned());
             }
             if plan.iter().any(|planned| planned.qty == 0) {
-                return Err("the plan has an entry of zero units");
+                return Err("the plan has an entry of zero units".to_owned());
             }
         }
         Ok(())
     }
+}
+
+/// The largest cost a policy may give: per unit, per shipment, and as a split or unfilled
+/// penalty. Bounded so that every sum the optimizer forms (at most 200 lines of at most
+/// 4294967295 units over every location) stays finite.
+pub const MAX_COST: f64 = 1_000_000_000.0;
+
+const COST_RANGE: &str = "a cost is a finite number from 0 to 1000000000";
+
+// A number as a message shows it: short, whatever its size (`1e300`, not 301 digits).
+fn show(value: f64) -> String {
+    if value.is_finite() && value.abs() >= 1e15 { format!("{value:e}") } else { value.to_string() }
+}
+
+/// Whether `cost` is one a policy may give: finite, from 0 to [`MAX_COST`].
+pub fn is_cost(cost: f64) -> bool {
+    (0.0..=MAX_COST).contains(&cost)
 }
 
 /// What a policy is shown for one order.

@@ -64,7 +64,7 @@ pub enum RoutingError {
         /// `name@version`.
         policy: String,
         /// What was wrong.
-        message: &'static str,
+        message: String,
     },
     /// The policy chose a plan itself that breaks the stock or its own rules.
     #[error("policy `{policy}` chose a plan it may not: {message}")]
@@ -287,7 +287,7 @@ impl Router<'_> {
         let request =
             PolicyRequest { catalog: self.catalog, order, now: order.placed_at, candidates: &workspace.candidates };
         self.policy.evaluate(&request, &mut workspace.evaluation)?;
-        workspace.evaluation.validate(&workspace.candidates).map_err(|message| {
+        workspace.evaluation.validate(self.catalog, &workspace.candidates).map_err(|message| {
             let info = self.policy.info();
             RoutingError::InvalidAnswer { policy: format!("{}@{}", info.name, info.version), message }
         })?;

@@ -43,7 +43,8 @@ pub struct Config {
     pub delivery_lead_secs: u64,
     /// Largest JSON request body, bytes.
     pub max_body_bytes: usize,
-    /// Largest policy source upload, bytes.
+    /// Largest policy source upload, bytes: at most `switchyard_dsl::MAX_SOURCE_BYTES` (the
+    /// default), the largest file `switchyard check` accepts.
     pub max_policy_bytes: usize,
     /// Largest plugin upload, bytes.
     pub max_plugin_bytes: usize,
@@ -74,6 +75,10 @@ pub struct Config {
     pub webhook_concurrency: usize,
     /// Entries of the ATP feed kept (`GET /v1/inventory/changes`); older ones are pruned.
     pub atp_feed_retention: usize,
+    /// The command that compiles an uploaded plugin in a child process, under the compile
+    /// budget (`["/usr/bin/switchyard", "plugin", "compile-worker"]`; `switchyard serve` sets
+    /// its own binary). Empty: plugins compile in this process, one at a time.
+    pub plugin_compile_worker: Vec<String>,
     /// Bearer tokens and their roles.
     pub tokens: Vec<Token>,
 }
@@ -86,7 +91,7 @@ impl Default for Config {
             reservation_ttl_secs: 15 * 60,
             delivery_lead_secs: 2 * 86_400,
             max_body_bytes: 1 << 20,
-            max_policy_bytes: 256 << 10,
+            max_policy_bytes: switchyard_dsl::MAX_SOURCE_BYTES,
             max_plugin_bytes: 4 << 20,
             commit_batch: 512,
             header_read_timeout_secs: 10,
@@ -100,6 +105,7 @@ impl Default for Config {
             delivery_retention: 100,
             webhook_concurrency: 8,
             atp_feed_retention: 10_000,
+            plugin_compile_worker: Vec::new(),
             tokens: Vec::new(),
         }
     }
@@ -118,6 +124,13 @@ impl Config {
         let code = self.currency.as_bytes();
         if code.len() != 3 || !code.iter().all(u8::is_ascii_uppercase) {
             return Err(format!("currency `{}` is not an ISO 4217 code like `USD`", self.currency));
+        }
+        if self.max_policy_bytes > switchyard_dsl::MAX_SOURCE_BYTES {
+            return Err(format!(
+                "max_policy_bytes {} is more than the policy language's limit of {} bytes",
+                self.max_policy_bytes,
+                switchyard_dsl::MAX_SOURCE_BYTES
+            ));
         }
         Ok(())
     }

@@ -63,6 +63,7 @@ pub struct Metrics {
     units_on_hand: Gauge,
     units_reserved: Gauge,
     orders_holding_stock: Gauge,
+    unreadable_records: Gauge,
 }
 
 /// Read from live state when the metrics are rendered.
@@ -73,6 +74,8 @@ pub struct Gauges {
     pub units_reserved: u64,
     /// Orders holding reservations.
     pub orders_holding_stock: u64,
+    /// Stored records the last start could not read back.
+    pub unreadable_records: u64,
 }
 
 impl Default for Metrics {
@@ -108,6 +111,12 @@ impl Default for Metrics {
             "Orders holding reservations",
             orders_holding_stock.clone(),
         );
+        let unreadable_records = Gauge::default();
+        registry.register(
+            "switchyard_unreadable_records",
+            "Stored records the last start could not read back and skipped (see the log)",
+            unreadable_records.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -119,6 +128,7 @@ impl Default for Metrics {
             units_on_hand,
             units_reserved,
             orders_holding_stock,
+            unreadable_records,
         }
     }
 }
@@ -163,6 +173,7 @@ impl Metrics {
         self.units_on_hand.set(i64::try_from(gauges.units_on_hand).unwrap_or(i64::MAX));
         self.units_reserved.set(i64::try_from(gauges.units_reserved).unwrap_or(i64::MAX));
         self.orders_holding_stock.set(i64::try_from(gauges.orders_holding_stock).unwrap_or(i64::MAX));
+        self.unreadable_records.set(i64::try_from(gauges.unreadable_records).unwrap_or(i64::MAX));
         let mut out = String::new();
         if let Err(error) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             tracing::error!(%error, "cannot encode the metrics");

@@ -8,7 +8,7 @@ use dashmap::DashMap;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use switchyard_engine::{FallbackPolicy, Policy};
-use switchyard_plugins::{PluginHost, WasmPolicy};
+use switchyard_plugins::{PluginError, PluginHost, WasmPolicy};
 
 use crate::error::ServiceError;
 use crate::records::{BindingRecord, DiagnosticLevel, DiagnosticRecord, Kind, VersionMeta};
@@ -128,8 +128,11 @@ fn compile_version(
             }
         }
         Kind::Wasm => {
-            let plugin =
-                plugins.load(name, bytes).map_err(|e| ServiceError::invalid("invalid_plugin", e.to_string()))?;
+            let plugin = plugins.load(name, bytes).map_err(|e| match e {
+                // The compile worker failed, not the upload: the client may try again.
+                PluginError::Host(message) => ServiceError::internal(message),
+                e => ServiceError::invalid("invalid_plugin", e.to_string()),
+            })?;
             let plugin = Arc::new(plugin);
             Ok(Version {
                 meta: VersionMeta {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use switchyard_engine::{Evaluation, PlannedUnits, PolicyRequest, ShortStock, Verdict};
+use switchyard_engine::{Evaluation, MAX_REASON_CHARS, PlannedUnits, PolicyRequest, ShortStock, Verdict, clean_text};
 
 use crate::bindings::switchyard::routing::types as wit;
 
@@ -156,7 +156,10 @@ pub fn answer(answer: wit::Answer, out: &mut Evaluation) -> Result<(), String> {
     for (slot, &cost) in out.units.iter_mut().zip(&answer.unit_cost) {
         *slot = Verdict::Cost(cost);
     }
-    let reasons: Vec<Arc<str>> = answer.reasons.into_iter().map(Arc::from).collect();
+    // Reasons are shown in explanations and errors: one line each, capped, no control
+    // characters (a plugin's escape sequences never reach a terminal).
+    let reasons: Vec<Arc<str>> =
+        answer.reasons.iter().map(|reason| Arc::from(clean_text(reason, MAX_REASON_CHARS))).collect();
     let exclude = |what: &str, verdicts: &mut [Verdict], exclusions: &[wit::Exclusion], of: &str| {
         for (position, exclusion) in exclusions.iter().enumerate() {
             let count = verdicts.len();

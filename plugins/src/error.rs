@@ -29,6 +29,10 @@ pub enum PluginError {
     /// Not a valid component of the routing world.
     #[error("not a valid switchyard routing plugin: {0}")]
     Invalid(String),
+    /// The host could not compile the plugin (its compile worker cannot start or answer): a
+    /// fault of the host, not of the plugin.
+    #[error("the plugin could not be compiled: {0}")]
+    Host(String),
     /// The order is too large to show the plugin.
     #[error("plugin `{plugin}`: the order's request is {size} bytes, more than the limit of {limit}")]
     InputTooLarge {

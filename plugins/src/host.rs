@@ -2,22 +2,32 @@
 //! cache of compiled plugins by content hash, and a fresh store per evaluation.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use switchyard_engine::{Evaluation, Policy, PolicyError, PolicyInfo, PolicyRequest};
+use switchyard_engine::{Evaluation, Policy, PolicyError, PolicyInfo, PolicyRequest, clean_text};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
-    Config, Enabled, Engine, InstanceAllocationStrategy, PoolConcurrencyLimitError, PoolingAllocationConfig, Store,
-    StoreLimits, StoreLimitsBuilder, Trap,
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolConcurrencyLimitError, PoolingAllocationConfig,
+    ResourceLimiter, Store, Trap,
 };
 
 use crate::bindings::{RoutingPlugin, RoutingPluginImports, RoutingPluginPre};
+use crate::compile::{
+    ArtifactDir, CompileWorker, compile_in_worker, is_core_module, load_artifact, one_line, precompile,
+};
 use crate::error::{PluginError, TrapKind};
 use crate::limits::Limits;
+
+/// The most elements a plugin's tables may hold (what the pooling allocator reserves).
+const MAX_TABLE_ELEMENTS: usize = 20_000;
+
+/// The longest refusal message, trap message or log line kept from a plugin, in characters.
+const MAX_MESSAGE: usize = 500;
 
 // How often the epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(1);
@@ -40,22 +50,72 @@ const KEEP_RESIDENT_BYTES: usize = 128 << 10;
 
 /// What the host keeps per evaluation.
 struct HostState {
-    limits: StoreLimits,
+    budget: Budget,
     logs: Vec<String>,
     dropped_logs: usize,
     max_log_lines: usize,
+    // Bytes of log text the plugin may still hand the host in this evaluation.
+    log_bytes_left: usize,
+}
+
+/// The resources one instantiation of a plugin may take, whatever it is made of: the bytes
+/// of all its linear memories together (a component of eight core instances, each with a
+/// memory, shares one budget), table elements, and counts of instances, memories and tables.
+struct Budget {
+    memory_left: usize,
+    max_table_elements: usize,
+    max_instances: usize,
+    max_memories: usize,
+    max_tables: usize,
+}
+
+impl ResourceLimiter for Budget {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let extra = desired.saturating_sub(current);
+        if maximum.is_some_and(|max| desired > max) {
+            return Ok(false);
+        }
+        if extra > self.memory_left {
+            // A trap, not a failed `memory.grow` the plugin could ignore and retry.
+            wasmtime::bail!("memory limit: the plugin's memories would pass its limit");
+        }
+        self.memory_left -= extra;
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= self.max_table_elements && maximum.is_none_or(|max| desired <= max))
+    }
+
+    fn instances(&self) -> usize {
+        self.max_instances
+    }
+
+    fn tables(&self) -> usize {
+        self.max_tables
+    }
+
+    fn memories(&self) -> usize {
+        self.max_memories
+    }
 }
 
 // The `types` interface has no functions; its (empty) host trait must still be implemented.
 impl crate::bindings::switchyard::routing::types::Host for HostState {}
 
 impl RoutingPluginImports for HostState {
-    fn log(&mut self, message: String) {
+    fn log(&mut self, message: String) -> wasmtime::Result<()> {
+        // Each call already cost the host a copy of the message: past the budget, stop.
+        self.log_bytes_left = self
+            .log_bytes_left
+            .checked_sub(message.len())
+            .ok_or_else(|| wasmtime::format_err!("log limit: more log text than the plugin's budget"))?;
         if self.logs.len() < self.max_log_lines {
-            self.logs.push(message.chars().take(500).collect());
+            self.logs.push(clean_text(&message, MAX_MESSAGE));
         } else {
             self.dropped_logs += 1;
         }
+        Ok(())
     }
 }
 
@@ -82,6 +142,21 @@ struct Shared {
     limits: Limits,
     cache: Mutex<HashMap<String, Arc<Compiled>>>,
     stop: Arc<AtomicBool>,
+    worker: Option<CompileWorker>,
+    artifacts: Option<ArtifactDir>,
+    // One compile at a time: two uploads never take both cores from routing.
+    compiling: Mutex<()>,
+}
+
+/// Where and how plugins are compiled (see `compile.rs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompileOptions {
+    /// A program that compiles in a child process under the compile budget; `None`: in
+    /// process, one at a time.
+    pub worker: Option<CompileWorker>,
+    /// Where compiled artifacts are kept between runs; `None`: nowhere (compiled at every
+    /// load).
+    pub artifact_dir: Option<PathBuf>,
 }
 
 struct Compiled {
@@ -102,16 +177,27 @@ impl Drop for Shared {
 }
 
 impl PluginHost {
-    /// A host with these limits.
+    /// A host with these limits, compiling in process, keeping no artifacts.
     pub fn new(limits: Limits) -> Result<PluginHost, PluginError> {
+        PluginHost::with_options(limits, CompileOptions::default())
+    }
+
+    /// A host with these limits, compiling as `options` say.
+    pub fn with_options(limits: Limits, options: CompileOptions) -> Result<PluginHost, PluginError> {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(limits.pool_instances);
         // A wrapped plugin is a few core instances (the module, and shims for lowering host
         // calls), so the pool holds several per component.
         pool.total_core_instances(limits.pool_instances * CORE_INSTANCES_PER_PLUGIN);
-        pool.total_memories(limits.pool_instances * 2);
+        let structure = &limits.structure;
+        pool.total_memories(limits.pool_instances * structure.max_memories.max(1) as u32);
         pool.total_tables(limits.pool_instances * CORE_INSTANCES_PER_PLUGIN);
         pool.max_memory_size(limits.max_memory_bytes);
+        pool.max_memories_per_module(structure.max_memories.max(1) as u32);
+        pool.max_tables_per_module(structure.max_tables.max(1) as u32);
+        pool.max_memories_per_component(structure.max_memories as u32);
+        pool.max_tables_per_component(structure.max_tables as u32);
+        pool.max_core_instances_per_component(structure.max_core_instances.max(1) as u32);
         // Reset the pages an evaluation wrote by zeroing them instead of unmapping them: the
         // next evaluation then starts without page faults or changes of page protection.
         let keep_resident = if PoolingAllocationConfig::is_pagemap_scan_available() {
@@ -130,6 +216,9 @@ impl PluginHost {
         config.consume_fuel(true);
         config.epoch_interruption(true);
         config.max_wasm_stack(limits.max_stack_bytes);
+        // Relaxed SIMD results may differ between CPUs: a plan must not depend on the machine.
+        config.wasm_relaxed_simd(false);
+        config.relaxed_simd_deterministic(true);
         // Profiling aid: Linux `perf` then names the plugins' functions (docs/PLUGINS.md).
         if std::env::var_os("SWITCHYARD_PLUGIN_PERFMAP").is_some() {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
@@ -158,7 +247,19 @@ impl PluginHost {
                 }
             })
             .map_err(|e| PluginError::Invalid(format!("cannot start the epoch ticker: {e}")))?;
-        Ok(PluginHost { shared: Arc::new(Shared { engine, linker, limits, cache: Mutex::new(HashMap::new()), stop }) })
+        let artifacts = options.artifact_dir.map(|directory| ArtifactDir::new(directory, &engine));
+        Ok(PluginHost {
+            shared: Arc::new(Shared {
+                engine,
+                linker,
+                limits,
+                cache: Mutex::new(HashMap::new()),
+                stop,
+                worker: options.worker,
+                artifacts,
+                compiling: Mutex::new(()),
+            }),
+        })
     }
 
     /// The limits plugins run under.
@@ -185,25 +286,8 @@ impl PluginHost {
                 fuel_used: AtomicU64::new(0),
             });
         }
-        let (component_bytes, wrapped) = if is_core_module(bytes) {
-            // Validate first: the wrapper trusts its input more than an upload deserves.
-            wasmtime::Module::validate(&self.shared.engine, bytes)
-                .map_err(|e| PluginError::Invalid(format!("not a valid WebAssembly module: {}", one_line(&e))))?;
-            let wrap = || {
-                wit_component::ComponentEncoder::default()
-                    .module(bytes)
-                    .and_then(|encoder| encoder.validate(true).encode())
-            };
-            // INVARIANT: no upload may panic the host; a panic in the wrapper is a malformed file.
-            let encoded = std::panic::catch_unwind(wrap)
-                .map_err(|_| PluginError::Invalid("the module's component type information is malformed".to_owned()))?
-                .map_err(|e| PluginError::Invalid(format!("cannot wrap the core module into a component: {e:#}")))?;
-            (encoded, true)
-        } else {
-            (bytes.to_vec(), false)
-        };
-        let component =
-            Component::new(&self.shared.engine, &component_bytes).map_err(|e| PluginError::Invalid(one_line(&e)))?;
+        let component = self.compile(&version, bytes)?;
+        let wrapped = is_core_module(bytes);
         let ty = component.component_type();
         let imports = ty.imports(&self.shared.engine).map(|(name, _)| name.to_owned()).collect();
         let exports = ty.exports(&self.shared.engine).map(|(name, _)| name.to_owned()).collect();
@@ -226,18 +310,43 @@ impl PluginHost {
     }
 }
 
+impl PluginHost {
+    /// Compiles `bytes` into an artifact this host can load (what a compile worker runs).
+    pub fn precompile(&self, bytes: &[u8]) -> Result<Vec<u8>, PluginError> {
+        precompile(&self.shared.engine, &self.shared.limits, bytes)
+    }
+
+    /// Where compiled artifacts are kept, when they are.
+    pub fn artifact_dir(&self) -> Option<&std::path::Path> {
+        self.shared.artifacts.as_ref().map(ArtifactDir::directory)
+    }
+
+    // The compiled component of `version`: from the artifact directory, or compiled (by the
+    // worker, or here) and kept there.
+    fn compile(&self, version: &str, bytes: &[u8]) -> Result<Component, PluginError> {
+        let engine = &self.shared.engine;
+        if let Some(artifact) = self.shared.artifacts.as_ref().and_then(|dir| dir.read(version))
+            && let Ok(component) = load_artifact(engine, &artifact)
+        {
+            return Ok(component);
+        }
+        // The caps are checked here too, so a refusal costs no worker.
+        crate::structure::check(bytes, &self.shared.limits.structure)?;
+        let _one_at_a_time = self.shared.compiling.lock();
+        let artifact = match &self.shared.worker {
+            Some(worker) => compile_in_worker(worker, &self.shared.limits, bytes)?,
+            None => precompile(engine, &self.shared.limits, bytes)?,
+        };
+        let component = load_artifact(engine, &artifact)?;
+        if let Some(dir) = &self.shared.artifacts {
+            dir.write(version, &artifact);
+        }
+        Ok(component)
+    }
+}
+
 fn policy_info(info: &PluginInfo) -> Arc<PolicyInfo> {
     Arc::new(PolicyInfo { name: info.name.clone(), version: info.version.clone() })
-}
-
-// wasmtime's errors can span lines (debug-printed byte arrays); a report wants one line.
-fn one_line(error: &wasmtime::Error) -> String {
-    format!("{error:#}").split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn is_core_module(bytes: &[u8]) -> bool {
-    // Core modules have version 1, layer 0; components have layer 1.
-    bytes.len() >= 8 && &bytes[..4] == b"\0asm" && bytes[4..8] == [1, 0, 0, 0]
 }
 
 fn content_hash(bytes: &[u8]) -> String {
@@ -282,18 +391,22 @@ impl WasmPolicy {
 
     fn new_store(&self) -> Result<Store<HostState>, PluginError> {
         let limits = self.host.limits();
+        let structure = &limits.structure;
         let state = HostState {
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.max_memory_bytes)
-                .instances(CORE_INSTANCES_PER_PLUGIN as usize)
-                .trap_on_grow_failure(true)
-                .build(),
+            budget: Budget {
+                memory_left: limits.max_memory_bytes,
+                max_table_elements: MAX_TABLE_ELEMENTS,
+                max_instances: structure.max_core_instances.max(1) + structure.max_component_instances,
+                max_memories: structure.max_memories,
+                max_tables: structure.max_tables,
+            },
             logs: Vec::new(),
             dropped_logs: 0,
             max_log_lines: limits.max_log_lines,
+            log_bytes_left: limits.max_log_bytes,
         };
         let mut store = Store::new(&self.host.shared.engine, state);
-        store.limiter(|state| &mut state.limits);
+        store.limiter(|state| &mut state.budget);
         store
             .set_fuel(limits.fuel)
             .map_err(|error| PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) })?;
@@ -332,7 +445,10 @@ impl WasmPolicy {
         let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         self.fuel_used.fetch_add(fuel, Ordering::Relaxed);
         let state = store.into_data();
-        let answer = result.map_err(|message| PluginError::Refused { plugin: self.label(), message })?;
+        let answer = result.map_err(|message| PluginError::Refused {
+            plugin: self.label(),
+            message: clean_text(&message, MAX_MESSAGE),
+        })?;
         crate::convert::answer(answer, out)
             .map_err(|message| PluginError::InvalidAnswer { plugin: self.label(), message })?;
         Ok(EvaluationReport { fuel, logs: state.logs, dropped_logs: state.dropped_logs })
@@ -344,13 +460,14 @@ fn trap_kind(error: &wasmtime::Error) -> TrapKind {
         Some(Trap::OutOfFuel) => TrapKind::FuelExhausted,
         Some(Trap::Interrupt) => TrapKind::Timeout,
         Some(Trap::StackOverflow) => TrapKind::StackOverflow,
-        Some(trap) => TrapKind::Other(trap.to_string().trim_start_matches("wasm trap: ").to_owned()),
+        Some(trap) => TrapKind::Other(clean_text(trap.to_string().trim_start_matches("wasm trap: "), MAX_MESSAGE)),
         None => {
-            let text = format!("{error:#}");
-            if text.contains("memory") && (text.contains("grow") || text.contains("limit")) {
+            // The outer layers say where (a backtrace of the guest); the root cause says what.
+            let cause = error.root_cause().to_string();
+            if cause.contains("memory") && (cause.contains("grow") || cause.contains("limit")) {
                 TrapKind::MemoryLimit
             } else {
-                TrapKind::Other(text)
+                TrapKind::Other(clean_text(cause.lines().next().unwrap_or(""), MAX_MESSAGE))
             }
         }
     }

@@ -11,14 +11,18 @@
 //! It is the only crate that depends on wasmtime.
 
 mod bindings;
+pub mod compile;
 mod convert;
 mod error;
 mod host;
 mod limits;
+pub mod structure;
 
+pub use compile::CompileWorker;
 pub use error::{PluginError, TrapKind};
-pub use host::{EvaluationReport, PluginHost, PluginInfo, WasmPolicy};
+pub use host::{CompileOptions, EvaluationReport, PluginHost, PluginInfo, WasmPolicy};
 pub use limits::Limits;
+pub use structure::{Structure, StructureLimits};
 
 /// Version of the WIT package `switchyard:routing` this host implements.
 pub const WIT_VERSION: &str = "0.4.0";

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::structure::StructureLimits;
+
 /// Hard limits on what a plugin may use. Every limit has a test that hits it
 /// (plugins/tests/all/limits.rs).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,7 +15,11 @@ pub struct Limits {
     pub max_input_bytes: usize,
     /// Instruction budget per evaluation (wasmtime fuel: about one unit per instruction).
     pub fuel: u64,
-    /// Wall-clock backstop per evaluation.
+    /// Wall-clock backstop per evaluation. Fuel is the budget: the same plugin on the same
+    /// order passes or fails the same way on any machine. The deadline only catches what fuel
+    /// does not count (time spent in host calls), so it sits far above what a plugin's fuel
+    /// can take: 20 M fuel of a tight loop runs out in 2–4 ms here, 1 s is ~250 times that,
+    /// and still ~8 times that with 64 evaluations sharing 2 cores.
     pub timeout: Duration,
     /// Largest linear memory of an instance, in bytes.
     pub max_memory_bytes: usize,
@@ -21,6 +27,15 @@ pub struct Limits {
     pub max_stack_bytes: usize,
     /// Most log lines kept per evaluation (the rest are counted and dropped).
     pub max_log_lines: usize,
+    /// Most bytes of log text a plugin may hand the host per evaluation (kept or not): past
+    /// it the evaluation traps. Copying is the host's work, which fuel does not count.
+    pub max_log_bytes: usize,
+    /// What a module or component may contain: checked before it is compiled.
+    pub structure: StructureLimits,
+    /// Longest a compile worker may take; it is killed past it and the plugin refused.
+    pub compile_timeout: Duration,
+    /// Address space a compile worker may use; past it the plugin is refused.
+    pub compile_memory_bytes: usize,
     /// Instances the pooling allocator keeps ready: concurrent evaluations beyond it fail at
     /// once with `PluginError::Busy` (they do not wait).
     pub pool_instances: u32,
@@ -35,10 +50,14 @@ impl Default for Limits {
             max_module_bytes: 4 << 20,
             max_input_bytes: 256 << 10,
             fuel: 20_000_000,
-            timeout: Duration::from_millis(250),
+            timeout: Duration::from_secs(1),
             max_memory_bytes: 16 << 20,
             max_stack_bytes: 512 << 10,
             max_log_lines: 32,
+            max_log_bytes: 64 << 10,
+            structure: StructureLimits::default(),
+            compile_timeout: Duration::from_secs(30),
+            compile_memory_bytes: 2 << 30,
             pool_instances: 64,
             pooling: true,
         }

@@ -252,3 +252,52 @@ fn a_missing_scenario_file_is_an_error_not_a_panic() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read scenario `/nonexistent/scenario.json`"));
 }
+
+#[test]
+fn route_reports_an_order_the_policy_fails_on_and_goes_on() {
+    let dir = temp_dir("failing");
+    let policy = dir.join("failing.policy");
+    // Finite for orders of several lines, infinite (an invalid answer) for an order of one.
+    std::fs::write(
+        &policy,
+        "policy failing v1 applies to all groups {\n  unit cost = $1 / (order.line_count - 1)\n  shipment cost = $5\n  short stock: partial at $100\n}\n",
+    )
+    .unwrap();
+    let out = dir.join("plan.json");
+    let path = example("us-50-small.json");
+    let scenario: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let single_line =
+        scenario["orders"].as_array().unwrap().iter().filter(|o| o["lines"].as_array().unwrap().len() == 1);
+    let expected_failures = single_line.count();
+    assert!(expected_failures > 0 && expected_failures < 2000);
+    let output = switchyard(&[
+        "route",
+        "--scenario",
+        path.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "failures make the exit status non-zero: {stderr}");
+    assert!(stderr.contains("order `O-000001` (#1 in the file) failed: policy `failing@1` gave an invalid answer: the unit cost of line 1 at"), "{stderr}");
+    assert!(stderr.contains(&format!("2000 orders routed (0 rejected, {expected_failures} failed)")), "{stderr}");
+    assert!(stderr.contains(&format!("error: the policy failed on {expected_failures} of 2000 order(s)")), "{stderr}");
+    // Every order has a plan (the plan file's format is the scenarios' own, unchanged): a
+    // failed order ships nothing and leaves every unit unfilled; the others are routed.
+    let plan: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let orders = plan["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 2000);
+    for (order, planned) in scenario["orders"].as_array().unwrap().iter().zip(orders) {
+        let lines = order["lines"].as_array().unwrap();
+        let unfilled: u64 = planned["unfilled"].as_array().unwrap().iter().map(|u| u["qty"].as_u64().unwrap()).sum();
+        if lines.len() == 1 {
+            assert_eq!(planned["shipments"], serde_json::json!([]), "{planned}");
+            assert_eq!(unfilled, lines[0]["qty"].as_u64().unwrap());
+        } else {
+            assert_eq!(planned["cost"].as_f64().unwrap() > 0.0, !planned["shipments"].as_array().unwrap().is_empty());
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -28,8 +28,8 @@ fn the_reference_plugin_routes_us_50_small_exactly_like_the_native_policy() {
     let host = PluginHost::new(Limits::default()).unwrap();
     let wasm = host.load("reference", &std::fs::read(plugin("reference")).unwrap()).unwrap();
     let config = RouterConfig::default();
-    let native = replay(&scenario, &scenario.policy, &config, &HashSet::new()).unwrap();
-    let by_plugin = replay(&scenario, &wasm, &config, &HashSet::new()).unwrap();
+    let native = replay(&scenario, &scenario.policy, &config, &HashSet::new());
+    let by_plugin = replay(&scenario, &wasm, &config, &HashSet::new());
     for (native, by_plugin) in native.plans.iter().zip(&by_plugin.plans) {
         assert_eq!(native.shipments, by_plugin.shipments, "{}", native.order_id);
         assert_eq!(native.unfilled, by_plugin.unfilled, "{}", native.order_id);
@@ -55,8 +55,8 @@ fn the_store_balancer_spreads_shipments_over_stores() {
         }
         per_store.values().copied().max().unwrap_or(0)
     };
-    let reference = replay(&scenario, &scenario.policy, &config, &HashSet::new()).unwrap();
-    let balanced = replay(&scenario, &balancer, &config, &HashSet::new()).unwrap();
+    let reference = replay(&scenario, &scenario.policy, &config, &HashSet::new());
+    let balanced = replay(&scenario, &balancer, &config, &HashSet::new());
     let (before, after) = (busiest_store(&reference.plans), busiest_store(&balanced.plans));
     assert!(after * 2 <= before, "the busiest store ships {after} with the balancer, {before} without");
     assert!(balanced.stats().proved_optimal > 0.999);
@@ -118,4 +118,63 @@ fn explain_shows_a_plugins_exclusion_reasons() {
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("order O-000002 (policy plugin_store_balancer v"), "{stderr}");
     assert!(stderr.contains("excluded by rule \"store further than 300 km\""), "{stderr}");
+}
+
+fn worker() -> switchyard_plugins::CompileWorker {
+    switchyard_plugins::CompileWorker {
+        program: PathBuf::from(env!("CARGO_BIN_EXE_switchyard")),
+        args: vec!["plugin".into(), "compile-worker".into()],
+    }
+}
+
+// Uploads compile in a child process of the binary, under a memory and a time budget: past
+// either the plugin is refused with a clear error and the host goes on. The artifact is kept,
+// so a restart loads the plugin without compiling it (here: with a worker that cannot run).
+#[test]
+fn plugins_compile_in_a_worker_within_a_budget_and_are_kept_compiled() {
+    use switchyard_plugins::CompileOptions;
+    let bytes = std::fs::read(plugin("reference")).unwrap();
+    let artifacts = tempfile::tempdir().unwrap();
+    let options = CompileOptions { worker: Some(worker()), artifact_dir: Some(artifacts.path().to_owned()) };
+    let host = PluginHost::with_options(Limits::default(), options).unwrap();
+    let compiled = host.load("reference", &bytes).expect("compiled by the worker");
+    let scenario = us_50_small();
+    let config = RouterConfig::default();
+    let by_worker = replay(&scenario, &compiled, &config, &HashSet::new());
+    let native = replay(&scenario, &scenario.policy, &config, &HashSet::new());
+    assert_eq!(
+        by_worker.plans[..50].iter().map(|p| &p.cost).collect::<Vec<_>>(),
+        native.plans[..50].iter().map(|p| &p.cost).collect::<Vec<_>>()
+    );
+    let kept = std::fs::read_dir(artifacts.path()).unwrap().count();
+    assert_eq!(kept, 1, "one artifact kept");
+
+    // A restart: the worker cannot run, the artifact is there.
+    let broken = switchyard_plugins::CompileWorker { program: "/nonexistent/compiler".into(), args: vec![] };
+    let options = CompileOptions { worker: Some(broken.clone()), artifact_dir: Some(artifacts.path().to_owned()) };
+    let restarted = PluginHost::with_options(Limits::default(), options).unwrap();
+    restarted.load("reference", &bytes).expect("loaded from the artifact, not compiled");
+    // Another plugin must compile, and cannot.
+    let error = restarted.load("nearest", &std::fs::read(plugin("nearest")).unwrap()).err().expect("no compiler");
+    assert!(error.to_string().contains("cannot start"), "{error}");
+
+    // Too little memory, too little time: refused, said why.
+    for (limits, expected) in [
+        (Limits { compile_memory_bytes: 48 << 20, ..Limits::default() }, "compile budget"),
+        (Limits { compile_timeout: std::time::Duration::from_millis(1), ..Limits::default() }, "took longer"),
+    ] {
+        let options = CompileOptions { worker: Some(worker()), artifact_dir: None };
+        let host = PluginHost::with_options(limits, options).unwrap();
+        let error = host.load("store_balancer", &std::fs::read(plugin("store_balancer")).unwrap()).err();
+        let error = error.unwrap_or_else(|| panic!("compiled within `{expected}`"));
+        assert!(error.to_string().contains(expected), "{error}");
+    }
+    // A refusal by the worker carries the reason.
+    let host =
+        PluginHost::with_options(Limits::default(), CompileOptions { worker: Some(worker()), artifact_dir: None })
+            .unwrap();
+    let mut garbage = b"\0asm\x01\0\0\0".to_vec();
+    garbage.extend_from_slice(&[0xff; 64]);
+    let error = host.load("garbage", &garbage).err().expect("refused");
+    assert!(error.to_string().contains("not a valid WebAssembly"), "{error}");
 }

@@ -48,8 +48,8 @@ fn every_order_matches_exhaustive_search_and_never_loses_to_greedy() {
 #[test]
 fn replays_are_deterministic_and_conserve_stock() {
     let scenario = load("us-50-small.json");
-    let first = replay(&scenario, &scenario.policy, &RouterConfig::default(), &HashSet::new()).unwrap();
-    let second = replay(&scenario, &scenario.policy, &RouterConfig::default(), &HashSet::new()).unwrap();
+    let first = replay(&scenario, &scenario.policy, &RouterConfig::default(), &HashSet::new());
+    let second = replay(&scenario, &scenario.policy, &RouterConfig::default(), &HashSet::new());
     assert_eq!(first.plans, second.plans);
     let (on_hand, reserved) = first.inventory.totals();
     let stocked: u64 = scenario.stock.iter().map(|s| u64::from(s.on_hand)).sum();

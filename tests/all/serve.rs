@@ -216,3 +216,91 @@ fn sigterm_stops_the_server_within_seconds_and_a_demo_restart_keeps_the_stock() 
     again.kill().ok();
     again.wait().ok();
 }
+
+/// A core module of one function with 100,000 locals: valid WebAssembly, costly to compile.
+fn compile_bomb() -> Vec<u8> {
+    let leb = |mut n: u32| {
+        let mut out = Vec::new();
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            out.push(if n == 0 { byte } else { byte | 0x80 });
+            if n == 0 {
+                return out;
+            }
+        }
+    };
+    let body = [vec![1u8], leb(100_000), vec![0x7e, 0x0b]].concat(); // one group of i64 locals; end
+    let code = [vec![1u8], leb(body.len() as u32), body].concat();
+    let section = |id: u8, payload: Vec<u8>| [vec![id], leb(payload.len() as u32), payload].concat();
+    [
+        b"\0asm\x01\0\0\0".to_vec(),
+        section(1, vec![1, 0x60, 0, 0]), // one type: () -> ()
+        section(3, vec![1, 0]),          // one function of it
+        section(10, code),
+    ]
+    .concat()
+}
+
+#[test]
+fn plugin_uploads_compile_in_a_worker_and_a_restart_loads_them_compiled() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap().to_owned();
+    let (mut server, base) = start(&["serve", "--demo", "--listen", "127.0.0.1:0", "--data", &data]);
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
+    let upload = |base: &str, name: &str, bytes: &[u8]| -> (u16, Value) {
+        let result = agent
+            .post(&format!("{base}/v1/plugins?name={name}"))
+            .set("Authorization", "Bearer demo-admin")
+            .set("Content-Type", "application/wasm")
+            .send_bytes(bytes);
+        let response = match result {
+            Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+            Err(error) => panic!("{error}"),
+        };
+        (response.status(), serde_json::from_str(&response.into_string().unwrap()).unwrap())
+    };
+    // A compile bomb is refused before it is compiled, naming the cap.
+    let (status, body) = upload(&base, "bomb", &compile_bomb());
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_plugin");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("100000 locals, more than the limit of 5000"),
+        "{body}"
+    );
+    // A real plugin compiles in the worker; its artifact is kept.
+    let reference = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/target/plugins/plugin_reference.wasm"))
+        .expect("run scripts/build-plugins first");
+    let (status, body) = upload(&base, "wasm-reference", &reference);
+    assert_eq!(status, 201, "{body}");
+    let version = body["version"].as_str().unwrap().to_owned();
+    let artifacts = std::path::Path::new(&data).join("plugin-artifacts");
+    assert_eq!(std::fs::read_dir(&artifacts).unwrap().count(), 1);
+    server.kill().ok();
+    server.wait().ok();
+
+    // Restarted with a compile worker that cannot run: the plugin is loaded from its artifact.
+    let config = dir.path().join("switchyard.toml");
+    std::fs::write(&config, "plugin_compile_worker = [\"/nonexistent/compiler\"]\n").unwrap();
+    let config = config.to_str().unwrap();
+    let (mut again, base) = start(&["serve", "--demo", "--listen", "127.0.0.1:0", "--data", &data, "--config", config]);
+    let bind = json!({"version": version});
+    let (status, body) =
+        send(&agent, "PUT", &format!("{base}/v1/bindings/default"), "demo-admin", Some(&bind)).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let order = json!({"id": "W-1", "channel": "web", "ship_to": {"lat": 40.7, "lon": -74.0},
+        "lines": [{"id": "1", "sku": "SKU-00001", "qty": 1}]});
+    let (status, body) = send(&agent, "POST", &format!("{base}/v1/orders"), "demo-writer", Some(&order)).unwrap();
+    assert_eq!(status, 201, "{body}");
+    assert!(body["plan"]["policy"].as_str().unwrap().starts_with("wasm-reference@"), "{body}");
+    let metrics = agent.get(&format!("{base}/metrics")).set("Authorization", "Bearer demo-reader").call().unwrap();
+    let metrics = metrics.into_string().unwrap();
+    assert!(metrics.contains("switchyard_unreadable_records 0"), "{metrics}");
+    // A new plugin must compile, and the worker cannot: a fault of the host, not the upload.
+    let nearest = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/target/plugins/plugin_nearest.wasm")).unwrap();
+    let (status, body) = upload(&base, "nearest", &nearest);
+    assert_eq!(status, 500, "{body}");
+    again.kill().ok();
+    again.wait().ok();
+}

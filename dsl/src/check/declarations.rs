@@ -13,9 +13,16 @@ use super::checked::{
     literal_value,
 };
 use super::fold::fold;
-use super::names::did_you_mean;
 use super::schema::{SETTINGS, TIE_BREAK_KEYS};
 use super::types::{Type, article, literal_type};
+
+// A number as a message shows it: short, whatever its size.
+fn show(value: f64) -> String {
+    if value.is_finite() && value.abs() >= 1e15 { format!("{value:e}") } else { value.to_string() }
+}
+
+/// The longest backorder horizon: a year and a day.
+pub const MAX_BACKORDER_SECS: i64 = 366 * 86_400;
 
 impl Checker {
     pub(super) fn policy(&mut self, ast: &PolicyAst, overrides: &ParamOverrides) -> Option<CheckedPolicy> {
@@ -84,11 +91,26 @@ impl Checker {
                             checked
                         }
                     };
+                    if let Typed::Number(value) = checked.expr
+                        && !value.is_finite()
+                    {
+                        self.error(Diagnostic::error(
+                            Code::OutOfRange,
+                            name.span,
+                            format!("param `{}` is {value}, not a finite number", name.name),
+                            "overflows",
+                        ));
+                    }
                     self.define(name, checked, true);
                 }
                 Item::Let { name, value } => {
                     let checked = self.expr(value);
+                    let index = self.let_list.len();
+                    let poisoned = self.reported_at(value.span);
                     self.define(name, checked, false);
+                    if poisoned && self.let_list.len() > index {
+                        self.poisoned_lets.insert(index);
+                    }
                 }
                 Item::Table { name, entries } => self.table(name, entries),
                 Item::Bands { name, bands } => self.bands(name, bands),
@@ -113,12 +135,15 @@ impl Checker {
                 }
                 Item::UnitCost(expr) => {
                     once(self, "unit cost", expr.span);
-                    unit_cost = Some(self.expect(expr, Type::Money, "`unit cost`"));
+                    let checked = self.expect(expr, Type::Money, "`unit cost`");
+                    self.cost_in_range(&checked, expr.span, "`unit cost`");
+                    unit_cost = Some(checked);
                 }
                 Item::ShipmentCost(expr) => {
                     once(self, "shipment cost", expr.span);
                     let checked = self.expect(expr, Type::Money, "`shipment cost`");
                     self.no_line(&checked, expr.span, "`shipment cost`");
+                    self.cost_in_range(&checked, expr.span, "`shipment cost`");
                     shipment_cost = Some(checked);
                 }
                 Item::Split { settings, span } => {
@@ -128,11 +153,25 @@ impl Checker {
                             "max_shipments" => {
                                 let checked = self.expect(&setting.value, Type::Number, "`max_shipments`");
                                 self.order_only(&checked, setting.value.span, "`max_shipments`");
+                                if let Some(value) = self.constant_number(&checked, setting.value.span)
+                                    && !(value.is_finite() && value >= 1.0)
+                                {
+                                    self.error(
+                                        Diagnostic::error(
+                                            Code::OutOfRange,
+                                            setting.value.span,
+                                            format!("`max_shipments` is {value}; an order needs at least 1 shipment"),
+                                            "below 1",
+                                        )
+                                        .with_help("`max_shipments = 1` ships every order from one location"),
+                                    );
+                                }
                                 max_shipments = checked;
                             }
                             "penalty" => {
                                 let checked = self.expect(&setting.value, Type::Money, "the split `penalty`");
                                 self.order_only(&checked, setting.value.span, "the split `penalty`");
+                                self.cost_in_range(&checked, setting.value.span, "the split `penalty`");
                                 split_penalty = checked;
                             }
                             "line_may_split" => {
@@ -162,7 +201,7 @@ impl Checker {
                                     format!("unknown split setting `{other}`"),
                                     "not a split setting",
                                 );
-                                diagnostic = match did_you_mean(other, SETTINGS) {
+                                diagnostic = match self.did_you_mean(other, SETTINGS) {
                                     Some(near) => diagnostic.with_help(format!("did you mean `{near}`?")),
                                     None => diagnostic.with_help(format!(
                                         "split settings are {}",
@@ -190,7 +229,7 @@ impl Checker {
                                 format!("unknown tie-break `{}`", key.name),
                                 "not a tie-break key",
                             );
-                            diagnostic = match did_you_mean(&key.name, TIE_BREAK_KEYS) {
+                            diagnostic = match self.did_you_mean(&key.name, TIE_BREAK_KEYS) {
                                 Some(near) => diagnostic.with_help(format!("did you mean `{near}`?")),
                                 None => diagnostic.with_help("tie-break keys are `priority` and `distance`"),
                             };
@@ -364,19 +403,53 @@ impl Checker {
             ShortAction::Partial(expr) => {
                 let checked = self.expect(expr, Type::Money, "the unfilled penalty");
                 self.order_only(&checked, expr.span, "the unfilled penalty");
+                self.cost_in_range(&checked, expr.span, "the unfilled penalty");
                 ShortStockPlan::Partial(checked)
             }
             ShortAction::Backorder { within, span, otherwise } => {
-                if *within <= 0 {
-                    self.error(Diagnostic::error(
-                        Code::BackorderHorizon,
-                        *span,
-                        "a backorder horizon must be longer than zero",
-                        "this horizon",
-                    ));
+                if !(1..=MAX_BACKORDER_SECS).contains(within) {
+                    self.error(
+                        Diagnostic::error(
+                            Code::BackorderHorizon,
+                            *span,
+                            format!("a backorder horizon is 1s to {}d", MAX_BACKORDER_SECS / 86_400),
+                            "this horizon",
+                        )
+                        .with_help("inbound stock further out than a year is not a promise to a customer"),
+                    );
                 }
                 self.short_action(otherwise)
             }
+        }
+    }
+
+    // The value of `checked` when it is a constant number (after folding params and lets).
+    fn constant_number(&self, checked: &Checked, span: Span) -> Option<f64> {
+        if checked.needs != Needs::default() || self.reported_at(span) {
+            return None;
+        }
+        match fold(&checked.expr, &self.let_constants)? {
+            Typed::Number(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    // A cost or penalty that is a constant must be one the router accepts: finite, 0 to
+    // `MAX_COST`. (One computed per order is checked when it is computed; the error names the
+    // rule and the location.)
+    fn cost_in_range(&mut self, checked: &Checked, span: Span, what: &str) {
+        if let Some(value) = self.constant_number(checked, span)
+            && !switchyard_engine::is_cost(value)
+        {
+            self.error(
+                Diagnostic::error(
+                    Code::OutOfRange,
+                    span,
+                    format!("{what} is {}; a cost is a finite amount from $0 to $1000000000", show(value)),
+                    "out of range",
+                )
+                .with_help("costs and penalties are never negative; a large penalty is a large finite amount"),
+            );
         }
     }
 }

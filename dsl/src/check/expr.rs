@@ -6,7 +6,6 @@ use crate::diagnostic::{Code, Diagnostic};
 
 use super::Checker;
 use super::checked::{Checked, Needs, Typed, constant, literal_value};
-use super::names::did_you_mean;
 use super::schema::{Function, LineRef, field as schema_field, field_names};
 use super::types::{Type, article, literal_type};
 
@@ -194,7 +193,7 @@ impl Checker {
                     format!("{} has no field `{}`", record.name(), field.name),
                     "unknown field",
                 );
-                diagnostic = match did_you_mean(&field.name, fields.iter().copied()) {
+                diagnostic = match self.did_you_mean(&field.name, fields.iter().copied()) {
                     Some(near) => diagnostic.with_help(format!("did you mean `{near}`?")),
                     None => diagnostic.with_help(format!("{} fields: {}", record.name(), fields.join(", "))),
                 };
@@ -246,7 +245,7 @@ impl Checker {
                     format!("{} has no method `{name}`", record.name()),
                     "unknown method",
                 );
-                diagnostic = match did_you_mean(name, methods.iter().copied()) {
+                diagnostic = match self.did_you_mean(name, methods.iter().copied()) {
                     Some(near) => diagnostic.with_help(format!("did you mean `{near}`?")),
                     None if methods.is_empty() => {
                         diagnostic.with_help(format!("{} has fields, not methods", record.name()))
@@ -339,7 +338,7 @@ impl Checker {
                 );
                 if self.band_map.contains_key(name) || self.tables.contains_key(name) {
                     diagnostic = diagnostic.with_help(format!("`{name}` is a table: look up with `{name}[key]`"));
-                } else if let Some(near) = did_you_mean(name, known) {
+                } else if let Some(near) = self.did_you_mean(name, known) {
                     diagnostic = diagnostic.with_help(format!("did you mean `{near}`?"));
                 } else {
                     diagnostic =
@@ -365,6 +364,9 @@ impl Checker {
             return self.invalid();
         }
         let checked: Vec<Checked> = args.iter().map(|a| self.expr(a)).collect();
+        if args.iter().any(|a| self.reported_at(a.span)) {
+            return self.invalid();
+        }
         let needs = checked.iter().fold(Needs::default(), |n, c| n.or(c.needs));
         let ty = match which {
             Function::Min | Function::Max => {
@@ -484,10 +486,14 @@ impl Checker {
                 needs: key_checked.needs,
             };
         }
-        let known: Vec<&str> = self.tables.keys().chain(self.band_map.keys()).map(String::as_str).collect();
+        let known: Vec<&str> = if self.report_full() {
+            Vec::new()
+        } else {
+            self.tables.keys().chain(self.band_map.keys()).map(String::as_str).collect()
+        };
         let mut diagnostic =
             Diagnostic::error(Code::UnknownName, base.span, format!("unknown table `{name}`"), "not a table");
-        diagnostic = match did_you_mean(name, known) {
+        diagnostic = match self.did_you_mean(name, known) {
             Some(near) => diagnostic.with_help(format!("did you mean `{near}`?")),
             None => diagnostic.with_help("declare it with `table NAME { key: value, ... }` or `bands NAME { up to N: value, ..., beyond: value }`"),
         };

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use crate::ast::{Expr, PolicyAst, Span};
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, Level};
 
 mod checked;
 mod declarations;
@@ -29,7 +29,6 @@ pub use checked::{
     BandTable, Checked, CheckedPolicy, Needs, ParamOverrides, Rule, ShortStockPlan, Table, TableKey, Typed,
 };
 pub use fold::fold;
-pub use names::did_you_mean;
 pub use schema::{Function, ItemField, LineField, LineRef, LocationField, OrderField};
 pub use types::Type;
 
@@ -42,12 +41,39 @@ pub fn check(ast: &PolicyAst, overrides: &ParamOverrides) -> (Option<CheckedPoli
     let mut checker = Checker::default();
     let policy = checker.policy(ast, overrides);
     checker.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
-    let has_errors = checker.diagnostics.iter().any(|d| d.level == crate::diagnostic::Level::Error);
+    if let Some((span, errors)) = checker.unreported {
+        // Not counted: a finding not shown cannot stop the cascade it starts, so a count
+        // would include findings that are not mistakes of their own.
+        let (level, what) = if errors { (Level::Error, "errors") } else { (Level::Warning, "warnings") };
+        let message = format!("more {what} not shown: a report stops at {MAX_DIAGNOSTICS} findings");
+        let mut last = Diagnostic::error(Code::TooManyFindings, span, message, "the first finding not shown")
+            .with_help("fix the findings above and check again");
+        last.level = level;
+        checker.diagnostics.push(last);
+    }
+    let has_errors = checker.diagnostics.iter().any(|d| d.level == Level::Error);
     (if has_errors { None } else { policy }, checker.diagnostics)
 }
+
+/// Most findings a check reports; one last finding says there are more. A file of
+/// thousands of mistakes costs no more to check than one of a hundred, and the report stays
+/// readable.
+pub const MAX_DIAGNOSTICS: usize = 100;
+
+// Most uses of erroneous lets remembered to stop cascades (see `Checker::poisoned_use`).
+const MAX_POISONED_USES: usize = 1_000;
+
 #[derive(Default)]
 struct Checker {
     diagnostics: Vec<Diagnostic>,
+    // Past `MAX_DIAGNOSTICS`: where the first finding not shown is, and whether an error was
+    // among those not shown.
+    unreported: Option<(Span, bool)>,
+    // Uses of lets whose definitions have errors (see `poisoned_use`), and which lets those are.
+    poisoned_uses: Vec<Span>,
+    poisoned_lets: std::collections::HashSet<usize>,
+    // Steps of "did you mean" search spent so far (`names::SUGGESTION_STEPS` at most).
+    suggestion_steps_spent: std::cell::Cell<u64>,
     // Names in scope: params (constants), lets (checked definitions), tables, bands.
     params: HashMap<String, (Checked, Span)>,
     // Each let by name: its index in `let_list` and where it is defined.
@@ -65,7 +91,31 @@ struct Checker {
 
 impl Checker {
     pub(super) fn error(&mut self, diagnostic: Diagnostic) {
-        self.diagnostics.push(diagnostic);
+        if self.diagnostics.len() < MAX_DIAGNOSTICS {
+            self.diagnostics.push(diagnostic);
+            return;
+        }
+        let unreported = self.unreported.get_or_insert((diagnostic.span, false));
+        unreported.1 |= diagnostic.level == Level::Error;
+    }
+
+    // The closest of `candidates` to `name`, within what is left of the check's search budget.
+    pub(super) fn did_you_mean<'a>(
+        &self,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'a str>,
+    ) -> Option<&'a str> {
+        let mut left = names::SUGGESTION_STEPS.saturating_sub(self.suggestion_steps_spent.get());
+        let before = left;
+        let near = names::did_you_mean(name, candidates, &mut left);
+        self.suggestion_steps_spent.set(self.suggestion_steps_spent.get() + (before - left));
+        near
+    }
+
+    // Whether the report is full: a finding now is only counted, so the work of explaining it
+    // ("did you mean") can be skipped.
+    pub(super) fn report_full(&self) -> bool {
+        self.diagnostics.len() >= MAX_DIAGNOSTICS
     }
 
     pub(super) fn expect(&mut self, expr: &Expr, expected: Type, what: &str) -> Checked {
@@ -86,11 +136,20 @@ impl Checker {
         checked
     }
 
-    // Whether an error was already reported inside `span` (avoids cascades).
+    // Whether an error was already reported inside `span`, or `span` holds a use of a `let`
+    // whose definition has one (avoids cascades).
     pub(super) fn reported_at(&self, span: Span) -> bool {
-        self.diagnostics
-            .iter()
-            .any(|d| d.level == crate::diagnostic::Level::Error && d.span.start >= span.start && d.span.end <= span.end)
+        let inside = |d: &Span| d.start >= span.start && d.end <= span.end;
+        self.diagnostics.iter().any(|d| d.level == Level::Error && inside(&d.span))
+            || self.poisoned_uses.iter().any(inside)
+    }
+
+    // A use of a `let` whose definition has an error: whatever it takes part in is not
+    // reported again. Kept up to a bound, past which the report is long since full.
+    pub(super) fn poisoned_use(&mut self, span: Span) {
+        if self.poisoned_uses.len() < MAX_POISONED_USES {
+            self.poisoned_uses.push(span);
+        }
     }
 
     pub(super) fn invalid(&self) -> Checked {

@@ -10,30 +10,67 @@ use super::fold::fold;
 use super::schema::{GLOBALS, LineRef};
 use super::types::Type;
 
-/// Edit distance, for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
+/// Names longer than this get no "did you mean": a typo of a long name is rare, and the
+/// search is quadratic in the length.
+const MAX_SUGGESTED_NAME: usize = 64;
+
+/// Edit distance of `a` and `b`, or `None` once it is sure to pass `limit`: each row of the
+/// table is abandoned as soon as its smallest entry does.
+fn distance(a: &[char], b: &[char], limit: usize) -> Option<usize> {
     let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
+    for (i, ca) in a.iter().enumerate() {
         let mut previous = row[0];
         row[0] = i + 1;
+        let mut smallest = row[0];
         for (j, cb) in b.iter().enumerate() {
             let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            row[j + 1] = (previous + usize::from(ca != cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            smallest = smallest.min(row[j + 1]);
             previous = current;
         }
+        if smallest > limit {
+            return None;
+        }
     }
-    row[b.len()]
+    Some(row[b.len()]).filter(|d| *d <= limit)
 }
 
-/// The closest of `candidates` to `name`, if close enough to be a likely typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|candidate| (distance(name, candidate), candidate))
-        .filter(|(d, candidate)| *d <= (name.len().max(candidate.len()) / 3).max(1))
-        .min()
-        .map(|(_, candidate)| candidate)
+/// Steps of edit-distance search one check may spend on "did you mean" (a step is one cell
+/// of one comparison's table): a file of thousands of typos among thousands of names costs
+/// tens of milliseconds, after which findings come without a suggestion.
+pub const SUGGESTION_STEPS: u64 = 50_000_000;
+
+/// The closest of `candidates` to `name`, if close enough to be a likely typo, spending at
+/// most `steps` (and taking what it spends off them).
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>, steps: &mut u64) -> Option<&'a str> {
+    let wanted: Vec<char> = name.chars().collect();
+    if wanted.len() > MAX_SUGGESTED_NAME {
+        return None;
+    }
+    let mut best: Option<(usize, &'a str)> = None;
+    let mut other = Vec::with_capacity(MAX_SUGGESTED_NAME);
+    for candidate in candidates {
+        other.clear();
+        other.extend(candidate.chars().take(MAX_SUGGESTED_NAME + 1));
+        if other.len() > MAX_SUGGESTED_NAME {
+            continue;
+        }
+        let limit = (wanted.len().max(other.len()) / 3).max(1);
+        if wanted.len().abs_diff(other.len()) > limit {
+            continue;
+        }
+        let cost = (wanted.len() * other.len()).max(1) as u64;
+        let Some(left) = steps.checked_sub(cost) else { break };
+        *steps = left;
+        if let Some(d) = distance(&wanted, &other, limit) {
+            // The nearest wins; among equals, the first in alphabetical order (stable output
+            // whatever order a map yields its names in).
+            if best.is_none_or(|(best_d, best_name)| (d, candidate) < (best_d, best_name)) {
+                best = Some((d, candidate));
+            }
+        }
+    }
+    best.map(|(_, candidate)| candidate)
 }
 
 impl Checker {
@@ -86,7 +123,22 @@ impl Checker {
             // A let is evaluated once per context where it is used: uses refer to its slot
             // rather than copying its expression (copies would grow with every let that uses
             // the one before, exponentially).
-            let constant = fold(&checked.expr, &self.let_constants);
+            let mut constant = fold(&checked.expr, &self.let_constants);
+            if let Some(Typed::Number(value)) = constant
+                && !value.is_finite()
+            {
+                // Reported here once, not again for every let computed from it.
+                constant = None;
+                self.error(
+                    Diagnostic::error(
+                        Code::OutOfRange,
+                        name.span,
+                        format!("`{}` is {value}, not a finite number", name.name),
+                        "overflows",
+                    )
+                    .with_help("a value this large cannot be a cost, a count or a time"),
+                );
+            }
             self.lets.insert(name.name.clone(), (self.let_list.len(), name.span));
             self.let_list.push(checked);
             self.let_constants.push(constant);
@@ -160,6 +212,10 @@ impl Checker {
         }
         let found = match (self.params.get(name), self.lets.get(name)) {
             (Some((checked, _)), _) => Some(checked.clone()),
+            (None, Some(&(index, _))) if self.poisoned_lets.contains(&index) => {
+                self.poisoned_use(span);
+                self.let_list.get(index).cloned()
+            }
             (None, Some((index, _))) => self.let_list.get(*index).map(|definition| Checked {
                 expr: Typed::Let(*index),
                 ty: definition.ty,
@@ -191,6 +247,11 @@ impl Checker {
             ));
             return self.invalid();
         }
+        if self.report_full() {
+            // Counted, not shown: no suggestion to search for.
+            self.error(Diagnostic::error(Code::UnknownName, span, "unknown name", "not defined"));
+            return self.invalid();
+        }
         let mut known: Vec<&str> = GLOBALS.to_vec();
         known.extend(self.params.keys().map(String::as_str));
         known.extend(self.lets.keys().map(String::as_str));
@@ -201,7 +262,7 @@ impl Checker {
         }
         let mut diagnostic =
             Diagnostic::error(Code::UnknownName, span, format!("unknown name `{name}`"), "not defined");
-        diagnostic = match did_you_mean(name, known) {
+        diagnostic = match self.did_you_mean(name, known) {
             Some(near) => diagnostic.with_help(format!("did you mean `{near}`?")),
             None => diagnostic.with_help("names are params, lets, tables and the records `order`, `line`, `item`, `location`; define it with `let` first"),
         };

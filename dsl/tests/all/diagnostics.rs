@@ -113,3 +113,71 @@ fn line_and_column_point_at_the_mistake() {
     assert_eq!(diagnostics.line_column(item.span.start), (4, 22));
     assert_eq!(&diagnostics.source[item.span.start..item.span.end], "distnce_km");
 }
+
+case!(comparing_with_one_equals_sign_suggests_two, with("  exclude \"dc\" when location.kind = \"dc\""));
+case!(
+    and_written_as_ampersands_suggests_and,
+    with("  exclude \"x\" when location.kind == \"dc\" && order.line_count > 1")
+);
+case!(a_zero_width_space_is_named, with("  exclude \"x\" when location.kind\u{200B} == \"dc\""));
+
+#[test]
+fn a_byte_order_mark_may_start_the_file_and_nothing_else() {
+    let source = format!("\u{FEFF}{}", with(""));
+    load("bom.policy", &source, &no_overrides()).expect("a leading byte order mark is accepted");
+    let inside = with("  exclude \"x\" when location.kind == \"\u{FEFF}dc\"");
+    let errors = diagnostics(&inside);
+    assert_eq!(errors.items.len(), 1);
+    assert!(errors.items[0].message.starts_with("invisible character U+FEFF ZERO WIDTH NO-BREAK SPACE"));
+}
+
+#[test]
+fn invisible_characters_are_named_and_never_printed() {
+    for (hidden, name) in [
+        ('\u{202E}', "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ('\u{2066}', "U+2066 LEFT-TO-RIGHT ISOLATE"),
+        ('\u{200D}', "U+200D ZERO WIDTH JOINER"),
+        ('\u{1b}', "U+001B (a control character)"),
+        ('\u{85}', "U+0085 (a control character)"),
+    ] {
+        // In a string, in a comment, between tokens: the same error.
+        for extra in [
+            format!("  exclude \"x{hidden}\" when location.kind == \"dc\""),
+            format!("  # a comment {hidden}\n  exclude \"x\" when location.kind == \"dc\""),
+            format!("  exclude \"x\" when{hidden} location.kind == \"dc\""),
+        ] {
+            let errors = diagnostics(&with(&extra));
+            assert_eq!(errors.items.len(), 1, "{extra:?}");
+            let item = &errors.items[0];
+            assert_eq!(item.code, switchyard_dsl::Code::Invisible);
+            assert_eq!(item.message, format!("invisible character {name}"));
+            assert_eq!(&errors.source[item.span.start..item.span.end], hidden.to_string());
+            let rendered = errors.render();
+            assert!(!rendered.contains(hidden), "the report prints the character itself: {rendered}");
+            assert!(rendered.contains("demo.policy:4:"), "{rendered}");
+        }
+    }
+}
+
+#[test]
+fn an_unknown_name_is_reported_once_not_in_everything_that_uses_it() {
+    let source = with(
+        "  let a = foo\n  let b = a + $1\n  exclude \"x\" when min(a, 2) > 1\n  exclude \"y\" when a\n  require \"z\": b > $2\n  exclude \"w\" when bar * 2 > 1 and location.idd == \"A\"",
+    );
+    let errors = diagnostics(&source);
+    let messages: Vec<&str> = errors.items.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(messages, ["unknown name `foo`", "unknown name `bar`", "location has no field `idd`"]);
+}
+
+#[test]
+fn a_mistake_in_the_middle_of_the_file_never_says_end_of_the_file() {
+    for extra in [
+        "  exclude \"x\" when location.kind == \"dc\" )",
+        "  exclude \"x\" when location.kind == \"dc\" || order.line_count > 1",
+        "  shipment cost = $1 +",
+        "  let a = (1 + 2",
+    ] {
+        let rendered = render(&with(extra));
+        assert!(!rendered.contains("end of the file") && !rendered.contains("end of file"), "{extra}: {rendered}");
+    }
+}

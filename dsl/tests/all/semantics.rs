@@ -77,7 +77,9 @@ fn arith() -> impl Strategy<Value = Arith> {
 fn evaluate(expression: &str, as_param: bool) -> f64 {
     let source = if as_param {
         format!(
-            "policy t v1 applies to all groups {{\n param x = {expression}\n unit cost = $1\n shipment cost = $1\n short stock: partial at $1 * x\n}}\n"
+            // The param is folded at check time; the penalty is computed per order (a constant
+            // penalty out of range would be refused before this could read it).
+            "policy t v1 applies to all groups {{\n param x = {expression}\n unit cost = $1\n shipment cost = $1\n short stock: partial at $1 * x + $0 * order.line_count\n}}\n"
         )
     } else {
         format!(
@@ -202,4 +204,46 @@ fn a_let_that_doubles_the_one_before_costs_one_evaluation_not_two() {
     let request = PolicyRequest { catalog: &catalog, order: &order, now: Timestamp(0), candidates: &candidates };
     policy.evaluate(&request, &mut evaluation).unwrap();
     assert_eq!(evaluation.short_stock, ShortStock::Partial { unfilled_penalty: 4.0 });
+}
+
+// A cost, penalty or `max_shipments` that is a constant out of range is an error of `check`
+// (with its line and column), not a failure of every order at run time; a let that overflows
+// is reported once, where it overflows.
+#[test]
+fn constants_out_of_range_are_errors_where_they_are_written() {
+    let cases = [
+        ("unit cost = -$1", 4),
+        ("shipment cost = $1000000001", 5),
+        ("split { max_shipments = 0 }", 6),
+        ("split { penalty = $99999999999 }", 6),
+        ("short stock: partial at -$2", 6),
+        ("short stock: backorder within 9223372036854775807s else reject", 6),
+    ];
+    for (item, line) in cases {
+        let (unit, shipment) = match line {
+            4 => (item.to_owned(), "shipment cost = $1".to_owned()),
+            5 => ("unit cost = $1".to_owned(), item.to_owned()),
+            _ => ("unit cost = $1".to_owned(), "shipment cost = $1".to_owned()),
+        };
+        let extra = if line == 6 { item } else { "" };
+        let source = format!("policy t v1 applies to all groups {{\n\n\n{unit}\n{shipment}\n{extra}\n}}\n");
+        let errors = load("t.policy", &source, &no_overrides()).err().unwrap_or_else(|| panic!("{item}: accepted"));
+        let error = errors.items.iter().find(|d| d.level == switchyard_dsl::Level::Error).unwrap();
+        assert!(
+            matches!(error.code, switchyard_dsl::Code::OutOfRange | switchyard_dsl::Code::BackorderHorizon),
+            "{item}: {}",
+            errors.render()
+        );
+        let at_line = source[..error.span.start].matches('\n').count() + 1;
+        assert_eq!(at_line, line, "{item}: {}", errors.render());
+    }
+    let mut doubling = String::from("policy t v1 applies to all groups {\n let b0 = 1\n");
+    for n in 1..2000 {
+        doubling.push_str(&format!(" let b{n} = b{} * 2\n", n - 1));
+    }
+    doubling.push_str(" unit cost = $1 * b1999\n shipment cost = $1\n}\n");
+    let errors = load("t.policy", &doubling, &no_overrides()).err().expect("refused");
+    let overflows: Vec<_> = errors.items.iter().filter(|d| d.code == switchyard_dsl::Code::OutOfRange).collect();
+    assert_eq!(overflows.len(), 1, "{}", errors.render());
+    assert!(overflows[0].message.contains("`b1024` is inf"), "{}", overflows[0].message);
 }

@@ -250,10 +250,39 @@ fn a_failing_or_lying_policy_is_an_error_naming_it() {
     assert_eq!(error.to_string(), "policy `broken@7` failed: trapped: unreachable");
     let router = Router { catalog: &catalog, inventory: &inventory, policy: &Negative, config: &config };
     let error = router.route_and_reserve(&tee, &mut Workspace::default()).unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "policy `negative@1` gave an invalid answer: a cost is negative or not a finite number"
+    let message = error.to_string();
+    assert!(
+        message.starts_with("policy `negative@1` gave an invalid answer: the shipment cost at `")
+            && message.ends_with("` is -1: a cost is a finite number from 0 to 1000000000"),
+        "{message}"
     );
+    assert_eq!(inventory.totals().1, 0);
+}
+
+/// Finite but huge costs would add up to infinity (and a plan with no cost): a cost over
+/// `MAX_COST` is refused as an invalid answer naming what and where, so every total the
+/// optimizer forms stays finite.
+#[test]
+fn costs_past_the_limit_are_an_invalid_answer_not_an_infinite_plan() {
+    struct Huge;
+    impl Policy for Huge {
+        fn info(&self) -> Arc<PolicyInfo> {
+            Arc::new(PolicyInfo { name: "huge".into(), version: "1".into() })
+        }
+        fn evaluate(&self, _: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+            out.shipment.iter_mut().for_each(|v| *v = Verdict::Cost(1.0));
+            out.units.iter_mut().for_each(|v| *v = Verdict::Cost(1e300));
+            Ok(())
+        }
+    }
+    let (catalog, inventory) = network();
+    let config = RouterConfig::default();
+    let tee = order(&catalog, "O-1", &[("TEE", 1)]);
+    let router = Router { catalog: &catalog, inventory: &inventory, policy: &Huge, config: &config };
+    let error = router.route_and_reserve(&tee, &mut Workspace::default()).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("the unit cost of line 1 at `") && message.contains("is 1e300"), "{message}");
+    assert!(switchyard_engine::is_cost(switchyard_engine::MAX_COST) && !switchyard_engine::is_cost(f64::INFINITY));
     assert_eq!(inventory.totals().1, 0);
 }
 

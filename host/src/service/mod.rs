@@ -34,7 +34,7 @@ use parking_lot::{Mutex, RwLock};
 use switchyard_engine::{
     Catalog, Inventory, Reservation, ReservedShipment, ReservedUnits, RouterConfig, Strategy, Timestamp, Workspace,
 };
-use switchyard_plugins::{Limits, PluginHost};
+use switchyard_plugins::{CompileOptions, CompileWorker, Limits, PluginHost};
 use tokio::sync::{Mutex as AsyncMutex, Notify};
 
 use crate::config::Config;
@@ -142,6 +142,8 @@ pub struct Service {
     atp_seq: AtomicU64,
     published_atp: Mutex<HashMap<(switchyard_engine::SkuId, switchyard_engine::LocationId), u32>>,
     atp_unpublished: Mutex<Vec<(switchyard_engine::SkuId, Vec<switchyard_engine::LocationId>)>>,
+    // What the last start could not read back from the store, and why.
+    unreadable: Mutex<Vec<String>>,
     ready: AtomicBool,
 }
 
@@ -165,7 +167,14 @@ impl Service {
     pub async fn open_with(config: Config, store: Box<dyn Store>) -> Result<Arc<Service>, String> {
         config.check()?;
         let snapshot = store.load().await.map_err(|e| e.to_string())?;
-        let plugins = PluginHost::new(Limits::default()).map_err(|e| e.to_string())?;
+        let worker = config.plugin_compile_worker.split_first().map(|(program, args)| CompileWorker {
+            program: program.into(),
+            args: args.iter().map(Into::into).collect(),
+        });
+        // Compiled plugins are kept beside the store: a restart loads them instead of
+        // compiling them again.
+        let options = CompileOptions { worker, artifact_dir: Some(config.data.join("plugin-artifacts")) };
+        let plugins = PluginHost::with_options(Limits::default(), options).map_err(|e| e.to_string())?;
         let lanes = config.webhook_concurrency.max(1);
         let service = Service {
             config,
@@ -205,11 +214,18 @@ impl Service {
             atp_seq: AtomicU64::new(1),
             published_atp: Mutex::new(HashMap::new()),
             atp_unpublished: Mutex::new(Vec::new()),
+            unreadable: Mutex::new(Vec::new()),
             ready: AtomicBool::new(false),
         };
         service.recover(snapshot)?;
         service.ready.store(true, Ordering::Release);
         Ok(Arc::new(service))
+    }
+
+    /// The stored records the start could not read back (skipped, each logged with why):
+    /// empty on a healthy store. `/metrics` counts them (`switchyard_unreadable_records`).
+    pub fn unreadable_records(&self) -> Vec<String> {
+        self.unreadable.lock().clone()
     }
 
     /// The configuration.

@@ -135,7 +135,8 @@ impl Service {
         let (units_on_hand, units_reserved) = self.inventory.totals();
         let orders_holding_stock =
             self.orders.iter().filter(|e| e.value().try_lock().is_ok_and(|r| r.status.holds_stock())).count() as u64;
-        let gauges = crate::metrics::Gauges { units_on_hand, units_reserved, orders_holding_stock };
+        let unreadable_records = self.unreadable.lock().len() as u64;
+        let gauges = crate::metrics::Gauges { units_on_hand, units_reserved, orders_holding_stock, unreadable_records };
         self.metrics.render(&gauges, &self.registry.plugin_fuel())
     }
 }

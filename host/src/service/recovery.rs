@@ -24,46 +24,79 @@ fn read<T: DeserializeOwned>(what: &str, body: &str) -> Result<T, String> {
 }
 
 impl Service {
+    // A record that cannot be read back (a bug of an older version, a stored policy that a
+    // stricter compiler now refuses, a hand-edited store) is skipped, logged and listed in
+    // `unreadable_records`; the rest of the state is rebuilt and the service starts.
+    fn skip(&self, what: String) {
+        tracing::error!(record = %what, "a stored record cannot be read back; it is skipped");
+        self.unreadable.lock().push(what);
+    }
+
     pub(super) fn recover(&self, snapshot: Snapshot) -> Result<(), String> {
         let started = Instant::now();
         let mut catalog = Catalog::new();
         let mut zones = HashMap::new();
         for (id, body) in &snapshot.locations {
-            let record: LocationRecord = read(&format!("location `{id}`"), body)?;
-            let location = engine_location(&record, now()).map_err(|e| format!("stored location `{id}`: {e}"))?;
-            if let Some(zone) = &record.time_zone {
-                zones.insert(record.id.clone(), zone.clone());
+            let location = read::<LocationRecord>(&format!("location `{id}`"), body).and_then(|record| {
+                let location = engine_location(&record, now()).map_err(|e| format!("stored location `{id}`: {e}"))?;
+                catalog.upsert_location(location).map_err(|e| format!("stored location `{id}`: {e}"))?;
+                Ok(record)
+            });
+            match location {
+                Ok(record) => {
+                    if let Some(zone) = record.time_zone {
+                        zones.insert(record.id, zone);
+                    }
+                }
+                Err(error) => self.skip(error),
             }
-            catalog.upsert_location(location).map_err(|e| format!("stored location `{id}`: {e}"))?;
         }
         let mut products = Vec::with_capacity(snapshot.products.len());
         let mut releases = HashMap::new();
         for (sku, body) in &snapshot.products {
-            let record: ProductRecord = read(&format!("product `{sku}`"), body)?;
-            catalog.upsert_product(engine_product(&record)).map_err(|e| format!("stored product `{sku}`: {e}"))?;
-            if let Some(release) = release_of(&record).map_err(|e| format!("stored product `{sku}`: {e}"))? {
-                releases.insert(record.sku.clone(), release);
+            let product = read::<ProductRecord>(&format!("product `{sku}`"), body).and_then(|record| {
+                let release = release_of(&record).map_err(|e| format!("stored product `{sku}`: {e}"))?;
+                catalog.upsert_product(engine_product(&record)).map_err(|e| format!("stored product `{sku}`: {e}"))?;
+                Ok((record, release))
+            });
+            match product {
+                Ok((record, release)) => {
+                    if let Some(release) = release {
+                        releases.insert(record.sku.clone(), release);
+                    }
+                    products.push(record);
+                }
+                Err(error) => self.skip(error),
             }
-            products.push(record);
         }
-        set_kits(&mut catalog, &products, "products").map_err(|e| format!("stored kits: {e}"))?;
+        if let Err(error) = set_kits(&mut catalog, &products, "products") {
+            self.skip(format!("stored kits: {error}"));
+        }
         *self.releases.write() = Arc::new(releases);
         *self.location_zones.write() = Arc::new(zones);
         for (sku, location, on_hand, safety_stock) in &snapshot.stock {
             let (Some(sku_id), Some(location_id)) = (catalog.sku_id(sku), catalog.location_id(location)) else {
-                return Err(format!("stored stock of `{sku}` at `{location}` refers to an unknown sku or location"));
+                self.skip(format!("stored stock of `{sku}` at `{location}` refers to an unknown sku or location"));
+                continue;
             };
             let clamp = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
             self.inventory.set_stock(sku_id, location_id, clamp(*on_hand), clamp(*safety_stock));
         }
         for (version, name, kind, source, meta) in &snapshot.policy_versions {
-            let kind = Kind::from_name(kind).ok_or_else(|| format!("stored version `{version}` has kind `{kind}`"))?;
-            let meta: VersionMeta = read("version metadata", meta)?;
-            let compiled = self
-                .registry
-                .compile(kind, name, source, meta.uploaded_at.clone())
-                .map_err(|e| format!("stored version `{version}` no longer compiles: {}", e.message()))?;
-            self.registry.insert(compiled);
+            let compiled = Kind::from_name(kind)
+                .ok_or_else(|| format!("stored version `{version}` has kind `{kind}`"))
+                .and_then(|kind| Ok((kind, read::<VersionMeta>("version metadata", meta)?)))
+                .and_then(|(kind, meta)| {
+                    self.registry
+                        .compile(kind, name, source, meta.uploaded_at)
+                        .map_err(|e| format!("stored version `{version}` no longer compiles: {}", e.message()))
+                });
+            match compiled {
+                Ok(compiled) => {
+                    self.registry.insert(compiled);
+                }
+                Err(error) => self.skip(error),
+            }
         }
         for (group, version, fallback, at) in &snapshot.bindings {
             let record = BindingRecord {
@@ -72,30 +105,43 @@ impl Service {
                 fallback: fallback.clone(),
                 bound_at: at.clone(),
             };
-            let binding =
-                self.registry.prepare_binding(record).map_err(|e| format!("stored binding of `{group}`: {e}"))?;
-            self.registry.bind(binding);
+            match self.registry.prepare_binding(record) {
+                Ok(binding) => self.registry.bind(binding),
+                Err(error) => self.skip(format!("stored binding of `{group}`: {error}")),
+            }
         }
         let mut open = 0;
         for (id, key, body) in &snapshot.orders {
-            let record: OrderRecord = read(&format!("order `{id}`"), body)?;
+            let recovered = read::<OrderRecord>(&format!("order `{id}`"), body).and_then(|record| {
+                let reservation =
+                    reservation_of_order(&catalog, &record).map_err(|e| format!("stored order `{id}`: {e}"))?;
+                Ok((record, reservation))
+            });
+            let (record, reservation) = match recovered {
+                Ok(recovered) => recovered,
+                Err(error) => {
+                    self.skip(format!("{error} (any stock it held is not reserved)"));
+                    continue;
+                }
+            };
+            let restored = if record.status.holds_stock() {
+                open += 1;
+                self.inventory.restore(&reservation, true)
+            } else if !reservation.shipments.is_empty() {
+                // Shipments that left (shipped, delivered, or before a cancel) still count
+                // against their day's capacity.
+                self.inventory.restore(&Reservation { units: Vec::new(), ..reservation }, false)
+            } else {
+                Ok(())
+            };
+            if let Err(error) = restored {
+                self.skip(format!("stored order `{id}`: its reservation: {error}"));
+            }
             if let (OrderStatus::Reserved, Some(expires)) = (record.status, record.expires_at_seconds()) {
                 self.expiring.lock().insert((expires, id.clone()));
             }
             if let (OrderStatus::Scheduled, Some(due)) = (record.status, record.due_at_seconds()) {
                 self.scheduled.lock().insert((due, id.clone()));
-            }
-            let reservation =
-                reservation_of_order(&catalog, &record).map_err(|e| format!("stored order `{id}`: {e}"))?;
-            if record.status.holds_stock() {
-                open += 1;
-                self.inventory.restore(&reservation, true).map_err(|e| format!("stored order `{id}`: {e}"))?;
-            } else if !reservation.shipments.is_empty() {
-                // Shipments that left (shipped, delivered, or before a cancel) still count
-                // against their day's capacity.
-                self.inventory
-                    .restore(&Reservation { units: Vec::new(), ..reservation }, false)
-                    .map_err(|e| format!("stored order `{id}`: {e}"))?;
             }
             if let Some(key) = key {
                 self.idempotency.insert(key.clone(), id.clone());
@@ -105,18 +151,18 @@ impl Service {
             self.orders.insert(id.clone(), Arc::new(AsyncMutex::new(record)));
         }
         for body in &snapshot.inbound {
-            let inbound: Inbound = read("inbound", body)?;
+            let Some(inbound) = self.readable::<Inbound>("inbound", body) else { continue };
             if let Some(n) = inbound.id.strip_prefix("IN-").and_then(|n| n.parse::<u64>().ok()) {
                 self.next_inbound.fetch_max(n + 1, Ordering::Relaxed);
             }
             self.inbound.lock().insert(inbound.id.clone(), inbound);
         }
         for body in &snapshot.recurring {
-            let recurring: RecurringOrder = read("recurring order", body)?;
+            let Some(recurring) = self.readable::<RecurringOrder>("recurring order", body) else { continue };
             self.recurring.insert(recurring.id.clone(), Arc::new(AsyncMutex::new(recurring)));
         }
         for body in &snapshot.webhooks {
-            let subscription: Subscription = read("webhook", body)?;
+            let Some(subscription) = self.readable::<Subscription>("webhook", body) else { continue };
             self.webhooks.insert(subscription.id.clone(), subscription);
         }
         {
@@ -127,7 +173,7 @@ impl Service {
             }
         }
         for body in &snapshot.deliveries {
-            let delivery: Delivery = read("delivery", body)?;
+            let Some(delivery) = self.readable::<Delivery>("delivery", body) else { continue };
             self.next_delivery.fetch_max(delivery.id + 1, Ordering::Relaxed);
             if delivery.status == crate::records::DeliveryStatus::Pending {
                 self.count_pending(&delivery.subscription, 1);
@@ -136,7 +182,7 @@ impl Service {
         }
         *self.catalog.write() = Arc::new(catalog);
         for body in &snapshot.atp_changes {
-            let entry: crate::records::AtpChange = read("ATP change", body)?;
+            let Some(entry) = self.readable::<crate::records::AtpChange>("ATP change", body) else { continue };
             self.atp_seq.fetch_max(entry.seq + 1, Ordering::Relaxed);
             self.atp_feed.lock().push_back(entry);
         }
@@ -147,10 +193,15 @@ impl Service {
             orders = snapshot.orders.len(),
             open_orders = open,
             versions = snapshot.policy_versions.len(),
+            unreadable = self.unreadable.lock().len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "state rebuilt from the store"
         );
         Ok(())
+    }
+
+    fn readable<T: DeserializeOwned>(&self, what: &str, body: &str) -> Option<T> {
+        read(what, body).map_err(|error| self.skip(error)).ok()
     }
 
     // An order placed before its SKU's release counts against the preorder cap (unless it

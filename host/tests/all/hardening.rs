@@ -594,3 +594,34 @@ async fn the_api_accepts_what_its_document_allows_and_refuses_what_it_forbids() 
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert_restart_matches(dir.path(), &service).await;
 }
+
+// One record that cannot be read back (here: an order whose plan lost its cost, as an older
+// version wrote non-finite totals) is skipped and reported; the service starts with the rest.
+#[tokio::test]
+async fn one_unreadable_record_does_not_stop_the_service_from_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let service = switchyard_host::Service::open(config(dir.path(), 900)).await.unwrap();
+        seed(&service).await;
+        let app = switchyard_host::app(std::sync::Arc::clone(&service));
+        for id in ["bad-1", "good-1"] {
+            assert_eq!(post(&app, "/v1/orders", WRITER, &order(id, "SKU-A", 1)).await.status, StatusCode::CREATED);
+        }
+    }
+    let db = rusqlite::Connection::open(dir.path().join("switchyard.db")).unwrap();
+    let body: String = db.query_row("SELECT body FROM orders WHERE id = 'bad-1'", [], |row| row.get(0)).unwrap();
+    let broken = body.replacen("\"total\":", "\"total\":null,\"was\":", 1);
+    assert_ne!(broken, body);
+    db.execute("UPDATE orders SET body = ?1 WHERE id = 'bad-1'", [&broken]).unwrap();
+    drop(db);
+
+    let service = switchyard_host::Service::open(config(dir.path(), 900)).await.expect("starts");
+    let skipped = service.unreadable_records();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(skipped[0].contains("order `bad-1`"), "{skipped:?}");
+    let app = switchyard_host::app(std::sync::Arc::clone(&service));
+    assert_eq!(get(&app, "/v1/orders/good-1", READER).await.status, StatusCode::OK);
+    assert_eq!(get(&app, "/v1/orders/bad-1", READER).await.status, StatusCode::NOT_FOUND);
+    let metrics = call(&app, Method::GET, "/metrics", None, Body::empty()).await.body;
+    assert!(metrics.as_str().unwrap().contains("switchyard_unreadable_records 1"), "{metrics}");
+}

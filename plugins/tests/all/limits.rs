@@ -9,7 +9,7 @@ use switchyard_engine::{
     LocationKind, Order, OrderLine, PlanStatus, PolicyRequest, Product, Router, RouterConfig, RoutingError, Timestamp,
     Workspace,
 };
-use switchyard_plugins::{Limits, PluginError, PluginHost, WasmPolicy};
+use switchyard_plugins::{Limits, PluginError, PluginHost, TrapKind, WasmPolicy};
 
 pub fn plugin_bytes(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins").join(format!("plugin_{name}.wasm"));
@@ -58,7 +58,7 @@ fn order(catalog: &Catalog, channel: &str, lines: usize) -> Order {
     }
 }
 
-fn route(policy: &WasmPolicy, channel: &str) -> Result<switchyard_engine::Plan, RoutingError> {
+pub fn route(policy: &WasmPolicy, channel: &str) -> Result<switchyard_engine::Plan, RoutingError> {
     let (catalog, inventory) = network();
     let config = RouterConfig { max_lines: 100_000, ..RouterConfig::default() };
     let router = Router { catalog: &catalog, inventory: &inventory, policy, config: &config };
@@ -69,13 +69,13 @@ fn hostile(limits: Limits) -> WasmPolicy {
     PluginHost::new(limits).unwrap().load("hostile", &plugin_bytes("hostile")).unwrap()
 }
 
-fn still_routes(policy: &WasmPolicy) {
+pub fn still_routes(policy: &WasmPolicy) {
     let plan = route(policy, "web").expect("a well-behaved request still routes");
     assert_eq!(plan.status, PlanStatus::Routed);
     assert_eq!(plan.shipped_units(), 1);
 }
 
-fn plugin_error(policy: &WasmPolicy, channel: &str) -> String {
+pub fn plugin_error(policy: &WasmPolicy, channel: &str) -> String {
     match route(policy, channel) {
         Err(RoutingError::Policy(error)) => error.to_string(),
         other => panic!("{channel}: expected a policy error, got {other:?}"),
@@ -204,7 +204,7 @@ fn garbage_answers_are_refused() {
     match route(&policy, "negative") {
         Err(RoutingError::InvalidAnswer { policy: name, message }) => {
             assert!(name.starts_with("hostile@"));
-            assert_eq!(message, "a cost is negative or not a finite number");
+            assert_eq!(message, "the shipment cost at `DC-A` is -5: a cost is a finite number from 0 to 1000000000");
         }
         other => panic!("expected an invalid answer, got {other:?}"),
     }
@@ -213,7 +213,7 @@ fn garbage_answers_are_refused() {
 
 #[test]
 fn log_lines_are_capped() {
-    let policy = hostile(Limits { max_log_lines: 5, ..Limits::default() });
+    let policy = hostile(Limits { max_log_lines: 5, max_log_bytes: 1 << 20, ..Limits::default() });
     let (catalog, _) = network();
     let order = order(&catalog, "chatty", 1);
     let mut candidates = Candidates::default();
@@ -233,6 +233,19 @@ fn log_lines_are_capped() {
     assert_eq!(report.logs, vec!["line 0", "line 1", "line 2", "line 3", "line 4"]);
     assert_eq!(report.dropped_logs, 9_995);
     assert!(report.fuel > 10_000, "10,000 log calls cost fuel: {}", report.fuel);
+    still_routes(&policy);
+
+    // Copying a log line is the host's work, which fuel does not count: past the byte
+    // budget (~90 KB of `line N` against 64 KiB) the evaluation stops, and says why.
+    let policy = hostile(Limits { max_log_lines: 5, ..Limits::default() });
+    let mut evaluation = Evaluation::default();
+    evaluation.reset(&candidates);
+    match policy.run(&request, &mut evaluation) {
+        Err(PluginError::Trapped { kind, .. }) => {
+            assert_eq!(kind, TrapKind::Other("log limit: more log text than the plugin's budget".into()));
+        }
+        other => panic!("expected the log budget to stop the plugin, got {other:?}"),
+    }
     still_routes(&policy);
 }
 
@@ -332,4 +345,36 @@ fn concurrent_evaluations_are_isolated() {
     for thread in threads {
         thread.join().unwrap();
     }
+}
+
+// What a plugin says reaches explanations, errors and terminals on one line, capped, with no
+// control characters: an 8 MiB reason shared by every candidate, a refusal of megabytes with
+// escape sequences and a backtrace, huge finite costs.
+#[test]
+fn what_a_plugin_says_is_capped_and_cleaned() {
+    let policy = hostile(Limits::default());
+    let (catalog, inventory) = network();
+    let config = RouterConfig::default();
+    let router = Router { catalog: &catalog, inventory: &inventory, policy: &policy, config: &config };
+    let (plan, explanation) =
+        router.explain(&order(&catalog, "huge-reason", 5), &mut Workspace::default()).expect("an answer");
+    assert_eq!(plan.shipped_units(), 0, "every candidate was excluded");
+    let text = explanation.display(&catalog).to_string();
+    assert!(text.len() < 20_000, "{} bytes of explanation", text.len());
+    // The reason (cut to 200 characters) is written once; the other nine candidates refer to it.
+    assert_eq!(text.matches("excluded by rule #1 \"").count(), 1, "{text}");
+    assert_eq!(text.matches("excluded by rule #1 (above)").count(), 9, "{text}");
+    assert!(!text.chars().any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202E}'), "{text}");
+
+    let refusal = plugin_error(&policy, "huge-error");
+    assert!(refusal.len() < 700, "{} bytes: {}", refusal.len(), &refusal[..200]);
+    assert!(refusal.contains("refused") && !refusal.contains('\n') && !refusal.contains('\u{1b}'), "{refusal}");
+
+    match route(&policy, "huge-cost") {
+        Err(RoutingError::InvalidAnswer { message, .. }) => {
+            assert!(message.contains("cost") && message.contains("1e300"), "{message}")
+        }
+        other => panic!("expected an invalid answer, got {other:?}"),
+    }
+    still_routes(&policy);
 }

@@ -6,3 +6,4 @@
 
 mod limits;
 mod own_plan;
+mod structure;

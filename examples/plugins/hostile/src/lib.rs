@@ -63,6 +63,17 @@ fn route(request: &Request) -> Result<Answer, String> {
             answer.shipment.iter_mut().for_each(|v| *v = Verdict::Cost(-5.0));
             Ok(answer)
         }
+        "huge-error" => {
+            // Megabytes of refusal, with escape sequences and a fake backtrace.
+            Err(format!("\u{1b}[31mrefused\u{1b}[0m\n{}", "at frame 0x1234\n".repeat(100_000)))
+        }
+        "huge-cost" => {
+            // Finite, but their sum is not.
+            let mut answer = Answer::for_request(request);
+            answer.shipment.iter_mut().for_each(|v| *v = Verdict::Cost(1e300));
+            answer.units.iter_mut().for_each(|v| *v = Verdict::Cost(1e300));
+            Ok(answer)
+        }
         "chatty" => {
             for n in 0..10_000 {
                 log(&format!("line {n}"));
@@ -110,6 +121,18 @@ impl switchyard_plugin_sdk::Guest for Hostile {
                 _ => (0, 0),
             };
             answer.plan = Some(vec![wire::PlannedUnits { candidate, units }]);
+        }
+        if request.order.channel == "huge-reason" {
+            // One reason of megabytes, with a terminal escape sequence, for every candidate
+            // (built in one allocation: the plugin's memory is limited too).
+            let mut reason = Vec::with_capacity(1 << 20);
+            reason.extend_from_slice("\u{1b}]0;pwned\u{7}\u{202E}".as_bytes());
+            reason.resize(1 << 20, b'x');
+            answer.reasons.push(String::from_utf8(reason).unwrap_or_default());
+            let reason = (answer.reasons.len() - 1) as u32;
+            for index in 0..request.candidates.len() as u32 {
+                answer.excluded_candidates.push(wire::Exclusion { index, reason });
+            }
         }
         if request.order.channel == "bad-exclusion" {
             // An exclusion of a location the request does not have.
