@@ -15,8 +15,12 @@ fn switchyard(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_switchyard")).args(args).output().expect("the switchyard binary runs")
 }
 
+// A directory of its own for every call: tests run in parallel in one process, and two of
+// them routing with the same strategy must not share (and remove) one directory.
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("switchyard-test-{}-{name}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("switchyard-test-{}-{n}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
