@@ -8,7 +8,7 @@ mod sqlite;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{SCHEMA_VERSION as SQLITE_SCHEMA_VERSION, SqliteStore};
 
 /// One change to make durable. Bodies are the JSON of a record (`crate::records`).
 #[allow(missing_docs)]

@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::thread;
 
 use rusqlite::{Connection, params};
+use rusqlite_migration::{M, Migrations};
 use tokio::sync::oneshot;
 
 use super::{Change, Snapshot, Store, StoreError, StoreFuture, Work};
@@ -30,7 +31,19 @@ pub struct SqliteStore {
     snapshot: parking_lot::Mutex<Option<Snapshot>>,
 }
 
-const SCHEMA: &str = "
+/// The schema as numbered migrations, applied in order when a store is opened; SQLite's
+/// `user_version` counts those applied (rusqlite_migration). A migration that has shipped is
+/// never edited: a change of schema is a new one at the end.
+const MIGRATIONS: &[&str] = &[
+    // 1 (2026-11): the tables of every release before versioning. `IF NOT EXISTS`: a store
+    // those releases wrote (user_version 0, these tables) takes this step unchanged.
+    SCHEMA_1,
+];
+
+/// The schema version this build writes: the number of its migrations.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+const SCHEMA_1: &str = "
 CREATE TABLE IF NOT EXISTS locations (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS products (sku TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS stock (
@@ -56,10 +69,10 @@ impl SqliteStore {
         std::fs::create_dir_all(directory)
             .map_err(|e| StoreError(format!("cannot create `{}`: {e}", directory.display())))?;
         let path = directory.join("switchyard.db");
-        let connection = Connection::open(&path)?;
+        let mut connection = Connection::open(&path)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "FULL")?;
-        connection.execute_batch(SCHEMA)?;
+        migrate(&mut connection)?;
         let snapshot = read_snapshot(&connection)?;
         let (sender, receiver) = mpsc::channel::<Job>();
         let batch = batch.max(1);
@@ -89,6 +102,20 @@ impl Store for SqliteStore {
         // One process owns the directory.
         Box::pin(async { Ok(true) })
     }
+}
+
+// Brings the store's schema to `SCHEMA_VERSION`, each migration in a transaction of its own;
+// refuses a store written by a newer build (its schema may mean what this build cannot read).
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if usize::try_from(version).map_or(true, |version| version > SCHEMA_VERSION) {
+        return Err(StoreError(format!(
+            "the store's schema is version {version}, newer than this build of switchyard knows \
+             (up to {SCHEMA_VERSION}): run the newer switchyard that wrote it, or restore a backup"
+        )));
+    }
+    let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
+    migrations.to_latest(connection).map_err(|e| StoreError(format!("cannot migrate the store's schema: {e}")))
 }
 
 fn read_snapshot(connection: &Connection) -> Result<Snapshot, StoreError> {

@@ -7,4 +7,5 @@ mod api;
 mod hardening;
 mod slow_clients;
 mod socket;
+mod store_schema;
 mod support;
