@@ -1,4 +1,5 @@
-//! Policy source text: parse, check, compile, and when it compiles, route orders with it.
+//! Policy source text: parse, check, render the report, compile, and when it compiles, route
+//! orders with it.
 
 #![no_main]
 
@@ -9,7 +10,15 @@ mod common;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(source) = std::str::from_utf8(data) else { return };
-    if let Ok((policy, _warnings)) = switchyard::load_policy("fuzz.policy", source) {
-        common::route_some(&policy);
+    // The report is rendered as `switchyard check` and the service render it: the renderer
+    // meets every input the checker does.
+    match switchyard::load_policy("fuzz.policy", source) {
+        Ok((policy, warnings)) => {
+            std::hint::black_box(warnings.render());
+            common::route_some(&policy);
+        }
+        Err(errors) => {
+            std::hint::black_box(errors.render());
+        }
     }
 });

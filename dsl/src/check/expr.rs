@@ -38,6 +38,9 @@ impl Checker {
             ExprKind::Index(base, key) => self.index(base, key, expr.span),
             ExprKind::Unary(op, operand) => {
                 let checked = self.expr(operand);
+                if self.reported_at(operand.span) {
+                    return self.invalid();
+                }
                 let ok = match op {
                     UnaryOp::Not => checked.ty == Type::Bool,
                     UnaryOp::Neg => matches!(checked.ty, Type::Number | Type::Money | Type::Duration),

@@ -162,11 +162,14 @@ fn invisible_characters_are_named_and_never_printed() {
 #[test]
 fn an_unknown_name_is_reported_once_not_in_everything_that_uses_it() {
     let source = with(
-        "  let a = foo\n  let b = a + $1\n  exclude \"x\" when min(a, 2) > 1\n  exclude \"y\" when a\n  require \"z\": b > $2\n  exclude \"w\" when bar * 2 > 1 and location.idd == \"A\"",
+        "  let a = foo\n  let b = a + $1\n  exclude \"x\" when min(a, 2) > 1\n  exclude \"y\" when a\n  require \"z\": b > $2\n  exclude \"w\" when bar * 2 > 1 and location.idd == \"A\"\n  let c = -a\n  let d = not -zed",
     );
     let errors = diagnostics(&source);
     let messages: Vec<&str> = errors.items.iter().map(|d| d.message.as_str()).collect();
-    assert_eq!(messages, ["unknown name `foo`", "unknown name `bar`", "location has no field `idd`"]);
+    assert_eq!(
+        messages,
+        ["unknown name `foo`", "unknown name `bar`", "location has no field `idd`", "unknown name `zed`"]
+    );
 }
 
 #[test]
