@@ -87,7 +87,7 @@ fn summary_table(simulation: &Simulation, page: &mut String) {
     row("split rate", &|i| format!("{:.1}%", c(i).summary.split_rate() * 100.0));
     row("unfilled units", &|i| c(i).summary.unfilled_units.to_string());
     row("backordered units", &|_| "n/a".to_owned());
-    row("rejected orders", &|i| (c(i).summary.rejected - c(i).failed).to_string());
+    row("rejected orders", &|i| c(i).rejected().to_string());
     row("orders the policy failed on", &|i| c(i).failed.to_string());
     row("proved optimal", &|i| format!("{:.1}%", c(i).summary.optimal_share() * 100.0));
     row("distance (km)", &|i| format!("{:.0}", c(i).summary.distance_km));

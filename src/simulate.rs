@@ -113,6 +113,14 @@ pub fn simulate(
     Ok(Simulation { scenario: scenario.name.clone(), days, locations, capacities, columns, differences })
 }
 
+impl Column {
+    /// Orders the policy rejected (its plans of failed orders are rejections too, counted
+    /// apart in `failed`).
+    pub fn rejected(&self) -> usize {
+        self.summary.rejected - self.failed
+    }
+}
+
 impl Simulation {
     /// Share of a location's capacity over the scenario's days a column used, 0..=1; `None`
     /// when the location has no capacity limit.
@@ -153,7 +161,7 @@ impl Simulation {
         };
         let greedy_cost = self.greedy().map(|g| g.summary.total_cost);
         rows.push(row("orders", &|c| c.summary.orders.to_string()));
-        rows.push(row("rejected orders", &|c| (c.summary.rejected - c.failed).to_string()));
+        rows.push(row("rejected orders", &|c| c.rejected().to_string()));
         rows.push(row("orders the policy failed on", &|c| c.failed.to_string()));
         rows.push(row("total cost", &|c| format!("{:.2}", c.summary.total_cost)));
         rows.push(row("cost per order", &|c| format!("{:.2}", c.summary.cost_per_order())));

@@ -350,17 +350,22 @@ impl miette::SourceCode for Window {
     }
 }
 
+/// Whether `c` is a character a policy may not hold and a report may not print: a control
+/// character other than a newline or tab, or an invisible one (zero-width, bidirectional).
+pub(crate) fn is_hidden(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || switchyard_engine::is_invisible(c)
+}
+
 /// `source` with every invisible or control character (but newlines and tabs) replaced by a
 /// visible one of the same length in bytes, so spans still point where they did: a report
 /// must not itself print a right-to-left override or an escape sequence to a terminal.
 fn displayable(source: &str) -> String {
-    let hidden = |c: char| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || switchyard_engine::is_invisible(c);
-    if !source.chars().any(hidden) {
+    if !source.chars().any(is_hidden) {
         return source.to_owned();
     }
     source
         .chars()
-        .map(|c| match (hidden(c), c.len_utf8()) {
+        .map(|c| match (is_hidden(c), c.len_utf8()) {
             (false, _) => c,
             (true, 1) => '?',
             (true, 2) => '¿',

@@ -437,10 +437,7 @@ fn invisible_characters(source: &str) -> Vec<Diagnostic> {
     const MAX_INVISIBLE_REPORTED: usize = 10;
     source
         .char_indices()
-        .filter(|&(at, c)| {
-            let control = c.is_control() && !matches!(c, '\n' | '\r' | '\t');
-            (control || switchyard_engine::is_invisible(c)) && !(at == 0 && c == '\u{FEFF}')
-        })
+        .filter(|&(at, c)| crate::diagnostic::is_hidden(c) && !(at == 0 && c == '\u{FEFF}'))
         .take(MAX_INVISIBLE_REPORTED)
         .map(|(at, c)| {
             let span = Span { start: at, end: at + c.len_utf8() };

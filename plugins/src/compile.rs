@@ -132,9 +132,22 @@ pub(crate) struct ArtifactDir {
 
 impl ArtifactDir {
     pub(crate) fn new(directory: PathBuf, engine: &Engine) -> ArtifactDir {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        // SHA-256 rather than std's `DefaultHasher`, whose output may change with the Rust
+        // release: a rebuild of the same engine keeps finding its artifacts.
+        struct Sha(Sha256);
+        impl Hasher for Sha {
+            fn write(&mut self, bytes: &[u8]) {
+                self.0.update(bytes);
+            }
+            fn finish(&self) -> u64 {
+                0
+            }
+        }
+        let mut hasher = Sha(Sha256::new());
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        ArtifactDir { directory, engine_key: format!("{:016x}", hasher.finish()) }
+        let digest = hasher.0.finalize();
+        let engine_key = digest[..8].iter().map(|byte| format!("{byte:02x}")).collect();
+        ArtifactDir { directory, engine_key }
     }
 
     fn path(&self, version: &str) -> PathBuf {
