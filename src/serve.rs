@@ -28,6 +28,14 @@ pub struct ServeArgs {
     /// temporary directory).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// The record on PostgreSQL (`postgres://user:password@host:5432/database`) instead of
+    /// the embedded store; overrides the config file's `store`. SWITCHYARD_STORE says the same
+    /// without putting a password on the command line.
+    #[arg(long, value_name = "URL", env = "SWITCHYARD_STORE", hide_env_values = true)]
+    pub store: Option<String>,
+    /// With `--store`: the schema of its tables (created if missing); overrides `store_schema`.
+    #[arg(long, value_name = "NAME")]
+    pub store_schema: Option<String>,
     /// Configuration file (TOML): tokens, limits, reservation TTL.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -56,6 +64,12 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.listen = listen;
     }
     config.json_logs |= args.json_logs;
+    if let Some(store) = &args.store {
+        config.store = Some(store.clone());
+    }
+    if let Some(schema) = &args.store_schema {
+        config.store_schema = Some(schema.clone());
+    }
     match (&args.data, args.demo) {
         (Some(data), _) => config.data = data.clone(),
         (None, true) => config.data = std::env::temp_dir().join(format!("switchyard-demo-{}", std::process::id())),
@@ -83,7 +97,15 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let listen = config.listen;
         let data = config.data.clone();
+        let store = match &config.store {
+            Some(_) => {
+                format!("store in PostgreSQL, schema {}", config.store_schema.as_deref().unwrap_or("from the URL"))
+            }
+            None => format!("data in {}", data.display()),
+        };
         let service = Service::open(config).await.map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?;
+        // Before seeding or listening: a second process on the same store stops here.
+        service.hold_store_exclusively().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         // The demo seeds an empty store only: a store with data (a restart on the same
         // `--data`) keeps its stock, which open reservations hold.
         let seeding = args.demo && service.catalog().locations().is_empty();
@@ -95,7 +117,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr().context("no local address")?;
-        println!("switchyard listening on http://{address} (data in {})", data.display());
+        println!("switchyard listening on http://{address} ({store})");
         if args.demo && !seeding {
             println!("The store has data already: the demo did not seed it again.");
         }

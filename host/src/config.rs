@@ -35,8 +35,18 @@ pub struct Token {
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// Directory of the embedded store (created if missing).
+    /// Directory of the embedded store (created if missing); with a PostgreSQL `store`, where
+    /// compiled plugins are cached.
     pub data: PathBuf,
+    /// The record: absent, the embedded SQLite store in `data`; a PostgreSQL URL
+    /// (`postgres://user:password@host:5432/database`), that database.
+    pub store: Option<String>,
+    /// With a PostgreSQL `store`: the schema the tables live in (created if missing), so
+    /// several deployments can share one database. Absent: the URL's `search_path`, else
+    /// `public`.
+    pub store_schema: Option<String>,
+    /// With a PostgreSQL `store`: most connections this process opens to it (the pool).
+    pub store_connections: u32,
     /// Seconds a reservation holds stock unless the order is confirmed.
     pub reservation_ttl_secs: u64,
     /// Seconds before a requested delivery date an order is routed.
@@ -88,6 +98,9 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
             data: PathBuf::from("switchyard-data"),
+            store: None,
+            store_schema: None,
+            store_connections: 16,
             reservation_ttl_secs: 15 * 60,
             delivery_lead_secs: 2 * 86_400,
             max_body_bytes: 1 << 20,
@@ -124,6 +137,34 @@ impl Config {
         let code = self.currency.as_bytes();
         if code.len() != 3 || !code.iter().all(u8::is_ascii_uppercase) {
             return Err(format!("currency `{}` is not an ISO 4217 code like `USD`", self.currency));
+        }
+        if let Some(store) = &self.store
+            && !(store.starts_with("postgres://") || store.starts_with("postgresql://"))
+        {
+            // The URL itself is not repeated: it may hold a password.
+            return Err("store is not a PostgreSQL URL, which starts with `postgres://` or `postgresql://` \
+                 (postgres://user@host:5432/database); leave `store` out for the embedded SQLite \
+                 store in `data`"
+                .to_owned());
+        }
+        if let Some(schema) = &self.store_schema {
+            if self.store.is_none() {
+                return Err("store_schema is set, but no PostgreSQL `store`: SQLite has no schemas".to_owned());
+            }
+            let mut chars = schema.chars();
+            let valid = schema.len() <= 63
+                && chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !valid {
+                return Err(format!(
+                    "store_schema `{}` is not a schema name: 1 to 63 lowercase letters, digits and \
+                     underscores, not starting with a digit",
+                    switchyard_engine::clean_text(schema, 80)
+                ));
+            }
+        }
+        if self.store_connections == 0 {
+            return Err("store_connections must be at least 1".to_owned());
         }
         if self.max_policy_bytes > switchyard_dsl::MAX_SOURCE_BYTES {
             return Err(format!(

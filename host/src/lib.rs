@@ -8,7 +8,8 @@
 //! - `records`: what the service keeps and stores: orders, plans, inbound stock, returns,
 //!   recurring orders, webhooks, versions and bindings; states are enums.
 //! - `store`: the [`Store`] boundary (load at start, commit a batch of changes, claim
-//!   background work) and the embedded [`SqliteStore`].
+//!   background work, hold it for one serving process), the embedded [`SqliteStore`] and
+//!   [`PgStore`] (PostgreSQL).
 //! - `registry` (versions and bindings, atomic swap), `shadow` (shadow runs), `webhooks`
 //!   (signing and sending), `metrics` (Prometheus), `config`.
 //!
@@ -30,7 +31,7 @@ pub use api::{ApiError, app};
 pub use config::{Config, Role, Token};
 pub use error::ServiceError;
 pub use service::Service;
-pub use store::{SqliteStore, Store, Work};
+pub use store::{PgStore, SqliteStore, Store, Work};
 
 pub use server::{serve, serve_until, shutdown_signal};
 

@@ -26,11 +26,13 @@ pub async fn serve(service: Arc<Service>, listener: tokio::net::TcpListener) -> 
 }
 
 /// Serves `service` on `listener` until `stop` resolves; then stops within the grace period.
+/// Fails at once if another process serves the same store (`Service::hold_store_exclusively`).
 pub async fn serve_until(
     service: Arc<Service>,
     listener: tokio::net::TcpListener,
     stop: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    service.hold_store_exclusively().await.map_err(std::io::Error::other)?;
     let mut background = spawn_background(&service);
     let app = crate::api::app(Arc::clone(&service));
     let header_timeout = Duration::from_secs(service.config().header_read_timeout_secs.max(1));

@@ -67,14 +67,41 @@ fn send(
     Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
 }
 
+/// The PostgreSQL database of the run (scripts/with-postgres makes it), and a schema of
+/// `dir`'s own in it, as `serve` arguments.
+fn postgres_args(dir: &std::path::Path) -> Vec<String> {
+    let url = std::env::var("SWITCHYARD_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "SWITCHYARD_TEST_DATABASE_URL is not set: run the tests through scripts/with-postgres (scripts/test does)"
+        )
+    });
+    let name =
+        dir.file_name().unwrap().to_string_lossy().to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    vec!["--store".into(), url, "--store-schema".into(), format!("serve_{name}_{}", std::process::id())]
+}
+
 #[test]
 fn a_hard_kill_loses_no_acknowledged_reservation() {
+    hard_kill(|_| Vec::new());
+}
+
+#[test]
+fn a_hard_kill_loses_no_acknowledged_reservation_on_postgres() {
+    hard_kill(postgres_args);
+}
+
+// Streams orders from four clients, kills the server with SIGKILL, restarts it on the same
+// store (SQLite in the directory, plus whatever `store` says) and checks every acknowledged
+// order and every reserved unit.
+fn hard_kill(store: fn(&std::path::Path) -> Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("switchyard.toml");
     std::fs::write(&config, CONFIG).unwrap();
     let data = dir.path().join("data");
     let (data, config) = (data.to_str().unwrap().to_owned(), config.to_str().unwrap().to_owned());
-    let common = ["serve", "--listen", "127.0.0.1:0", "--data", &data, "--config", &config];
+    let store = store(dir.path());
+    let mut common = vec!["serve", "--listen", "127.0.0.1:0", "--data", &data, "--config", &config];
+    common.extend(store.iter().map(String::as_str));
     let (mut server, base) = start(&[&common[..], &["--demo"]].concat());
 
     let scenario = Scenario::from_json(
@@ -168,6 +195,11 @@ fn a_hard_kill_loses_no_acknowledged_reservation() {
         let reserved: u64 = atp["locations"].as_array().unwrap().iter().map(|p| p["reserved"].as_u64().unwrap()).sum();
         assert_eq!(reserved, held.get(&sku).copied().unwrap_or(0), "reserved units of {sku} after the restart");
     }
+    // One process serves a store: a second `serve` on it stops at start, saying why.
+    let second = Command::new(env!("CARGO_BIN_EXE_switchyard")).args(&common).output().unwrap();
+    assert!(!second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(said.contains("is serving"), "{said}");
     server.kill().unwrap();
     server.wait().unwrap();
 }

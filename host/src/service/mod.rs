@@ -43,7 +43,7 @@ use crate::metrics::Metrics;
 use crate::records::{Delivery, Event, EventKind, HeldShipment, HeldUnits, Inbound, OrderRecord, RecurringOrder};
 use crate::registry::Registry;
 use crate::shadow::Shadow;
-use crate::store::{SqliteStore, Store, Work};
+use crate::store::{PgSettings, PgStore, SqliteStore, Store, Work};
 
 mod atp_feed;
 mod catalog;
@@ -156,11 +156,28 @@ pub fn now() -> Timestamp {
 }
 
 impl Service {
-    /// Opens the embedded store in `config.data`, rebuilds the state from it, and is ready to
-    /// serve.
+    /// Opens the store `config` names (PostgreSQL at `config.store`, else the embedded store
+    /// in `config.data`), rebuilds the state from it, and is ready to serve.
     pub async fn open(config: Config) -> Result<Arc<Service>, String> {
-        let store = SqliteStore::open(&config.data, config.commit_batch).map_err(|e| e.to_string())?;
-        Service::open_with(config, Box::new(store)).await
+        config.check()?;
+        let store: Box<dyn Store> = match &config.store {
+            Some(url) => {
+                let settings = PgSettings {
+                    url: url.clone(),
+                    schema: config.store_schema.clone(),
+                    connections: config.store_connections,
+                };
+                Box::new(PgStore::open(&settings).await.map_err(|e| e.to_string())?)
+            }
+            None => Box::new(SqliteStore::open(&config.data, config.commit_batch).map_err(|e| e.to_string())?),
+        };
+        Service::open_with(config, store).await
+    }
+
+    /// Holds the store for this process alone while it lives (`Store::hold_exclusively`):
+    /// the serving process calls it, and a second one on the same store gets why it may not.
+    pub async fn hold_store_exclusively(&self) -> Result<(), String> {
+        self.store.hold_exclusively().await.map_err(|e| e.to_string())
     }
 
     /// Rebuilds the state from `store` and is ready to serve.

@@ -1,13 +1,16 @@
 //! The durable record behind the service. `Store` is the boundary: the operations the service
 //! needs (read everything back at start, commit a batch of checked changes durably, claim
 //! background work), so another database can be added without touching the service.
-//! `SqliteStore` (`sqlite.rs`) is the embedded default.
+//! `SqliteStore` (`sqlite.rs`) is the embedded default; `PgStore` (`postgres.rs`) keeps the
+//! record in PostgreSQL.
 
+mod postgres;
 mod sqlite;
 
 use std::future::Future;
 use std::pin::Pin;
 
+pub use postgres::{PgSettings, PgStore, schema_version as postgres_schema_version};
 pub use sqlite::{SCHEMA_VERSION as SQLITE_SCHEMA_VERSION, SqliteStore};
 
 /// One change to make durable. Bodies are the JSON of a record (`crate::records`).
@@ -105,4 +108,10 @@ pub trait Store: Send + Sync {
     /// Whether this process may run `work` now: only one process of all those sharing the
     /// store runs each kind of background work at a time.
     fn claim(&self, work: Work) -> StoreFuture<'_, bool>;
+
+    /// Holds the store for this process alone, for as long as it lives (asking again is a
+    /// no-op): the serving process takes it, and a second one on the same store is refused
+    /// with why. Two processes serving one store would each keep their own picture of the
+    /// stock and sell it twice.
+    fn hold_exclusively(&self) -> StoreFuture<'_, ()>;
 }

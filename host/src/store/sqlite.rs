@@ -29,6 +29,9 @@ pub struct SqliteStore {
     sender: mpsc::Sender<Job>,
     // What the file held when it was opened, handed out once by `load`.
     snapshot: parking_lot::Mutex<Option<Snapshot>>,
+    directory: std::path::PathBuf,
+    // `switchyard.lock` in the directory, locked while this process serves the store.
+    exclusive: parking_lot::Mutex<Option<std::fs::File>>,
 }
 
 /// The schema as numbered migrations, applied in order when a store is opened; SQLite's
@@ -80,7 +83,12 @@ impl SqliteStore {
             .name("store-writer".into())
             .spawn(move || writer(connection, receiver, batch))
             .map_err(|e| StoreError(format!("cannot start the store writer: {e}")))?;
-        Ok(SqliteStore { sender, snapshot: parking_lot::Mutex::new(Some(snapshot)) })
+        Ok(SqliteStore {
+            sender,
+            snapshot: parking_lot::Mutex::new(Some(snapshot)),
+            directory: directory.to_path_buf(),
+            exclusive: parking_lot::Mutex::new(None),
+        })
     }
 }
 
@@ -101,6 +109,41 @@ impl Store for SqliteStore {
     fn claim(&self, _work: Work) -> StoreFuture<'_, bool> {
         // One process owns the directory.
         Box::pin(async { Ok(true) })
+    }
+
+    fn hold_exclusively(&self) -> StoreFuture<'_, ()> {
+        let held = self.hold_lock_file();
+        Box::pin(async move { held })
+    }
+}
+
+impl SqliteStore {
+    // Locks `switchyard.lock` for as long as this process lives (the operating system lets go
+    // of it when the process ends, however it ends).
+    fn hold_lock_file(&self) -> Result<(), StoreError> {
+        let mut exclusive = self.exclusive.lock();
+        if exclusive.is_some() {
+            return Ok(());
+        }
+        let path = self.directory.join("switchyard.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StoreError(format!("cannot open `{}`: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => {
+                *exclusive = Some(file);
+                Ok(())
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError(format!(
+                "another switchyard process is serving the store in `{}`; one process serves an \
+                 embedded store",
+                self.directory.display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError(format!("cannot lock `{}`: {e}", path.display()))),
+        }
     }
 }
 

@@ -608,12 +608,12 @@ async fn one_unreadable_record_does_not_stop_the_service_from_starting() {
             assert_eq!(post(&app, "/v1/orders", WRITER, &order(id, "SKU-A", 1)).await.status, StatusCode::CREATED);
         }
     }
-    let db = rusqlite::Connection::open(dir.path().join("switchyard.db")).unwrap();
-    let body: String = db.query_row("SELECT body FROM orders WHERE id = 'bad-1'", [], |row| row.get(0)).unwrap();
-    let broken = body.replacen("\"total\":", "\"total\":null,\"was\":", 1);
-    assert_ne!(broken, body);
-    db.execute("UPDATE orders SET body = ?1 WHERE id = 'bad-1'", [&broken]).unwrap();
-    drop(db);
+    edit_stored_order(dir.path(), "bad-1", |body| {
+        let broken = body.replacen("\"total\":", "\"total\":null,\"was\":", 1);
+        assert_ne!(broken, body);
+        broken
+    })
+    .await;
 
     let service = switchyard_host::Service::open(config(dir.path(), 900)).await.expect("starts");
     let skipped = service.unreadable_records();

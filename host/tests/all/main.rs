@@ -5,6 +5,7 @@
 
 mod api;
 mod hardening;
+mod postgres_store;
 mod slow_clients;
 mod socket;
 mod store_schema;

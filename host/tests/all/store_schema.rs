@@ -1,5 +1,6 @@
 //! The SQLite store's schema is versioned: a store written by an earlier release opens in this
 //! one (migrated, nothing lost), and a store written by a newer build is refused, saying why.
+//! One process serves a store directory at a time.
 
 use std::path::Path;
 
@@ -8,6 +9,11 @@ use switchyard_host::service::Service;
 use switchyard_host::store::SQLITE_SCHEMA_VERSION;
 
 use crate::support::*;
+
+// These tests are about the SQLite file, whichever store the rest of the suite runs on.
+fn sqlite_config(dir: &Path) -> switchyard_host::Config {
+    switchyard_host::Config { store: None, store_schema: None, ..config(dir, 900) }
+}
 
 fn user_version(dir: &Path) -> i64 {
     let connection = rusqlite::Connection::open(dir.join("switchyard.db")).unwrap();
@@ -22,7 +28,7 @@ async fn a_store_written_before_versioned_migrations_opens_with_nothing_lost() {
     assert_eq!(user_version(dir.path()), 0);
     for round in 0..2 {
         // Migrated on the first open; the second finds it current.
-        let service = Service::open(config(dir.path(), 900)).await.unwrap();
+        let service = Service::open(sqlite_config(dir.path())).await.unwrap();
         let app = switchyard_host::app(std::sync::Arc::clone(&service));
         for (id, status) in [("f-1", "reserved"), ("f-2", "cancelled"), ("f-3", "reserved")] {
             let order = get(&app, &format!("/v1/orders/{id}"), READER).await;
@@ -49,15 +55,28 @@ async fn a_store_written_before_versioned_migrations_opens_with_nothing_lost() {
 #[tokio::test]
 async fn a_store_written_by_a_newer_build_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Service::open(config(dir.path(), 900)).await.unwrap());
+    drop(Service::open(sqlite_config(dir.path())).await.unwrap());
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(user_version(dir.path()), SQLITE_SCHEMA_VERSION as i64, "a new store is created current");
     let connection = rusqlite::Connection::open(dir.path().join("switchyard.db")).unwrap();
     connection.pragma_update(None, "user_version", SQLITE_SCHEMA_VERSION as i64 + 1).unwrap();
     drop(connection);
-    let error = Service::open(config(dir.path(), 900)).await.err().expect("refused");
+    let error = Service::open(sqlite_config(dir.path())).await.err().expect("refused");
     assert!(
         error.contains(&format!("the store's schema is version {}, newer than this build", SQLITE_SCHEMA_VERSION + 1)),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn one_process_serves_a_store_directory_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Service::open(sqlite_config(dir.path())).await.unwrap();
+    first.hold_store_exclusively().await.unwrap();
+    first.hold_store_exclusively().await.expect("holding it again is a no-op");
+    let second = Service::open(sqlite_config(dir.path())).await.unwrap();
+    let refused = second.hold_store_exclusively().await.expect_err("a second serving process is refused");
+    assert!(refused.contains("another switchyard process is serving the store in"), "{refused}");
+    drop(first);
+    second.hold_store_exclusively().await.expect("free once the first is gone");
 }

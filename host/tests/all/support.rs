@@ -28,9 +28,20 @@ pub fn reference_v2() -> String {
     v2.replace("policy reference v1", "policy reference v2")
 }
 
+/// The configuration of a test's service. Its store: SQLite in `dir`, or with
+/// `SWITCHYARD_TEST_STORE=postgres` a schema of its own (named after `dir`, so a restart finds
+/// it) in the database at `SWITCHYARD_TEST_DATABASE_URL` (`scripts/with-postgres` makes one):
+/// scripts/test runs this suite on both.
 pub fn config(dir: &Path, ttl: u64) -> Config {
+    let (store, store_schema) = match std::env::var("SWITCHYARD_TEST_STORE").as_deref() {
+        Ok("postgres") => (Some(database_url()), Some(schema_for(dir))),
+        Ok("sqlite") | Err(_) => (None, None),
+        Ok(other) => panic!("SWITCHYARD_TEST_STORE is `sqlite` or `postgres`, not `{other}`"),
+    };
     Config {
         data: dir.to_path_buf(),
+        store,
+        store_schema,
         reservation_ttl_secs: ttl,
         max_body_bytes: 64 << 10,
         // The tests' webhook receivers listen on loopback.
@@ -42,6 +53,47 @@ pub fn config(dir: &Path, ttl: u64) -> Config {
         ],
         ..Config::default()
     }
+}
+
+/// The database the PostgreSQL tests use.
+pub fn database_url() -> String {
+    std::env::var("SWITCHYARD_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "SWITCHYARD_TEST_DATABASE_URL is not set: run the tests through scripts/with-postgres \
+             (scripts/test does), e.g. `scripts/with-postgres cargo test -p switchyard-host`"
+        )
+    })
+}
+
+/// Rewrites the stored body of order `id` behind the service's back (the store of
+/// `config(dir, ..)`, SQLite or PostgreSQL), as a damaged or hand-edited record would be.
+pub async fn edit_stored_order(dir: &Path, id: &str, edit: impl FnOnce(&str) -> String) {
+    let settings = config(dir, 900);
+    match &settings.store {
+        None => {
+            let db = rusqlite::Connection::open(dir.join("switchyard.db")).unwrap();
+            let body: String = db.query_row("SELECT body FROM orders WHERE id = ?1", [id], |row| row.get(0)).unwrap();
+            db.execute("UPDATE orders SET body = ?1 WHERE id = ?2", [&edit(&body), id]).unwrap();
+        }
+        Some(url) => {
+            use sqlx::Connection;
+            let mut db = sqlx::PgConnection::connect(url).await.unwrap();
+            let schema = settings.store_schema.unwrap();
+            let select = format!("SELECT body FROM {schema}.orders WHERE id = $1");
+            let body: String =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(select)).bind(id).fetch_one(&mut db).await.unwrap();
+            let update = format!("UPDATE {schema}.orders SET body = $1 WHERE id = $2");
+            sqlx::query(sqlx::AssertSqlSafe(update)).bind(edit(&body)).bind(id).execute(&mut db).await.unwrap();
+        }
+    }
+}
+
+/// A schema name of a test's own, the same for the same directory.
+pub fn schema_for(dir: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut hasher);
+    format!("t_{:016x}", hasher.finish())
 }
 
 fn location(id: &str, kind: &str, lat: f64, lon: f64, capabilities: &[&str]) -> LocationDto {

@@ -1,0 +1,349 @@
+//! The PostgreSQL store: the same record as the SQLite store, in a database the merchant
+//! already operates. sqlx drives it (async, a connection pool); its migrator applies the
+//! numbered migrations of `host/migrations/postgres/` at open, and a database migrated by a
+//! newer build is refused. Each commit is one transaction (PostgreSQL acknowledges it once
+//! its WAL is flushed, and commits arriving together share the flush). Background work is
+//! claimed with session advisory locks on a connection of its own: a process that dies
+//! loses its connection, its locks with it, and another process takes the work over.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
+use tokio::sync::Mutex;
+
+use super::{Change, Snapshot, Store, StoreError, StoreFuture, Work};
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        StoreError(error.to_string())
+    }
+}
+
+/// The migrations, embedded at build time from `host/migrations/postgres/`.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The schema version this build writes: the number of its newest migration.
+pub fn schema_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Where and how to reach the database.
+#[derive(Clone, Debug)]
+pub struct PgSettings {
+    /// `postgres://user:password@host:port/database` (libpq's URL; `sslmode` and the rest
+    /// as libpq reads them).
+    pub url: String,
+    /// The schema the tables live in (created if missing); `None`: the URL's search path.
+    pub schema: Option<String>,
+    /// Most connections in the pool.
+    pub connections: u32,
+}
+
+/// A PostgreSQL database as the record.
+pub struct PgStore {
+    pool: PgPool,
+    options: PgConnectOptions,
+    // The first of the two keys of every advisory lock this store takes: one per schema, so
+    // deployments sharing a database do not claim each other's work.
+    lock_class: i32,
+    claims: Mutex<Claims>,
+}
+
+// The connection that holds this process's advisory locks, and which it holds.
+#[derive(Default)]
+struct Claims {
+    connection: Option<PgConnection>,
+    held: HashSet<i32>,
+}
+
+// The second key of the advisory lock of each kind of work; 0 is the serving instance's.
+const EXCLUSIVE: i32 = 0;
+
+fn work_key(work: Work) -> i32 {
+    match work {
+        Work::Expiry => 1,
+        Work::Scheduled => 2,
+        Work::Recurring => 3,
+        Work::Webhooks => 4,
+        Work::AtpFeed => 5,
+    }
+}
+
+impl PgStore {
+    /// Connects, creates the schema if asked for and missing, and brings it to this build's
+    /// version (refusing one from a newer build).
+    pub async fn open(settings: &PgSettings) -> Result<PgStore, StoreError> {
+        let mut options = PgConnectOptions::from_str(&settings.url)
+            .map_err(|e| StoreError(format!("the PostgreSQL URL cannot be read: {e}")))?
+            .application_name("switchyard");
+        if let Some(schema) = &settings.schema {
+            // Validated by `Config::check`: lowercase letters, digits and underscores.
+            let mut connection = PgConnection::connect_with(&options).await.map_err(unreachable)?;
+            sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
+                .execute(&mut connection)
+                .await?;
+            connection.close().await?;
+            options = options.options([("search_path", schema.as_str())]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+            .map_err(unreachable)?;
+        migrate(&pool).await?;
+        let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(&pool).await?;
+        let digest = Sha256::digest(format!("switchyard/{schema}").as_bytes());
+        let lock_class = i32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+        Ok(PgStore { pool, options, lock_class, claims: Mutex::new(Claims::default()) })
+    }
+
+    // Takes advisory lock `key` (of this store's class) on the claims connection, which is
+    // opened again if it was lost (with every lock it held); `Ok(false)` when another
+    // process holds it.
+    async fn try_lock(&self, key: i32) -> Result<bool, StoreError> {
+        let mut claims = self.claims.lock().await;
+        let Claims { connection, held } = &mut *claims;
+        if connection.is_none() {
+            held.clear();
+            *connection = Some(PgConnection::connect_with(&self.options).await.map_err(unreachable)?);
+        }
+        let Some(open) = connection.as_mut() else { return Err(StoreError("no claims connection".into())) };
+        let answer = if held.contains(&key) {
+            // Held already: the connection still being alive is what keeps it.
+            sqlx::query_scalar::<_, bool>("SELECT true").fetch_one(&mut *open).await
+        } else {
+            sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1, $2)")
+                .bind(self.lock_class)
+                .bind(key)
+                .fetch_one(&mut *open)
+                .await
+        };
+        match answer {
+            Ok(true) => {
+                held.insert(key);
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(error) => {
+                if held.contains(&EXCLUSIVE) {
+                    tracing::error!(%error, "lost the connection that holds this instance's lock on the store");
+                }
+                *connection = None;
+                held.clear();
+                Err(error.into())
+            }
+        }
+    }
+}
+
+// A connection that could not be made, said without the URL (it may hold a password).
+fn unreachable(error: sqlx::Error) -> StoreError {
+    StoreError(format!("cannot connect to PostgreSQL: {error}"))
+}
+
+// Refuses a database a newer build migrated (its schema may mean what this build cannot
+// read), then applies the migrations this one has not (sqlx takes a lock, so instances
+// starting together migrate once).
+async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    let ours = schema_version();
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(pool).await?;
+    if exists {
+        let theirs: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations").fetch_one(pool).await?;
+        if theirs > ours {
+            return Err(StoreError(format!(
+                "the store's schema is version {theirs}, newer than this build of switchyard knows \
+                 (up to {ours}): run the newer switchyard that wrote it, or restore a backup"
+            )));
+        }
+    }
+    MIGRATOR.run(pool).await.map_err(|e| StoreError(format!("cannot migrate the store's schema: {e}")))
+}
+
+impl Store for PgStore {
+    fn load(&self) -> StoreFuture<'_, Snapshot> {
+        Box::pin(async move {
+            // One snapshot of the whole database, however many writers there are.
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
+            let snapshot = read_snapshot(&mut tx).await?;
+            tx.commit().await?;
+            Ok(snapshot)
+        })
+    }
+
+    fn commit(&self, changes: Vec<Change>) -> StoreFuture<'static, ()> {
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            let mut tx = pool.begin().await?;
+            for change in &changes {
+                apply(&mut tx, change).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn claim(&self, work: Work) -> StoreFuture<'_, bool> {
+        Box::pin(self.try_lock(work_key(work)))
+    }
+
+    fn hold_exclusively(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            if self.try_lock(EXCLUSIVE).await? {
+                Ok(())
+            } else {
+                Err(StoreError(
+                    "another switchyard instance is serving this PostgreSQL store (same database and \
+                     schema); this build serves one store from one instance at a time"
+                        .into(),
+                ))
+            }
+        })
+    }
+}
+
+async fn read_snapshot(tx: &mut Transaction<'static, Postgres>) -> Result<Snapshot, StoreError> {
+    let events: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, body FROM webhook_events ORDER BY id").fetch_all(&mut **tx).await?;
+    Ok(Snapshot {
+        locations: sqlx::query_as("SELECT id, body FROM locations ORDER BY seq").fetch_all(&mut **tx).await?,
+        products: sqlx::query_as("SELECT sku, body FROM products ORDER BY seq").fetch_all(&mut **tx).await?,
+        stock: sqlx::query_as("SELECT sku, location, on_hand, safety_stock FROM stock ORDER BY seq")
+            .fetch_all(&mut **tx)
+            .await?,
+        orders: sqlx::query_as("SELECT id, idempotency_key, body FROM orders ORDER BY seq")
+            .fetch_all(&mut **tx)
+            .await?,
+        policy_versions: sqlx::query_as("SELECT version, name, kind, source, meta FROM policy_versions ORDER BY seq")
+            .fetch_all(&mut **tx)
+            .await?,
+        bindings: sqlx::query_as("SELECT grp, version, fallback, at FROM bindings ORDER BY seq")
+            .fetch_all(&mut **tx)
+            .await?,
+        webhooks: sqlx::query_scalar("SELECT body FROM webhooks ORDER BY seq").fetch_all(&mut **tx).await?,
+        deliveries: sqlx::query_scalar("SELECT body FROM webhook_deliveries ORDER BY id").fetch_all(&mut **tx).await?,
+        webhook_events: events.into_iter().map(|(id, body)| (id as u64, body)).collect(),
+        atp_changes: sqlx::query_scalar("SELECT body FROM atp_changes ORDER BY seq").fetch_all(&mut **tx).await?,
+        recurring: sqlx::query_scalar("SELECT body FROM recurring_orders ORDER BY seq").fetch_all(&mut **tx).await?,
+        inbound: sqlx::query_scalar("SELECT body FROM inbound ORDER BY seq").fetch_all(&mut **tx).await?,
+    })
+}
+
+// Table and column names below are this file's constants, never input.
+
+// Inserts or replaces the JSON body of one row of a `(key, body)` table with a text key.
+async fn upsert_body(
+    tx: &mut Transaction<'static, Postgres>,
+    table: &str,
+    key: &str,
+    id: &str,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO {table} ({key}, body) VALUES ($1, $2) ON CONFLICT ({key}) DO UPDATE SET body = excluded.body"
+    );
+    sqlx::query(AssertSqlSafe(sql)).bind(id).bind(body).execute(&mut **tx).await.map(drop)
+}
+
+// The same for a table keyed by a number.
+async fn upsert_numbered(
+    tx: &mut Transaction<'static, Postgres>,
+    table: &str,
+    key: &str,
+    id: u64,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO {table} ({key}, body) VALUES ($1, $2) ON CONFLICT ({key}) DO UPDATE SET body = excluded.body"
+    );
+    sqlx::query(AssertSqlSafe(sql)).bind(id as i64).bind(body).execute(&mut **tx).await.map(drop)
+}
+
+async fn delete_numbered(
+    tx: &mut Transaction<'static, Postgres>,
+    table: &str,
+    key: &str,
+    id: u64,
+) -> Result<(), sqlx::Error> {
+    let sql = format!("DELETE FROM {table} WHERE {key} = $1");
+    sqlx::query(AssertSqlSafe(sql)).bind(id as i64).execute(&mut **tx).await.map(drop)
+}
+
+async fn apply(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Result<(), sqlx::Error> {
+    match change {
+        Change::Location { id, body } => upsert_body(tx, "locations", "id", id, body).await,
+        Change::Product { sku, body } => upsert_body(tx, "products", "sku", sku, body).await,
+        Change::StockLevel { sku, location, on_hand, safety_stock } => sqlx::query(
+            "INSERT INTO stock (sku, location, on_hand, safety_stock) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (sku, location) DO UPDATE SET on_hand = excluded.on_hand, safety_stock = excluded.safety_stock",
+        )
+        .bind(sku)
+        .bind(location)
+        .bind(i64::from(*on_hand))
+        .bind(i64::from(*safety_stock))
+        .execute(&mut **tx)
+        .await
+        .map(drop),
+        Change::StockDelta { sku, location, delta } => sqlx::query(
+            "INSERT INTO stock (sku, location, on_hand, safety_stock) VALUES ($1, $2, GREATEST($3, 0), 0)
+             ON CONFLICT (sku, location) DO UPDATE SET on_hand = GREATEST(stock.on_hand + $3, 0)",
+        )
+        .bind(sku)
+        .bind(location)
+        .bind(*delta)
+        .execute(&mut **tx)
+        .await
+        .map(drop),
+        Change::Order { id, idempotency_key, status, body } => sqlx::query(
+            "INSERT INTO orders (id, idempotency_key, status, body) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body",
+        )
+        .bind(id)
+        .bind(idempotency_key)
+        .bind(status)
+        .bind(body)
+        .execute(&mut **tx)
+        .await
+        .map(drop),
+        Change::PolicyVersion { version, name, kind, source, meta } => sqlx::query(
+            "INSERT INTO policy_versions (version, name, kind, source, meta) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (version) DO NOTHING",
+        )
+        .bind(version)
+        .bind(name)
+        .bind(kind)
+        .bind(source)
+        .bind(meta)
+        .execute(&mut **tx)
+        .await
+        .map(drop),
+        Change::Binding { group, version, fallback, at } => {
+            sqlx::query("INSERT INTO bindings (grp, version, fallback, at) VALUES ($1, $2, $3, $4)")
+                .bind(group)
+                .bind(version)
+                .bind(fallback)
+                .bind(at)
+                .execute(&mut **tx)
+                .await
+                .map(drop)
+        }
+        Change::Webhook { id, body: Some(body) } => upsert_body(tx, "webhooks", "id", id, body).await,
+        Change::Webhook { id, body: None } => {
+            sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(&mut **tx).await.map(drop)
+        }
+        Change::Inbound { id, body } => upsert_body(tx, "inbound", "id", id, body).await,
+        Change::Recurring { id, body } => upsert_body(tx, "recurring_orders", "id", id, body).await,
+        Change::Delivery { id, body: Some(body) } => upsert_numbered(tx, "webhook_deliveries", "id", *id, body).await,
+        Change::Delivery { id, body: None } => delete_numbered(tx, "webhook_deliveries", "id", *id).await,
+        Change::WebhookEvent { id, body: Some(body) } => upsert_numbered(tx, "webhook_events", "id", *id, body).await,
+        Change::WebhookEvent { id, body: None } => delete_numbered(tx, "webhook_events", "id", *id).await,
+        Change::AtpChange { seq, body: Some(body) } => upsert_numbered(tx, "atp_changes", "seq", *seq, body).await,
+        Change::AtpChange { seq, body: None } => delete_numbered(tx, "atp_changes", "seq", *seq).await,
+    }
+}

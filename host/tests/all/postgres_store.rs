@@ -1,0 +1,145 @@
+//! The PostgreSQL store itself, against a real server (`SWITCHYARD_TEST_DATABASE_URL`, made by
+//! scripts/with-postgres): migrations applied once and a newer schema refused, background work
+//! claimed by one process and taken over when it goes, one serving process per store, and
+//! clear errors for a server that cannot be reached. The rest of the suite runs on it too
+//! (`SWITCHYARD_TEST_STORE=postgres`).
+
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+use switchyard_host::store::{PgSettings, PgStore, Store, Work, postgres_schema_version};
+
+use crate::support::*;
+
+fn settings(schema: &str) -> PgSettings {
+    PgSettings { url: database_url(), schema: Some(schema.to_owned()), connections: 4 }
+}
+
+// A schema no other test uses.
+fn fresh_schema() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = schema_for(dir.path());
+    (dir, schema)
+}
+
+async fn sql(statement: String) {
+    let mut db = sqlx::PgConnection::connect(&database_url()).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut db).await.unwrap();
+}
+
+// Polls `check` until it holds, for at most ten seconds.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < Duration::from_secs(10), "{what}: not within 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_new_schema_is_migrated_once_and_a_newer_one_is_refused() {
+    let (_dir, schema) = fresh_schema();
+    drop(PgStore::open(&settings(&schema)).await.unwrap());
+    // A second open finds it current and changes nothing.
+    drop(PgStore::open(&settings(&schema)).await.unwrap());
+    let mut db = sqlx::PgConnection::connect(&database_url()).await.unwrap();
+    let applied: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT version FROM {schema}._sqlx_migrations ORDER BY version"
+    )))
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(applied, (1..=postgres_schema_version()).collect::<Vec<_>>());
+
+    let newer = postgres_schema_version() + 1;
+    sql(format!(
+        "INSERT INTO {schema}._sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES ({newer}, 'from the future', true, '\\x00', 0)"
+    ))
+    .await;
+    let error = PgStore::open(&settings(&schema)).await.err().expect("refused");
+    assert!(error.0.contains(&format!("the store's schema is version {newer}, newer than this build")), "{error}");
+}
+
+#[tokio::test]
+async fn background_work_is_claimed_by_one_process_and_taken_over_when_it_goes() {
+    let (_dir, schema) = fresh_schema();
+    let first = PgStore::open(&settings(&schema)).await.unwrap();
+    let second = PgStore::open(&settings(&schema)).await.unwrap();
+    assert!(first.claim(Work::Expiry).await.unwrap());
+    assert!(first.claim(Work::Expiry).await.unwrap(), "a claim held is held again");
+    assert!(!second.claim(Work::Expiry).await.unwrap(), "one process expires reservations");
+    assert!(second.claim(Work::Webhooks).await.unwrap(), "each kind of work is claimed on its own");
+    assert!(!first.claim(Work::Webhooks).await.unwrap());
+
+    // Another deployment in another schema of the same database claims its own work.
+    let (_other_dir, other_schema) = fresh_schema();
+    let elsewhere = PgStore::open(&settings(&other_schema)).await.unwrap();
+    assert!(elsewhere.claim(Work::Expiry).await.unwrap());
+
+    // The first process goes (its connection with it): the second takes its work over.
+    drop(first);
+    eventually("the second process takes reservation expiry over", async || second.claim(Work::Expiry).await.unwrap())
+        .await;
+}
+
+#[tokio::test]
+async fn one_process_serves_a_store_at_a_time() {
+    let (_dir, schema) = fresh_schema();
+    let first = PgStore::open(&settings(&schema)).await.unwrap();
+    first.hold_exclusively().await.unwrap();
+    first.hold_exclusively().await.expect("holding it again is a no-op");
+    let second = PgStore::open(&settings(&schema)).await.unwrap();
+    let refused = second.hold_exclusively().await.expect_err("a second serving process is refused");
+    assert!(refused.0.contains("another switchyard instance is serving this PostgreSQL store"), "{refused}");
+    drop(first);
+    eventually("the store is free once its process is gone", async || second.hold_exclusively().await.is_ok()).await;
+}
+
+#[tokio::test]
+async fn the_service_runs_on_postgres_and_a_restart_reads_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = switchyard_host::Config {
+        store: Some(database_url()),
+        store_schema: Some(schema_for(dir.path())),
+        ..config(dir.path(), 900)
+    };
+    let service = switchyard_host::Service::open(settings.clone()).await.unwrap();
+    seed(&service).await;
+    let app = switchyard_host::app(std::sync::Arc::clone(&service));
+    let placed = post(&app, "/v1/orders", WRITER, &order("pg-1", "SKU-A", 2)).await;
+    assert_eq!(placed.status, axum::http::StatusCode::CREATED, "{}", placed.body);
+    let memory = service.state_view().await;
+    let restarted = switchyard_host::Service::open(settings).await.unwrap();
+    assert_eq!(restarted.state_view().await, memory);
+    let mut db = sqlx::PgConnection::connect(&database_url()).await.unwrap();
+    let stored: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT status FROM {}.orders WHERE id = 'pg-1'",
+        schema_for(dir.path())
+    )))
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(stored, "reserved", "the order is a row of the PostgreSQL store");
+}
+
+#[tokio::test]
+async fn a_server_that_cannot_be_reached_or_a_wrong_url_is_a_clear_error() {
+    let nobody = PgSettings { url: "postgres://postgres:secret@127.0.0.1:1/x".into(), schema: None, connections: 1 };
+    let error = PgStore::open(&nobody).await.err().expect("nothing listens on port 1");
+    assert!(error.0.contains("cannot connect to PostgreSQL"), "{error}");
+    assert!(!error.0.contains("secret"), "the password is never repeated: {error}");
+    let garbled = PgSettings { url: "postgres://[::1".into(), schema: None, connections: 1 };
+    let error = PgStore::open(&garbled).await.err().expect("not a URL");
+    assert!(error.0.contains("the PostgreSQL URL cannot be read"), "{error}");
+
+    let not_postgres = switchyard_host::Config::from_toml("store = \"mysql://root:secret@db/shop\"").unwrap_err();
+    assert!(not_postgres.contains("store is not a PostgreSQL URL"), "{not_postgres}");
+    assert!(!not_postgres.contains("secret"), "{not_postgres}");
+    let bad_schema =
+        switchyard_host::Config::from_toml("store = \"postgres://db/shop\"\nstore_schema = \"Shop; DROP\"")
+            .unwrap_err();
+    assert!(bad_schema.contains("store_schema `Shop; DROP` is not a schema name"), "{bad_schema}");
+    let no_store = switchyard_host::Config::from_toml("store_schema = \"shop\"").unwrap_err();
+    assert!(no_store.contains("no PostgreSQL `store`"), "{no_store}");
+}
