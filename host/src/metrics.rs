@@ -63,6 +63,7 @@ pub struct Metrics {
     units_on_hand: Gauge,
     units_reserved: Gauge,
     orders_holding_stock: Gauge,
+    orders_in_memory: Gauge,
     unreadable_records: Gauge,
 }
 
@@ -74,6 +75,8 @@ pub struct Gauges {
     pub units_reserved: u64,
     /// Orders holding reservations.
     pub orders_holding_stock: u64,
+    /// Orders kept in memory (open ones, and closed ones not yet let go of).
+    pub orders_in_memory: u64,
     /// Stored records the last start could not read back.
     pub unreadable_records: u64,
 }
@@ -111,6 +114,12 @@ impl Default for Metrics {
             "Orders holding reservations",
             orders_holding_stock.clone(),
         );
+        let orders_in_memory = Gauge::default();
+        registry.register(
+            "switchyard_orders_in_memory",
+            "Orders kept in memory: open ones, and closed ones not yet let go of (the rest are read from the store)",
+            orders_in_memory.clone(),
+        );
         let unreadable_records = Gauge::default();
         registry.register(
             "switchyard_unreadable_records",
@@ -128,6 +137,7 @@ impl Default for Metrics {
             units_on_hand,
             units_reserved,
             orders_holding_stock,
+            orders_in_memory,
             unreadable_records,
         }
     }
@@ -173,6 +183,7 @@ impl Metrics {
         self.units_on_hand.set(i64::try_from(gauges.units_on_hand).unwrap_or(i64::MAX));
         self.units_reserved.set(i64::try_from(gauges.units_reserved).unwrap_or(i64::MAX));
         self.orders_holding_stock.set(i64::try_from(gauges.orders_holding_stock).unwrap_or(i64::MAX));
+        self.orders_in_memory.set(i64::try_from(gauges.orders_in_memory).unwrap_or(i64::MAX));
         self.unreadable_records.set(i64::try_from(gauges.unreadable_records).unwrap_or(i64::MAX));
         let mut out = String::new();
         if let Err(error) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {

@@ -111,6 +111,14 @@ fn spawn_background(service: &Arc<Service>) -> JoinSet<()> {
             }
         })
     }));
+    tasks.spawn(every_second(None, |s| {
+        Box::pin(async move {
+            let evicted = s.evict_closed_orders();
+            if evicted > 0 {
+                tracing::debug!(evicted, "closed orders let go of (read from the store when asked for)");
+            }
+        })
+    }));
     tasks.spawn(every_second(Some(Work::Expiry), |s| {
         Box::pin(async move {
             let expired = s.expire_due().await;

@@ -1,4 +1,4 @@
--- switchyard's PostgreSQL store, version 1: the tables of the SQLite store's version 1, with
+-- switchyard's PostgreSQL store, version 1: the tables of the SQLite store's version 2, with
 -- a `seq` column where SQLite orders by rowid (the first-insert order the service rebuilds
 -- its dense indexes in). A migration that has shipped is never edited: a change of schema is
 -- a new file with the next number.
@@ -17,8 +17,12 @@ CREATE TABLE orders (
     id TEXT PRIMARY KEY,
     idempotency_key TEXT UNIQUE,
     status TEXT NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    -- Until when (seconds since the epoch) the service keeps the order in memory; the largest
+    -- BIGINT while it is open. A start reads only the orders with a later one.
+    keep_until BIGINT NOT NULL
 );
+CREATE INDEX orders_keep_until ON orders (keep_until);
 CREATE TABLE policy_versions (
     seq BIGSERIAL NOT NULL,
     version TEXT PRIMARY KEY,

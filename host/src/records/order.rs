@@ -57,6 +57,19 @@ impl OrderStatus {
     pub fn holds_stock(self) -> bool {
         matches!(self, OrderStatus::Reserved | OrderStatus::Confirmed | OrderStatus::PartiallyShipped)
     }
+
+    /// Whether the order is done with routing and stock: shipped, delivered, cancelled,
+    /// expired or rejected. (Events may still follow: a delivery, a return.)
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Shipped
+                | OrderStatus::Delivered
+                | OrderStatus::Cancelled
+                | OrderStatus::Expired
+                | OrderStatus::Rejected
+        )
+    }
 }
 
 /// An order as the client submitted it, in merchant ids.
@@ -291,6 +304,18 @@ impl OrderRecord {
     /// Seconds since the epoch of `due_at`.
     pub fn due_at_seconds(&self) -> Option<i64> {
         seconds(self.due_at.as_deref())
+    }
+
+    /// Until when (seconds since the epoch) the service keeps this order in memory; `None`:
+    /// for as long as it is open. A closed order is kept while its shipments still count
+    /// against a location's daily capacity (through the day after their day, whatever the
+    /// location's time zone), then read from the store when asked for. The store keeps the
+    /// same number beside the order, so a start reads only the orders memory needs.
+    pub fn keep_until(&self) -> Option<i64> {
+        if !self.status.is_closed() {
+            return None;
+        }
+        Some(self.held_shipments.iter().map(|s| s.day.saturating_add(2).saturating_mul(86_400)).max().unwrap_or(0))
     }
 
     /// When the order was first recorded (its first event), seconds since the epoch.

@@ -131,6 +131,7 @@ pub(super) fn order_change(record: &OrderRecord) -> Result<Change, ServiceError>
         idempotency_key: record.idempotency_key.clone(),
         status: record.status.name().to_owned(),
         body: body_of(record)?,
+        keep_until: record.keep_until().unwrap_or(i64::MAX),
     })
 }
 

@@ -99,8 +99,11 @@ impl Service {
         let order = engine_order(&catalog, submitted, at)?;
         let due = due_at(submitted, self.config.delivery_lead_secs as i64)?;
         if let Some(key) = &idempotency_key {
-            self.claim_idempotency_key(key, &submitted.id, rollback)?;
+            self.claim_idempotency_key(key, &submitted.id, rollback).await?;
         }
+        // A closed order memory let go of keeps its id: read it back, so the check below
+        // replays or refuses as for any order.
+        self.find_slot(&submitted.id).await?;
         let pending = OrderRecord {
             id: submitted.id.clone(),
             status: OrderStatus::Pending,
@@ -157,12 +160,18 @@ impl Service {
 
     // An `Idempotency-Key` names one order: claimed here for `order_id` unless it names
     // another order already.
-    fn claim_idempotency_key<'a>(
+    async fn claim_idempotency_key<'a>(
         &'a self,
         key: &str,
         order_id: &str,
         rollback: &mut Rollback<'a>,
     ) -> Result<(), ServiceError> {
+        // Keys of orders memory let go of are in the store.
+        if !self.idempotency.contains_key(key)
+            && let Some(owner) = self.store.order_for_key(key).await?
+        {
+            self.idempotency.entry(key.to_owned()).or_insert(owner);
+        }
         match self.idempotency.entry(key.to_owned()) {
             Entry::Occupied(entry) if entry.get() != order_id => Err(ServiceError::invalid(
                 "idempotency_key_reused",

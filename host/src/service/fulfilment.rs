@@ -120,7 +120,7 @@ impl Service {
         event: &FulfilmentEvent,
         state: ShipmentState,
     ) -> Result<OrderRecord, ServiceError> {
-        let slot = self.slot(id)?;
+        let slot = self.slot(id).await?;
         let mut record = slot.lock().await;
         let Some(plan) = record.plan.clone() else {
             return Err(wrong_state(id, record.status, state.name()));
@@ -152,7 +152,7 @@ impl Service {
 
     async fn ship(&self, id: &str, event: &FulfilmentEvent) -> Result<OrderRecord, ServiceError> {
         let _order = self.stock_lock.lock().await;
-        let slot = self.slot(id)?;
+        let slot = self.slot(id).await?;
         let mut record = slot.lock().await;
         if !record.status.holds_stock() {
             return Err(wrong_state(id, record.status, "shipped"));
@@ -232,7 +232,7 @@ impl Service {
     // A location will not ship its shipment: release it, and route its units again under the
     // order's policy with every location that rejected it excluded.
     async fn reject_shipment(&self, id: &str, event: &FulfilmentEvent) -> Result<OrderRecord, ServiceError> {
-        let slot = self.slot(id)?;
+        let slot = self.slot(id).await?;
         let mut record = slot.lock().await;
         if !record.status.holds_stock() {
             return Err(wrong_state(id, record.status, "rejected by a location"));

@@ -379,7 +379,7 @@ impl Service {
         let mut left = received;
         let mut served = Vec::new();
         for order_id in &waiting {
-            let Ok(slot) = self.slot(order_id) else { continue };
+            let Ok(slot) = self.slot(order_id).await else { continue };
             let record = slot.lock_owned().await;
             let mut next = record.clone();
             let mut reserved = Reservation::default();

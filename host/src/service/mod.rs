@@ -183,7 +183,7 @@ impl Service {
     /// Rebuilds the state from `store` and is ready to serve.
     pub async fn open_with(config: Config, store: Box<dyn Store>) -> Result<Arc<Service>, String> {
         config.check()?;
-        let snapshot = store.load().await.map_err(|e| e.to_string())?;
+        let snapshot = store.load(now().0).await.map_err(|e| e.to_string())?;
         let worker = config.plugin_compile_worker.split_first().map(|(program, args)| CompileWorker {
             program: program.into(),
             args: args.iter().map(Into::into).collect(),

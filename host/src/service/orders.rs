@@ -67,7 +67,7 @@ impl Service {
     // Routes a scheduled order if it is still scheduled and due (a changed order has a newer
     // entry in the schedule); `false` when it was not.
     async fn route_scheduled(&self, id: &str) -> Result<bool, ServiceError> {
-        let slot = self.slot(id)?;
+        let slot = self.slot(id).await?;
         let mut record = slot.lock().await;
         let at = now();
         if record.status != OrderStatus::Scheduled || record.due_at_seconds().is_none_or(|due| due > at.0) {
@@ -113,7 +113,7 @@ impl Service {
             )
             .at("id"));
         }
-        let slot = self.slot(id)?;
+        let slot = self.slot(id).await?;
         let mut record = slot.lock().await;
         if record.status != OrderStatus::Scheduled {
             return Err(ServiceError::conflict(
@@ -140,7 +140,7 @@ impl Service {
 
     /// An order's current state.
     pub async fn order(&self, id: &str) -> Result<OrderRecord, ServiceError> {
-        let slot = self.slot(id)?;
+        let slot = self.slot(id).await?;
         let record = slot.lock().await;
         if record.status == OrderStatus::Pending {
             return Err(ServiceError::not_found("unknown_order", format!("no order `{id}`")));
@@ -148,16 +148,79 @@ impl Service {
         Ok(record.clone())
     }
 
-    pub(super) fn slot(&self, id: &str) -> Result<Arc<AsyncMutex<OrderRecord>>, ServiceError> {
-        self.orders
-            .get(id)
-            .map(|s| Arc::clone(s.value()))
-            .ok_or_else(|| ServiceError::not_found("unknown_order", format!("no order `{id}`")))
+    /// Order `id`'s slot: from memory, else (a closed order memory let go of) read from the
+    /// store and kept in memory until the next sweep (`evict_closed_orders`).
+    pub(super) async fn slot(&self, id: &str) -> Result<Arc<AsyncMutex<OrderRecord>>, ServiceError> {
+        self.find_slot(id).await?.ok_or_else(|| ServiceError::not_found("unknown_order", format!("no order `{id}`")))
+    }
+
+    /// [`Service::slot`], `None` when there is no such order.
+    pub(super) async fn find_slot(&self, id: &str) -> Result<Option<Arc<AsyncMutex<OrderRecord>>>, ServiceError> {
+        if let Some(slot) = self.orders.get(id) {
+            return Ok(Some(Arc::clone(slot.value())));
+        }
+        let Some((_, _, body)) = self.store.order(id).await? else { return Ok(None) };
+        let record: OrderRecord = serde_json::from_str(&body)
+            .map_err(|e| ServiceError::internal(format!("stored order `{id}` cannot be read: {e}")))?;
+        // Another request may have read it meanwhile: one slot per order, the first one.
+        match self.orders.entry(id.to_owned()) {
+            dashmap::mapref::entry::Entry::Occupied(entry) => Ok(Some(Arc::clone(entry.get()))),
+            dashmap::mapref::entry::Entry::Vacant(entry) => {
+                // Its shipments count again while it is in memory, as they stop counting when
+                // the sweep lets go of it.
+                let shipments = super::reservation_of(&self.catalog(), &[], &record.held_shipments)?;
+                let slot = Arc::new(AsyncMutex::new(record));
+                entry.insert(Arc::clone(&slot));
+                if let Err(error) = self.inventory.restore(&shipments, false) {
+                    tracing::warn!(order = id, %error, "a closed order's shipments could not be counted");
+                }
+                Ok(Some(slot))
+            }
+        }
+    }
+
+    /// Lets go of the closed orders memory no longer needs (`OrderRecord::keep_until`: their
+    /// shipments' days are over) and no request is using; they are read from the store when
+    /// asked for. Their shipments stop counting against those days' capacity, as after a
+    /// restart, which does not read them. Returns how many.
+    pub fn evict_closed_orders(&self) -> usize {
+        let at = now().0;
+        let evictable = |record: &OrderRecord| record.keep_until().is_some_and(|until| until <= at);
+        let candidates: Vec<String> = self
+            .orders
+            .iter()
+            .filter(|e| e.value().try_lock().is_ok_and(|r| evictable(&r)))
+            .map(|e| e.key().clone())
+            .collect();
+        let catalog = self.catalog();
+        let mut evicted = 0;
+        for id in candidates {
+            // Only if nothing else holds the slot: a request that has it may be about to
+            // change the order, and a second slot read from the store would lose that change.
+            let removed = self
+                .orders
+                .remove_if(&id, |_, slot| Arc::strong_count(slot) == 1 && slot.try_lock().is_ok_and(|r| evictable(&r)));
+            let Some((_, slot)) = removed else { continue };
+            let Ok(record) = slot.try_lock() else { continue };
+            if let Some(key) = &record.idempotency_key {
+                self.idempotency.remove_if(key, |_, order| *order == id);
+            }
+            match super::reservation_of(&catalog, &[], &record.held_shipments) {
+                Ok(shipments) => {
+                    if let Err(error) = self.inventory.release(&shipments) {
+                        tracing::warn!(order = %id, %error, "a closed order's shipments were not counted");
+                    }
+                }
+                Err(error) => tracing::warn!(order = %id, %error, "a closed order's shipments name what is gone"),
+            }
+            evicted += 1;
+        }
+        evicted
     }
 
     /// Confirms a reserved order: its reservation no longer expires.
     pub async fn confirm(&self, id: &str) -> Result<OrderRecord, ServiceError> {
-        let slot = self.slot(id)?;
+        let slot = self.slot(id).await?;
         let mut record = slot.lock().await;
         match record.status {
             OrderStatus::Reserved => {}
@@ -182,7 +245,7 @@ impl Service {
 
     // Cancels or expires an order: commits first, then releases what it held.
     async fn release(&self, id: &str, status: OrderStatus, reason: &str) -> Result<OrderRecord, ServiceError> {
-        let slot = self.slot(id)?;
+        let slot = self.slot(id).await?;
         let mut record = slot.lock().await;
         let at = now();
         let kind = if status == OrderStatus::Expired { EventKind::Expired } else { EventKind::Cancelled };

@@ -136,7 +136,14 @@ impl Service {
         let orders_holding_stock =
             self.orders.iter().filter(|e| e.value().try_lock().is_ok_and(|r| r.status.holds_stock())).count() as u64;
         let unreadable_records = self.unreadable.lock().len() as u64;
-        let gauges = crate::metrics::Gauges { units_on_hand, units_reserved, orders_holding_stock, unreadable_records };
+        let orders_in_memory = self.orders.len() as u64;
+        let gauges = crate::metrics::Gauges {
+            units_on_hand,
+            units_reserved,
+            orders_holding_stock,
+            orders_in_memory,
+            unreadable_records,
+        };
         self.metrics.render(&gauges, &self.registry.plugin_fuel())
     }
 }

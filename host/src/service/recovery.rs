@@ -204,10 +204,10 @@ impl Service {
         read(what, body).map_err(|error| self.skip(error)).ok()
     }
 
-    // An order placed before its SKU's release counts against the preorder cap (unless it
-    // was cancelled).
+    // An order placed before its SKU's release counts against the preorder cap while it is
+    // open (cancelling or expiring it gives its units back, as `release` does).
     fn count_recovered_preorders(&self, record: &OrderRecord) {
-        if record.status == OrderStatus::Cancelled {
+        if record.status.is_closed() {
             return;
         }
         let releases = self.releases();

@@ -19,7 +19,7 @@ impl Service {
         reason: &str,
     ) -> Result<OrderRecord, ServiceError> {
         super::limits::text("reason", reason, super::limits::MAX_REASON)?;
-        let slot = self.slot(id)?;
+        let slot = self.slot(id).await?;
         let mut record = slot.lock().await;
         let Some(plan) = record.plan.clone() else {
             return Err(ServiceError::conflict("nothing_shipped", format!("order `{id}` has shipped nothing")));
@@ -151,7 +151,7 @@ impl Service {
         outcome: ReturnOutcome,
     ) -> Result<OrderRecord, ServiceError> {
         let _order = self.stock_lock.lock().await;
-        let slot = self.slot(id)?;
+        let slot = self.slot(id).await?;
         let mut record = slot.lock().await;
         let Some(index) = record.returns.iter().position(|r| r.id == return_id) else {
             return Err(ServiceError::not_found("unknown_return", format!("order `{id}` has no return `{return_id}`")));

@@ -3,6 +3,7 @@
 //! scenario; an operator can compare a running service with a fresh one on a copy of its
 //! store.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::Service;
@@ -25,7 +26,7 @@ pub struct StateView {
     pub positions: Vec<PositionState>,
     /// Shipments counted against capacity: `(location, day, shipments)`.
     pub shipments: Vec<(String, i64, u32)>,
-    /// Every order but those being created.
+    /// Every order but those being created (those memory let go of read from the store).
     pub orders: Vec<OrderRecord>,
     /// Inbound stock.
     pub inbound: Vec<Inbound>,
@@ -70,23 +71,40 @@ impl Service {
             .map(|(location, day, count)| (catalog.location(location).id.clone(), day, count))
             .collect();
         let mut orders = Vec::new();
-        let slots: Vec<_> = self.orders.iter().map(|e| Arc::clone(e.value())).collect();
-        for slot in slots {
+        let mut idempotency: Vec<(String, String)> =
+            self.idempotency.iter().map(|e| (e.key().clone(), e.value().clone())).collect();
+        let slots: Vec<_> = self.orders.iter().map(|e| (e.key().clone(), Arc::clone(e.value()))).collect();
+        let in_memory: HashSet<String> = slots.iter().map(|(id, _)| id.clone()).collect();
+        for (_, slot) in slots {
             let record = slot.lock().await;
             if record.status != OrderStatus::Pending {
                 orders.push(record.clone());
             }
         }
+        // The orders memory let go of, as the store has them.
+        match self.store.all_orders().await {
+            Ok(stored) => {
+                for (id, key, body) in stored.into_iter().filter(|(id, _, _)| !in_memory.contains(id)) {
+                    match serde_json::from_str::<OrderRecord>(&body) {
+                        Ok(record) => orders.push(record),
+                        Err(error) => tracing::warn!(order = %id, %error, "a stored order cannot be read"),
+                    }
+                    if let Some(key) = key {
+                        idempotency.push((key, id));
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "the stored orders cannot be read"),
+        }
         orders.sort_by(|a, b| a.id.cmp(&b.id));
+        idempotency.sort();
+        idempotency.dedup();
         let mut recurring = Vec::new();
         let slots: Vec<_> = self.recurring.iter().map(|e| Arc::clone(e.value())).collect();
         for slot in slots {
             recurring.push(slot.lock().await.clone());
         }
         recurring.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut idempotency: Vec<(String, String)> =
-            self.idempotency.iter().map(|e| (e.key().clone(), e.value().clone())).collect();
-        idempotency.sort();
         let mut preordered: Vec<(String, u32)> =
             self.preordered.lock().iter().filter(|(_, n)| **n > 0).map(|(s, n)| (s.clone(), *n)).collect();
         preordered.sort();

@@ -1,6 +1,7 @@
 //! The durable record behind the service. `Store` is the boundary: the operations the service
-//! needs (read everything back at start, commit a batch of checked changes durably, claim
-//! background work), so another database can be added without touching the service.
+//! needs (read back at start what memory keeps, read a closed order when asked for, commit a
+//! batch of checked changes durably, claim background work), so another database can be
+//! added without touching the service.
 //! `SqliteStore` (`sqlite.rs`) is the embedded default; `PgStore` (`postgres.rs`) keeps the
 //! record in PostgreSQL.
 
@@ -25,8 +26,10 @@ pub enum Change {
     StockLevel { sku: String, location: String, on_hand: u32, safety_stock: u32 },
     /// Change a position's on hand by `delta` (receipts, shipments, returns).
     StockDelta { sku: String, location: String, delta: i64 },
-    /// Insert or replace an order (`OrderRecord`).
-    Order { id: String, idempotency_key: Option<String>, status: String, body: String },
+    /// Insert or replace an order (`OrderRecord`). `keep_until`: until when (seconds since the
+    /// epoch) memory keeps it (`OrderRecord::keep_until`; `i64::MAX` while it is open): a
+    /// start reads only the orders with a later one.
+    Order { id: String, idempotency_key: Option<String>, status: String, body: String, keep_until: i64 },
     /// A new policy or plugin version (`VersionMeta` in `meta`).
     PolicyVersion { version: String, name: String, kind: String, source: Vec<u8>, meta: String },
     /// A binding change (appended: the history is the table).
@@ -45,7 +48,11 @@ pub enum Change {
     Inbound { id: String, body: String },
 }
 
-/// Everything the store holds, read back at start, in write order.
+/// A stored order: `(id, idempotency_key, body)`.
+pub type StoredOrder = (String, Option<String>, String);
+
+/// What the store holds that memory keeps, read back at start, in write order: everything
+/// but the orders memory no longer keeps (closed ones, read when asked for).
 #[derive(Debug, Default)]
 pub struct Snapshot {
     /// `(id, body)` in first-insert order (which fixes the engine's dense indexes).
@@ -54,8 +61,9 @@ pub struct Snapshot {
     pub products: Vec<(String, String)>,
     /// `(sku, location, on_hand, safety_stock)`.
     pub stock: Vec<(String, String, i64, i64)>,
-    /// `(id, idempotency_key, body)` in first-insert order.
-    pub orders: Vec<(String, Option<String>, String)>,
+    /// The orders to keep in memory (`keep_until` after the time of the load), in
+    /// first-insert order.
+    pub orders: Vec<StoredOrder>,
     /// `(version, name, kind, source, meta)` in upload order.
     pub policy_versions: Vec<(String, String, String, Vec<u8>, String)>,
     /// `(group, version, fallback, at)` in binding order.
@@ -99,8 +107,18 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 
 /// A durable store the service writes through.
 pub trait Store: Send + Sync {
-    /// Everything it holds, to rebuild the service's state from (once, at start).
-    fn load(&self) -> StoreFuture<'_, Snapshot>;
+    /// What memory keeps, to rebuild the service's state from at start: every record but
+    /// the orders whose `keep_until` is `now` or earlier.
+    fn load(&self, now: i64) -> StoreFuture<'_, Snapshot>;
+
+    /// Order `id`, if there is one.
+    fn order(&self, id: &str) -> StoreFuture<'_, Option<StoredOrder>>;
+
+    /// The id of the order created with `Idempotency-Key` `key`, if any.
+    fn order_for_key(&self, key: &str) -> StoreFuture<'_, Option<String>>;
+
+    /// Every order, in first-insert order (to compare a running service with its store).
+    fn all_orders(&self) -> StoreFuture<'_, Vec<StoredOrder>>;
 
     /// Makes `changes` durable together (all or none); resolves when they are, never before.
     fn commit(&self, changes: Vec<Change>) -> StoreFuture<'static, ()>;

@@ -15,7 +15,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
 use tokio::sync::Mutex;
 
-use super::{Change, Snapshot, Store, StoreError, StoreFuture, Work};
+use super::{Change, Snapshot, Store, StoreError, StoreFuture, StoredOrder, Work};
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> StoreError {
@@ -166,14 +166,42 @@ async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
 }
 
 impl Store for PgStore {
-    fn load(&self) -> StoreFuture<'_, Snapshot> {
+    fn load(&self, now: i64) -> StoreFuture<'_, Snapshot> {
         Box::pin(async move {
             // One snapshot of the whole database, however many writers there are.
             let mut tx = self.pool.begin().await?;
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
-            let snapshot = read_snapshot(&mut tx).await?;
+            let snapshot = read_snapshot(&mut tx, now).await?;
             tx.commit().await?;
             Ok(snapshot)
+        })
+    }
+
+    fn order(&self, id: &str) -> StoreFuture<'_, Option<StoredOrder>> {
+        let id = id.to_owned();
+        Box::pin(async move {
+            Ok(sqlx::query_as("SELECT id, idempotency_key, body FROM orders WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+        })
+    }
+
+    fn order_for_key(&self, key: &str) -> StoreFuture<'_, Option<String>> {
+        let key = key.to_owned();
+        Box::pin(async move {
+            Ok(sqlx::query_scalar("SELECT id FROM orders WHERE idempotency_key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?)
+        })
+    }
+
+    fn all_orders(&self) -> StoreFuture<'_, Vec<StoredOrder>> {
+        Box::pin(async move {
+            Ok(sqlx::query_as("SELECT id, idempotency_key, body FROM orders ORDER BY seq")
+                .fetch_all(&self.pool)
+                .await?)
         })
     }
 
@@ -208,7 +236,7 @@ impl Store for PgStore {
     }
 }
 
-async fn read_snapshot(tx: &mut Transaction<'static, Postgres>) -> Result<Snapshot, StoreError> {
+async fn read_snapshot(tx: &mut Transaction<'static, Postgres>, now: i64) -> Result<Snapshot, StoreError> {
     let events: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, body FROM webhook_events ORDER BY id").fetch_all(&mut **tx).await?;
     Ok(Snapshot {
@@ -217,7 +245,8 @@ async fn read_snapshot(tx: &mut Transaction<'static, Postgres>) -> Result<Snapsh
         stock: sqlx::query_as("SELECT sku, location, on_hand, safety_stock FROM stock ORDER BY seq")
             .fetch_all(&mut **tx)
             .await?,
-        orders: sqlx::query_as("SELECT id, idempotency_key, body FROM orders ORDER BY seq")
+        orders: sqlx::query_as("SELECT id, idempotency_key, body FROM orders WHERE keep_until > $1 ORDER BY seq")
+            .bind(now)
             .fetch_all(&mut **tx)
             .await?,
         policy_versions: sqlx::query_as("SELECT version, name, kind, source, meta FROM policy_versions ORDER BY seq")
@@ -300,14 +329,16 @@ async fn apply(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Resu
         .execute(&mut **tx)
         .await
         .map(drop),
-        Change::Order { id, idempotency_key, status, body } => sqlx::query(
-            "INSERT INTO orders (id, idempotency_key, status, body) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body",
+        Change::Order { id, idempotency_key, status, body, keep_until } => sqlx::query(
+            "INSERT INTO orders (id, idempotency_key, status, body, keep_until) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body,
+                 keep_until = excluded.keep_until",
         )
         .bind(id)
         .bind(idempotency_key)
         .bind(status)
         .bind(body)
+        .bind(keep_until)
         .execute(&mut **tx)
         .await
         .map(drop),

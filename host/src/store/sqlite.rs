@@ -2,18 +2,19 @@
 //! through one writer thread that commits them in batches (group commit): every commit
 //! waiting when a transaction starts shares it and its fsync, each in its own savepoint (one
 //! that fails is rolled back alone), and is acknowledged only after the transaction commits.
-//! Reads happen once, at start. One process owns the directory: it is the only one that runs
-//! background work.
+//! Reads (the start, and closed orders when asked for) go through a second connection, which
+//! WAL lets read beside the writer. One process owns the directory: it is the only one that
+//! runs background work.
 
 use std::path::Path;
 use std::sync::mpsc;
 use std::thread;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use tokio::sync::oneshot;
 
-use super::{Change, Snapshot, Store, StoreError, StoreFuture, Work};
+use super::{Change, Snapshot, Store, StoreError, StoreFuture, StoredOrder, Work};
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> StoreError {
@@ -27,8 +28,9 @@ type Job = (Vec<Change>, oneshot::Sender<Result<(), StoreError>>);
 /// returns.
 pub struct SqliteStore {
     sender: mpsc::Sender<Job>,
-    // What the file held when it was opened, handed out once by `load`.
-    snapshot: parking_lot::Mutex<Option<Snapshot>>,
+    // The reading connection. Reads are point lookups by key (and the start), short enough
+    // to run on the caller's thread.
+    reader: parking_lot::Mutex<Connection>,
     directory: std::path::PathBuf,
     // `switchyard.lock` in the directory, locked while this process serves the store.
     exclusive: parking_lot::Mutex<Option<std::fs::File>>,
@@ -40,7 +42,8 @@ pub struct SqliteStore {
 const MIGRATIONS: &[&str] = &[
     // 1 (2026-11): the tables of every release before versioning. `IF NOT EXISTS`: a store
     // those releases wrote (user_version 0, these tables) takes this step unchanged.
-    SCHEMA_1,
+    SCHEMA_1, // 2 (2026-11): memory keeps open orders only (`keep_until`, see `Change::Order`).
+    SCHEMA_2,
 ];
 
 /// The schema version this build writes: the number of its migrations.
@@ -66,8 +69,19 @@ CREATE TABLE IF NOT EXISTS recurring_orders (id TEXT PRIMARY KEY, body TEXT NOT 
 CREATE TABLE IF NOT EXISTS inbound (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
+// Closed orders stored before version 2 are kept while their shipments count against a day's
+// capacity (`OrderRecord::keep_until`), open ones for as long as they are open.
+const SCHEMA_2: &str = "
+ALTER TABLE orders ADD COLUMN keep_until INTEGER NOT NULL DEFAULT 9223372036854775807;
+UPDATE orders SET keep_until = COALESCE(
+    (SELECT (max(json_extract(value, '$.day')) + 2) * 86400 FROM json_each(orders.body, '$.held_shipments')), 0)
+  WHERE status IN ('shipped', 'delivered', 'cancelled', 'expired', 'rejected');
+CREATE INDEX orders_keep_until ON orders (keep_until);
+";
+
 impl SqliteStore {
-    /// Opens (or creates) the store in `directory`, reads it back, and starts the writer.
+    /// Opens (or creates) the store in `directory`, brings its schema up to date, and starts
+    /// the writer.
     pub fn open(directory: &Path, batch: usize) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(directory)
             .map_err(|e| StoreError(format!("cannot create `{}`: {e}", directory.display())))?;
@@ -76,7 +90,8 @@ impl SqliteStore {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "FULL")?;
         migrate(&mut connection)?;
-        let snapshot = read_snapshot(&connection)?;
+        let reader = Connection::open(&path)?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
         let (sender, receiver) = mpsc::channel::<Job>();
         let batch = batch.max(1);
         thread::Builder::new()
@@ -85,7 +100,7 @@ impl SqliteStore {
             .map_err(|e| StoreError(format!("cannot start the store writer: {e}")))?;
         Ok(SqliteStore {
             sender,
-            snapshot: parking_lot::Mutex::new(Some(snapshot)),
+            reader: parking_lot::Mutex::new(reader),
             directory: directory.to_path_buf(),
             exclusive: parking_lot::Mutex::new(None),
         })
@@ -93,9 +108,43 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn load(&self) -> StoreFuture<'_, Snapshot> {
-        let snapshot = self.snapshot.lock().take();
-        Box::pin(async move { snapshot.ok_or_else(|| StoreError("the store was loaded already".into())) })
+    fn load(&self, now: i64) -> StoreFuture<'_, Snapshot> {
+        let snapshot = read_snapshot(&mut self.reader.lock(), now);
+        Box::pin(async move { snapshot })
+    }
+
+    fn order(&self, id: &str) -> StoreFuture<'_, Option<StoredOrder>> {
+        let found = self
+            .reader
+            .lock()
+            .prepare_cached("SELECT id, idempotency_key, body FROM orders WHERE id = ?1")
+            .and_then(|mut statement| {
+                statement.query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))).optional()
+            })
+            .map_err(StoreError::from);
+        Box::pin(async move { found })
+    }
+
+    fn order_for_key(&self, key: &str) -> StoreFuture<'_, Option<String>> {
+        let found = self
+            .reader
+            .lock()
+            .prepare_cached("SELECT id FROM orders WHERE idempotency_key = ?1")
+            .and_then(|mut statement| statement.query_row([key], |row| row.get(0)).optional())
+            .map_err(StoreError::from);
+        Box::pin(async move { found })
+    }
+
+    fn all_orders(&self) -> StoreFuture<'_, Vec<StoredOrder>> {
+        let orders = self
+            .reader
+            .lock()
+            .prepare("SELECT id, idempotency_key, body FROM orders ORDER BY rowid")
+            .and_then(|mut statement| {
+                statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?.collect()
+            })
+            .map_err(StoreError::from);
+        Box::pin(async move { orders })
     }
 
     fn commit(&self, changes: Vec<Change>) -> StoreFuture<'static, ()> {
@@ -161,7 +210,9 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     migrations.to_latest(connection).map_err(|e| StoreError(format!("cannot migrate the store's schema: {e}")))
 }
 
-fn read_snapshot(connection: &Connection) -> Result<Snapshot, StoreError> {
+// Everything memory keeps, in one read transaction (one picture however the writer goes on).
+fn read_snapshot(connection: &mut Connection, now: i64) -> Result<Snapshot, StoreError> {
+    let connection = connection.transaction()?;
     let mut snapshot = Snapshot::default();
     let mut statement = connection.prepare("SELECT id, body FROM locations ORDER BY rowid")?;
     snapshot.locations = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
@@ -171,9 +222,10 @@ fn read_snapshot(connection: &Connection) -> Result<Snapshot, StoreError> {
     snapshot.stock = statement
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
         .collect::<Result<_, _>>()?;
-    let mut statement = connection.prepare("SELECT id, idempotency_key, body FROM orders ORDER BY rowid")?;
+    let mut statement = connection
+        .prepare("SELECT id, idempotency_key, body FROM orders INDEXED BY orders_keep_until WHERE keep_until > ?1 ORDER BY rowid")?;
     snapshot.orders =
-        statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?.collect::<Result<_, _>>()?;
+        statement.query_map([now], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?.collect::<Result<_, _>>()?;
     let mut statement =
         connection.prepare("SELECT version, name, kind, source, meta FROM policy_versions ORDER BY rowid")?;
     snapshot.policy_versions = statement
@@ -196,6 +248,7 @@ fn read_snapshot(connection: &Connection) -> Result<Snapshot, StoreError> {
     snapshot.recurring = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     let mut statement = connection.prepare("SELECT body FROM inbound ORDER BY rowid")?;
     snapshot.inbound = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    // Read only: the transaction ends (rolled back) when it goes out of scope.
     Ok(snapshot)
 }
 
@@ -279,10 +332,11 @@ fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error
              ON CONFLICT(sku, location) DO UPDATE SET on_hand = max(on_hand + ?3, 0)",
             params![sku, location, delta],
         ),
-        Change::Order { id, idempotency_key, status, body } => connection.execute(
-            "INSERT INTO orders (id, idempotency_key, status, body) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body",
-            params![id, idempotency_key, status, body],
+        Change::Order { id, idempotency_key, status, body, keep_until } => connection.execute(
+            "INSERT INTO orders (id, idempotency_key, status, body, keep_until) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body,
+                 keep_until = excluded.keep_until",
+            params![id, idempotency_key, status, body, keep_until],
         ),
         Change::PolicyVersion { version, name, kind, source, meta } => connection.execute(
             "INSERT OR IGNORE INTO policy_versions (version, name, kind, source, meta) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod api;
+mod closed_orders;
 mod hardening;
 mod postgres_store;
 mod slow_clients;

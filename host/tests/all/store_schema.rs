@@ -30,6 +30,13 @@ async fn a_store_written_before_versioned_migrations_opens_with_nothing_lost() {
         // Migrated on the first open; the second finds it current.
         let service = Service::open(sqlite_config(dir.path())).await.unwrap();
         let app = switchyard_host::app(std::sync::Arc::clone(&service));
+        let metrics = call(&app, axum::http::Method::GET, "/metrics", None, axum::body::Body::empty()).await;
+        let in_memory = if round == 0 { 2 } else { 3 };
+        assert!(
+            metrics.body.as_str().unwrap().contains(&format!("switchyard_orders_in_memory {in_memory}\n")),
+            "the cancelled order stays in the store (version 2): {}",
+            metrics.body
+        );
         for (id, status) in [("f-1", "reserved"), ("f-2", "cancelled"), ("f-3", "reserved")] {
             let order = get(&app, &format!("/v1/orders/{id}"), READER).await;
             assert_eq!(order.status, StatusCode::OK, "{}", order.body);
