@@ -166,6 +166,7 @@ impl Service {
                     url: url.clone(),
                     schema: config.store_schema.clone(),
                     connections: config.store_connections,
+                    batch: config.commit_batch,
                 };
                 Box::new(PgStore::open(&settings).await.map_err(|e| e.to_string())?)
             }

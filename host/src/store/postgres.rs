@@ -1,8 +1,10 @@
 //! The PostgreSQL store: the same record as the SQLite store, in a database the merchant
 //! already operates. sqlx drives it (async, a connection pool); its migrator applies the
 //! numbered migrations of `host/migrations/postgres/` at open, and a database migrated by a
-//! newer build is refused. Each commit is one transaction (PostgreSQL acknowledges it once
-//! its WAL is flushed, and commits arriving together share the flush). Background work is
+//! newer build is refused. Commits are grouped as on SQLite: a few writer tasks each take
+//! every commit waiting (up to `batch`) into one transaction, one round trip per change and
+//! one WAL flush per batch, and acknowledge them once it has committed; a batch that fails is
+//! tried again commit by commit, so one bad commit fails alone. Background work is
 //! claimed with session advisory locks on a connection of its own: a process that dies
 //! loses its connection, its locks with it, and another process takes the work over.
 
@@ -13,7 +15,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{Change, Snapshot, Store, StoreError, StoreFuture, StoredOrder, Work};
 
@@ -41,11 +43,20 @@ pub struct PgSettings {
     pub schema: Option<String>,
     /// Most connections in the pool.
     pub connections: u32,
+    /// Most commits grouped in one transaction.
+    pub batch: usize,
 }
+
+// A commit waiting for a writer, and who to tell.
+type Job = (Vec<Change>, oneshot::Sender<Result<(), StoreError>>);
+
+// Writer tasks: enough to keep a batch committing while the next one forms.
+const WRITERS: usize = 4;
 
 /// A PostgreSQL database as the record.
 pub struct PgStore {
     pool: PgPool,
+    jobs: mpsc::UnboundedSender<Job>,
     options: PgConnectOptions,
     // The first of the two keys of every advisory lock this store takes: one per schema, so
     // deployments sharing a database do not claim each other's work.
@@ -99,7 +110,12 @@ impl PgStore {
         let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(&pool).await?;
         let digest = Sha256::digest(format!("switchyard/{schema}").as_bytes());
         let lock_class = i32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
-        Ok(PgStore { pool, options, lock_class, claims: Mutex::new(Claims::default()) })
+        let (jobs, queue) = mpsc::unbounded_channel();
+        let queue = std::sync::Arc::new(Mutex::new(queue));
+        for _ in 0..WRITERS {
+            tokio::spawn(writer(pool.clone(), std::sync::Arc::clone(&queue), settings.batch.max(1)));
+        }
+        Ok(PgStore { pool, jobs, options, lock_class, claims: Mutex::new(Claims::default()) })
     }
 
     // Takes advisory lock `key` (of this store's class) on the claims connection, which is
@@ -206,15 +222,11 @@ impl Store for PgStore {
     }
 
     fn commit(&self, changes: Vec<Change>) -> StoreFuture<'static, ()> {
-        let pool = self.pool.clone();
-        Box::pin(async move {
-            let mut tx = pool.begin().await?;
-            for change in &changes {
-                apply(&mut tx, change).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+        let (ack, done) = oneshot::channel();
+        if let Err(mpsc::error::SendError((_, ack))) = self.jobs.send((changes, ack)) {
+            let _ = ack.send(Err(StoreError("the store writers have stopped".into())));
+        }
+        Box::pin(async move { done.await.unwrap_or_else(|_| Err(StoreError("the store writer stopped".into()))) })
     }
 
     fn claim(&self, work: Work) -> StoreFuture<'_, bool> {
@@ -234,6 +246,57 @@ impl Store for PgStore {
             }
         })
     }
+}
+
+// A writer: takes the first commit waiting and every other one already queued (up to
+// `batch`), commits them in one transaction and acknowledges each; if that fails, commits
+// them one by one, so each gets its own outcome. Ends when the store is dropped.
+async fn writer(pool: PgPool, queue: std::sync::Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, batch: usize) {
+    loop {
+        let jobs = {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else { return };
+            let mut jobs = vec![first];
+            while jobs.len() < batch {
+                match queue.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            jobs
+        };
+        let all: Vec<&Change> = jobs.iter().flat_map(|(changes, _)| changes.iter()).collect();
+        let together = commit_all(&pool, &all).await;
+        drop(all);
+        match together {
+            Ok(()) => {
+                for (_, ack) in jobs {
+                    let _ = ack.send(Ok(()));
+                }
+            }
+            Err(_) if jobs.len() > 1 => {
+                for (changes, ack) in jobs {
+                    let one: Vec<&Change> = changes.iter().collect();
+                    let _ = ack.send(commit_all(&pool, &one).await);
+                }
+            }
+            Err(error) => {
+                for (_, ack) in jobs {
+                    let _ = ack.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+// `changes` in one transaction: all or none.
+async fn commit_all(pool: &PgPool, changes: &[&Change]) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    for change in changes {
+        apply(&mut tx, change).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn read_snapshot(tx: &mut Transaction<'static, Postgres>, now: i64) -> Result<Snapshot, StoreError> {

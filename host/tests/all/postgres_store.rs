@@ -12,7 +12,7 @@ use switchyard_host::store::{PgSettings, PgStore, Store, Work, postgres_schema_v
 use crate::support::*;
 
 fn settings(schema: &str) -> PgSettings {
-    PgSettings { url: database_url(), schema: Some(schema.to_owned()), connections: 4 }
+    PgSettings { url: database_url(), schema: Some(schema.to_owned()), connections: 4, batch: 512 }
 }
 
 // A schema no other test uses.
@@ -125,11 +125,12 @@ async fn the_service_runs_on_postgres_and_a_restart_reads_it_back() {
 
 #[tokio::test]
 async fn a_server_that_cannot_be_reached_or_a_wrong_url_is_a_clear_error() {
-    let nobody = PgSettings { url: "postgres://postgres:secret@127.0.0.1:1/x".into(), schema: None, connections: 1 };
+    let nobody =
+        PgSettings { url: "postgres://postgres:secret@127.0.0.1:1/x".into(), schema: None, connections: 1, batch: 1 };
     let error = PgStore::open(&nobody).await.err().expect("nothing listens on port 1");
     assert!(error.0.contains("cannot connect to PostgreSQL"), "{error}");
     assert!(!error.0.contains("secret"), "the password is never repeated: {error}");
-    let garbled = PgSettings { url: "postgres://[::1".into(), schema: None, connections: 1 };
+    let garbled = PgSettings { url: "postgres://[::1".into(), schema: None, connections: 1, batch: 1 };
     let error = PgStore::open(&garbled).await.err().expect("not a URL");
     assert!(error.0.contains("the PostgreSQL URL cannot be read"), "{error}");
 
@@ -142,4 +143,31 @@ async fn a_server_that_cannot_be_reached_or_a_wrong_url_is_a_clear_error() {
     assert!(bad_schema.contains("store_schema `Shop; DROP` is not a schema name"), "{bad_schema}");
     let no_store = switchyard_host::Config::from_toml("store_schema = \"shop\"").unwrap_err();
     assert!(no_store.contains("no PostgreSQL `store`"), "{no_store}");
+}
+
+#[tokio::test]
+async fn commits_grouped_in_one_transaction_fail_alone() {
+    let (_dir, schema) = fresh_schema();
+    let store = std::sync::Arc::new(PgStore::open(&settings(&schema)).await.unwrap());
+    let order = |id: &str, key: Option<&str>| switchyard_host::store::Change::Order {
+        id: id.into(),
+        idempotency_key: key.map(Into::into),
+        status: "reserved".into(),
+        body: "{}".into(),
+        keep_until: i64::MAX,
+    };
+    // Sent together, so the writers group them: two orders claim one Idempotency-Key.
+    let commits: Vec<_> = [order("a-1", Some("cart-1")), order("b-1", Some("cart-1")), order("c-1", None)]
+        .into_iter()
+        .map(|change| store.commit(vec![change]))
+        .collect();
+    let mut outcomes = Vec::new();
+    for commit in commits {
+        outcomes.push(commit.await);
+    }
+    assert!(outcomes[2].is_ok(), "{outcomes:?}");
+    assert_eq!(outcomes[..2].iter().filter(|o| o.is_ok()).count(), 1, "one of the two gets the key: {outcomes:?}");
+    let stored: Vec<String> = store.all_orders().await.unwrap().into_iter().map(|(id, _, _)| id).collect();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert!(stored.contains(&"c-1".to_owned()));
 }
