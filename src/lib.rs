@@ -73,7 +73,7 @@ pub enum ServeError {
 /// a tokio runtime.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     let address = config.listen;
-    let service = Service::open(config).await.map_err(ServeError::Open)?;
+    let service = Service::open_to_serve(config).await.map_err(ServeError::Open)?;
     let listener =
         tokio::net::TcpListener::bind(address).await.map_err(|source| ServeError::Listen { address, source })?;
     serve_on(service, listener).await.map_err(ServeError::Serve)

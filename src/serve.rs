@@ -103,9 +103,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
             None => format!("data in {}", data.display()),
         };
-        let service = Service::open(config).await.map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?;
-        // Before seeding or listening: a second process on the same store stops here.
-        service.hold_store_exclusively().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        // A second process on the same store stops here, before reading it back.
+        let service =
+            Service::open_to_serve(config).await.map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?;
         // The demo seeds an empty store only: a store with data (a restart on the same
         // `--data`) keeps its stock, which open reservations hold.
         let seeding = args.demo && service.catalog().locations().is_empty();

@@ -44,3 +44,9 @@ CREATE TABLE webhook_events (id BIGINT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE atp_changes (seq BIGINT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE recurring_orders (seq BIGSERIAL NOT NULL, id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE inbound (seq BIGSERIAL NOT NULL, id TEXT PRIMARY KEY, body TEXT NOT NULL);
+-- The serving instance's fencing token: an instance that takes the store over (holding its
+-- advisory lock) adds one before reading it back, and every batch of writes checks, in its
+-- own transaction, that the number is still the one its instance took. An instance that lost
+-- the store (its lock's connection dropped and another took over) can write nothing more.
+CREATE TABLE lease (id INTEGER PRIMARY KEY CHECK (id = 1), epoch BIGINT NOT NULL);
+INSERT INTO lease (id, epoch) VALUES (1, 0);

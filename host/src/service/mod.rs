@@ -157,21 +157,19 @@ pub fn now() -> Timestamp {
 
 impl Service {
     /// Opens the store `config` names (PostgreSQL at `config.store`, else the embedded store
-    /// in `config.data`), rebuilds the state from it, and is ready to serve.
+    /// in `config.data`), rebuilds the state from it, and is ready to serve. To serve it, use
+    /// [`Service::open_to_serve`], which holds the store first.
     pub async fn open(config: Config) -> Result<Arc<Service>, String> {
-        config.check()?;
-        let store: Box<dyn Store> = match &config.store {
-            Some(url) => {
-                let settings = PgSettings {
-                    url: url.clone(),
-                    schema: config.store_schema.clone(),
-                    connections: config.store_connections,
-                    batch: config.commit_batch,
-                };
-                Box::new(PgStore::open(&settings).await.map_err(|e| e.to_string())?)
-            }
-            None => Box::new(SqliteStore::open(&config.data, config.commit_batch).map_err(|e| e.to_string())?),
-        };
+        let store = open_store(&config).await?;
+        Service::open_with(config, store).await
+    }
+
+    /// [`Service::open`] for the process that serves the store: it holds the store for
+    /// itself (`Store::hold_exclusively`; a second one is refused with why) before reading it
+    /// back, so no write of a process that served it before can be missed.
+    pub async fn open_to_serve(config: Config) -> Result<Arc<Service>, String> {
+        let store = open_store(&config).await?;
+        store.hold_exclusively().await.map_err(|e| e.to_string())?;
         Service::open_with(config, store).await
     }
 
@@ -286,6 +284,23 @@ impl Service {
     pub fn totals(&self) -> (u64, u64) {
         self.inventory.totals()
     }
+}
+
+// The store `config` names.
+async fn open_store(config: &Config) -> Result<Box<dyn Store>, String> {
+    config.check()?;
+    Ok(match &config.store {
+        Some(url) => {
+            let settings = PgSettings {
+                url: url.clone(),
+                schema: config.store_schema.clone(),
+                connections: config.store_connections,
+                batch: config.commit_batch,
+            };
+            Box::new(PgStore::open(&settings).await.map_err(|e| e.to_string())?)
+        }
+        None => Box::new(SqliteStore::open(&config.data, config.commit_batch).map_err(|e| e.to_string())?),
+    })
 }
 
 fn event(at: Timestamp, kind: EventKind, detail: impl Into<String>) -> Event {

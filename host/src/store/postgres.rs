@@ -6,10 +6,15 @@
 //! one WAL flush per batch, and acknowledge them once it has committed; a batch that fails is
 //! tried again commit by commit, so one bad commit fails alone. Background work is
 //! claimed with session advisory locks on a connection of its own: a process that dies
-//! loses its connection, its locks with it, and another process takes the work over.
+//! loses its connection, its locks with it, and another process takes the work over. The
+//! serving instance holds one more lock, and a fencing token (`lease.epoch`) that each batch
+//! of writes checks in its own transaction: an instance that lost the store to another can
+//! write nothing more.
 
 use std::collections::HashSet;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -57,6 +62,11 @@ const WRITERS: usize = 4;
 pub struct PgStore {
     pool: PgPool,
     jobs: mpsc::UnboundedSender<Job>,
+    // The fencing token this instance took when it began serving the store; 0 before (a
+    // store opened to read or compare is not fenced).
+    epoch: Arc<AtomicI64>,
+    // Set when this instance lost the store to another: it claims no work any more.
+    fenced: AtomicBool,
     options: PgConnectOptions,
     // The first of the two keys of every advisory lock this store takes: one per schema, so
     // deployments sharing a database do not claim each other's work.
@@ -111,11 +121,21 @@ impl PgStore {
         let digest = Sha256::digest(format!("switchyard/{schema}").as_bytes());
         let lock_class = i32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
         let (jobs, queue) = mpsc::unbounded_channel();
-        let queue = std::sync::Arc::new(Mutex::new(queue));
+        let queue = Arc::new(Mutex::new(queue));
+        let epoch = Arc::new(AtomicI64::new(0));
         for _ in 0..WRITERS {
-            tokio::spawn(writer(pool.clone(), std::sync::Arc::clone(&queue), settings.batch.max(1)));
+            tokio::spawn(writer(pool.clone(), Arc::clone(&queue), Arc::clone(&epoch), settings.batch.max(1)));
         }
-        Ok(PgStore { pool, jobs, options, lock_class, claims: Mutex::new(Claims::default()) })
+        let claims_options = options.clone().application_name("switchyard claims");
+        Ok(PgStore {
+            pool,
+            jobs,
+            epoch,
+            fenced: AtomicBool::new(false),
+            options: claims_options,
+            lock_class,
+            claims: Mutex::new(Claims::default()),
+        })
     }
 
     // Takes advisory lock `key` (of this store's class) on the claims connection, which is
@@ -123,10 +143,31 @@ impl PgStore {
     // process holds it.
     async fn try_lock(&self, key: i32) -> Result<bool, StoreError> {
         let mut claims = self.claims.lock().await;
+        if self.fenced.load(Ordering::Acquire) {
+            // Another instance serves the store: its work is its own.
+            return Ok(false);
+        }
         let Claims { connection, held } = &mut *claims;
         if connection.is_none() {
+            let serving = held.contains(&EXCLUSIVE) || self.epoch.load(Ordering::Acquire) > 0;
             held.clear();
-            *connection = Some(PgConnection::connect_with(&self.options).await.map_err(unreachable)?);
+            let mut fresh = PgConnection::connect_with(&self.options).await.map_err(unreachable)?;
+            // Serving, this instance takes its lock again; if another took it meanwhile, the
+            // fencing token already stops this one's writes.
+            if serving && key != EXCLUSIVE {
+                let again: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+                    .bind(self.lock_class)
+                    .bind(EXCLUSIVE)
+                    .fetch_one(&mut fresh)
+                    .await?;
+                if again {
+                    held.insert(EXCLUSIVE);
+                } else {
+                    tracing::error!("another instance holds this store now: this one writes nothing more");
+                    self.fenced.store(true, Ordering::Release);
+                }
+            }
+            *connection = Some(fresh);
         }
         let Some(open) = connection.as_mut() else { return Err(StoreError("no claims connection".into())) };
         let answer = if held.contains(&key) {
@@ -236,6 +277,14 @@ impl Store for PgStore {
     fn hold_exclusively(&self) -> StoreFuture<'_, ()> {
         Box::pin(async move {
             if self.try_lock(EXCLUSIVE).await? {
+                if self.epoch.load(Ordering::Acquire) == 0 {
+                    // Waits for the writes of an instance that held the store before (each
+                    // batch holds the lease row shared), then fences them off.
+                    let epoch: i64 = sqlx::query_scalar("UPDATE lease SET epoch = epoch + 1 RETURNING epoch")
+                        .fetch_one(&self.pool)
+                        .await?;
+                    self.epoch.store(epoch, Ordering::Release);
+                }
                 Ok(())
             } else {
                 Err(StoreError(
@@ -251,7 +300,7 @@ impl Store for PgStore {
 // A writer: takes the first commit waiting and every other one already queued (up to
 // `batch`), commits them in one transaction and acknowledges each; if that fails, commits
 // them one by one, so each gets its own outcome. Ends when the store is dropped.
-async fn writer(pool: PgPool, queue: std::sync::Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, batch: usize) {
+async fn writer(pool: PgPool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, epoch: Arc<AtomicI64>, batch: usize) {
     loop {
         let jobs = {
             let mut queue = queue.lock().await;
@@ -266,7 +315,8 @@ async fn writer(pool: PgPool, queue: std::sync::Arc<Mutex<mpsc::UnboundedReceive
             jobs
         };
         let all: Vec<&Change> = jobs.iter().flat_map(|(changes, _)| changes.iter()).collect();
-        let together = commit_all(&pool, &all).await;
+        let epoch = epoch.load(Ordering::Acquire);
+        let together = commit_all(&pool, epoch, &all).await;
         drop(all);
         match together {
             Ok(()) => {
@@ -277,7 +327,7 @@ async fn writer(pool: PgPool, queue: std::sync::Arc<Mutex<mpsc::UnboundedReceive
             Err(_) if jobs.len() > 1 => {
                 for (changes, ack) in jobs {
                     let one: Vec<&Change> = changes.iter().collect();
-                    let _ = ack.send(commit_all(&pool, &one).await);
+                    let _ = ack.send(commit_all(&pool, epoch, &one).await);
                 }
             }
             Err(error) => {
@@ -289,9 +339,22 @@ async fn writer(pool: PgPool, queue: std::sync::Arc<Mutex<mpsc::UnboundedReceive
     }
 }
 
-// `changes` in one transaction: all or none.
-async fn commit_all(pool: &PgPool, changes: &[&Change]) -> Result<(), StoreError> {
+// `changes` in one transaction: all or none; and none if another instance took the store over
+// since this one began serving it (`epoch`, 0 when it does not serve it).
+async fn commit_all(pool: &PgPool, epoch: i64, changes: &[&Change]) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
+    if epoch > 0 {
+        let current: i64 =
+            sqlx::query_scalar("SELECT epoch FROM lease WHERE id = 1 FOR SHARE").fetch_one(&mut *tx).await?;
+        if current != epoch {
+            tracing::error!(ours = epoch, current, "another instance serves this store now: a write refused");
+            return Err(StoreError(
+                "another switchyard instance serves this store now (this one lost its lock on it): \
+                 nothing more is written from here"
+                    .into(),
+            ));
+        }
+    }
     for change in changes {
         apply(&mut tx, change).await?;
     }

@@ -171,3 +171,40 @@ async fn commits_grouped_in_one_transaction_fail_alone() {
     assert_eq!(stored.len(), 2, "{stored:?}");
     assert!(stored.contains(&"c-1".to_owned()));
 }
+
+#[tokio::test]
+async fn an_instance_that_lost_the_store_to_another_writes_nothing_more() {
+    use sha2::Digest;
+    let (_dir, schema) = fresh_schema();
+    let order = |id: &str| switchyard_host::store::Change::Order {
+        id: id.into(),
+        idempotency_key: None,
+        status: "reserved".into(),
+        body: "{}".into(),
+        keep_until: i64::MAX,
+    };
+    let first = PgStore::open(&settings(&schema)).await.unwrap();
+    first.hold_exclusively().await.unwrap();
+    first.commit(vec![order("first-1")]).await.unwrap();
+    assert!(first.claim(Work::Expiry).await.unwrap());
+
+    // The connection that holds its lock drops (a network cut, a proxy's idle timeout) while
+    // the instance runs on; another instance takes the store over.
+    let digest = sha2::Sha256::digest(format!("switchyard/{schema}").as_bytes());
+    let class = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    sql(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = {class} AND objid = 0"
+    ))
+    .await;
+    let second = PgStore::open(&settings(&schema)).await.unwrap();
+    eventually("the second instance takes the store over", async || second.hold_exclusively().await.is_ok()).await;
+
+    // The first writes nothing more, and claims no work; the second writes.
+    let refused = first.commit(vec![order("first-2")]).await.expect_err("fenced off");
+    assert!(refused.0.contains("another switchyard instance serves this store now"), "{refused}");
+    assert!(!first.claim(Work::Expiry).await.unwrap_or(false), "its work is the new instance's");
+    second.commit(vec![order("second-1")]).await.unwrap();
+    eventually("the second instance runs the expiry", async || second.claim(Work::Expiry).await.unwrap()).await;
+    let stored: Vec<String> = second.all_orders().await.unwrap().into_iter().map(|(id, _, _)| id).collect();
+    assert_eq!(stored, ["first-1", "second-1"]);
+}
