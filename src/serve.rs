@@ -39,6 +39,11 @@ pub struct ServeArgs {
     /// Configuration file (TOML): tokens, limits, reservation TTL.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// A hot standby: while another process serves the store, wait (checking every second)
+    /// and take it over when that process stops or dies. Without it, a store served
+    /// elsewhere is an error.
+    #[arg(long)]
+    pub standby: bool,
     /// Seed a sample network, stock and policies, add demo tokens, print curl lines.
     #[arg(long)]
     pub demo: bool,
@@ -103,9 +108,15 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
             None => format!("data in {}", data.display()),
         };
-        // A second process on the same store stops here, before reading it back.
-        let service =
-            Service::open_to_serve(config).await.map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?;
+        // A second process on the same store stops (or, a standby, waits) here, before reading
+        // the store back.
+        let service = if args.standby {
+            let waiting = |why: &str| eprintln!("switchyard standby: waiting to take the store over ({why})");
+            Service::open_standby(config, std::time::Duration::from_secs(1), waiting).await
+        } else {
+            Service::open_to_serve(config).await
+        };
+        let service = service.map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?;
         // The demo seeds an empty store only: a store with data (a restart on the same
         // `--data`) keeps its stock, which open reservations hold.
         let seeding = args.demo && service.catalog().locations().is_empty();

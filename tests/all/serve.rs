@@ -205,6 +205,91 @@ fn hard_kill(store: fn(&std::path::Path) -> Vec<String>) {
 }
 
 #[test]
+fn a_standby_takes_over_when_the_serving_process_is_killed() {
+    failover(|_| Vec::new());
+}
+
+#[test]
+fn a_standby_takes_over_when_the_serving_instance_is_killed_on_postgres() {
+    failover(postgres_args);
+}
+
+// An active server and a standby on one store: orders stream to the active one, which is
+// killed with SIGKILL; the standby takes the store over and serves every acknowledged order,
+// and new ones.
+fn failover(store: fn(&std::path::Path) -> Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchyard.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let data = dir.path().join("data");
+    let (data, config) = (data.to_str().unwrap().to_owned(), config.to_str().unwrap().to_owned());
+    let store = store(dir.path());
+    let mut common = vec!["serve", "--listen", "127.0.0.1:0", "--data", &data, "--config", &config];
+    common.extend(store.iter().map(String::as_str));
+    let (mut active, base) = start(&[&common[..], &["--demo"]].concat());
+
+    let mut standby = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args([&common[..], &["--standby"]].concat())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, said) = (standby.stdout.take().unwrap(), standby.stderr.take().unwrap());
+    let (first_line, line) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for out in BufReader::new(lines).lines().map_while(Result::ok) {
+            let _ = first_line.send(out);
+        }
+    });
+    let (waiting_tx, waiting) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for out in BufReader::new(said).lines().map_while(Result::ok) {
+            if out.contains("waiting to take the store over") {
+                let _ = waiting_tx.send(out);
+            }
+        }
+    });
+    waiting.recv_timeout(Duration::from_secs(30)).expect("the standby says it waits");
+
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).build();
+    let mut acknowledged = Vec::new();
+    for n in 0..40 {
+        let order = json!({"id": format!("F-{n}"), "channel": "web", "ship_to": {"lat": 40.7, "lon": -74.0},
+            "lines": [{"id": "1", "sku": format!("SKU-{:05}", 1 + n % 5), "qty": 1}]});
+        let (status, body) = send(&agent, "POST", &format!("{base}/v1/orders"), "demo-writer", Some(&order)).unwrap();
+        assert!(status == 201 || status == 422, "{status}: {body}");
+        if status == 201 {
+            acknowledged.push(body);
+        }
+    }
+    assert!(acknowledged.len() >= 20, "{} orders placed", acknowledged.len());
+    assert!(line.recv_timeout(Duration::from_millis(300)).is_err(), "the standby does not serve beside the active one");
+    active.kill().unwrap(); // SIGKILL
+    active.wait().unwrap();
+
+    let first = line.recv_timeout(Duration::from_secs(30)).expect("the standby takes over within seconds");
+    let standby_base = first
+        .strip_prefix("switchyard listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        .to_owned();
+    for order in &acknowledged {
+        let id = order["id"].as_str().unwrap();
+        let (status, stored) =
+            send(&agent, "GET", &format!("{standby_base}/v1/orders/{id}"), "demo-reader", None).unwrap();
+        assert_eq!(status, 200, "acknowledged order {id} is lost");
+        assert_eq!(&stored, order, "order {id} changed across the takeover");
+    }
+    let next = json!({"id": "F-after", "channel": "web", "ship_to": {"lat": 40.7, "lon": -74.0},
+        "lines": [{"id": "1", "sku": "SKU-00001", "qty": 1}]});
+    let (status, body) =
+        send(&agent, "POST", &format!("{standby_base}/v1/orders"), "demo-writer", Some(&next)).unwrap();
+    assert_eq!(status, 201, "the standby serves new orders: {body}");
+    standby.kill().ok();
+    standby.wait().ok();
+}
+
+#[test]
 fn sigterm_stops_the_server_within_seconds_and_a_demo_restart_keeps_the_stock() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -165,18 +165,43 @@ impl Service {
     }
 
     /// [`Service::open`] for the process that serves the store: it holds the store for
-    /// itself (`Store::hold_exclusively`; a second one is refused with why) before reading it
-    /// back, so no write of a process that served it before can be missed.
+    /// itself (`Store::hold_exclusively`; while another process holds it, this fails saying
+    /// why) before reading it back, so no write of a process that served it before is missed.
     pub async fn open_to_serve(config: Config) -> Result<Arc<Service>, String> {
         let store = open_store(&config).await?;
-        store.hold_exclusively().await.map_err(|e| e.to_string())?;
+        if !store.hold_exclusively().await.map_err(|e| e.to_string())? {
+            return Err(store.held_elsewhere());
+        }
+        Service::open_with(config, store).await
+    }
+
+    /// [`Service::open_to_serve`] as a standby: while another process holds the store, waits
+    /// (asking every `poll`) and takes it when that process stops or dies; `waiting` is
+    /// called once, when the wait begins.
+    pub async fn open_standby(
+        config: Config,
+        poll: std::time::Duration,
+        waiting: impl FnOnce(&str),
+    ) -> Result<Arc<Service>, String> {
+        let store = open_store(&config).await?;
+        let mut waiting = Some(waiting);
+        while !store.hold_exclusively().await.map_err(|e| e.to_string())? {
+            if let Some(waiting) = waiting.take() {
+                waiting(&store.held_elsewhere());
+            }
+            tokio::time::sleep(poll).await;
+        }
         Service::open_with(config, store).await
     }
 
     /// Holds the store for this process alone while it lives (`Store::hold_exclusively`):
     /// the serving process calls it, and a second one on the same store gets why it may not.
     pub async fn hold_store_exclusively(&self) -> Result<(), String> {
-        self.store.hold_exclusively().await.map_err(|e| e.to_string())
+        if self.store.hold_exclusively().await.map_err(|e| e.to_string())? {
+            Ok(())
+        } else {
+            Err(self.store.held_elsewhere())
+        }
     }
 
     /// Rebuilds the state from `store` and is ready to serve.

@@ -128,8 +128,11 @@ pub trait Store: Send + Sync {
     fn claim(&self, work: Work) -> StoreFuture<'_, bool>;
 
     /// Holds the store for this process alone, for as long as it lives (asking again is a
-    /// no-op): the serving process takes it, and a second one on the same store is refused
-    /// with why. Two processes serving one store would each keep their own picture of the
-    /// stock and sell it twice.
-    fn hold_exclusively(&self) -> StoreFuture<'_, ()>;
+    /// no-op): `false` when another process holds it. The serving process takes it; two
+    /// processes serving one store would each keep their own picture of the stock and sell it
+    /// twice.
+    fn hold_exclusively(&self) -> StoreFuture<'_, bool>;
+
+    /// Why this process may not serve the store while another holds it.
+    fn held_elsewhere(&self) -> String;
 }

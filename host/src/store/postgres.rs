@@ -274,7 +274,7 @@ impl Store for PgStore {
         Box::pin(self.try_lock(work_key(work)))
     }
 
-    fn hold_exclusively(&self) -> StoreFuture<'_, ()> {
+    fn hold_exclusively(&self) -> StoreFuture<'_, bool> {
         Box::pin(async move {
             if self.try_lock(EXCLUSIVE).await? {
                 if self.epoch.load(Ordering::Acquire) == 0 {
@@ -285,15 +285,18 @@ impl Store for PgStore {
                         .await?;
                     self.epoch.store(epoch, Ordering::Release);
                 }
-                Ok(())
+                Ok(true)
             } else {
-                Err(StoreError(
-                    "another switchyard instance is serving this PostgreSQL store (same database and \
-                     schema); this build serves one store from one instance at a time"
-                        .into(),
-                ))
+                Ok(false)
             }
         })
+    }
+
+    fn held_elsewhere(&self) -> String {
+        "another switchyard instance is serving this PostgreSQL store (same database and schema); \
+         this build serves one store from one instance at a time (start this one with --standby \
+         to take over when that one stops)"
+            .to_owned()
     }
 }
 

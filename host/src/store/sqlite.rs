@@ -160,19 +160,26 @@ impl Store for SqliteStore {
         Box::pin(async { Ok(true) })
     }
 
-    fn hold_exclusively(&self) -> StoreFuture<'_, ()> {
+    fn hold_exclusively(&self) -> StoreFuture<'_, bool> {
         let held = self.hold_lock_file();
         Box::pin(async move { held })
+    }
+
+    fn held_elsewhere(&self) -> String {
+        format!(
+            "another switchyard process is serving the store in `{}`; one process serves an embedded store",
+            self.directory.display()
+        )
     }
 }
 
 impl SqliteStore {
     // Locks `switchyard.lock` for as long as this process lives (the operating system lets go
     // of it when the process ends, however it ends).
-    fn hold_lock_file(&self) -> Result<(), StoreError> {
+    fn hold_lock_file(&self) -> Result<bool, StoreError> {
         let mut exclusive = self.exclusive.lock();
         if exclusive.is_some() {
-            return Ok(());
+            return Ok(true);
         }
         let path = self.directory.join("switchyard.lock");
         let file = std::fs::OpenOptions::new()
@@ -184,13 +191,9 @@ impl SqliteStore {
         match file.try_lock() {
             Ok(()) => {
                 *exclusive = Some(file);
-                Ok(())
+                Ok(true)
             }
-            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError(format!(
-                "another switchyard process is serving the store in `{}`; one process serves an \
-                 embedded store",
-                self.directory.display()
-            ))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
             Err(std::fs::TryLockError::Error(e)) => Err(StoreError(format!("cannot lock `{}`: {e}", path.display()))),
         }
     }

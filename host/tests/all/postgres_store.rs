@@ -87,13 +87,14 @@ async fn background_work_is_claimed_by_one_process_and_taken_over_when_it_goes()
 async fn one_process_serves_a_store_at_a_time() {
     let (_dir, schema) = fresh_schema();
     let first = PgStore::open(&settings(&schema)).await.unwrap();
-    first.hold_exclusively().await.unwrap();
-    first.hold_exclusively().await.expect("holding it again is a no-op");
+    assert!(first.hold_exclusively().await.unwrap());
+    assert!(first.hold_exclusively().await.unwrap(), "holding it again is a no-op");
     let second = PgStore::open(&settings(&schema)).await.unwrap();
-    let refused = second.hold_exclusively().await.expect_err("a second serving process is refused");
-    assert!(refused.0.contains("another switchyard instance is serving this PostgreSQL store"), "{refused}");
+    assert!(!second.hold_exclusively().await.unwrap(), "a second serving process is refused");
+    let why = second.held_elsewhere();
+    assert!(why.contains("another switchyard instance is serving this PostgreSQL store"), "{why}");
     drop(first);
-    eventually("the store is free once its process is gone", async || second.hold_exclusively().await.is_ok()).await;
+    eventually("the store is free once its process is gone", async || second.hold_exclusively().await.unwrap()).await;
 }
 
 #[tokio::test]
@@ -184,7 +185,7 @@ async fn an_instance_that_lost_the_store_to_another_writes_nothing_more() {
         keep_until: i64::MAX,
     };
     let first = PgStore::open(&settings(&schema)).await.unwrap();
-    first.hold_exclusively().await.unwrap();
+    assert!(first.hold_exclusively().await.unwrap());
     first.commit(vec![order("first-1")]).await.unwrap();
     assert!(first.claim(Work::Expiry).await.unwrap());
 
@@ -197,7 +198,7 @@ async fn an_instance_that_lost_the_store_to_another_writes_nothing_more() {
     ))
     .await;
     let second = PgStore::open(&settings(&schema)).await.unwrap();
-    eventually("the second instance takes the store over", async || second.hold_exclusively().await.is_ok()).await;
+    eventually("the second instance takes the store over", async || second.hold_exclusively().await.unwrap()).await;
 
     // The first writes nothing more, and claims no work; the second writes.
     let refused = first.commit(vec![order("first-2")]).await.expect_err("fenced off");
