@@ -103,6 +103,10 @@ pub struct Service {
     bind_lock: AsyncMutex<()>,
     inventory: Inventory,
     orders: DashMap<String, Arc<AsyncMutex<OrderRecord>>>,
+    // Held (shared) by a request reading an order back from the store until its slot is in
+    // `orders`; the sweep that lets orders go takes it alone. Otherwise a sweep between the
+    // read and the insert could let go of a newer copy and the stale one would come back.
+    reading_back: tokio::sync::RwLock<()>,
     // `(when, order id)` of reservations that lapse and scheduled orders that come due, so the
     // sweeps touch only what is due (entries of orders changed since are skipped when popped).
     expiring: Mutex<BTreeSet<(i64, String)>>,
@@ -227,6 +231,7 @@ impl Service {
             bind_lock: AsyncMutex::new(()),
             inventory: Inventory::new(),
             orders: DashMap::new(),
+            reading_back: tokio::sync::RwLock::new(()),
             expiring: Mutex::new(BTreeSet::new()),
             scheduled: Mutex::new(BTreeSet::new()),
             idempotency: DashMap::new(),

@@ -159,6 +159,7 @@ impl Service {
         if let Some(slot) = self.orders.get(id) {
             return Ok(Some(Arc::clone(slot.value())));
         }
+        let _reading = self.reading_back.read().await;
         let Some((_, _, body)) = self.store.order(id).await? else { return Ok(None) };
         let record: OrderRecord = serde_json::from_str(&body)
             .map_err(|e| ServiceError::internal(format!("stored order `{id}` cannot be read: {e}")))?;
@@ -184,6 +185,8 @@ impl Service {
     /// asked for. Their shipments stop counting against those days' capacity, as after a
     /// restart, which does not read them. Returns how many.
     pub fn evict_closed_orders(&self) -> usize {
+        // Not while an order is being read back (the next sweep will do).
+        let Ok(_alone) = self.reading_back.try_write() else { return 0 };
         let at = now().0;
         let evictable = |record: &OrderRecord| record.keep_until().is_some_and(|until| until <= at);
         let candidates: Vec<String> = self

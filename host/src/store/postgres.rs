@@ -38,8 +38,8 @@ pub fn schema_version() -> i64 {
     MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-/// Where and how to reach the database.
-#[derive(Clone, Debug)]
+/// Where and how to reach the database. (No `Debug`: the URL may hold a password.)
+#[derive(Clone)]
 pub struct PgSettings {
     /// `postgres://user:password@host:port/database` (libpq's URL; `sslmode` and the rest
     /// as libpq reads them).
