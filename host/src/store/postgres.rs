@@ -101,15 +101,17 @@ impl PgStore {
         let mut options = PgConnectOptions::from_str(&settings.url)
             .map_err(|e| StoreError(format!("the PostgreSQL URL cannot be read: {e}")))?
             .application_name("switchyard");
+        // One connection first: a server that cannot be reached or refuses us says why at
+        // once (the pool would retry until its timeout and say only that it timed out).
+        let mut connection = PgConnection::connect_with(&options).await.map_err(unreachable)?;
         if let Some(schema) = &settings.schema {
             // Validated by `Config::check`: lowercase letters, digits and underscores.
-            let mut connection = PgConnection::connect_with(&options).await.map_err(unreachable)?;
             sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
                 .execute(&mut connection)
                 .await?;
-            connection.close().await?;
             options = options.options([("search_path", schema.as_str())]);
         }
+        connection.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(settings.connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
@@ -198,9 +200,14 @@ impl PgStore {
     }
 }
 
-// A connection that could not be made, said without the URL (it may hold a password).
+// A connection that could not be made, said without the URL (it may hold a password): the
+// server's own message when it answered (no password, no database, no such role).
 fn unreachable(error: sqlx::Error) -> StoreError {
-    StoreError(format!("cannot connect to PostgreSQL: {error}"))
+    let why = match &error {
+        sqlx::Error::Database(database) => database.message().to_owned(),
+        other => other.to_string(),
+    };
+    StoreError(format!("cannot connect to PostgreSQL: {why}"))
 }
 
 // Refuses a database a newer build migrated (its schema may mean what this build cannot

@@ -131,6 +131,10 @@ async fn a_server_that_cannot_be_reached_or_a_wrong_url_is_a_clear_error() {
     let error = PgStore::open(&nobody).await.err().expect("nothing listens on port 1");
     assert!(error.0.contains("cannot connect to PostgreSQL"), "{error}");
     assert!(!error.0.contains("secret"), "the password is never repeated: {error}");
+    let (server, _) = database_url().rsplit_once('/').map(|(a, b)| (a.to_owned(), b.to_owned())).unwrap();
+    let missing = PgSettings { url: format!("{server}/switchyard_no_such_db"), schema: None, connections: 1, batch: 1 };
+    let error = PgStore::open(&missing).await.err().expect("no such database");
+    assert!(error.0.contains("database \"switchyard_no_such_db\" does not exist"), "{error}");
     let garbled = PgSettings { url: "postgres://[::1".into(), schema: None, connections: 1, batch: 1 };
     let error = PgStore::open(&garbled).await.err().expect("not a URL");
     assert!(error.0.contains("the PostgreSQL URL cannot be read"), "{error}");
