@@ -80,6 +80,19 @@ fn postgres_args(dir: &std::path::Path) -> Vec<String> {
     vec!["--store".into(), url, "--store-schema".into(), format!("serve_{name}_{}", std::process::id())]
 }
 
+// `serve` on a store in `dir` (SQLite in `dir/data`, plus whatever `store` says) with the
+// test's tokens, listening on a free port.
+fn serve_args(dir: &std::path::Path, store: fn(&std::path::Path) -> Vec<String>) -> Vec<String> {
+    let config = dir.join("switchyard.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let data = dir.join("data");
+    let mut args: Vec<String> =
+        ["serve", "--listen", "127.0.0.1:0", "--data", data.to_str().unwrap()].into_iter().map(String::from).collect();
+    args.extend(["--config".to_owned(), config.to_str().unwrap().to_owned()]);
+    args.extend(store(dir));
+    args
+}
+
 #[test]
 fn a_hard_kill_loses_no_acknowledged_reservation() {
     hard_kill(|_| Vec::new());
@@ -95,13 +108,8 @@ fn a_hard_kill_loses_no_acknowledged_reservation_on_postgres() {
 // order and every reserved unit.
 fn hard_kill(store: fn(&std::path::Path) -> Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("switchyard.toml");
-    std::fs::write(&config, CONFIG).unwrap();
-    let data = dir.path().join("data");
-    let (data, config) = (data.to_str().unwrap().to_owned(), config.to_str().unwrap().to_owned());
-    let store = store(dir.path());
-    let mut common = vec!["serve", "--listen", "127.0.0.1:0", "--data", &data, "--config", &config];
-    common.extend(store.iter().map(String::as_str));
+    let owned = serve_args(dir.path(), store);
+    let common: Vec<&str> = owned.iter().map(String::as_str).collect();
     let (mut server, base) = start(&[&common[..], &["--demo"]].concat());
 
     let scenario = Scenario::from_json(
@@ -219,13 +227,8 @@ fn a_standby_takes_over_when_the_serving_instance_is_killed_on_postgres() {
 // and new ones.
 fn failover(store: fn(&std::path::Path) -> Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("switchyard.toml");
-    std::fs::write(&config, CONFIG).unwrap();
-    let data = dir.path().join("data");
-    let (data, config) = (data.to_str().unwrap().to_owned(), config.to_str().unwrap().to_owned());
-    let store = store(dir.path());
-    let mut common = vec!["serve", "--listen", "127.0.0.1:0", "--data", &data, "--config", &config];
-    common.extend(store.iter().map(String::as_str));
+    let owned = serve_args(dir.path(), store);
+    let common: Vec<&str> = owned.iter().map(String::as_str).collect();
     let (mut active, base) = start(&[&common[..], &["--demo"]].concat());
 
     let mut standby = Command::new(env!("CARGO_BIN_EXE_switchyard"))
