@@ -10,10 +10,6 @@ CREATE TABLE stock (
     location TEXT NOT NULL,
     on_hand BIGINT NOT NULL,
     safety_stock BIGINT NOT NULL,
-    -- Units the orders that hold stock hold here, kept by every commit that changes an order
-    -- (a reservation is refused when it would take more than on hand - reserved - safety
-    -- stock, whatever memory believed).
-    reserved BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (sku, location)
 );
 CREATE TABLE orders (

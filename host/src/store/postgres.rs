@@ -11,7 +11,7 @@
 //! of writes checks in its own transaction: an instance that lost the store to another can
 //! write nothing more.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -23,7 +23,6 @@ use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{Change, Snapshot, Store, StoreError, StoreFuture, StoredOrder, Work};
-use crate::records::OrderStatus;
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> StoreError {
@@ -366,141 +365,11 @@ async fn commit_all(pool: &PgPool, epoch: i64, changes: &[&Change]) -> Result<()
             ));
         }
     }
-    // The orders changed, locked in id order, as they were: what they held before.
-    let mut ids: Vec<&str> = changes
-        .iter()
-        .filter_map(|change| match change {
-            Change::Order { id, .. } => Some(id.as_str()),
-            _ => None,
-        })
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut bodies: HashMap<String, String> = HashMap::new();
-    if !ids.is_empty() {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT id, body FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-                .bind(&ids)
-                .fetch_all(&mut *tx)
-                .await?;
-        bodies.extend(rows);
-    }
-    // Everything but stock in order; what each position gets, in order, per position.
-    let mut positions: BTreeMap<(String, String), Vec<StockOp>> = BTreeMap::new();
     for change in changes {
-        match change {
-            Change::StockLevel { sku, location, on_hand, safety_stock } => positions
-                .entry((sku.clone(), location.clone()))
-                .or_default()
-                .push(StockOp::Level(i64::from(*on_hand), i64::from(*safety_stock))),
-            Change::StockDelta { sku, location, delta } => {
-                positions.entry((sku.clone(), location.clone())).or_default().push(StockOp::Delta(*delta));
-            }
-            Change::Order { id, body, .. } => {
-                let before = bodies.get(id).map(|old| held_by(old)).transpose()?.unwrap_or_default();
-                for (sku, location, qty) in before {
-                    positions.entry((sku, location)).or_default().push(StockOp::Reserve(-qty));
-                }
-                for (sku, location, qty) in held_by(body)? {
-                    positions.entry((sku, location)).or_default().push(StockOp::Reserve(qty));
-                }
-                apply(&mut tx, change).await?;
-                bodies.insert(id.clone(), body.clone());
-            }
-            other => apply(&mut tx, other).await?,
-        }
-    }
-    // Positions in (sku, location) order, so two transactions never wait for each other in a
-    // circle.
-    for ((sku, location), ops) in &positions {
-        let (sku, location) = (sku.as_str(), location.as_str());
-        let mut reserve = 0i64;
-        for op in ops {
-            match op {
-                StockOp::Reserve(qty) => reserve += qty,
-                StockOp::Level(on_hand, safety_stock) => {
-                    sqlx::query(
-                        "INSERT INTO stock (sku, location, on_hand, safety_stock) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (sku, location) DO UPDATE
-                         SET on_hand = excluded.on_hand, safety_stock = excluded.safety_stock",
-                    )
-                    .bind(sku)
-                    .bind(location)
-                    .bind(on_hand)
-                    .bind(safety_stock)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                StockOp::Delta(delta) => {
-                    sqlx::query(
-                        "INSERT INTO stock (sku, location, on_hand, safety_stock) VALUES ($1, $2, GREATEST($3, 0), 0)
-                         ON CONFLICT (sku, location) DO UPDATE SET on_hand = GREATEST(stock.on_hand + $3, 0)",
-                    )
-                    .bind(sku)
-                    .bind(location)
-                    .bind(delta)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-        }
-        if reserve > 0 {
-            // Never more than what is available, whatever memory believed.
-            let taken = sqlx::query(
-                "UPDATE stock SET reserved = reserved + $3
-                 WHERE sku = $1 AND location = $2 AND on_hand - reserved - safety_stock >= $3",
-            )
-            .bind(sku)
-            .bind(location)
-            .bind(reserve)
-            .execute(&mut *tx)
-            .await?;
-            if taken.rows_affected() == 0 {
-                return Err(StoreError(format!(
-                    "not enough of `{sku}` available at `{location}` to reserve {reserve} more units"
-                )));
-            }
-        } else if reserve < 0 {
-            sqlx::query("UPDATE stock SET reserved = GREATEST(reserved + $3, 0) WHERE sku = $1 AND location = $2")
-                .bind(sku)
-                .bind(location)
-                .bind(reserve)
-                .execute(&mut *tx)
-                .await?;
-        }
+        apply(&mut tx, change).await?;
     }
     tx.commit().await?;
     Ok(())
-}
-
-// What a commit does to one position, in the order the changes say it.
-enum StockOp {
-    Level(i64, i64),
-    Delta(i64),
-    Reserve(i64),
-}
-
-// The units an order (its stored JSON) holds against positions: its held units while its
-// status holds stock, as memory counts them.
-fn held_by(body: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
-    #[derive(serde::Deserialize)]
-    struct Holding {
-        status: OrderStatus,
-        #[serde(default)]
-        held_units: Vec<Units>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Units {
-        sku: String,
-        location: String,
-        qty: u32,
-    }
-    let holding: Holding =
-        serde_json::from_str(body).map_err(|e| StoreError(format!("an order's JSON cannot be read: {e}")))?;
-    if !holding.status.holds_stock() {
-        return Ok(Vec::new());
-    }
-    Ok(holding.held_units.into_iter().map(|u| (u.sku, u.location, i64::from(u.qty))).collect())
 }
 
 async fn read_snapshot(tx: &mut Transaction<'static, Postgres>, now: i64) -> Result<Snapshot, StoreError> {
