@@ -39,16 +39,13 @@ pub struct SqliteStore {
 /// The schema as numbered migrations, applied in order when a store is opened; SQLite's
 /// `user_version` counts those applied (rusqlite_migration). A migration that has shipped is
 /// never edited: a change of schema is a new one at the end.
-const MIGRATIONS: &[&str] = &[
-    // 1 (2026-11): the tables of every release before versioning. `IF NOT EXISTS`: a store
-    // those releases wrote (user_version 0, these tables) takes this step unchanged.
-    SCHEMA_1, // 2 (2026-11): memory keeps open orders only (`keep_until`, see `Change::Order`).
-    SCHEMA_2,
-];
+const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2];
 
 /// The schema version this build writes: the number of its migrations.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
+// 1 (2026-11): the tables of every release before versioning. `IF NOT EXISTS`: a store those
+// releases wrote (user_version 0, these tables) takes this step unchanged.
 const SCHEMA_1: &str = "
 CREATE TABLE IF NOT EXISTS locations (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS products (sku TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -69,8 +66,9 @@ CREATE TABLE IF NOT EXISTS recurring_orders (id TEXT PRIMARY KEY, body TEXT NOT 
 CREATE TABLE IF NOT EXISTS inbound (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
-// Closed orders stored before version 2 are kept while their shipments count against a day's
-// capacity (`OrderRecord::keep_until`), open ones for as long as they are open.
+// 2 (2026-11): memory keeps open orders only (`keep_until`, see `Change::Order`). Closed orders
+// stored before are kept while their shipments count against a day's capacity
+// (`OrderRecord::keep_until`), open ones for as long as they are open.
 const SCHEMA_2: &str = "
 ALTER TABLE orders ADD COLUMN keep_until INTEGER NOT NULL DEFAULT 9223372036854775807;
 UPDATE orders SET keep_until = COALESCE(
