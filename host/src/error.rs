@@ -2,6 +2,7 @@
 //! to a status (`api::error`).
 
 use crate::records::DiagnosticRecord;
+use crate::store::StoreError;
 
 /// Why an operation did not happen. Nothing was applied when it fails.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -126,8 +127,15 @@ impl ServiceError {
     }
 }
 
-impl From<crate::store::StoreError> for ServiceError {
-    fn from(error: crate::store::StoreError) -> ServiceError {
-        ServiceError::Unavailable { message: format!("the change was not made durable: {}", error.0) }
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> ServiceError {
+        match error {
+            StoreError::Failed(why) => {
+                ServiceError::Unavailable { message: format!("the change was not made durable: {why}") }
+            }
+            StoreError::Refused(why) => {
+                ServiceError::Conflict { code: "stock_changed", message: format!("the change was refused: {why}") }
+            }
+        }
     }
 }

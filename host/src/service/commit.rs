@@ -1,6 +1,7 @@
 //! Making changes durable: every write of the service reaches the store here, and the one
 //! rollback guard that undoes in memory what a failed step left behind.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -20,33 +21,36 @@ impl Service {
         result.map_err(ServiceError::from)
     }
 
-    /// Commits an order change with `extra` changes, and a webhook delivery for every
-    /// timeline event after the first `seen` and every subscriber that wants it, all in one
+    /// Commits an order change (`previous`: the order as stored, `None` for a new one) with
+    /// `extra` changes, what it changes in the units it holds, and a webhook delivery for every
+    /// timeline event `previous` did not have and every subscriber that wants it, all in one
     /// commit; the deliveries are queued in memory once it is durable.
     pub(super) async fn commit_order(
         &self,
-        seen: usize,
+        previous: Option<&OrderRecord>,
         next: &OrderRecord,
         extra: Vec<Change>,
     ) -> Result<(), ServiceError> {
-        self.commit_orders(&[(seen, next)], extra).await
+        self.commit_orders(&[(previous, next)], extra).await
     }
 
     /// [`Service::commit_order`] for several orders at once: all of them, and `extra`, in one
     /// commit.
     pub(super) async fn commit_orders(
         &self,
-        orders: &[(usize, &OrderRecord)],
+        orders: &[(Option<&OrderRecord>, &OrderRecord)],
         extra: Vec<Change>,
     ) -> Result<(), ServiceError> {
         let mut changes = Vec::with_capacity(orders.len() + extra.len());
-        for (_, next) in orders {
+        for (previous, next) in orders {
             changes.push(order_change(next)?);
+            changes.extend(reserved_changes(*previous, next));
         }
         changes.extend(extra);
         let mut queued = Vec::new();
-        for (seen, next) in orders {
-            for event in next.history.iter().skip(*seen) {
+        for (previous, next) in orders {
+            let seen = previous.map_or(0, |p| p.history.len());
+            for event in next.history.iter().skip(seen) {
                 let name = format!("order.{}", event.event.name());
                 let body =
                     || serde_json::json!({ "event": name, "at": event.at, "detail": event.detail, "order": next });
@@ -133,6 +137,27 @@ pub(super) fn order_change(record: &OrderRecord) -> Result<Change, ServiceError>
         body: body_of(record)?,
         keep_until: record.keep_until().unwrap_or(i64::MAX),
     })
+}
+
+/// What an order's change does to the units reserved at each position: the units it holds
+/// (while its status holds stock, as a restart counts them) after, less before, one
+/// [`Change::Reserve`] per position that changes, in (sku, location) order. The store keeps
+/// its own count of reserved units with them, and refuses a reservation beyond what is
+/// available whatever memory believed.
+fn reserved_changes<'a>(previous: Option<&'a OrderRecord>, next: &'a OrderRecord) -> Vec<Change> {
+    let mut delta: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    let held = |record: &'a OrderRecord| record.held_units.iter().filter(move |_| record.status.holds_stock());
+    for units in previous.into_iter().flat_map(held) {
+        *delta.entry((units.sku.as_str(), units.location.as_str())).or_default() -= i64::from(units.qty);
+    }
+    for units in held(next) {
+        *delta.entry((units.sku.as_str(), units.location.as_str())).or_default() += i64::from(units.qty);
+    }
+    delta
+        .into_iter()
+        .filter(|(_, delta)| *delta != 0)
+        .map(|((sku, location), delta)| Change::Reserve { sku: sku.to_owned(), location: location.to_owned(), delta })
+        .collect()
 }
 
 /// Undoes, when dropped armed, what the steps of an operation did in memory before their

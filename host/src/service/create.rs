@@ -70,7 +70,7 @@ impl Service {
             record.status = OrderStatus::Scheduled;
             record.due_at = Some(due.to_string());
             record.history.push(event(at, EventKind::Scheduled, format!("routes at {due}")));
-            self.commit_order(0, record, Vec::new()).await?;
+            self.commit_order(None, record, Vec::new()).await?;
             rollback.disarm();
             self.notify_created(record);
             return Ok(Created::New(record.clone()));
@@ -79,7 +79,7 @@ impl Service {
         let routed = self.route_new(&catalog, &binding, &order, &mut rollback);
         let routed = routed.inspect_err(|_| self.metrics.order("failed"))?;
         let inbound_changes = self.record_routed(record, &catalog, &binding, &order, routed, at, &mut rollback);
-        self.commit_order(0, record, inbound_changes).await.inspect_err(|_| self.metrics.order("failed"))?;
+        self.commit_order(None, record, inbound_changes).await.inspect_err(|_| self.metrics.order("failed"))?;
         rollback.disarm();
         self.notify_created(record);
         Ok(Created::New(record.clone()))

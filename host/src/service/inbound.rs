@@ -403,8 +403,8 @@ impl Service {
             inbound_change(entry)?,
             Change::StockDelta { sku: entry.sku.clone(), location: entry.location.clone(), delta: i64::from(received) },
         ];
-        let orders: Vec<(usize, &OrderRecord)> =
-            served.iter().map(|(record, next, _)| (record.history.len(), next)).collect();
+        let orders: Vec<(Option<&OrderRecord>, &OrderRecord)> =
+            served.iter().map(|(record, next, _)| (Some(&**record), next)).collect();
         self.commit_orders(&orders, changes).await?;
         // Durable: apply. Reservations first (no ATP check: the units are not on hand yet),
         // then the units, so nobody else sees them free in between.

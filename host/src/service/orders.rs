@@ -95,7 +95,7 @@ impl Service {
                 Vec::new()
             }
         };
-        self.commit_order(record.history.len(), &next, inbound_changes).await?;
+        self.commit_order(Some(&*record), &next, inbound_changes).await?;
         rollback.disarm();
         self.metrics.order(if next.status == OrderStatus::Reserved { "reserved" } else { "rejected" });
         *record = next;
@@ -131,7 +131,7 @@ impl Service {
         next.request = submitted;
         next.due_at = Some(due.to_string());
         next.history.push(event(at, EventKind::Changed, format!("routes at {due}")));
-        self.commit_order(record.history.len(), &next, Vec::new()).await?;
+        self.commit_order(Some(&*record), &next, Vec::new()).await?;
         rollback.disarm();
         self.scheduled.lock().insert((due.0, id.to_owned()));
         *record = next;
@@ -234,7 +234,7 @@ impl Service {
         next.status = OrderStatus::Confirmed;
         next.expires_at = None;
         next.history.push(event(now(), EventKind::Confirmed, ""));
-        self.commit_order(record.history.len(), &next, Vec::new()).await?;
+        self.commit_order(Some(&*record), &next, Vec::new()).await?;
         *record = next;
         Ok(record.clone())
     }
@@ -266,7 +266,7 @@ impl Service {
             next.status = status;
             next.due_at = None;
             next.history.push(event(at, kind, reason));
-            self.commit_order(record.history.len(), &next, Vec::new()).await?;
+            self.commit_order(Some(&*record), &next, Vec::new()).await?;
             *record = next;
             self.metrics.order("cancelled");
             return Ok(record.clone());
@@ -301,7 +301,7 @@ impl Service {
         }
         next.history.push(event(at, kind, reason));
         let inbound_changes = self.inbound_after_freeing(&freed)?;
-        self.commit_order(record.history.len(), &next, inbound_changes).await?;
+        self.commit_order(Some(&*record), &next, inbound_changes).await?;
         self.undo_backorders(id, &freed);
         let releases = self.releases();
         let preorders: Vec<(String, u32)> = record

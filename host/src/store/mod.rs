@@ -26,6 +26,12 @@ pub enum Change {
     StockLevel { sku: String, location: String, on_hand: u32, safety_stock: u32 },
     /// Change a position's on hand by `delta` (receipts, shipments, returns).
     StockDelta { sku: String, location: String, delta: i64 },
+    /// Change the units reserved at a position by `delta`: what an order's change does to the
+    /// units it holds there (`Service::commit_orders` derives them). A store that serves one
+    /// process may ignore it (memory's count is the truth and a restart rebuilds it from the
+    /// orders); PostgreSQL keeps the count and refuses a commit that would reserve more than
+    /// on hand - reserved - safety stock ([`StoreError::Refused`]).
+    Reserve { sku: String, location: String, delta: i64 },
     /// Insert or replace an order (`OrderRecord`). `keep_until`: until when (seconds since the
     /// epoch) memory keeps it (`OrderRecord::keep_until`; `i64::MAX` while it is open): a
     /// start reads only the orders with a later one.
@@ -99,8 +105,17 @@ pub enum Work {
 
 /// Why the store failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("store: {0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    /// The store could not make the change durable (unreachable, full, broken): nothing of it
+    /// was written.
+    #[error("store: {0}")]
+    Failed(String),
+    /// The store refused the change as it stands: a reservation beyond what the store's own
+    /// count says is available (another instance took the units first). Nothing of it was
+    /// written; routing again against fresh stock may succeed.
+    #[error("store: {0}")]
+    Refused(String),
+}
 
 /// What the store's operations return: resolved when the store has answered.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;

@@ -11,7 +11,7 @@
 //! of writes checks in its own transaction: an instance that lost the store to another can
 //! write nothing more.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -26,7 +26,7 @@ use super::{Change, Snapshot, Store, StoreError, StoreFuture, StoredOrder, Work}
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> StoreError {
-        StoreError(error.to_string())
+        StoreError::Failed(error.to_string())
     }
 }
 
@@ -99,7 +99,7 @@ impl PgStore {
     /// version (refusing one from a newer build).
     pub async fn open(settings: &PgSettings) -> Result<PgStore, StoreError> {
         let mut options = PgConnectOptions::from_str(&settings.url)
-            .map_err(|e| StoreError(format!("the PostgreSQL URL cannot be read: {e}")))?
+            .map_err(|e| StoreError::Failed(format!("the PostgreSQL URL cannot be read: {e}")))?
             .application_name("switchyard");
         // One connection first: a server that cannot be reached or refuses us says why at
         // once (the pool would retry until its timeout and say only that it timed out).
@@ -171,7 +171,7 @@ impl PgStore {
             }
             *connection = Some(fresh);
         }
-        let Some(open) = connection.as_mut() else { return Err(StoreError("no claims connection".into())) };
+        let Some(open) = connection.as_mut() else { return Err(StoreError::Failed("no claims connection".into())) };
         let answer = if held.contains(&key) {
             // Held already: the connection still being alive is what keeps it.
             sqlx::query_scalar::<_, bool>("SELECT true").fetch_one(&mut *open).await
@@ -207,7 +207,7 @@ fn unreachable(error: sqlx::Error) -> StoreError {
         sqlx::Error::Database(database) => database.message().to_owned(),
         other => other.to_string(),
     };
-    StoreError(format!("cannot connect to PostgreSQL: {why}"))
+    StoreError::Failed(format!("cannot connect to PostgreSQL: {why}"))
 }
 
 // Refuses a database a newer build migrated (its schema may mean what this build cannot
@@ -220,13 +220,13 @@ async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
         let theirs: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations").fetch_one(pool).await?;
         if theirs > ours {
-            return Err(StoreError(format!(
+            return Err(StoreError::Failed(format!(
                 "the store's schema is version {theirs}, newer than this build of switchyard knows \
                  (up to {ours}): run the newer switchyard that wrote it, or restore a backup"
             )));
         }
     }
-    MIGRATOR.run(pool).await.map_err(|e| StoreError(format!("cannot migrate the store's schema: {e}")))
+    MIGRATOR.run(pool).await.map_err(|e| StoreError::Failed(format!("cannot migrate the store's schema: {e}")))
 }
 
 impl Store for PgStore {
@@ -272,9 +272,11 @@ impl Store for PgStore {
     fn commit(&self, changes: Vec<Change>) -> StoreFuture<'static, ()> {
         let (ack, done) = oneshot::channel();
         if let Err(mpsc::error::SendError((_, ack))) = self.jobs.send((changes, ack)) {
-            let _ = ack.send(Err(StoreError("the store writers have stopped".into())));
+            let _ = ack.send(Err(StoreError::Failed("the store writers have stopped".into())));
         }
-        Box::pin(async move { done.await.unwrap_or_else(|_| Err(StoreError("the store writer stopped".into()))) })
+        Box::pin(
+            async move { done.await.unwrap_or_else(|_| Err(StoreError::Failed("the store writer stopped".into()))) },
+        )
     }
 
     fn claim(&self, work: Work) -> StoreFuture<'_, bool> {
@@ -358,18 +360,114 @@ async fn commit_all(pool: &PgPool, epoch: i64, changes: &[&Change]) -> Result<()
             sqlx::query_scalar("SELECT epoch FROM lease WHERE id = 1 FOR SHARE").fetch_one(&mut *tx).await?;
         if current != epoch {
             tracing::error!(ours = epoch, current, "another instance serves this store now: a write refused");
-            return Err(StoreError(
+            return Err(StoreError::Failed(
                 "another switchyard instance serves this store now (this one lost its lock on it): \
                  nothing more is written from here"
                     .into(),
             ));
         }
     }
+    // Stock deltas and reservations are summed per position and written together; a level
+    // (absolute) writes what was summed before it first, so every position sees its changes
+    // in order.
+    let mut deltas = Deltas::new();
     for change in changes {
-        apply(&mut tx, change).await?;
+        match change {
+            Change::StockDelta { sku, location, delta } => add_delta(&mut deltas, sku, location, *delta, 0),
+            Change::Reserve { sku, location, delta } => add_delta(&mut deltas, sku, location, 0, *delta),
+            Change::StockLevel { .. } => {
+                write_deltas(&mut tx, std::mem::take(&mut deltas)).await?;
+                apply(&mut tx, change).await?;
+            }
+            other => apply(&mut tx, other).await?,
+        }
     }
+    write_deltas(&mut tx, deltas).await?;
     tx.commit().await?;
     Ok(())
+}
+
+// What a commit does to positions: (on hand, reserved) per (sku, location), in that order.
+type Deltas = BTreeMap<(String, String), (i64, i64)>;
+
+fn add_delta(deltas: &mut Deltas, sku: &str, location: &str, on_hand: i64, reserved: i64) {
+    let sum = deltas.entry((sku.to_owned(), location.to_owned())).or_default();
+    sum.0 = sum.0.saturating_add(on_hand);
+    sum.1 = sum.1.saturating_add(reserved);
+}
+
+// Writes `deltas` with two statements whatever their number: the positions' rows locked in
+// (sku, location) order (every transaction takes them in that order, so two instances never
+// wait for each other in a circle), then every position changed at once. A position that
+// takes more units than on hand - reserved - safety stock allows, counting what the same
+// commit adds to on hand, is not changed, and the commit is refused naming it: nothing of it
+// is written.
+async fn write_deltas(tx: &mut Transaction<'static, Postgres>, deltas: Deltas) -> Result<(), StoreError> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let mut skus = Vec::with_capacity(deltas.len());
+    let mut locations = Vec::with_capacity(deltas.len());
+    let mut on_hand = Vec::with_capacity(deltas.len());
+    let mut reserved = Vec::with_capacity(deltas.len());
+    for ((sku, location), (units, held)) in &deltas {
+        skus.push(sku.as_str());
+        locations.push(location.as_str());
+        on_hand.push(*units);
+        reserved.push(*held);
+    }
+    sqlx::query(
+        "SELECT 1 FROM stock JOIN unnest($1::text[], $2::text[]) AS d(sku, location) USING (sku, location)
+         ORDER BY stock.sku, stock.location FOR UPDATE OF stock",
+    )
+    .bind(&skus)
+    .bind(&locations)
+    .execute(&mut **tx)
+    .await?;
+    let written: Vec<(String, String)> = sqlx::query_as(
+        "WITH d AS (
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+                 AS d(sku, location, on_hand, reserved)
+         ),
+         changed AS (
+             UPDATE stock SET on_hand = GREATEST(stock.on_hand + d.on_hand, 0),
+                              reserved = GREATEST(stock.reserved + d.reserved, 0)
+             FROM d
+             WHERE stock.sku = d.sku AND stock.location = d.location
+               AND (d.reserved <= 0
+                    OR stock.on_hand + d.on_hand - stock.reserved - d.reserved - stock.safety_stock >= 0)
+             RETURNING stock.sku, stock.location
+         ),
+         added AS (
+             INSERT INTO stock (sku, location, on_hand, safety_stock, reserved)
+             SELECT d.sku, d.location, GREATEST(d.on_hand, 0), 0, GREATEST(d.reserved, 0) FROM d
+             WHERE NOT EXISTS (SELECT 1 FROM stock WHERE stock.sku = d.sku AND stock.location = d.location)
+               AND (d.reserved <= 0 OR d.on_hand - d.reserved >= 0)
+             ON CONFLICT (sku, location) DO NOTHING
+             RETURNING sku, location
+         )
+         SELECT sku, location FROM changed UNION ALL SELECT sku, location FROM added",
+    )
+    .bind(&skus)
+    .bind(&locations)
+    .bind(&on_hand)
+    .bind(&reserved)
+    .fetch_all(&mut **tx)
+    .await?;
+    if written.len() == deltas.len() {
+        return Ok(());
+    }
+    let written: HashSet<(String, String)> = written.into_iter().collect();
+    let short: Vec<String> = deltas
+        .iter()
+        .filter(|(position, _)| !written.contains(*position))
+        .take(5)
+        .map(|((sku, location), (_, held))| format!("{held} more of `{sku}` at `{location}`"))
+        .collect();
+    Err(StoreError::Refused(format!(
+        "not enough stock available to reserve {} (another instance took it first)",
+        short.join(", ")
+    )))
 }
 
 async fn read_snapshot(tx: &mut Transaction<'static, Postgres>, now: i64) -> Result<Snapshot, StoreError> {
@@ -455,16 +553,8 @@ async fn apply(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Resu
         .execute(&mut **tx)
         .await
         .map(drop),
-        Change::StockDelta { sku, location, delta } => sqlx::query(
-            "INSERT INTO stock (sku, location, on_hand, safety_stock) VALUES ($1, $2, GREATEST($3, 0), 0)
-             ON CONFLICT (sku, location) DO UPDATE SET on_hand = GREATEST(stock.on_hand + $3, 0)",
-        )
-        .bind(sku)
-        .bind(location)
-        .bind(*delta)
-        .execute(&mut **tx)
-        .await
-        .map(drop),
+        // Summed and written by `write_deltas`.
+        Change::StockDelta { .. } | Change::Reserve { .. } => Ok(()),
         Change::Order { id, idempotency_key, status, body, keep_until } => sqlx::query(
             "INSERT INTO orders (id, idempotency_key, status, body, keep_until) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body,

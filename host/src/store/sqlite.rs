@@ -18,7 +18,7 @@ use super::{Change, Snapshot, Store, StoreError, StoreFuture, StoredOrder, Work}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> StoreError {
-        StoreError(error.to_string())
+        StoreError::Failed(error.to_string())
     }
 }
 
@@ -82,7 +82,7 @@ impl SqliteStore {
     /// the writer.
     pub fn open(directory: &Path, batch: usize) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(directory)
-            .map_err(|e| StoreError(format!("cannot create `{}`: {e}", directory.display())))?;
+            .map_err(|e| StoreError::Failed(format!("cannot create `{}`: {e}", directory.display())))?;
         let path = directory.join("switchyard.db");
         let mut connection = Connection::open(&path)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
@@ -95,7 +95,7 @@ impl SqliteStore {
         thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || writer(connection, receiver, batch))
-            .map_err(|e| StoreError(format!("cannot start the store writer: {e}")))?;
+            .map_err(|e| StoreError::Failed(format!("cannot start the store writer: {e}")))?;
         Ok(SqliteStore {
             sender,
             reader: parking_lot::Mutex::new(reader),
@@ -148,9 +148,11 @@ impl Store for SqliteStore {
     fn commit(&self, changes: Vec<Change>) -> StoreFuture<'static, ()> {
         let (ack, done) = oneshot::channel();
         if let Err(mpsc::SendError((_, ack))) = self.sender.send((changes, ack)) {
-            let _ = ack.send(Err(StoreError("the store writer has stopped".into())));
+            let _ = ack.send(Err(StoreError::Failed("the store writer has stopped".into())));
         }
-        Box::pin(async move { done.await.unwrap_or_else(|_| Err(StoreError("the store writer stopped".into()))) })
+        Box::pin(
+            async move { done.await.unwrap_or_else(|_| Err(StoreError::Failed("the store writer stopped".into()))) },
+        )
     }
 
     fn claim(&self, _work: Work) -> StoreFuture<'_, bool> {
@@ -185,14 +187,16 @@ impl SqliteStore {
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|e| StoreError(format!("cannot open `{}`: {e}", path.display())))?;
+            .map_err(|e| StoreError::Failed(format!("cannot open `{}`: {e}", path.display())))?;
         match file.try_lock() {
             Ok(()) => {
                 *exclusive = Some(file);
                 Ok(true)
             }
             Err(std::fs::TryLockError::WouldBlock) => Ok(false),
-            Err(std::fs::TryLockError::Error(e)) => Err(StoreError(format!("cannot lock `{}`: {e}", path.display()))),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(StoreError::Failed(format!("cannot lock `{}`: {e}", path.display())))
+            }
         }
     }
 }
@@ -202,13 +206,13 @@ impl SqliteStore {
 fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if usize::try_from(version).map_or(true, |version| version > SCHEMA_VERSION) {
-        return Err(StoreError(format!(
+        return Err(StoreError::Failed(format!(
             "the store's schema is version {version}, newer than this build of switchyard knows \
              (up to {SCHEMA_VERSION}): run the newer switchyard that wrote it, or restore a backup"
         )));
     }
     let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
-    migrations.to_latest(connection).map_err(|e| StoreError(format!("cannot migrate the store's schema: {e}")))
+    migrations.to_latest(connection).map_err(|e| StoreError::Failed(format!("cannot migrate the store's schema: {e}")))
 }
 
 // Everything memory keeps, in one read transaction (one picture however the writer goes on).
@@ -333,6 +337,9 @@ fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error
              ON CONFLICT(sku, location) DO UPDATE SET on_hand = max(on_hand + ?3, 0)",
             params![sku, location, delta],
         ),
+        // One process serves a SQLite store: memory's count of reserved units is the truth,
+        // rebuilt from the orders at start.
+        Change::Reserve { .. } => Ok(0),
         Change::Order { id, idempotency_key, status, body, keep_until } => connection.execute(
             "INSERT INTO orders (id, idempotency_key, status, body, keep_until) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body,

@@ -58,7 +58,10 @@ async fn a_new_schema_is_migrated_once_and_a_newer_one_is_refused() {
     ))
     .await;
     let error = PgStore::open(&settings(&schema)).await.err().expect("refused");
-    assert!(error.0.contains(&format!("the store's schema is version {newer}, newer than this build")), "{error}");
+    assert!(
+        error.to_string().contains(&format!("the store's schema is version {newer}, newer than this build")),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -129,15 +132,15 @@ async fn a_server_that_cannot_be_reached_or_a_wrong_url_is_a_clear_error() {
     let nobody =
         PgSettings { url: "postgres://postgres:secret@127.0.0.1:1/x".into(), schema: None, connections: 1, batch: 1 };
     let error = PgStore::open(&nobody).await.err().expect("nothing listens on port 1");
-    assert!(error.0.contains("cannot connect to PostgreSQL"), "{error}");
-    assert!(!error.0.contains("secret"), "the password is never repeated: {error}");
+    assert!(error.to_string().contains("cannot connect to PostgreSQL"), "{error}");
+    assert!(!error.to_string().contains("secret"), "the password is never repeated: {error}");
     let (server, _) = database_url().rsplit_once('/').map(|(a, b)| (a.to_owned(), b.to_owned())).unwrap();
     let missing = PgSettings { url: format!("{server}/switchyard_no_such_db"), schema: None, connections: 1, batch: 1 };
     let error = PgStore::open(&missing).await.err().expect("no such database");
-    assert!(error.0.contains("database \"switchyard_no_such_db\" does not exist"), "{error}");
+    assert!(error.to_string().contains("database \"switchyard_no_such_db\" does not exist"), "{error}");
     let garbled = PgSettings { url: "postgres://[::1".into(), schema: None, connections: 1, batch: 1 };
     let error = PgStore::open(&garbled).await.err().expect("not a URL");
-    assert!(error.0.contains("the PostgreSQL URL cannot be read"), "{error}");
+    assert!(error.to_string().contains("the PostgreSQL URL cannot be read"), "{error}");
 
     let not_postgres = switchyard_host::Config::from_toml("store = \"mysql://root:secret@db/shop\"").unwrap_err();
     assert!(not_postgres.contains("store is not a PostgreSQL URL"), "{not_postgres}");
@@ -206,10 +209,56 @@ async fn an_instance_that_lost_the_store_to_another_writes_nothing_more() {
 
     // The first writes nothing more, and claims no work; the second writes.
     let refused = first.commit(vec![order("first-2")]).await.expect_err("fenced off");
-    assert!(refused.0.contains("another switchyard instance serves this store now"), "{refused}");
+    assert!(refused.to_string().contains("another switchyard instance serves this store now"), "{refused}");
     assert!(!first.claim(Work::Expiry).await.unwrap_or(false), "its work is the new instance's");
     second.commit(vec![order("second-1")]).await.unwrap();
     eventually("the second instance runs the expiry", async || second.claim(Work::Expiry).await.unwrap()).await;
     let stored: Vec<String> = second.all_orders().await.unwrap().into_iter().map(|(id, _, _)| id).collect();
     assert_eq!(stored, ["first-1", "second-1"]);
+}
+
+#[tokio::test]
+async fn the_database_never_reserves_more_than_is_available_whatever_memory_believed() {
+    use switchyard_host::store::{Change, StoreError};
+    let (_dir, schema) = fresh_schema();
+    // Two stores on one database, as two processes whose memories each think the units free.
+    let (one, other) =
+        (PgStore::open(&settings(&schema)).await.unwrap(), PgStore::open(&settings(&schema)).await.unwrap());
+    let level = |on_hand| Change::StockLevel { sku: "SKU-A".into(), location: "DC-1".into(), on_hand, safety_stock: 1 };
+    let reserve = |delta| Change::Reserve { sku: "SKU-A".into(), location: "DC-1".into(), delta };
+    let order = |id: &str| Change::Order {
+        id: id.into(),
+        idempotency_key: None,
+        status: "reserved".into(),
+        body: "{}".into(),
+        keep_until: i64::MAX,
+    };
+    one.commit(vec![level(5)]).await.unwrap();
+    one.commit(vec![order("o-1"), reserve(3)]).await.unwrap();
+    // 5 on hand - 3 reserved - 1 safety stock: one unit left.
+    let refused = other.commit(vec![order("o-2"), reserve(2)]).await.expect_err("only one unit is available");
+    assert!(matches!(&refused, StoreError::Refused(why) if why.contains("2 more of `SKU-A` at `DC-1`")), "{refused}");
+    assert!(other.all_orders().await.unwrap().iter().all(|(id, _, _)| id != "o-2"), "nothing of it was written");
+    other.commit(vec![order("o-3"), reserve(1)]).await.unwrap();
+    // Units received in the same commit count (a receipt serving backorders); a release gives
+    // units back; a shipment takes them from on hand and reserved together.
+    other
+        .commit(vec![Change::StockDelta { sku: "SKU-A".into(), location: "DC-1".into(), delta: 2 }, reserve(2)])
+        .await
+        .unwrap();
+    one.commit(vec![order("o-1"), reserve(-3)]).await.unwrap();
+    one.commit(vec![Change::StockDelta { sku: "SKU-A".into(), location: "DC-1".into(), delta: -1 }, reserve(-1)])
+        .await
+        .unwrap();
+    // Nothing reserved where there is no position.
+    let nowhere = Change::Reserve { sku: "SKU-A".into(), location: "DC-9".into(), delta: 1 };
+    assert!(matches!(one.commit(vec![nowhere]).await, Err(StoreError::Refused(_))));
+    let mut db = sqlx::PgConnection::connect(&database_url()).await.unwrap();
+    let counts: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT location, on_hand, reserved FROM {schema}.stock WHERE sku = 'SKU-A' ORDER BY location"
+    )))
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(counts, [("DC-1".to_owned(), 6, 2)], "5 + 2 - 1 on hand; 3 + 1 + 2 - 3 - 1 reserved");
 }

@@ -251,4 +251,27 @@ pub async fn assert_restart_matches(dir: &Path, service: &Service) {
     assert_eq!(stored.preordered, memory.preordered, "preorder counts");
     assert_eq!(stored.deliveries, memory.deliveries, "webhook deliveries");
     assert_eq!(stored, memory, "the rest of the state");
+    assert_store_positions_match(dir, &memory.positions).await;
+}
+
+/// On PostgreSQL, the store's own count of every position (on hand, units reserved by the
+/// orders holding stock, safety stock) equals memory's.
+async fn assert_store_positions_match(dir: &Path, memory: &[switchyard_host::service::PositionState]) {
+    let settings = config(dir, 900);
+    let (Some(url), Some(schema)) = (&settings.store, &settings.store_schema) else { return };
+    use sqlx::Connection;
+    let mut db = sqlx::PgConnection::connect(url).await.unwrap();
+    let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT sku, location, on_hand, reserved, safety_stock FROM {schema}.stock
+         WHERE on_hand > 0 OR reserved > 0 OR safety_stock > 0"
+    )))
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let mut stored: Vec<(String, String, u32, u32, u32)> =
+        rows.into_iter().map(|(s, l, h, r, k)| (s, l, h as u32, r as u32, k as u32)).collect();
+    stored.sort();
+    let mut memory: Vec<_> = memory.iter().filter(|(_, _, h, r, k)| *h > 0 || *r > 0 || *k > 0).cloned().collect();
+    memory.sort();
+    assert_eq!(stored, memory, "positions: the PostgreSQL store's count (left) vs memory (right)");
 }
