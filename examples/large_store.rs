@@ -87,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
                 schema: args.store_schema.clone(),
                 connections: 4,
                 batch: 512,
+                origin: None,
             })
             .await?,
         ),
@@ -111,6 +112,7 @@ async fn main() -> anyhow::Result<()> {
                 status: record.status.name().to_owned(),
                 body: serde_json::to_string(&record)?,
                 keep_until: record.keep_until().unwrap_or(i64::MAX),
+                revision: record.revision,
             });
         }
         store.commit(changes).await.context("writing orders")?;

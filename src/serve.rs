@@ -42,8 +42,13 @@ pub struct ServeArgs {
     /// A hot standby: while another process serves the store, wait (checking every second)
     /// and take it over when that process stops or dies. Without it, a store served
     /// elsewhere is an error.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shared")]
     pub standby: bool,
+    /// With `--store`: serve the PostgreSQL store together with other instances started with
+    /// `--shared` (behind one load balancer); each learns the others' changes from the
+    /// store's change feed. Overrides the config file's `shared`.
+    #[arg(long)]
+    pub shared: bool,
     /// Seed a sample network, stock and policies, add demo tokens, print curl lines.
     #[arg(long)]
     pub demo: bool,
@@ -75,6 +80,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(schema) = &args.store_schema {
         config.store_schema = Some(schema.clone());
     }
+    config.shared |= args.shared;
     match (&args.data, args.demo) {
         (Some(data), _) => config.data = data.clone(),
         (None, true) => config.data = std::env::temp_dir().join(format!("switchyard-demo-{}", std::process::id())),
@@ -103,14 +109,18 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let listen = config.listen;
         let data = config.data.clone();
         let store = match &config.store {
-            Some(_) => {
-                format!("store in PostgreSQL, schema {}", config.store_schema.as_deref().unwrap_or("from the URL"))
-            }
+            Some(_) => format!(
+                "store in PostgreSQL, schema {}{}",
+                config.store_schema.as_deref().unwrap_or("from the URL"),
+                if config.shared { ", shared with other instances" } else { "" }
+            ),
             None => format!("data in {}", data.display()),
         };
         // A second process on the same store stops (or, a standby, waits) here, before reading
         // the store back.
-        let service = if args.standby {
+        let service = if config.shared {
+            Service::open_shared(config).await
+        } else if args.standby {
             let waiting = |why: &str| eprintln!("switchyard standby: waiting to take the store over ({why})");
             Service::open_standby(config, std::time::Duration::from_secs(1), waiting).await
         } else {

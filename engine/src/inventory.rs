@@ -189,6 +189,27 @@ impl Inventory {
         }
     }
 
+    /// Applies what another process sharing the record did to a position (deltas of on hand,
+    /// reserved and safety stock, checked by the record it came from), creating the position
+    /// if needed; each count stays within `0..=u32::MAX`.
+    pub fn apply_delta(&self, sku: SkuId, location: LocationId, on_hand: i64, reserved: i64, safety_stock: i64) {
+        let clamp = |count: u32, delta: i64| u32::try_from((i64::from(count) + delta).max(0)).unwrap_or(u32::MAX);
+        let mut shard = self.shards[shard_of(sku)].lock();
+        shard.mark(sku, location);
+        let positions = shard.stock.entry(sku).or_default();
+        let at = match positions.binary_search_by_key(&location, |p| p.location) {
+            Ok(at) => at,
+            Err(at) => {
+                positions.insert(at, Position { location, on_hand: 0, reserved: 0, safety_stock: 0 });
+                at
+            }
+        };
+        let position = &mut positions[at];
+        position.on_hand = clamp(position.on_hand, on_hand);
+        position.reserved = clamp(position.reserved, reserved);
+        position.safety_stock = clamp(position.safety_stock, safety_stock);
+    }
+
     /// The position of `sku` at `location`, if stock is recorded there.
     pub fn position(&self, sku: SkuId, location: LocationId) -> Option<Position> {
         let mut shard = self.shards[shard_of(sku)].lock();

@@ -47,6 +47,10 @@ pub struct Config {
     pub store_schema: Option<String>,
     /// With a PostgreSQL `store`: most connections this process opens to it (the pool).
     pub store_connections: u32,
+    /// With a PostgreSQL `store`: serve it together with other instances (each started with
+    /// it), learning their changes from the store's change feed. Without it, one instance
+    /// serves the store alone.
+    pub shared: bool,
     /// Seconds a reservation holds stock unless the order is confirmed.
     pub reservation_ttl_secs: u64,
     /// Seconds before a requested delivery date an order is routed.
@@ -101,6 +105,7 @@ impl Default for Config {
             store: None,
             store_schema: None,
             store_connections: 16,
+            shared: false,
             reservation_ttl_secs: 15 * 60,
             delivery_lead_secs: 2 * 86_400,
             max_body_bytes: 1 << 20,
@@ -162,6 +167,9 @@ impl Config {
                     switchyard_engine::clean_text(schema, 80)
                 ));
             }
+        }
+        if self.shared && self.store.is_none() {
+            return Err("shared needs a PostgreSQL store: only one instance serves an embedded store".to_owned());
         }
         if self.store_connections == 0 {
             return Err("store_connections must be at least 1".to_owned());

@@ -133,6 +133,12 @@ impl From<StoreError> for ServiceError {
             StoreError::Failed(why) => {
                 ServiceError::Unavailable { message: format!("the change was not made durable: {why}") }
             }
+            StoreError::Duplicate(why) => {
+                ServiceError::Conflict { code: "duplicate", message: format!("the change was refused: {why}") }
+            }
+            StoreError::Stale(why) => {
+                ServiceError::Conflict { code: "order_changed", message: format!("the change was refused: {why}") }
+            }
             StoreError::Refused(why) => {
                 ServiceError::Conflict { code: "stock_changed", message: format!("the change was refused: {why}") }
             }

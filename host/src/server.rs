@@ -32,7 +32,9 @@ pub async fn serve_until(
     listener: tokio::net::TcpListener,
     stop: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    service.hold_store_exclusively().await.map_err(std::io::Error::other)?;
+    if !service.config().shared {
+        service.hold_store_exclusively().await.map_err(std::io::Error::other)?;
+    }
     let mut background = spawn_background(&service);
     let app = crate::api::app(Arc::clone(&service));
     let header_timeout = Duration::from_secs(service.config().header_read_timeout_secs.max(1));
@@ -103,6 +105,10 @@ fn spawn_background(service: &Arc<Service>) -> JoinSet<()> {
             }
         }
     };
+    if service.config().shared {
+        let following = Arc::clone(service);
+        tasks.spawn(async move { following.follow_changes().await });
+    }
     tasks.spawn(every_second(None, |s| {
         Box::pin(async move {
             let shifted = s.refresh_time_zones().await;

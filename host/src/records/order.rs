@@ -293,6 +293,11 @@ pub struct OrderRecord {
     pub returns: Vec<ReturnRecord>,
     /// Every state change.
     pub history: Vec<Event>,
+    /// How many times it was written: each write is of the revision after the one it read,
+    /// so two instances changing one order at once cannot both succeed (0: stored before
+    /// revisions were counted).
+    #[serde(default)]
+    pub revision: u64,
 }
 
 impl OrderRecord {

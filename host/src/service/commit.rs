@@ -28,27 +28,28 @@ impl Service {
     pub(super) async fn commit_order(
         &self,
         previous: Option<&OrderRecord>,
-        next: &OrderRecord,
+        next: &mut OrderRecord,
         extra: Vec<Change>,
     ) -> Result<(), ServiceError> {
-        self.commit_orders(&[(previous, next)], extra).await
+        self.commit_orders(&mut [(previous, next)], extra).await
     }
 
     /// [`Service::commit_order`] for several orders at once: all of them, and `extra`, in one
     /// commit.
     pub(super) async fn commit_orders(
         &self,
-        orders: &[(Option<&OrderRecord>, &OrderRecord)],
+        orders: &mut [(Option<&OrderRecord>, &mut OrderRecord)],
         extra: Vec<Change>,
     ) -> Result<(), ServiceError> {
         let mut changes = Vec::with_capacity(orders.len() + extra.len());
-        for (previous, next) in orders {
+        for (previous, next) in orders.iter_mut() {
+            next.revision = previous.map_or(next.revision, |p| p.revision) + 1;
             changes.push(order_change(next)?);
             changes.extend(reserved_changes(*previous, next));
         }
         changes.extend(extra);
         let mut queued = Vec::new();
-        for (previous, next) in orders {
+        for (previous, next) in orders.iter() {
             let seen = previous.map_or(0, |p| p.history.len());
             for event in next.history.iter().skip(seen) {
                 let name = format!("order.{}", event.event.name());
@@ -136,6 +137,7 @@ pub(super) fn order_change(record: &OrderRecord) -> Result<Change, ServiceError>
         status: record.status.name().to_owned(),
         body: body_of(record)?,
         keep_until: record.keep_until().unwrap_or(i64::MAX),
+        revision: record.revision,
     })
 }
 

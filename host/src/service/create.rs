@@ -50,6 +50,9 @@ enum Admission {
     Replay(Box<OrderRecord>),
 }
 
+// How many times an order is routed when instances sharing the store race for its stock.
+const ROUTING_ATTEMPTS: u32 = 3;
+
 impl Service {
     /// Routes and reserves an order, durably (or schedules it when it holds or asks for a
     /// later delivery); the same order id again returns the order.
@@ -75,11 +78,34 @@ impl Service {
             self.notify_created(record);
             return Ok(Created::New(record.clone()));
         }
-        let binding = self.binding_for(&catalog, &order)?;
-        let routed = self.route_new(&catalog, &binding, &order, &mut rollback);
-        let routed = routed.inspect_err(|_| self.metrics.order("failed"))?;
-        let inbound_changes = self.record_routed(record, &catalog, &binding, &order, routed, at, &mut rollback);
-        self.commit_order(None, record, inbound_changes).await.inspect_err(|_| self.metrics.order("failed"))?;
+        let pending = record.clone();
+        let mut catalog = catalog;
+        for attempt in 1.. {
+            let binding = self.binding_for(&catalog, &order)?;
+            let mut routing = Rollback::new();
+            let routed = self.route_new(&catalog, &binding, &order, &mut routing);
+            let routed = routed.inspect_err(|_| self.metrics.order("failed"))?;
+            let inbound_changes = self.record_routed(record, &catalog, &binding, &order, routed, at, &mut routing);
+            match self.commit_order(None, record, inbound_changes).await {
+                Ok(()) => {
+                    routing.disarm();
+                    break;
+                }
+                // Another instance sharing the store took units this one believed free: learn
+                // what they did and route again against fresh stock (a few times at most).
+                Err(ServiceError::Conflict { code: "stock_changed", .. }) if attempt < ROUTING_ATTEMPTS => {
+                    drop(routing);
+                    *record = pending.clone();
+                    self.metrics.order("rerouted_after_race");
+                    self.catch_up().await?;
+                    catalog = self.catalog();
+                }
+                Err(error) => {
+                    self.metrics.order("failed");
+                    return Err(error);
+                }
+            }
+        }
         rollback.disarm();
         self.notify_created(record);
         Ok(Created::New(record.clone()))
@@ -121,6 +147,7 @@ impl Service {
             returns: Vec::new(),
             backorders: Vec::new(),
             history: Vec::new(),
+            revision: 0,
         };
         let slot = Arc::new(AsyncMutex::new(pending));
         let Ok(guard) = Arc::clone(&slot).try_lock_owned() else {

@@ -145,7 +145,7 @@ impl Service {
             next.status = OrderStatus::Delivered;
         }
         next.history.push(event_with_reason(now(), event_kind(state), &location, &event.reason));
-        self.commit_order(Some(&*record), &next, Vec::new()).await?;
+        self.commit_order(Some(&*record), &mut next, Vec::new()).await?;
         *record = next;
         Ok(record.clone())
     }
@@ -217,7 +217,7 @@ impl Service {
             };
             return Err(ServiceError::conflict("stock_mismatch", message));
         }
-        self.commit_order(Some(&*record), &next, deltas).await?;
+        self.commit_order(Some(&*record), &mut next, deltas).await?;
         // INVARIANT: checked above; the locks that make the check hold are still held.
         if let Err(error) = self.inventory.consume(&consumed) {
             tracing::error!(%error, order = id, "a shipment checked before its commit failed in memory");
@@ -304,7 +304,7 @@ impl Service {
             next.status = OrderStatus::Rejected;
             next.expires_at = None;
         }
-        if let Err(error) = self.commit_order(Some(&*record), &next, Vec::new()).await {
+        if let Err(error) = self.commit_order(Some(&*record), &mut next, Vec::new()).await {
             if let Some(reservation) = &routed.reservation {
                 self.inventory.release(reservation).ok();
             }

@@ -403,9 +403,10 @@ impl Service {
             inbound_change(entry)?,
             Change::StockDelta { sku: entry.sku.clone(), location: entry.location.clone(), delta: i64::from(received) },
         ];
-        let orders: Vec<(Option<&OrderRecord>, &OrderRecord)> =
-            served.iter().map(|(record, next, _)| (Some(&**record), next)).collect();
-        self.commit_orders(&orders, changes).await?;
+        let mut orders: Vec<(Option<&OrderRecord>, &mut OrderRecord)> =
+            served.iter_mut().map(|(record, next, _)| (Some(&**record), next)).collect();
+        self.commit_orders(&mut orders, changes).await?;
+        drop(orders);
         // Durable: apply. Reservations first (no ATP check: the units are not on hand yet),
         // then the units, so nobody else sees them free in between.
         self.inbound.lock().insert(id.clone(), entry.clone());

@@ -49,6 +49,7 @@ mod atp_feed;
 mod catalog;
 mod commit;
 mod create;
+mod feed;
 mod fulfilment;
 mod inbound;
 pub mod limits;
@@ -149,6 +150,11 @@ pub struct Service {
     // What the last start could not read back from the store, and why.
     unreadable: Mutex<Vec<String>>,
     ready: AtomicBool,
+    // Serving together with other instances: where the change feed continues, and the stock
+    // changes whose product or location memory does not know yet.
+    feed_cursor: AsyncMutex<Option<String>>,
+    feed_waiting: Mutex<Vec<crate::store::FeedEntry>>,
+    feed_orders_waiting: Mutex<Vec<String>>,
 }
 
 /// The webhook event sent when a SKU's available-to-promise changes.
@@ -262,6 +268,9 @@ impl Service {
             atp_unpublished: Mutex::new(Vec::new()),
             unreadable: Mutex::new(Vec::new()),
             ready: AtomicBool::new(false),
+            feed_cursor: AsyncMutex::new(snapshot.feed_cursor.clone()),
+            feed_waiting: Mutex::new(Vec::new()),
+            feed_orders_waiting: Mutex::new(Vec::new()),
         };
         service.recover(snapshot)?;
         service.ready.store(true, Ordering::Release);
@@ -326,6 +335,13 @@ async fn open_store(config: &Config) -> Result<Box<dyn Store>, String> {
                 schema: config.store_schema.clone(),
                 connections: config.store_connections,
                 batch: config.commit_batch,
+                // Each instance serving together is named in the feed by its host, process
+                // and start.
+                origin: config.shared.then(|| {
+                    let host = std::env::var("HOSTNAME").unwrap_or_default();
+                    let started = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+                    format!("{host}/{}/{started}", std::process::id())
+                }),
             };
             Box::new(PgStore::open(&settings).await.map_err(|e| e.to_string())?)
         }

@@ -95,7 +95,7 @@ impl Service {
                 Vec::new()
             }
         };
-        self.commit_order(Some(&*record), &next, inbound_changes).await?;
+        self.commit_order(Some(&*record), &mut next, inbound_changes).await?;
         rollback.disarm();
         self.metrics.order(if next.status == OrderStatus::Reserved { "reserved" } else { "rejected" });
         *record = next;
@@ -131,7 +131,7 @@ impl Service {
         next.request = submitted;
         next.due_at = Some(due.to_string());
         next.history.push(event(at, EventKind::Changed, format!("routes at {due}")));
-        self.commit_order(Some(&*record), &next, Vec::new()).await?;
+        self.commit_order(Some(&*record), &mut next, Vec::new()).await?;
         rollback.disarm();
         self.scheduled.lock().insert((due.0, id.to_owned()));
         *record = next;
@@ -161,6 +161,10 @@ impl Service {
         }
         let _reading = self.reading_back.read().await;
         let Some((_, _, body)) = self.store.order(id).await? else { return Ok(None) };
+        // Serving together with other instances: what the transaction that wrote it did to
+        // stock is in memory before anything is done with it (releasing units memory has not
+        // counted yet would fail).
+        self.catch_up().await?;
         let record: OrderRecord = serde_json::from_str(&body)
             .map_err(|e| ServiceError::internal(format!("stored order `{id}` cannot be read: {e}")))?;
         // Another request may have read it meanwhile: one slot per order, the first one.
@@ -234,7 +238,7 @@ impl Service {
         next.status = OrderStatus::Confirmed;
         next.expires_at = None;
         next.history.push(event(now(), EventKind::Confirmed, ""));
-        self.commit_order(Some(&*record), &next, Vec::new()).await?;
+        self.commit_order(Some(&*record), &mut next, Vec::new()).await?;
         *record = next;
         Ok(record.clone())
     }
@@ -266,7 +270,7 @@ impl Service {
             next.status = status;
             next.due_at = None;
             next.history.push(event(at, kind, reason));
-            self.commit_order(Some(&*record), &next, Vec::new()).await?;
+            self.commit_order(Some(&*record), &mut next, Vec::new()).await?;
             *record = next;
             self.metrics.order("cancelled");
             return Ok(record.clone());
@@ -301,7 +305,7 @@ impl Service {
         }
         next.history.push(event(at, kind, reason));
         let inbound_changes = self.inbound_after_freeing(&freed)?;
-        self.commit_order(Some(&*record), &next, inbound_changes).await?;
+        self.commit_order(Some(&*record), &mut next, inbound_changes).await?;
         self.undo_backorders(id, &freed);
         let releases = self.releases();
         let preorders: Vec<(String, u32)> = record

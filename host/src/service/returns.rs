@@ -136,7 +136,7 @@ impl Service {
             &format!("{return_id} to {} ({reference})", location.id),
             reason,
         ));
-        self.commit_order(Some(&*record), &next, Vec::new()).await?;
+        self.commit_order(Some(&*record), &mut next, Vec::new()).await?;
         *record = next;
         Ok(record.clone())
     }
@@ -229,7 +229,7 @@ impl Service {
             EventKind::ReturnReceived,
             format!("{return_id} at {}: {restocked} unit(s) restocked, {}", entry.location, outcome.name()),
         ));
-        self.commit_order(Some(&*record), &next, deltas).await?;
+        self.commit_order(Some(&*record), &mut next, deltas).await?;
         for (sku, location, delta) in applied {
             // INVARIANT: checked above under `stock_lock`, which is still held.
             if let Err(error) = self.inventory.adjust_stock(sku, location, delta) {

@@ -35,7 +35,9 @@ pub enum Change {
     /// Insert or replace an order (`OrderRecord`). `keep_until`: until when (seconds since the
     /// epoch) memory keeps it (`OrderRecord::keep_until`; `i64::MAX` while it is open): a
     /// start reads only the orders with a later one.
-    Order { id: String, idempotency_key: Option<String>, status: String, body: String, keep_until: i64 },
+    /// `revision`: the order's (`OrderRecord::revision`); a store that instances share writes
+    /// it only over the revision before, and refuses it otherwise ([`StoreError::Stale`]).
+    Order { id: String, idempotency_key: Option<String>, status: String, body: String, keep_until: i64, revision: u64 },
     /// A new policy or plugin version (`VersionMeta` in `meta`).
     PolicyVersion { version: String, name: String, kind: String, source: Vec<u8>, meta: String },
     /// A binding change (appended: the history is the table).
@@ -86,7 +88,35 @@ pub struct Snapshot {
     pub recurring: Vec<String>,
     /// Inbound stock (JSON bodies), in creation order.
     pub inbound: Vec<String>,
+    /// Where the change feed continues from this snapshot (`Store::follow`); `None` for a
+    /// store without one.
+    pub feed_cursor: Option<String>,
 }
+
+/// A change another instance serving the same store made, read from the change feed.
+#[allow(missing_docs)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FeedEntry {
+    /// What it did to a position: deltas of on hand, reserved and safety stock (a new
+    /// position: its values).
+    Stock { sku: String, location: String, on_hand: i64, reserved: i64, safety_stock: i64 },
+    /// A location inserted or replaced (its id).
+    Location(String),
+    /// A product inserted or replaced (its SKU).
+    Product(String),
+    /// A policy or plugin version uploaded (its version).
+    PolicyVersion(String),
+    /// A binding changed (its group).
+    Binding(String),
+    /// An order created or changed (its id).
+    Order(String),
+}
+
+/// A stored policy version: `(version, name, kind, source, meta)`.
+pub type StoredVersion = (String, String, String, Vec<u8>, String);
+
+/// A stored binding: `(group, version, fallback, at)`.
+pub type StoredBinding = (String, String, Option<String>, String);
 
 /// Background work that must run in one place at a time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -110,6 +140,14 @@ pub enum StoreError {
     /// was written.
     #[error("store: {0}")]
     Failed(String),
+    /// The store refused the change: an order id or `Idempotency-Key` another instance took
+    /// at the same moment. Nothing of it was written.
+    #[error("store: {0}")]
+    Duplicate(String),
+    /// The store refused the change: the order was changed meanwhile (by another instance);
+    /// nothing of it was written.
+    #[error("store: {0}")]
+    Stale(String),
     /// The store refused the change as it stands: a reservation beyond what the store's own
     /// count says is available (another instance took the units first). Nothing of it was
     /// written; routing again against fresh stock may succeed.
@@ -150,4 +188,50 @@ pub trait Store: Send + Sync {
 
     /// Why this process may not serve the store while another holds it.
     fn held_elsewhere(&self) -> String;
+
+    /// Serves the store together with other instances (each holds it shared): `false` while
+    /// one process serves it alone. Only PostgreSQL opened with an origin can be shared.
+    fn hold_shared(&self) -> StoreFuture<'_, bool> {
+        Box::pin(async { Err(StoreError::Failed("only a PostgreSQL store can be served by several instances".into())) })
+    }
+
+    /// The changes other instances made since `cursor` (from `Snapshot::feed_cursor` or the
+    /// previous call), oldest first, and the cursor to continue from. Only a store that
+    /// instances share has a feed; the others have nothing to say.
+    fn follow(&self, cursor: String) -> StoreFuture<'_, (Vec<FeedEntry>, String)> {
+        Box::pin(async move { Ok((Vec::new(), cursor)) })
+    }
+
+    /// Resolves when another instance may have changed something, or after `at_most`.
+    fn changed_elsewhere(&self, at_most: std::time::Duration) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            tokio::time::sleep(at_most).await;
+            Ok(())
+        })
+    }
+
+    /// A number no other instance sharing the store has (0 for a store one process serves).
+    fn instance_number(&self) -> StoreFuture<'_, u64> {
+        Box::pin(async { Ok(0) })
+    }
+
+    /// Location `id`'s stored JSON, if any (a change another instance made).
+    fn location(&self, _id: &str) -> StoreFuture<'_, Option<String>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Product `sku`'s stored JSON, if any.
+    fn product(&self, _sku: &str) -> StoreFuture<'_, Option<String>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Stored policy version `version`, if any.
+    fn policy_version(&self, _version: &str) -> StoreFuture<'_, Option<StoredVersion>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// The latest binding of `group`, if any.
+    fn binding(&self, _group: &str) -> StoreFuture<'_, Option<StoredBinding>> {
+        Box::pin(async { Ok(None) })
+    }
 }

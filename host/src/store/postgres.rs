@@ -22,10 +22,25 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::{Change, Snapshot, Store, StoreError, StoreFuture, StoredOrder, Work};
+use super::{
+    Change, FeedEntry, Snapshot, Store, StoreError, StoreFuture, StoredBinding, StoredOrder, StoredVersion, Work,
+};
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> StoreError {
+        if let sqlx::Error::Database(database) = &error
+            && database.is_unique_violation()
+        {
+            // Only instances sharing the store race for a key: one serving alone claims ids
+            // and keys in memory first.
+            return StoreError::Duplicate(match database.constraint() {
+                Some("orders_pkey") => "another instance created an order with this id at the same moment".to_owned(),
+                Some("orders_idempotency_key_key") => {
+                    "another instance created an order with this Idempotency-Key at the same moment".to_owned()
+                }
+                _ => database.message().to_owned(),
+            });
+        }
         StoreError::Failed(error.to_string())
     }
 }
@@ -50,6 +65,10 @@ pub struct PgSettings {
     pub connections: u32,
     /// Most commits grouped in one transaction.
     pub batch: usize,
+    /// Serving together with other instances (`serve --shared`): this instance's name in the
+    /// change feed, which every transaction it writes is tagged with. `None`: one instance
+    /// serves the store, and nothing is written to the feed.
+    pub origin: Option<String>,
 }
 
 // A commit waiting for a writer, and who to tell.
@@ -72,7 +91,16 @@ pub struct PgStore {
     // deployments sharing a database do not claim each other's work.
     lock_class: i32,
     claims: Mutex<Claims>,
+    origin: Option<String>,
+    // Wakes the feed's follower when another instance committed (LISTEN/NOTIFY).
+    listener: Mutex<Option<sqlx::postgres::PgListener>>,
+    // Cursors the feed was read at, to prune what every reader has long read.
+    read_at: Mutex<std::collections::VecDeque<(std::time::Instant, String)>>,
 }
+
+// How long feed rows are kept after this instance read past them: a reader that falls this
+// far behind has bigger problems than the feed.
+const FEED_KEPT: Duration = Duration::from_secs(300);
 
 // The connection that holds this process's advisory locks, and which it holds.
 #[derive(Default)]
@@ -126,7 +154,13 @@ impl PgStore {
         let queue = Arc::new(Mutex::new(queue));
         let epoch = Arc::new(AtomicI64::new(0));
         for _ in 0..WRITERS {
-            tokio::spawn(writer(pool.clone(), Arc::clone(&queue), Arc::clone(&epoch), settings.batch.max(1)));
+            tokio::spawn(writer(
+                pool.clone(),
+                Arc::clone(&queue),
+                Arc::clone(&epoch),
+                settings.batch.max(1),
+                settings.origin.clone(),
+            ));
         }
         let claims_options = options.clone().application_name("switchyard claims");
         Ok(PgStore {
@@ -137,6 +171,9 @@ impl PgStore {
             options: claims_options,
             lock_class,
             claims: Mutex::new(Claims::default()),
+            origin: settings.origin.clone(),
+            listener: Mutex::new(None),
+            read_at: Mutex::new(std::collections::VecDeque::new()),
         })
     }
 
@@ -235,7 +272,10 @@ impl Store for PgStore {
             // One snapshot of the whole database, however many writers there are.
             let mut tx = self.pool.begin().await?;
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
-            let snapshot = read_snapshot(&mut tx, now).await?;
+            let mut snapshot = read_snapshot(&mut tx, now).await?;
+            // Where the feed continues: the transactions this snapshot does not see.
+            snapshot.feed_cursor =
+                Some(sqlx::query_scalar("SELECT pg_current_snapshot()::text").fetch_one(&mut *tx).await?);
             tx.commit().await?;
             Ok(snapshot)
         })
@@ -302,17 +342,183 @@ impl Store for PgStore {
     }
 
     fn held_elsewhere(&self) -> String {
-        "another switchyard instance is serving this PostgreSQL store (same database and schema); \
-         this build serves one store from one instance at a time (start this one with --standby \
-         to take over when that one stops)"
+        "another switchyard instance is serving this PostgreSQL store alone (same database and \
+         schema): start this one with --standby to take over when that one stops, or serve the \
+         store with --shared on every instance"
             .to_owned()
+    }
+
+    fn hold_shared(&self) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            if self.origin.is_none() {
+                return Err(StoreError::Failed("this store was not opened to be shared".into()));
+            }
+            let mut claims = self.claims.lock().await;
+            if claims.connection.is_none() {
+                claims.connection = Some(PgConnection::connect_with(&self.options).await.map_err(unreachable)?);
+            }
+            let Some(connection) = claims.connection.as_mut() else { return Ok(false) };
+            // Shared with the other instances serving together; refused while one serves alone
+            // (and it refused while any of them does).
+            Ok(sqlx::query_scalar("SELECT pg_try_advisory_lock_shared($1, $2)")
+                .bind(self.lock_class)
+                .bind(EXCLUSIVE)
+                .fetch_one(connection)
+                .await?)
+        })
+    }
+
+    fn follow(&self, cursor: String) -> StoreFuture<'_, (Vec<FeedEntry>, String)> {
+        Box::pin(async move {
+            let origin = self.origin.as_deref().unwrap_or("");
+            // One statement: its snapshot is the new cursor, and the rows it sees are those of
+            // the transactions visible in it and not in the last one.
+            type Row = (String, Option<String>, Option<String>, Option<String>, Option<i64>, Option<i64>, Option<i64>);
+            let rows: Vec<Row> = sqlx::query_as(
+                "WITH now AS (SELECT pg_current_snapshot() AS snapshot)
+                 SELECT now.snapshot::text, feed.kind, feed.key, feed.location, feed.on_hand, feed.reserved,
+                        feed.safety_stock
+                 FROM now LEFT JOIN feed
+                   ON feed.xid >= pg_snapshot_xmin($1::pg_snapshot)
+                  AND NOT pg_visible_in_snapshot(feed.xid, $1::pg_snapshot)
+                  AND feed.origin <> $2
+                 ORDER BY feed.xid, feed.seq",
+            )
+            .bind(&cursor)
+            .bind(origin)
+            .fetch_all(&self.pool)
+            .await?;
+            let next = rows.first().map_or(cursor, |row| row.0.clone());
+            let mut entries = Vec::with_capacity(rows.len());
+            for (_, kind, key, location, on_hand, reserved, safety_stock) in rows {
+                let (Some(kind), Some(key)) = (kind, key) else { continue };
+                entries.push(match kind.as_str() {
+                    "stock" => FeedEntry::Stock {
+                        sku: key,
+                        location: location.unwrap_or_default(),
+                        on_hand: on_hand.unwrap_or(0),
+                        reserved: reserved.unwrap_or(0),
+                        safety_stock: safety_stock.unwrap_or(0),
+                    },
+                    "locations" => FeedEntry::Location(key),
+                    "products" => FeedEntry::Product(key),
+                    "policy_versions" => FeedEntry::PolicyVersion(key),
+                    "bindings" => FeedEntry::Binding(key),
+                    "orders" => FeedEntry::Order(key),
+                    other => return Err(StoreError::Failed(format!("the change feed has a row of kind `{other}`"))),
+                });
+            }
+            self.prune_feed(&next).await;
+            Ok((entries, next))
+        })
+    }
+
+    fn changed_elsewhere(&self, at_most: Duration) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut listener = self.listener.lock().await;
+            if listener.is_none() {
+                let mut fresh = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+                fresh.listen("switchyard_feed").await?;
+                *listener = Some(fresh);
+            }
+            let Some(open) = listener.as_mut() else { return Ok(()) };
+            match tokio::time::timeout(at_most, open.try_recv()).await {
+                // A notification (of this schema or another's: either way, read), or a timeout.
+                Ok(Ok(Some(_))) | Err(_) => Ok(()),
+                // The connection went: listen again next time (what was missed is in the feed).
+                Ok(Ok(None)) | Ok(Err(_)) => {
+                    *listener = None;
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    fn instance_number(&self) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            let number: i64 = sqlx::query_scalar("SELECT nextval('instance_numbers')").fetch_one(&self.pool).await?;
+            Ok(number as u64)
+        })
+    }
+
+    fn location(&self, id: &str) -> StoreFuture<'_, Option<String>> {
+        let id = id.to_owned();
+        Box::pin(async move {
+            Ok(sqlx::query_scalar("SELECT body FROM locations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+        })
+    }
+
+    fn product(&self, sku: &str) -> StoreFuture<'_, Option<String>> {
+        let sku = sku.to_owned();
+        Box::pin(async move {
+            Ok(sqlx::query_scalar("SELECT body FROM products WHERE sku = $1")
+                .bind(sku)
+                .fetch_optional(&self.pool)
+                .await?)
+        })
+    }
+
+    fn policy_version(&self, version: &str) -> StoreFuture<'_, Option<StoredVersion>> {
+        let version = version.to_owned();
+        Box::pin(async move {
+            Ok(sqlx::query_as("SELECT version, name, kind, source, meta FROM policy_versions WHERE version = $1")
+                .bind(version)
+                .fetch_optional(&self.pool)
+                .await?)
+        })
+    }
+
+    fn binding(&self, group: &str) -> StoreFuture<'_, Option<StoredBinding>> {
+        let group = group.to_owned();
+        Box::pin(async move {
+            Ok(sqlx::query_as(
+                "SELECT grp, version, fallback, at FROM bindings WHERE grp = $1 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(group)
+            .fetch_optional(&self.pool)
+            .await?)
+        })
+    }
+}
+
+impl PgStore {
+    // Every minute or so, deletes the feed's rows of the transactions this instance read
+    // past `FEED_KEPT` ago (every other instance has read them long since).
+    async fn prune_feed(&self, cursor: &str) {
+        let mut read_at = self.read_at.lock().await;
+        let now = std::time::Instant::now();
+        if read_at.back().is_none_or(|(at, _)| now.duration_since(*at) >= Duration::from_secs(60)) {
+            read_at.push_back((now, cursor.to_owned()));
+        }
+        let Some((at, old)) = read_at.front().cloned() else { return };
+        if now.duration_since(at) < FEED_KEPT {
+            return;
+        }
+        read_at.pop_front();
+        drop(read_at);
+        let pruned = sqlx::query("DELETE FROM feed WHERE xid < pg_snapshot_xmin($1::pg_snapshot)")
+            .bind(old)
+            .execute(&self.pool)
+            .await;
+        if let Err(error) = pruned {
+            tracing::warn!(%error, "could not prune the change feed");
+        }
     }
 }
 
 // A writer: takes the first commit waiting and every other one already queued (up to
 // `batch`), commits them in one transaction and acknowledges each; if that fails, commits
 // them one by one, so each gets its own outcome. Ends when the store is dropped.
-async fn writer(pool: PgPool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, epoch: Arc<AtomicI64>, batch: usize) {
+async fn writer(
+    pool: PgPool,
+    queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,
+    epoch: Arc<AtomicI64>,
+    batch: usize,
+    origin: Option<String>,
+) {
     loop {
         let jobs = {
             let mut queue = queue.lock().await;
@@ -328,7 +534,7 @@ async fn writer(pool: PgPool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, e
         };
         let all: Vec<&Change> = jobs.iter().flat_map(|(changes, _)| changes.iter()).collect();
         let epoch = epoch.load(Ordering::Acquire);
-        let together = commit_all(&pool, epoch, &all).await;
+        let together = commit_all(&pool, epoch, origin.as_deref(), &all).await;
         drop(all);
         match together {
             Ok(()) => {
@@ -339,7 +545,7 @@ async fn writer(pool: PgPool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, e
             Err(_) if jobs.len() > 1 => {
                 for (changes, ack) in jobs {
                     let one: Vec<&Change> = changes.iter().collect();
-                    let _ = ack.send(commit_all(&pool, epoch, &one).await);
+                    let _ = ack.send(commit_all(&pool, epoch, origin.as_deref(), &one).await);
                 }
             }
             Err(error) => {
@@ -352,9 +558,13 @@ async fn writer(pool: PgPool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, e
 }
 
 // `changes` in one transaction: all or none; and none if another instance took the store over
-// since this one began serving it (`epoch`, 0 when it does not serve it).
-async fn commit_all(pool: &PgPool, epoch: i64, changes: &[&Change]) -> Result<(), StoreError> {
+// since this one began serving it (`epoch`, 0 when it does not serve it). Serving together
+// with others, the transaction is tagged with this instance's `origin` for the feed.
+async fn commit_all(pool: &PgPool, epoch: i64, origin: Option<&str>, changes: &[&Change]) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
+    if let Some(origin) = origin {
+        sqlx::query("SELECT set_config('switchyard.origin', $1, true)").bind(origin).execute(&mut *tx).await?;
+    }
     if epoch > 0 {
         let current: i64 =
             sqlx::query_scalar("SELECT epoch FROM lease WHERE id = 1 FOR SHARE").fetch_one(&mut *tx).await?;
@@ -379,12 +589,44 @@ async fn commit_all(pool: &PgPool, epoch: i64, changes: &[&Change]) -> Result<()
                 write_deltas(&mut tx, std::mem::take(&mut deltas)).await?;
                 apply(&mut tx, change).await?;
             }
+            Change::Order { .. } => write_order(&mut tx, change).await?,
             other => apply(&mut tx, other).await?,
         }
     }
     write_deltas(&mut tx, deltas).await?;
     tx.commit().await?;
     Ok(())
+}
+
+// Writes an order over the revision before its own, and no other: two instances that changed
+// one order at once cannot both write it (the second is refused, `Stale`), and an id another
+// instance created at the same moment is refused (`Duplicate`). An order stored before
+// revisions were counted has revision 0, as has the copy memory read of it.
+async fn write_order(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Result<(), StoreError> {
+    let Change::Order { id, idempotency_key, status, body, keep_until, revision } = change else { return Ok(()) };
+    let written = sqlx::query(
+        "INSERT INTO orders (id, idempotency_key, status, body, keep_until, revision) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body,
+             keep_until = excluded.keep_until, revision = excluded.revision
+         WHERE orders.revision = excluded.revision - 1",
+    )
+    .bind(id)
+    .bind(idempotency_key)
+    .bind(status)
+    .bind(body)
+    .bind(keep_until)
+    .bind(*revision as i64)
+    .execute(&mut **tx)
+    .await?;
+    match (written.rows_affected(), revision) {
+        (1, _) => Ok(()),
+        (_, 0 | 1) => {
+            Err(StoreError::Duplicate(format!("another instance created an order with id `{id}` at the same moment")))
+        }
+        _ => Err(StoreError::Stale(format!(
+            "order `{id}` was changed by another instance at the same moment: read it again and retry"
+        ))),
+    }
 }
 
 // What a commit does to positions: (on hand, reserved) per (sku, location), in that order.
@@ -495,6 +737,7 @@ async fn read_snapshot(tx: &mut Transaction<'static, Postgres>, now: i64) -> Res
         atp_changes: sqlx::query_scalar("SELECT body FROM atp_changes ORDER BY seq").fetch_all(&mut **tx).await?,
         recurring: sqlx::query_scalar("SELECT body FROM recurring_orders ORDER BY seq").fetch_all(&mut **tx).await?,
         inbound: sqlx::query_scalar("SELECT body FROM inbound ORDER BY seq").fetch_all(&mut **tx).await?,
+        feed_cursor: None,
     })
 }
 
@@ -555,19 +798,8 @@ async fn apply(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Resu
         .map(drop),
         // Summed and written by `write_deltas`.
         Change::StockDelta { .. } | Change::Reserve { .. } => Ok(()),
-        Change::Order { id, idempotency_key, status, body, keep_until } => sqlx::query(
-            "INSERT INTO orders (id, idempotency_key, status, body, keep_until) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body,
-                 keep_until = excluded.keep_until",
-        )
-        .bind(id)
-        .bind(idempotency_key)
-        .bind(status)
-        .bind(body)
-        .bind(keep_until)
-        .execute(&mut **tx)
-        .await
-        .map(drop),
+        // Written by `write_order`.
+        Change::Order { .. } => Ok(()),
         Change::PolicyVersion { version, name, kind, source, meta } => sqlx::query(
             "INSERT INTO policy_versions (version, name, kind, source, meta) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (version) DO NOTHING",

@@ -7,6 +7,7 @@ mod api;
 mod closed_orders;
 mod hardening;
 mod postgres_store;
+mod shared;
 mod slow_clients;
 mod socket;
 mod store_schema;

@@ -12,7 +12,7 @@ use switchyard_host::store::{PgSettings, PgStore, Store, Work, postgres_schema_v
 use crate::support::*;
 
 fn settings(schema: &str) -> PgSettings {
-    PgSettings { url: database_url(), schema: Some(schema.to_owned()), connections: 4, batch: 512 }
+    PgSettings { url: database_url(), schema: Some(schema.to_owned()), connections: 4, batch: 512, origin: None }
 }
 
 // A schema no other test uses.
@@ -129,16 +129,27 @@ async fn the_service_runs_on_postgres_and_a_restart_reads_it_back() {
 
 #[tokio::test]
 async fn a_server_that_cannot_be_reached_or_a_wrong_url_is_a_clear_error() {
-    let nobody =
-        PgSettings { url: "postgres://postgres:secret@127.0.0.1:1/x".into(), schema: None, connections: 1, batch: 1 };
+    let nobody = PgSettings {
+        url: "postgres://postgres:secret@127.0.0.1:1/x".into(),
+        schema: None,
+        connections: 1,
+        batch: 1,
+        origin: None,
+    };
     let error = PgStore::open(&nobody).await.err().expect("nothing listens on port 1");
     assert!(error.to_string().contains("cannot connect to PostgreSQL"), "{error}");
     assert!(!error.to_string().contains("secret"), "the password is never repeated: {error}");
     let (server, _) = database_url().rsplit_once('/').map(|(a, b)| (a.to_owned(), b.to_owned())).unwrap();
-    let missing = PgSettings { url: format!("{server}/switchyard_no_such_db"), schema: None, connections: 1, batch: 1 };
+    let missing = PgSettings {
+        url: format!("{server}/switchyard_no_such_db"),
+        schema: None,
+        connections: 1,
+        batch: 1,
+        origin: None,
+    };
     let error = PgStore::open(&missing).await.err().expect("no such database");
     assert!(error.to_string().contains("database \"switchyard_no_such_db\" does not exist"), "{error}");
-    let garbled = PgSettings { url: "postgres://[::1".into(), schema: None, connections: 1, batch: 1 };
+    let garbled = PgSettings { url: "postgres://[::1".into(), schema: None, connections: 1, batch: 1, origin: None };
     let error = PgStore::open(&garbled).await.err().expect("not a URL");
     assert!(error.to_string().contains("the PostgreSQL URL cannot be read"), "{error}");
 
@@ -163,6 +174,7 @@ async fn commits_grouped_in_one_transaction_fail_alone() {
         status: "reserved".into(),
         body: "{}".into(),
         keep_until: i64::MAX,
+        revision: 1,
     };
     // Sent together, so the writers group them: two orders claim one Idempotency-Key.
     let commits: Vec<_> = [order("a-1", Some("cart-1")), order("b-1", Some("cart-1")), order("c-1", None)]
@@ -190,6 +202,7 @@ async fn an_instance_that_lost_the_store_to_another_writes_nothing_more() {
         status: "reserved".into(),
         body: "{}".into(),
         keep_until: i64::MAX,
+        revision: 1,
     };
     let first = PgStore::open(&settings(&schema)).await.unwrap();
     assert!(first.hold_exclusively().await.unwrap());
@@ -226,27 +239,32 @@ async fn the_database_never_reserves_more_than_is_available_whatever_memory_beli
         (PgStore::open(&settings(&schema)).await.unwrap(), PgStore::open(&settings(&schema)).await.unwrap());
     let level = |on_hand| Change::StockLevel { sku: "SKU-A".into(), location: "DC-1".into(), on_hand, safety_stock: 1 };
     let reserve = |delta| Change::Reserve { sku: "SKU-A".into(), location: "DC-1".into(), delta };
-    let order = |id: &str| Change::Order {
+    let order = |id: &str, revision| Change::Order {
         id: id.into(),
         idempotency_key: None,
         status: "reserved".into(),
         body: "{}".into(),
         keep_until: i64::MAX,
+        revision,
     };
     one.commit(vec![level(5)]).await.unwrap();
-    one.commit(vec![order("o-1"), reserve(3)]).await.unwrap();
+    one.commit(vec![order("o-1", 1), reserve(3)]).await.unwrap();
     // 5 on hand - 3 reserved - 1 safety stock: one unit left.
-    let refused = other.commit(vec![order("o-2"), reserve(2)]).await.expect_err("only one unit is available");
+    let refused = other.commit(vec![order("o-2", 1), reserve(2)]).await.expect_err("only one unit is available");
     assert!(matches!(&refused, StoreError::Refused(why) if why.contains("2 more of `SKU-A` at `DC-1`")), "{refused}");
     assert!(other.all_orders().await.unwrap().iter().all(|(id, _, _)| id != "o-2"), "nothing of it was written");
-    other.commit(vec![order("o-3"), reserve(1)]).await.unwrap();
+    other.commit(vec![order("o-3", 1), reserve(1)]).await.unwrap();
     // Units received in the same commit count (a receipt serving backorders); a release gives
     // units back; a shipment takes them from on hand and reserved together.
     other
         .commit(vec![Change::StockDelta { sku: "SKU-A".into(), location: "DC-1".into(), delta: 2 }, reserve(2)])
         .await
         .unwrap();
-    one.commit(vec![order("o-1"), reserve(-3)]).await.unwrap();
+    one.commit(vec![order("o-1", 2), reserve(-3)]).await.unwrap();
+    // An order is written over the revision before its own only: a second writer of revision
+    // 2 read revision 1 too, and lost; an id created twice is refused the second time.
+    assert!(matches!(other.commit(vec![order("o-1", 2), reserve(-3)]).await, Err(StoreError::Stale(_))));
+    assert!(matches!(other.commit(vec![order("o-3", 1)]).await, Err(StoreError::Duplicate(_))));
     one.commit(vec![Change::StockDelta { sku: "SKU-A".into(), location: "DC-1".into(), delta: -1 }, reserve(-1)])
         .await
         .unwrap();

@@ -1,0 +1,90 @@
+-- Version 3: the change feed. Instances serving one store together (`serve --shared`) keep
+-- their own picture in memory and learn every other instance's changes from here. The
+-- triggers write a row for every change of stock (what it did to on hand, reserved and safety
+-- stock: exact deltas, whatever the statement), of the catalog, of policy versions, bindings
+-- and orders, tagged with the instance that made it (`switchyard.origin`, set by each of its
+-- transactions). A transaction without an origin (one instance serving alone) writes nothing
+-- here. Readers follow it by snapshot (`xid`): each read returns the rows of the transactions
+-- that committed since the reader's last snapshot, so none is missed or read twice, however
+-- the transactions interleave.
+-- An order's revision (`OrderRecord::revision`): a write of an order is of the revision after
+-- the stored one, so two instances changing one order at once cannot both succeed.
+ALTER TABLE orders ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
+
+CREATE TABLE feed (
+    seq BIGSERIAL PRIMARY KEY,
+    xid XID8 NOT NULL DEFAULT pg_current_xact_id(),
+    origin TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    location TEXT,
+    on_hand BIGINT,
+    reserved BIGINT,
+    safety_stock BIGINT
+);
+CREATE INDEX feed_xid ON feed (xid);
+-- Each instance serving together takes a number at start: the ids it makes (webhook events
+-- and deliveries, inbound records) are its own range.
+CREATE SEQUENCE instance_numbers;
+
+CREATE FUNCTION feed_origin() RETURNS TEXT LANGUAGE sql STABLE SET search_path FROM CURRENT
+AS $$ SELECT NULLIF(current_setting('switchyard.origin', true), '') $$;
+
+CREATE FUNCTION feed_stock_inserted() RETURNS TRIGGER LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF feed_origin() IS NOT NULL THEN
+        INSERT INTO feed (origin, kind, key, location, on_hand, reserved, safety_stock)
+        SELECT feed_origin(), 'stock', sku, location, on_hand, reserved, safety_stock FROM new_rows;
+        PERFORM pg_notify('switchyard_feed', current_schema());
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION feed_stock_updated() RETURNS TRIGGER LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF feed_origin() IS NOT NULL THEN
+        INSERT INTO feed (origin, kind, key, location, on_hand, reserved, safety_stock)
+        SELECT feed_origin(), 'stock', n.sku, n.location, n.on_hand - o.on_hand, n.reserved - o.reserved,
+               n.safety_stock - o.safety_stock
+        FROM new_rows n JOIN old_rows o USING (sku, location)
+        WHERE n.on_hand <> o.on_hand OR n.reserved <> o.reserved OR n.safety_stock <> o.safety_stock;
+        PERFORM pg_notify('switchyard_feed', current_schema());
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER stock_inserted AFTER INSERT ON stock REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_stock_inserted();
+CREATE TRIGGER stock_updated AFTER UPDATE ON stock REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_stock_updated();
+
+-- (Each function keeps the search path it was created with, the store's schema: a change
+-- made with another one, an operator's `UPDATE myschema.orders` in psql, still finds `feed`.)
+
+-- Other tables: which row changed (the reader reads it). TG_ARGV[0] names the key column.
+CREATE FUNCTION feed_rows() RETURNS TRIGGER LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF feed_origin() IS NOT NULL THEN
+        EXECUTE format('INSERT INTO feed (origin, kind, key) SELECT $1, $2, %I FROM new_rows', TG_ARGV[0])
+            USING feed_origin(), TG_TABLE_NAME;
+        PERFORM pg_notify('switchyard_feed', current_schema());
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER locations_inserted AFTER INSERT ON locations REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('id');
+CREATE TRIGGER locations_updated AFTER UPDATE ON locations REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('id');
+CREATE TRIGGER products_inserted AFTER INSERT ON products REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('sku');
+CREATE TRIGGER products_updated AFTER UPDATE ON products REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('sku');
+CREATE TRIGGER policy_versions_inserted AFTER INSERT ON policy_versions REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('version');
+CREATE TRIGGER bindings_inserted AFTER INSERT ON bindings REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('grp');
+CREATE TRIGGER orders_inserted AFTER INSERT ON orders REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('id');
+CREATE TRIGGER orders_updated AFTER UPDATE ON orders REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('id');

@@ -1,0 +1,236 @@
+//! Several instances serving one PostgreSQL store together (`Config::shared`), against a
+//! real server: three services in this process, each with its own memory, routing orders on
+//! scarce stock at once; the store never reserves more than there is, every instance's
+//! picture converges on the store's, a binding changed on one routes the next order on the
+//! others, and an order id or key taken on one is refused on another.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::{Method, StatusCode};
+use sqlx::Connection;
+use switchyard_host::records::Kind;
+use switchyard_host::service::StockLevel;
+use switchyard_host::{Config, Service};
+
+use crate::support::*;
+
+fn shared_config(dir: &std::path::Path, schema: &str, instance: usize) -> Config {
+    let data = dir.join(format!("instance-{instance}"));
+    std::fs::create_dir_all(&data).unwrap();
+    Config {
+        store: Some(database_url()),
+        store_schema: Some(schema.to_owned()),
+        shared: true,
+        store_connections: 8,
+        ..config(&data, 900)
+    }
+}
+
+// Three instances on one fresh schema, each following the feed, the first seeded.
+async fn three_instances() -> (tempfile::TempDir, String, Vec<Arc<Service>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = schema_for(dir.path());
+    let first = Service::open_shared(shared_config(dir.path(), &schema, 0)).await.unwrap();
+    seed(&first).await;
+    let mut instances = vec![first];
+    for n in 1..3 {
+        instances.push(Service::open_shared(shared_config(dir.path(), &schema, n)).await.unwrap());
+    }
+    for instance in &instances {
+        let following = Arc::clone(instance);
+        tokio::spawn(async move { following.follow_changes().await });
+    }
+    (dir, schema, instances)
+}
+
+// Polls `check` until it holds, for at most `within`.
+async fn within(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    loop {
+        if check().await {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+// `(sku, location, on_hand, reserved, safety_stock)` of every position, as the store has them.
+async fn stored_positions(schema: &str) -> Vec<(String, String, u32, u32, u32)> {
+    let mut db = sqlx::PgConnection::connect(&database_url()).await.unwrap();
+    let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT sku, location, on_hand, reserved, safety_stock FROM {schema}.stock ORDER BY sku, location"
+    )))
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    rows.into_iter().map(|(s, l, h, r, k)| (s, l, h as u32, r as u32, k as u32)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_instances_route_concurrent_orders_on_scarce_stock_without_overselling() {
+    let (_dir, schema, instances) = three_instances().await;
+    // Scarce: 8,000 units of three SKUs for 20,000 orders of one or two units.
+    let level = |sku: &str, location: &str, on_hand| StockLevel {
+        sku: sku.into(),
+        location: location.into(),
+        on_hand,
+        safety_stock: 5,
+    };
+    instances[1]
+        .set_stock(vec![
+            level("SKU-A", "DC-EAST", 2_000),
+            level("SKU-A", "DC-WEST", 2_000),
+            level("SKU-B", "ST-CHI", 2_000),
+            level("SKU-C", "DC-EAST", 1_000),
+            level("SKU-C", "DC-WEST", 1_000),
+        ])
+        .await
+        .unwrap();
+    let apps: Vec<_> = instances.iter().map(|s| switchyard_host::app(Arc::clone(s))).collect();
+    let orders = 20_000usize;
+    let clients = 24;
+    let mut tasks = tokio::task::JoinSet::new();
+    for client in 0..clients {
+        let apps = apps.clone();
+        tasks.spawn(async move {
+            let mut outcomes = Vec::new();
+            for n in (client..orders).step_by(clients) {
+                let app = &apps[n % 3];
+                let sku = ["SKU-A", "SKU-B", "SKU-C"][n % 3];
+                let id = format!("S-{n:05}");
+                let created = post(app, "/v1/orders", WRITER, &order(&id, sku, 1 + (n % 2) as u32)).await;
+                assert!(
+                    created.status == StatusCode::CREATED || created.status == StatusCode::CONFLICT,
+                    "{id}: {} {}",
+                    created.status,
+                    created.body
+                );
+                // Every seventh order is cancelled on another instance than created it.
+                if created.status == StatusCode::CREATED && created.body["status"] == "reserved" && n % 7 == 0 {
+                    let other = &apps[(n + 1) % 3];
+                    let cancelled =
+                        call(other, Method::POST, &format!("/v1/orders/{id}/cancel"), Some(WRITER), "{}").await;
+                    assert_eq!(cancelled.status, StatusCode::OK, "{id}: {}", cancelled.body);
+                }
+                outcomes.push((id, created.status, created.body["status"].as_str().unwrap_or("").to_owned()));
+            }
+            outcomes
+        });
+    }
+    let mut reserved_orders = 0;
+    while let Some(outcomes) = tasks.join_next().await {
+        reserved_orders += outcomes.unwrap().iter().filter(|(_, _, status)| status == "reserved").count();
+    }
+    assert!(reserved_orders > 0);
+
+    // The store: never more reserved than on hand less safety stock, and exactly the units
+    // the orders that hold stock hold.
+    let positions = stored_positions(&schema).await;
+    for (sku, location, on_hand, reserved, safety) in &positions {
+        assert!(reserved + safety <= *on_hand, "{sku} at {location}: {reserved} reserved + {safety} > {on_hand}");
+    }
+    let mut db = sqlx::PgConnection::connect(&database_url()).await.unwrap();
+    let held: Vec<(String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT u ->> 'sku', u ->> 'location', SUM((u ->> 'qty')::bigint)::bigint
+         FROM {schema}.orders, jsonb_array_elements(body::jsonb -> 'held_units') AS u
+         WHERE status IN ('reserved', 'confirmed', 'partially_shipped') GROUP BY 1, 2 ORDER BY 1, 2"
+    )))
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let counted: Vec<(String, String, i64)> = positions
+        .iter()
+        .filter(|p| p.3 > 0)
+        .map(|(sku, location, _, reserved, _)| (sku.clone(), location.clone(), i64::from(*reserved)))
+        .collect();
+    assert_eq!(counted, held, "the store's reserved counts are the units its open orders hold");
+    let sold: u32 = positions.iter().map(|p| p.3).sum();
+    let stock: u32 = positions.iter().map(|p| p.2 - p.4).sum();
+    assert!(sold <= stock && sold > 0, "{sold} units reserved of {stock}");
+
+    // Every instance's picture converges on the store's.
+    for (n, instance) in instances.iter().enumerate() {
+        let started = Instant::now();
+        loop {
+            let mut memory = instance.state_view().await.positions;
+            memory.sort();
+            if memory == positions {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(5) {
+                assert_eq!(memory, positions, "instance {n}'s stock (left) vs the store's (right)");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_binding_changed_on_one_instance_routes_the_next_order_on_the_others() {
+    let (_dir, _schema, instances) = three_instances().await;
+    let (meta, _) = instances[2].upload(Kind::Dsl, "reference", reference_v2().into_bytes()).await.unwrap();
+    instances[2].bind("default", &meta.version, None).await.unwrap();
+    for instance in &instances[..2] {
+        let seen = within("the new binding", Duration::from_secs(1), async || {
+            instance.bindings().0.iter().any(|b| b.group == "default" && b.version == meta.version)
+        })
+        .await;
+        assert!(seen < Duration::from_secs(1));
+        let app = switchyard_host::app(Arc::clone(instance));
+        let id = format!("B-{}", seen.as_nanos());
+        let created = post(&app, "/v1/orders", WRITER, &order(&id, "SKU-A", 1)).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let stored = instance.order(&id).await.unwrap();
+        assert_eq!(stored.policy_version, meta.version, "routed with the version bound on another instance");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_order_id_or_key_taken_on_one_instance_is_refused_or_replayed_on_another() {
+    let (_dir, _schema, instances) = three_instances().await;
+    let apps: Vec<_> = instances.iter().map(|s| switchyard_host::app(Arc::clone(s))).collect();
+    // The same id on two instances at once: one 201, the other 409 or the same order.
+    let body = order("SAME-1", "SKU-A", 1);
+    let (one, other) =
+        tokio::join!(post(&apps[0], "/v1/orders", WRITER, &body), post(&apps[1], "/v1/orders", WRITER, &body));
+    let mut statuses = [one.status, other.status];
+    statuses.sort();
+    assert!(
+        statuses == [StatusCode::OK, StatusCode::CREATED] || statuses == [StatusCode::CREATED, StatusCode::CONFLICT],
+        "{statuses:?}: {} / {}",
+        one.body,
+        other.body
+    );
+    // Later, on the third: the same order.
+    let again = post(&apps[2], "/v1/orders", WRITER, &body).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body["id"], "SAME-1");
+
+    // An Idempotency-Key used on one instance names that order on another.
+    let first = call_with_key(&apps[0], "key-1", &order("KEYED-1", "SKU-A", 1)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let replayed = call_with_key(&apps[1], "key-1", &order("KEYED-1", "SKU-A", 1)).await;
+    assert_eq!(replayed.status, StatusCode::OK, "{}", replayed.body);
+    assert_eq!(replayed.body["id"], "KEYED-1");
+    let reused = call_with_key(&apps[2], "key-1", &order("KEYED-2", "SKU-A", 1)).await;
+    assert!(reused.status.is_client_error(), "{}: {}", reused.status, reused.body);
+}
+
+async fn call_with_key(app: &axum::Router, key: &str, body: &serde_json::Value) -> Reply {
+    use tower::ServiceExt;
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/v1/orders")
+        .header("authorization", format!("Bearer {WRITER}"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", key)
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null), headers }
+}
