@@ -113,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
                 body: serde_json::to_string(&record)?,
                 keep_until: record.keep_until().unwrap_or(i64::MAX),
                 revision: record.revision,
+                due: None,
             });
         }
         store.commit(changes).await.context("writing orders")?;

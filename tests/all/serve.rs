@@ -424,3 +424,133 @@ fn plugin_uploads_compile_in_a_worker_and_a_restart_loads_them_compiled() {
     again.kill().ok();
     again.wait().ok();
 }
+
+// Three instances serving one PostgreSQL store together (`--shared`); clients stream orders to
+// all three and one is killed with SIGKILL in the middle: every order it acknowledged is
+// served, unchanged, by the other two, its clients go on with them, and the background work
+// it ran (it started first, so it claimed the expiry) is taken over: every reservation made
+// on any instance lapses, and no unit stays reserved.
+#[test]
+fn three_shared_instances_survive_one_killed_and_take_its_work_over() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("switchyard.toml"), CONFIG.replace("3600", "4")).unwrap();
+    let instance = |n: usize, demo: bool| {
+        let mut args = serve_args_with_config(dir.path(), n);
+        args.push("--shared".into());
+        if demo {
+            args.push("--demo".into());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        start(&args)
+    };
+    let (mut first, first_base) = instance(0, true);
+    // It claims the background work at its first tick, before the others start.
+    thread::sleep(Duration::from_millis(1500));
+    let (second, second_base) = instance(1, false);
+    let (third, third_base) = instance(2, false);
+    let bases = Arc::new([first_base, second_base, third_base]);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..6)
+        .map(|client| {
+            let (bases, stop) = (Arc::clone(&bases), Arc::clone(&stop));
+            thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).build();
+                let mut target = client % 3;
+                let (mut acknowledged, mut unknown) = (Vec::new(), Vec::new());
+                for n in 0.. {
+                    if stop.load(Ordering::Relaxed) || n >= 400 {
+                        break;
+                    }
+                    let order = json!({"id": format!("K-{client}-{n}"), "channel": "web", "ship_to": {"lat": 40.7, "lon": -74.0},
+                        "lines": [{"id": "1", "sku": format!("SKU-{:05}", 1 + n % 5), "qty": 1}]});
+                    match send(&agent, "POST", &format!("{}/v1/orders", bases[target]), "demo-writer", Some(&order)) {
+                        Ok((201, body)) => acknowledged.push((target, body)),
+                        Ok((status, body)) => assert!(status < 500, "{status}: {body}"),
+                        // The instance is gone: the order may or may not be there; go on with
+                        // another one.
+                        Err(_) => {
+                            unknown.push(order["id"].as_str().unwrap().to_owned());
+                            target = 1 + client % 2;
+                        }
+                    }
+                }
+                (acknowledged, unknown)
+            })
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(1500));
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    thread::sleep(Duration::from_millis(1000));
+    stop.store(true, Ordering::Relaxed);
+    let mut acknowledged = Vec::new();
+    let mut unknown = Vec::new();
+    for client in clients {
+        let (a, u) = client.join().unwrap();
+        acknowledged.extend(a);
+        unknown.extend(u);
+    }
+    let by_first = acknowledged.iter().filter(|(target, _)| *target == 0).count();
+    assert!(by_first >= 10, "the killed instance acknowledged orders first ({by_first})");
+    assert!(acknowledged.len() > by_first, "the others took orders too");
+    eprintln!("{} acknowledged ({by_first} by the killed instance), {} in flight", acknowledged.len(), unknown.len());
+
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).build();
+    // Every acknowledged order is served by the survivors as it was acknowledged (or as it
+    // became since: its reservation lapsed).
+    for (n, (_, order)) in acknowledged.iter().enumerate() {
+        let id = order["id"].as_str().unwrap();
+        let base = &bases[1 + n % 2];
+        let (status, stored) = send(&agent, "GET", &format!("{base}/v1/orders/{id}"), "demo-reader", None).unwrap();
+        assert_eq!(status, 200, "acknowledged order {id} is lost");
+        assert_eq!(stored["plan"], order["plan"], "order {id}'s plan changed across the kill");
+    }
+    // The expiry the killed instance ran is taken over: every reservation lapses (4 s), and on
+    // every instance's picture no unit stays reserved.
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    for (n, (_, order)) in acknowledged.iter().enumerate() {
+        let id = order["id"].as_str().unwrap();
+        let base = &bases[1 + n % 2];
+        loop {
+            let (_, stored) = send(&agent, "GET", &format!("{base}/v1/orders/{id}"), "demo-reader", None).unwrap();
+            if stored["status"] != "reserved" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "order {id} never expired: {stored}");
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+    for base in &bases[1..] {
+        loop {
+            let reserved: u64 = (1..=5)
+                .map(|sku| {
+                    let url = format!("{base}/v1/inventory/SKU-{sku:05}");
+                    let (_, atp) = send(&agent, "GET", &url, "demo-reader", None).unwrap();
+                    atp["locations"].as_array().unwrap().iter().map(|p| p["reserved"].as_u64().unwrap()).sum::<u64>()
+                })
+                .sum();
+            if reserved == 0 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{base} still counts {reserved} units reserved");
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+    for mut survivor in [second, third] {
+        survivor.kill().ok();
+        survivor.wait().ok();
+    }
+}
+
+// `serve` arguments of instance `n` of a shared PostgreSQL store in `dir` (the config written
+// there already; a data directory of its own for the plugin cache).
+fn serve_args_with_config(dir: &std::path::Path, n: usize) -> Vec<String> {
+    let data = dir.join(format!("data-{n}"));
+    let config = dir.join("switchyard.toml");
+    let mut args: Vec<String> =
+        ["serve", "--listen", "127.0.0.1:0", "--data", data.to_str().unwrap()].into_iter().map(String::from).collect();
+    args.extend(["--config".to_owned(), config.to_str().unwrap().to_owned()]);
+    args.extend(postgres_args(dir));
+    args
+}

@@ -10,6 +10,9 @@
 -- An order's revision (`OrderRecord::revision`): a write of an order is of the revision after
 -- the stored one, so two instances changing one order at once cannot both succeed.
 ALTER TABLE orders ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
+-- When an order's reservation lapses (reserved) or it comes due (scheduled), in seconds since
+-- the epoch: the feed tells the other instances without their reading the order.
+ALTER TABLE orders ADD COLUMN due BIGINT;
 
 CREATE TABLE feed (
     seq BIGSERIAL PRIMARY KEY,
@@ -20,7 +23,10 @@ CREATE TABLE feed (
     location TEXT,
     on_hand BIGINT,
     reserved BIGINT,
-    safety_stock BIGINT
+    safety_stock BIGINT,
+    status TEXT,
+    revision BIGINT,
+    due BIGINT
 );
 CREATE INDEX feed_xid ON feed (xid);
 -- Each instance serving together takes a number at start: the ids it makes (webhook events
@@ -84,7 +90,50 @@ CREATE TRIGGER policy_versions_inserted AFTER INSERT ON policy_versions REFERENC
     FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('version');
 CREATE TRIGGER bindings_inserted AFTER INSERT ON bindings REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('grp');
+-- Deleted rows (deliveries done with, a subscription removed): which row went.
+CREATE FUNCTION feed_rows_deleted() RETURNS TRIGGER LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF feed_origin() IS NOT NULL THEN
+        EXECUTE format('INSERT INTO feed (origin, kind, key) SELECT $1, $2, %I FROM old_rows', TG_ARGV[0])
+            USING feed_origin(), TG_TABLE_NAME;
+        PERFORM pg_notify('switchyard_feed', current_schema());
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER webhooks_inserted AFTER INSERT ON webhooks REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('id');
+CREATE TRIGGER webhooks_updated AFTER UPDATE ON webhooks REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('id');
+CREATE TRIGGER webhooks_deleted AFTER DELETE ON webhooks REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows_deleted('id');
+CREATE TRIGGER webhook_events_inserted AFTER INSERT ON webhook_events REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('id');
+CREATE TRIGGER webhook_events_deleted AFTER DELETE ON webhook_events REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows_deleted('id');
+CREATE TRIGGER webhook_deliveries_inserted AFTER INSERT ON webhook_deliveries REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('id');
+CREATE TRIGGER webhook_deliveries_updated AFTER UPDATE ON webhook_deliveries REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('id');
+CREATE TRIGGER webhook_deliveries_deleted AFTER DELETE ON webhook_deliveries REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows_deleted('id');
+CREATE TRIGGER recurring_orders_inserted AFTER INSERT ON recurring_orders REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('id');
+CREATE TRIGGER recurring_orders_updated AFTER UPDATE ON recurring_orders REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('id');
+
+-- Orders: with their status, revision and due time.
+CREATE FUNCTION feed_orders() RETURNS TRIGGER LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF feed_origin() IS NOT NULL THEN
+        INSERT INTO feed (origin, kind, key, status, revision, due)
+        SELECT feed_origin(), 'orders', id, status, revision, due FROM new_rows;
+        PERFORM pg_notify('switchyard_feed', current_schema());
+    END IF;
+    RETURN NULL;
+END $$;
+
 CREATE TRIGGER orders_inserted AFTER INSERT ON orders REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('id');
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_orders();
 CREATE TRIGGER orders_updated AFTER UPDATE ON orders REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('id');
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_orders();

@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::{Service, ServiceError};
-use crate::records::{Delivery, DeliveryStatus, OrderRecord};
+use crate::records::{Delivery, DeliveryStatus, OrderRecord, OrderStatus};
 use crate::store::Change;
 
 impl Service {
@@ -138,6 +138,11 @@ pub(super) fn order_change(record: &OrderRecord) -> Result<Change, ServiceError>
         body: body_of(record)?,
         keep_until: record.keep_until().unwrap_or(i64::MAX),
         revision: record.revision,
+        due: match record.status {
+            OrderStatus::Reserved => record.expires_at_seconds(),
+            OrderStatus::Scheduled => record.due_at_seconds(),
+            _ => None,
+        },
     })
 }
 

@@ -2,7 +2,7 @@
 //! instance keeps its own picture in memory for routing, and learns every other instance's
 //! changes from the store's change feed (`Store::follow`): what they did to stock (on hand,
 //! reserved, safety stock, as deltas the database computed), the catalog, policy versions,
-//! bindings and orders. The database is what keeps them honest: it refuses a reservation
+//! bindings, orders, webhook subscriptions, events and deliveries, and recurring orders. The database is what keeps them honest: it refuses a reservation
 //! beyond what is available and a write of an order over a revision it did not read, so an
 //! instance whose picture lags by a few milliseconds can lose a race, never oversell.
 
@@ -12,8 +12,11 @@ use std::time::Duration;
 
 use super::catalog::{engine_location, engine_product, release_of, set_kits};
 use super::{Service, ServiceError, now, open_store};
-use crate::records::{BindingRecord, Kind, LocationRecord, OrderRecord, OrderStatus, ProductRecord, VersionMeta};
-use crate::store::FeedEntry;
+use crate::records::{
+    BindingRecord, Delivery, DeliveryStatus, Kind, LocationRecord, OrderRecord, ProductRecord, RecurringOrder,
+    Subscription, VersionMeta,
+};
+use crate::store::{BodyOf, FeedEntry};
 
 // The ids an instance makes (webhook events and deliveries, inbound records) start at its
 // number times this: ranges no other instance's ids reach.
@@ -63,6 +66,7 @@ impl Service {
         let count = entries.len();
         let mut stock = std::mem::take(&mut *self.feed_waiting.lock());
         let mut orders = Vec::new();
+        let mut deliveries = Vec::new();
         for entry in entries {
             match entry {
                 FeedEntry::Stock { .. } => stock.push(entry),
@@ -70,7 +74,28 @@ impl Service {
                 FeedEntry::Product(sku) => self.apply_stored_product(&sku).await,
                 FeedEntry::PolicyVersion(version) => self.apply_stored_version(&version).await,
                 FeedEntry::Binding(group) => self.apply_stored_binding(&group).await,
-                FeedEntry::Order(id) => orders.push(id),
+                FeedEntry::Webhook(id) => self.apply_stored_webhook(&id).await,
+                FeedEntry::WebhookEvent(id) => self.apply_stored_event(id).await,
+                // After the events they refer to, whatever the order in the round.
+                FeedEntry::Delivery(id) => deliveries.push(id),
+                FeedEntry::Recurring(id) => self.apply_stored_recurring(&id).await,
+                FeedEntry::Order { id, status, revision, due } => {
+                    // Due work first: the instance that runs it may be this one.
+                    match (status.as_str(), due) {
+                        ("reserved", Some(due)) => {
+                            self.expiring.lock().insert((due, id.clone()));
+                        }
+                        ("scheduled", Some(due)) => {
+                            self.scheduled.lock().insert((due, id.clone()));
+                        }
+                        _ => {}
+                    }
+                    // Read only what memory keeps an older copy of.
+                    let kept = self.orders.get(&id).map(|slot| Arc::clone(slot.value()));
+                    if kept.is_some_and(|slot| slot.try_lock().map_or(true, |record| record.revision < revision)) {
+                        orders.push(id);
+                    }
+                }
             }
         }
         // After the catalog: a position of a location created in the same round is known.
@@ -85,6 +110,12 @@ impl Service {
                 _ => self.feed_waiting.lock().push(entry),
             }
         }
+        if !deliveries.is_empty() {
+            for id in deliveries {
+                self.apply_stored_delivery(id).await;
+            }
+            self.delivery_wakeup.notify_one();
+        }
         orders.append(&mut self.feed_orders_waiting.lock());
         orders.sort_unstable();
         orders.dedup();
@@ -95,8 +126,71 @@ impl Service {
         Ok(count)
     }
 
+    // A record another instance stored (`None`: deleted), read as `T`; `Err` is logged.
+    async fn stored<T: serde::de::DeserializeOwned>(&self, of: BodyOf, key: &str) -> Result<Option<T>, ()> {
+        let read = match self.store.body(of, key).await {
+            Ok(Some(body)) => serde_json::from_str::<T>(&body).map(Some).map_err(|e| e.to_string()),
+            Ok(None) => Ok(None),
+            Err(error) => Err(error.to_string()),
+        };
+        read.map_err(|error| tracing::error!(?of, key, %error, "another instance's change cannot be read"))
+    }
+
+    async fn apply_stored_webhook(&self, id: &str) {
+        match self.stored::<Subscription>(BodyOf::Webhook, id).await {
+            Ok(Some(subscription)) => {
+                self.webhooks.insert(subscription.id.clone(), subscription);
+            }
+            Ok(None) => {
+                self.webhooks.remove(id);
+            }
+            Err(()) => {}
+        }
+    }
+
+    async fn apply_stored_event(&self, id: u64) {
+        match self.store.body(BodyOf::WebhookEvent, &id.to_string()).await {
+            Ok(Some(body)) => {
+                self.events.lock().insert(id, Arc::from(body.as_str()));
+            }
+            Ok(None) => {
+                self.events.lock().remove(&id);
+            }
+            Err(error) => tracing::error!(id, %error, "another instance's webhook event cannot be read"),
+        }
+    }
+
+    // A delivery another instance queued or attempted: the instance that delivers (it holds
+    // the claim, and may be this one, now or after a takeover) has it, as it is.
+    async fn apply_stored_delivery(&self, id: u64) {
+        let Ok(stored) = self.stored::<Delivery>(BodyOf::Delivery, &id.to_string()).await else { return };
+        let pending = |d: &Delivery| d.status == DeliveryStatus::Pending;
+        let mut deliveries = self.deliveries.lock();
+        let before = match &stored {
+            Some(delivery) => deliveries.insert(id, delivery.clone()),
+            None => deliveries.remove(&id),
+        };
+        drop(deliveries);
+        if let Some(before) = before.filter(pending) {
+            self.count_pending(&before.subscription, -1);
+        }
+        if let Some(after) = stored.filter(pending) {
+            self.count_pending(&after.subscription, 1);
+        }
+    }
+
+    async fn apply_stored_recurring(&self, id: &str) {
+        let Ok(Some(stored)) = self.stored::<RecurringOrder>(BodyOf::Recurring, id).await else { return };
+        match self.recurring.get(id).map(|slot| Arc::clone(slot.value())) {
+            Some(slot) => *slot.lock().await = stored,
+            None => {
+                self.recurring.insert(id.to_owned(), Arc::new(tokio::sync::Mutex::new(stored)));
+            }
+        }
+    }
+
     async fn apply_stored_location(&self, id: &str) {
-        let record = match self.store.location(id).await {
+        let record = match self.store.body(BodyOf::Location, id).await {
             Ok(Some(body)) => serde_json::from_str::<LocationRecord>(&body).map_err(|e| e.to_string()),
             Ok(None) => return,
             Err(error) => Err(error.to_string()),
@@ -121,7 +215,7 @@ impl Service {
     }
 
     async fn apply_stored_product(&self, sku: &str) {
-        let record = match self.store.product(sku).await {
+        let record = match self.store.body(BodyOf::Product, sku).await {
             Ok(Some(body)) => serde_json::from_str::<ProductRecord>(&body).map_err(|e| e.to_string()),
             Ok(None) => return,
             Err(error) => Err(error.to_string()),
@@ -194,9 +288,8 @@ impl Service {
         }
     }
 
-    // An order another instance created or changed: the copy memory keeps (if any) is
-    // replaced by a newer revision, and a reservation that will lapse or an order that will
-    // come due is scheduled here too (the instance that runs that work may be this one).
+    // An order another instance changed, of which memory keeps an older copy: replaced by
+    // the stored one.
     async fn apply_stored_order(&self, id: &str) {
         let stored = match self.store.order(id).await {
             Ok(Some((_, _, body))) => serde_json::from_str::<OrderRecord>(&body).map_err(|e| e.to_string()),
@@ -210,12 +303,6 @@ impl Service {
                 return;
             }
         };
-        if let (OrderStatus::Reserved, Some(expires)) = (stored.status, stored.expires_at_seconds()) {
-            self.expiring.lock().insert((expires, id.to_owned()));
-        }
-        if let (OrderStatus::Scheduled, Some(due)) = (stored.status, stored.due_at_seconds()) {
-            self.scheduled.lock().insert((due, id.to_owned()));
-        }
         let Some(slot) = self.orders.get(id).map(|slot| Arc::clone(slot.value())) else { return };
         // A request holding it is about to write it, and will be refused (its revision is
         // stale) or is the newer one; either way, look again next round.

@@ -37,7 +37,17 @@ pub enum Change {
     /// start reads only the orders with a later one.
     /// `revision`: the order's (`OrderRecord::revision`); a store that instances share writes
     /// it only over the revision before, and refuses it otherwise ([`StoreError::Stale`]).
-    Order { id: String, idempotency_key: Option<String>, status: String, body: String, keep_until: i64, revision: u64 },
+    /// `due`: when its reservation lapses (reserved) or it comes due (scheduled), seconds
+    /// since the epoch.
+    Order {
+        id: String,
+        idempotency_key: Option<String>,
+        status: String,
+        body: String,
+        keep_until: i64,
+        revision: u64,
+        due: Option<i64>,
+    },
     /// A new policy or plugin version (`VersionMeta` in `meta`).
     PolicyVersion { version: String, name: String, kind: String, source: Vec<u8>, meta: String },
     /// A binding change (appended: the history is the table).
@@ -108,8 +118,29 @@ pub enum FeedEntry {
     PolicyVersion(String),
     /// A binding changed (its group).
     Binding(String),
-    /// An order created or changed (its id).
-    Order(String),
+    /// A webhook subscription inserted, replaced or deleted (its id).
+    Webhook(String),
+    /// A webhook event's JSON stored or deleted (its id).
+    WebhookEvent(u64),
+    /// A webhook delivery stored, changed or deleted (its id).
+    Delivery(u64),
+    /// A recurring order inserted or replaced (its id).
+    Recurring(String),
+    /// An order created or changed: its id, status, revision, and when its reservation lapses
+    /// or it comes due.
+    Order { id: String, status: String, revision: u64, due: Option<i64> },
+}
+
+/// Which kind of record [`Store::body`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum BodyOf {
+    Location,
+    Product,
+    Webhook,
+    WebhookEvent,
+    Delivery,
+    Recurring,
 }
 
 /// A stored policy version: `(version, name, kind, source, meta)`.
@@ -215,13 +246,9 @@ pub trait Store: Send + Sync {
         Box::pin(async { Ok(0) })
     }
 
-    /// Location `id`'s stored JSON, if any (a change another instance made).
-    fn location(&self, _id: &str) -> StoreFuture<'_, Option<String>> {
-        Box::pin(async { Ok(None) })
-    }
-
-    /// Product `sku`'s stored JSON, if any.
-    fn product(&self, _sku: &str) -> StoreFuture<'_, Option<String>> {
+    /// The stored JSON of one record (`key`: its id, SKU or number), if there is one: what
+    /// another instance changed.
+    fn body(&self, _of: BodyOf, _key: &str) -> StoreFuture<'_, Option<String>> {
         Box::pin(async { Ok(None) })
     }
 

@@ -23,7 +23,8 @@ use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{
-    Change, FeedEntry, Snapshot, Store, StoreError, StoreFuture, StoredBinding, StoredOrder, StoredVersion, Work,
+    BodyOf, Change, FeedEntry, Snapshot, Store, StoreError, StoreFuture, StoredBinding, StoredOrder, StoredVersion,
+    Work,
 };
 
 impl From<sqlx::Error> for StoreError {
@@ -96,6 +97,21 @@ pub struct PgStore {
     listener: Mutex<Option<sqlx::postgres::PgListener>>,
     // Cursors the feed was read at, to prune what every reader has long read.
     read_at: Mutex<std::collections::VecDeque<(std::time::Instant, String)>>,
+}
+
+// A row of the change feed as `follow` reads it (`snapshot`: the cursor after it).
+#[derive(sqlx::FromRow)]
+struct FeedRow {
+    snapshot: String,
+    kind: Option<String>,
+    key: Option<String>,
+    location: Option<String>,
+    on_hand: Option<i64>,
+    reserved: Option<i64>,
+    safety_stock: Option<i64>,
+    status: Option<String>,
+    revision: Option<i64>,
+    due: Option<i64>,
 }
 
 // How long feed rows are kept after this instance read past them: a reader that falls this
@@ -373,11 +389,10 @@ impl Store for PgStore {
             let origin = self.origin.as_deref().unwrap_or("");
             // One statement: its snapshot is the new cursor, and the rows it sees are those of
             // the transactions visible in it and not in the last one.
-            type Row = (String, Option<String>, Option<String>, Option<String>, Option<i64>, Option<i64>, Option<i64>);
-            let rows: Vec<Row> = sqlx::query_as(
+            let rows: Vec<FeedRow> = sqlx::query_as(
                 "WITH now AS (SELECT pg_current_snapshot() AS snapshot)
-                 SELECT now.snapshot::text, feed.kind, feed.key, feed.location, feed.on_hand, feed.reserved,
-                        feed.safety_stock
+                 SELECT now.snapshot::text AS snapshot, feed.kind, feed.key, feed.location, feed.on_hand, feed.reserved,
+                        feed.safety_stock, feed.status, feed.revision, feed.due
                  FROM now LEFT JOIN feed
                    ON feed.xid >= pg_snapshot_xmin($1::pg_snapshot)
                   AND NOT pg_visible_in_snapshot(feed.xid, $1::pg_snapshot)
@@ -388,9 +403,10 @@ impl Store for PgStore {
             .bind(origin)
             .fetch_all(&self.pool)
             .await?;
-            let next = rows.first().map_or(cursor, |row| row.0.clone());
+            let next = rows.first().map_or(cursor, |row| row.snapshot.clone());
             let mut entries = Vec::with_capacity(rows.len());
-            for (_, kind, key, location, on_hand, reserved, safety_stock) in rows {
+            for row in rows {
+                let FeedRow { kind, key, location, on_hand, reserved, safety_stock, status, revision, due, .. } = row;
                 let (Some(kind), Some(key)) = (kind, key) else { continue };
                 entries.push(match kind.as_str() {
                     "stock" => FeedEntry::Stock {
@@ -404,7 +420,16 @@ impl Store for PgStore {
                     "products" => FeedEntry::Product(key),
                     "policy_versions" => FeedEntry::PolicyVersion(key),
                     "bindings" => FeedEntry::Binding(key),
-                    "orders" => FeedEntry::Order(key),
+                    "webhooks" => FeedEntry::Webhook(key),
+                    "webhook_events" => FeedEntry::WebhookEvent(key.parse().unwrap_or_default()),
+                    "webhook_deliveries" => FeedEntry::Delivery(key.parse().unwrap_or_default()),
+                    "recurring_orders" => FeedEntry::Recurring(key),
+                    "orders" => FeedEntry::Order {
+                        id: key,
+                        status: status.unwrap_or_default(),
+                        revision: revision.unwrap_or(0) as u64,
+                        due,
+                    },
                     other => return Err(StoreError::Failed(format!("the change feed has a row of kind `{other}`"))),
                 });
             }
@@ -441,23 +466,27 @@ impl Store for PgStore {
         })
     }
 
-    fn location(&self, id: &str) -> StoreFuture<'_, Option<String>> {
-        let id = id.to_owned();
+    fn body(&self, of: BodyOf, key: &str) -> StoreFuture<'_, Option<String>> {
+        // Table and key column: this file's constants.
+        let (table, column, numbered) = match of {
+            BodyOf::Location => ("locations", "id", false),
+            BodyOf::Product => ("products", "sku", false),
+            BodyOf::Webhook => ("webhooks", "id", false),
+            BodyOf::WebhookEvent => ("webhook_events", "id", true),
+            BodyOf::Delivery => ("webhook_deliveries", "id", true),
+            BodyOf::Recurring => ("recurring_orders", "id", false),
+        };
+        let key = key.to_owned();
         Box::pin(async move {
-            Ok(sqlx::query_scalar("SELECT body FROM locations WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?)
-        })
-    }
-
-    fn product(&self, sku: &str) -> StoreFuture<'_, Option<String>> {
-        let sku = sku.to_owned();
-        Box::pin(async move {
-            Ok(sqlx::query_scalar("SELECT body FROM products WHERE sku = $1")
-                .bind(sku)
-                .fetch_optional(&self.pool)
-                .await?)
+            let sql = AssertSqlSafe(format!("SELECT body FROM {table} WHERE {column} = $1"));
+            let query = sqlx::query_scalar(sql);
+            let query = if numbered {
+                let Ok(number) = key.parse::<i64>() else { return Ok(None) };
+                query.bind(number)
+            } else {
+                query.bind(key)
+            };
+            Ok(query.fetch_optional(&self.pool).await?)
         })
     }
 
@@ -603,11 +632,12 @@ async fn commit_all(pool: &PgPool, epoch: i64, origin: Option<&str>, changes: &[
 // instance created at the same moment is refused (`Duplicate`). An order stored before
 // revisions were counted has revision 0, as has the copy memory read of it.
 async fn write_order(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Result<(), StoreError> {
-    let Change::Order { id, idempotency_key, status, body, keep_until, revision } = change else { return Ok(()) };
+    let Change::Order { id, idempotency_key, status, body, keep_until, revision, due } = change else { return Ok(()) };
     let written = sqlx::query(
-        "INSERT INTO orders (id, idempotency_key, status, body, keep_until, revision) VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO orders (id, idempotency_key, status, body, keep_until, revision, due)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body,
-             keep_until = excluded.keep_until, revision = excluded.revision
+             keep_until = excluded.keep_until, revision = excluded.revision, due = excluded.due
          WHERE orders.revision = excluded.revision - 1",
     )
     .bind(id)
@@ -616,6 +646,7 @@ async fn write_order(tx: &mut Transaction<'static, Postgres>, change: &Change) -
     .bind(body)
     .bind(keep_until)
     .bind(*revision as i64)
+    .bind(due)
     .execute(&mut **tx)
     .await?;
     match (written.rows_affected(), revision) {

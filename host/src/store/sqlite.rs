@@ -341,7 +341,7 @@ fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error
         // rebuilt from the orders at start.
         Change::Reserve { .. } => Ok(0),
         // One process serves a SQLite store: its memory orders every change of an order.
-        Change::Order { id, idempotency_key, status, body, keep_until, revision: _ } => connection.execute(
+        Change::Order { id, idempotency_key, status, body, keep_until, revision: _, due: _ } => connection.execute(
             "INSERT INTO orders (id, idempotency_key, status, body, keep_until) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body,
                  keep_until = excluded.keep_until",

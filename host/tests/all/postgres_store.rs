@@ -175,6 +175,7 @@ async fn commits_grouped_in_one_transaction_fail_alone() {
         body: "{}".into(),
         keep_until: i64::MAX,
         revision: 1,
+        due: None,
     };
     // Sent together, so the writers group them: two orders claim one Idempotency-Key.
     let commits: Vec<_> = [order("a-1", Some("cart-1")), order("b-1", Some("cart-1")), order("c-1", None)]
@@ -203,6 +204,7 @@ async fn an_instance_that_lost_the_store_to_another_writes_nothing_more() {
         body: "{}".into(),
         keep_until: i64::MAX,
         revision: 1,
+        due: None,
     };
     let first = PgStore::open(&settings(&schema)).await.unwrap();
     assert!(first.hold_exclusively().await.unwrap());
@@ -246,6 +248,7 @@ async fn the_database_never_reserves_more_than_is_available_whatever_memory_beli
         body: "{}".into(),
         keep_until: i64::MAX,
         revision,
+        due: None,
     };
     one.commit(vec![level(5)]).await.unwrap();
     one.commit(vec![order("o-1", 1), reserve(3)]).await.unwrap();

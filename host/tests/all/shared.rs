@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
 use sqlx::Connection;
-use switchyard_host::records::Kind;
+use switchyard_host::records::{DeliveryStatus, Kind};
 use switchyard_host::service::StockLevel;
 use switchyard_host::{Config, Service};
 
@@ -233,4 +233,61 @@ async fn call_with_key(app: &axum::Router, key: &str, body: &serde_json::Value) 
     let headers = response.headers().clone();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
     Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null), headers }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhooks_subscribed_on_one_instance_get_the_events_of_all_delivered_by_one() {
+    let (_dir, _schema, instances) = three_instances().await;
+    let apps: Vec<_> = instances.iter().map(|s| switchyard_host::app(Arc::clone(s))).collect();
+    let seen: Arc<parking_lot::Mutex<Vec<String>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let hook = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let log = Arc::clone(&log);
+            async move {
+                log.lock().push(body);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, hook).await });
+    let subscribed =
+        post(&apps[0], "/v1/webhooks", ADMIN, &serde_json::json!({"url": url, "events": ["order.reserved"]})).await;
+    assert_eq!(subscribed.status, StatusCode::CREATED, "{}", subscribed.body);
+    // The others learn of the subscription, and queue deliveries for their own orders.
+    for instance in &instances[1..] {
+        within("the subscription", Duration::from_secs(1), async || !instance.webhooks(0).is_empty()).await;
+    }
+    for (n, app) in apps.iter().enumerate() {
+        let created = post(app, "/v1/orders", WRITER, &order(&format!("W-{n}"), "SKU-A", 1)).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    }
+    // One instance delivers them all (here the first, as if it held the claim): it learns of
+    // the deliveries the others queued from the feed.
+    within("three deliveries", Duration::from_secs(5), async || {
+        instances[0].deliver_due().await;
+        seen.lock().len() >= 3
+    })
+    .await;
+    let mut orders: Vec<String> = seen
+        .lock()
+        .iter()
+        .map(|body| {
+            serde_json::from_str::<serde_json::Value>(body).unwrap()["order"]["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    orders.sort();
+    assert_eq!(orders, ["W-0", "W-1", "W-2"]);
+    // What it did reaches the others: nothing is pending there either.
+    for instance in &instances[1..] {
+        within("the deliveries done", Duration::from_secs(2), async || {
+            let listed = instance.webhooks(10);
+            let deliveries = &listed[0].1;
+            deliveries.len() == 3 && deliveries.iter().all(|d| d.status == DeliveryStatus::Delivered)
+        })
+        .await;
+    }
 }
