@@ -210,6 +210,15 @@ impl Inventory {
         position.safety_stock = clamp(position.safety_stock, safety_stock);
     }
 
+    /// Applies what another process sharing the record did to the shipments counted against
+    /// `location`'s capacity on `day` (checked by the record it came from); the count stays
+    /// within `0..=u32::MAX`.
+    pub fn apply_shipment_delta(&self, location: LocationId, day: i64, delta: i64) {
+        let mut shipments = self.shipments[shipment_shard_of(location)].lock();
+        let count = shipments.entry((location, day)).or_insert(0);
+        *count = u32::try_from((i64::from(*count) + delta).max(0)).unwrap_or(u32::MAX);
+    }
+
     /// The position of `sku` at `location`, if stock is recorded there.
     pub fn position(&self, sku: SkuId, location: LocationId) -> Option<Position> {
         let mut shard = self.shards[shard_of(sku)].lock();

@@ -26,9 +26,27 @@ CREATE TABLE feed (
     safety_stock BIGINT,
     status TEXT,
     revision BIGINT,
-    due BIGINT
+    due BIGINT,
+    day BIGINT,
+    shipments BIGINT
 );
 CREATE INDEX feed_xid ON feed (xid);
+-- Shipments counted against the daily capacity of locations that have one, per location and
+-- (local) day, kept by every commit that changes an order's shipments (`Change::Shipments`)
+-- and refused past the capacity, as `stock.reserved` is past on hand. Counted here from the
+-- orders memory keeps, as a start counts them.
+CREATE TABLE shipment_counts (
+    location TEXT NOT NULL,
+    day BIGINT NOT NULL,
+    shipments BIGINT NOT NULL,
+    PRIMARY KEY (location, day)
+);
+INSERT INTO shipment_counts (location, day, shipments)
+SELECT shipment ->> 'location', (shipment ->> 'day')::BIGINT, COUNT(*)
+FROM orders, jsonb_array_elements(orders.body::jsonb -> 'held_shipments') AS shipment
+WHERE orders.keep_until > EXTRACT(EPOCH FROM now()) AND jsonb_typeof(shipment -> 'capacity') = 'number'
+GROUP BY 1, 2;
+
 -- Each instance serving together takes a number at start: the ids it makes (webhook events
 -- and deliveries, inbound records) are its own range.
 CREATE SEQUENCE instance_numbers;
@@ -63,6 +81,34 @@ CREATE TRIGGER stock_inserted AFTER INSERT ON stock REFERENCING NEW TABLE AS new
     FOR EACH STATEMENT EXECUTE FUNCTION feed_stock_inserted();
 CREATE TRIGGER stock_updated AFTER UPDATE ON stock REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION feed_stock_updated();
+
+CREATE FUNCTION feed_shipments_inserted() RETURNS TRIGGER LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF feed_origin() IS NOT NULL THEN
+        INSERT INTO feed (origin, kind, key, day, shipments)
+        SELECT feed_origin(), 'shipments', location, day, shipments FROM new_rows;
+        PERFORM pg_notify('switchyard_feed', current_schema());
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION feed_shipments_updated() RETURNS TRIGGER LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF feed_origin() IS NOT NULL THEN
+        INSERT INTO feed (origin, kind, key, day, shipments)
+        SELECT feed_origin(), 'shipments', n.location, n.day, n.shipments - o.shipments
+        FROM new_rows n JOIN old_rows o USING (location, day)
+        WHERE n.shipments <> o.shipments;
+        PERFORM pg_notify('switchyard_feed', current_schema());
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER shipment_counts_inserted AFTER INSERT ON shipment_counts REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_shipments_inserted();
+CREATE TRIGGER shipment_counts_updated AFTER UPDATE ON shipment_counts
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_shipments_updated();
 
 -- (Each function keeps the search path it was created with, the store's schema: a change
 -- made with another one, an operator's `UPDATE myschema.orders` in psql, still finds `feed`.)

@@ -46,6 +46,7 @@ impl Service {
             next.revision = previous.map_or(next.revision, |p| p.revision) + 1;
             changes.push(order_change(next)?);
             changes.extend(reserved_changes(*previous, next));
+            changes.extend(shipment_changes(*previous, next));
         }
         changes.extend(extra);
         let mut queued = Vec::new();
@@ -164,6 +165,33 @@ fn reserved_changes<'a>(previous: Option<&'a OrderRecord>, next: &'a OrderRecord
         .into_iter()
         .filter(|(_, delta)| *delta != 0)
         .map(|((sku, location), delta)| Change::Reserve { sku: sku.to_owned(), location: location.to_owned(), delta })
+        .collect()
+}
+
+/// What an order's change does to the shipments counted against the daily capacity of the
+/// locations that have one: its held shipments after, less before, one [`Change::Shipments`]
+/// per (location, day) that changes. (Memory counts every held shipment; only those at a
+/// location with a capacity are ever checked, and those are what the store counts.)
+fn shipment_changes<'a>(previous: Option<&'a OrderRecord>, next: &'a OrderRecord) -> Vec<Change> {
+    let mut delta: BTreeMap<(&str, i64), (i64, Option<u32>)> = BTreeMap::new();
+    let capped = |record: &'a OrderRecord| record.held_shipments.iter().filter(|s| s.capacity.is_some());
+    for shipment in previous.into_iter().flat_map(capped) {
+        delta.entry((shipment.location.as_str(), shipment.day)).or_insert((0, shipment.capacity)).0 -= 1;
+    }
+    for shipment in capped(next) {
+        let entry = delta.entry((shipment.location.as_str(), shipment.day)).or_insert((0, shipment.capacity));
+        entry.0 += 1;
+        entry.1 = shipment.capacity;
+    }
+    delta
+        .into_iter()
+        .filter(|(_, (delta, _))| *delta != 0)
+        .map(|((location, day), (delta, capacity))| Change::Shipments {
+            location: location.to_owned(),
+            day,
+            delta,
+            capacity,
+        })
         .collect()
 }
 

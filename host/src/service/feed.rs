@@ -69,7 +69,7 @@ impl Service {
         let mut deliveries = Vec::new();
         for entry in entries {
             match entry {
-                FeedEntry::Stock { .. } => stock.push(entry),
+                FeedEntry::Stock { .. } | FeedEntry::Shipments { .. } => stock.push(entry),
                 FeedEntry::Location(id) => self.apply_stored_location(&id).await,
                 FeedEntry::Product(sku) => self.apply_stored_product(&sku).await,
                 FeedEntry::PolicyVersion(version) => self.apply_stored_version(&version).await,
@@ -101,13 +101,28 @@ impl Service {
         // After the catalog: a position of a location created in the same round is known.
         let catalog = self.catalog();
         for entry in stock {
-            let FeedEntry::Stock { sku, location, on_hand, reserved, safety_stock } = &entry else { continue };
-            match (catalog.sku_id(sku), catalog.location_id(location)) {
-                (Some(sku), Some(location)) => {
-                    self.inventory.apply_delta(sku, location, *on_hand, *reserved, *safety_stock);
+            // A product or location in a transaction not read yet: the next round.
+            let known = match &entry {
+                FeedEntry::Stock { sku, location, on_hand, reserved, safety_stock } => {
+                    match (catalog.sku_id(sku), catalog.location_id(location)) {
+                        (Some(sku), Some(location)) => {
+                            self.inventory.apply_delta(sku, location, *on_hand, *reserved, *safety_stock);
+                            true
+                        }
+                        _ => false,
+                    }
                 }
-                // Its product or location is in a transaction not read yet: the next round.
-                _ => self.feed_waiting.lock().push(entry),
+                FeedEntry::Shipments { location, day, delta } => match catalog.location_id(location) {
+                    Some(location) => {
+                        self.inventory.apply_shipment_delta(location, *day, *delta);
+                        true
+                    }
+                    None => false,
+                },
+                _ => true,
+            };
+            if !known {
+                self.feed_waiting.lock().push(entry);
             }
         }
         if !deliveries.is_empty() {
@@ -313,16 +328,8 @@ impl Service {
         if stored.revision <= record.revision {
             return;
         }
-        // Its shipments count against capacity while memory keeps it: the new ones instead
-        // of the old.
-        let catalog = self.catalog();
-        if let (Ok(old), Ok(new)) = (
-            super::reservation_of(&catalog, &[], &record.held_shipments),
-            super::reservation_of(&catalog, &[], &stored.held_shipments),
-        ) {
-            self.inventory.release(&old).ok();
-            self.inventory.restore(&new, false).ok();
-        }
+        // (What it holds is counted already: the stock and shipment deltas of the same
+        // transaction came before it in the feed.)
         *record = stored;
     }
 }

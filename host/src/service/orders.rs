@@ -172,11 +172,14 @@ impl Service {
             dashmap::mapref::entry::Entry::Occupied(entry) => Ok(Some(Arc::clone(entry.get()))),
             dashmap::mapref::entry::Entry::Vacant(entry) => {
                 // Its shipments count again while it is in memory, as they stop counting when
-                // the sweep lets go of it.
+                // the sweep lets go of it. (Serving together with other instances, memory's
+                // counts follow the store's instead: they never stopped counting.)
                 let shipments = super::reservation_of(&self.catalog(), &[], &record.held_shipments)?;
                 let slot = Arc::new(AsyncMutex::new(record));
                 entry.insert(Arc::clone(&slot));
-                if let Err(error) = self.inventory.restore(&shipments, false) {
+                if !self.config.shared
+                    && let Err(error) = self.inventory.restore(&shipments, false)
+                {
                     tracing::warn!(order = id, %error, "a closed order's shipments could not be counted");
                 }
                 Ok(Some(slot))
@@ -211,6 +214,11 @@ impl Service {
             let Ok(record) = slot.try_lock() else { continue };
             if let Some(key) = &record.idempotency_key {
                 self.idempotency.remove_if(key, |_, order| *order == id);
+            }
+            if self.config.shared {
+                // Memory's shipment counts follow the store's, which keeps counting them.
+                evicted += 1;
+                continue;
             }
             match super::reservation_of(&catalog, &[], &record.held_shipments) {
                 Ok(shipments) => {

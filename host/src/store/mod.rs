@@ -32,6 +32,11 @@ pub enum Change {
     /// orders); PostgreSQL keeps the count and refuses a commit that would reserve more than
     /// on hand - reserved - safety stock ([`StoreError::Refused`]).
     Reserve { sku: String, location: String, delta: i64 },
+    /// Change the shipments counted against `location`'s capacity on `day` (days since the
+    /// epoch in its time zone) by `delta`: what an order's change does to the shipments it
+    /// holds at a location with a daily capacity. Like `Reserve`: a store one process serves
+    /// may ignore it; PostgreSQL keeps the count and refuses one past `capacity`.
+    Shipments { location: String, day: i64, delta: i64, capacity: Option<u32> },
     /// Insert or replace an order (`OrderRecord`). `keep_until`: until when (seconds since the
     /// epoch) memory keeps it (`OrderRecord::keep_until`; `i64::MAX` while it is open): a
     /// start reads only the orders with a later one.
@@ -110,6 +115,8 @@ pub enum FeedEntry {
     /// What it did to a position: deltas of on hand, reserved and safety stock (a new
     /// position: its values).
     Stock { sku: String, location: String, on_hand: i64, reserved: i64, safety_stock: i64 },
+    /// What it did to the shipments counted against a location's capacity on a day.
+    Shipments { location: String, day: i64, delta: i64 },
     /// A location inserted or replaced (its id).
     Location(String),
     /// A product inserted or replaced (its SKU).

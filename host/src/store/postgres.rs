@@ -112,6 +112,8 @@ struct FeedRow {
     status: Option<String>,
     revision: Option<i64>,
     due: Option<i64>,
+    day: Option<i64>,
+    shipments: Option<i64>,
 }
 
 // How long feed rows are kept after this instance read past them: a reader that falls this
@@ -392,7 +394,7 @@ impl Store for PgStore {
             let rows: Vec<FeedRow> = sqlx::query_as(
                 "WITH now AS (SELECT pg_current_snapshot() AS snapshot)
                  SELECT now.snapshot::text AS snapshot, feed.kind, feed.key, feed.location, feed.on_hand, feed.reserved,
-                        feed.safety_stock, feed.status, feed.revision, feed.due
+                        feed.safety_stock, feed.status, feed.revision, feed.due, feed.day, feed.shipments
                  FROM now LEFT JOIN feed
                    ON feed.xid >= pg_snapshot_xmin($1::pg_snapshot)
                   AND NOT pg_visible_in_snapshot(feed.xid, $1::pg_snapshot)
@@ -406,7 +408,20 @@ impl Store for PgStore {
             let next = rows.first().map_or(cursor, |row| row.snapshot.clone());
             let mut entries = Vec::with_capacity(rows.len());
             for row in rows {
-                let FeedRow { kind, key, location, on_hand, reserved, safety_stock, status, revision, due, .. } = row;
+                let FeedRow {
+                    kind,
+                    key,
+                    location,
+                    on_hand,
+                    reserved,
+                    safety_stock,
+                    status,
+                    revision,
+                    due,
+                    day,
+                    shipments,
+                    ..
+                } = row;
                 let (Some(kind), Some(key)) = (kind, key) else { continue };
                 entries.push(match kind.as_str() {
                     "stock" => FeedEntry::Stock {
@@ -416,6 +431,9 @@ impl Store for PgStore {
                         reserved: reserved.unwrap_or(0),
                         safety_stock: safety_stock.unwrap_or(0),
                     },
+                    "shipments" => {
+                        FeedEntry::Shipments { location: key, day: day.unwrap_or(0), delta: shipments.unwrap_or(0) }
+                    }
                     "locations" => FeedEntry::Location(key),
                     "products" => FeedEntry::Product(key),
                     "policy_versions" => FeedEntry::PolicyVersion(key),
@@ -610,8 +628,14 @@ async fn commit_all(pool: &PgPool, epoch: i64, origin: Option<&str>, changes: &[
     // (absolute) writes what was summed before it first, so every position sees its changes
     // in order.
     let mut deltas = Deltas::new();
+    let mut shipments = Shipments::new();
     for change in changes {
         match change {
+            Change::Shipments { location, day, delta, capacity } => {
+                let sum = shipments.entry((location.clone(), *day)).or_insert((0, *capacity));
+                sum.0 = sum.0.saturating_add(*delta);
+                sum.1 = sum.1.or(*capacity);
+            }
             Change::StockDelta { sku, location, delta } => add_delta(&mut deltas, sku, location, *delta, 0),
             Change::Reserve { sku, location, delta } => add_delta(&mut deltas, sku, location, 0, *delta),
             Change::StockLevel { .. } => {
@@ -623,6 +647,7 @@ async fn commit_all(pool: &PgPool, epoch: i64, origin: Option<&str>, changes: &[
         }
     }
     write_deltas(&mut tx, deltas).await?;
+    write_shipments(&mut tx, shipments).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -658,6 +683,78 @@ async fn write_order(tx: &mut Transaction<'static, Postgres>, change: &Change) -
             "order `{id}` was changed by another instance at the same moment: read it again and retry"
         ))),
     }
+}
+
+// What a commit does to shipment counts: (delta, capacity) per (location, day).
+type Shipments = BTreeMap<(String, i64), (i64, Option<u32>)>;
+
+// Writes `shipments` as `write_deltas` writes stock: rows locked in (location, day) order,
+// then one conditional statement; a count that would pass its day's capacity is refused.
+async fn write_shipments(tx: &mut Transaction<'static, Postgres>, shipments: Shipments) -> Result<(), StoreError> {
+    if shipments.is_empty() {
+        return Ok(());
+    }
+    let mut locations = Vec::with_capacity(shipments.len());
+    let mut days = Vec::with_capacity(shipments.len());
+    let mut deltas = Vec::with_capacity(shipments.len());
+    let mut capacities: Vec<Option<i64>> = Vec::with_capacity(shipments.len());
+    for ((location, day), (delta, capacity)) in &shipments {
+        locations.push(location.as_str());
+        days.push(*day);
+        deltas.push(*delta);
+        capacities.push(capacity.map(i64::from));
+    }
+    sqlx::query(
+        "SELECT 1 FROM shipment_counts JOIN unnest($1::text[], $2::bigint[]) AS d(location, day) USING (location, day)
+         ORDER BY shipment_counts.location, shipment_counts.day FOR UPDATE OF shipment_counts",
+    )
+    .bind(&locations)
+    .bind(&days)
+    .execute(&mut **tx)
+    .await?;
+    let written: Vec<(String, i64)> = sqlx::query_as(
+        "WITH d AS (
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+                 AS d(location, day, delta, capacity)
+         ),
+         changed AS (
+             UPDATE shipment_counts SET shipments = GREATEST(shipment_counts.shipments + d.delta, 0)
+             FROM d
+             WHERE shipment_counts.location = d.location AND shipment_counts.day = d.day
+               AND (d.delta <= 0 OR d.capacity IS NULL OR shipment_counts.shipments + d.delta <= d.capacity)
+             RETURNING shipment_counts.location, shipment_counts.day
+         ),
+         added AS (
+             INSERT INTO shipment_counts (location, day, shipments)
+             SELECT d.location, d.day, GREATEST(d.delta, 0) FROM d
+             WHERE NOT EXISTS (
+                     SELECT 1 FROM shipment_counts WHERE shipment_counts.location = d.location AND shipment_counts.day = d.day)
+               AND (d.delta <= 0 OR d.capacity IS NULL OR d.delta <= d.capacity)
+             ON CONFLICT (location, day) DO NOTHING
+             RETURNING location, day
+         )
+         SELECT location, day FROM changed UNION ALL SELECT location, day FROM added",
+    )
+    .bind(&locations)
+    .bind(&days)
+    .bind(&deltas)
+    .bind(&capacities)
+    .fetch_all(&mut **tx)
+    .await?;
+    if written.len() == shipments.len() {
+        return Ok(());
+    }
+    let written: HashSet<(String, i64)> = written.into_iter().collect();
+    let full: Vec<String> = shipments
+        .keys()
+        .filter(|key| !written.contains(*key))
+        .take(5)
+        .map(|(location, day)| format!("`{location}` on day {day}"))
+        .collect();
+    Err(StoreError::Refused(format!(
+        "no shipment capacity left at {} (another instance took it first)",
+        full.join(", ")
+    )))
 }
 
 // What a commit does to positions: (on hand, reserved) per (sku, location), in that order.
@@ -829,6 +926,8 @@ async fn apply(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Resu
         .map(drop),
         // Summed and written by `write_deltas`.
         Change::StockDelta { .. } | Change::Reserve { .. } => Ok(()),
+        // Summed and written by `write_shipments`.
+        Change::Shipments { .. } => Ok(()),
         // Written by `write_order`.
         Change::Order { .. } => Ok(()),
         Change::PolicyVersion { version, name, kind, source, meta } => sqlx::query(

@@ -339,7 +339,7 @@ fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error
         ),
         // One process serves a SQLite store: memory's count of reserved units is the truth,
         // rebuilt from the orders at start.
-        Change::Reserve { .. } => Ok(0),
+        Change::Reserve { .. } | Change::Shipments { .. } => Ok(0),
         // One process serves a SQLite store: its memory orders every change of an order.
         Change::Order { id, idempotency_key, status, body, keep_until, revision: _, due: _ } => connection.execute(
             "INSERT INTO orders (id, idempotency_key, status, body, keep_until) VALUES (?1, ?2, ?3, ?4, ?5)

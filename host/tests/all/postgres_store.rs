@@ -271,6 +271,14 @@ async fn the_database_never_reserves_more_than_is_available_whatever_memory_beli
     one.commit(vec![Change::StockDelta { sku: "SKU-A".into(), location: "DC-1".into(), delta: -1 }, reserve(-1)])
         .await
         .unwrap();
+    // A day's shipments at a location never pass its capacity either.
+    let ship = |delta| Change::Shipments { location: "DC-1".into(), day: 20_000, delta, capacity: Some(2) };
+    one.commit(vec![ship(1)]).await.unwrap();
+    other.commit(vec![ship(1)]).await.unwrap();
+    let full = one.commit(vec![ship(1)]).await.expect_err("two shipments a day");
+    assert!(matches!(&full, StoreError::Refused(why) if why.contains("`DC-1` on day 20000")), "{full}");
+    other.commit(vec![ship(-1)]).await.unwrap();
+    one.commit(vec![ship(1)]).await.unwrap();
     // Nothing reserved where there is no position.
     let nowhere = Change::Reserve { sku: "SKU-A".into(), location: "DC-9".into(), delta: 1 };
     assert!(matches!(one.commit(vec![nowhere]).await, Err(StoreError::Refused(_))));

@@ -150,17 +150,41 @@ async fn three_instances_route_concurrent_orders_on_scarce_stock_without_oversel
     let stock: u32 = positions.iter().map(|p| p.2 - p.4).sum();
     assert!(sold <= stock && sold > 0, "{sold} units reserved of {stock}");
 
+    // Every location ships at most 1,000 parcels a day (`seed`): the store never counts more,
+    // and counts exactly the shipments its orders hold.
+    let counted: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT location, day, shipments FROM {schema}.shipment_counts WHERE shipments > 0 ORDER BY 1, 2"
+    )))
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let held: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT s ->> 'location', (s ->> 'day')::bigint, COUNT(*)
+         FROM {schema}.orders, jsonb_array_elements(body::jsonb -> 'held_shipments') AS s GROUP BY 1, 2 ORDER BY 1, 2"
+    )))
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(counted, held, "the store's shipment counts are the shipments its orders hold");
+    assert!(counted.iter().all(|(_, _, n)| *n <= 1_000), "{counted:?}");
+    assert!(counted.iter().any(|(_, _, n)| *n == 1_000), "a location's capacity was reached: {counted:?}");
+    let counted: Vec<(String, i64, u32)> = counted.into_iter().map(|(l, d, n)| (l, d, n as u32)).collect();
+
     // Every instance's picture converges on the store's.
     for (n, instance) in instances.iter().enumerate() {
         let started = Instant::now();
         loop {
-            let mut memory = instance.state_view().await.positions;
+            let view = instance.state_view().await;
+            let mut memory = view.positions;
             memory.sort();
-            if memory == positions {
+            let mut shipments: Vec<(String, i64, u32)> = view.shipments.into_iter().filter(|s| s.2 > 0).collect();
+            shipments.sort();
+            if memory == positions && shipments == counted {
                 break;
             }
             if started.elapsed() > Duration::from_secs(5) {
                 assert_eq!(memory, positions, "instance {n}'s stock (left) vs the store's (right)");
+                assert_eq!(shipments, counted, "instance {n}'s shipment counts (left) vs the store's (right)");
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
