@@ -313,18 +313,37 @@ impl Service {
             refuse_kit(&catalog, sku, &level.sku, &format!("{path}.sku"))?;
             resolved.push((sku, location, level.on_hand, level.safety_stock));
         }
+        // Serving together with other instances, a level is the difference from what memory
+        // has, in memory and in the store alike (see `Change::StockLevel`).
+        let was = |sku, location| {
+            self.config
+                .shared
+                .then(|| self.inventory.position(sku, location).map_or((0, 0), |p| (p.on_hand, p.safety_stock)))
+        };
+        let was: Vec<Option<(u32, u32)>> = resolved.iter().map(|(sku, location, _, _)| was(*sku, *location)).collect();
         let changes = levels
             .iter()
-            .map(|l| Change::StockLevel {
+            .zip(&was)
+            .map(|(l, was)| Change::StockLevel {
                 sku: l.sku.clone(),
                 location: l.location.clone(),
                 on_hand: l.on_hand,
                 safety_stock: l.safety_stock,
+                was: *was,
             })
             .collect();
         self.commit(changes).await?;
-        for (sku, location, on_hand, safety_stock) in resolved {
-            self.inventory.set_stock(sku, location, on_hand, safety_stock);
+        for ((sku, location, on_hand, safety_stock), was) in resolved.into_iter().zip(was) {
+            match was {
+                Some((on_hand_was, safety_was)) => self.inventory.apply_delta(
+                    sku,
+                    location,
+                    i64::from(on_hand) - i64::from(on_hand_was),
+                    0,
+                    i64::from(safety_stock) - i64::from(safety_was),
+                ),
+                None => self.inventory.set_stock(sku, location, on_hand, safety_stock),
+            }
         }
         Ok(())
     }

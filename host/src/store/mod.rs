@@ -22,8 +22,11 @@ pub enum Change {
     Location { id: String, body: String },
     /// Insert or replace a product (`ProductRecord`).
     Product { sku: String, body: String },
-    /// Set a position's on hand and safety stock.
-    StockLevel { sku: String, location: String, on_hand: u32, safety_stock: u32 },
+    /// Set a position's on hand and safety stock. `was`: serving together with other
+    /// instances, what this one's memory had (on hand, safety stock): the store applies the
+    /// difference, as memory does, so a change another instance made meanwhile (still on its
+    /// way through the feed) is kept by both and they agree.
+    StockLevel { sku: String, location: String, on_hand: u32, safety_stock: u32, was: Option<(u32, u32)> },
     /// Change a position's on hand by `delta` (receipts, shipments, returns).
     StockDelta { sku: String, location: String, delta: i64 },
     /// Change the units reserved at a position by `delta`: what an order's change does to the

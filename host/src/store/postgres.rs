@@ -913,7 +913,7 @@ async fn apply(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Resu
     match change {
         Change::Location { id, body } => upsert_body(tx, "locations", "id", id, body).await,
         Change::Product { sku, body } => upsert_body(tx, "products", "sku", sku, body).await,
-        Change::StockLevel { sku, location, on_hand, safety_stock } => sqlx::query(
+        Change::StockLevel { sku, location, on_hand, safety_stock, was: None } => sqlx::query(
             "INSERT INTO stock (sku, location, on_hand, safety_stock) VALUES ($1, $2, $3, $4)
              ON CONFLICT (sku, location) DO UPDATE SET on_hand = excluded.on_hand, safety_stock = excluded.safety_stock",
         )
@@ -924,6 +924,22 @@ async fn apply(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Resu
         .execute(&mut **tx)
         .await
         .map(drop),
+        Change::StockLevel { sku, location, on_hand, safety_stock, was: Some((on_hand_was, safety_was)) } => {
+            sqlx::query(
+                "INSERT INTO stock (sku, location, on_hand, safety_stock) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (sku, location) DO UPDATE
+                 SET on_hand = GREATEST(stock.on_hand + $5, 0), safety_stock = GREATEST(stock.safety_stock + $6, 0)",
+            )
+            .bind(sku)
+            .bind(location)
+            .bind(i64::from(*on_hand))
+            .bind(i64::from(*safety_stock))
+            .bind(i64::from(*on_hand) - i64::from(*on_hand_was))
+            .bind(i64::from(*safety_stock) - i64::from(*safety_was))
+            .execute(&mut **tx)
+            .await
+            .map(drop)
+        }
         // Summed and written by `write_deltas`.
         Change::StockDelta { .. } | Change::Reserve { .. } => Ok(()),
         // Summed and written by `write_shipments`.

@@ -327,7 +327,7 @@ fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error
     match change {
         Change::Location { id, body } => upsert_body(connection, "locations", "id", id, body),
         Change::Product { sku, body } => upsert_body(connection, "products", "sku", sku, body),
-        Change::StockLevel { sku, location, on_hand, safety_stock } => connection.execute(
+        Change::StockLevel { sku, location, on_hand, safety_stock, was: _ } => connection.execute(
             "INSERT INTO stock (sku, location, on_hand, safety_stock) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(sku, location) DO UPDATE SET on_hand = excluded.on_hand, safety_stock = excluded.safety_stock",
             params![sku, location, on_hand, safety_stock],

@@ -239,7 +239,13 @@ async fn the_database_never_reserves_more_than_is_available_whatever_memory_beli
     // Two stores on one database, as two processes whose memories each think the units free.
     let (one, other) =
         (PgStore::open(&settings(&schema)).await.unwrap(), PgStore::open(&settings(&schema)).await.unwrap());
-    let level = |on_hand| Change::StockLevel { sku: "SKU-A".into(), location: "DC-1".into(), on_hand, safety_stock: 1 };
+    let level = |on_hand| Change::StockLevel {
+        sku: "SKU-A".into(),
+        location: "DC-1".into(),
+        on_hand,
+        safety_stock: 1,
+        was: None,
+    };
     let reserve = |delta| Change::Reserve { sku: "SKU-A".into(), location: "DC-1".into(), delta };
     let order = |id: &str, revision| Change::Order {
         id: id.into(),

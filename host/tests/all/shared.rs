@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::http::{Method, StatusCode};
 use sqlx::Connection;
 use switchyard_host::records::{DeliveryStatus, Kind};
-use switchyard_host::service::StockLevel;
+use switchyard_host::service::{StockAdjustment, StockLevel};
 use switchyard_host::{Config, Service};
 
 use crate::support::*;
@@ -314,4 +314,37 @@ async fn webhooks_subscribed_on_one_instance_get_the_events_of_all_delivered_by_
         })
         .await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stock_level_set_before_another_instances_change_arrived_leaves_both_pictures_the_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = schema_for(dir.path());
+    let counting = Service::open_shared(shared_config(dir.path(), &schema, 0)).await.unwrap();
+    seed(&counting).await;
+    let receiving = Service::open_shared(shared_config(dir.path(), &schema, 1)).await.unwrap();
+    async fn position(service: &Service) -> (u32, u32) {
+        let view = service.state_view().await;
+        let p = view.positions.iter().find(|p| p.0 == "SKU-B" && p.1 == "ST-CHI").unwrap();
+        (p.2, p.4)
+    }
+    // A receipt of 4 units lands on one instance; the other counts the shelf (20 units, 2 kept
+    // back) before that receipt has reached it through the feed.
+    receiving
+        .adjust_stock(vec![StockAdjustment { sku: "SKU-B".into(), location: "ST-CHI".into(), delta: 4 }])
+        .await
+        .unwrap();
+    assert_eq!(position(&counting).await, (3, 0), "the receipt has not reached the counting instance");
+    counting
+        .set_stock(vec![StockLevel { sku: "SKU-B".into(), location: "ST-CHI".into(), on_hand: 20, safety_stock: 2 }])
+        .await
+        .unwrap();
+    counting.catch_up().await.unwrap();
+    receiving.catch_up().await.unwrap();
+    // The count applies as what it changed from what the counting instance saw (+17 on hand,
+    // +2 kept back), the receipt stays: the store and both instances agree.
+    let stored: Vec<_> = stored_positions(&schema).await.into_iter().filter(|p| p.0 == "SKU-B").collect();
+    assert_eq!(stored, [("SKU-B".to_owned(), "ST-CHI".to_owned(), 24, 0, 2)]);
+    assert_eq!(position(&counting).await, (24, 2));
+    assert_eq!(position(&receiving).await, (24, 2));
 }
