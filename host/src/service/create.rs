@@ -97,7 +97,7 @@ impl Service {
                     drop(routing);
                     *record = pending.clone();
                     self.metrics.order("rerouted_after_race");
-                    self.catch_up().await?;
+                    self.catch_up_stock().await?;
                     catalog = self.catalog();
                 }
                 Err(error) => {

@@ -60,48 +60,100 @@ impl Service {
     /// Applies every change other instances committed since the last call; returns how many.
     /// A store one instance serves has none.
     pub async fn catch_up(&self) -> Result<usize, ServiceError> {
-        let mut cursor = self.feed_cursor.lock().await;
-        let Some(at) = cursor.clone() else { return Ok(0) };
-        let (entries, next) = self.store.follow(at).await?;
-        let count = entries.len();
-        let mut stock = std::mem::take(&mut *self.feed_waiting.lock());
-        let mut orders = Vec::new();
-        let mut deliveries = Vec::new();
-        for entry in entries {
-            match entry {
-                FeedEntry::Stock { .. } | FeedEntry::Shipments { .. } => stock.push(entry),
-                FeedEntry::Location(id) => self.apply_stored_location(&id).await,
-                FeedEntry::Product(sku) => self.apply_stored_product(&sku).await,
-                FeedEntry::PolicyVersion(version) => self.apply_stored_version(&version).await,
-                FeedEntry::Binding(group) => self.apply_stored_binding(&group).await,
-                FeedEntry::Webhook(id) => self.apply_stored_webhook(&id).await,
-                FeedEntry::WebhookEvent(id) => self.apply_stored_event(id).await,
-                // After the events they refer to, whatever the order in the round.
-                FeedEntry::Delivery(id) => deliveries.push(id),
-                FeedEntry::Recurring(id) => self.apply_stored_recurring(&id).await,
-                FeedEntry::Order { id, status, revision, due } => {
-                    // Due work first: the instance that runs it may be this one.
-                    match (status.as_str(), due) {
-                        ("reserved", Some(due)) => {
-                            self.expiring.lock().insert((due, id.clone()));
+        self.catch_up_with(true).await
+    }
+
+    /// [`Service::catch_up`] from inside a request, which may hold the stock lock, the binding
+    /// lock or a recurring order: only what routing and the order in hand need now (stock,
+    /// capacity, orders) is applied; the rest waits for the follower's next round, in order.
+    pub(super) async fn catch_up_stock(&self) -> Result<usize, ServiceError> {
+        self.catch_up_with(false).await
+    }
+
+    async fn catch_up_with(&self, everything: bool) -> Result<usize, ServiceError> {
+        // First, holding the cursor (a request reading an order back waits for it): what takes
+        // none of the service's locks, stock and capacity deltas and orders.
+        let count = {
+            let mut cursor = self.feed_cursor.lock().await;
+            let Some(at) = cursor.clone() else { return Ok(0) };
+            let (entries, next) = self.store.follow(at).await?;
+            let count = entries.len();
+            let mut orders = std::mem::take(&mut *self.feed_orders_waiting.lock());
+            let mut later = Vec::new();
+            for entry in entries {
+                match entry {
+                    FeedEntry::Stock { .. } | FeedEntry::Shipments { .. } => self.feed_waiting.lock().push(entry),
+                    FeedEntry::Order { id, status, revision, due } => {
+                        // Due work first: the instance that runs it may be this one.
+                        match (status.as_str(), due) {
+                            ("reserved", Some(due)) => {
+                                self.expiring.lock().insert((due, id.clone()));
+                            }
+                            ("scheduled", Some(due)) => {
+                                self.scheduled.lock().insert((due, id.clone()));
+                            }
+                            _ => {}
                         }
-                        ("scheduled", Some(due)) => {
-                            self.scheduled.lock().insert((due, id.clone()));
+                        // Read only what memory keeps an older copy of.
+                        let kept = self.orders.get(&id).map(|slot| Arc::clone(slot.value()));
+                        if kept.is_some_and(|slot| slot.try_lock().map_or(true, |record| record.revision < revision)) {
+                            orders.push(id);
                         }
-                        _ => {}
                     }
-                    // Read only what memory keeps an older copy of.
-                    let kept = self.orders.get(&id).map(|slot| Arc::clone(slot.value()));
-                    if kept.is_some_and(|slot| slot.try_lock().map_or(true, |record| record.revision < revision)) {
-                        orders.push(id);
-                    }
+                    other => later.push(other),
                 }
             }
+            self.apply_waiting_stock();
+            orders.sort_unstable();
+            orders.dedup();
+            for id in orders {
+                self.apply_stored_order(&id).await;
+            }
+            *cursor = Some(next);
+            self.feed_deferred.lock().extend(later);
+            count
+        };
+        // Then, without it, what takes the stock lock, the binding lock or a recurring order:
+        // only the follower, which holds none of them (a request's round leaves them to it).
+        if everything {
+            let later = std::mem::take(&mut *self.feed_deferred.lock());
+            let mut deliveries = Vec::new();
+            for entry in later {
+                match entry {
+                    FeedEntry::Location(id) => self.apply_stored_location(&id).await,
+                    FeedEntry::Product(sku) => self.apply_stored_product(&sku).await,
+                    FeedEntry::PolicyVersion(version) => self.apply_stored_version(&version).await,
+                    FeedEntry::Binding(group) => self.apply_stored_binding(&group).await,
+                    FeedEntry::Webhook(id) => self.apply_stored_webhook(&id).await,
+                    FeedEntry::WebhookEvent(id) => self.apply_stored_event(id).await,
+                    // After the events they refer to, whatever the order in the round.
+                    FeedEntry::Delivery(id) => deliveries.push(id),
+                    FeedEntry::Recurring(id) => self.apply_stored_recurring(&id).await,
+                    FeedEntry::Stock { .. } | FeedEntry::Shipments { .. } | FeedEntry::Order { .. } => {}
+                }
+            }
+            if !deliveries.is_empty() {
+                for id in deliveries {
+                    self.apply_stored_delivery(id).await;
+                }
+                self.delivery_wakeup.notify_one();
+            }
+            // Positions of the locations and products that arrived just now.
+            self.apply_waiting_stock();
         }
-        // After the catalog: a position of a location created in the same round is known.
+        Ok(count)
+    }
+
+    // Applies the stock and capacity deltas read from the feed whose product and location
+    // memory knows; the others wait for them to arrive.
+    fn apply_waiting_stock(&self) {
+        let waiting = std::mem::take(&mut *self.feed_waiting.lock());
+        if waiting.is_empty() {
+            return;
+        }
         let catalog = self.catalog();
-        for entry in stock {
-            // A product or location in a transaction not read yet: the next round.
+        let mut unknown = Vec::new();
+        for entry in waiting {
             let known = match &entry {
                 FeedEntry::Stock { sku, location, on_hand, reserved, safety_stock } => {
                     match (catalog.sku_id(sku), catalog.location_id(location)) {
@@ -122,23 +174,10 @@ impl Service {
                 _ => true,
             };
             if !known {
-                self.feed_waiting.lock().push(entry);
+                unknown.push(entry);
             }
         }
-        if !deliveries.is_empty() {
-            for id in deliveries {
-                self.apply_stored_delivery(id).await;
-            }
-            self.delivery_wakeup.notify_one();
-        }
-        orders.append(&mut self.feed_orders_waiting.lock());
-        orders.sort_unstable();
-        orders.dedup();
-        for id in orders {
-            self.apply_stored_order(&id).await;
-        }
-        *cursor = Some(next);
-        Ok(count)
+        self.feed_waiting.lock().extend(unknown);
     }
 
     // A record another instance stored (`None`: deleted), read as `T`; `Err` is logged.

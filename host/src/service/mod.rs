@@ -155,6 +155,7 @@ pub struct Service {
     feed_cursor: AsyncMutex<Option<String>>,
     feed_waiting: Mutex<Vec<crate::store::FeedEntry>>,
     feed_orders_waiting: Mutex<Vec<String>>,
+    feed_deferred: Mutex<Vec<crate::store::FeedEntry>>,
 }
 
 /// The webhook event sent when a SKU's available-to-promise changes.
@@ -271,6 +272,7 @@ impl Service {
             feed_cursor: AsyncMutex::new(snapshot.feed_cursor.clone()),
             feed_waiting: Mutex::new(Vec::new()),
             feed_orders_waiting: Mutex::new(Vec::new()),
+            feed_deferred: Mutex::new(Vec::new()),
         };
         service.recover(snapshot)?;
         service.ready.store(true, Ordering::Release);

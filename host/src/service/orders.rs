@@ -163,8 +163,8 @@ impl Service {
         let Some((_, _, body)) = self.store.order(id).await? else { return Ok(None) };
         // Serving together with other instances: what the transaction that wrote it did to
         // stock is in memory before anything is done with it (releasing units memory has not
-        // counted yet would fail).
-        self.catch_up().await?;
+        // counted yet would fail). The caller may hold the stock lock: only stock and orders.
+        self.catch_up_stock().await?;
         let record: OrderRecord = serde_json::from_str(&body)
             .map_err(|e| ServiceError::internal(format!("stored order `{id}` cannot be read: {e}")))?;
         // Another request may have read it meanwhile: one slot per order, the first one.

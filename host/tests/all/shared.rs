@@ -348,3 +348,36 @@ async fn a_stock_level_set_before_another_instances_change_arrived_leaves_both_p
     assert_eq!(position(&counting).await, (24, 2));
     assert_eq!(position(&receiving).await, (24, 2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_order_read_back_under_the_stock_lock_leaves_catalog_changes_to_the_follower() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = schema_for(dir.path());
+    let first = Service::open_shared(shared_config(dir.path(), &schema, 0)).await.unwrap();
+    seed(&first).await;
+    let second = Service::open_shared(shared_config(dir.path(), &schema, 1)).await.unwrap();
+    let (app_first, app_second) = (switchyard_host::app(Arc::clone(&first)), switchyard_host::app(Arc::clone(&second)));
+    let created = post(&app_first, "/v1/orders", WRITER, &order("R-1", "SKU-A", 1)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    // A catalog change on the first instance the second has not read yet.
+    let catalog = first.catalog();
+    let mut chicago = first.location_record(catalog.location(catalog.location_id("ST-CHI").unwrap()));
+    chicago.priority = 7;
+    first.upsert_locations(vec![chicago]).await.unwrap();
+    // The second ships the order: it reads it back holding its stock lock, catches up with the
+    // stock the order holds, and leaves the catalog change to its follower (applying it there
+    // would wait for the lock it holds).
+    let shipping = call(&app_second, Method::POST, "/v1/orders/R-1/ship", Some(WRITER), r#"{"carrier": "UPS"}"#);
+    let shipped = tokio::time::timeout(Duration::from_secs(10), shipping).await.expect("the shipment does not hang");
+    assert_eq!(shipped.status, StatusCode::OK, "{}", shipped.body);
+    second.catch_up().await.unwrap();
+    let catalog = second.catalog();
+    assert_eq!(catalog.location(catalog.location_id("ST-CHI").unwrap()).priority, 7);
+    first.catch_up().await.unwrap();
+    let stored = stored_positions(&schema).await;
+    for instance in [&first, &second] {
+        let mut memory = instance.state_view().await.positions;
+        memory.sort();
+        assert_eq!(memory, stored);
+    }
+}
