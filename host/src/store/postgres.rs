@@ -211,7 +211,18 @@ impl PgStore {
             let mut fresh = PgConnection::connect_with(&self.options).await.map_err(unreachable)?;
             // Serving, this instance takes its lock again; if another took it meanwhile, the
             // fencing token already stops this one's writes.
-            if serving && key != EXCLUSIVE {
+            if self.origin.is_some() {
+                // Serving together with others: hold the store shared again, so no instance
+                // starts serving it alone meanwhile.
+                let again: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock_shared($1, $2)")
+                    .bind(self.lock_class)
+                    .bind(EXCLUSIVE)
+                    .fetch_one(&mut fresh)
+                    .await?;
+                if !again {
+                    tracing::error!("an instance serving this store alone took it meanwhile: stop it, or this one");
+                }
+            } else if serving && key != EXCLUSIVE {
                 let again: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
                     .bind(self.lock_class)
                     .bind(EXCLUSIVE)
@@ -360,9 +371,9 @@ impl Store for PgStore {
     }
 
     fn held_elsewhere(&self) -> String {
-        "another switchyard instance is serving this PostgreSQL store alone (same database and \
-         schema): start this one with --standby to take over when that one stops, or serve the \
-         store with --shared on every instance"
+        "another switchyard instance is serving this PostgreSQL store (same database and schema): \
+         if it serves it alone, start this one with --standby to take over when it stops; if \
+         instances serve it together, start this one with --shared as they were"
             .to_owned()
     }
 

@@ -381,3 +381,27 @@ async fn an_order_read_back_under_the_stock_lock_leaves_catalog_changes_to_the_f
         assert_eq!(memory, stored);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_serving_together_and_one_serving_alone_are_never_mixed_on_one_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = schema_for(dir.path());
+    let alone = Config { shared: false, ..shared_config(dir.path(), &schema, 0) };
+    let serving = Service::open_to_serve(alone.clone()).await.unwrap();
+    let refused = Service::open_shared(shared_config(dir.path(), &schema, 1)).await.err().expect("refused");
+    assert!(refused.contains("another switchyard instance is serving this PostgreSQL store"), "{refused}");
+    drop(serving);
+    // Its lock went with its connection: instances may now serve together, and one alone may
+    // not start beside them.
+    let mut together = None;
+    for _ in 0..100 {
+        if let Ok(service) = Service::open_shared(shared_config(dir.path(), &schema, 1)).await {
+            together = Some(service);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _together = together.expect("serving together once the one alone stopped");
+    let refused = Service::open_to_serve(alone).await.err().expect("refused");
+    assert!(refused.contains("start this one with --shared"), "{refused}");
+}
