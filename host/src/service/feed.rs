@@ -1,10 +1,12 @@
 //! Serving one PostgreSQL store together with other instances (`Config::shared`). Each
 //! instance keeps its own picture in memory for routing, and learns every other instance's
 //! changes from the store's change feed (`Store::follow`): what they did to stock (on hand,
-//! reserved, safety stock, as deltas the database computed), the catalog, policy versions,
-//! bindings, orders, webhook subscriptions, events and deliveries, and recurring orders. The database is what keeps them honest: it refuses a reservation
-//! beyond what is available and a write of an order over a revision it did not read, so an
-//! instance whose picture lags by a few milliseconds can lose a race, never oversell.
+//! reserved, safety stock, as deltas the database computed) and to shipments counted against
+//! capacity, the catalog, policy versions, bindings, orders, webhook subscriptions, events and
+//! deliveries, and recurring orders. The database is what keeps them honest: it refuses a
+//! reservation beyond what is available, a shipment beyond a day's capacity, and a write of
+//! an order over a revision it did not read, so an instance whose picture lags by a few
+//! milliseconds can lose a race, never oversell.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
