@@ -119,6 +119,7 @@ fn spawn_background(service: &Arc<Service>) -> JoinSet<()> {
     }));
     tasks.spawn(every_second(None, |s| {
         Box::pin(async move {
+            s.forget_passed_due_times();
             let evicted = s.evict_closed_orders();
             if evicted > 0 {
                 tracing::debug!(evicted, "closed orders let go of (read from the store when asked for)");

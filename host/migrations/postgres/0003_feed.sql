@@ -11,8 +11,15 @@
 -- the stored one, so two instances changing one order at once cannot both succeed.
 ALTER TABLE orders ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
 -- When an order's reservation lapses (reserved) or it comes due (scheduled), in seconds since
--- the epoch: the feed tells the other instances without their reading the order.
+-- the epoch.
 ALTER TABLE orders ADD COLUMN due BIGINT;
+UPDATE orders SET due = EXTRACT(EPOCH FROM (body::jsonb ->> 'expires_at')::TIMESTAMPTZ)::BIGINT
+WHERE status = 'reserved' AND body::jsonb ->> 'expires_at' IS NOT NULL;
+UPDATE orders SET due = EXTRACT(EPOCH FROM (body::jsonb ->> 'due_at')::TIMESTAMPTZ)::BIGINT
+WHERE status = 'scheduled' AND body::jsonb ->> 'due_at' IS NOT NULL;
+-- The instance that runs expiry and scheduled orders finds what is due here (instances
+-- serving together), whichever instance placed it.
+CREATE INDEX orders_due ON orders (status, due) WHERE due IS NOT NULL;
 
 CREATE TABLE feed (
     seq BIGSERIAL PRIMARY KEY,

@@ -85,17 +85,9 @@ impl Service {
             for entry in entries {
                 match entry {
                     FeedEntry::Stock { .. } | FeedEntry::Shipments { .. } => self.feed_waiting.lock().push(entry),
-                    FeedEntry::Order { id, status, revision, due } => {
-                        // Due work first: the instance that runs it may be this one.
-                        match (status.as_str(), due) {
-                            ("reserved", Some(due)) => {
-                                self.expiring.lock().insert((due, id.clone()));
-                            }
-                            ("scheduled", Some(due)) => {
-                                self.scheduled.lock().insert((due, id.clone()));
-                            }
-                            _ => {}
-                        }
+                    // (Its due time is the store's to say: the instance that runs expiry and
+                    // scheduled orders asks it, `Store::due_orders`.)
+                    FeedEntry::Order { id, revision, .. } => {
                         // Read only what memory keeps an older copy of.
                         let kept = self.orders.get(&id).map(|slot| Arc::clone(slot.value()));
                         if kept.is_some_and(|slot| slot.try_lock().map_or(true, |record| record.revision < revision)) {

@@ -1,9 +1,11 @@
 //! Orders after (and beside) creation: dry runs, scheduled orders routed when due and changed
 //! until then, reads, confirm, cancel, and the expiry of unconfirmed reservations.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
+use parking_lot::Mutex;
 use switchyard_engine::Router;
 use tokio::sync::Mutex as AsyncMutex;
 
@@ -54,7 +56,7 @@ impl Service {
     pub async fn route_due(&self) -> usize {
         let at = now();
         let mut routed = 0;
-        for id in pop_due(&self.scheduled, at.0) {
+        for id in self.due(&self.scheduled, "scheduled", at.0).await {
             match self.route_scheduled(&id).await {
                 Ok(true) => routed += 1,
                 Ok(false) => {}
@@ -332,12 +334,38 @@ impl Service {
         Ok(record.clone())
     }
 
+    /// Serving together with other instances: forgets the expiries and due times of this
+    /// instance's own orders once they have passed (whichever instance runs that work finds
+    /// them in the store), so an instance that does not run it keeps no growing list.
+    pub fn forget_passed_due_times(&self) {
+        if self.config.shared {
+            let at = now().0;
+            pop_due(&self.expiring, at);
+            pop_due(&self.scheduled, at);
+        }
+    }
+
+    // What is due at `at` in `schedule` (taken out of it); serving together with other
+    // instances, also what the store says is due, whichever instance placed it.
+    async fn due(&self, schedule: &Mutex<BTreeSet<(i64, String)>>, status: &str, at: i64) -> Vec<String> {
+        let mut due = pop_due(schedule, at);
+        if self.config.shared {
+            match self.store.due_orders(status, at).await {
+                Ok(stored) => due.extend(stored),
+                Err(error) => tracing::warn!(%error, status, "cannot read the orders due from the store"),
+            }
+            due.sort_unstable();
+            due.dedup();
+        }
+        due
+    }
+
     /// Releases every reservation past its expiry; returns how many.
     pub async fn expire_due(&self) -> usize {
         let at = now();
         // Entries of orders confirmed, cancelled or shipped since are dropped here unchecked
         // by `release`, which expires only a still-reserved order past its expiry.
-        let due = pop_due(&self.expiring, at.0);
+        let due = self.due(&self.expiring, "reserved", at.0).await;
         let mut expired = 0;
         for id in due {
             match self.release(&id, OrderStatus::Expired, "not confirmed before the reservation expired").await {

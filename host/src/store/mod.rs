@@ -251,6 +251,13 @@ pub trait Store: Send + Sync {
         })
     }
 
+    /// The ids of the orders of `status` (`reserved`: their reservation lapses; `scheduled`:
+    /// they come due) due at `at` or before, whichever instance placed them. Only a store
+    /// that instances share answers; memory knows the rest.
+    fn due_orders(&self, _status: &str, _at: i64) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// A number no other instance sharing the store has (0 for a store one process serves).
     fn instance_number(&self) -> StoreFuture<'_, u64> {
         Box::pin(async { Ok(0) })

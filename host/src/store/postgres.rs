@@ -488,6 +488,17 @@ impl Store for PgStore {
         })
     }
 
+    fn due_orders(&self, status: &str, at: i64) -> StoreFuture<'_, Vec<String>> {
+        let status = status.to_owned();
+        Box::pin(async move {
+            Ok(sqlx::query_scalar("SELECT id FROM orders WHERE status = $1 AND due <= $2 ORDER BY due LIMIT 10000")
+                .bind(status)
+                .bind(at)
+                .fetch_all(&self.pool)
+                .await?)
+        })
+    }
+
     fn instance_number(&self) -> StoreFuture<'_, u64> {
         Box::pin(async move {
             let number: i64 = sqlx::query_scalar("SELECT nextval('instance_numbers')").fetch_one(&self.pool).await?;

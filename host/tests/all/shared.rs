@@ -405,3 +405,30 @@ async fn instances_serving_together_and_one_serving_alone_are_never_mixed_on_one
     let refused = Service::open_to_serve(alone).await.err().expect("refused");
     assert!(refused.contains("start this one with --shared"), "{refused}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn due_work_placed_on_one_instance_is_run_by_another_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = schema_for(dir.path());
+    // Reservations lapse after 1 s here.
+    let config = |n| Config { reservation_ttl_secs: 1, ..shared_config(dir.path(), &schema, n) };
+    let running = Service::open_shared(config(0)).await.unwrap();
+    seed(&running).await;
+    let placing = Service::open_shared(config(1)).await.unwrap();
+    let app = switchyard_host::app(Arc::clone(&placing));
+    let in_seconds = |s: i64| switchyard_engine::Timestamp(switchyard_host::service::now().0 + s).to_string();
+    let mut held = order("D-held", "SKU-A", 1);
+    held["hold_until"] = serde_json::json!(in_seconds(1));
+    assert_eq!(post(&app, "/v1/orders", WRITER, &held).await.body["status"], "scheduled");
+    assert_eq!(post(&app, "/v1/orders", WRITER, &order("D-lapsing", "SKU-A", 1)).await.body["status"], "reserved");
+    // The placing instance forgets them once due (it does not run that work)...
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    placing.forget_passed_due_times();
+    // ...and the one that runs it, which never had them in memory, finds them in the store.
+    assert_eq!(running.route_due().await, 1);
+    let routed = running.order("D-held").await.unwrap();
+    assert_eq!(routed.status.name(), "reserved");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(running.expire_due().await >= 1);
+    assert_eq!(running.order("D-lapsing").await.unwrap().status.name(), "expired");
+}
