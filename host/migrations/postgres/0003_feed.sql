@@ -13,10 +13,17 @@ ALTER TABLE orders ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
 -- When an order's reservation lapses (reserved) or it comes due (scheduled), in seconds since
 -- the epoch.
 ALTER TABLE orders ADD COLUMN due BIGINT;
-UPDATE orders SET due = EXTRACT(EPOCH FROM (body::jsonb ->> 'expires_at')::TIMESTAMPTZ)::BIGINT
-WHERE status = 'reserved' AND body::jsonb ->> 'expires_at' IS NOT NULL;
-UPDATE orders SET due = EXTRACT(EPOCH FROM (body::jsonb ->> 'due_at')::TIMESTAMPTZ)::BIGINT
-WHERE status = 'scheduled' AND body::jsonb ->> 'due_at' IS NOT NULL;
+-- RFC 3339 time `field` of a stored JSON body in seconds since the epoch; NULL if the body
+-- or the time cannot be read (the start skips such a record).
+CREATE FUNCTION switchyard_json_epoch(body TEXT, field TEXT) RETURNS BIGINT LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN EXTRACT(EPOCH FROM ((body::JSONB) ->> field)::TIMESTAMPTZ)::BIGINT;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $$;
+UPDATE orders SET due = switchyard_json_epoch(body, 'expires_at') WHERE status = 'reserved';
+UPDATE orders SET due = switchyard_json_epoch(body, 'due_at') WHERE status = 'scheduled';
+DROP FUNCTION switchyard_json_epoch(TEXT, TEXT);
 -- The instance that runs expiry and scheduled orders finds what is due here (instances
 -- serving together), whichever instance placed it.
 CREATE INDEX orders_due ON orders (status, due) WHERE due IS NOT NULL;
@@ -49,10 +56,14 @@ CREATE TABLE shipment_counts (
     PRIMARY KEY (location, day)
 );
 INSERT INTO shipment_counts (location, day, shipments)
-SELECT shipment ->> 'location', (shipment ->> 'day')::BIGINT, COUNT(*)
-FROM orders, jsonb_array_elements(orders.body::jsonb -> 'held_shipments') AS shipment
+SELECT shipment ->> 'location', switchyard_json_integer(shipment, 'day'), COUNT(*)
+FROM orders, switchyard_json_elements(orders.body, 'held_shipments') AS shipment
 WHERE orders.keep_until > EXTRACT(EPOCH FROM now()) AND jsonb_typeof(shipment -> 'capacity') = 'number'
+  AND shipment ->> 'location' IS NOT NULL AND switchyard_json_integer(shipment, 'day') IS NOT NULL
 GROUP BY 1, 2;
+-- (Migration 2's readers, done with.)
+DROP FUNCTION switchyard_json_elements(TEXT, TEXT);
+DROP FUNCTION switchyard_json_integer(JSONB, TEXT);
 
 -- Each instance serving together takes a number at start: the ids it makes (webhook events
 -- and deliveries, inbound records) are its own range.

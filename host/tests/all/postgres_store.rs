@@ -297,3 +297,85 @@ async fn the_database_never_reserves_more_than_is_available_whatever_memory_beli
     .unwrap();
     assert_eq!(counts, [("DC-1".to_owned(), 6, 2)], "5 + 2 - 1 on hand; 3 + 1 + 2 - 3 - 1 reserved");
 }
+
+#[tokio::test]
+async fn a_store_of_the_first_schema_with_open_and_damaged_orders_migrates_with_its_counts() {
+    use std::str::FromStr;
+    let (dir, schema) = fresh_schema();
+    // A store as the first PostgreSQL release left it: migration 1 only, applied by sqlx's
+    // migrator from the same file (so its checksum is the one this build knows).
+    sql(format!("CREATE SCHEMA {schema}")).await;
+    let first = dir.path().join("first");
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0001_initial.sql"),
+        first.join("0001_initial.sql"),
+    )
+    .unwrap();
+    let options = sqlx::postgres::PgConnectOptions::from_str(&database_url())
+        .unwrap()
+        .options([("search_path", schema.as_str())]);
+    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(first.as_path()).await.unwrap().run(&pool).await.unwrap();
+    let rows = [
+        // Open, holding 2 + 1 units and a shipment at a location with a capacity.
+        (
+            "open",
+            "reserved",
+            r#"{"expires_at": "2030-01-01T00:00:00Z", "held_units": [{"sku": "A", "location": "L", "qty": 2}, {"sku": "A", "location": "L", "qty": 1}],
+                "held_shipments": [{"location": "L", "day": 20000, "capacity": 5}]}"#,
+        ),
+        // Scheduled.
+        ("later", "scheduled", r#"{"due_at": "2030-01-02T00:00:00Z", "held_units": []}"#),
+        // Damaged by hand: not JSON, a field of the wrong type; each counts for nothing.
+        ("broken", "reserved", "{not json"),
+        ("odd", "confirmed", r#"{"held_units": {"sku": "A"}, "expires_at": 7, "held_shipments": [{"day": "x"}]}"#),
+        // Closed: holds nothing.
+        ("done", "cancelled", r#"{"held_units": [{"sku": "A", "location": "L", "qty": 9}]}"#),
+    ];
+    for (id, status, body) in rows {
+        sqlx::query("INSERT INTO orders (id, status, body, keep_until) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(status)
+            .bind(body)
+            .bind(i64::MAX)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO stock (sku, location, on_hand, safety_stock) VALUES ('A', 'L', 10, 0)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    // This build opens it: migrations 2 and 3 count what the orders hold.
+    let store = PgStore::open(&settings(&schema)).await.unwrap();
+    drop(store);
+    let mut db = sqlx::PgConnection::connect(&database_url()).await.unwrap();
+    let reserved: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT reserved FROM {schema}.stock")))
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(reserved, 3);
+    let shipments: Vec<(String, i64, i64)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT location, day, shipments FROM {schema}.shipment_counts")))
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(shipments, [("L".to_owned(), 20000, 1)]);
+    let due: Vec<(String, Option<i64>)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT id, due FROM {schema}.orders ORDER BY id")))
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    let expected = [
+        ("broken", None),
+        ("done", None),
+        ("later", Some(1_893_542_400)),
+        ("odd", None),
+        ("open", Some(1_893_456_000)),
+    ];
+    let expected: Vec<(String, Option<i64>)> = expected.iter().map(|(id, due)| ((*id).to_owned(), *due)).collect();
+    assert_eq!(due, expected);
+}
