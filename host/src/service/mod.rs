@@ -228,6 +228,7 @@ impl Service {
         let options = CompileOptions { worker, artifact_dir: Some(config.data.join("plugin-artifacts")) };
         let plugins = PluginHost::with_options(Limits::default(), options).map_err(|e| e.to_string())?;
         let lanes = config.webhook_concurrency.max(1);
+        let shared = config.shared;
         let service = Service {
             config,
             catalog: RwLock::new(Arc::new(Catalog::new())),
@@ -269,7 +270,8 @@ impl Service {
             atp_unpublished: Mutex::new(Vec::new()),
             unreadable: Mutex::new(Vec::new()),
             ready: AtomicBool::new(false),
-            feed_cursor: AsyncMutex::new(snapshot.feed_cursor.clone()),
+            // Only instances serving together follow the feed (one serving alone writes none).
+            feed_cursor: AsyncMutex::new(snapshot.feed_cursor.clone().filter(|_| shared)),
             feed_waiting: Mutex::new(Vec::new()),
             feed_orders_waiting: Mutex::new(Vec::new()),
             feed_deferred: Mutex::new(Vec::new()),
