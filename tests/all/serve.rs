@@ -83,13 +83,17 @@ fn postgres_args(dir: &std::path::Path) -> Vec<String> {
 // `serve` on a store in `dir` (SQLite in `dir/data`, plus whatever `store` says) with the
 // test's tokens, listening on a free port.
 fn serve_args(dir: &std::path::Path, store: fn(&std::path::Path) -> Vec<String>) -> Vec<String> {
-    let config = dir.join("switchyard.toml");
-    std::fs::write(&config, CONFIG).unwrap();
-    let data = dir.join("data");
+    std::fs::write(dir.join("switchyard.toml"), CONFIG).unwrap();
+    args_in(dir, "data", store(dir))
+}
+
+// `serve` with the config file in `dir`, its data in `dir/<data>`, listening on a free port.
+fn args_in(dir: &std::path::Path, data: &str, store: Vec<String>) -> Vec<String> {
+    let (data, config) = (dir.join(data), dir.join("switchyard.toml"));
     let mut args: Vec<String> =
         ["serve", "--listen", "127.0.0.1:0", "--data", data.to_str().unwrap()].into_iter().map(String::from).collect();
     args.extend(["--config".to_owned(), config.to_str().unwrap().to_owned()]);
-    args.extend(store(dir));
+    args.extend(store);
     args
 }
 
@@ -435,7 +439,8 @@ fn three_shared_instances_survive_one_killed_and_take_its_work_over() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("switchyard.toml"), CONFIG.replace("3600", "4")).unwrap();
     let instance = |n: usize, demo: bool| {
-        let mut args = serve_args_with_config(dir.path(), n);
+        // A data directory of its own for each (the plugin cache).
+        let mut args = args_in(dir.path(), &format!("data-{n}"), postgres_args(dir.path()));
         args.push("--shared".into());
         if demo {
             args.push("--demo".into());
@@ -541,16 +546,4 @@ fn three_shared_instances_survive_one_killed_and_take_its_work_over() {
         survivor.kill().ok();
         survivor.wait().ok();
     }
-}
-
-// `serve` arguments of instance `n` of a shared PostgreSQL store in `dir` (the config written
-// there already; a data directory of its own for the plugin cache).
-fn serve_args_with_config(dir: &std::path::Path, n: usize) -> Vec<String> {
-    let data = dir.join(format!("data-{n}"));
-    let config = dir.join("switchyard.toml");
-    let mut args: Vec<String> =
-        ["serve", "--listen", "127.0.0.1:0", "--data", data.to_str().unwrap()].into_iter().map(String::from).collect();
-    args.extend(["--config".to_owned(), config.to_str().unwrap().to_owned()]);
-    args.extend(postgres_args(dir));
-    args
 }

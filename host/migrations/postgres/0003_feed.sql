@@ -38,9 +38,7 @@ CREATE TABLE feed (
     on_hand BIGINT,
     reserved BIGINT,
     safety_stock BIGINT,
-    status TEXT,
     revision BIGINT,
-    due BIGINT,
     day BIGINT,
     shipments BIGINT
 );
@@ -186,12 +184,12 @@ CREATE TRIGGER recurring_orders_inserted AFTER INSERT ON recurring_orders REFERE
 CREATE TRIGGER recurring_orders_updated AFTER UPDATE ON recurring_orders REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('id');
 
--- Orders: with their status, revision and due time.
+-- Orders: with their revision (an instance reads only an order it keeps an older copy of).
 CREATE FUNCTION feed_orders() RETURNS TRIGGER LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     IF feed_origin() IS NOT NULL THEN
-        INSERT INTO feed (origin, kind, key, status, revision, due)
-        SELECT feed_origin(), 'orders', id, status, revision, due FROM new_rows;
+        INSERT INTO feed (origin, kind, key, revision)
+        SELECT feed_origin(), 'orders', id, revision FROM new_rows;
         PERFORM pg_notify('switchyard_feed', current_schema());
     END IF;
     RETURN NULL;

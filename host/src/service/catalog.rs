@@ -190,6 +190,12 @@ impl Service {
     /// Inserts or replaces locations (all or none).
     pub async fn upsert_locations(&self, locations: Vec<LocationRecord>) -> Result<(), ServiceError> {
         let _order = self.stock_lock.lock().await;
+        self.put_locations(&locations, true).await
+    }
+
+    /// Checks `locations` against the catalog as it will be, commits them when `durable` (not
+    /// when another instance already did) and applies them. The caller holds `stock_lock`.
+    pub(super) async fn put_locations(&self, locations: &[LocationRecord], durable: bool) -> Result<(), ServiceError> {
         let mut catalog = (*self.catalog()).clone();
         let mut zones = (*self.location_zones.read()).as_ref().clone();
         let mut changes = Vec::with_capacity(locations.len());
@@ -205,7 +211,9 @@ impl Service {
                 .map_err(|e| ServiceError::invalid("invalid_location", e.to_string()).at(path))?;
             changes.push(Change::Location { id: record.id.clone(), body: body_of(record)? });
         }
-        self.commit(changes).await?;
+        if durable {
+            self.commit(changes).await?;
+        }
         *self.catalog.write() = Arc::new(catalog);
         *self.location_zones.write() = Arc::new(zones);
         Ok(())
@@ -253,6 +261,11 @@ impl Service {
     /// it will be.
     pub async fn upsert_products(&self, products: Vec<ProductRecord>) -> Result<(), ServiceError> {
         let _order = self.stock_lock.lock().await;
+        self.put_products(&products, true).await
+    }
+
+    /// [`Service::put_locations`] for products.
+    pub(super) async fn put_products(&self, products: &[ProductRecord], durable: bool) -> Result<(), ServiceError> {
         let mut catalog = (*self.catalog()).clone();
         let mut changes = Vec::with_capacity(products.len());
         let mut releases = (*self.releases()).clone();
@@ -268,7 +281,7 @@ impl Service {
             };
             changes.push(Change::Product { sku: record.sku.clone(), body: body_of(record)? });
         }
-        set_kits(&mut catalog, &products, "products")?;
+        set_kits(&mut catalog, products, "products")?;
         for (index, record) in products.iter().enumerate() {
             if !record.components.is_empty() && self.has_stock(&catalog, &record.sku) {
                 return Err(ServiceError::invalid(
@@ -278,7 +291,9 @@ impl Service {
                 .at(format!("products[{index}].components")));
             }
         }
-        self.commit(changes).await?;
+        if durable {
+            self.commit(changes).await?;
+        }
         *self.catalog.write() = Arc::new(catalog);
         *self.releases.write() = Arc::new(releases);
         Ok(())

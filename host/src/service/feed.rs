@@ -12,8 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::catalog::{engine_location, engine_product, release_of, set_kits};
-use super::{Service, ServiceError, now, open_store};
+use super::{Service, ServiceError, open_store};
 use crate::records::{
     BindingRecord, Delivery, DeliveryStatus, Kind, LocationRecord, OrderRecord, ProductRecord, RecurringOrder,
     Subscription, VersionMeta,
@@ -87,7 +86,7 @@ impl Service {
                     FeedEntry::Stock { .. } | FeedEntry::Shipments { .. } => self.feed_waiting.lock().push(entry),
                     // (Its due time is the store's to say: the instance that runs expiry and
                     // scheduled orders asks it, `Store::due_orders`.)
-                    FeedEntry::Order { id, revision, .. } => {
+                    FeedEntry::Order { id, revision } => {
                         // Read only what memory keeps an older copy of.
                         let kept = self.orders.get(&id).map(|slot| Arc::clone(slot.value()));
                         if kept.is_some_and(|slot| slot.try_lock().map_or(true, |record| record.revision < revision)) {
@@ -237,52 +236,20 @@ impl Service {
         }
     }
 
+    // A location or product another instance stored: applied as this instance's own change
+    // is, without committing it again.
     async fn apply_stored_location(&self, id: &str) {
-        let record = match self.store.body(BodyOf::Location, id).await {
-            Ok(Some(body)) => serde_json::from_str::<LocationRecord>(&body).map_err(|e| e.to_string()),
-            Ok(None) => return,
-            Err(error) => Err(error.to_string()),
-        };
+        let Ok(Some(record)) = self.stored::<LocationRecord>(BodyOf::Location, id).await else { return };
         let _order = self.stock_lock.lock().await;
-        let applied = record.and_then(|record| {
-            let location = engine_location(&record, now()).map_err(|e| e.to_string())?;
-            let mut catalog = (*self.catalog()).clone();
-            catalog.upsert_location(location).map_err(|e| e.to_string())?;
-            let mut zones = (*self.location_zones.read()).as_ref().clone();
-            match &record.time_zone {
-                Some(zone) => zones.insert(record.id.clone(), zone.clone()),
-                None => zones.remove(&record.id),
-            };
-            *self.catalog.write() = Arc::new(catalog);
-            *self.location_zones.write() = Arc::new(zones);
-            Ok(())
-        });
-        if let Err(error) = applied {
+        if let Err(error) = self.put_locations(std::slice::from_ref(&record), false).await {
             tracing::error!(location = id, %error, "another instance's location change cannot be applied");
         }
     }
 
     async fn apply_stored_product(&self, sku: &str) {
-        let record = match self.store.body(BodyOf::Product, sku).await {
-            Ok(Some(body)) => serde_json::from_str::<ProductRecord>(&body).map_err(|e| e.to_string()),
-            Ok(None) => return,
-            Err(error) => Err(error.to_string()),
-        };
+        let Ok(Some(record)) = self.stored::<ProductRecord>(BodyOf::Product, sku).await else { return };
         let _order = self.stock_lock.lock().await;
-        let applied = record.and_then(|record| {
-            let mut catalog = (*self.catalog()).clone();
-            catalog.upsert_product(engine_product(&record)).map_err(|e| e.to_string())?;
-            set_kits(&mut catalog, std::slice::from_ref(&record), "products").map_err(|e| e.to_string())?;
-            let mut releases = (*self.releases()).clone();
-            match release_of(&record).map_err(|e| e.to_string())? {
-                Some(release) => releases.insert(record.sku.clone(), release),
-                None => releases.remove(&record.sku),
-            };
-            *self.catalog.write() = Arc::new(catalog);
-            *self.releases.write() = Arc::new(releases);
-            Ok(())
-        });
-        if let Err(error) = applied {
+        if let Err(error) = self.put_products(std::slice::from_ref(&record), false).await {
             tracing::error!(sku, %error, "another instance's product change cannot be applied");
         }
     }

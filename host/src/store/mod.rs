@@ -136,9 +136,8 @@ pub enum FeedEntry {
     Delivery(u64),
     /// A recurring order inserted or replaced (its id).
     Recurring(String),
-    /// An order created or changed: its id, status, revision, and when its reservation lapses
-    /// or it comes due.
-    Order { id: String, status: String, revision: u64, due: Option<i64> },
+    /// An order created or changed: its id and revision.
+    Order { id: String, revision: u64 },
 }
 
 /// Which kind of record [`Store::body`] reads.

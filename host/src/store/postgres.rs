@@ -109,9 +109,7 @@ struct FeedRow {
     on_hand: Option<i64>,
     reserved: Option<i64>,
     safety_stock: Option<i64>,
-    status: Option<String>,
     revision: Option<i64>,
-    due: Option<i64>,
     day: Option<i64>,
     shipments: Option<i64>,
 }
@@ -405,7 +403,7 @@ impl Store for PgStore {
             let rows: Vec<FeedRow> = sqlx::query_as(
                 "WITH now AS (SELECT pg_current_snapshot() AS snapshot)
                  SELECT now.snapshot::text AS snapshot, feed.kind, feed.key, feed.location, feed.on_hand, feed.reserved,
-                        feed.safety_stock, feed.status, feed.revision, feed.due, feed.day, feed.shipments
+                        feed.safety_stock, feed.revision, feed.day, feed.shipments
                  FROM now LEFT JOIN feed
                    ON feed.xid >= pg_snapshot_xmin($1::pg_snapshot)
                   AND NOT pg_visible_in_snapshot(feed.xid, $1::pg_snapshot)
@@ -419,20 +417,8 @@ impl Store for PgStore {
             let next = rows.first().map_or(cursor, |row| row.snapshot.clone());
             let mut entries = Vec::with_capacity(rows.len());
             for row in rows {
-                let FeedRow {
-                    kind,
-                    key,
-                    location,
-                    on_hand,
-                    reserved,
-                    safety_stock,
-                    status,
-                    revision,
-                    due,
-                    day,
-                    shipments,
-                    ..
-                } = row;
+                let FeedRow { kind, key, location, on_hand, reserved, safety_stock, revision, day, shipments, .. } =
+                    row;
                 let (Some(kind), Some(key)) = (kind, key) else { continue };
                 entries.push(match kind.as_str() {
                     "stock" => FeedEntry::Stock {
@@ -453,12 +439,7 @@ impl Store for PgStore {
                     "webhook_events" => FeedEntry::WebhookEvent(key.parse().unwrap_or_default()),
                     "webhook_deliveries" => FeedEntry::Delivery(key.parse().unwrap_or_default()),
                     "recurring_orders" => FeedEntry::Recurring(key),
-                    "orders" => FeedEntry::Order {
-                        id: key,
-                        status: status.unwrap_or_default(),
-                        revision: revision.unwrap_or(0) as u64,
-                        due,
-                    },
+                    "orders" => FeedEntry::Order { id: key, revision: revision.unwrap_or(0) as u64 },
                     other => return Err(StoreError::Failed(format!("the change feed has a row of kind `{other}`"))),
                 });
             }

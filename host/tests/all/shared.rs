@@ -29,17 +29,25 @@ fn shared_config(dir: &std::path::Path, schema: &str, instance: usize) -> Config
 
 // Three instances on one fresh schema, each following the feed, the first seeded.
 async fn three_instances() -> (tempfile::TempDir, String, Vec<Arc<Service>>) {
-    let dir = tempfile::tempdir().unwrap();
-    let schema = schema_for(dir.path());
-    let first = Service::open_shared(shared_config(dir.path(), &schema, 0)).await.unwrap();
-    seed(&first).await;
-    let mut instances = vec![first];
-    for n in 1..3 {
-        instances.push(Service::open_shared(shared_config(dir.path(), &schema, n)).await.unwrap());
-    }
+    let (dir, schema, instances) = seeded_instances(3, 900).await;
     for instance in &instances {
         let following = Arc::clone(instance);
         tokio::spawn(async move { following.follow_changes().await });
+    }
+    (dir, schema, instances)
+}
+
+// `count` instances on one fresh schema (reservations lapsing after `ttl` seconds), the first
+// seeded; none follows the feed (the test calls `catch_up` when it wants them to).
+async fn seeded_instances(count: usize, ttl: u64) -> (tempfile::TempDir, String, Vec<Arc<Service>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = schema_for(dir.path());
+    let config = |n| Config { reservation_ttl_secs: ttl, ..shared_config(dir.path(), &schema, n) };
+    let first = Service::open_shared(config(0)).await.unwrap();
+    seed(&first).await;
+    let mut instances = vec![first];
+    for n in 1..count {
+        instances.push(Service::open_shared(config(n)).await.unwrap());
     }
     (dir, schema, instances)
 }
@@ -318,11 +326,8 @@ async fn webhooks_subscribed_on_one_instance_get_the_events_of_all_delivered_by_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stock_level_set_before_another_instances_change_arrived_leaves_both_pictures_the_stores() {
-    let dir = tempfile::tempdir().unwrap();
-    let schema = schema_for(dir.path());
-    let counting = Service::open_shared(shared_config(dir.path(), &schema, 0)).await.unwrap();
-    seed(&counting).await;
-    let receiving = Service::open_shared(shared_config(dir.path(), &schema, 1)).await.unwrap();
+    let (_dir, schema, instances) = seeded_instances(2, 900).await;
+    let (counting, receiving) = (&instances[0], &instances[1]);
     async fn position(service: &Service) -> (u32, u32) {
         let view = service.state_view().await;
         let p = view.positions.iter().find(|p| p.0 == "SKU-B" && p.1 == "ST-CHI").unwrap();
@@ -334,7 +339,7 @@ async fn a_stock_level_set_before_another_instances_change_arrived_leaves_both_p
         .adjust_stock(vec![StockAdjustment { sku: "SKU-B".into(), location: "ST-CHI".into(), delta: 4 }])
         .await
         .unwrap();
-    assert_eq!(position(&counting).await, (3, 0), "the receipt has not reached the counting instance");
+    assert_eq!(position(counting).await, (3, 0), "the receipt has not reached the counting instance");
     counting
         .set_stock(vec![StockLevel { sku: "SKU-B".into(), location: "ST-CHI".into(), on_hand: 20, safety_stock: 2 }])
         .await
@@ -345,18 +350,15 @@ async fn a_stock_level_set_before_another_instances_change_arrived_leaves_both_p
     // +2 kept back), the receipt stays: the store and both instances agree.
     let stored: Vec<_> = stored_positions(&schema).await.into_iter().filter(|p| p.0 == "SKU-B").collect();
     assert_eq!(stored, [("SKU-B".to_owned(), "ST-CHI".to_owned(), 24, 0, 2)]);
-    assert_eq!(position(&counting).await, (24, 2));
-    assert_eq!(position(&receiving).await, (24, 2));
+    assert_eq!(position(counting).await, (24, 2));
+    assert_eq!(position(receiving).await, (24, 2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_order_read_back_under_the_stock_lock_leaves_catalog_changes_to_the_follower() {
-    let dir = tempfile::tempdir().unwrap();
-    let schema = schema_for(dir.path());
-    let first = Service::open_shared(shared_config(dir.path(), &schema, 0)).await.unwrap();
-    seed(&first).await;
-    let second = Service::open_shared(shared_config(dir.path(), &schema, 1)).await.unwrap();
-    let (app_first, app_second) = (switchyard_host::app(Arc::clone(&first)), switchyard_host::app(Arc::clone(&second)));
+    let (_dir, schema, instances) = seeded_instances(2, 900).await;
+    let (first, second) = (&instances[0], &instances[1]);
+    let (app_first, app_second) = (switchyard_host::app(Arc::clone(first)), switchyard_host::app(Arc::clone(second)));
     let created = post(&app_first, "/v1/orders", WRITER, &order("R-1", "SKU-A", 1)).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     // A catalog change on the first instance the second has not read yet.
@@ -375,7 +377,7 @@ async fn an_order_read_back_under_the_stock_lock_leaves_catalog_changes_to_the_f
     assert_eq!(catalog.location(catalog.location_id("ST-CHI").unwrap()).priority, 7);
     first.catch_up().await.unwrap();
     let stored = stored_positions(&schema).await;
-    for instance in [&first, &second] {
+    for instance in [first, second] {
         let mut memory = instance.state_view().await.positions;
         memory.sort();
         assert_eq!(memory, stored);
@@ -408,14 +410,10 @@ async fn instances_serving_together_and_one_serving_alone_are_never_mixed_on_one
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn due_work_placed_on_one_instance_is_run_by_another_from_the_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let schema = schema_for(dir.path());
     // Reservations lapse after 1 s here.
-    let config = |n| Config { reservation_ttl_secs: 1, ..shared_config(dir.path(), &schema, n) };
-    let running = Service::open_shared(config(0)).await.unwrap();
-    seed(&running).await;
-    let placing = Service::open_shared(config(1)).await.unwrap();
-    let app = switchyard_host::app(Arc::clone(&placing));
+    let (_dir, _schema, instances) = seeded_instances(2, 1).await;
+    let (running, placing) = (&instances[0], &instances[1]);
+    let app = switchyard_host::app(Arc::clone(placing));
     let in_seconds = |s: i64| switchyard_engine::Timestamp(switchyard_host::service::now().0 + s).to_string();
     let mut held = order("D-held", "SKU-A", 1);
     held["hold_until"] = serde_json::json!(in_seconds(1));
