@@ -1,15 +1,15 @@
 //! Making changes durable: every write of the service reaches the store here, and the one
 //! rollback guard that undoes in memory what a failed step left behind.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{Service, ServiceError};
-use crate::records::{Delivery, DeliveryStatus, OrderRecord, OrderStatus};
+use super::{Release, Service, ServiceError};
+use crate::records::{BackorderStatus, Delivery, DeliveryStatus, OrderRecord, OrderStatus};
 use crate::store::Change;
 
 impl Service {
@@ -47,6 +47,8 @@ impl Service {
             changes.push(order_change(next)?);
             changes.extend(reserved_changes(*previous, next));
             changes.extend(shipment_changes(*previous, next));
+            changes.extend(promise_changes(*previous, next));
+            changes.extend(self.preorder_changes(*previous, next));
         }
         changes.extend(extra);
         let mut queued = Vec::new();
@@ -193,6 +195,70 @@ fn shipment_changes<'a>(previous: Option<&'a OrderRecord>, next: &'a OrderRecord
             capacity,
         })
         .collect()
+}
+
+/// What an order's change does to the units promised of inbound records: its backorders
+/// (but the cancelled ones) after, less before, one [`Change::Promise`] per record that
+/// changes, in id order. (A receipt turns waiting backorders into allocated or short ones:
+/// the record's units stay promised, as memory counts them.)
+fn promise_changes<'a>(previous: Option<&'a OrderRecord>, next: &'a OrderRecord) -> Vec<Change> {
+    let mut delta: BTreeMap<&str, i64> = BTreeMap::new();
+    let promised =
+        |record: &'a OrderRecord| record.backorders.iter().filter(|b| b.status != BackorderStatus::Cancelled);
+    for backorder in previous.into_iter().flat_map(promised) {
+        *delta.entry(backorder.inbound.as_str()).or_default() -= i64::from(backorder.qty);
+    }
+    for backorder in promised(next) {
+        *delta.entry(backorder.inbound.as_str()).or_default() += i64::from(backorder.qty);
+    }
+    delta
+        .into_iter()
+        .filter(|(_, delta)| *delta != 0)
+        .map(|(inbound, delta)| Change::Promise { inbound: inbound.to_owned(), delta })
+        .collect()
+}
+
+impl Service {
+    /// What an order's change does to the units ordered before their SKU's release: its
+    /// preorder units after, less before ([`Service::preorder_units`]), one
+    /// [`Change::Preorder`] per SKU that changes, in SKU order, with the cap while the SKU is
+    /// not released.
+    fn preorder_changes(&self, previous: Option<&OrderRecord>, next: &OrderRecord) -> Vec<Change> {
+        let releases = self.releases();
+        if releases.is_empty() {
+            return Vec::new();
+        }
+        let mut delta: BTreeMap<&str, i64> = BTreeMap::new();
+        for (sku, qty) in previous.into_iter().flat_map(|p| preorder_units(&releases, p)) {
+            *delta.entry(sku).or_default() -= i64::from(qty);
+        }
+        for (sku, qty) in preorder_units(&releases, next) {
+            *delta.entry(sku).or_default() += i64::from(qty);
+        }
+        let at = super::now().0;
+        delta
+            .into_iter()
+            .filter(|(_, delta)| *delta != 0)
+            .map(|(sku, delta)| Change::Preorder {
+                sku: sku.to_owned(),
+                delta,
+                cap: releases.get(sku).filter(|release| release.at > at).and_then(|release| release.cap),
+            })
+            .collect()
+    }
+}
+
+/// The preorder units of an order, by line: while it is open, the units of each line whose
+/// SKU is released after the order was placed (as a start counts them).
+pub(super) fn preorder_units<'a>(
+    releases: &'a HashMap<String, Release>,
+    record: &'a OrderRecord,
+) -> impl Iterator<Item = (&'a str, u32)> + 'a {
+    let placed = record.created_at_seconds().filter(|_| !record.status.is_closed());
+    record.request.lines.iter().filter_map(move |line| {
+        let release = releases.get(&line.sku)?;
+        (placed? < release.at).then_some((line.sku.as_str(), line.qty))
+    })
 }
 
 /// Undoes, when dropped armed, what the steps of an operation did in memory before their

@@ -98,6 +98,8 @@ impl Service {
                     *record = pending.clone();
                     self.metrics.order("rerouted_after_race");
                     self.catch_up_stock().await?;
+                    // Another instance's preorders may have taken the last of a cap.
+                    self.check_preorder_caps(&submitted, at)?;
                     catalog = self.catalog();
                 }
                 Err(error) => {
@@ -107,6 +109,10 @@ impl Service {
             }
         }
         rollback.disarm();
+        if record.status.is_closed() {
+            // Rejected: it holds no preorder units (as the store and a start count them).
+            self.uncount_preorders(&self.unreleased_units(&record.request, at));
+        }
         self.notify_created(record);
         Ok(Created::New(record.clone()))
     }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::{Service, ServiceError, open_store};
 use crate::records::{
-    BindingRecord, Delivery, DeliveryStatus, Kind, LocationRecord, OrderRecord, ProductRecord, RecurringOrder,
+    BindingRecord, Delivery, DeliveryStatus, Inbound, Kind, LocationRecord, OrderRecord, ProductRecord, RecurringOrder,
     Subscription, VersionMeta,
 };
 use crate::store::{BodyOf, FeedEntry};
@@ -84,6 +84,16 @@ impl Service {
             for entry in entries {
                 match entry {
                     FeedEntry::Stock { .. } | FeedEntry::Shipments { .. } => self.feed_waiting.lock().push(entry),
+                    FeedEntry::Preorders { sku, delta } => {
+                        let mut counts = self.preordered.lock();
+                        let count = counts.entry(sku).or_insert(0);
+                        *count = clamp_u32(i64::from(*count) + delta);
+                    }
+                    FeedEntry::Inbound { id, promised, received } => {
+                        if !self.apply_stored_inbound(&id, promised, received).await {
+                            later.push(FeedEntry::Inbound { id, promised, received });
+                        }
+                    }
                     // (Its due time is the store's to say: the instance that runs expiry and
                     // scheduled orders asks it, `Store::due_orders`.)
                     FeedEntry::Order { id, revision } => {
@@ -111,25 +121,48 @@ impl Service {
         if everything {
             let later = std::mem::take(&mut *self.feed_deferred.lock());
             let mut deliveries = Vec::new();
+            // What the store could not answer now is read again next round, in order.
+            let mut again = Vec::new();
             for entry in later {
-                match entry {
-                    FeedEntry::Location(id) => self.apply_stored_location(&id).await,
-                    FeedEntry::Product(sku) => self.apply_stored_product(&sku).await,
-                    FeedEntry::PolicyVersion(version) => self.apply_stored_version(&version).await,
-                    FeedEntry::Binding(group) => self.apply_stored_binding(&group).await,
-                    FeedEntry::Webhook(id) => self.apply_stored_webhook(&id).await,
-                    FeedEntry::WebhookEvent(id) => self.apply_stored_event(id).await,
+                let applied = match &entry {
+                    FeedEntry::Location(id) => self.apply_stored_location(id).await,
+                    FeedEntry::Product(sku) => self.apply_stored_product(sku).await,
+                    FeedEntry::PolicyVersion(version) => self.apply_stored_version(version).await,
+                    FeedEntry::Binding(group) => self.apply_stored_binding(group).await,
+                    FeedEntry::Webhook(id) => self.apply_stored_webhook(id).await,
+                    FeedEntry::WebhookEvent(id) => self.apply_stored_event(*id).await,
                     // After the events they refer to, whatever the order in the round.
-                    FeedEntry::Delivery(id) => deliveries.push(id),
-                    FeedEntry::Recurring(id) => self.apply_stored_recurring(&id).await,
-                    FeedEntry::Stock { .. } | FeedEntry::Shipments { .. } | FeedEntry::Order { .. } => {}
+                    FeedEntry::Delivery(_) => {
+                        deliveries.push(entry);
+                        continue;
+                    }
+                    FeedEntry::Recurring(id) => self.apply_stored_recurring(id).await,
+                    FeedEntry::Inbound { id, promised, received } => {
+                        self.apply_stored_inbound(id, *promised, *received).await
+                    }
+                    FeedEntry::Stock { .. }
+                    | FeedEntry::Shipments { .. }
+                    | FeedEntry::Order { .. }
+                    | FeedEntry::Preorders { .. } => true,
+                };
+                if !applied {
+                    again.push(entry);
                 }
             }
             if !deliveries.is_empty() {
-                for id in deliveries {
-                    self.apply_stored_delivery(id).await;
+                for entry in deliveries {
+                    if let FeedEntry::Delivery(id) = entry
+                        && !self.apply_stored_delivery(id).await
+                    {
+                        again.push(entry);
+                    }
                 }
                 self.delivery_wakeup.notify_one();
+            }
+            if !again.is_empty() {
+                let mut deferred = self.feed_deferred.lock();
+                again.append(&mut deferred);
+                *deferred = again;
             }
             // Positions of the locations and products that arrived just now.
             self.apply_waiting_stock();
@@ -173,29 +206,40 @@ impl Service {
         self.feed_waiting.lock().extend(unknown);
     }
 
-    // A record another instance stored (`None`: deleted), read as `T`; `Err` is logged.
-    async fn stored<T: serde::de::DeserializeOwned>(&self, of: BodyOf, key: &str) -> Result<Option<T>, ()> {
-        let read = match self.store.body(of, key).await {
-            Ok(Some(body)) => serde_json::from_str::<T>(&body).map(Some).map_err(|e| e.to_string()),
-            Ok(None) => Ok(None),
-            Err(error) => Err(error.to_string()),
-        };
-        read.map_err(|error| tracing::error!(?of, key, %error, "another instance's change cannot be read"))
-    }
-
-    async fn apply_stored_webhook(&self, id: &str) {
-        match self.stored::<Subscription>(BodyOf::Webhook, id).await {
-            Ok(Some(subscription)) => {
-                self.webhooks.insert(subscription.id.clone(), subscription);
+    // A record another instance stored, read as `T`. (Each `apply_stored_…` below returns
+    // `false` when the store could not answer: the entry is read again next round.)
+    async fn stored<T: serde::de::DeserializeOwned>(&self, of: BodyOf, key: &str) -> Stored<T> {
+        match self.store.body(of, key).await {
+            Ok(Some(body)) => match serde_json::from_str::<T>(&body) {
+                Ok(record) => Stored::Found(record),
+                Err(error) => {
+                    tracing::error!(?of, key, %error, "another instance's change cannot be read: skipped");
+                    Stored::Unreadable
+                }
+            },
+            Ok(None) => Stored::Deleted,
+            Err(error) => {
+                tracing::warn!(?of, key, %error, "another instance's change cannot be read now: read again later");
+                Stored::Later
             }
-            Ok(None) => {
-                self.webhooks.remove(id);
-            }
-            Err(()) => {}
         }
     }
 
-    async fn apply_stored_event(&self, id: u64) {
+    async fn apply_stored_webhook(&self, id: &str) -> bool {
+        match self.stored::<Subscription>(BodyOf::Webhook, id).await {
+            Stored::Found(subscription) => {
+                self.webhooks.insert(subscription.id.clone(), subscription);
+            }
+            Stored::Deleted => {
+                self.webhooks.remove(id);
+            }
+            Stored::Unreadable => {}
+            Stored::Later => return false,
+        }
+        true
+    }
+
+    async fn apply_stored_event(&self, id: u64) -> bool {
         match self.store.body(BodyOf::WebhookEvent, &id.to_string()).await {
             Ok(Some(body)) => {
                 self.events.lock().insert(id, Arc::from(body.as_str()));
@@ -203,14 +247,56 @@ impl Service {
             Ok(None) => {
                 self.events.lock().remove(&id);
             }
-            Err(error) => tracing::error!(id, %error, "another instance's webhook event cannot be read"),
+            Err(error) => {
+                tracing::warn!(id, %error, "another instance's webhook event cannot be read now: read again later");
+                return false;
+            }
         }
+        true
+    }
+
+    // An inbound record another instance announced, promised units of or received: its
+    // promises counted as the deltas the store computed (memory's own promises not yet
+    // committed stay counted), the rest as stored. Orders waiting here for a record received
+    // elsewhere were served there (and read back here through the feed).
+    async fn apply_stored_inbound(&self, id: &str, promised: i64, received: bool) -> bool {
+        let known = self.inbound.lock().get(id).map(|entry| entry.received.is_some());
+        if known == Some(true) || (known == Some(false) && !received) {
+            if let Some(entry) = self.inbound.lock().get_mut(id) {
+                entry.allocated = clamp_u32(i64::from(entry.allocated) + promised);
+            }
+            return true;
+        }
+        let mut stored = match self.stored::<Inbound>(BodyOf::Inbound, id).await {
+            Stored::Found(stored) => stored,
+            Stored::Deleted | Stored::Unreadable => return true,
+            Stored::Later => return false,
+        };
+        let mut inbound = self.inbound.lock();
+        stored.allocated = match inbound.get(id) {
+            Some(kept) => clamp_u32(i64::from(kept.allocated) + promised),
+            None => clamp_u32(promised),
+        };
+        if received && stored.received.is_none() {
+            // Read before the receipt committed: the feed says it is received.
+            stored.received = Some(stored.qty);
+        }
+        if stored.received.is_some() {
+            self.waiting_for.lock().remove(id);
+        }
+        inbound.insert(id.to_owned(), stored);
+        true
     }
 
     // A delivery another instance queued or attempted: the instance that delivers (it holds
     // the claim, and may be this one, now or after a takeover) has it, as it is.
-    async fn apply_stored_delivery(&self, id: u64) {
-        let Ok(stored) = self.stored::<Delivery>(BodyOf::Delivery, &id.to_string()).await else { return };
+    async fn apply_stored_delivery(&self, id: u64) -> bool {
+        let stored = match self.stored::<Delivery>(BodyOf::Delivery, &id.to_string()).await {
+            Stored::Found(delivery) => Some(delivery),
+            Stored::Deleted => None,
+            Stored::Unreadable => return true,
+            Stored::Later => return false,
+        };
         let pending = |d: &Delivery| d.status == DeliveryStatus::Pending;
         let mut deliveries = self.deliveries.lock();
         let before = match &stored {
@@ -224,39 +310,55 @@ impl Service {
         if let Some(after) = stored.filter(pending) {
             self.count_pending(&after.subscription, 1);
         }
+        true
     }
 
-    async fn apply_stored_recurring(&self, id: &str) {
-        let Ok(Some(stored)) = self.stored::<RecurringOrder>(BodyOf::Recurring, id).await else { return };
+    async fn apply_stored_recurring(&self, id: &str) -> bool {
+        let stored = match self.stored::<RecurringOrder>(BodyOf::Recurring, id).await {
+            Stored::Found(stored) => stored,
+            Stored::Deleted | Stored::Unreadable => return true,
+            Stored::Later => return false,
+        };
         match self.recurring.get(id).map(|slot| Arc::clone(slot.value())) {
             Some(slot) => *slot.lock().await = stored,
             None => {
                 self.recurring.insert(id.to_owned(), Arc::new(tokio::sync::Mutex::new(stored)));
             }
         }
+        true
     }
 
     // A location or product another instance stored: applied as this instance's own change
     // is, without committing it again.
-    async fn apply_stored_location(&self, id: &str) {
-        let Ok(Some(record)) = self.stored::<LocationRecord>(BodyOf::Location, id).await else { return };
+    async fn apply_stored_location(&self, id: &str) -> bool {
+        let record = match self.stored::<LocationRecord>(BodyOf::Location, id).await {
+            Stored::Found(record) => record,
+            Stored::Deleted | Stored::Unreadable => return true,
+            Stored::Later => return false,
+        };
         let _order = self.stock_lock.lock().await;
         if let Err(error) = self.put_locations(std::slice::from_ref(&record), false).await {
             tracing::error!(location = id, %error, "another instance's location change cannot be applied");
         }
+        true
     }
 
-    async fn apply_stored_product(&self, sku: &str) {
-        let Ok(Some(record)) = self.stored::<ProductRecord>(BodyOf::Product, sku).await else { return };
+    async fn apply_stored_product(&self, sku: &str) -> bool {
+        let record = match self.stored::<ProductRecord>(BodyOf::Product, sku).await {
+            Stored::Found(record) => record,
+            Stored::Deleted | Stored::Unreadable => return true,
+            Stored::Later => return false,
+        };
         let _order = self.stock_lock.lock().await;
         if let Err(error) = self.put_products(std::slice::from_ref(&record), false).await {
             tracing::error!(sku, %error, "another instance's product change cannot be applied");
         }
+        true
     }
 
-    async fn apply_stored_version(&self, version: &str) {
+    async fn apply_stored_version(&self, version: &str) -> bool {
         if self.registry.version(version).is_some() {
-            return;
+            return true;
         }
         let compiled = match self.store.policy_version(version).await {
             Ok(Some((_, name, kind, source, meta))) => {
@@ -270,8 +372,11 @@ impl Service {
                     (_, Err(error)) => Err(error.to_string()),
                 }
             }
-            Ok(None) => return,
-            Err(error) => Err(error.to_string()),
+            Ok(None) => return true,
+            Err(error) => {
+                tracing::warn!(version, %error, "another instance's policy version cannot be read now: read again later");
+                return false;
+            }
         };
         match compiled {
             Ok(compiled) => {
@@ -279,28 +384,32 @@ impl Service {
             }
             Err(error) => tracing::error!(version, %error, "another instance's policy version cannot be loaded"),
         }
+        true
     }
 
-    async fn apply_stored_binding(&self, group: &str) {
+    async fn apply_stored_binding(&self, group: &str) -> bool {
         let _order = self.bind_lock.lock().await;
         let stored = match self.store.binding(group).await {
             Ok(Some(stored)) => stored,
-            Ok(None) => return,
+            Ok(None) => return true,
             Err(error) => {
-                tracing::error!(group, %error, "another instance's binding cannot be read");
-                return;
+                tracing::warn!(group, %error, "another instance's binding cannot be read now: read again later");
+                return false;
             }
         };
         let (group, version, fallback, at) = stored;
         // The version may have come in a transaction this round has not read yet.
         for needed in std::iter::once(&version).chain(fallback.as_ref()) {
-            self.apply_stored_version(needed).await;
+            if !self.apply_stored_version(needed).await {
+                return false;
+            }
         }
         let record = BindingRecord { group: group.clone(), version, fallback, bound_at: at };
         match self.registry.prepare_binding(record) {
             Ok(binding) => self.registry.bind(binding),
             Err(error) => tracing::error!(group, %error, "another instance's binding cannot be applied"),
         }
+        true
     }
 
     // An order another instance changed, of which memory keeps an older copy: replaced by
@@ -309,7 +418,11 @@ impl Service {
         let stored = match self.store.order(id).await {
             Ok(Some((_, _, body))) => serde_json::from_str::<OrderRecord>(&body).map_err(|e| e.to_string()),
             Ok(None) => return,
-            Err(error) => Err(error.to_string()),
+            Err(error) => {
+                tracing::warn!(order = id, %error, "another instance's order cannot be read now: read again later");
+                self.feed_orders_waiting.lock().push(id.to_owned());
+                return;
+            }
         };
         let stored = match stored {
             Ok(stored) => stored,
@@ -332,4 +445,19 @@ impl Service {
         // transaction came before it in the feed.)
         *record = stored;
     }
+}
+
+// What reading another instance's record gave.
+enum Stored<T> {
+    Found(T),
+    // Deleted since (or never stored).
+    Deleted,
+    // Stored, but not as this build reads it (logged): nothing to apply.
+    Unreadable,
+    // The store did not answer (logged): read it again next round.
+    Later,
+}
+
+fn clamp_u32(value: i64) -> u32 {
+    u32::try_from(value.max(0)).unwrap_or(u32::MAX)
 }

@@ -31,8 +31,20 @@ pub struct InboundRequest {
     pub expected_at: String,
 }
 
+fn cap_reached(sku: &str, cap: u32) -> ServiceError {
+    ServiceError::invalid(
+        "preorder_cap_reached",
+        format!("`{sku}` is not released yet and its {cap} preorder units are taken"),
+    )
+}
+
 fn inbound_change(inbound: &Inbound) -> Result<Change, ServiceError> {
-    Ok(Change::Inbound { id: inbound.id.clone(), body: body_of(inbound)? })
+    Ok(Change::Inbound {
+        id: inbound.id.clone(),
+        body: body_of(inbound)?,
+        qty: inbound.qty,
+        received: inbound.received.is_some(),
+    })
 }
 
 impl Service {
@@ -174,12 +186,13 @@ impl Service {
         if releases.is_empty() {
             return Ok(Vec::new());
         }
-        let mut wanted: Vec<(usize, String, u32)> = Vec::new();
-        for (index, line) in submitted.lines.iter().enumerate() {
-            if releases.get(&line.sku).is_some_and(|r| r.at > at.0) {
-                wanted.push((index, line.sku.clone(), line.qty));
-            }
-        }
+        let wanted: Vec<(usize, String, u32)> = submitted
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| releases.get(&line.sku).is_some_and(|r| r.at > at.0))
+            .map(|(index, line)| (index, line.sku.clone(), line.qty))
+            .collect();
         let mut counts = self.preordered.lock();
         let mut totals: HashMap<String, u32> = HashMap::new();
         for (index, sku, qty) in &wanted {
@@ -188,17 +201,29 @@ impl Service {
             if let Some(cap) = releases.get(sku).and_then(|r| r.cap)
                 && *total > cap
             {
-                return Err(ServiceError::invalid(
-                    "preorder_cap_reached",
-                    format!("`{sku}` is not released yet and its {cap} preorder units are taken"),
-                )
-                .at(format!("lines[{index}].qty")));
+                return Err(cap_reached(sku, cap).at(format!("lines[{index}].qty")));
             }
         }
         for (sku, total) in totals {
             counts.insert(sku, total);
         }
         Ok(wanted.into_iter().map(|(_, sku, qty)| (sku, qty)).collect())
+    }
+
+    // Whether the preorder counts (this order's units among them, counted by
+    // `count_preorders`) are still within the caps, once other instances' preorders arrived.
+    pub(super) fn check_preorder_caps(&self, submitted: &SubmittedOrder, at: Timestamp) -> Result<(), ServiceError> {
+        let releases = self.releases();
+        let counts = self.preordered.lock();
+        for (index, line) in submitted.lines.iter().enumerate() {
+            let Some(release) = releases.get(&line.sku).filter(|r| r.at > at.0) else { continue };
+            if let Some(cap) = release.cap
+                && counts.get(&line.sku).is_some_and(|count| *count > cap)
+            {
+                return Err(cap_reached(&line.sku, cap).at(format!("lines[{index}].qty")));
+            }
+        }
+        Ok(())
     }
 
     // A scheduled order's content changes: its units of unreleased SKUs count against their
@@ -210,16 +235,7 @@ impl Service {
         at: Timestamp,
         rollback: &mut super::commit::Rollback<'a>,
     ) -> Result<(), ServiceError> {
-        let releases = self.releases();
-        let unreleased = |order: &SubmittedOrder| -> Vec<(String, u32)> {
-            order
-                .lines
-                .iter()
-                .filter(|l| releases.get(&l.sku).is_some_and(|r| r.at > at.0))
-                .map(|l| (l.sku.clone(), l.qty))
-                .collect()
-        };
-        let before = unreleased(old);
+        let before = self.unreleased_units(old, at);
         self.uncount_preorders(&before);
         match self.count_preorders(new, at) {
             Ok(counted) => {
@@ -234,6 +250,17 @@ impl Service {
                 Err(error)
             }
         }
+    }
+
+    // The units of an order's lines whose SKU is not released at `at`.
+    pub(super) fn unreleased_units(&self, order: &SubmittedOrder, at: Timestamp) -> Vec<(String, u32)> {
+        let releases = self.releases();
+        order
+            .lines
+            .iter()
+            .filter(|l| releases.get(&l.sku).is_some_and(|r| r.at > at.0))
+            .map(|l| (l.sku.clone(), l.qty))
+            .collect()
     }
 
     // Counts units as preordered without checking the caps (what was counted before).
@@ -374,8 +401,8 @@ impl Service {
         entry.received = Some(received);
         // Every order promised units of this record is listed (see `waiting_for`); serve them
         // in order of placement. Lock order: `stock_lock`, then each order.
-        let waiting = self.waiting_for.lock().get(&id).cloned().unwrap_or_default();
         let at = now();
+        let waiting = self.waiting_orders(&id, at).await?;
         let mut left = received;
         let mut served = Vec::new();
         for order_id in &waiting {
@@ -427,6 +454,31 @@ impl Service {
             tracing::error!(%error, inbound = %id, "a receipt checked before its commit failed in memory");
         }
         Ok(())
+    }
+
+    // The orders waiting for inbound record `id`, in order of placement: those this instance
+    // placed; serving together with other instances, every instance's, as stored (with this
+    // instance's own not committed yet after them: the store refuses their promise now).
+    async fn waiting_orders(&self, id: &str, at: Timestamp) -> Result<Vec<String>, ServiceError> {
+        let local = self.waiting_for.lock().get(id).cloned().unwrap_or_default();
+        if !self.config.shared {
+            return Ok(local);
+        }
+        let mut waiting: Vec<String> = Vec::new();
+        for (order, _, body) in self.store.waiting_for(id, at.0).await? {
+            // The store matched the text; only an order that reads so waits.
+            let waits = serde_json::from_str::<OrderRecord>(&body)
+                .is_ok_and(|r| r.backorders.iter().any(|b| b.inbound == id && b.status == BackorderStatus::Waiting));
+            if waits {
+                waiting.push(order);
+            }
+        }
+        for order in local {
+            if !waiting.contains(&order) {
+                waiting.push(order);
+            }
+        }
+        Ok(waiting)
     }
 
     // Records on an order what a receipt gave it: the allocated units held and shipped from

@@ -318,13 +318,8 @@ impl Service {
         self.commit_order(Some(&*record), &mut next, inbound_changes).await?;
         self.undo_backorders(id, &freed);
         let releases = self.releases();
-        let preorders: Vec<(String, u32)> = record
-            .request
-            .lines
-            .iter()
-            .filter(|l| releases.get(&l.sku).is_some_and(|r| r.at > at.0))
-            .map(|l| (l.sku.clone(), l.qty))
-            .collect();
+        let preorders: Vec<(String, u32)> =
+            super::commit::preorder_units(&releases, &record).map(|(sku, qty)| (sku.to_owned(), qty)).collect();
         self.uncount_preorders(&preorders);
         if let Err(error) = self.inventory.release(&reservation) {
             tracing::error!(%error, order = id, "release after commit failed");

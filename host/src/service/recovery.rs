@@ -207,16 +207,11 @@ impl Service {
     // An order placed before its SKU's release counts against the preorder cap while it is
     // open (cancelling or expiring it gives its units back, as `release` does).
     fn count_recovered_preorders(&self, record: &OrderRecord) {
-        if record.status.is_closed() {
-            return;
-        }
         let releases = self.releases();
-        let Some(created) = record.created_at_seconds() else { return };
         let mut counts = self.preordered.lock();
-        for line in &record.request.lines {
-            if releases.get(&line.sku).is_some_and(|release| created < release.at) {
-                *counts.entry(line.sku.clone()).or_insert(0) += line.qty;
-            }
+        for (sku, qty) in super::commit::preorder_units(&releases, record) {
+            let count = counts.entry(sku.to_owned()).or_insert(0);
+            *count = count.saturating_add(qty);
         }
     }
 }

@@ -70,8 +70,18 @@ pub enum Change {
     AtpChange { seq: u64, body: Option<String> },
     /// Insert or replace a recurring order.
     Recurring { id: String, body: String },
-    /// Insert or replace an inbound stock record.
-    Inbound { id: String, body: String },
+    /// Insert or replace an inbound stock record: `qty` units expected, `received` once it
+    /// arrived. A store that instances share writes no record received already (that receipt
+    /// was another instance's: [`StoreError::Stale`]).
+    Inbound { id: String, body: String, qty: u32, received: bool },
+    /// Change the units of inbound record `inbound` promised to backorders by `delta`: what an
+    /// order's change does to its backorders (`Service::commit_orders` derives them). Like
+    /// `Reserve`: a store one process serves may ignore it; PostgreSQL keeps the count and
+    /// refuses a promise past the record's units, or of a record received already.
+    Promise { inbound: String, delta: i64 },
+    /// Change the units of `sku` ordered before its release by `delta` (open orders placed
+    /// before it). Like `Reserve`: PostgreSQL keeps the count and refuses one past `cap`.
+    Preorder { sku: String, delta: i64, cap: Option<u32> },
 }
 
 /// A stored order: `(id, idempotency_key, body)`.
@@ -138,6 +148,11 @@ pub enum FeedEntry {
     Recurring(String),
     /// An order created or changed: its id and revision.
     Order { id: String, revision: u64 },
+    /// An inbound stock record created or changed: what it did to the units promised (a new
+    /// record: its count), and whether the record is received.
+    Inbound { id: String, promised: i64, received: bool },
+    /// What it did to the units of a SKU ordered before its release.
+    Preorders { sku: String, delta: i64 },
 }
 
 /// Which kind of record [`Store::body`] reads.
@@ -150,6 +165,7 @@ pub enum BodyOf {
     WebhookEvent,
     Delivery,
     Recurring,
+    Inbound,
 }
 
 /// A stored policy version: `(version, name, kind, source, meta)`.
@@ -254,6 +270,13 @@ pub trait Store: Send + Sync {
     /// they come due) due at `at` or before, whichever instance placed them. Only a store
     /// that instances share answers; memory knows the rest.
     fn due_orders(&self, _status: &str, _at: i64) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// The open orders (memory keeps them: `keep_until` after `now`) with a backorder waiting
+    /// for inbound record `inbound`, in first-insert order, whichever instance placed them.
+    /// Only a store that instances share answers; memory knows the rest.
+    fn waiting_for(&self, _inbound: &str, _now: i64) -> StoreFuture<'_, Vec<StoredOrder>> {
         Box::pin(async { Ok(Vec::new()) })
     }
 

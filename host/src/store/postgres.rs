@@ -112,6 +112,8 @@ struct FeedRow {
     revision: Option<i64>,
     day: Option<i64>,
     shipments: Option<i64>,
+    units: Option<i64>,
+    received: Option<bool>,
 }
 
 // How long feed rows are kept after this instance read past them: a reader that falls this
@@ -403,7 +405,7 @@ impl Store for PgStore {
             let rows: Vec<FeedRow> = sqlx::query_as(
                 "WITH now AS (SELECT pg_current_snapshot() AS snapshot)
                  SELECT now.snapshot::text AS snapshot, feed.kind, feed.key, feed.location, feed.on_hand, feed.reserved,
-                        feed.safety_stock, feed.revision, feed.day, feed.shipments
+                        feed.safety_stock, feed.revision, feed.day, feed.shipments, feed.units, feed.received
                  FROM now LEFT JOIN feed
                    ON feed.xid >= pg_snapshot_xmin($1::pg_snapshot)
                   AND NOT pg_visible_in_snapshot(feed.xid, $1::pg_snapshot)
@@ -417,8 +419,20 @@ impl Store for PgStore {
             let next = rows.first().map_or(cursor, |row| row.snapshot.clone());
             let mut entries = Vec::with_capacity(rows.len());
             for row in rows {
-                let FeedRow { kind, key, location, on_hand, reserved, safety_stock, revision, day, shipments, .. } =
-                    row;
+                let FeedRow {
+                    kind,
+                    key,
+                    location,
+                    on_hand,
+                    reserved,
+                    safety_stock,
+                    revision,
+                    day,
+                    shipments,
+                    units,
+                    received,
+                    ..
+                } = row;
                 let (Some(kind), Some(key)) = (kind, key) else { continue };
                 entries.push(match kind.as_str() {
                     "stock" => FeedEntry::Stock {
@@ -440,6 +454,12 @@ impl Store for PgStore {
                     "webhook_deliveries" => FeedEntry::Delivery(key.parse().unwrap_or_default()),
                     "recurring_orders" => FeedEntry::Recurring(key),
                     "orders" => FeedEntry::Order { id: key, revision: revision.unwrap_or(0) as u64 },
+                    "inbound" => FeedEntry::Inbound {
+                        id: key,
+                        promised: units.unwrap_or(0),
+                        received: received.unwrap_or(false),
+                    },
+                    "preorders" => FeedEntry::Preorders { sku: key, delta: units.unwrap_or(0) },
                     other => return Err(StoreError::Failed(format!("the change feed has a row of kind `{other}`"))),
                 });
             }
@@ -480,6 +500,24 @@ impl Store for PgStore {
         })
     }
 
+    fn waiting_for(&self, inbound: &str, now: i64) -> StoreFuture<'_, Vec<StoredOrder>> {
+        // The service writes its bodies compactly: an order waiting for `IN-7` has the text
+        // `"inbound":"IN-7"` in its body (the caller reads the candidates to be sure).
+        let needle = format!("\"inbound\":{}", serde_json::Value::from(inbound));
+        Box::pin(async move {
+            Ok(sqlx::query_as(
+                "SELECT id, idempotency_key, body FROM orders
+                 WHERE keep_until > $1 AND status NOT IN ('shipped', 'delivered', 'cancelled', 'expired', 'rejected')
+                   AND strpos(body, $2) > 0
+                 ORDER BY seq",
+            )
+            .bind(now)
+            .bind(needle)
+            .fetch_all(&self.pool)
+            .await?)
+        })
+    }
+
     fn instance_number(&self) -> StoreFuture<'_, u64> {
         Box::pin(async move {
             let number: i64 = sqlx::query_scalar("SELECT nextval('instance_numbers')").fetch_one(&self.pool).await?;
@@ -496,6 +534,7 @@ impl Store for PgStore {
             BodyOf::WebhookEvent => ("webhook_events", "id", true),
             BodyOf::Delivery => ("webhook_deliveries", "id", true),
             BodyOf::Recurring => ("recurring_orders", "id", false),
+            BodyOf::Inbound => ("inbound", "id", false),
         };
         let key = key.to_owned();
         Box::pin(async move {
@@ -632,8 +671,13 @@ async fn commit_all(pool: &PgPool, epoch: i64, origin: Option<&str>, changes: &[
     // in order.
     let mut deltas = Deltas::new();
     let mut shipments = Shipments::new();
+    let mut promises = Counts::new();
+    let mut preorders = Counts::new();
     for change in changes {
         match change {
+            Change::Promise { inbound, delta } => add_count(&mut promises, inbound, *delta, None),
+            Change::Preorder { sku, delta, cap } => add_count(&mut preorders, sku, *delta, *cap),
+            Change::Inbound { .. } => write_inbound(&mut tx, change).await?,
             Change::Shipments { location, day, delta, capacity } => {
                 let sum = shipments.entry((location.clone(), *day)).or_insert((0, *capacity));
                 sum.0 = sum.0.saturating_add(*delta);
@@ -651,6 +695,8 @@ async fn commit_all(pool: &PgPool, epoch: i64, origin: Option<&str>, changes: &[
     }
     write_deltas(&mut tx, deltas).await?;
     write_shipments(&mut tx, shipments).await?;
+    write_promises(&mut tx, promises).await?;
+    write_preorders(&mut tx, preorders).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -686,6 +732,89 @@ async fn write_order(tx: &mut Transaction<'static, Postgres>, change: &Change) -
             "order `{id}` was changed by another instance at the same moment: read it again and retry"
         ))),
     }
+}
+
+// Writes an inbound record, never over one received already: that receipt was another
+// instance's (a second receipt is refused, `Stale`), and a promise of its units is too late
+// (`Refused`: routing again finds it received). The units promised are the store's count
+// (`promised`, which `write_promises` keeps), whatever the body says.
+async fn write_inbound(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Result<(), StoreError> {
+    let Change::Inbound { id, body, qty, received } = change else { return Ok(()) };
+    let written = sqlx::query(
+        "INSERT INTO inbound (id, body, qty, received) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE
+         SET body = jsonb_set(excluded.body::JSONB, '{allocated}', to_jsonb(inbound.promised))::TEXT,
+             qty = excluded.qty, received = excluded.received
+         WHERE NOT inbound.received",
+    )
+    .bind(id)
+    .bind(body)
+    .bind(i64::from(*qty))
+    .bind(*received)
+    .execute(&mut **tx)
+    .await?;
+    match (written.rows_affected(), received) {
+        (1, _) => Ok(()),
+        (_, true) => Err(StoreError::Stale(format!("inbound `{id}` was received by another instance"))),
+        (_, false) => Err(StoreError::Refused(format!("inbound `{id}` has arrived: it takes no more promises"))),
+    }
+}
+
+// Counts a commit changes by key (`promises`: by inbound record; `preorders`: by SKU, with
+// its cap), in key order.
+type Counts = BTreeMap<String, (i64, Option<u32>)>;
+
+fn add_count(counts: &mut Counts, key: &str, delta: i64, cap: Option<u32>) {
+    let sum = counts.entry(key.to_owned()).or_insert((0, cap));
+    sum.0 = sum.0.saturating_add(delta);
+    sum.1 = sum.1.or(cap);
+}
+
+// The units promised of inbound records, in id order (the rows' lock order): a promise past
+// a record's units, or of one received already (or whose body a start cannot read), is
+// refused. The stored body's `allocated` follows.
+async fn write_promises(tx: &mut Transaction<'static, Postgres>, promises: Counts) -> Result<(), StoreError> {
+    for (id, (delta, _)) in promises.into_iter().filter(|(_, (delta, _))| *delta != 0) {
+        let written = sqlx::query(
+            "UPDATE inbound SET promised = GREATEST(promised + $2, 0),
+                 body = CASE WHEN qty IS NULL THEN body
+                             ELSE jsonb_set(body::JSONB, '{allocated}', to_jsonb(GREATEST(promised + $2, 0)))::TEXT END
+             WHERE id = $1 AND ($2 <= 0 OR (qty IS NOT NULL AND NOT received AND promised + $2 <= qty))",
+        )
+        .bind(&id)
+        .bind(delta)
+        .execute(&mut **tx)
+        .await?;
+        if written.rows_affected() == 0 && delta > 0 {
+            return Err(StoreError::Refused(format!(
+                "inbound `{id}` has no {delta} more units to promise (another instance promised them, or it arrived)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+// The units ordered before their SKU's release, in SKU order: a count past the cap is refused.
+async fn write_preorders(tx: &mut Transaction<'static, Postgres>, preorders: Counts) -> Result<(), StoreError> {
+    for (sku, (delta, cap)) in preorders.into_iter().filter(|(_, (delta, _))| *delta != 0) {
+        let cap = cap.map(i64::from);
+        let written = sqlx::query(
+            "INSERT INTO preorders (sku, units) SELECT $1, GREATEST($2, 0) WHERE $3::BIGINT IS NULL OR $2 <= $3
+             ON CONFLICT (sku) DO UPDATE SET units = GREATEST(preorders.units + $2, 0)
+             WHERE $2 <= 0 OR $3::BIGINT IS NULL OR preorders.units + $2 <= $3",
+        )
+        .bind(&sku)
+        .bind(delta)
+        .bind(cap)
+        .execute(&mut **tx)
+        .await?;
+        if written.rows_affected() == 0 {
+            return Err(StoreError::Refused(format!(
+                "the preorder units of `{sku}` are taken (another instance took the last of them)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 // What a commit does to shipment counts: (delta, capacity) per (location, day).
@@ -975,7 +1104,9 @@ async fn apply(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Resu
         Change::Webhook { id, body: None } => {
             sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(&mut **tx).await.map(drop)
         }
-        Change::Inbound { id, body } => upsert_body(tx, "inbound", "id", id, body).await,
+        // Written by `write_inbound`; counted and written by `write_promises` and
+        // `write_preorders`.
+        Change::Inbound { .. } | Change::Promise { .. } | Change::Preorder { .. } => Ok(()),
         Change::Recurring { id, body } => upsert_body(tx, "recurring_orders", "id", id, body).await,
         Change::Delivery { id, body: Some(body) } => upsert_numbered(tx, "webhook_deliveries", "id", *id, body).await,
         Change::Delivery { id, body: None } => delete_numbered(tx, "webhook_deliveries", "id", *id).await,

@@ -339,7 +339,7 @@ fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error
         ),
         // One process serves a SQLite store: memory's count of reserved units is the truth,
         // rebuilt from the orders at start.
-        Change::Reserve { .. } | Change::Shipments { .. } => Ok(0),
+        Change::Reserve { .. } | Change::Shipments { .. } | Change::Promise { .. } | Change::Preorder { .. } => Ok(0),
         // One process serves a SQLite store: its memory orders every change of an order.
         Change::Order { id, idempotency_key, status, body, keep_until, revision: _, due: _ } => connection.execute(
             "INSERT INTO orders (id, idempotency_key, status, body, keep_until) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -357,7 +357,7 @@ fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error
         ),
         Change::Webhook { id, body: Some(body) } => upsert_body(connection, "webhooks", "id", id, body),
         Change::Webhook { id, body: None } => connection.execute("DELETE FROM webhooks WHERE id = ?1", params![id]),
-        Change::Inbound { id, body } => upsert_body(connection, "inbound", "id", id, body),
+        Change::Inbound { id, body, .. } => upsert_body(connection, "inbound", "id", id, body),
         Change::Recurring { id, body } => upsert_body(connection, "recurring_orders", "id", id, body),
         Change::Delivery { id, body: Some(body) } => {
             upsert_body(connection, "webhook_deliveries", "id", &(*id as i64), body)

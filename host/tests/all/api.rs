@@ -633,10 +633,6 @@ async fn pending_deliveries_survive_a_restart() {
     assert_eq!(delivery["event"], "order.reserved");
 }
 
-fn in_seconds(seconds: i64) -> String {
-    switchyard_engine::Timestamp(switchyard_host::service::now().0 + seconds).to_string()
-}
-
 #[tokio::test]
 async fn a_held_order_is_routed_when_due_and_may_change_until_then() {
     let (dir, service, app) = seeded(900).await;

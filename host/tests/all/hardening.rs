@@ -8,10 +8,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-fn in_seconds(seconds: i64) -> String {
-    switchyard_engine::Timestamp(switchyard_host::service::now().0 + seconds).to_string()
-}
-
 // Creates order `id` of `qty` SKU-A, ships it, and requests a return of `returned` units.
 async fn shipped_and_returned(app: &axum::Router, id: &str, qty: u32, returned: u32) -> String {
     // Returns need a location that takes them.

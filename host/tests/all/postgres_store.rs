@@ -318,21 +318,50 @@ async fn a_store_of_the_first_schema_with_open_and_damaged_orders_migrates_with_
     let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
     sqlx::migrate::Migrator::new(first.as_path()).await.unwrap().run(&pool).await.unwrap();
     let rows = [
-        // Open, holding 2 + 1 units and a shipment at a location with a capacity.
+        // Open, holding 2 + 1 units and a shipment at a location with a capacity; placed
+        // before N's release, 2 of N preordered.
         (
             "open",
             "reserved",
             r#"{"expires_at": "2030-01-01T00:00:00Z", "held_units": [{"sku": "A", "location": "L", "qty": 2}, {"sku": "A", "location": "L", "qty": 1}],
-                "held_shipments": [{"location": "L", "day": 20000, "capacity": 5}]}"#,
+                "held_shipments": [{"location": "L", "day": 20000, "capacity": 5}],
+                "history": [{"at": "2029-06-01T00:00:00Z"}], "request": {"lines": [{"sku": "N", "qty": 2}, {"sku": "A", "qty": 3}]}}"#,
         ),
-        // Scheduled.
-        ("later", "scheduled", r#"{"due_at": "2030-01-02T00:00:00Z", "held_units": []}"#),
+        // Scheduled, placed after N's release: no preorder.
+        (
+            "later",
+            "scheduled",
+            r#"{"due_at": "2030-01-02T00:00:00Z", "held_units": [],
+                "history": [{"at": "2031-06-01T00:00:00Z"}], "request": {"lines": [{"sku": "N", "qty": 5}]}}"#,
+        ),
         // Damaged by hand: not JSON, a field of the wrong type; each counts for nothing.
         ("broken", "reserved", "{not json"),
         ("odd", "confirmed", r#"{"held_units": {"sku": "A"}, "expires_at": 7, "held_shipments": [{"day": "x"}]}"#),
-        // Closed: holds nothing.
-        ("done", "cancelled", r#"{"held_units": [{"sku": "A", "location": "L", "qty": 9}]}"#),
+        // Closed: holds nothing, preorders nothing.
+        (
+            "done",
+            "cancelled",
+            r#"{"held_units": [{"sku": "A", "location": "L", "qty": 9}],
+                "history": [{"at": "2029-06-01T00:00:00Z"}], "request": {"lines": [{"sku": "N", "qty": 9}]}}"#,
+        ),
     ];
+    for (sku, body) in [("N", r#"{"release_at": "2031-01-01T00:00:00Z"}"#), ("A", "{}")] {
+        sqlx::query("INSERT INTO products (sku, body) VALUES ($1, $2)")
+            .bind(sku)
+            .bind(body)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    // Inbound stock: expected with 2 of 5 promised, received, and damaged by hand.
+    let inbound = [
+        ("IN-1", r#"{"qty": 5, "allocated": 2, "received": null}"#),
+        ("IN-2", r#"{"qty": 4, "allocated": 4, "received": 4}"#),
+        ("IN-3", "not json"),
+    ];
+    for (id, body) in inbound {
+        sqlx::query("INSERT INTO inbound (id, body) VALUES ($1, $2)").bind(id).bind(body).execute(&pool).await.unwrap();
+    }
     for (id, status, body) in rows {
         sqlx::query("INSERT INTO orders (id, status, body, keep_until) VALUES ($1, $2, $3, $4)")
             .bind(id)
@@ -349,7 +378,7 @@ async fn a_store_of_the_first_schema_with_open_and_damaged_orders_migrates_with_
         .unwrap();
     pool.close().await;
 
-    // This build opens it: migrations 2 and 3 count what the orders hold.
+    // This build opens it: migrations 2 to 4 count what the orders and inbound records hold.
     let store = PgStore::open(&settings(&schema)).await.unwrap();
     drop(store);
     let mut db = sqlx::PgConnection::connect(&database_url()).await.unwrap();
@@ -378,4 +407,19 @@ async fn a_store_of_the_first_schema_with_open_and_damaged_orders_migrates_with_
     ];
     let expected: Vec<(String, Option<i64>)> = expected.iter().map(|(id, due)| ((*id).to_owned(), *due)).collect();
     assert_eq!(due, expected);
+    let preorders: Vec<(String, i64)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT sku, units FROM {schema}.preorders")))
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(preorders, [("N".to_owned(), 2)]);
+    let inbound: Vec<(String, Option<i64>, i64, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, qty, promised, received FROM {schema}.inbound ORDER BY id"
+    )))
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let expected = [("IN-1", Some(5), 2, false), ("IN-2", Some(4), 4, true), ("IN-3", None, 0, false)];
+    let expected: Vec<_> = expected.iter().map(|(id, qty, p, r)| ((*id).to_owned(), *qty, *p, *r)).collect();
+    assert_eq!(inbound, expected);
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
+use serde_json::json;
 use sqlx::Connection;
 use switchyard_host::records::{DeliveryStatus, Kind};
 use switchyard_host::service::{StockAdjustment, StockLevel};
@@ -414,7 +415,6 @@ async fn due_work_placed_on_one_instance_is_run_by_another_from_the_store() {
     let (_dir, _schema, instances) = seeded_instances(2, 1).await;
     let (running, placing) = (&instances[0], &instances[1]);
     let app = switchyard_host::app(Arc::clone(placing));
-    let in_seconds = |s: i64| switchyard_engine::Timestamp(switchyard_host::service::now().0 + s).to_string();
     let mut held = order("D-held", "SKU-A", 1);
     held["hold_until"] = serde_json::json!(in_seconds(1));
     assert_eq!(post(&app, "/v1/orders", WRITER, &held).await.body["status"], "scheduled");
@@ -429,4 +429,102 @@ async fn due_work_placed_on_one_instance_is_run_by_another_from_the_store() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert!(running.expire_due().await >= 1);
     assert_eq!(running.order("D-lapsing").await.unwrap().status.name(), "expired");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn inbound_units_are_promised_once_and_received_once_across_instances() {
+    let (_dir, schema, instances) = seeded_instances(2, 900).await;
+    let (first, second) = (&instances[0], &instances[1]);
+    let (app_first, app_second) = (switchyard_host::app(Arc::clone(first)), switchyard_host::app(Arc::clone(second)));
+    bind_backordering_policy(&app_first).await;
+    // SKU-B: none on hand, 4 due at DC-EAST in a week.
+    let chicago = StockLevel { sku: "SKU-B".into(), location: "ST-CHI".into(), on_hand: 0, safety_stock: 0 };
+    first.set_stock(vec![chicago]).await.unwrap();
+    let entry =
+        json!({"entries": [{"sku": "SKU-B", "location": "DC-EAST", "qty": 4, "expected_at": in_seconds(7 * 86_400)}]});
+    let announced = post(&app_first, "/v1/inventory/inbound", WRITER, &entry).await;
+    assert_eq!(announced.status, StatusCode::CREATED, "{}", announced.body);
+    let inbound = announced.body["inbound"][0]["id"].as_str().unwrap().to_owned();
+    second.catch_up().await.unwrap();
+    assert_eq!(get(&app_second, "/v1/inventory/inbound", READER).await.body["inbound"][0]["allocated"], 0);
+
+    // The first instance promises all 4 inbound units; the second, which has not heard of it,
+    // believes 2 of them free: the store refuses its promise, and it routes again against
+    // what the first did (nothing left to promise).
+    let first_order = post(&app_first, "/v1/orders", WRITER, &order("ib-1", "SKU-B", 4)).await;
+    assert_eq!(first_order.body["status"], "backordered", "{}", first_order.body);
+    assert_eq!(first_order.body["backorders"][0]["qty"], 4, "{}", first_order.body);
+    let second_order = post(&app_second, "/v1/orders", WRITER, &order("ib-2", "SKU-B", 2)).await;
+    assert_eq!(second_order.status, StatusCode::CREATED, "{}", second_order.body);
+    assert_eq!(second_order.body["status"], "rejected", "{}", second_order.body);
+    assert!(second_order.body.get("backorders").is_none(), "{}", second_order.body);
+    let promised = |schema: String| async move {
+        let mut db = sqlx::PgConnection::connect(&database_url()).await.unwrap();
+        let query = format!("SELECT promised FROM {schema}.inbound");
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(query)).fetch_one(&mut db).await.unwrap()
+    };
+    assert_eq!(promised(schema.clone()).await, 4);
+    assert_eq!(get(&app_second, "/v1/inventory/inbound", READER).await.body["inbound"][0]["allocated"], 4);
+
+    // The stock arrives at the second instance, which never had the waiting order in memory:
+    // it serves it all the same.
+    let received = post(&app_second, &format!("/v1/inventory/inbound/{inbound}/receive"), WRITER, &json!({})).await;
+    assert_eq!(received.status, StatusCode::OK, "{}", received.body);
+    let served = get(&app_second, "/v1/orders/ib-1", READER).await.body;
+    assert_eq!(
+        (served["status"].as_str(), served["backorders"][0]["status"].as_str()),
+        (Some("confirmed"), Some("allocated")),
+        "{served}"
+    );
+    // The first, not told yet, receives it again: refused by the store, nothing doubled.
+    let again = post(&app_first, &format!("/v1/inventory/inbound/{inbound}/receive"), WRITER, &json!({})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    first.catch_up().await.unwrap();
+    second.catch_up().await.unwrap();
+    let mine = get(&app_first, "/v1/orders/ib-1", READER).await.body;
+    assert_eq!(mine["status"], "confirmed", "the placing instance reads the receipt back: {mine}");
+    let mut stored = stored_positions(&schema).await;
+    stored.retain(|(_, _, on_hand, reserved, safety)| *on_hand > 0 || *reserved > 0 || *safety > 0);
+    assert!(stored.contains(&("SKU-B".to_owned(), "DC-EAST".to_owned(), 4, 4, 0)), "{stored:?}");
+    for instance in [first, second] {
+        let mut memory = instance.state_view().await.positions;
+        memory.sort();
+        assert_eq!(memory, stored);
+        let view = instance.state_view().await;
+        assert_eq!((view.inbound[0].allocated, view.inbound[0].received), (4, Some(4)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_preorder_cap_holds_across_instances() {
+    let (_dir, schema, instances) = seeded_instances(2, 900).await;
+    let (first, second) = (&instances[0], &instances[1]);
+    let (app_first, app_second) = (switchyard_host::app(Arc::clone(first)), switchyard_host::app(Arc::clone(second)));
+    let product = json!({"sku": "SKU-N", "group": "apparel", "weight_kg": 1.0,
+                         "release_at": in_seconds(10 * 86_400), "preorder_cap": 3});
+    post(&app_first, "/v1/products", WRITER, &json!({"products": [product]})).await;
+    let entry =
+        json!({"entries": [{"sku": "SKU-N", "location": "DC-EAST", "qty": 5, "expected_at": in_seconds(86_400)}]});
+    post(&app_first, "/v1/inventory/inbound", WRITER, &entry).await;
+    second.catch_up().await.unwrap();
+    assert_eq!(post(&app_first, "/v1/orders", WRITER, &order("pc-1", "SKU-N", 2)).await.body["status"], "backordered");
+    // The second has not heard of those 2: its own count lets 2 more through, the store's
+    // does not, and once it has caught up it says why.
+    let over = post(&app_second, "/v1/orders", WRITER, &order("pc-2", "SKU-N", 2)).await;
+    assert_eq!(
+        (over.status, over.body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("preorder_cap_reached")),
+        "{}",
+        over.body
+    );
+    assert_eq!(get(&app_second, "/v1/orders/pc-2", READER).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(post(&app_second, "/v1/orders", WRITER, &order("pc-3", "SKU-N", 1)).await.body["status"], "backordered");
+    let mut db = sqlx::PgConnection::connect(&database_url()).await.unwrap();
+    let query = format!("SELECT units FROM {schema}.preorders WHERE sku = 'SKU-N'");
+    let units: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(query)).fetch_one(&mut db).await.unwrap();
+    assert_eq!(units, 3);
+    first.catch_up().await.unwrap();
+    for instance in [first, second] {
+        assert_eq!(instance.state_view().await.preordered, [("SKU-N".to_owned(), 3)]);
+    }
 }

@@ -172,6 +172,11 @@ pub async fn seeded(ttl: u64) -> (tempfile::TempDir, Arc<Service>, Router) {
     (dir, service, app)
 }
 
+/// The time `seconds` from now (RFC 3339).
+pub fn in_seconds(seconds: i64) -> String {
+    switchyard_engine::Timestamp(switchyard_host::service::now().0 + seconds).to_string()
+}
+
 /// An order for `qty` of `sku` to Philadelphia.
 pub fn order(id: &str, sku: &str, qty: u32) -> Value {
     json!({
@@ -251,12 +256,14 @@ pub async fn assert_restart_matches(dir: &Path, service: &Service) {
     assert_eq!(stored.preordered, memory.preordered, "preorder counts");
     assert_eq!(stored.deliveries, memory.deliveries, "webhook deliveries");
     assert_eq!(stored, memory, "the rest of the state");
-    assert_store_positions_match(dir, &memory.positions).await;
+    assert_store_counts_match(dir, &memory).await;
 }
 
-/// On PostgreSQL, the store's own count of every position (on hand, units reserved by the
-/// orders holding stock, safety stock) equals memory's.
-async fn assert_store_positions_match(dir: &Path, memory: &[switchyard_host::service::PositionState]) {
+/// On PostgreSQL, the store's own counts equal memory's: of every position (on hand, units
+/// reserved by the orders holding stock, safety stock), of the units promised of each inbound
+/// record, and of the units ordered before their SKU's release.
+async fn assert_store_counts_match(dir: &Path, view: &switchyard_host::service::StateView) {
+    let memory = &view.positions;
     let settings = config(dir, 900);
     let (Some(url), Some(schema)) = (&settings.store, &settings.store_schema) else { return };
     use sqlx::Connection;
@@ -274,4 +281,21 @@ async fn assert_store_positions_match(dir: &Path, memory: &[switchyard_host::ser
     let mut memory: Vec<_> = memory.iter().filter(|(_, _, h, r, k)| *h > 0 || *r > 0 || *k > 0).cloned().collect();
     memory.sort();
     assert_eq!(stored, memory, "positions: the PostgreSQL store's count (left) vs memory (right)");
+    let promised: Vec<(String, i64)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT id, promised FROM {schema}.inbound ORDER BY id")))
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    let mut allocated: Vec<(String, i64)> =
+        view.inbound.iter().map(|i| (i.id.clone(), i64::from(i.allocated))).collect();
+    allocated.sort();
+    assert_eq!(promised, allocated, "inbound units promised: the PostgreSQL store's count (left) vs memory (right)");
+    let preorders: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT sku, units FROM {schema}.preorders WHERE units > 0 ORDER BY sku"
+    )))
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let counted: Vec<(String, i64)> = view.preordered.iter().map(|(sku, n)| (sku.clone(), i64::from(*n))).collect();
+    assert_eq!(preorders, counted, "preorder units: the PostgreSQL store's count (left) vs memory (right)");
 }
