@@ -1,4 +1,5 @@
--- Version 4: backorders and preorders, as the database counts them. Instances serving one
+-- Version 4: backorders and preorders, as the database counts them, and the ATP feed in the
+-- change feed. Instances serving one
 -- store together promise inbound stock to backorders and accept preorders each from its own
 -- memory; the database keeps the counts that matter and refuses a commit past them, as it
 -- does reservations (migration 2):
@@ -125,3 +126,10 @@ CREATE TRIGGER preorders_inserted AFTER INSERT ON preorders REFERENCING NEW TABL
     FOR EACH STATEMENT EXECUTE FUNCTION feed_preorders_inserted();
 CREATE TRIGGER preorders_updated AFTER UPDATE ON preorders REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION feed_preorders_updated();
+
+-- The ATP feed's entries (which one was published or pruned): every instance serves the
+-- whole feed, and one taking the publishing over numbers on from the last.
+CREATE TRIGGER atp_changes_inserted AFTER INSERT ON atp_changes REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('seq');
+CREATE TRIGGER atp_changes_deleted AFTER DELETE ON atp_changes REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION feed_rows_deleted('seq');

@@ -95,6 +95,9 @@ impl Service {
     /// Publishes the ATP of every SKU that moved since the last round: a feed entry and a
     /// webhook event each, in one commit. Returns how many SKUs were published.
     pub async fn publish_atp_changes(&self) -> Result<usize, ServiceError> {
+        // Serving together with other instances: what another published before this one took
+        // the publishing over is in memory first (its numbers, what it said of each position).
+        self.catch_up_stock().await?;
         let mut changed: BTreeMap<SkuId, Vec<LocationId>> = BTreeMap::new();
         for (sku, locations) in
             std::mem::take(&mut *self.atp_unpublished.lock()).into_iter().chain(self.inventory.take_changed())

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use super::{Service, ServiceError, open_store};
 use crate::records::{
-    BindingRecord, Delivery, DeliveryStatus, Inbound, Kind, LocationRecord, OrderRecord, ProductRecord, RecurringOrder,
-    Subscription, VersionMeta,
+    AtpChange, BindingRecord, Delivery, DeliveryStatus, Inbound, Kind, LocationRecord, OrderRecord, ProductRecord,
+    RecurringOrder, Subscription, VersionMeta,
 };
 use crate::store::{BodyOf, FeedEntry};
 
@@ -94,6 +94,11 @@ impl Service {
                             later.push(FeedEntry::Inbound { id, promised, received });
                         }
                     }
+                    FeedEntry::AtpChange(seq) => {
+                        if !self.apply_stored_atp_change(seq).await {
+                            later.push(entry);
+                        }
+                    }
                     // (Its due time is the store's to say: the instance that runs expiry and
                     // scheduled orders asks it, `Store::due_orders`.)
                     FeedEntry::Order { id, revision } => {
@@ -140,6 +145,7 @@ impl Service {
                     FeedEntry::Inbound { id, promised, received } => {
                         self.apply_stored_inbound(id, *promised, *received).await
                     }
+                    FeedEntry::AtpChange(seq) => self.apply_stored_atp_change(*seq).await,
                     FeedEntry::Stock { .. }
                     | FeedEntry::Shipments { .. }
                     | FeedEntry::Order { .. }
@@ -285,6 +291,41 @@ impl Service {
             self.waiting_for.lock().remove(id);
         }
         inbound.insert(id.to_owned(), stored);
+        true
+    }
+
+    // An entry of the ATP feed the publishing instance published (in its place, by number) or
+    // pruned: every instance serves the same feed, and what it says of each position is what
+    // was published (an instance taking the publishing over compares with it, and numbers on
+    // from the last).
+    async fn apply_stored_atp_change(&self, seq: u64) -> bool {
+        let stored = match self.stored::<AtpChange>(BodyOf::AtpChange, &seq.to_string()).await {
+            Stored::Found(entry) => Some(entry),
+            Stored::Deleted => None,
+            Stored::Unreadable => return true,
+            Stored::Later => return false,
+        };
+        let Some(entry) = stored else {
+            self.atp_feed.lock().retain(|c| c.seq != seq);
+            return true;
+        };
+        self.atp_seq.fetch_max(seq.saturating_add(1), Ordering::Relaxed);
+        let catalog = self.catalog();
+        if let Some(sku) = catalog.sku_id(&entry.sku) {
+            let mut published = self.published_atp.lock();
+            for location in &entry.locations {
+                if let Some(id) = catalog.location_id(&location.location) {
+                    published.insert((sku, id), location.atp);
+                }
+            }
+        }
+        let mut feed = self.atp_feed.lock();
+        let at = feed.partition_point(|c| c.seq < seq);
+        if feed.get(at).is_some_and(|c| c.seq == seq) {
+            feed[at] = entry;
+        } else {
+            feed.insert(at, entry);
+        }
         true
     }
 

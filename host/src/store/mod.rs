@@ -153,6 +153,8 @@ pub enum FeedEntry {
     Inbound { id: String, promised: i64, received: bool },
     /// What it did to the units of a SKU ordered before its release.
     Preorders { sku: String, delta: i64 },
+    /// An entry of the ATP feed published or pruned (its number).
+    AtpChange(u64),
 }
 
 /// Which kind of record [`Store::body`] reads.
@@ -166,6 +168,7 @@ pub enum BodyOf {
     Delivery,
     Recurring,
     Inbound,
+    AtpChange,
 }
 
 /// A stored policy version: `(version, name, kind, source, meta)`.

@@ -454,6 +454,7 @@ impl Store for PgStore {
                     "webhook_deliveries" => FeedEntry::Delivery(key.parse().unwrap_or_default()),
                     "recurring_orders" => FeedEntry::Recurring(key),
                     "orders" => FeedEntry::Order { id: key, revision: revision.unwrap_or(0) as u64 },
+                    "atp_changes" => FeedEntry::AtpChange(key.parse().unwrap_or_default()),
                     "inbound" => FeedEntry::Inbound {
                         id: key,
                         promised: units.unwrap_or(0),
@@ -535,6 +536,7 @@ impl Store for PgStore {
             BodyOf::Delivery => ("webhook_deliveries", "id", true),
             BodyOf::Recurring => ("recurring_orders", "id", false),
             BodyOf::Inbound => ("inbound", "id", false),
+            BodyOf::AtpChange => ("atp_changes", "seq", true),
         };
         let key = key.to_owned();
         Box::pin(async move {

@@ -1,7 +1,8 @@
 //! The PostgreSQL store itself, against a real server (`SWITCHYARD_TEST_DATABASE_URL`, made by
 //! scripts/with-postgres): migrations applied once and a newer schema refused, background work
-//! claimed by one process and taken over when it goes, one serving process per store, and
-//! clear errors for a server that cannot be reached. The rest of the suite runs on it too
+//! claimed by one process and taken over when it goes, one serving process per store, clear
+//! errors for a server that cannot be reached, and a database going away under a running
+//! service (through a proxy the test cuts) and coming back. The rest of the suite runs on it too
 //! (`SWITCHYARD_TEST_STORE=postgres`).
 
 use std::time::{Duration, Instant};
@@ -422,4 +423,115 @@ async fn a_store_of_the_first_schema_with_open_and_damaged_orders_migrates_with_
     let expected = [("IN-1", Some(5), 2, false), ("IN-2", Some(4), 4, true), ("IN-3", None, 0, false)];
     let expected: Vec<_> = expected.iter().map(|(id, qty, p, r)| ((*id).to_owned(), *qty, *p, *r)).collect();
     assert_eq!(inbound, expected);
+}
+
+// A TCP proxy in front of the test's PostgreSQL server that the test can cut: every
+// connection through it dropped and new ones refused, as when the database goes away.
+struct Proxy {
+    url: String,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start() -> Proxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let url = database_url();
+        // postgres://user@host:port/database: the proxy takes host:port's place.
+        let (scheme, rest) = url.split_once("://").expect("a URL");
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let (user, server) = authority.rsplit_once('@').map_or(("", authority), |(u, s)| (u, s));
+        assert!(!server.is_empty(), "the test database must be reached over TCP: {url}");
+        let upstream = if server.contains(':') { server.to_owned() } else { format!("{server}:5432") };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let at = if user.is_empty() { String::new() } else { format!("{user}@") };
+        let proxy = Proxy {
+            url: format!("{scheme}://{at}127.0.0.1:{port}/{path}"),
+            open: Arc::new(AtomicBool::new(true)),
+            connections: Arc::new(Mutex::new(Vec::new())),
+        };
+        let (open, connections) = (Arc::clone(&proxy.open), Arc::clone(&proxy.connections));
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !open.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                connections.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        proxy
+    }
+
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_database_goes_away_writes_fail_cleanly_and_resume_when_it_is_back() {
+    use axum::http::StatusCode;
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::start().await;
+    let settings = switchyard_host::Config {
+        store: Some(proxy.url.clone()),
+        store_schema: Some(schema_for(dir.path())),
+        ..config(dir.path(), 900)
+    };
+    let service = switchyard_host::Service::open(settings.clone()).await.unwrap();
+    seed(&service).await;
+    let app = switchyard_host::app(std::sync::Arc::clone(&service));
+    assert_eq!(post(&app, "/v1/orders", WRITER, &order("up-1", "SKU-A", 2)).await.status, StatusCode::CREATED);
+    let before = service.state_view().await;
+
+    proxy.cut();
+    // A write: 503, nothing of it applied in memory.
+    let refused = post(&app, "/v1/orders", WRITER, &order("down-1", "SKU-A", 3)).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "store_unavailable", "{}", refused.body);
+    let adjusted = post(
+        &app,
+        "/v1/inventory/adjustments",
+        WRITER,
+        &serde_json::json!({"adjustments": [{"sku": "SKU-A", "location": "DC-EAST", "delta": 4}]}),
+    )
+    .await;
+    assert_eq!(adjusted.status, StatusCode::SERVICE_UNAVAILABLE, "{}", adjusted.body);
+    assert_eq!(service.state_view().await, before, "memory is as it was");
+    // What memory holds is still answered.
+    assert_eq!(get(&app, "/v1/orders/up-1", READER).await.status, StatusCode::OK);
+    assert_eq!(atp(&app, "SKU-A").await, 8);
+
+    proxy.restore();
+    // Back: the pool opens new connections and the same order goes through.
+    let mut placed = None;
+    for _ in 0..50 {
+        let reply = post(&app, "/v1/orders", WRITER, &order("down-1", "SKU-A", 3)).await;
+        if reply.status != StatusCode::SERVICE_UNAVAILABLE {
+            placed = Some(reply);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let placed = placed.expect("writes resume once the database is back");
+    assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.body);
+    assert_eq!(atp(&app, "SKU-A").await, 5);
+    // The store has exactly what memory has.
+    let memory = service.state_view().await;
+    let direct = switchyard_host::Config { store: Some(database_url()), ..settings };
+    assert_eq!(switchyard_host::Service::open(direct).await.unwrap().state_view().await, memory);
 }

@@ -528,3 +528,32 @@ async fn a_preorder_cap_holds_across_instances() {
         assert_eq!(instance.state_view().await.preordered, [("SKU-N".to_owned(), 3)]);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_instance_serves_the_whole_atp_feed_and_a_takeover_numbers_on() {
+    let (_dir, _schema, instances) = seeded_instances(2, 900).await;
+    let (first, second) = (&instances[0], &instances[1]);
+    let (app_first, app_second) = (switchyard_host::app(Arc::clone(first)), switchyard_host::app(Arc::clone(second)));
+    // The first publishes (it holds the claim): an order placed on the second moves SKU-A.
+    first.publish_atp_changes().await.unwrap();
+    assert_eq!(post(&app_second, "/v1/orders", WRITER, &order("atp-1", "SKU-A", 2)).await.status, StatusCode::CREATED);
+    first.catch_up().await.unwrap();
+    assert!(first.publish_atp_changes().await.unwrap() >= 1);
+    let published = first.atp_changes(0, 1_000).changes;
+    assert!(published.iter().any(|c| c.sku == "SKU-A" && c.atp == 8), "{published:?}");
+    // The second serves the same feed.
+    second.catch_up().await.unwrap();
+    assert_eq!(second.atp_changes(0, 1_000).changes, published);
+    // The first goes; the second takes the publishing over and numbers on from the last entry,
+    // comparing with what the first published (SKU-A is not published again unmoved).
+    assert_eq!(second.publish_atp_changes().await.unwrap(), 0);
+    assert_eq!(post(&app_first, "/v1/orders", WRITER, &order("atp-2", "SKU-A", 1)).await.status, StatusCode::CREATED);
+    second.catch_up().await.unwrap();
+    assert_eq!(second.publish_atp_changes().await.unwrap(), 1);
+    let after = second.atp_changes(0, 1_000).changes;
+    let last = after.last().unwrap();
+    assert_eq!((last.sku.as_str(), last.atp), ("SKU-A", 7));
+    assert_eq!(last.seq, published.last().unwrap().seq + 1, "{after:?}");
+    first.catch_up().await.unwrap();
+    assert_eq!(first.atp_changes(0, 1_000).changes, after);
+}
