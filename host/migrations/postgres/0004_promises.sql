@@ -1,5 +1,5 @@
--- Version 4: backorders and preorders, as the database counts them, and the ATP feed in the
--- change feed. Instances serving one
+-- Version 4: backorders and preorders, as the database counts them, the ATP feed in the
+-- change feed, and recurring orders' revisions. Instances serving one
 -- store together promise inbound stock to backorders and accept preorders each from its own
 -- memory; the database keeps the counts that matter and refuses a commit past them, as it
 -- does reservations (migration 2):
@@ -133,3 +133,7 @@ CREATE TRIGGER atp_changes_inserted AFTER INSERT ON atp_changes REFERENCING NEW 
     FOR EACH STATEMENT EXECUTE FUNCTION feed_rows('seq');
 CREATE TRIGGER atp_changes_deleted AFTER DELETE ON atp_changes REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION feed_rows_deleted('seq');
+
+-- A recurring order's revision (`RecurringOrder::revision`): written only over the one before,
+-- so a stop on one instance and a run on another cannot both succeed.
+ALTER TABLE recurring_orders ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;

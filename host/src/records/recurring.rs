@@ -28,4 +28,8 @@ pub struct RecurringOrder {
     pub orders: Vec<String>,
     /// Every run and change.
     pub history: Vec<Event>,
+    /// Counts its writes (1 when created; 0 in records older than it): instances serving one
+    /// store together write it only over the revision they read.
+    #[serde(default)]
+    pub revision: u64,
 }

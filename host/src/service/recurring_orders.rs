@@ -110,7 +110,7 @@ const START_BEFORE_SECS: i64 = 366 * 86_400;
 const START_AFTER_SECS: i64 = 10 * 366 * 86_400;
 
 fn recurring_change(recurring: &RecurringOrder) -> Result<Change, ServiceError> {
-    Ok(Change::Recurring { id: recurring.id.clone(), body: body_of(recurring)? })
+    Ok(Change::Recurring { id: recurring.id.clone(), body: body_of(recurring)?, revision: recurring.revision })
 }
 
 impl Service {
@@ -150,6 +150,7 @@ impl Service {
             active: true,
             orders: Vec::new(),
             history: vec![event(at, EventKind::Created, format!("every {every}, first at {start}"))],
+            revision: 1,
         };
         match self.recurring.entry(id.to_owned()) {
             Entry::Occupied(_) => {
@@ -189,6 +190,7 @@ impl Service {
         if recurring.active {
             let mut next = recurring.clone();
             next.active = false;
+            next.revision += 1;
             next.history.push(event(now(), EventKind::Stopped, ""));
             self.commit(vec![recurring_change(&next)?]).await?;
             *recurring = next;
@@ -239,6 +241,7 @@ impl Service {
             next.next_at = next_at.to_string();
             let detail = if skipped > 0 { format!("{detail}; {skipped} missed run(s) skipped") } else { detail };
             next.history.push(event(at, EventKind::Run, detail));
+            next.revision += 1;
             let change = match recurring_change(&next) {
                 Ok(change) => change,
                 Err(error) => {

@@ -68,8 +68,11 @@ pub enum Change {
     WebhookEvent { id: u64, body: Option<String> },
     /// Append an entry of the ATP feed (`body: None` deletes it).
     AtpChange { seq: u64, body: Option<String> },
-    /// Insert or replace a recurring order.
-    Recurring { id: String, body: String },
+    /// Insert or replace a recurring order. `revision`: its (`RecurringOrder::revision`); a
+    /// store that instances share writes it only over the revision before (as orders), and
+    /// refuses it otherwise ([`StoreError::Stale`], or [`StoreError::Duplicate`] for one
+    /// another instance created at the same moment).
+    Recurring { id: String, body: String, revision: u64 },
     /// Insert or replace an inbound stock record: `qty` units expected, `received` once it
     /// arrived. A store that instances share writes no record received already (that receipt
     /// was another instance's: [`StoreError::Stale`]).

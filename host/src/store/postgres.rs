@@ -680,6 +680,7 @@ async fn commit_all(pool: &PgPool, epoch: i64, origin: Option<&str>, changes: &[
             Change::Promise { inbound, delta } => add_count(&mut promises, inbound, *delta, None),
             Change::Preorder { sku, delta, cap } => add_count(&mut preorders, sku, *delta, *cap),
             Change::Inbound { .. } => write_inbound(&mut tx, change).await?,
+            Change::Recurring { .. } => write_recurring(&mut tx, change).await?,
             Change::Shipments { location, day, delta, capacity } => {
                 let sum = shipments.entry((location.clone(), *day)).or_insert((0, *capacity));
                 sum.0 = sum.0.saturating_add(*delta);
@@ -732,6 +733,30 @@ async fn write_order(tx: &mut Transaction<'static, Postgres>, change: &Change) -
         }
         _ => Err(StoreError::Stale(format!(
             "order `{id}` was changed by another instance at the same moment: read it again and retry"
+        ))),
+    }
+}
+
+// Writes a recurring order over the revision before its own, as `write_order` writes orders.
+async fn write_recurring(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Result<(), StoreError> {
+    let Change::Recurring { id, body, revision } = change else { return Ok(()) };
+    let written = sqlx::query(
+        "INSERT INTO recurring_orders (id, body, revision) VALUES ($1, $2, $3)
+         ON CONFLICT (id) DO UPDATE SET body = excluded.body, revision = excluded.revision
+         WHERE recurring_orders.revision = excluded.revision - 1",
+    )
+    .bind(id)
+    .bind(body)
+    .bind(*revision as i64)
+    .execute(&mut **tx)
+    .await?;
+    match (written.rows_affected(), revision) {
+        (1, _) => Ok(()),
+        (_, 0 | 1) => Err(StoreError::Duplicate(format!(
+            "another instance created a recurring order with id `{id}` at the same moment"
+        ))),
+        _ => Err(StoreError::Stale(format!(
+            "recurring order `{id}` was changed by another instance at the same moment: read it again and retry"
         ))),
     }
 }
@@ -1078,8 +1103,8 @@ async fn apply(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Resu
         Change::StockDelta { .. } | Change::Reserve { .. } => Ok(()),
         // Summed and written by `write_shipments`.
         Change::Shipments { .. } => Ok(()),
-        // Written by `write_order`.
-        Change::Order { .. } => Ok(()),
+        // Written by `write_order` and `write_recurring`.
+        Change::Order { .. } | Change::Recurring { .. } => Ok(()),
         Change::PolicyVersion { version, name, kind, source, meta } => sqlx::query(
             "INSERT INTO policy_versions (version, name, kind, source, meta) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (version) DO NOTHING",
@@ -1109,7 +1134,6 @@ async fn apply(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Resu
         // Written by `write_inbound`; counted and written by `write_promises` and
         // `write_preorders`.
         Change::Inbound { .. } | Change::Promise { .. } | Change::Preorder { .. } => Ok(()),
-        Change::Recurring { id, body } => upsert_body(tx, "recurring_orders", "id", id, body).await,
         Change::Delivery { id, body: Some(body) } => upsert_numbered(tx, "webhook_deliveries", "id", *id, body).await,
         Change::Delivery { id, body: None } => delete_numbered(tx, "webhook_deliveries", "id", *id).await,
         Change::WebhookEvent { id, body: Some(body) } => upsert_numbered(tx, "webhook_events", "id", *id, body).await,

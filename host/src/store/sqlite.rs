@@ -358,7 +358,7 @@ fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error
         Change::Webhook { id, body: Some(body) } => upsert_body(connection, "webhooks", "id", id, body),
         Change::Webhook { id, body: None } => connection.execute("DELETE FROM webhooks WHERE id = ?1", params![id]),
         Change::Inbound { id, body, .. } => upsert_body(connection, "inbound", "id", id, body),
-        Change::Recurring { id, body } => upsert_body(connection, "recurring_orders", "id", id, body),
+        Change::Recurring { id, body, revision: _ } => upsert_body(connection, "recurring_orders", "id", id, body),
         Change::Delivery { id, body: Some(body) } => {
             upsert_body(connection, "webhook_deliveries", "id", &(*id as i64), body)
         }

@@ -557,3 +557,32 @@ async fn every_instance_serves_the_whole_atp_feed_and_a_takeover_numbers_on() {
     first.catch_up().await.unwrap();
     assert_eq!(first.atp_changes(0, 1_000).changes, after);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_recurring_order_stopped_on_one_instance_is_not_run_on_by_another() {
+    let (_dir, _schema, instances) = seeded_instances(2, 900).await;
+    let (first, second) = (&instances[0], &instances[1]);
+    let (app_first, app_second) = (switchyard_host::app(Arc::clone(first)), switchyard_host::app(Arc::clone(second)));
+    let body = json!({
+        "id": "coffee",
+        "every": "weekly",
+        "order": { "ship_to": { "lat": 39.95, "lon": -75.17 }, "lines": [ { "id": "1", "sku": "SKU-A", "qty": 1 } ] }
+    });
+    assert_eq!(post(&app_first, "/v1/recurring-orders", WRITER, &body).await.status, StatusCode::CREATED);
+    // The same id on the other instance, which has not heard of it: refused by the store.
+    let twice = post(&app_second, "/v1/recurring-orders", WRITER, &body).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
+    second.catch_up().await.unwrap();
+    // Stopped on the first while the second (running recurring orders, not told yet) runs it:
+    // the run's write is refused, the stop stays.
+    let stopped = call(&app_first, Method::DELETE, "/v1/recurring-orders/coffee", Some(WRITER), "").await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
+    second.run_recurring().await;
+    first.catch_up().await.unwrap();
+    second.catch_up().await.unwrap();
+    for app in [&app_first, &app_second] {
+        let stored = get(app, "/v1/recurring-orders/coffee", READER).await.body;
+        assert_eq!(stored["active"], false, "{stored}");
+    }
+    assert_eq!(second.run_recurring().await, 0, "a stopped recurring order creates nothing more");
+}
