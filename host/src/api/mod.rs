@@ -47,6 +47,8 @@ pub fn app(service: Shared) -> Router {
     let request_timeout = Duration::from_secs(service.config().request_timeout_secs.max(1));
     let uploads = Router::new()
         .route("/v1/policies", post(policies::upload_policy).get(policies::list_versions))
+        .route("/v1/policies/check", post(policies::check_policy))
+        .route("/v1/policies/try", post(policies::try_policy))
         .route("/v1/plugins", post(policies::upload_plugin))
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(RequestBodyLimitLayer::new(upload_limit));
@@ -239,6 +241,8 @@ where
         orders::get_recurring,
         orders::stop_recurring,
         policies::upload_policy,
+        policies::check_policy,
+        policies::try_policy,
         policies::upload_plugin,
         policies::list_versions,
         policies::get_version,

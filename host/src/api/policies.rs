@@ -7,7 +7,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::dto::{BindBody, BindingDto, BindingList, ShadowBody, ShadowSummary, VersionList, VersionMeta, wire};
+use super::dto::{
+    BindBody, BindingDto, BindingList, PolicyCheck, PolicyTrial, PolicyTrialBody, ShadowBody, ShadowSummary,
+    VersionList, VersionMeta, wire,
+};
 use super::extract::{Admin, Auth, JsonBody, Reader};
 use super::{ApiError, ErrorBody, Shared, complete};
 use crate::records::Kind;
@@ -80,6 +83,73 @@ pub(super) async fn upload_policy(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<VersionMeta>), ApiError> {
     upload(s, Kind::Dsl, query.name, body).await
+}
+
+// A policy's source from a request body, within the upload limit.
+fn policy_source(s: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Vec<u8>, ApiError> {
+    let limit = s.config().max_policy_bytes;
+    match body {
+        Ok(bytes) if bytes.len() <= limit => Ok(bytes.to_vec()),
+        Ok(_) | Err(_) => Err(ApiError::too_large(format!("policies are limited to {limit} bytes"))),
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/policies/check",
+    tag = "policies",
+    request_body(
+        content = String,
+        content_type = "text/plain",
+        description = "policy language source",
+    ),
+    responses(
+        (
+            status = 200,
+            description = "whether it compiles, and every error and warning at its line and column; nothing stored",
+            body = PolicyCheck,
+        ),
+        (status = 413, body = ErrorBody),
+    ),
+)]
+pub(super) async fn check_policy(
+    _: Auth<Reader>,
+    State(s): State<Shared>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<PolicyCheck>, ApiError> {
+    let source = policy_source(&s, body)?;
+    let (valid, diagnostics) = complete(async move { s.check_policy(source).await }).await?;
+    Ok(Json(PolicyCheck { valid, diagnostics: diagnostics.into_iter().map(Into::into).collect() }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/policies/try",
+    tag = "policies",
+    request_body = PolicyTrialBody,
+    responses(
+        (
+            status = 200,
+            description = "the order routed with the policy (not stored) and with its live binding; nothing reserved",
+            body = PolicyTrial,
+        ),
+        (status = 413, body = ErrorBody),
+        (status = 422, description = "the policy's errors, or the order's", body = ErrorBody),
+    ),
+)]
+pub(super) async fn try_policy(
+    _: Auth<Reader>,
+    State(s): State<Shared>,
+    JsonBody(body): JsonBody<PolicyTrialBody>,
+) -> Result<Json<PolicyTrial>, ApiError> {
+    if body.source.len() > s.config().max_policy_bytes {
+        let limit = s.config().max_policy_bytes;
+        return Err(ApiError::too_large(format!("policies are limited to {limit} bytes")));
+    }
+    let order = body.order.into();
+    let source = body.source.into_bytes();
+    let trial = complete(async move { s.try_policy(source, &order).await }).await?;
+    Ok(Json(trial.into()))
 }
 
 #[utoipa::path(

@@ -21,6 +21,111 @@ pub struct DryRun {
     pub plan: PlanRecord,
     /// Per line and candidate, why it was chosen or not (text).
     pub explanation: String,
+    /// The same as data: per line, every candidate location and what became of it.
+    pub lines: Vec<ExplainedLine>,
+}
+
+/// One line of an order, and what became of every location holding its SKU.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExplainedLine {
+    /// The line's id.
+    pub line_id: String,
+    /// Its SKU.
+    pub sku: String,
+    /// Units ordered.
+    pub qty: u32,
+    /// Units left unfilled.
+    pub unfilled: u32,
+    /// Every location holding the SKU, in the order the engine found them.
+    pub candidates: Vec<ExplainedCandidate>,
+}
+
+/// One candidate location of a line. Amounts are rounded to the cent, distances to 0.1 km.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExplainedCandidate {
+    /// The location.
+    pub location: String,
+    /// Distance to the ship-to, km.
+    pub distance_km: f64,
+    /// Available to promise there when the order was routed.
+    pub atp: u32,
+    /// `chosen`, `beaten` (allowed and priced, the plan is cheaper without it), `excluded`
+    /// (by a policy rule), `blocked` (downtime, capacity) or `no_stock`.
+    pub status: &'static str,
+    /// Chosen: the units shipped from here.
+    pub qty: Option<u32>,
+    /// Chosen or beaten: cost per unit from here.
+    pub unit_cost: Option<f64>,
+    /// Chosen or beaten: cost of a shipment from here.
+    pub shipment_cost: Option<f64>,
+    /// Excluded: the policy rule's name.
+    pub rule: Option<String>,
+    /// Blocked: the engine's reason.
+    pub reason: Option<String>,
+    /// Beaten: the locations that ship the line instead (empty: it is left unfilled).
+    pub beaten_by: Vec<String>,
+}
+
+/// The engine's explanation as data, in merchant ids.
+pub(super) fn explained_lines(
+    explanation: &switchyard_engine::Explanation,
+    catalog: &switchyard_engine::Catalog,
+) -> Vec<ExplainedLine> {
+    use switchyard_engine::CandidateStatus;
+    let money = |amount: f64| crate::records::from_cents(crate::records::cents(amount));
+    let id = |location: switchyard_engine::LocationId| catalog.location(location).id.clone();
+    explanation
+        .lines
+        .iter()
+        .map(|line| ExplainedLine {
+            line_id: line.line_id.clone(),
+            sku: line.sku.clone(),
+            qty: line.qty,
+            unfilled: line.unfilled,
+            candidates: line
+                .candidates
+                .iter()
+                .map(|candidate| {
+                    let mut explained = ExplainedCandidate {
+                        location: id(candidate.location),
+                        distance_km: (candidate.distance_km * 10.0).round() / 10.0,
+                        atp: candidate.atp,
+                        status: "",
+                        qty: None,
+                        unit_cost: None,
+                        shipment_cost: None,
+                        rule: None,
+                        reason: None,
+                        beaten_by: Vec::new(),
+                    };
+                    match &candidate.status {
+                        CandidateStatus::Blocked { reason } => {
+                            explained.status = "blocked";
+                            explained.reason = Some(reason.to_string());
+                        }
+                        CandidateStatus::Excluded { rule } => {
+                            explained.status = "excluded";
+                            explained.rule = Some(rule.to_string());
+                        }
+                        CandidateStatus::NoStock => explained.status = "no_stock",
+                        CandidateStatus::Chosen { qty, unit_cost, shipment_cost } => {
+                            explained.status = "chosen";
+                            explained.qty = Some(*qty);
+                            explained.unit_cost = Some(money(*unit_cost));
+                            explained.shipment_cost = Some(money(*shipment_cost));
+                        }
+                        CandidateStatus::Beaten { unit_cost, shipment_cost, by } => {
+                            explained.status = "beaten";
+                            explained.unit_cost = Some(money(*unit_cost));
+                            explained.shipment_cost = Some(money(*shipment_cost));
+                            explained.beaten_by = by.iter().map(|l| id(*l)).collect();
+                        }
+                    }
+                    explained
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn wrong_state(id: &str, status: OrderStatus, wanted: &str) -> ServiceError {
@@ -30,25 +135,37 @@ fn wrong_state(id: &str, status: OrderStatus, wanted: &str) -> ServiceError {
 impl Service {
     /// Routes an order without reserving: the plan and why.
     pub fn dry_run(&self, submitted: &SubmittedOrder) -> Result<DryRun, ServiceError> {
+        self.dry_run_with(submitted, None)
+    }
+
+    /// [`Service::dry_run`] with `policy` instead of the order's binding (`None`: the binding).
+    pub fn dry_run_with(
+        &self,
+        submitted: &SubmittedOrder,
+        policy: Option<&dyn switchyard_engine::Policy>,
+    ) -> Result<DryRun, ServiceError> {
         let catalog = self.catalog();
         let order = engine_order(&catalog, submitted, now())?;
         // The same rules as a real order: a hold or delivery date that does not read is refused
         // here too, though a dry run routes now whatever they say.
         due_at(submitted, self.config.delivery_lead_secs as i64)?;
-        let binding = self.binding_for(&catalog, &order)?;
-        let started = Instant::now();
-        let router = Router {
-            catalog: &catalog,
-            inventory: &self.inventory,
-            policy: &*binding.policy,
-            config: &self.router_config,
+        let binding;
+        let policy = match policy {
+            Some(policy) => policy,
+            None => {
+                binding = self.binding_for(&catalog, &order)?;
+                &*binding.policy
+            }
         };
+        let started = Instant::now();
+        let router = Router { catalog: &catalog, inventory: &self.inventory, policy, config: &self.router_config };
         let (plan, explanation) =
             WORKSPACE.with(|w| router.explain(&order, &mut w.borrow_mut())).map_err(routing_error)?;
         self.metrics.routing.observe(started.elapsed().as_secs_f64());
         Ok(DryRun {
             plan: PlanRecord::from_engine(&plan, &order, &catalog, &self.config.currency),
             explanation: explanation.display(&catalog).to_string(),
+            lines: explained_lines(&explanation, &catalog),
         })
     }
 

@@ -3,12 +3,50 @@
 use std::sync::Arc;
 
 use super::commit::body_of;
-use super::{Service, ServiceError, now};
-use crate::records::{BindingRecord, Kind, VersionMeta};
+use super::{DryRun, Service, ServiceError, now};
+use crate::records::{BindingRecord, DiagnosticRecord, Kind, SubmittedOrder, VersionMeta};
 use crate::shadow::{Shadow, ShadowSummary};
 use crate::store::Change;
 
+/// A policy tried on an order before it is stored: its plan, and the live binding's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyTrial {
+    /// The order routed with the policy tried (nothing reserved).
+    pub tried: DryRun,
+    /// The same order routed with its live binding; `None` when none applies to it.
+    pub live: Option<DryRun>,
+    /// The policy's warnings.
+    pub diagnostics: Vec<DiagnosticRecord>,
+}
+
 impl Service {
+    /// Checks a policy's source without storing it: whether it compiles, and every error and
+    /// warning with its line and column.
+    pub async fn check_policy(&self, source: Vec<u8>) -> Result<(bool, Vec<DiagnosticRecord>), ServiceError> {
+        match self.registry.compile_async(Kind::Dsl, "check", source, now().to_string()).await {
+            Ok(version) => Ok((true, version.meta.diagnostics)),
+            Err(ServiceError::InvalidPolicy { diagnostics, .. }) => Ok((false, diagnostics)),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Routes `order` with a policy's source, not stored, and with its live binding, against
+    /// live stock: nothing is reserved. A policy with errors is refused (`invalid_policy`),
+    /// as its upload would be.
+    pub async fn try_policy(&self, source: Vec<u8>, order: &SubmittedOrder) -> Result<PolicyTrial, ServiceError> {
+        // The order's mistakes first, named under `order`.
+        super::validate::engine_order(&self.catalog(), order, now()).map_err(|e| e.under("order"))?;
+        super::validate::due_at(order, self.config.delivery_lead_secs as i64).map_err(|e| e.under("order"))?;
+        let version = self.registry.compile_async(Kind::Dsl, "playground", source, now().to_string()).await?;
+        let tried = self.dry_run_with(order, Some(&*version.policy))?;
+        let live = match self.dry_run(order) {
+            Ok(live) => Some(live),
+            Err(ServiceError::Conflict { code: "no_binding", .. }) => None,
+            Err(error) => return Err(error),
+        };
+        Ok(PolicyTrial { tried, live, diagnostics: version.meta.diagnostics })
+    }
+
     /// Stores a new policy or plugin version (idempotent by content).
     pub async fn upload(&self, kind: Kind, name: &str, bytes: Vec<u8>) -> Result<(VersionMeta, bool), ServiceError> {
         let id = crate::registry::version_of(kind, &bytes);

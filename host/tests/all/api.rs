@@ -386,6 +386,8 @@ async fn the_openapi_document_describes_every_route() {
         ("/v1/orders/{id}/returns", "post"),
         ("/v1/orders/{id}/returns/{return_id}/receive", "post"),
         ("/v1/policies", "post"),
+        ("/v1/policies/check", "post"),
+        ("/v1/policies/try", "post"),
         ("/v1/plugins", "post"),
         ("/v1/policies/{version}", "get"),
         ("/v1/bindings", "get"),
@@ -405,11 +407,100 @@ async fn the_openapi_document_describes_every_route() {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is missing");
     }
     let schemas = doc.body["components"]["schemas"].as_object().unwrap();
-    for schema in ["OrderRequest", "OrderRecord", "PlanDto", "LocationDto", "ErrorBody", "VersionMeta"] {
+    for schema in [
+        "OrderRequest",
+        "OrderRecord",
+        "PlanDto",
+        "LocationDto",
+        "ErrorBody",
+        "VersionMeta",
+        "CandidateDto",
+        "PolicyTrial",
+    ] {
         assert!(schemas.contains_key(schema), "schema {schema} is missing");
     }
     assert_eq!(schemas["OrderRequest"]["properties"]["lines"]["type"], "array");
     assert_restart_matches(dir.path(), &service).await;
+}
+
+#[tokio::test]
+async fn a_dry_run_explains_every_candidate_as_data() {
+    let (_dir, _service, app) = seeded(900).await;
+    // SKU-C is hazmat: DC-EAST ships it, DC-WEST is excluded by the reference policy's rule.
+    let dry = post(&app, "/v1/orders/route", READER, &order("x-1", "SKU-C", 1)).await;
+    assert_eq!(dry.status, StatusCode::OK, "{}", dry.body);
+    let line = &dry.body["lines"][0];
+    assert_eq!(
+        (line["line_id"].as_str(), line["sku"].as_str(), line["qty"].as_u64()),
+        (Some("1"), Some("SKU-C"), Some(1))
+    );
+    let candidates = line["candidates"].as_array().unwrap();
+    let east = candidates.iter().find(|c| c["location"] == "DC-EAST").unwrap();
+    assert_eq!(
+        (east["status"].as_str(), east["qty"].as_u64(), east["atp"].as_u64()),
+        (Some("chosen"), Some(1), Some(2))
+    );
+    let shipment = &dry.body["plan"]["shipments"][0];
+    assert_eq!(east["shipment_cost"], shipment["shipment_cost"], "the same rounded amounts as the plan");
+    assert!(east["distance_km"].as_f64().unwrap() > 100.0, "{east}");
+    let west = candidates.iter().find(|c| c["location"] == "DC-WEST").unwrap();
+    assert_eq!(
+        (west["status"].as_str(), west["rule"].as_str()),
+        (Some("excluded"), Some("requires capability `hazmat`")),
+        "{west}"
+    );
+    assert!(west.get("unit_cost").is_none(), "{west}");
+    // SKU-A from Philadelphia: DC-EAST ships, DC-WEST is beaten by it.
+    let dry = post(&app, "/v1/orders/route", READER, &order("x-2", "SKU-A", 1)).await;
+    let candidates = dry.body["lines"][0]["candidates"].as_array().unwrap().clone();
+    let west = candidates.iter().find(|c| c["location"] == "DC-WEST").unwrap();
+    assert_eq!((west["status"].as_str(), &west["beaten_by"]), (Some("beaten"), &json!(["DC-EAST"])), "{west}");
+    assert!(west["unit_cost"].as_f64().unwrap() > 0.0);
+}
+
+#[tokio::test]
+async fn a_policy_is_checked_and_tried_on_an_order_before_it_is_stored() {
+    let (_dir, service, app) = seeded(900).await;
+    let versions = get(&app, "/v1/policies", READER).await.body["versions"].as_array().unwrap().len();
+    // A misspelt field: the check names its line, and nothing is stored.
+    let broken = REFERENCE.replace("item.weight_kg", "item.wieght_kg");
+    let line = REFERENCE.lines().position(|l| l.contains("item.weight_kg")).unwrap() as u64 + 1;
+    let checked = call(&app, Method::POST, "/v1/policies/check", Some(READER), broken.clone()).await;
+    assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
+    assert_eq!(checked.body["valid"], false);
+    let error = &checked.body["diagnostics"][0];
+    assert_eq!((error["level"].as_str(), error["line"].as_u64()), (Some("error"), Some(line)), "{error}");
+    assert!(error["column"].as_u64().unwrap() > 1);
+    let store_first = include_str!("../../../examples/policies/store-first.policy");
+    let fine = call(&app, Method::POST, "/v1/policies/check", Some(READER), store_first).await;
+    assert_eq!(fine.body["valid"], true, "{}", fine.body);
+    // Tried on an order: its plan beside the live binding's, nothing reserved or stored.
+    let body = json!({"source": store_first, "order": order("t-1", "SKU-B", 1)});
+    let tried = post(&app, "/v1/policies/try", READER, &body).await;
+    assert_eq!(tried.status, StatusCode::OK, "{}", tried.body);
+    assert!(tried.body["tried"]["plan"]["policy"].as_str().unwrap().starts_with("store_first@"), "{}", tried.body);
+    assert!(tried.body["live"]["plan"]["policy"].as_str().unwrap().starts_with("reference@"), "{}", tried.body);
+    assert!(!tried.body["tried"]["lines"][0]["candidates"].as_array().unwrap().is_empty());
+    assert_eq!(atp(&app, "SKU-B").await, 3, "nothing reserved");
+    assert_eq!(get(&app, "/v1/policies", READER).await.body["versions"].as_array().unwrap().len(), versions);
+    assert_eq!(get(&app, "/v1/orders/t-1", READER).await.status, StatusCode::NOT_FOUND);
+    // A policy with errors is refused as its upload would be; an order's mistake is named
+    // under `order`.
+    let refused =
+        post(&app, "/v1/policies/try", READER, &json!({"source": broken, "order": order("t-2", "SKU-B", 1)})).await;
+    assert_eq!(
+        (refused.status, refused.body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_policy"))
+    );
+    let wrong =
+        post(&app, "/v1/policies/try", READER, &json!({"source": store_first, "order": order("t-3", "SKU-NOPE", 1)}))
+            .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
+    assert_eq!(wrong.body["error"]["field"], "order.lines[0].sku");
+    let unknown =
+        post(&app, "/v1/policies/try", READER, &json!({"source": store_first, "order": {}, "extra": 1})).await;
+    assert_eq!((unknown.status, unknown.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("extra")));
+    drop(service);
 }
 
 #[tokio::test]

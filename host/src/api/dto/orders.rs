@@ -369,6 +369,57 @@ pub struct DryRun {
     pub plan: PlanDto,
     /// Per line and candidate, why it was chosen or not (text).
     pub explanation: String,
+    /// The same as data: per line, every location holding its SKU and what became of it.
+    pub lines: Vec<ExplainedLineDto>,
+}
+
+/// One line of a routed order, and what became of every location holding its SKU.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ExplainedLineDto {
+    /// The line's id.
+    pub line_id: String,
+    /// Its SKU.
+    pub sku: String,
+    /// Units ordered.
+    pub qty: u32,
+    /// Units left unfilled.
+    pub unfilled: u32,
+    /// Every location holding the SKU.
+    pub candidates: Vec<CandidateDto>,
+}
+
+/// What became of one location for one line. Amounts are rounded to the cent (the plan's
+/// currency), distances to 0.1 km.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CandidateDto {
+    /// The location.
+    pub location: String,
+    /// Distance to the ship-to, km.
+    pub distance_km: f64,
+    /// Available to promise there when the order was routed.
+    pub atp: u32,
+    /// `chosen`; `beaten` (allowed and priced, the plan is cheaper without it); `excluded`
+    /// by a policy rule (`rule`); `blocked` by the engine (`reason`: downtime, capacity);
+    /// `no_stock`.
+    pub status: String,
+    /// Chosen: units shipped from here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qty: Option<u32>,
+    /// Chosen or beaten: cost per unit from here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_cost: Option<f64>,
+    /// Chosen or beaten: cost of a shipment from here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipment_cost: Option<f64>,
+    /// Excluded: the name of the policy rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Blocked: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Beaten: the locations that ship the line instead (empty: it is left unfilled).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub beaten_by: Vec<String>,
 }
 
 /// A location's report on a shipment.
@@ -763,7 +814,40 @@ impl From<records::OrderRecord> for OrderRecord {
 
 impl From<service::DryRun> for DryRun {
     fn from(dry_run: service::DryRun) -> DryRun {
-        DryRun { plan: dry_run.plan.into(), explanation: dry_run.explanation }
+        DryRun {
+            plan: dry_run.plan.into(),
+            explanation: dry_run.explanation,
+            lines: dry_run.lines.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<service::ExplainedLine> for ExplainedLineDto {
+    fn from(line: service::ExplainedLine) -> ExplainedLineDto {
+        ExplainedLineDto {
+            line_id: line.line_id,
+            sku: line.sku,
+            qty: line.qty,
+            unfilled: line.unfilled,
+            candidates: line.candidates.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<service::ExplainedCandidate> for CandidateDto {
+    fn from(candidate: service::ExplainedCandidate) -> CandidateDto {
+        CandidateDto {
+            location: candidate.location,
+            distance_km: candidate.distance_km,
+            atp: candidate.atp,
+            status: candidate.status.to_owned(),
+            qty: candidate.qty,
+            unit_cost: candidate.unit_cost,
+            shipment_cost: candidate.shipment_cost,
+            rule: candidate.rule,
+            reason: candidate.reason,
+            beaten_by: candidate.beaten_by,
+        }
     }
 }
 

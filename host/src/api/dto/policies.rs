@@ -96,6 +96,47 @@ pub struct BindBody {
     pub fallback: Option<String>,
 }
 
+/// What checking a policy found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PolicyCheck {
+    /// It compiles (it may still have warnings).
+    pub valid: bool,
+    /// Every error and warning, with its line and column.
+    pub diagnostics: Vec<DiagnosticDto>,
+}
+
+/// A policy to try on an order.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyTrialBody {
+    /// The policy language source (not stored).
+    pub source: String,
+    /// The order to route with it.
+    pub order: super::OrderRequest,
+}
+
+/// An order routed with a policy not stored, beside its live binding; nothing reserved.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PolicyTrial {
+    /// With the policy tried.
+    pub tried: super::DryRun,
+    /// With the order's live binding; absent when no binding applies to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<super::DryRun>,
+    /// The policy's warnings.
+    pub diagnostics: Vec<DiagnosticDto>,
+}
+
+impl From<crate::service::PolicyTrial> for PolicyTrial {
+    fn from(trial: crate::service::PolicyTrial) -> PolicyTrial {
+        PolicyTrial {
+            tried: trial.tried.into(),
+            live: trial.live.map(Into::into),
+            diagnostics: trial.diagnostics.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
 /// A shadow run to start.
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
