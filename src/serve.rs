@@ -219,6 +219,8 @@ Demo: the locations, products and stock of examples/scenarios/us-50-small.json;
 policies `reference` (bound as the default) and `store-first` from examples/policies/.
 Tokens: demo-admin (policies, bindings), demo-writer (orders, stock), demo-reader (reads).
 
+Console: {base}/console (sign in with one of the tokens)
+
   # route without reserving, with the explanation
   curl -s -H 'Authorization: Bearer demo-reader' -d '{sample}' {base}/v1/orders/route
   # create the order: route and reserve (the same id again returns the same order)

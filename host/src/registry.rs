@@ -24,6 +24,8 @@ pub struct Version {
     pub policy: Arc<dyn Policy>,
     /// Set when it is a plugin (for fuel metrics).
     pub plugin: Option<Arc<WasmPolicy>>,
+    /// A policy's source (`None` for a plugin).
+    pub source: Option<Arc<str>>,
 }
 
 /// A live binding: what orders of the group route with.
@@ -111,6 +113,7 @@ fn compile_version(
                     },
                     policy: Arc::new(policy),
                     plugin: None,
+                    source: Some(Arc::from(source)),
                 }),
                 Err(diagnostics) => {
                     let diagnostics = diagnostics_of(&diagnostics);
@@ -146,6 +149,7 @@ fn compile_version(
                 },
                 policy: Arc::clone(&plugin) as Arc<dyn Policy>,
                 plugin: Some(plugin),
+                source: None,
             })
         }
     }

@@ -42,7 +42,13 @@ impl NeedsRole for Admin {
 
 /// A request whose bearer token holds at least role `R`; otherwise 401 (no or unknown
 /// token) or 403 (a token with too small a role).
-pub struct Auth<R: NeedsRole>(PhantomData<R>);
+pub struct Auth<R: NeedsRole> {
+    /// The token's role.
+    pub role: Role,
+    /// The token's name (from the configuration; never the secret).
+    pub name: String,
+    needs: PhantomData<R>,
+}
 
 impl<R: NeedsRole> FromRequestParts<Shared> for Auth<R> {
     type Rejection = ApiError;
@@ -68,7 +74,7 @@ impl<R: NeedsRole> FromRequestParts<Shared> for Auth<R> {
                 format!("token `{name}` may not do this; it needs the {needed} role"),
             ));
         }
-        Ok(Auth(PhantomData))
+        Ok(Auth { role, name: name.to_owned(), needs: PhantomData })
     }
 }
 

@@ -27,6 +27,7 @@ use crate::error::ServiceError;
 use crate::service::Service;
 
 mod catalog;
+mod console;
 pub mod dto;
 mod error;
 mod extract;
@@ -73,6 +74,8 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/orders/{id}/returns", post(orders::request_return))
         .route("/v1/orders/{id}/returns/{return_id}/receive", post(orders::receive_return))
         .route("/v1/policies/{version}", get(policies::get_version))
+        .route("/v1/policies/{version}/source", get(policies::get_version_source))
+        .route("/v1/session", get(console::session))
         .route("/v1/bindings", get(policies::list_bindings))
         .route("/v1/bindings/{group}", put(policies::bind))
         .route("/v1/bindings/{group}/rollback", post(policies::rollback))
@@ -94,6 +97,9 @@ pub fn app(service: Shared) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(openapi))
+        .route("/console", get(console::page))
+        .route("/console/", get(console::page))
+        .route("/console/{file}", get(console::file))
         .fallback(|| async { ApiError::not_found("no_route", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -246,6 +252,8 @@ where
         policies::upload_plugin,
         policies::list_versions,
         policies::get_version,
+        policies::get_version_source,
+        console::session,
         policies::list_bindings,
         policies::bind,
         policies::rollback,

@@ -95,6 +95,26 @@ fn policy_source(s: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Vec<
 }
 
 #[utoipa::path(
+    get,
+    path = "/v1/policies/{version}/source",
+    tag = "policies",
+    params(("version" = String, Path)),
+    responses(
+        (status = 200, description = "the policy's source", body = String, content_type = "text/plain"),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "a plugin: no source here", body = ErrorBody),
+    ),
+)]
+pub(super) async fn get_version_source(
+    _: Auth<Reader>,
+    State(s): State<Shared>,
+    Path(version): Path<String>,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
+    let source = s.version_source(&version)?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], source.to_string()))
+}
+
+#[utoipa::path(
     post,
     path = "/v1/policies/check",
     tag = "policies",
@@ -110,6 +130,7 @@ fn policy_source(s: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Vec<
             body = PolicyCheck,
         ),
         (status = 413, body = ErrorBody),
+        (status = 422, description = "an empty body: no source to check", body = ErrorBody),
     ),
 )]
 pub(super) async fn check_policy(
@@ -118,6 +139,14 @@ pub(super) async fn check_policy(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<PolicyCheck>, ApiError> {
     let source = policy_source(&s, body)?;
+    if source.is_empty() {
+        // As an empty upload is: a policy with nothing in it.
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_policy",
+            "the policy is empty: send its source as the request body",
+        ));
+    }
     let (valid, diagnostics) = complete(async move { s.check_policy(source).await }).await?;
     Ok(Json(PolicyCheck { valid, diagnostics: diagnostics.into_iter().map(Into::into).collect() }))
 }

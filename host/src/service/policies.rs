@@ -80,6 +80,17 @@ impl Service {
             .ok_or_else(|| ServiceError::not_found("unknown_version", format!("no version `{id}`")))
     }
 
+    /// A policy version's source (a plugin has none here: `409 no_source`).
+    pub fn version_source(&self, id: &str) -> Result<Arc<str>, ServiceError> {
+        let version = self
+            .registry
+            .version(id)
+            .ok_or_else(|| ServiceError::not_found("unknown_version", format!("no version `{id}`")))?;
+        version.source.clone().ok_or_else(|| {
+            ServiceError::conflict("no_source", format!("version `{id}` is a plugin: its source is not stored here"))
+        })
+    }
+
     /// Binds a version to a group (durably, then one atomic swap).
     pub async fn bind(
         &self,

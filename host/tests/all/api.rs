@@ -387,6 +387,8 @@ async fn the_openapi_document_describes_every_route() {
         ("/v1/orders/{id}/returns/{return_id}/receive", "post"),
         ("/v1/policies", "post"),
         ("/v1/policies/check", "post"),
+        ("/v1/policies/{version}/source", "get"),
+        ("/v1/session", "get"),
         ("/v1/policies/try", "post"),
         ("/v1/plugins", "post"),
         ("/v1/policies/{version}", "get"),
@@ -472,6 +474,11 @@ async fn a_policy_is_checked_and_tried_on_an_order_before_it_is_stored() {
     assert_eq!((error["level"].as_str(), error["line"].as_u64()), (Some("error"), Some(line)), "{error}");
     assert!(error["column"].as_u64().unwrap() > 1);
     let store_first = include_str!("../../../examples/policies/store-first.policy");
+    let empty = call(&app, Method::POST, "/v1/policies/check", Some(READER), "").await;
+    assert_eq!(
+        (empty.status, empty.body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_policy"))
+    );
     let fine = call(&app, Method::POST, "/v1/policies/check", Some(READER), store_first).await;
     assert_eq!(fine.body["valid"], true, "{}", fine.body);
     // Tried on an order: its plan beside the live binding's, nothing reserved or stored.
@@ -501,6 +508,42 @@ async fn a_policy_is_checked_and_tried_on_an_order_before_it_is_stored() {
         post(&app, "/v1/policies/try", READER, &json!({"source": store_first, "order": {}, "extra": 1})).await;
     assert_eq!((unknown.status, unknown.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("extra")));
     drop(service);
+}
+
+#[tokio::test]
+async fn a_token_learns_its_role_and_a_policy_its_source_for_the_console() {
+    let (_dir, _service, app) = seeded(900).await;
+    for (token, role) in [(READER, "reader"), (WRITER, "writer"), (ADMIN, "admin")] {
+        let session = get(&app, "/v1/session", token).await;
+        assert_eq!((session.status, session.body["role"].as_str()), (StatusCode::OK, Some(role)), "{}", session.body);
+        assert!(!session.body.to_string().contains(token), "the secret is never echoed");
+    }
+    assert_eq!(call(&app, Method::GET, "/v1/session", None, "").await.status, StatusCode::UNAUTHORIZED);
+    let version = get(&app, "/v1/bindings", READER).await.body["bindings"][0]["version"].as_str().unwrap().to_owned();
+    let source = call(&app, Method::GET, &format!("/v1/policies/{version}/source"), Some(READER), "").await;
+    assert_eq!(source.status, StatusCode::OK);
+    assert_eq!(source.body.as_str(), Some(REFERENCE));
+    let unknown = call(&app, Method::GET, "/v1/policies/nope/source", Some(READER), "").await;
+    assert_eq!(
+        (unknown.status, unknown.body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("unknown_version"))
+    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/plugins/plugin_hostile.wasm");
+    let plugin = call(&app, Method::POST, "/v1/plugins?name=hostile", Some(ADMIN), std::fs::read(path).unwrap()).await;
+    let plugin = plugin.body["version"].as_str().unwrap().to_owned();
+    let none = call(&app, Method::GET, &format!("/v1/policies/{plugin}/source"), Some(READER), "").await;
+    assert_eq!((none.status, none.body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("no_source")));
+    // The console itself: the page, its script and styles, under a policy that allows this
+    // origin only; nothing else under /console.
+    for (path, kind) in
+        [("/console", "text/html"), ("/console/console.js", "text/javascript"), ("/console/console.css", "text/css")]
+    {
+        let served = call(&app, Method::GET, path, None, "").await;
+        assert_eq!(served.status, StatusCode::OK, "{path}");
+        assert!(served.headers["content-type"].to_str().unwrap().starts_with(kind), "{path}");
+        assert!(served.headers["content-security-policy"].to_str().unwrap().contains("script-src 'self'"), "{path}");
+    }
+    assert_eq!(call(&app, Method::GET, "/console/secrets.txt", None, "").await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 
 mod api;
 mod closed_orders;
+mod console;
 mod hardening;
 mod postgres_store;
 mod shared;
