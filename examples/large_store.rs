@@ -114,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
                 keep_until: record.keep_until().unwrap_or(i64::MAX),
                 revision: record.revision,
                 due: None,
+                placed: record.created_at_seconds().unwrap_or(0),
             });
         }
         store.commit(changes).await.context("writing orders")?;

@@ -667,6 +667,37 @@ function renderOrder(order) {
   $("order-detail").replaceChildren(...parts);
 }
 
+let listNext = null;
+
+async function listOrders(event, more = false) {
+  if (event) event.preventDefault();
+  const params = new URLSearchParams();
+  const status = $("list-status").value;
+  if (status) params.set("status", status);
+  for (const [field, id] of [["since", "list-since"], ["until", "list-until"]]) {
+    const value = $(id).value;
+    if (value) params.set(field, new Date(value).toISOString().replace(/\.\d{3}Z$/, "Z"));
+  }
+  params.set("limit", "50");
+  if (more && listNext) params.set("after", listNext);
+  try {
+    const page = await api("GET", `/v1/orders?${params}`);
+    const rows = page.orders.map((o) => el("tr", { "data-order": o.id },
+      el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => { $("order-id").value = o.id; openOrder(); }, text: o.id })),
+      el("td", { text: o.status }),
+      el("td", { text: (o.history && o.history[0] && o.history[0].at) || "" }),
+      el("td", { class: "num", text: o.request.lines.reduce((n, l) => n + l.qty, 0) }),
+      el("td", { class: "num", text: o.plan ? `${money(o.plan.cost.total)} ${o.plan.currency}` : "" }),
+      el("td", { text: o.plan ? o.plan.shipments.map((s) => s.location).join(", ") : "" })));
+    const body = $("order-list").tBodies[0];
+    if (more) body.append(...rows);
+    else body.replaceChildren(...rows);
+    listNext = page.next || null;
+    $("list-more").hidden = !listNext;
+    say(`${body.rows.length} order${body.rows.length === 1 ? "" : "s"} listed${listNext ? "; more with More" : ""}.`);
+  } catch (error) { failed(error); }
+}
+
 // --- Inventory -------------------------------------------------------------------------------
 
 async function showSku(event) {
@@ -759,6 +790,8 @@ function start() {
   $("shadow-stop").addEventListener("click", shadowStop);
   $("shadow-show").addEventListener("click", shadowShow);
   $("order-search").addEventListener("submit", openOrder);
+  $("order-list-form").addEventListener("submit", listOrders);
+  $("list-more").addEventListener("click", () => listOrders(null, true));
   $("sku-search").addEventListener("submit", showSku);
   renderEditor();
   const token = sessionStorage.getItem("switchyard-token");

@@ -64,7 +64,7 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/inventory/inbound/{id}/receive", post(catalog::receive_inbound))
         .route("/v1/inventory/changes", get(catalog::atp_changes))
         .route("/v1/inventory/{sku}", get(catalog::atp))
-        .route("/v1/orders", post(orders::create_order))
+        .route("/v1/orders", post(orders::create_order).get(orders::list_orders))
         .route("/v1/orders/route", post(orders::dry_run))
         .route("/v1/orders/{id}", get(orders::get_order).put(orders::change_order))
         .route("/v1/orders/{id}/confirm", post(orders::confirm_order))
@@ -234,6 +234,7 @@ where
         catalog::atp,
         catalog::atp_changes,
         orders::dry_run,
+        orders::list_orders,
         orders::create_order,
         orders::get_order,
         orders::confirm_order,

@@ -2,17 +2,18 @@
 //! returns, recurring orders.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
 use super::dto::{
-    CancelBody, DryRun, FulfilmentEvent, OrderRecord, OrderRequest, ReceiveBody, RecurringBody, RecurringOrder,
-    ReturnBody, ShipBody, wire,
+    CancelBody, DryRun, FulfilmentEvent, OrderList, OrderRecord, OrderRequest, OrdersQuery, ReceiveBody, RecurringBody,
+    RecurringOrder, ReturnBody, ShipBody, wire,
 };
 use super::extract::{Auth, IdempotencyKey, JsonBody, OptionalJsonBody, Reader, Writer};
 use super::{ApiError, ErrorBody, Shared, complete};
 use crate::records::{ShipmentState, SubmittedOrder};
 use crate::service::{self, Created};
+use crate::store::OrderQuery;
 
 #[utoipa::path(
     post,
@@ -100,6 +101,59 @@ pub(super) async fn change_order(
     let record = complete(async move { s.change_order(&id, order.into()).await }).await?;
     Ok(Json(record.into()))
 }
+
+#[utoipa::path(
+    get,
+    path = "/v1/orders",
+    tag = "orders",
+    params(OrdersQuery),
+    responses(
+        (status = 200, description = "orders, newest placed first, open and closed", body = OrderList),
+        (status = 400, description = "a query parameter that does not parse or is out of range", body = ErrorBody),
+    ),
+)]
+pub(super) async fn list_orders(
+    _: Auth<Reader>,
+    State(s): State<Shared>,
+    Query(query): Query<OrdersQuery>,
+) -> Result<Json<OrderList>, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=MAX_ORDER_PAGE).contains(&limit) {
+        let message = format!("limit is 1 to {MAX_ORDER_PAGE}, not {limit}");
+        return Err(ApiError::bad_request("invalid_query", message).at("limit"));
+    }
+    let instant = |field: &'static str, text: &Option<String>| -> Result<Option<i64>, ApiError> {
+        text.as_deref()
+            .map(|t| {
+                switchyard_engine::Timestamp::parse_rfc3339(t)
+                    .map(|t| t.0)
+                    .map_err(|e| ApiError::bad_request("invalid_query", format!("not an RFC 3339 time: {e}")).at(field))
+            })
+            .transpose()
+    };
+    let since = instant("since", &query.since)?;
+    let until = instant("until", &query.until)?;
+    let after = match query.after.as_deref() {
+        None => None,
+        Some(cursor) => {
+            let parsed = cursor.split_once(':').and_then(|(placed, id)| Some((placed.parse::<i64>().ok()?, id)));
+            let Some((placed, id)) = parsed else {
+                return Err(ApiError::bad_request("invalid_query", "not a `next` this API gave").at("after"));
+            };
+            Some((placed, id.to_owned()))
+        }
+    };
+    let store_query =
+        OrderQuery { status: query.status.map(|s| s.name().to_owned()), since, until, after, limit: limit as usize };
+    let orders = s.list_orders(store_query).await?;
+    let next = (orders.len() == limit as usize)
+        .then(|| orders.last().map(|o| format!("{}:{}", o.created_at_seconds().unwrap_or(0), o.id)))
+        .flatten();
+    Ok(Json(OrderList { orders: orders.into_iter().map(Into::into).collect(), next }))
+}
+
+/// The most orders one page lists.
+const MAX_ORDER_PAGE: u32 = 200;
 
 #[utoipa::path(
     get,

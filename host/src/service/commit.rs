@@ -146,6 +146,7 @@ pub(super) fn order_change(record: &OrderRecord) -> Result<Change, ServiceError>
             OrderStatus::Scheduled => record.due_at_seconds(),
             _ => None,
         },
+        placed: record.created_at_seconds().unwrap_or(0),
     })
 }
 

@@ -169,6 +169,23 @@ impl Service {
         })
     }
 
+    /// The orders `query` selects from the store, newest placed first (open and closed, all
+    /// of them: the store has every committed change). A stored body this build cannot read
+    /// is left out (and logged).
+    pub async fn list_orders(&self, query: crate::store::OrderQuery) -> Result<Vec<OrderRecord>, ServiceError> {
+        let stored = self.store.list_orders(query).await?;
+        Ok(stored
+            .into_iter()
+            .filter_map(|(id, _, body)| match serde_json::from_str::<OrderRecord>(&body) {
+                Ok(record) => Some(record),
+                Err(error) => {
+                    tracing::warn!(order = %id, %error, "a stored order cannot be read: not listed");
+                    None
+                }
+            })
+            .collect())
+    }
+
     /// Routes every scheduled order that is due; returns how many were routed.
     pub async fn route_due(&self) -> usize {
         let at = now();

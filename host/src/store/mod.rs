@@ -46,7 +46,8 @@ pub enum Change {
     /// `revision`: the order's (`OrderRecord::revision`); a store that instances share writes
     /// it only over the revision before, and refuses it otherwise ([`StoreError::Stale`]).
     /// `due`: when its reservation lapses (reserved) or it comes due (scheduled), seconds
-    /// since the epoch.
+    /// since the epoch. `placed`: when it was first recorded (seconds since the epoch; 0 if
+    /// unknown), which orders are listed by.
     Order {
         id: String,
         idempotency_key: Option<String>,
@@ -55,6 +56,7 @@ pub enum Change {
         keep_until: i64,
         revision: u64,
         due: Option<i64>,
+        placed: i64,
     },
     /// A new policy or plugin version (`VersionMeta` in `meta`).
     PolicyVersion { version: String, name: String, kind: String, source: Vec<u8>, meta: String },
@@ -89,6 +91,21 @@ pub enum Change {
 
 /// A stored order: `(id, idempotency_key, body)`.
 pub type StoredOrder = (String, Option<String>, String);
+
+/// Which orders [`Store::list_orders`] lists, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrderQuery {
+    /// Only orders of this status (its name); `None`: any.
+    pub status: Option<String>,
+    /// Placed at or after (seconds since the epoch).
+    pub since: Option<i64>,
+    /// Placed before (seconds since the epoch).
+    pub until: Option<i64>,
+    /// After this `(placed, id)` in the listing's order (the last order of the previous page).
+    pub after: Option<(i64, String)>,
+    /// At most this many.
+    pub limit: usize,
+}
 
 /// What the store holds that memory keeps, read back at start, in write order: everything
 /// but the orders memory no longer keeps (closed ones, read when asked for).
@@ -231,6 +248,10 @@ pub trait Store: Send + Sync {
 
     /// The id of the order created with `Idempotency-Key` `key`, if any.
     fn order_for_key(&self, key: &str) -> StoreFuture<'_, Option<String>>;
+
+    /// The orders `query` selects, newest placed first (ties by id, descending): every order
+    /// the store holds, open and closed, whichever instance placed it.
+    fn list_orders(&self, query: OrderQuery) -> StoreFuture<'_, Vec<StoredOrder>>;
 
     /// Every order, in first-insert order (to compare a running service with its store).
     fn all_orders(&self) -> StoreFuture<'_, Vec<StoredOrder>>;

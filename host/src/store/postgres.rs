@@ -23,8 +23,8 @@ use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{
-    BodyOf, Change, FeedEntry, Snapshot, Store, StoreError, StoreFuture, StoredBinding, StoredOrder, StoredVersion,
-    Work,
+    BodyOf, Change, FeedEntry, OrderQuery, Snapshot, Store, StoreError, StoreFuture, StoredBinding, StoredOrder,
+    StoredVersion, Work,
 };
 
 impl From<sqlx::Error> for StoreError {
@@ -327,6 +327,27 @@ impl Store for PgStore {
                 .bind(key)
                 .fetch_optional(&self.pool)
                 .await?)
+        })
+    }
+
+    fn list_orders(&self, query: OrderQuery) -> StoreFuture<'_, Vec<StoredOrder>> {
+        Box::pin(async move {
+            let (after_placed, after_id) = query.after.map_or((None, None), |(p, id)| (Some(p), Some(id)));
+            Ok(sqlx::query_as(
+                "SELECT id, idempotency_key, body FROM orders
+                 WHERE ($1::TEXT IS NULL OR status = $1) AND ($2::BIGINT IS NULL OR placed >= $2)
+                   AND ($3::BIGINT IS NULL OR placed < $3)
+                   AND ($4::BIGINT IS NULL OR (placed, id) < ($4, $5::TEXT))
+                 ORDER BY placed DESC, id DESC LIMIT $6",
+            )
+            .bind(query.status)
+            .bind(query.since)
+            .bind(query.until)
+            .bind(after_placed)
+            .bind(after_id)
+            .bind(query.limit as i64)
+            .fetch_all(&self.pool)
+            .await?)
         })
     }
 
@@ -709,12 +730,15 @@ async fn commit_all(pool: &PgPool, epoch: i64, origin: Option<&str>, changes: &[
 // instance created at the same moment is refused (`Duplicate`). An order stored before
 // revisions were counted has revision 0, as has the copy memory read of it.
 async fn write_order(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Result<(), StoreError> {
-    let Change::Order { id, idempotency_key, status, body, keep_until, revision, due } = change else { return Ok(()) };
+    let Change::Order { id, idempotency_key, status, body, keep_until, revision, due, placed } = change else {
+        return Ok(());
+    };
     let written = sqlx::query(
-        "INSERT INTO orders (id, idempotency_key, status, body, keep_until, revision, due)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO orders (id, idempotency_key, status, body, keep_until, revision, due, placed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body,
-             keep_until = excluded.keep_until, revision = excluded.revision, due = excluded.due
+             keep_until = excluded.keep_until, revision = excluded.revision, due = excluded.due,
+             placed = excluded.placed
          WHERE orders.revision = excluded.revision - 1",
     )
     .bind(id)
@@ -724,6 +748,7 @@ async fn write_order(tx: &mut Transaction<'static, Postgres>, change: &Change) -
     .bind(keep_until)
     .bind(*revision as i64)
     .bind(due)
+    .bind(placed)
     .execute(&mut **tx)
     .await?;
     match (written.rows_affected(), revision) {

@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use tokio::sync::oneshot;
 
-use super::{Change, Snapshot, Store, StoreError, StoreFuture, StoredOrder, Work};
+use super::{Change, OrderQuery, Snapshot, Store, StoreError, StoreFuture, StoredOrder, Work};
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> StoreError {
@@ -39,7 +39,7 @@ pub struct SqliteStore {
 /// The schema as numbered migrations, applied in order when a store is opened; SQLite's
 /// `user_version` counts those applied (rusqlite_migration). A migration that has shipped is
 /// never edited: a change of schema is a new one at the end.
-const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2];
+const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2, SCHEMA_3];
 
 /// The schema version this build writes: the number of its migrations.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
@@ -75,6 +75,16 @@ UPDATE orders SET keep_until = COALESCE(
     (SELECT (max(json_extract(value, '$.day')) + 2) * 86400 FROM json_each(orders.body, '$.held_shipments')), 0)
   WHERE status IN ('shipped', 'delivered', 'cancelled', 'expired', 'rejected');
 CREATE INDEX orders_keep_until ON orders (keep_until);
+";
+
+// 3 (2026-12): orders are listed by when they were placed (their first event; 0 when a body
+// does not say), newest first, by status or not.
+const SCHEMA_3: &str = "
+ALTER TABLE orders ADD COLUMN placed INTEGER NOT NULL DEFAULT 0;
+UPDATE orders SET placed = COALESCE(CAST(strftime('%s', json_extract(body, '$.history[0].at')) AS INTEGER), 0)
+  WHERE json_valid(body) AND json_type(body, '$.history[0].at') = 'text';
+CREATE INDEX orders_placed ON orders (placed, id);
+CREATE INDEX orders_status_placed ON orders (status, placed, id);
 ";
 
 impl SqliteStore {
@@ -121,6 +131,28 @@ impl Store for SqliteStore {
             })
             .map_err(StoreError::from);
         Box::pin(async move { found })
+    }
+
+    fn list_orders(&self, query: OrderQuery) -> StoreFuture<'_, Vec<StoredOrder>> {
+        let (after_placed, after_id) = query.after.clone().map_or((None, None), |(p, id)| (Some(p), Some(id)));
+        let listed = self
+            .reader
+            .lock()
+            .prepare_cached(
+                "SELECT id, idempotency_key, body FROM orders
+                 WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR placed >= ?2) AND (?3 IS NULL OR placed < ?3)
+                   AND (?4 IS NULL OR placed < ?4 OR (placed = ?4 AND id < ?5))
+                 ORDER BY placed DESC, id DESC LIMIT ?6",
+            )
+            .and_then(|mut statement| {
+                let rows = statement.query_map(
+                    params![query.status, query.since, query.until, after_placed, after_id, query.limit as i64],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )?;
+                rows.collect::<Result<Vec<StoredOrder>, _>>()
+            })
+            .map_err(StoreError::from);
+        Box::pin(async move { listed })
     }
 
     fn order_for_key(&self, key: &str) -> StoreFuture<'_, Option<String>> {
@@ -341,11 +373,12 @@ fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error
         // rebuilt from the orders at start.
         Change::Reserve { .. } | Change::Shipments { .. } | Change::Promise { .. } | Change::Preorder { .. } => Ok(0),
         // One process serves a SQLite store: its memory orders every change of an order.
-        Change::Order { id, idempotency_key, status, body, keep_until, revision: _, due: _ } => connection.execute(
-            "INSERT INTO orders (id, idempotency_key, status, body, keep_until) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body,
-                 keep_until = excluded.keep_until",
-            params![id, idempotency_key, status, body, keep_until],
+        Change::Order { id, idempotency_key, status, body, keep_until, revision: _, due: _, placed } => connection
+            .execute(
+            "INSERT INTO orders (id, idempotency_key, status, body, keep_until, placed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body,
+                     keep_until = excluded.keep_until, placed = excluded.placed",
+            params![id, idempotency_key, status, body, keep_until, placed],
         ),
         Change::PolicyVersion { version, name, kind, source, meta } => connection.execute(
             "INSERT OR IGNORE INTO policy_versions (version, name, kind, source, meta) VALUES (?1, ?2, ?3, ?4, ?5)",

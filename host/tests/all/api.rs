@@ -377,6 +377,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/v1/inventory/adjustments", "post"),
         ("/v1/inventory/{sku}", "get"),
         ("/v1/orders", "post"),
+        ("/v1/orders", "get"),
         ("/v1/orders/route", "post"),
         ("/v1/orders/{id}", "get"),
         ("/v1/orders/{id}/confirm", "post"),
@@ -508,6 +509,50 @@ async fn a_policy_is_checked_and_tried_on_an_order_before_it_is_stored() {
         post(&app, "/v1/policies/try", READER, &json!({"source": store_first, "order": {}, "extra": 1})).await;
     assert_eq!((unknown.status, unknown.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("extra")));
     drop(service);
+}
+
+#[tokio::test]
+async fn orders_are_listed_by_status_and_time_newest_first_open_and_closed() {
+    let (_dir, service, app) = seeded(900).await;
+    for id in ["l-1", "l-2", "l-3"] {
+        assert_eq!(post(&app, "/v1/orders", WRITER, &order(id, "SKU-A", 1)).await.status, StatusCode::CREATED);
+    }
+    post(&app, "/v1/orders/l-2/cancel", WRITER, &json!({})).await;
+    // A closed order memory let go of is listed all the same: the store has it.
+    service.evict_closed_orders();
+    let ids = |body: &serde_json::Value| -> Vec<String> {
+        body["orders"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let all = get(&app, "/v1/orders", READER).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert_eq!(ids(&all.body), ["l-3", "l-2", "l-1"], "newest first (ties by id)");
+    assert!(all.body.get("next").is_none());
+    let cancelled = get(&app, "/v1/orders?status=cancelled", READER).await.body;
+    assert_eq!(ids(&cancelled), ["l-2"]);
+    assert_eq!(cancelled["orders"][0]["status"], "cancelled");
+    // Pages.
+    let first = get(&app, "/v1/orders?limit=2", READER).await.body;
+    assert_eq!(ids(&first), ["l-3", "l-2"]);
+    let next = first["next"].as_str().unwrap().to_owned();
+    let second = get(&app, &format!("/v1/orders?limit=2&after={next}"), READER).await.body;
+    assert_eq!(ids(&second), ["l-1"]);
+    assert!(second.get("next").is_none());
+    // A window of time.
+    let (hour_ago, in_an_hour) = (in_seconds(-3_600), in_seconds(3_600));
+    let window = get(&app, &format!("/v1/orders?since={hour_ago}&until={in_an_hour}"), READER).await.body;
+    assert_eq!(ids(&window).len(), 3);
+    assert_eq!(ids(&get(&app, &format!("/v1/orders?since={in_an_hour}"), READER).await.body).len(), 0);
+    assert_eq!(ids(&get(&app, &format!("/v1/orders?until={hour_ago}"), READER).await.body).len(), 0);
+    // Mistakes name the parameter.
+    for (query, field) in
+        [("limit=0", "limit"), ("limit=201", "limit"), ("since=yesterday", "since"), ("after=nope", "after")]
+    {
+        let refused = get(&app, &format!("/v1/orders?{query}"), READER).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{query}: {}", refused.body);
+        assert_eq!(refused.body["error"]["field"], field, "{query}: {}", refused.body);
+    }
+    let unknown = get(&app, "/v1/orders?status=lost", READER).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
 }
 
 #[tokio::test]

@@ -251,9 +251,13 @@ async fn the_console_works_end_to_end_in_a_real_browser() {
     assert_accessible(&client, "bindings").await;
     screenshot(&client, "bindings").await;
 
-    // Orders: DC-EAST cannot ship web-1; rejected here, its units are routed again.
+    // Orders: found by status, opened from the list; DC-EAST cannot ship web-1: rejected
+    // here, its units are routed again.
     element(&client, "a[href='#orders']").await.click().await.unwrap();
-    element(&client, "#order-id").await.send_keys("web-1\n").await.unwrap();
+    let status = element(&client, "#list-status").await;
+    status.select_by_value("reserved").await.unwrap();
+    element(&client, "#list-orders").await.click().await.unwrap();
+    element(&client, "#order-list tr[data-order='web-1'] button").await.click().await.unwrap();
     let reject = element(&client, "#shipments-table tr[data-location='DC-EAST'] button:last-child").await;
     assert_eq!(reject.text().await.unwrap(), "Reject at DC-EAST");
     assert_accessible(&client, "an order").await;

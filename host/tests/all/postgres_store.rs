@@ -177,6 +177,7 @@ async fn commits_grouped_in_one_transaction_fail_alone() {
         keep_until: i64::MAX,
         revision: 1,
         due: None,
+        placed: 0,
     };
     // Sent together, so the writers group them: two orders claim one Idempotency-Key.
     let commits: Vec<_> = [order("a-1", Some("cart-1")), order("b-1", Some("cart-1")), order("c-1", None)]
@@ -206,6 +207,7 @@ async fn an_instance_that_lost_the_store_to_another_writes_nothing_more() {
         keep_until: i64::MAX,
         revision: 1,
         due: None,
+        placed: 0,
     };
     let first = PgStore::open(&settings(&schema)).await.unwrap();
     assert!(first.hold_exclusively().await.unwrap());
@@ -256,6 +258,7 @@ async fn the_database_never_reserves_more_than_is_available_whatever_memory_beli
         keep_until: i64::MAX,
         revision,
         due: None,
+        placed: 0,
     };
     one.commit(vec![level(5)]).await.unwrap();
     one.commit(vec![order("o-1", 1), reserve(3)]).await.unwrap();
@@ -423,6 +426,16 @@ async fn a_store_of_the_first_schema_with_open_and_damaged_orders_migrates_with_
     let expected = [("IN-1", Some(5), 2, false), ("IN-2", Some(4), 4, true), ("IN-3", None, 0, false)];
     let expected: Vec<_> = expected.iter().map(|(id, qty, p, r)| ((*id).to_owned(), *qty, *p, *r)).collect();
     assert_eq!(inbound, expected);
+    // Migration 5: when each was placed, from its first event (0 when the body does not say).
+    let placed: Vec<(String, i64)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT id, placed FROM {schema}.orders ORDER BY id")))
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    let expected =
+        [("broken", 0), ("done", 1_874_966_400), ("later", 1_938_038_400), ("odd", 0), ("open", 1_874_966_400)];
+    let expected: Vec<(String, i64)> = expected.iter().map(|(id, at)| ((*id).to_owned(), *at)).collect();
+    assert_eq!(placed, expected);
 }
 
 // A TCP proxy in front of the test's PostgreSQL server that the test can cut: every

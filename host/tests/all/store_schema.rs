@@ -47,6 +47,11 @@ async fn a_store_written_before_versioned_migrations_opens_with_nothing_lost() {
         assert_eq!(sku_a.body["atp"], 8 - round, "{}", sku_a.body);
         let sku_b = get(&app, "/v1/inventory/SKU-B", READER).await;
         assert_eq!(sku_b.body["atp"], 3, "f-2's unit was released when it was cancelled: {}", sku_b.body);
+        // Listed by when they were placed (version 3 read it from their bodies), newest first.
+        let listed = get(&app, "/v1/orders", READER).await.body;
+        let ids: Vec<&str> = listed["orders"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+        let expected: &[&str] = if round == 0 { &["f-3", "f-2", "f-1"] } else { &["f-4", "f-3", "f-2", "f-1"] };
+        assert_eq!(ids, expected, "{listed}");
         if round == 0 {
             // The migrated store takes new writes.
             let placed = post(&app, "/v1/orders", WRITER, &order("f-4", "SKU-A", 1)).await;

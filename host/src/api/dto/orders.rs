@@ -362,6 +362,80 @@ pub struct OrderRecord {
     pub history: Vec<Event>,
 }
 
+/// An order's status, to list orders by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum OrderStatusName {
+    Pending,
+    Scheduled,
+    Reserved,
+    Backordered,
+    Confirmed,
+    PartiallyShipped,
+    Shipped,
+    Delivered,
+    Cancelled,
+    Expired,
+    Rejected,
+}
+
+impl OrderStatusName {
+    /// As stored.
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderStatusName::Pending => "pending",
+            OrderStatusName::Scheduled => "scheduled",
+            OrderStatusName::Reserved => "reserved",
+            OrderStatusName::Backordered => "backordered",
+            OrderStatusName::Confirmed => "confirmed",
+            OrderStatusName::PartiallyShipped => "partially_shipped",
+            OrderStatusName::Shipped => "shipped",
+            OrderStatusName::Delivered => "delivered",
+            OrderStatusName::Cancelled => "cancelled",
+            OrderStatusName::Expired => "expired",
+            OrderStatusName::Rejected => "rejected",
+        }
+    }
+}
+
+/// Which orders to list.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OrdersQuery {
+    /// Only orders of this status.
+    #[serde(default)]
+    #[param(required = false)]
+    pub status: Option<OrderStatusName>,
+    /// Placed at or after (RFC 3339).
+    #[serde(default)]
+    #[param(required = false, value_type = Option<wire::Timestamp>)]
+    pub since: Option<String>,
+    /// Placed before (RFC 3339).
+    #[serde(default)]
+    #[param(required = false, value_type = Option<wire::Timestamp>)]
+    pub until: Option<String>,
+    /// The `next` of the previous page.
+    #[serde(default)]
+    #[param(required = false, value_type = Option<wire::OrderCursor>)]
+    pub after: Option<String>,
+    /// Most orders (1-200, default 50).
+    #[serde(default)]
+    #[param(required = false, minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+}
+
+/// A page of orders, newest placed first.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct OrderList {
+    /// The orders.
+    pub orders: Vec<OrderRecord>,
+    /// Give it as `after` for the next page; absent: this is the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
 /// The result of a dry run.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DryRun {

@@ -48,6 +48,14 @@ named_schema!(
 );
 
 named_schema!(
+    /// Where a page of orders continues: the `next` of the page before.
+    OrderCursor,
+    string("The `next` of the previous page: when the last order was placed and its id.")
+        .pattern(Some("^-?[0-9]{1,18}:[^\\u0000-\\u001f]{1,128}$"))
+        .into()
+);
+
+named_schema!(
     /// A short name: a location's kind, a channel, a tag, a capability, a carrier, a tracking
     /// number, a postal code, a country.
     Name,
