@@ -144,7 +144,11 @@ async function signIn(token) {
   document.body.dataset.role = state.role;
   for (const node of document.querySelectorAll(".admin-only")) node.hidden = !may("admin");
   say(`Signed in as ${state.name}, ${state.role}.`);
-  await loadReference();
+  try {
+    await loadReference();
+  } catch (error) {
+    failed(error);
+  }
   $("destination").dispatchEvent(new Event("change"));
   show();
   return true;

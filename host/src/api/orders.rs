@@ -108,8 +108,16 @@ pub(super) async fn change_order(
     tag = "orders",
     params(OrdersQuery),
     responses(
-        (status = 200, description = "orders, newest placed first, open and closed", body = OrderList),
-        (status = 400, description = "a query parameter that does not parse or is out of range", body = ErrorBody),
+        (
+            status = 200,
+            description = "orders, newest placed first, open and closed",
+            body = OrderList,
+        ),
+        (
+            status = 400,
+            description = "a query parameter that does not parse or is out of range",
+            body = ErrorBody,
+        ),
     ),
 )]
 pub(super) async fn list_orders(

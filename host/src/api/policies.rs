@@ -100,7 +100,12 @@ fn policy_source(s: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Vec<
     tag = "policies",
     params(("version" = String, Path)),
     responses(
-        (status = 200, description = "the policy's source", body = String, content_type = "text/plain"),
+        (
+            status = 200,
+            description = "the policy's source",
+            body = String,
+            content_type = "text/plain",
+        ),
         (status = 404, body = ErrorBody),
         (status = 409, description = "a plugin: no source here", body = ErrorBody),
     ),
@@ -126,7 +131,8 @@ pub(super) async fn get_version_source(
     responses(
         (
             status = 200,
-            description = "whether it compiles, and every error and warning at its line and column; nothing stored",
+            description = "whether it compiles, and every error and warning at its line and \
+                           column; nothing stored",
             body = PolicyCheck,
         ),
         (status = 413, body = ErrorBody),
@@ -159,7 +165,8 @@ pub(super) async fn check_policy(
     responses(
         (
             status = 200,
-            description = "the order routed with the policy (not stored) and with its live binding; nothing reserved",
+            description = "the order routed with the policy (not stored) and with its live \
+                           binding; nothing reserved",
             body = PolicyTrial,
         ),
         (status = 413, body = ErrorBody),
