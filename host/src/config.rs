@@ -57,6 +57,9 @@ pub struct Config {
     pub delivery_lead_secs: u64,
     /// Largest JSON request body, bytes.
     pub max_body_bytes: usize,
+    /// Most stored JSON one page of `GET /v1/orders` carries, bytes: a page stops early
+    /// past it (and says where the next begins), whatever its `limit`.
+    pub max_list_bytes: usize,
     /// Largest policy source upload, bytes: at most `switchyard_dsl::MAX_SOURCE_BYTES` (the
     /// default), the largest file `switchyard check` accepts.
     pub max_policy_bytes: usize,
@@ -109,6 +112,7 @@ impl Default for Config {
             reservation_ttl_secs: 15 * 60,
             delivery_lead_secs: 2 * 86_400,
             max_body_bytes: 1 << 20,
+            max_list_bytes: 4 << 20,
             max_policy_bytes: switchyard_dsl::MAX_SOURCE_BYTES,
             max_plugin_bytes: 4 << 20,
             commit_batch: 512,

@@ -153,11 +153,9 @@ pub(super) async fn list_orders(
     };
     let store_query =
         OrderQuery { status: query.status.map(|s| s.name().to_owned()), since, until, after, limit: limit as usize };
-    let orders = s.list_orders(store_query).await?;
-    let next = (orders.len() == limit as usize)
-        .then(|| orders.last().map(|o| format!("{}:{}", o.created_at_seconds().unwrap_or(0), o.id)))
-        .flatten();
-    Ok(Json(OrderList { orders: orders.into_iter().map(Into::into).collect(), next }))
+    let page = s.list_orders(store_query).await?;
+    let next = page.next.map(|(placed, id)| format!("{placed}:{id}"));
+    Ok(Json(OrderList { orders: page.orders.into_iter().map(Into::into).collect(), next }))
 }
 
 /// The most orders one page lists.

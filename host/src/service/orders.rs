@@ -25,6 +25,15 @@ pub struct DryRun {
     pub lines: Vec<ExplainedLine>,
 }
 
+/// A page of listed orders.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderPage {
+    /// Newest placed first.
+    pub orders: Vec<OrderRecord>,
+    /// Where the next page begins (`(placed, id)` of the last order here); `None`: no more.
+    pub next: Option<(i64, String)>,
+}
+
 /// One line of an order, and what became of every location holding its SKU.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExplainedLine {
@@ -169,21 +178,44 @@ impl Service {
         })
     }
 
-    /// The orders `query` selects from the store, newest placed first (open and closed, all
-    /// of them: the store has every committed change). A stored body this build cannot read
-    /// is left out (and logged).
-    pub async fn list_orders(&self, query: crate::store::OrderQuery) -> Result<Vec<OrderRecord>, ServiceError> {
-        let stored = self.store.list_orders(query).await?;
-        Ok(stored
-            .into_iter()
-            .filter_map(|(id, _, body)| match serde_json::from_str::<OrderRecord>(&body) {
-                Ok(record) => Some(record),
-                Err(error) => {
-                    tracing::warn!(order = %id, %error, "a stored order cannot be read: not listed");
-                    None
+    /// A page of the orders `query` selects from the store, newest placed first (open and
+    /// closed, all of them: the store has every committed change): at most `query.limit`,
+    /// and no more stored JSON than `max_list_bytes` (the page stops early past it). A
+    /// stored body this build cannot read is left out (and logged).
+    pub async fn list_orders(&self, mut query: crate::store::OrderQuery) -> Result<OrderPage, ServiceError> {
+        // Read in chunks, so a page of large orders stops at the budget without reading more.
+        const CHUNK: usize = 50;
+        let wanted = query.limit;
+        let mut orders = Vec::new();
+        let (mut bytes, mut seen) = (0usize, 0usize);
+        let mut last = None;
+        while seen < wanted && bytes < self.config.max_list_bytes {
+            query.limit = (wanted - seen).min(CHUNK);
+            let chunk = self.store.list_orders(query.clone()).await?;
+            let complete = chunk.len() == query.limit;
+            for (placed, id, body) in chunk {
+                seen += 1;
+                bytes = bytes.saturating_add(body.len());
+                match serde_json::from_str::<OrderRecord>(&body) {
+                    Ok(record) => orders.push(record),
+                    Err(error) => tracing::warn!(order = %id, %error, "a stored order cannot be read: not listed"),
                 }
-            })
-            .collect())
+                last = Some((placed, id));
+                if bytes >= self.config.max_list_bytes {
+                    break;
+                }
+            }
+            query.after.clone_from(&last);
+            if bytes >= self.config.max_list_bytes {
+                // Stopped at the budget: the next page goes on from the last order here.
+                break;
+            }
+            if !complete {
+                // The store has no more.
+                return Ok(OrderPage { orders, next: None });
+            }
+        }
+        Ok(OrderPage { orders, next: last })
     }
 
     /// Routes every scheduled order that is due; returns how many were routed.

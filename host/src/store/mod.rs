@@ -92,6 +92,9 @@ pub enum Change {
 /// A stored order: `(id, idempotency_key, body)`.
 pub type StoredOrder = (String, Option<String>, String);
 
+/// A listed order: `(placed, id, body)`.
+pub type ListedOrder = (i64, String, String);
+
 /// Which orders [`Store::list_orders`] lists, newest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OrderQuery {
@@ -251,7 +254,7 @@ pub trait Store: Send + Sync {
 
     /// The orders `query` selects, newest placed first (ties by id, descending): every order
     /// the store holds, open and closed, whichever instance placed it.
-    fn list_orders(&self, query: OrderQuery) -> StoreFuture<'_, Vec<StoredOrder>>;
+    fn list_orders(&self, query: OrderQuery) -> StoreFuture<'_, Vec<ListedOrder>>;
 
     /// Every order, in first-insert order (to compare a running service with its store).
     fn all_orders(&self) -> StoreFuture<'_, Vec<StoredOrder>>;

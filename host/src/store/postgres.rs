@@ -23,8 +23,8 @@ use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{
-    BodyOf, Change, FeedEntry, OrderQuery, Snapshot, Store, StoreError, StoreFuture, StoredBinding, StoredOrder,
-    StoredVersion, Work,
+    BodyOf, Change, FeedEntry, ListedOrder, OrderQuery, Snapshot, Store, StoreError, StoreFuture, StoredBinding,
+    StoredOrder, StoredVersion, Work,
 };
 
 impl From<sqlx::Error> for StoreError {
@@ -330,11 +330,11 @@ impl Store for PgStore {
         })
     }
 
-    fn list_orders(&self, query: OrderQuery) -> StoreFuture<'_, Vec<StoredOrder>> {
+    fn list_orders(&self, query: OrderQuery) -> StoreFuture<'_, Vec<ListedOrder>> {
         Box::pin(async move {
             let (after_placed, after_id) = query.after.map_or((None, None), |(p, id)| (Some(p), Some(id)));
             Ok(sqlx::query_as(
-                "SELECT id, idempotency_key, body FROM orders
+                "SELECT placed, id, body FROM orders
                  WHERE ($1::TEXT IS NULL OR status = $1) AND ($2::BIGINT IS NULL OR placed >= $2)
                    AND ($3::BIGINT IS NULL OR placed < $3)
                    AND ($4::BIGINT IS NULL OR (placed, id) < ($4, $5::TEXT))

@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use tokio::sync::oneshot;
 
-use super::{Change, OrderQuery, Snapshot, Store, StoreError, StoreFuture, StoredOrder, Work};
+use super::{Change, ListedOrder, OrderQuery, Snapshot, Store, StoreError, StoreFuture, StoredOrder, Work};
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> StoreError {
@@ -133,13 +133,13 @@ impl Store for SqliteStore {
         Box::pin(async move { found })
     }
 
-    fn list_orders(&self, query: OrderQuery) -> StoreFuture<'_, Vec<StoredOrder>> {
+    fn list_orders(&self, query: OrderQuery) -> StoreFuture<'_, Vec<ListedOrder>> {
         let (after_placed, after_id) = query.after.clone().map_or((None, None), |(p, id)| (Some(p), Some(id)));
         let listed = self
             .reader
             .lock()
             .prepare_cached(
-                "SELECT id, idempotency_key, body FROM orders
+                "SELECT placed, id, body FROM orders
                  WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR placed >= ?2) AND (?3 IS NULL OR placed < ?3)
                    AND (?4 IS NULL OR placed < ?4 OR (placed = ?4 AND id < ?5))
                  ORDER BY placed DESC, id DESC LIMIT ?6",
@@ -149,7 +149,7 @@ impl Store for SqliteStore {
                     params![query.status, query.since, query.until, after_placed, after_id, query.limit as i64],
                     |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
                 )?;
-                rows.collect::<Result<Vec<StoredOrder>, _>>()
+                rows.collect::<Result<Vec<ListedOrder>, _>>()
             })
             .map_err(StoreError::from);
         Box::pin(async move { listed })

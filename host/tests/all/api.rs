@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
-use switchyard_host::Service;
+use switchyard_host::{Config, Service};
 
 use crate::support::*;
 
@@ -553,6 +553,31 @@ async fn orders_are_listed_by_status_and_time_newest_first_open_and_closed() {
     }
     let unknown = get(&app, "/v1/orders?status=lost", READER).await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
+}
+
+#[tokio::test]
+async fn a_page_of_orders_stops_at_its_byte_budget_and_the_next_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // A budget smaller than one order: every page carries one.
+    let service = Service::open(Config { max_list_bytes: 1, ..config(dir.path(), 900) }).await.unwrap();
+    seed(&service).await;
+    let app = switchyard_host::app(Arc::clone(&service));
+    for id in ["b-1", "b-2", "b-3"] {
+        assert_eq!(post(&app, "/v1/orders", WRITER, &order(id, "SKU-A", 1)).await.status, StatusCode::CREATED);
+    }
+    let mut listed = Vec::new();
+    let mut after = String::new();
+    for _ in 0..10 {
+        let page = get(&app, &format!("/v1/orders?limit=50{after}"), READER).await.body;
+        let orders = page["orders"].as_array().unwrap();
+        assert!(orders.len() <= 1, "{page}");
+        listed.extend(orders.iter().map(|o| o["id"].as_str().unwrap().to_owned()));
+        match page["next"].as_str() {
+            Some(next) => after = format!("&after={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(listed, ["b-3", "b-2", "b-1"]);
 }
 
 #[tokio::test]
