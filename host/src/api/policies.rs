@@ -85,12 +85,16 @@ pub(super) async fn upload_policy(
     upload(s, Kind::Dsl, query.name, body).await
 }
 
+fn policy_too_large(limit: usize) -> ApiError {
+    ApiError::too_large(format!("policies are limited to {limit} bytes"))
+}
+
 // A policy's source from a request body, within the upload limit.
 fn policy_source(s: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Vec<u8>, ApiError> {
     let limit = s.config().max_policy_bytes;
     match body {
         Ok(bytes) if bytes.len() <= limit => Ok(bytes.to_vec()),
-        Ok(_) | Err(_) => Err(ApiError::too_large(format!("policies are limited to {limit} bytes"))),
+        Ok(_) | Err(_) => Err(policy_too_large(limit)),
     }
 }
 
@@ -179,8 +183,7 @@ pub(super) async fn try_policy(
     JsonBody(body): JsonBody<PolicyTrialBody>,
 ) -> Result<Json<PolicyTrial>, ApiError> {
     if body.source.len() > s.config().max_policy_bytes {
-        let limit = s.config().max_policy_bytes;
-        return Err(ApiError::too_large(format!("policies are limited to {limit} bytes")));
+        return Err(policy_too_large(s.config().max_policy_bytes));
     }
     let order = body.order.into();
     let source = body.source.into_bytes();

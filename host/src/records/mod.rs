@@ -22,7 +22,7 @@ pub use order::{
 };
 pub use plan::{
     CostRecord, PlanOutcome, PlanRecord, ShipmentLineRecord, ShipmentRecord, ShipmentState, UnfilledUnits, cents,
-    from_cents,
+    from_cents, to_the_cent,
 };
 pub use policies::{BindingRecord, DiagnosticLevel, DiagnosticRecord, Kind, VersionMeta};
 pub use recurring::RecurringOrder;

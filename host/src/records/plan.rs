@@ -143,6 +143,11 @@ pub fn from_cents(cents: i64) -> f64 {
     cents as f64 / 100.0
 }
 
+/// An amount rounded to the cent, as the API shows amounts (`13.4249` -> `13.42`).
+pub fn to_the_cent(amount: f64) -> f64 {
+    from_cents(cents(amount))
+}
+
 impl PlanRecord {
     /// The engine's plan for `order`, in merchant ids, with every amount rounded to the cent
     /// in `currency`: shipment costs and unit costs as shown, each term the sum of its rounded
@@ -162,7 +167,7 @@ impl PlanRecord {
                 .iter()
                 .map(|shipment| ShipmentRecord {
                     location: catalog.location(shipment.location).id.clone(),
-                    shipment_cost: from_cents(cents(shipment.shipment_cost)),
+                    shipment_cost: to_the_cent(shipment.shipment_cost),
                     lines: shipment
                         .lines
                         .iter()
@@ -170,7 +175,7 @@ impl PlanRecord {
                             line_id: line(l.line).id.clone(),
                             sku: catalog.product(line(l.line).sku).sku.clone(),
                             qty: l.qty,
-                            unit_cost: from_cents(cents(l.unit_cost)),
+                            unit_cost: to_the_cent(l.unit_cost),
                         })
                         .collect(),
                     state: ShipmentState::Open,

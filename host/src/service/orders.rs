@@ -81,7 +81,7 @@ pub(super) fn explained_lines(
     catalog: &switchyard_engine::Catalog,
 ) -> Vec<ExplainedLine> {
     use switchyard_engine::CandidateStatus;
-    let money = |amount: f64| crate::records::from_cents(crate::records::cents(amount));
+    let money = crate::records::to_the_cent;
     let id = |location: switchyard_engine::LocationId| catalog.location(location).id.clone();
     explanation
         .lines

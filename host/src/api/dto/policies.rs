@@ -198,7 +198,7 @@ pub struct ShadowSummary {
 
 // An amount as the API shows it: rounded to the cent.
 fn money(amount: f64) -> f64 {
-    records::from_cents(records::cents(amount))
+    records::to_the_cent(amount)
 }
 
 impl From<records::DiagnosticRecord> for DiagnosticDto {
