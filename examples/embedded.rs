@@ -146,7 +146,7 @@ async fn serve_in_process() -> anyhow::Result<String> {
         ship_to: ShipTo { lat: 41.5, lon: -87.0, postal_code: "60601".into(), country: "US".into() },
         lines: vec![SubmittedLine { id: "1".to_owned(), sku: "LAMP-SET".to_owned(), qty: 2 }],
     };
-    let Created::New(record) = service.create_order(order, None).await? else { anyhow::bail!("a new order") };
+    let Created::New(record, _why) = service.create_order(order, None).await? else { anyhow::bail!("a new order") };
     println!("created {}: {}", record.id, record.status.name());
 
     // The same service over HTTP, on a port of the system's choosing.

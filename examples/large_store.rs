@@ -62,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
         let sample: SubmittedOrder = serde_json::from_str(&switchyard::serve::seed_demo(&service).await?)?;
         let place = |id: &str| SubmittedOrder { id: id.to_owned(), ..sample.clone() };
         let open = match service.create_order(place("template-open"), None).await? {
-            Created::New(record) | Created::Replayed(record) => record,
+            Created::New(record, _) | Created::Replayed(record) => record,
         };
         // Enough stock where the template holds its units for every open copy.
         let levels = open

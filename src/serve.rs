@@ -226,6 +226,8 @@ Console: {base}/console (sign in with one of the tokens)
   # create the order: route and reserve (the same id again returns the same order)
   curl -s -H 'Authorization: Bearer demo-writer' -d '{sample}' {base}/v1/orders
   curl -s -H 'Authorization: Bearer demo-reader' {base}/v1/orders/demo-1
+  # why it ships from where it does (every routing, kept in the store)
+  curl -s -H 'Authorization: Bearer demo-reader' {base}/v1/orders/demo-1/explanation
   curl -s -H 'Authorization: Bearer demo-writer' -X POST {base}/v1/orders/demo-1/ship
   # policies, bindings, metrics
   curl -s -H 'Authorization: Bearer demo-reader' {base}/v1/policies

@@ -155,17 +155,46 @@ impl Router<'_> {
     /// Routes `order` and reserves its plan atomically. When other orders took the stock in
     /// between, routes again, up to the configured number of attempts.
     pub fn route_and_reserve(&self, order: &Order, workspace: &mut Workspace) -> Result<Routed, RoutingError> {
+        self.route(order, workspace, |_, _, _| Ok(())).map(|(routed, ())| routed)
+    }
+
+    /// [`Router::route_and_reserve`], and the explanation of the decision reserved: every
+    /// candidate with the stock it had when the order was planned (before its own
+    /// reservation). Costs one more search for an order with kit lines; otherwise only the
+    /// walk over the candidates the search priced.
+    pub fn route_reserve_and_explain(
+        &self,
+        order: &Order,
+        workspace: &mut Workspace,
+    ) -> Result<(Routed, Explanation), RoutingError> {
+        self.route(order, workspace, |order, workspace, plan| {
+            if has_kit_lines(order) {
+                // As in `explain`: the last search may have seen only part of the order.
+                self.decide(order, workspace)?;
+            }
+            Ok(self.build_explanation(order, workspace, plan))
+        })
+    }
+
+    // Routes and reserves; `about` learns of every plan tried, before its reservation.
+    fn route<T>(
+        &self,
+        order: &Order,
+        workspace: &mut Workspace,
+        about: impl Fn(&Order, &mut Workspace, &Plan) -> Result<T, RoutingError>,
+    ) -> Result<(Routed, T), RoutingError> {
         self.validate(order)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let plan = self.plan_whole_kits(order, workspace)?;
+            let learned = about(order, workspace, &plan)?;
             if plan.status != PlanStatus::Routed || plan.shipments.is_empty() {
-                return Ok(Routed { plan, reservation: None });
+                return Ok((Routed { plan, reservation: None }, learned));
             }
             let reservation = self.reservation_for(order, &plan);
             match self.inventory.reserve(&reservation) {
-                Ok(()) => return Ok(Routed { plan, reservation: Some(reservation) }),
+                Ok(()) => return Ok((Routed { plan, reservation: Some(reservation) }, learned)),
                 Err(conflict) if attempt >= self.config.max_attempts => {
                     return Err(RoutingError::Contention { attempts: attempt, last: conflict });
                 }

@@ -1,5 +1,6 @@
-//! An order's JSON as a client sends it: decoded as the API decodes bodies, then validated and
-//! routed (a dry run) by a service seeded with the demo network.
+//! An order's JSON as a client sends it: decoded as the API decodes bodies, its ship-to placed
+//! (coordinates, or a postal code looked up), then validated and routed (a dry run) by a service
+//! seeded with the demo network.
 
 #![no_main]
 
@@ -27,6 +28,6 @@ fn service() -> &'static Arc<Service> {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(request) = parse_json::<OrderRequest>(data) else { return };
-    let submitted: SubmittedOrder = request.into();
+    let Ok(submitted): Result<SubmittedOrder, _> = request.into_submitted("") else { return };
     let _ = service().dry_run(&submitted);
 });

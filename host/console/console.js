@@ -360,6 +360,23 @@ function addLine(sku = "", qty = 1) {
   body.append(row);
 }
 
+// Places the customer at a US postal code's centroid (the server knows every ZIP code).
+async function lookUpPostalCode() {
+  const code = $("ship-postal").value.trim();
+  if (!code) return;
+  try {
+    const place = await api("GET", `/v1/postal-codes/US/${encodeURIComponent(code)}`);
+    $("ship-lat").value = place.lat;
+    $("ship-lon").value = place.lon;
+    $("ship-postal").value = place.postal_code;
+    $("destination").value = "";
+    $("ship-place").textContent = `${place.city}, ${place.state}`;
+    drawMap($("map-pane"), { lat: place.lat, lon: place.lon, postal_code: place.postal_code }, null, "The network and the customer");
+  } catch (error) {
+    $("ship-place").textContent = error.message;
+  }
+}
+
 function sampleOrder() {
   const lat = Number($("ship-lat").value);
   const lon = Number($("ship-lon").value);
@@ -403,7 +420,12 @@ function renderResult(container, dryRun) {
       `${money(cost.total)} ${plan.currency} = shipments ${money(cost.shipments)} + units ${money(cost.units)}` +
       ` + split penalty ${money(cost.split_penalty)} + unfilled penalty ${money(cost.unfilled_penalty)}` }),
     el("dt", { text: "Proved cheapest" }), el("dd", { text: plan.optimal ? "yes" : "no" }));
-  const tables = dryRun.lines.map((line) => el("div", { class: "scroll", tabindex: 0, role: "region", "aria-label": `Candidates for line ${line.line_id}` },
+  container.replaceChildren(summary, ...explanationTables(dryRun.lines));
+}
+
+// Per line, every candidate location and what became of it (a dry run's or a kept routing's).
+function explanationTables(lines, label = "") {
+  return lines.map((line) => el("div", { class: "scroll", tabindex: 0, role: "region", "aria-label": `Candidates for line ${line.line_id}${label}` },
     el("table", { class: "explanation" },
       el("caption", { text: `Line ${line.line_id}: ${line.sku} x${line.qty}${line.unfilled ? `, ${line.unfilled} unfilled` : ""}` }),
       el("thead", {}, el("tr", {},
@@ -418,7 +440,6 @@ function renderResult(container, dryRun) {
         el("td", { class: "num", text: money(c.shipment_cost) }),
         el("td", { class: "num", text: c.distance_km }),
         el("td", { class: "num", text: c.atp })))))));
-  container.replaceChildren(summary, ...tables);
 }
 
 // --- Maps: inline SVG from the locations' coordinates ----------------------------------------
@@ -465,6 +486,7 @@ function drawMap(container, customer, dryRun, title) {
   const p = projection(points);
   const shapes = [];
   const chosen = dryRun ? dryRun.plan.shipments.map((s) => s.location) : [];
+  const interactive = container.id === "map-pane";
   for (const location of state.locations.filter((l) => chosen.includes(l.id))) {
     if (customer) shapes.push(svg("line", { class: "route", x1: p.x(location.lon), y1: p.y(location.lat), x2: p.x(customer.lon), y2: p.y(customer.lat) }));
   }
@@ -482,16 +504,18 @@ function drawMap(container, customer, dryRun, title) {
   const picture = svg("svg", { viewBox: `0 0 ${MAP.width} ${MAP.height}`, role: "img", "aria-label": title },
     svg("title", { text: title }), ...shapes);
   picture.addEventListener("click", (event) => {
-    if (container.id !== "map-pane") return;
+    if (!interactive) return;
     const box = picture.getBoundingClientRect();
     const x = (event.clientX - box.left) * MAP.width / box.width;
     const y = (event.clientY - box.top) * MAP.height / box.height;
     $("ship-lat").value = p.lat(y).toFixed(4);
     $("ship-lon").value = p.lon(x).toFixed(4);
+    $("ship-postal").value = "";
+    $("ship-place").textContent = "a point on the map";
     $("destination").value = "";
     drawMap(container, { lat: p.lat(y), lon: p.lon(x) }, dryRun, title);
   });
-  const legend = el("p", { class: "legend" }, "Green: ships; blue: priced and beaten; grey: excluded or blocked; red diamond: the customer. Hover a location for why.");
+  const legend = el("p", { class: "legend" }, `Green: ships; blue: priced and beaten; grey: excluded or blocked; red diamond: the customer. Hover a location for why.${interactive ? " Click the map to move the customer." : ""}`);
   container.replaceChildren(picture, legend);
 }
 
@@ -584,11 +608,25 @@ function renderShadow(summary) {
   ];
   $("shadow-summary").replaceChildren(
     el("p", { text: `${summary.version.slice(0, 12)} on ${summary.group} since ${summary.started_at}: ${summary.orders_compared} orders compared, ${summary.orders_differing} planned differently, ${summary.shadow_failures} failures.` }),
-    el("h4", { text: `Cost (${summary.currency})` }), bars("Cost", cost),
-    el("h4", { text: "Shipments" }), bars("Shipments", splits),
-    el("h4", { text: "Units unfilled" }), bars("Units unfilled", unfilled),
+    el("div", { class: "charts" },
+      el("figure", {}, el("figcaption", { text: `Cost (${summary.currency})` }), bars("Cost", cost)),
+      el("figure", {}, el("figcaption", { text: "Shipments" }), bars("Shipments", splits)),
+      el("figure", {}, el("figcaption", { text: "Units unfilled" }), bars("Units unfilled", unfilled))),
     el("h4", { text: "Orders that differ" }),
-    el("ul", {}, ...summary.recent_differences.map((d) => el("li", { text: JSON.stringify(d) }))));
+    summary.recent_differences.length === 0
+      ? el("p", { class: "hint", text: "None yet." })
+      : el("div", { class: "scroll", tabindex: 0, role: "region", "aria-label": "Orders that differ" },
+        el("table", { id: "shadow-differences" },
+          el("caption", { text: "Latest orders the shadow plans differently (newest last)" }),
+          el("thead", {}, el("tr", {}, ...["Order", "Live ships from", `Live cost`, "Shadow ships from", "Shadow cost", "Difference"]
+            .map((h, i) => el("th", { scope: "col", class: [2, 4, 5].includes(i) ? "num" : null, text: h })))),
+          el("tbody", {}, ...summary.recent_differences.map((d) => el("tr", {},
+            el("td", {}, el("button", { type: "button", class: "link", onclick: () => openOrderById(d.order_id), text: d.order_id })),
+            el("td", { text: d.live_locations.join(", ") || "nothing" }),
+            el("td", { class: "num", text: money(d.live_cost) }),
+            el("td", { text: d.shadow_locations.join(", ") || "nothing" }),
+            el("td", { class: "num", text: money(d.shadow_cost) }),
+            el("td", { class: "num", text: `${d.shadow_cost >= d.live_cost ? "+" : ""}${money(d.shadow_cost - d.live_cost)}` })))))));
 }
 
 // --- Orders ----------------------------------------------------------------------------------
@@ -605,6 +643,44 @@ async function openOrder(event) {
   }
 }
 
+// Opens order `id` on the Orders screen (from a shadow run's differences).
+function openOrderById(id) {
+  $("order-id").value = id;
+  location.hash = "#orders";
+  show();
+  openOrder();
+}
+
+// Why the order ships from where it does: every routing kept for it, with the stock each
+// candidate had then, and a map of the latest.
+async function showWhy(order, container) {
+  let kept;
+  try {
+    kept = await api("GET", `/v1/orders/${encodeURIComponent(order.id)}/explanation`);
+  } catch (error) {
+    container.replaceChildren(el("p", { class: "hint", text: `The explanation could not be read: ${error.message}` }));
+    return;
+  }
+  if (kept.routings.length === 0) {
+    container.replaceChildren(el("p", { class: "hint", text: order.status === "scheduled"
+      ? "Not routed yet: it is routed when it comes due."
+      : "No explanation was kept for this order (routed before explanations were kept, or with them turned off)." }));
+    return;
+  }
+  const causes = { placed: "Routed when placed", due: "Routed when it came due", rerouted: "Routed again after a rejection" };
+  const parts = [];
+  kept.routings.forEach((routing, index) => {
+    parts.push(el("h5", { text: `${causes[routing.cause] || routing.cause}, ${routing.at}, policy version ${routing.policy_version.slice(0, 12)}` }),
+      ...explanationTables(routing.lines, ` (routing ${index + 1})`));
+  });
+  const latest = kept.routings[kept.routings.length - 1];
+  const chosen = [...new Set(latest.lines.flatMap((l) => l.candidates.filter((c) => c.status === "chosen").map((c) => c.location)))];
+  const map = el("div", { class: "map-pane" });
+  container.replaceChildren(map, ...parts);
+  drawMap(map, order.request.ship_to, { lines: latest.lines, plan: { shipments: chosen.map((location) => ({ location })) } },
+    `Where order ${order.id} ships from (latest routing)`);
+}
+
 function orderAction(label, question, path, body) {
   return el("button", { type: "button", class: "secondary", onclick: async () => {
     if (!(await confirmed(question))) return;
@@ -612,6 +688,8 @@ function orderAction(label, question, path, body) {
       const updated = await api("POST", path, body);
       say(`${label}: done.`);
       renderOrder(updated);
+      // A listed order changed: list again, so the row says what the order says.
+      if (document.querySelector(`#order-list tr[data-order="${CSS.escape(updated.id)}"]`)) listOrders(null, false, true).catch(failed);
     } catch (error) { failed(error); }
   }, text: label });
 }
@@ -668,12 +746,15 @@ function renderOrder(order) {
   }
   parts.push(el("h4", { text: "Timeline" }), el("ol", { class: "timeline" }, ...(order.history || []).map((e) =>
     el("li", { text: `${e.at} ${e.event}${e.detail ? `: ${e.detail}` : ""}` }))));
+  const why = el("div", { id: "order-why" }, el("p", { class: "hint", text: "Reading why…" }));
+  parts.push(el("h4", { text: "Why it ships from there" }), why);
   $("order-detail").replaceChildren(...parts);
+  showWhy(order, why);
 }
 
 let listNext = null;
 
-async function listOrders(event, more = false) {
+async function listOrders(event, more = false, quiet = false) {
   if (event) event.preventDefault();
   const params = new URLSearchParams();
   const status = $("list-status").value;
@@ -692,13 +773,13 @@ async function listOrders(event, more = false) {
       el("td", { text: (o.history && o.history[0] && o.history[0].at) || "" }),
       el("td", { class: "num", text: o.request.lines.reduce((n, l) => n + l.qty, 0) }),
       el("td", { class: "num", text: o.plan ? `${money(o.plan.cost.total)} ${o.plan.currency}` : "" }),
-      el("td", { text: o.plan ? o.plan.shipments.map((s) => s.location).join(", ") : "" })));
+      el("td", { text: o.plan ? o.plan.shipments.filter((s) => s.state !== "rejected").map((s) => s.location).join(", ") : "" })));
     const body = $("order-list").tBodies[0];
     if (more) body.append(...rows);
     else body.replaceChildren(...rows);
     listNext = page.next || null;
     $("list-more").hidden = !listNext;
-    say(`${body.rows.length} order${body.rows.length === 1 ? "" : "s"} listed${listNext ? "; more with More" : ""}.`);
+    if (!quiet) say(`${body.rows.length} order${body.rows.length === 1 ? "" : "s"} listed${listNext ? "; more with More" : ""}.`);
   } catch (error) { failed(error); }
 }
 
@@ -785,10 +866,13 @@ function start() {
     $("ship-lat").value = d.lat;
     $("ship-lon").value = d.lon;
     $("ship-postal").value = d.postal;
+    $("ship-place").textContent = d.name;
     drawMap($("map-pane"), { lat: d.lat, lon: d.lon, postal_code: d.postal }, null, "The network and the customer");
   });
   destination.value = "1";
   destination.dispatchEvent(new Event("change"));
+  $("ship-postal").addEventListener("change", lookUpPostalCode);
+  $("ship-find").addEventListener("click", lookUpPostalCode);
   $("bind-form").addEventListener("submit", bind);
   $("shadow-form").addEventListener("submit", shadowStart);
   $("shadow-stop").addEventListener("click", shadowStop);

@@ -60,6 +60,10 @@ pub struct Config {
     /// Most stored JSON one page of `GET /v1/orders` carries, bytes: a page stops early
     /// past it (and says where the next begins), whatever its `limit`.
     pub max_list_bytes: usize,
+    /// Keep why each order was routed as it was (every candidate location of every line) in
+    /// the store, for `GET /v1/orders/{id}/explanation`. Off: orders route without it (a
+    /// little less work and store per order), and only dry runs explain.
+    pub keep_explanations: bool,
     /// Largest policy source upload, bytes: at most `switchyard_dsl::MAX_SOURCE_BYTES` (the
     /// default), the largest file `switchyard check` accepts.
     pub max_policy_bytes: usize,
@@ -113,6 +117,7 @@ impl Default for Config {
             delivery_lead_secs: 2 * 86_400,
             max_body_bytes: 1 << 20,
             max_list_bytes: 4 << 20,
+            keep_explanations: true,
             max_policy_bytes: switchyard_dsl::MAX_SOURCE_BYTES,
             max_plugin_bytes: 4 << 20,
             commit_batch: 512,

@@ -18,6 +18,7 @@
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod geo;
 pub mod metrics;
 pub mod records;
 pub mod registry;

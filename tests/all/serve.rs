@@ -97,6 +97,21 @@ fn args_in(dir: &std::path::Path, data: &str, store: Vec<String>) -> Vec<String>
     args
 }
 
+// An acknowledged order (a `201` answer to `POST /v1/orders?explain=true`) is what is served
+// after a crash or a takeover (`stored`), and why it was routed as it was (the answer's
+// `explanation`) was kept with it.
+fn assert_acknowledged_as_kept(agent: &ureq::Agent, base: &str, acknowledged: &Value, stored: &Value, across: &str) {
+    let id = acknowledged["id"].as_str().unwrap();
+    let mut order = acknowledged.clone();
+    let explanation = order.as_object_mut().unwrap().remove("explanation");
+    assert_eq!(stored, &order, "order {id} changed across {across}");
+    let explanation = explanation.unwrap_or_else(|| panic!("order {id} was acknowledged without its explanation"));
+    let (status, kept) =
+        send(agent, "GET", &format!("{base}/v1/orders/{id}/explanation"), "demo-reader", None).unwrap();
+    assert_eq!(status, 200, "{kept}");
+    assert_eq!(kept["routings"][0]["lines"], explanation, "order {id}'s explanation was lost across {across}");
+}
+
 #[test]
 fn a_hard_kill_loses_no_acknowledged_reservation() {
     hard_kill(|_| Vec::new());
@@ -137,7 +152,9 @@ fn hard_kill(store: fn(&std::path::Path) -> Vec<String>) {
     // Four clients stream orders; each records what was acknowledged and what was in flight.
     let clients: Vec<_> = (0..4)
         .map(|client| {
-            let (orders, stop, url) = (Arc::clone(&orders), Arc::clone(&stop), format!("{base}/v1/orders"));
+            // Answers with their explanations: the test checks they were kept with the orders.
+            let (orders, stop, url) =
+                (Arc::clone(&orders), Arc::clone(&stop), format!("{base}/v1/orders?explain=true"));
             thread::spawn(move || {
                 let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).build();
                 let (mut acknowledged, mut unknown) = (Vec::new(), Vec::new());
@@ -180,7 +197,7 @@ fn hard_kill(store: fn(&std::path::Path) -> Vec<String>) {
         let id = order["id"].as_str().unwrap();
         let (status, stored) = send(&agent, "GET", &format!("{base}/v1/orders/{id}"), "demo-reader", None).unwrap();
         assert_eq!(status, 200, "acknowledged order {id} is lost");
-        assert_eq!(&stored, order, "order {id} changed across the crash");
+        assert_acknowledged_as_kept(&agent, &base, order, &stored, "the crash");
         holding.push(stored);
     }
     // Orders in flight at the kill are either wholly there or wholly absent.
@@ -263,7 +280,8 @@ fn failover(store: fn(&std::path::Path) -> Vec<String>) {
     for n in 0..40 {
         let order = json!({"id": format!("F-{n}"), "channel": "web", "ship_to": {"lat": 40.7, "lon": -74.0},
             "lines": [{"id": "1", "sku": format!("SKU-{:05}", 1 + n % 5), "qty": 1}]});
-        let (status, body) = send(&agent, "POST", &format!("{base}/v1/orders"), "demo-writer", Some(&order)).unwrap();
+        let (status, body) =
+            send(&agent, "POST", &format!("{base}/v1/orders?explain=true"), "demo-writer", Some(&order)).unwrap();
         assert!(status == 201 || status == 422, "{status}: {body}");
         if status == 201 {
             acknowledged.push(body);
@@ -285,7 +303,7 @@ fn failover(store: fn(&std::path::Path) -> Vec<String>) {
         let (status, stored) =
             send(&agent, "GET", &format!("{standby_base}/v1/orders/{id}"), "demo-reader", None).unwrap();
         assert_eq!(status, 200, "acknowledged order {id} is lost");
-        assert_eq!(&stored, order, "order {id} changed across the takeover");
+        assert_acknowledged_as_kept(&agent, &standby_base, order, &stored, "the takeover");
     }
     let next = json!({"id": "F-after", "channel": "web", "ship_to": {"lat": 40.7, "lon": -74.0},
         "lines": [{"id": "1", "sku": "SKU-00001", "qty": 1}]});

@@ -190,10 +190,15 @@ fn a_kit_that_cannot_ship_whole_is_left_out_whole_and_its_penalty_is_in_the_cost
     assert_eq!(reservation.units.len(), 1);
     assert_eq!(inventory.network_atp(catalog.sku_id("MUG").unwrap()), 1);
 
-    // The explanation covers every line of the order, the desk's too.
+    // The explanation covers every line of the order, the desk's too, and so does the one
+    // kept with a reserved decision (on the same stock: the cap's unit released again).
+    inventory.release(&reservation).unwrap();
     let (_, explanation) = router.explain(&expanded, &mut Workspace::default()).unwrap();
     assert_eq!(explanation.lines.len(), 3);
     assert_eq!(explanation.lines[0].unfilled, 2);
+    let (routed, kept) = router.route_reserve_and_explain(&expanded, &mut Workspace::default()).unwrap();
+    assert_eq!(routed.plan, *plan);
+    assert_eq!(kept.display(&catalog).to_string(), explanation.display(&catalog).to_string());
 }
 
 #[test]

@@ -133,6 +133,23 @@ order O-1 (policy reference v1)
 }
 
 #[test]
+fn a_reserved_decision_is_explained_as_a_dry_run_explains_it_on_the_stock_before() {
+    let (catalog, inventory) = network();
+    let policy = policy();
+    let config = RouterConfig::default();
+    let router = Router { catalog: &catalog, inventory: &inventory, policy: &policy, config: &config };
+    let order = order(&catalog, "O-1", &[("TEE", 2), ("SOLVENT", 1), ("MUG", 1)]);
+    let (dry_plan, dry) = router.explain(&order, &mut Workspace::default()).unwrap();
+    let (routed, explained) = router.route_reserve_and_explain(&order, &mut Workspace::default()).unwrap();
+    assert_eq!(routed.plan, dry_plan);
+    assert!(routed.reservation.is_some());
+    // The stock the decision saw (the mug's last unit at DC-CHI), not what is left after it.
+    assert_eq!(explained.lines[2].candidates[1].atp, 1);
+    assert_eq!(inventory.network_atp(catalog.sku_id("MUG").unwrap()), 0);
+    assert_eq!(explained.display(&catalog).to_string(), dry.display(&catalog).to_string());
+}
+
+#[test]
 fn capacity_used_by_earlier_orders_moves_later_orders_elsewhere() {
     let (mut catalog, inventory) = network();
     // Rebuild with a capacity of one shipment a day at the New Jersey DC.

@@ -6,8 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
 use super::dto::{
-    AtpChangesDto, AtpChangesQuery, AtpDto, Inbound, InboundBody, InboundList, LocationDto, Locations, ProductDto,
-    Products, ReceiveInboundBody, StockAdjustments, StockLevels,
+    AtpChangesDto, AtpChangesQuery, AtpDto, Inbound, InboundBody, InboundList, LocationDto, Locations, PostalPlace,
+    ProductDto, Products, ReceiveInboundBody, StockAdjustments, StockLevels,
 };
 use super::extract::{Auth, JsonBody, OptionalJsonBody, Reader, Writer};
 use super::{ApiError, ErrorBody, Shared, complete};
@@ -23,6 +23,37 @@ use crate::service::MAX_FEED_PAGE;
 pub(super) async fn list_locations(_: Auth<Reader>, State(s): State<Shared>) -> Json<Locations> {
     let catalog = s.catalog();
     Json(Locations { locations: catalog.locations().iter().map(|l| s.location_record(l).into()).collect() })
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/postal-codes/{country}/{code}",
+    tag = "catalog",
+    params(
+        ("country" = String, Path, description = "`US`"),
+        ("code" = String, Path, description = "a ZIP code: `19103` or `19103-1234`"),
+    ),
+    responses(
+        (status = 200, description = "where the postal code is: its centroid", body = PostalPlace),
+        (status = 404, description = "not a postal code the service knows", body = ErrorBody),
+    ),
+)]
+pub(super) async fn postal_code(
+    _: Auth<Reader>,
+    Path((country, code)): Path<(String, String)>,
+) -> Result<Json<PostalPlace>, ApiError> {
+    let place = crate::geo::locate(&country, &code).map_err(|error| {
+        let field = if matches!(error, crate::geo::GeoError::Country(_)) { "country" } else { "code" };
+        ApiError::not_found("unknown_postal_code", error.to_string()).at(field)
+    })?;
+    Ok(Json(PostalPlace {
+        country: "US".to_owned(),
+        postal_code: place.postal_code.to_owned(),
+        lat: place.lat,
+        lon: place.lon,
+        city: place.city.to_owned(),
+        state: place.state.to_owned(),
+    }))
 }
 
 #[utoipa::path(

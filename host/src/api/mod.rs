@@ -54,6 +54,7 @@ pub fn app(service: Shared) -> Router {
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(RequestBodyLimitLayer::new(upload_limit));
     let api = Router::new()
+        .route("/v1/postal-codes/{country}/{code}", get(catalog::postal_code))
         .route("/v1/locations", get(catalog::list_locations).post(catalog::upsert_locations))
         .route("/v1/locations/{id}", get(catalog::get_location).put(catalog::put_location))
         .route("/v1/products", get(catalog::list_products).post(catalog::upsert_products))
@@ -67,6 +68,7 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/orders", post(orders::create_order).get(orders::list_orders))
         .route("/v1/orders/route", post(orders::dry_run))
         .route("/v1/orders/{id}", get(orders::get_order).put(orders::change_order))
+        .route("/v1/orders/{id}/explanation", get(orders::explain_order))
         .route("/v1/orders/{id}/confirm", post(orders::confirm_order))
         .route("/v1/orders/{id}/cancel", post(orders::cancel_order))
         .route("/v1/orders/{id}/ship", post(orders::ship_order))
@@ -218,6 +220,7 @@ where
         description = "Distributed order management: routing, reservations, policies and plugins."
     ),
     paths(
+        catalog::postal_code,
         catalog::list_locations,
         catalog::get_location,
         catalog::upsert_locations,
@@ -237,6 +240,7 @@ where
         orders::list_orders,
         orders::create_order,
         orders::get_order,
+        orders::explain_order,
         orders::confirm_order,
         orders::cancel_order,
         orders::ship_order,

@@ -6,12 +6,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
 use super::dto::{
-    CancelBody, DryRun, FulfilmentEvent, OrderList, OrderRecord, OrderRequest, OrdersQuery, ReceiveBody, RecurringBody,
-    RecurringOrder, ReturnBody, ShipBody, wire,
+    CancelBody, CreateQuery, DryRun, FulfilmentEvent, OrderExplanation, OrderList, OrderRecord, OrderRequest,
+    OrdersQuery, ReceiveBody, RecurringBody, RecurringOrder, ReturnBody, ShipBody, wire,
 };
 use super::extract::{Auth, IdempotencyKey, JsonBody, OptionalJsonBody, Reader, Writer};
 use super::{ApiError, ErrorBody, Shared, complete};
-use crate::records::{ShipmentState, SubmittedOrder};
+use crate::records::{RoutingCause, RoutingRecord, ShipmentState, SubmittedOrder};
 use crate::service::{self, Created};
 use crate::store::OrderQuery;
 
@@ -35,7 +35,7 @@ pub(super) async fn dry_run(
     State(s): State<Shared>,
     JsonBody(order): JsonBody<OrderRequest>,
 ) -> Result<Json<DryRun>, ApiError> {
-    Ok(Json(s.dry_run(&order.into())?.into()))
+    Ok(Json(s.dry_run(&order.into_submitted("")?)?.into()))
 }
 
 #[utoipa::path(
@@ -44,6 +44,7 @@ pub(super) async fn dry_run(
     tag = "orders",
     request_body = OrderRequest,
     params(
+        CreateQuery,
         (
             "Idempotency-Key" = Option<wire::IdempotencyKey>,
             Header,
@@ -69,14 +70,34 @@ pub(super) async fn dry_run(
 pub(super) async fn create_order(
     _: Auth<Writer>,
     State(s): State<Shared>,
+    Query(query): Query<CreateQuery>,
     IdempotencyKey(key): IdempotencyKey,
     JsonBody(order): JsonBody<OrderRequest>,
 ) -> Result<(StatusCode, Json<OrderRecord>), ApiError> {
-    let submitted: SubmittedOrder = order.into();
-    Ok(match complete(async move { s.create_order(submitted, key).await }).await? {
-        Created::New(record) => (StatusCode::CREATED, Json(record.into())),
-        Created::Replayed(record) => (StatusCode::OK, Json(record.into())),
+    let submitted = order.into_submitted("")?;
+    let explain = query.explain.unwrap_or(false);
+    let service = s.clone();
+    Ok(match complete(async move { service.create_order(submitted, key).await }).await? {
+        Created::New(record, routing) => {
+            (StatusCode::CREATED, Json(explained(record, routing.filter(|_| explain).map(|r| *r))))
+        }
+        Created::Replayed(record) => {
+            // A retry that asks gets the first answer's explanation: that of the routing when
+            // the order was placed (kept in the store), if it was routed then.
+            let first = match explain {
+                true => s.routings(&record.id).await?.into_iter().next().filter(|r| r.cause == RoutingCause::Placed),
+                false => None,
+            };
+            (StatusCode::OK, Json(explained(record, first)))
+        }
     })
+}
+
+// An order's answer, with the explanation of its routing if given.
+fn explained(record: crate::records::OrderRecord, routing: Option<RoutingRecord>) -> OrderRecord {
+    let mut order: OrderRecord = record.into();
+    order.explanation = routing.map(|routing| routing.lines.into_iter().map(Into::into).collect());
+    order
 }
 
 #[utoipa::path(
@@ -98,7 +119,8 @@ pub(super) async fn change_order(
     Path(id): Path<String>,
     JsonBody(order): JsonBody<OrderRequest>,
 ) -> Result<Json<OrderRecord>, ApiError> {
-    let record = complete(async move { s.change_order(&id, order.into()).await }).await?;
+    let submitted = order.into_submitted("")?;
+    let record = complete(async move { s.change_order(&id, submitted).await }).await?;
     Ok(Json(record.into()))
 }
 
@@ -174,6 +196,29 @@ pub(super) async fn get_order(
     Path(id): Path<String>,
 ) -> Result<Json<OrderRecord>, ApiError> {
     Ok(Json(s.order(&id).await?.into()))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/orders/{id}/explanation",
+    tag = "orders",
+    params(("id" = String, Path)),
+    responses(
+        (
+            status = 200,
+            description = "why the order was routed as it was, every time it was",
+            body = OrderExplanation,
+        ),
+        (status = 404, body = ErrorBody),
+    ),
+)]
+pub(super) async fn explain_order(
+    _: Auth<Reader>,
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<OrderExplanation>, ApiError> {
+    let routings = s.routings(&id).await?;
+    Ok(Json(OrderExplanation { order_id: id, routings: routings.into_iter().map(Into::into).collect() }))
 }
 
 #[utoipa::path(
@@ -301,7 +346,7 @@ pub(super) async fn add_recurring(
         channel: body.order.channel.unwrap_or_else(|| "web".to_owned()),
         hold_until: None,
         requested_delivery: None,
-        ship_to: body.order.ship_to.into(),
+        ship_to: body.order.ship_to.resolve("order.")?,
         lines: body.order.lines.into_iter().map(Into::into).collect(),
     };
     let recurring =

@@ -185,7 +185,7 @@ pub(super) async fn try_policy(
     if body.source.len() > s.config().max_policy_bytes {
         return Err(policy_too_large(s.config().max_policy_bytes));
     }
-    let order = body.order.into();
+    let order = body.order.into_submitted("order.")?;
     let source = body.source.into_bytes();
     let trial = complete(async move { s.try_policy(source, &order).await }).await?;
     Ok(Json(trial.into()))

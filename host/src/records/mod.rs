@@ -6,6 +6,7 @@
 
 mod atp;
 mod catalog;
+mod explanation;
 mod inventory;
 mod order;
 mod plan;
@@ -16,6 +17,7 @@ mod webhooks;
 
 pub use atp::{AtpChange, LocationAtp};
 pub use catalog::{ComponentRecord, DowntimeRecord, LocationRecord, ProductRecord};
+pub use explanation::{CandidateState, ExplainedCandidate, ExplainedLine, RoutingCause, RoutingRecord};
 pub use inventory::{Backorder, BackorderStatus, Inbound};
 pub use order::{
     Event, EventKind, HeldShipment, HeldUnits, OrderRecord, OrderStatus, ShipTo, SubmittedLine, SubmittedOrder,

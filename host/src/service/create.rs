@@ -22,17 +22,33 @@ use dashmap::mapref::entry::Entry;
 use switchyard_engine::{Catalog, Order, Plan, Policy, Routed, Router, RouterConfig, Timestamp};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
-use super::commit::Rollback;
+use super::commit::{Rollback, body_of};
 use super::validate::{due_at, engine_order, routing_error};
 use super::{Service, ServiceError, WORKSPACE, event, held_shipments, held_units, now};
-use crate::records::{BackorderStatus, EventKind, OrderRecord, OrderStatus, PlanRecord, SubmittedOrder};
+use crate::records::{
+    BackorderStatus, EventKind, ExplainedLine, OrderRecord, OrderStatus, PlanRecord, RoutingCause, RoutingRecord,
+    SubmittedOrder,
+};
 use crate::registry::Binding;
+use crate::store::Change;
+
+// A routed order, and why (`None`: not kept).
+pub(super) struct Explained {
+    pub(super) routed: Routed,
+    pub(super) lines: Option<Vec<ExplainedLine>>,
+}
+
+/// The change that keeps `routing` of order `order_id` in the store.
+pub(super) fn explanation_change(order_id: &str, routing: &RoutingRecord) -> Result<Change, ServiceError> {
+    Ok(Change::Explanation { order_id: order_id.to_owned(), revision: routing.revision, body: body_of(routing)? })
+}
 
 /// What creating an order did.
 #[derive(Debug)]
 pub enum Created {
-    /// A new order.
-    New(OrderRecord),
+    /// A new order, and why it was routed as it was (none when it was scheduled, or
+    /// `keep_explanations` is off).
+    New(OrderRecord, Option<Box<RoutingRecord>>),
     /// The same order was created before: its current state.
     Replayed(OrderRecord),
 }
@@ -76,19 +92,22 @@ impl Service {
             self.commit_order(None, record, Vec::new()).await?;
             rollback.disarm();
             self.notify_created(record);
-            return Ok(Created::New(record.clone()));
+            return Ok(Created::New(record.clone(), None));
         }
         let pending = record.clone();
         let mut catalog = catalog;
+        let mut routing_record = None;
         for attempt in 1.. {
             let binding = self.binding_for(&catalog, &order)?;
             let mut routing = Rollback::new();
             let routed = self.route_new(&catalog, &binding, &order, &mut routing);
             let routed = routed.inspect_err(|_| self.metrics.order("failed"))?;
-            let inbound_changes = self.record_routed(record, &catalog, &binding, &order, routed, at, &mut routing);
-            match self.commit_order(None, record, inbound_changes).await {
+            let (changes, explained) =
+                self.record_routed(record, &catalog, &binding, &order, routed, at, RoutingCause::Placed, &mut routing)?;
+            match self.commit_order(None, record, changes).await {
                 Ok(()) => {
                     routing.disarm();
+                    routing_record = explained;
                     break;
                 }
                 // Another instance sharing the store took units this one believed free: learn
@@ -114,7 +133,7 @@ impl Service {
             self.uncount_preorders(&self.unreleased_units(&record.request, at));
         }
         self.notify_created(record);
-        Ok(Created::New(record.clone()))
+        Ok(Created::New(record.clone(), routing_record.map(Box::new)))
     }
 
     // Step 1: validates the order, claims its idempotency key and its id, counts its
@@ -238,15 +257,16 @@ impl Service {
         })
     }
 
-    // Step 3: plans and reserves `order`; a shadow run of its group plans it first, on the
-    // same stock. The reservation is released if a later step fails.
+    // Step 3: plans and reserves `order` (and explains the decision, unless
+    // `keep_explanations` is off); a shadow run of its group plans it first, on the same stock.
+    // The reservation is released if a later step fails.
     pub(super) fn route_new<'a>(
         &'a self,
         catalog: &Catalog,
         binding: &Binding,
         order: &Order,
         rollback: &mut Rollback<'a>,
-    ) -> Result<Routed, ServiceError> {
+    ) -> Result<Explained, ServiceError> {
         let policy = &binding.policy;
         let shadowed = self.shadows.get(&binding.record.group).map(|s| Arc::clone(s.value())).map(|shadow| {
             let plan_with = |policy: &dyn Policy, config: &RouterConfig| {
@@ -259,9 +279,9 @@ impl Service {
         });
         let started = Instant::now();
         let router = Router { catalog, inventory: &self.inventory, policy: &**policy, config: &self.router_config };
-        let routed = WORKSPACE.with(|w| router.route_and_reserve(order, &mut w.borrow_mut()));
+        let routed = self.reserve(&router, order);
         self.metrics.routing.observe(started.elapsed().as_secs_f64());
-        let routed = routed.map_err(routing_error)?;
+        let (routed, explanation) = routed.map_err(routing_error)?;
         if let Some(reservation) = routed.reservation.clone() {
             rollback.on_failure(move || {
                 if let Err(error) = self.inventory.release(&reservation) {
@@ -279,11 +299,30 @@ impl Service {
                 greedy_plan.as_ref(),
             );
         }
-        Ok(routed)
+        let lines = explanation.map(|explanation| ExplainedLine::from_engine(&explanation, catalog));
+        Ok(Explained { routed, lines })
     }
 
-    // Step 4: the plan, what it holds and its backorders, on the record. Returns the inbound
-    // records whose promised units changed.
+    // Routes and reserves `order` with `router`, and explains the decision unless
+    // `keep_explanations` is off.
+    pub(super) fn reserve(
+        &self,
+        router: &Router,
+        order: &Order,
+    ) -> Result<(Routed, Option<switchyard_engine::Explanation>), switchyard_engine::RoutingError> {
+        WORKSPACE.with(|w| {
+            let workspace = &mut w.borrow_mut();
+            if self.config.keep_explanations {
+                router.route_reserve_and_explain(order, workspace).map(|(routed, why)| (routed, Some(why)))
+            } else {
+                router.route_and_reserve(order, workspace).map(|routed| (routed, None))
+            }
+        })
+    }
+
+    // Step 4: the plan, what it holds and its backorders, on the record. Returns the changes to
+    // commit with it (the inbound records whose promised units changed, the explanation kept)
+    // and the explanation.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn record_routed<'a>(
         &'a self,
@@ -291,10 +330,22 @@ impl Service {
         catalog: &Catalog,
         binding: &Binding,
         order: &Order,
-        routed: Routed,
+        explained: Explained,
         at: Timestamp,
+        cause: RoutingCause,
         rollback: &mut Rollback<'a>,
-    ) -> Vec<crate::store::Change> {
+    ) -> Result<(Vec<Change>, Option<RoutingRecord>), ServiceError> {
+        let Explained { routed, lines } = explained;
+        // Encoded first: nothing below may fail once memory changes.
+        let routing = lines.map(|lines| RoutingRecord {
+            // The revision the commit gives the record (one past the one it has).
+            revision: record.revision + 1,
+            at: at.to_string(),
+            cause,
+            policy_version: binding.record.version.clone(),
+            lines,
+        });
+        let kept = routing.as_ref().map(|routing| explanation_change(&record.id, routing)).transpose()?;
         record.binding_group = binding.record.group.clone();
         record.policy_version = binding.record.version.clone();
         record.fallback_version = binding.record.fallback.clone();
@@ -318,7 +369,9 @@ impl Service {
                 .join(", ");
             record.history.push(event(at, EventKind::Backordered, detail));
         }
-        inbound_changes
+        let mut changes = inbound_changes;
+        changes.extend(kept);
+        Ok((changes, routing))
     }
 
     /// Records a routing outcome on an order: reserved (with its expiry) or rejected.

@@ -6,10 +6,14 @@ use std::fmt::Write as _;
 
 use switchyard_engine::{ExcludingPolicy, InventoryError, Order, OrderLine, Router};
 
+use super::create::explanation_change;
 use super::limits;
 use super::validate::{engine_order, routing_error};
-use super::{Service, ServiceError, WORKSPACE, event_with_reason, held_shipments, held_units, now, reservation_of};
-use crate::records::{BindingRecord, EventKind, HeldUnits, OrderRecord, OrderStatus, PlanRecord, ShipmentState};
+use super::{Service, ServiceError, event_with_reason, held_shipments, held_units, now, reservation_of};
+use crate::records::{
+    BindingRecord, EventKind, ExplainedLine, HeldUnits, OrderRecord, OrderStatus, PlanRecord, RoutingCause,
+    RoutingRecord, ShipmentState,
+};
 use crate::registry::Binding;
 use crate::store::Change;
 
@@ -261,11 +265,32 @@ impl Service {
         self.inventory.release(&released).map_err(|e| ServiceError::internal(e.to_string()))?;
         let router =
             Router { catalog: &catalog, inventory: &self.inventory, policy: &policy, config: &self.router_config };
-        let routed = match WORKSPACE.with(|w| router.route_and_reserve(&remainder, &mut w.borrow_mut())) {
+        let (routed, why) = match self.reserve(&router, &remainder) {
             Ok(routed) => routed,
             Err(error) => {
                 self.inventory.restore(&released, true).ok();
                 return Err(routing_error(error));
+            }
+        };
+        let undo = |routed: &switchyard_engine::Routed| {
+            if let Some(reservation) = &routed.reservation {
+                self.inventory.release(reservation).ok();
+            }
+            self.inventory.restore(&released, true).ok();
+        };
+        // Why the units went where they did, kept with the revision this change writes.
+        let routing = why.map(|why| RoutingRecord {
+            revision: record.revision + 1,
+            at: at.to_string(),
+            cause: RoutingCause::Rerouted,
+            policy_version: record.policy_version.clone(),
+            lines: ExplainedLine::from_engine(&why, &catalog),
+        });
+        let kept = match routing.as_ref().map(|routing| explanation_change(id, routing)).transpose() {
+            Ok(kept) => kept,
+            Err(error) => {
+                undo(&routed);
+                return Err(error);
             }
         };
         let rerouted = PlanRecord::from_engine(&routed.plan, &remainder, &catalog, &self.config.currency);
@@ -304,11 +329,8 @@ impl Service {
             next.status = OrderStatus::Rejected;
             next.expires_at = None;
         }
-        if let Err(error) = self.commit_order(Some(&*record), &mut next, Vec::new()).await {
-            if let Some(reservation) = &routed.reservation {
-                self.inventory.release(reservation).ok();
-            }
-            self.inventory.restore(&released, true).ok();
+        if let Err(error) = self.commit_order(Some(&*record), &mut next, kept.into_iter().collect()).await {
+            undo(&routed);
             return Err(error);
         }
         *record = next;

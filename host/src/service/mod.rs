@@ -67,7 +67,7 @@ pub use catalog::{Atp, PositionView, StockAdjustment, StockLevel};
 pub use create::Created;
 pub use fulfilment::FulfilmentEvent;
 pub use inbound::InboundRequest;
-pub use orders::{DryRun, ExplainedCandidate, ExplainedLine, OrderPage};
+pub use orders::{DryRun, OrderPage};
 pub use policies::PolicyTrial;
 pub use recurring_orders::Interval;
 pub use state::{PositionState, StateView};

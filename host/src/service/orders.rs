@@ -12,7 +12,10 @@ use tokio::sync::Mutex as AsyncMutex;
 use super::commit::Rollback;
 use super::validate::{due_at, engine_order, routing_error};
 use super::{Service, ServiceError, WORKSPACE, event, now, pop_due, reservation_of_order};
-use crate::records::{BackorderStatus, EventKind, OrderRecord, OrderStatus, PlanRecord, SubmittedOrder};
+use crate::records::{
+    BackorderStatus, EventKind, ExplainedLine, OrderRecord, OrderStatus, PlanRecord, RoutingCause, RoutingRecord,
+    SubmittedOrder,
+};
 
 /// The result of a dry run.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,109 +35,6 @@ pub struct OrderPage {
     pub orders: Vec<OrderRecord>,
     /// Where the next page begins (`(placed, id)` of the last order here); `None`: no more.
     pub next: Option<(i64, String)>,
-}
-
-/// One line of an order, and what became of every location holding its SKU.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ExplainedLine {
-    /// The line's id.
-    pub line_id: String,
-    /// Its SKU.
-    pub sku: String,
-    /// Units ordered.
-    pub qty: u32,
-    /// Units left unfilled.
-    pub unfilled: u32,
-    /// Every location holding the SKU, in the order the engine found them.
-    pub candidates: Vec<ExplainedCandidate>,
-}
-
-/// One candidate location of a line. Amounts are rounded to the cent, distances to 0.1 km.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ExplainedCandidate {
-    /// The location.
-    pub location: String,
-    /// Distance to the ship-to, km.
-    pub distance_km: f64,
-    /// Available to promise there when the order was routed.
-    pub atp: u32,
-    /// `chosen`, `beaten` (allowed and priced, the plan is cheaper without it), `excluded`
-    /// (by a policy rule), `blocked` (downtime, capacity) or `no_stock`.
-    pub status: &'static str,
-    /// Chosen: the units shipped from here.
-    pub qty: Option<u32>,
-    /// Chosen or beaten: cost per unit from here.
-    pub unit_cost: Option<f64>,
-    /// Chosen or beaten: cost of a shipment from here.
-    pub shipment_cost: Option<f64>,
-    /// Excluded: the policy rule's name.
-    pub rule: Option<String>,
-    /// Blocked: the engine's reason.
-    pub reason: Option<String>,
-    /// Beaten: the locations that ship the line instead (empty: it is left unfilled).
-    pub beaten_by: Vec<String>,
-}
-
-/// The engine's explanation as data, in merchant ids.
-pub(super) fn explained_lines(
-    explanation: &switchyard_engine::Explanation,
-    catalog: &switchyard_engine::Catalog,
-) -> Vec<ExplainedLine> {
-    use switchyard_engine::CandidateStatus;
-    let money = crate::records::to_the_cent;
-    let id = |location: switchyard_engine::LocationId| catalog.location(location).id.clone();
-    explanation
-        .lines
-        .iter()
-        .map(|line| ExplainedLine {
-            line_id: line.line_id.clone(),
-            sku: line.sku.clone(),
-            qty: line.qty,
-            unfilled: line.unfilled,
-            candidates: line
-                .candidates
-                .iter()
-                .map(|candidate| {
-                    let mut explained = ExplainedCandidate {
-                        location: id(candidate.location),
-                        distance_km: (candidate.distance_km * 10.0).round() / 10.0,
-                        atp: candidate.atp,
-                        status: "",
-                        qty: None,
-                        unit_cost: None,
-                        shipment_cost: None,
-                        rule: None,
-                        reason: None,
-                        beaten_by: Vec::new(),
-                    };
-                    match &candidate.status {
-                        CandidateStatus::Blocked { reason } => {
-                            explained.status = "blocked";
-                            explained.reason = Some(reason.to_string());
-                        }
-                        CandidateStatus::Excluded { rule } => {
-                            explained.status = "excluded";
-                            explained.rule = Some(rule.to_string());
-                        }
-                        CandidateStatus::NoStock => explained.status = "no_stock",
-                        CandidateStatus::Chosen { qty, unit_cost, shipment_cost } => {
-                            explained.status = "chosen";
-                            explained.qty = Some(*qty);
-                            explained.unit_cost = Some(money(*unit_cost));
-                            explained.shipment_cost = Some(money(*shipment_cost));
-                        }
-                        CandidateStatus::Beaten { unit_cost, shipment_cost, by } => {
-                            explained.status = "beaten";
-                            explained.unit_cost = Some(money(*unit_cost));
-                            explained.shipment_cost = Some(money(*shipment_cost));
-                            explained.beaten_by = by.iter().map(|l| id(*l)).collect();
-                        }
-                    }
-                    explained
-                })
-                .collect(),
-        })
-        .collect()
 }
 
 fn wrong_state(id: &str, status: OrderStatus, wanted: &str) -> ServiceError {
@@ -174,7 +74,7 @@ impl Service {
         Ok(DryRun {
             plan: PlanRecord::from_engine(&plan, &order, &catalog, &self.config.currency),
             explanation: explanation.display(&catalog).to_string(),
-            lines: explained_lines(&explanation, &catalog),
+            lines: ExplainedLine::from_engine(&explanation, &catalog),
         })
     }
 
@@ -251,11 +151,14 @@ impl Service {
         let routed = engine_order(&catalog, &submitted, at).and_then(|order| {
             let binding = self.binding_for(&catalog, &order)?;
             let routed = self.route_new(&catalog, &binding, &order, &mut rollback)?;
-            Ok(self.record_routed(&mut next, &catalog, &binding, &order, routed, at, &mut rollback))
+            self.record_routed(&mut next, &catalog, &binding, &order, routed, at, RoutingCause::Due, &mut rollback)
         });
         let inbound_changes = match routed {
-            Ok(changes) => changes,
+            Ok((changes, _)) => changes,
             Err(error) => {
+                // Whatever routing reserved before the step that failed is released.
+                drop(std::mem::replace(&mut rollback, Rollback::new()));
+                next = record.clone();
                 next.status = OrderStatus::Rejected;
                 next.due_at = None;
                 let detail = format!("could not be routed when due: {}", error.message());
@@ -314,6 +217,22 @@ impl Service {
             return Err(ServiceError::not_found("unknown_order", format!("no order `{id}`")));
         }
         Ok(record.clone())
+    }
+
+    /// Why order `id` was routed as it was, every time it was (oldest first), from the store.
+    /// A kept explanation this build cannot read is left out (and logged).
+    pub async fn routings(&self, id: &str) -> Result<Vec<RoutingRecord>, ServiceError> {
+        // An unknown order is not found, as everywhere else.
+        self.order(id).await?;
+        let bodies = self.store.routings(id).await?;
+        Ok(bodies
+            .iter()
+            .filter_map(|body| {
+                serde_json::from_str(body)
+                    .inspect_err(|error| tracing::error!(order = id, %error, "a kept explanation cannot be read"))
+                    .ok()
+            })
+            .collect())
     }
 
     /// Order `id`'s slot: from memory, else (a closed order memory let go of) read from the

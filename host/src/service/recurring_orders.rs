@@ -215,7 +215,7 @@ impl Service {
             let mut submitted = next.template.clone();
             submitted.id = order_id.clone();
             let detail = match self.create_order(submitted, None).await {
-                Ok(Created::New(record) | Created::Replayed(record)) => {
+                Ok(Created::New(record, _) | Created::Replayed(record)) => {
                     created += 1;
                     let unfilled = record.plan.as_ref().map_or(0, |p| p.unfilled_units());
                     match (record.status, unfilled) {

@@ -87,6 +87,9 @@ pub enum Change {
     /// Change the units of `sku` ordered before its release by `delta` (open orders placed
     /// before it). Like `Reserve`: PostgreSQL keeps the count and refuses one past `cap`.
     Preorder { sku: String, delta: i64, cap: Option<u32> },
+    /// Keep why order `order_id` was routed as it was at its revision `revision`
+    /// (`RoutingRecord`). Only the store keeps it: memory never reads it back.
+    Explanation { order_id: String, revision: u64, body: String },
 }
 
 /// A stored order: `(id, idempotency_key, body)`.
@@ -255,6 +258,9 @@ pub trait Store: Send + Sync {
     /// The orders `query` selects, newest placed first (ties by id, descending): every order
     /// the store holds, open and closed, whichever instance placed it.
     fn list_orders(&self, query: OrderQuery) -> StoreFuture<'_, Vec<ListedOrder>>;
+
+    /// Why order `order_id` was routed as it was: its `RoutingRecord` bodies, oldest first.
+    fn routings(&self, order_id: &str) -> StoreFuture<'_, Vec<String>>;
 
     /// Every order, in first-insert order (to compare a running service with its store).
     fn all_orders(&self) -> StoreFuture<'_, Vec<StoredOrder>>;

@@ -320,6 +320,16 @@ impl Store for PgStore {
         })
     }
 
+    fn routings(&self, order_id: &str) -> StoreFuture<'_, Vec<String>> {
+        let order_id = order_id.to_owned();
+        Box::pin(async move {
+            Ok(sqlx::query_scalar("SELECT body FROM explanations WHERE order_id = $1 ORDER BY revision")
+                .bind(order_id)
+                .fetch_all(&self.pool)
+                .await?)
+        })
+    }
+
     fn order_for_key(&self, key: &str) -> StoreFuture<'_, Option<String>> {
         let key = key.to_owned();
         Box::pin(async move {
@@ -696,8 +706,12 @@ async fn commit_all(pool: &PgPool, epoch: i64, origin: Option<&str>, changes: &[
     let mut shipments = Shipments::new();
     let mut promises = Counts::new();
     let mut preorders = Counts::new();
+    let mut explanations = Vec::new();
     for change in changes {
         match change {
+            Change::Explanation { order_id, revision, body } => {
+                explanations.push((order_id.as_str(), i64::try_from(*revision).unwrap_or(i64::MAX), body.as_str()));
+            }
             Change::Promise { inbound, delta } => add_count(&mut promises, inbound, *delta, None),
             Change::Preorder { sku, delta, cap } => add_count(&mut preorders, sku, *delta, *cap),
             Change::Inbound { .. } => write_inbound(&mut tx, change).await?,
@@ -721,6 +735,7 @@ async fn commit_all(pool: &PgPool, epoch: i64, origin: Option<&str>, changes: &[
     write_shipments(&mut tx, shipments).await?;
     write_promises(&mut tx, promises).await?;
     write_preorders(&mut tx, preorders).await?;
+    write_explanations(&mut tx, &explanations).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -843,6 +858,31 @@ async fn write_promises(tx: &mut Transaction<'static, Postgres>, promises: Count
             )));
         }
     }
+    Ok(())
+}
+
+// Every routing explanation of a batch in one statement (a few kilobytes each: a round trip
+// apiece would cost more than the orders they explain).
+async fn write_explanations(
+    tx: &mut Transaction<'static, Postgres>,
+    explanations: &[(&str, i64, &str)],
+) -> Result<(), StoreError> {
+    if explanations.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = explanations.iter().map(|e| e.0).collect();
+    let revisions: Vec<i64> = explanations.iter().map(|e| e.1).collect();
+    let bodies: Vec<&str> = explanations.iter().map(|e| e.2).collect();
+    sqlx::query(
+        "INSERT INTO explanations (order_id, revision, body)
+         SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::TEXT[])
+         ON CONFLICT (order_id, revision) DO UPDATE SET body = excluded.body",
+    )
+    .bind(ids)
+    .bind(revisions)
+    .bind(bodies)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -1130,6 +1170,8 @@ async fn apply(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Resu
         Change::Shipments { .. } => Ok(()),
         // Written by `write_order` and `write_recurring`.
         Change::Order { .. } | Change::Recurring { .. } => Ok(()),
+        // Written together by `write_explanations`.
+        Change::Explanation { .. } => Ok(()),
         Change::PolicyVersion { version, name, kind, source, meta } => sqlx::query(
             "INSERT INTO policy_versions (version, name, kind, source, meta) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (version) DO NOTHING",

@@ -39,7 +39,7 @@ pub struct SqliteStore {
 /// The schema as numbered migrations, applied in order when a store is opened; SQLite's
 /// `user_version` counts those applied (rusqlite_migration). A migration that has shipped is
 /// never edited: a change of schema is a new one at the end.
-const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2, SCHEMA_3];
+const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4];
 
 /// The schema version this build writes: the number of its migrations.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
@@ -85,6 +85,14 @@ UPDATE orders SET placed = COALESCE(CAST(strftime('%s', json_extract(body, '$.hi
   WHERE json_valid(body) AND json_type(body, '$.history[0].at') = 'text';
 CREATE INDEX orders_placed ON orders (placed, id);
 CREATE INDEX orders_status_placed ON orders (status, placed, id);
+";
+
+// 4 (2026-12): why each order was routed as it was, one row per routing (`RoutingRecord`),
+// read only when asked for.
+const SCHEMA_4: &str = "
+CREATE TABLE explanations (
+    order_id TEXT NOT NULL, revision INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (order_id, revision)
+) WITHOUT ROWID;
 ";
 
 impl SqliteStore {
@@ -153,6 +161,16 @@ impl Store for SqliteStore {
             })
             .map_err(StoreError::from);
         Box::pin(async move { listed })
+    }
+
+    fn routings(&self, order_id: &str) -> StoreFuture<'_, Vec<String>> {
+        let found = self
+            .reader
+            .lock()
+            .prepare_cached("SELECT body FROM explanations WHERE order_id = ?1 ORDER BY revision")
+            .and_then(|mut statement| statement.query_map([order_id], |row| row.get(0))?.collect())
+            .map_err(StoreError::from);
+        Box::pin(async move { found })
     }
 
     fn order_for_key(&self, key: &str) -> StoreFuture<'_, Option<String>> {
@@ -379,6 +397,11 @@ fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error
                  ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body,
                      keep_until = excluded.keep_until, placed = excluded.placed",
             params![id, idempotency_key, status, body, keep_until, placed],
+        ),
+        Change::Explanation { order_id, revision, body } => connection.execute(
+            "INSERT INTO explanations (order_id, revision, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(order_id, revision) DO UPDATE SET body = excluded.body",
+            params![order_id, *revision as i64, body],
         ),
         Change::PolicyVersion { version, name, kind, source, meta } => connection.execute(
             "INSERT OR IGNORE INTO policy_versions (version, name, kind, source, meta) VALUES (?1, ?2, ?3, ?4, ?5)",

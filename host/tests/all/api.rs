@@ -711,6 +711,180 @@ async fn a_location_that_rejects_a_shipment_gets_it_routed_elsewhere() {
 }
 
 #[tokio::test]
+async fn every_routing_of_an_order_is_explained_and_kept_in_the_store() {
+    let (dir, service, app) = seeded(900).await;
+    let created = post(&app, "/v1/orders?explain=true", WRITER, &order("w-1", "SKU-A", 2)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    // The answer that placed it says why, as asked: DC-EAST (near Philadelphia) chosen with
+    // the stock it had before this order took two units; DC-WEST priced and beaten by it.
+    let line = &created.body["explanation"][0];
+    assert_eq!((line["line_id"].as_str(), line["qty"].as_u64()), (Some("1"), Some(2)), "{}", created.body);
+    let candidate = |line: &serde_json::Value, location: &str| {
+        line["candidates"].as_array().unwrap().iter().find(|c| c["location"] == location).cloned().unwrap()
+    };
+    let east = candidate(line, "DC-EAST");
+    assert_eq!(
+        (east["status"].as_str(), east["qty"].as_u64(), east["atp"].as_u64()),
+        (Some("chosen"), Some(2), Some(5))
+    );
+    let west = candidate(line, "DC-WEST");
+    assert_eq!((west["status"].as_str(), &west["beaten_by"]), (Some("beaten"), &json!(["DC-EAST"])));
+    assert!(west["distance_km"].as_f64().unwrap() > east["distance_km"].as_f64().unwrap());
+    // The same, kept: a retry of the request gets the same answer (its explanation read from
+    // the store), or without it when it does not ask; a read of the order does not carry it;
+    // the explanation resource does.
+    let replay = post(&app, "/v1/orders?explain=true", WRITER, &order("w-1", "SKU-A", 2)).await;
+    assert_eq!((replay.status, &replay.body), (StatusCode::OK, &created.body));
+    let plain = post(&app, "/v1/orders", WRITER, &order("w-1", "SKU-A", 2)).await;
+    assert!(plain.body.get("explanation").is_none());
+    assert_eq!(plain.body["id"], "w-1");
+    let bad = post(&app, "/v1/orders?explain=maybe", WRITER, &order("w-1", "SKU-A", 2)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(get(&app, "/v1/orders/w-1", READER).await.body.get("explanation").is_none());
+    let kept = get(&app, "/v1/orders/w-1/explanation", READER).await;
+    assert_eq!(kept.status, StatusCode::OK, "{}", kept.body);
+    assert_eq!(kept.body["order_id"], "w-1");
+    let routings = kept.body["routings"].as_array().unwrap();
+    assert_eq!(routings.len(), 1);
+    assert_eq!((routings[0]["cause"].as_str(), routings[0]["revision"].as_u64()), (Some("placed"), Some(1)));
+    assert_eq!(routings[0]["policy_version"], created.body["policy_version"]);
+    assert_eq!(routings[0]["lines"], created.body["explanation"]);
+
+    // DC-EAST rejects its shipment: the re-routing is explained too, DC-EAST excluded.
+    let rejected =
+        post(&app, "/v1/orders/w-1/events", WRITER, &json!({"event": "rejected", "location": "DC-EAST"})).await;
+    assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
+    let kept = get(&app, "/v1/orders/w-1/explanation", READER).await.body;
+    let routings = kept["routings"].as_array().unwrap();
+    assert_eq!(routings.len(), 2, "{kept}");
+    assert_eq!((routings[1]["cause"].as_str(), routings[1]["revision"].as_u64()), (Some("rerouted"), Some(2)));
+    let line = &routings[1]["lines"][0];
+    let east = candidate(line, "DC-EAST");
+    assert_eq!(east["status"], "excluded", "{line}");
+    assert!(east["rule"].as_str().unwrap().contains("rejected"), "{east}");
+    assert_eq!((candidate(line, "DC-WEST")["status"].as_str()), Some("chosen"));
+
+    // A scheduled order has no routing yet; an unknown one is not found; a reader may look.
+    let mut held = order("w-2", "SKU-A", 1);
+    held["hold_until"] = json!(in_seconds(3600));
+    assert_eq!(post(&app, "/v1/orders", WRITER, &held).await.body["status"], "scheduled");
+    let none = get(&app, "/v1/orders/w-2/explanation", READER).await;
+    assert_eq!((none.status, &none.body["routings"]), (StatusCode::OK, &json!([])));
+    let unknown = get(&app, "/v1/orders/nope/explanation", READER).await;
+    assert_eq!(
+        (unknown.status, unknown.body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("unknown_order"))
+    );
+    let anonymous = call(&app, Method::GET, "/v1/orders/w-1/explanation", None, Body::empty()).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
+    // What the store keeps survives a restart.
+    let before = get(&app, "/v1/orders/w-1/explanation", READER).await.body;
+    assert_restart_matches(dir.path(), &service).await;
+    drop((app, service));
+    let service = Service::open(config(dir.path(), 900)).await.unwrap();
+    let app = switchyard_host::app(Arc::clone(&service));
+    assert_eq!(get(&app, "/v1/orders/w-1/explanation", READER).await.body, before);
+}
+
+#[tokio::test]
+async fn a_ship_to_may_be_a_us_postal_code_instead_of_coordinates() {
+    let (_dir, _service, app) = seeded(900).await;
+    let place = get(&app, "/v1/postal-codes/US/19103-1234", READER).await;
+    assert_eq!(place.status, StatusCode::OK, "{}", place.body);
+    assert_eq!(
+        (place.body["postal_code"].as_str(), place.body["city"].as_str()),
+        (Some("19103"), Some("Philadelphia"))
+    );
+    assert_eq!(place.body["state"], "PA");
+    for (uri, field) in [
+        ("/v1/postal-codes/US/00000", "code"),
+        ("/v1/postal-codes/US/1910", "code"),
+        ("/v1/postal-codes/DE/10115", "country"),
+    ] {
+        let unknown = get(&app, uri, READER).await;
+        assert_eq!(
+            (unknown.status, unknown.body["error"]["code"].as_str(), unknown.body["error"]["field"].as_str()),
+            (StatusCode::NOT_FOUND, Some("unknown_postal_code"), Some(field)),
+            "{uri}: {}",
+            unknown.body
+        );
+    }
+    let anonymous = call(&app, Method::GET, "/v1/postal-codes/US/19103", None, Body::empty()).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
+    // An order to a postal code: routed to its centroid, which the order keeps.
+    let mut by_code = order("z-1", "SKU-A", 1);
+    by_code["ship_to"] = json!({"postal_code": "19103", "country": "US"});
+    let created = post(&app, "/v1/orders", WRITER, &by_code).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["plan"]["shipments"][0]["location"], "DC-EAST");
+    let ship_to = &created.body["request"]["ship_to"];
+    assert!((ship_to["lat"].as_f64().unwrap() - 39.95).abs() < 0.05, "{ship_to}");
+    assert_eq!(ship_to["postal_code"], "19103");
+    // The same request again is the same order.
+    assert_eq!(post(&app, "/v1/orders", WRITER, &by_code).await.status, StatusCode::OK);
+    // A dry run and a policy trial take one too.
+    let dry = post(
+        &app,
+        "/v1/orders/route",
+        READER,
+        &json!({"id": "z-2", "ship_to": {"postal_code": "90012"}, "lines": [{"id": "1", "sku": "SKU-A", "qty": 1}]}),
+    )
+    .await;
+    assert_eq!(dry.body["plan"]["shipments"][0]["location"], "DC-WEST", "{}", dry.body);
+
+    // What cannot be placed is refused, naming the field; nothing is created.
+    let refused = |ship_to: serde_json::Value, field: &'static str| {
+        let app = app.clone();
+        async move {
+            let mut bad = order("z-bad", "SKU-A", 1);
+            bad["ship_to"] = ship_to.clone();
+            let reply = post(&app, "/v1/orders", WRITER, &bad).await;
+            assert_eq!(
+                (reply.status, reply.body["error"]["field"].as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+                "{ship_to}: {}",
+                reply.body
+            );
+        }
+    };
+    refused(json!({"postal_code": "00000", "country": "US"}), "ship_to.postal_code").await;
+    refused(json!({"postal_code": "not a zip"}), "ship_to.postal_code").await;
+    refused(json!({"postal_code": "10115", "country": "DE"}), "ship_to.country").await;
+    refused(json!({}), "ship_to.postal_code").await;
+    refused(json!({"lat": 39.9}), "ship_to.lon").await;
+    refused(json!({"lon": -75.1, "postal_code": "19103"}), "ship_to.lat").await;
+    assert_eq!(get(&app, "/v1/orders/z-bad", READER).await.status, StatusCode::NOT_FOUND);
+    let recurring = post(&app, "/v1/recurring-orders", WRITER, &json!({"id": "r", "every": "weekly", "order": {"ship_to": {"postal_code": "00000"}, "lines": [{"id": "1", "sku": "SKU-A", "qty": 1}]}})).await;
+    assert_eq!(
+        (recurring.status, recurring.body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("order.ship_to.postal_code"))
+    );
+    let trial = post(&app, "/v1/policies/try", READER, &json!({"source": REFERENCE, "order": {"id": "t", "ship_to": {"postal_code": "0"}, "lines": [{"id": "1", "sku": "SKU-A", "qty": 1}]}})).await;
+    assert_eq!(
+        (trial.status, trial.body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("order.ship_to.postal_code"))
+    );
+}
+
+#[tokio::test]
+async fn a_service_that_keeps_no_explanations_routes_without_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::open(Config { keep_explanations: false, ..config(dir.path(), 900) }).await.unwrap();
+    seed(&service).await;
+    let app = switchyard_host::app(Arc::clone(&service));
+    let created = post(&app, "/v1/orders?explain=true", WRITER, &order("n-1", "SKU-A", 2)).await;
+    assert_eq!(created.body["status"], "reserved", "{}", created.body);
+    assert!(created.body.get("explanation").is_none());
+    let kept = get(&app, "/v1/orders/n-1/explanation", READER).await;
+    assert_eq!((kept.status, &kept.body["routings"]), (StatusCode::OK, &json!([])));
+    // A dry run still explains.
+    let dry = post(&app, "/v1/orders/route", READER, &order("n-2", "SKU-A", 1)).await;
+    assert_eq!(dry.body["lines"][0]["candidates"].as_array().map(Vec::len), Some(2), "{}", dry.body);
+}
+
+#[tokio::test]
 async fn a_rejection_with_no_other_location_leaves_the_units_unfilled() {
     let (dir, service, app) = seeded(900).await;
     post(&app, "/v1/orders", WRITER, &order("f-2", "SKU-B", 1)).await;
@@ -863,6 +1037,11 @@ async fn a_held_order_is_routed_when_due_and_may_change_until_then() {
     let timeline: Vec<&str> =
         routed["history"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
     assert_eq!(timeline, ["scheduled", "changed", "reserved"]);
+    // Routed when due, and why is kept as for an order routed when placed.
+    let why = get(&app, "/v1/orders/h-1/explanation", READER).await.body;
+    assert_eq!(why["routings"].as_array().unwrap().len(), 1, "{why}");
+    assert_eq!(why["routings"][0]["cause"], "due");
+    assert_eq!(why["routings"][0]["lines"][0]["qty"], 3);
     assert_eq!(atp(&app, "SKU-A").await, 7);
     let too_late = call(&app, Method::PUT, "/v1/orders/h-1", Some(WRITER), held.to_string()).await;
     assert_eq!(

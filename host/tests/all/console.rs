@@ -3,7 +3,8 @@
 //! It signs in with the keyboard, types a policy with a mistake and sees the diagnostic at
 //! its line, fixes it, routes a sample order and reads the chosen and the excluded location
 //! from the explanation table and the map, saves and activates the version and sees the
-//! binding change through the API, rejects a shipment of an order, and looks at stock. On
+//! binding change through the API, rejects a shipment of an order and reads why it ships from
+//! where it does now, and looks at stock. On
 //! every screen axe-core (npm, `host/tests/console/`) reports no serious violation; at 390 px
 //! nothing scrolls sideways. Screenshots of each screen go to
 //! `$CARGO_TARGET_TMPDIR/console-screenshots/`.
@@ -151,6 +152,11 @@ async fn the_console_works_end_to_end_in_a_real_browser() {
     let app = switchyard_host::app(Arc::clone(&service));
     let placed = post(&app, "/v1/orders", WRITER, &order("web-1", "SKU-A", 2)).await;
     assert_eq!(placed.body["held_units"][0]["location"], "DC-EAST", "{}", placed.body);
+    // A candidate for the apparel group's shadow run (a $4 surcharge on DC shipments).
+    let store_first = include_str!("../../../examples/policies/store-first.policy");
+    let uploaded =
+        call(&app, axum::http::Method::POST, "/v1/policies?name=store-first", Some(ADMIN), store_first).await;
+    let candidate = uploaded.body["version"].as_str().unwrap().to_owned();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(switchyard_host::serve(Arc::clone(&service), listener));
@@ -204,6 +210,19 @@ async fn the_console_works_end_to_end_in_a_real_browser() {
         "document.getElementById('check-status').textContent.includes('compiles')",
     )
     .await;
+    // The customer placed by postal code: Los Angeles, found by the server.
+    let postal = element(&client, "#ship-postal").await;
+    postal.clear().await.unwrap();
+    postal.send_keys("90012").await.unwrap();
+    element(&client, "#ship-find").await.click().await.unwrap();
+    until(
+        &client,
+        "the postal code is found",
+        "document.getElementById('ship-place').textContent === 'Los Angeles, CA'",
+    )
+    .await;
+    let lat: f64 = element(&client, "#ship-lat").await.prop("value").await.unwrap().unwrap().parse().unwrap();
+    assert!((lat - 34.06).abs() < 0.1, "{lat}");
     let sku = element(&client, ".line-sku").await;
     sku.clear().await.unwrap();
     sku.send_keys("SKU-C").await.unwrap();
@@ -248,8 +267,41 @@ async fn the_console_works_end_to_end_in_a_real_browser() {
         "document.querySelectorAll('#history-table tbody tr').length >= 2",
     )
     .await;
+    // A shadow run of the apparel group: started here, two orders placed, their differences
+    // listed in a table whose rows open the order.
+    let apparel = json!({"version": default["version"]}).to_string();
+    let bound = call(&app, axum::http::Method::PUT, "/v1/bindings/apparel", Some(ADMIN), apparel).await;
+    assert_eq!(bound.status, 200, "{}", bound.body);
+    let group = element(&client, "#shadow-group").await;
+    group.clear().await.unwrap();
+    group.send_keys("apparel").await.unwrap();
+    element(&client, "#shadow-version").await.select_by_value(&candidate).await.unwrap();
+    element(&client, "#shadow-start").await.click().await.unwrap();
+    until(
+        &client,
+        "the shadow run started",
+        "document.getElementById('shadow-summary').textContent.includes('0 orders compared')",
+    )
+    .await;
+    for id in ["shadowed-1", "shadowed-2"] {
+        assert_eq!(post(&app, "/v1/orders", WRITER, &order(id, "SKU-A", 1)).await.status, 201);
+    }
+    element(&client, "#shadow-show").await.click().await.unwrap();
+    until(&client, "both orders differ", "document.querySelectorAll('#shadow-differences tbody tr').length === 2")
+        .await;
+    element(&client, "#shadow-summary svg.bars").await;
     assert_accessible(&client, "bindings").await;
     screenshot(&client, "bindings").await;
+    element(&client, "#shadow-differences tbody tr:first-child button").await.click().await.unwrap();
+    until(
+        &client,
+        "the differing order opens",
+        "document.querySelector('#order-detail h3')?.textContent === 'Order shadowed-1'",
+    )
+    .await;
+    element(&client, "a[href='#bindings']").await.click().await.unwrap();
+    element(&client, "#shadow-stop").await.click().await.unwrap();
+    until(&client, "the shadow run stopped", "document.getElementById('status').textContent.includes('stopped')").await;
 
     // Orders: found by status, opened from the list; DC-EAST cannot ship web-1: rejected
     // here, its units are routed again.
@@ -258,6 +310,7 @@ async fn the_console_works_end_to_end_in_a_real_browser() {
     status.select_by_value("reserved").await.unwrap();
     element(&client, "#list-orders").await.click().await.unwrap();
     element(&client, "#order-list tr[data-order='web-1'] button").await.click().await.unwrap();
+    until(&client, "web-1 opens", "document.querySelector('#order-detail h3')?.textContent === 'Order web-1'").await;
     let reject = element(&client, "#shipments-table tr[data-location='DC-EAST'] button:last-child").await;
     assert_eq!(reject.text().await.unwrap(), "Reject at DC-EAST");
     assert_accessible(&client, "an order").await;
@@ -266,9 +319,26 @@ async fn the_console_works_end_to_end_in_a_real_browser() {
     element(&client, "#confirm-yes").await.click().await.unwrap();
     until(&client, "rejected", "document.querySelector('#shipments-table tr[data-location=\"DC-WEST\"]') !== null")
         .await;
+    until(
+        &client,
+        "the list follows the order",
+        "document.querySelector('#order-list tr[data-order=\"web-1\"]').textContent.includes('DC-WEST')",
+    )
+    .await;
     let routed_again = get(&app, "/v1/orders/web-1", READER).await.body;
     assert_eq!(routed_again["held_units"][0]["location"], "DC-WEST", "{routed_again}");
+    // Why it ships from there: both routings kept, the second with DC-EAST excluded for its
+    // rejection, and DC-WEST chosen on the map.
+    until(&client, "both routings are explained", "document.querySelectorAll('#order-why h5').length === 2").await;
+    let second = "#order-why [aria-label='Candidates for line 1 (routing 2)']";
+    let excluded = element(&client, &format!("{second} tr[data-location='DC-EAST'][data-status='excluded']")).await;
+    assert!(excluded.text().await.unwrap().contains("rejected"));
+    element(&client, &format!("{second} tr[data-location='DC-WEST'][data-status='chosen']")).await;
+    element(&client, "#order-why svg circle.location.chosen[data-location='DC-WEST']").await;
+    assert_accessible(&client, "an order and why").await;
     screenshot(&client, "order").await;
+    client.execute("document.getElementById('order-why').scrollIntoView();", Vec::new()).await.unwrap();
+    screenshot(&client, "order-why").await;
 
     // Inventory: SKU-A per location, and on the map.
     element(&client, "a[href='#inventory']").await.click().await.unwrap();

@@ -464,3 +464,20 @@ impl From<service::AtpChanges> for AtpChangesDto {
         }
     }
 }
+
+/// Where a postal code is: the centroid of a US ZIP code, its city and state.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PostalPlace {
+    /// `US`.
+    pub country: String,
+    /// The five-digit ZIP code.
+    pub postal_code: String,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// City.
+    pub city: String,
+    /// State (two letters).
+    pub state: String,
+}

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::wire;
+use crate::api::ApiError;
 use crate::records;
 use crate::service;
 
@@ -53,13 +54,17 @@ fn default_channel() -> String {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipToDto {
-    /// Latitude, degrees.
+    /// Latitude, degrees. With `lon`, where the parcel goes; without both, the centroid of
+    /// `postal_code` is used (US ZIP codes).
+    #[serde(default)]
     #[schema(minimum = -90.0, maximum = 90.0)]
-    pub lat: f64,
+    pub lat: Option<f64>,
     /// Longitude, degrees.
+    #[serde(default)]
     #[schema(minimum = -180.0, maximum = 180.0)]
-    pub lon: f64,
-    /// Postal code.
+    pub lon: Option<f64>,
+    /// Postal code: with no `lat` and `lon`, a US ZIP code (`19103` or `19103-1234`) the
+    /// service knows, whose centroid is used.
     #[serde(default)]
     #[schema(value_type = wire::Name)]
     pub postal_code: String,
@@ -360,6 +365,51 @@ pub struct OrderRecord {
     pub returns: Vec<ReturnRecord>,
     /// Every state change.
     pub history: Vec<Event>,
+    /// In the answer to `POST /v1/orders?explain=true`: why it was routed as it was when
+    /// placed, per line and per candidate location (as `GET /v1/orders/{id}/explanation`
+    /// keeps it, with every later routing). Absent elsewhere, and when the service keeps no
+    /// explanations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Vec<ExplainedLineDto>>,
+}
+
+/// Why an order was routed as it was, every time it was.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct OrderExplanation {
+    /// The order.
+    pub order_id: String,
+    /// Every routing, oldest first: when it was placed (or came due), and every re-routing
+    /// after a location rejected a shipment. Empty: not routed yet (scheduled), or routed
+    /// while the service kept no explanations.
+    pub routings: Vec<RoutingDto>,
+}
+
+/// One routing of an order and why it came out as it did.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RoutingDto {
+    /// The order's revision it wrote.
+    pub revision: u64,
+    /// When (RFC 3339).
+    pub at: String,
+    /// What routed it.
+    pub cause: RoutingCause,
+    /// The policy version bound then.
+    pub policy_version: String,
+    /// Per line routed (a re-routing: the rejected shipment's lines), every location holding
+    /// its SKU and what became of it, with the stock it had then.
+    pub lines: Vec<ExplainedLineDto>,
+}
+
+/// What routed an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingCause {
+    /// It was placed.
+    Placed,
+    /// It was scheduled and came due.
+    Due,
+    /// A location rejected a shipment; its units were routed again.
+    Rerouted,
 }
 
 /// An order's status, to list orders by.
@@ -397,6 +447,19 @@ impl OrderStatusName {
             OrderStatusName::Rejected => "rejected",
         }
     }
+}
+
+/// How to answer an order's creation.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CreateQuery {
+    /// `true`: the answer carries `explanation`, why the order was routed as it was (per
+    /// line, every candidate location). It is kept either way (`GET
+    /// /v1/orders/{id}/explanation`); asking for it in the answer costs a larger response.
+    #[serde(default)]
+    #[param(required = false)]
+    pub explain: Option<bool>,
 }
 
 /// Which orders to list.
@@ -448,7 +511,7 @@ pub struct DryRun {
 }
 
 /// One line of a routed order, and what became of every location holding its SKU.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExplainedLineDto {
     /// The line's id.
     pub line_id: String,
@@ -464,7 +527,7 @@ pub struct ExplainedLineDto {
 
 /// What became of one location for one line. Amounts are rounded to the cent (the plan's
 /// currency), distances to 0.1 km.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CandidateDto {
     /// The location.
     pub location: String,
@@ -663,17 +726,47 @@ pub enum ReturnOutcome {
     Exchange,
 }
 
-impl From<OrderRequest> for records::SubmittedOrder {
-    fn from(dto: OrderRequest) -> records::SubmittedOrder {
-        records::SubmittedOrder {
-            id: dto.id,
-            placed_at: dto.placed_at,
-            channel: dto.channel,
-            hold_until: dto.hold_until,
-            requested_delivery: dto.requested_delivery,
-            ship_to: dto.ship_to.into(),
-            lines: dto.lines.into_iter().map(Into::into).collect(),
-        }
+impl OrderRequest {
+    /// The order as the service takes it: the ship-to's coordinates as given, else where its
+    /// postal code is. `at`: where the order is in the request (`""`, `order.`), for errors.
+    pub fn into_submitted(self, at: &str) -> Result<records::SubmittedOrder, ApiError> {
+        Ok(records::SubmittedOrder {
+            id: self.id,
+            placed_at: self.placed_at,
+            channel: self.channel,
+            hold_until: self.hold_until,
+            requested_delivery: self.requested_delivery,
+            ship_to: self.ship_to.resolve(at)?,
+            lines: self.lines.into_iter().map(Into::into).collect(),
+        })
+    }
+}
+
+impl ShipToDto {
+    /// The ship-to as the service keeps it: `lat` and `lon` as given, else the centroid of its
+    /// postal code. `at`: the path to the ship-to's parent in the request, for errors.
+    pub fn resolve(self, at: &str) -> Result<records::ShipTo, ApiError> {
+        let invalid = |field: &str, message: String| {
+            ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_ship_to", message)
+                .at(format!("{at}ship_to.{field}"))
+        };
+        let (lat, lon) = match (self.lat, self.lon) {
+            (Some(lat), Some(lon)) => (lat, lon),
+            (Some(_), None) => return Err(invalid("lon", "give `lon` with `lat`".to_owned())),
+            (None, Some(_)) => return Err(invalid("lat", "give `lat` with `lon`".to_owned())),
+            (None, None) if self.postal_code.trim().is_empty() => {
+                return Err(invalid("postal_code", "give `lat` and `lon`, or a US `postal_code`".to_owned()));
+            }
+            (None, None) => {
+                let place = crate::geo::locate(&self.country, &self.postal_code).map_err(|error| {
+                    let field =
+                        if matches!(error, crate::geo::GeoError::Country(_)) { "country" } else { "postal_code" };
+                    invalid(field, error.to_string())
+                })?;
+                (place.lat, place.lon)
+            }
+        };
+        Ok(records::ShipTo { lat, lon, postal_code: self.postal_code, country: self.country })
     }
 }
 
@@ -686,19 +779,13 @@ impl From<records::SubmittedOrder> for OrderRequest {
             hold_until: record.hold_until,
             requested_delivery: record.requested_delivery,
             ship_to: ShipToDto {
-                lat: record.ship_to.lat,
-                lon: record.ship_to.lon,
+                lat: Some(record.ship_to.lat),
+                lon: Some(record.ship_to.lon),
                 postal_code: record.ship_to.postal_code,
                 country: record.ship_to.country,
             },
             lines: record.lines.into_iter().map(|l| LineDto { id: l.id, sku: l.sku, qty: l.qty }).collect(),
         }
-    }
-}
-
-impl From<ShipToDto> for records::ShipTo {
-    fn from(dto: ShipToDto) -> records::ShipTo {
-        records::ShipTo { lat: dto.lat, lon: dto.lon, postal_code: dto.postal_code, country: dto.country }
     }
 }
 
@@ -882,6 +969,23 @@ impl From<records::OrderRecord> for OrderRecord {
             backorders: record.backorders.into_iter().map(Into::into).collect(),
             returns: record.returns.into_iter().map(Into::into).collect(),
             history: record.history.into_iter().map(Into::into).collect(),
+            explanation: None,
+        }
+    }
+}
+
+impl From<records::RoutingRecord> for RoutingDto {
+    fn from(routing: records::RoutingRecord) -> RoutingDto {
+        RoutingDto {
+            revision: routing.revision,
+            at: routing.at,
+            cause: match routing.cause {
+                records::RoutingCause::Placed => RoutingCause::Placed,
+                records::RoutingCause::Due => RoutingCause::Due,
+                records::RoutingCause::Rerouted => RoutingCause::Rerouted,
+            },
+            policy_version: routing.policy_version,
+            lines: routing.lines.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -896,8 +1000,8 @@ impl From<service::DryRun> for DryRun {
     }
 }
 
-impl From<service::ExplainedLine> for ExplainedLineDto {
-    fn from(line: service::ExplainedLine) -> ExplainedLineDto {
+impl From<records::ExplainedLine> for ExplainedLineDto {
+    fn from(line: records::ExplainedLine) -> ExplainedLineDto {
         ExplainedLineDto {
             line_id: line.line_id,
             sku: line.sku,
@@ -908,13 +1012,13 @@ impl From<service::ExplainedLine> for ExplainedLineDto {
     }
 }
 
-impl From<service::ExplainedCandidate> for CandidateDto {
-    fn from(candidate: service::ExplainedCandidate) -> CandidateDto {
+impl From<records::ExplainedCandidate> for CandidateDto {
+    fn from(candidate: records::ExplainedCandidate) -> CandidateDto {
         CandidateDto {
             location: candidate.location,
             distance_km: candidate.distance_km,
             atp: candidate.atp,
-            status: candidate.status.to_owned(),
+            status: candidate.status.name().to_owned(),
             qty: candidate.qty,
             unit_cost: candidate.unit_cost,
             shipment_cost: candidate.shipment_cost,
