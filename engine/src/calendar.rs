@@ -249,19 +249,44 @@ pub fn dates(
     at: i64,
     utc_offset_minutes: i32,
 ) -> Result<Dates, NoDate> {
+    let mut steps = Vec::new();
+    let (ship_day, delivery_day) =
+        walk(fulfilment, carrier, transit_days, at, utc_offset_minutes, &mut |step| steps.push(step))?;
+    Ok(Dates { ship_day, delivery_day, steps })
+}
+
+/// [`dates`] without the reasons: the ship and delivery days only (no allocation).
+pub fn days(
+    fulfilment: &Fulfilment,
+    carrier: &CarrierDays,
+    transit_days: u8,
+    at: i64,
+    utc_offset_minutes: i32,
+) -> Result<(i64, i64), NoDate> {
+    walk(fulfilment, carrier, transit_days, at, utc_offset_minutes, &mut |_| {})
+}
+
+// The walk of `dates`, telling `step` each reason as it goes.
+fn walk(
+    fulfilment: &Fulfilment,
+    carrier: &CarrierDays,
+    transit_days: u8,
+    at: i64,
+    utc_offset_minutes: i32,
+    step: &mut dyn FnMut(Step),
+) -> Result<(i64, i64), NoDate> {
     let local = at + i64::from(utc_offset_minutes) * 60;
     let mut day = local.div_euclid(86_400);
     let at_minutes = (local.rem_euclid(86_400) / 60) as u16;
-    let mut steps = Vec::new();
     if at_minutes >= fulfilment.cutoff_minutes {
-        steps.push(Step::CutoffPassed { cutoff_minutes: fulfilment.cutoff_minutes, at_minutes });
+        step(Step::CutoffPassed { cutoff_minutes: fulfilment.cutoff_minutes, at_minutes });
         day += 1;
     }
     let limit = day + HORIZON_DAYS;
     let calendar = &fulfilment.calendar;
     // The first working day processing can start.
     while let Some(why) = calendar.closed(day) {
-        steps.push(Step::LocationClosed { day, why });
+        step(Step::LocationClosed { day, why });
         day += 1;
         if day > limit {
             return Err(NoDate::LocationNeverOpen);
@@ -278,11 +303,11 @@ pub fn dates(
                 left -= 1;
             }
         }
-        steps.push(Step::Processing { days: fulfilment.processing_days, ready: day });
+        step(Step::Processing { days: fulfilment.processing_days, ready: day });
     }
     // The first day from there both the location works and the carrier collects.
     while !(calendar.is_open(day) && carrier.pickup.contains(day)) {
-        steps.push(match calendar.closed(day) {
+        step(match calendar.closed(day) {
             Some(why) => Step::LocationClosed { day, why },
             None => Step::NoPickup { day },
         });
@@ -292,7 +317,7 @@ pub fn dates(
         }
     }
     let ship_day = day;
-    steps.push(Step::Shipped { day: ship_day });
+    step(Step::Shipped { day: ship_day });
     let (mut left, mut skipped) = (transit_days, 0u16);
     let limit = ship_day + HORIZON_DAYS;
     while left > 0 {
@@ -306,8 +331,8 @@ pub fn dates(
             skipped += 1;
         }
     }
-    steps.push(Step::Transit { days: transit_days, skipped, delivered: day });
-    Ok(Dates { ship_day, delivery_day: day, steps })
+    step(Step::Transit { days: transit_days, skipped, delivered: day });
+    Ok((ship_day, day))
 }
 
 /// A day as `Thu 2026-12-03`.
@@ -432,6 +457,19 @@ impl CarrierService {
         let band = self.band(distance_km).ok_or(NoQuote::TooFar(distance_km))?;
         let dates = dates(fulfilment, &self.days, band.transit_days, at, utc_offset_minutes)?;
         Ok(Quote { dates, price: band.per_shipment + band.per_kg * weight_kg, transit_days: band.transit_days })
+    }
+
+    /// [`CarrierService::quote`]'s ship and delivery days only, for any weight within the
+    /// limit (no reasons, no allocation).
+    pub fn days(
+        &self,
+        fulfilment: &Fulfilment,
+        distance_km: f64,
+        at: i64,
+        utc_offset_minutes: i32,
+    ) -> Result<(i64, i64), NoQuote> {
+        let band = self.band(distance_km).ok_or(NoQuote::TooFar(distance_km))?;
+        Ok(days(fulfilment, &self.days, band.transit_days, at, utc_offset_minutes)?)
     }
 
     /// Whether the bands are usable: sorted by upper bound, finite non-negative prices, only

@@ -17,6 +17,7 @@ pub mod kits;
 pub mod optimizer;
 pub mod plan;
 pub mod policy;
+pub mod promise;
 pub mod reference_policy;
 pub mod returns;
 pub mod router;

@@ -8,4 +8,5 @@ mod fixtures;
 mod inventory;
 mod kits;
 mod optimizer;
+mod promise;
 mod router;

@@ -1,0 +1,199 @@
+//! Delivery promises: for a cart and a ship-to, by one carrier service, the earliest day the
+//! network can deliver the whole cart and the plan that does, without reserving anything.
+//!
+//! Every location gets its ship and delivery days for the service ([`crate::calendar`]). For
+//! each distinct delivery day `d`, earliest first, the cart is planned under the order's own
+//! policy with every location that would deliver after `d` excluded (by [`DeadlinePolicy`],
+//! which says so: "would deliver Thu 2026-12-10, after Wed 2026-12-09"); the first plan that
+//! ships every unit is the promise. An order routed with the same service and `deliver_by = d`
+//! meets the same exclusion, so on unchanged stock it gets that plan, or one as early.
+
+use std::sync::Arc;
+
+use crate::calendar::{CarrierService, Fulfilment, NoQuote, Quote, day_text};
+use crate::domain::{LocationId, Order};
+use crate::inventory::Position;
+use crate::plan::{Plan, PlanStatus};
+use crate::policy::{Evaluation, PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest, Verdict};
+use crate::router::{Router, RoutingError, Workspace};
+
+/// A policy with the locations that would deliver too late ruled out, each with its reason.
+pub struct DeadlinePolicy<'a> {
+    inner: &'a dyn Policy,
+    // Indexed by location; `Some(reason)`: excluded.
+    late: Vec<Option<Arc<str>>>,
+}
+
+impl<'a> DeadlinePolicy<'a> {
+    /// `inner`, with each location whose entry in `late` is a reason excluded with it.
+    pub fn new(inner: &'a dyn Policy, late: Vec<Option<Arc<str>>>) -> DeadlinePolicy<'a> {
+        DeadlinePolicy { inner, late }
+    }
+
+    fn reason(&self, location: LocationId) -> Option<&Arc<str>> {
+        self.late.get(location.index()).and_then(Option::as_ref)
+    }
+}
+
+impl Policy for DeadlinePolicy<'_> {
+    fn info(&self) -> Arc<PolicyInfo> {
+        self.inner.info()
+    }
+
+    fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+        self.inner.evaluate(request, out)?;
+        for (slot, candidate) in request.candidates.locations.iter().enumerate() {
+            if let Some(reason) = self.reason(candidate.location)
+                && let Some(verdict) = out.shipment.get_mut(slot)
+                && !matches!(verdict, Verdict::Excluded(_))
+            {
+                *verdict = Verdict::Excluded(Arc::clone(reason));
+            }
+        }
+        // A plan the inner policy chose itself may use a late location: choose again.
+        let late =
+            |planned: &PlannedUnits| {
+                request.candidates.entries.get(planned.candidate as usize).is_some_and(|entry| {
+                    self.reason(request.candidates.locations[entry.slot as usize].location).is_some()
+                })
+            };
+        if out.plan.as_ref().is_some_and(|plan| plan.iter().any(late)) {
+            out.plan = None;
+        }
+        Ok(())
+    }
+}
+
+/// One parcel of a promise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PromisedShipment {
+    /// Where it leaves from.
+    pub location: LocationId,
+    /// Its weight, kg.
+    pub weight_kg: f64,
+    /// Its dates, their reasons, and the service's price for it.
+    pub quote: Quote,
+}
+
+/// What a service can promise for a cart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceOption {
+    /// The day the last parcel arrives.
+    pub delivery_day: i64,
+    /// The plan that meets it (under the order's policy, its costs and rules).
+    pub plan: Plan,
+    /// Its parcels, as the plan's shipments.
+    pub shipments: Vec<PromisedShipment>,
+    /// The service's price for all of them.
+    pub price: f64,
+}
+
+/// Why a service can promise nothing for a cart.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum NoPromise {
+    /// Whatever the day, some units cannot be shipped (not enough stock where the service
+    /// reaches, the policy's rules or its split limit).
+    #[error("the cart cannot be shipped whole by this service")]
+    CannotShipWhole,
+    /// The plan's parcel from a location is over the service's weight limit.
+    #[error("a parcel would weigh {weight_kg} kg, over the service's {max_kg} kg limit")]
+    TooHeavy {
+        /// The parcel's weight.
+        weight_kg: f64,
+        /// The service's limit.
+        max_kg: f64,
+    },
+    /// The order is not valid, or the policy failed.
+    #[error(transparent)]
+    Routing(#[from] RoutingError),
+}
+
+/// The earliest delivery of `order` (its lines, ship-to and placement time) by `service`,
+/// from `router`'s catalog and stock under its policy; `fulfilment` is each location's (by
+/// index; a location past its end works every day without cut-off). Reserves nothing.
+pub fn promise(
+    router: &Router<'_>,
+    fulfilment: &[Fulfilment],
+    service: &CarrierService,
+    order: &Order,
+    workspace: &mut Workspace,
+) -> Result<ServiceOption, NoPromise> {
+    let catalog = router.catalog;
+    let default = Fulfilment::default();
+    let at = order.placed_at.0;
+    // Every location's delivery day by this service (its weight limit is checked per parcel
+    // below); the reasons are worked out for the parcels of the promise only.
+    let delivery: Vec<Result<i64, NoQuote>> = catalog
+        .locations()
+        .iter()
+        .enumerate()
+        .map(|(index, location)| {
+            let distance = location.position.distance_km(order.ship_to.position);
+            let terms = fulfilment.get(index).unwrap_or(&default);
+            service.days(terms, distance, at, location.utc_offset_minutes).map(|(_, delivered)| delivered)
+        })
+        .collect();
+    // Per line, the units available at each location that could deliver at all.
+    let mut positions: Vec<Position> = Vec::new();
+    let mut available: Vec<Vec<(i64, u32)>> = Vec::with_capacity(order.lines.len());
+    for line in &order.lines {
+        positions.clear();
+        router.inventory.positions_into(line.sku, &mut positions);
+        available.push(
+            positions
+                .iter()
+                .filter(|p| p.atp() > 0)
+                .filter_map(|p| delivery.get(p.location.index()).and_then(|d| d.as_ref().ok()).map(|d| (*d, p.atp())))
+                .collect(),
+        );
+    }
+    let mut days: Vec<i64> = available.iter().flatten().map(|(day, _)| *day).collect();
+    days.sort_unstable();
+    days.dedup();
+    // Units of a SKU ordered on several lines count against the same stock: the check below
+    // only skips days that cannot work, and the plan decides.
+    let enough = |deliver_by: i64| {
+        order.lines.iter().zip(&available).all(|(line, at)| {
+            at.iter().filter(|(day, _)| *day <= deliver_by).map(|(_, atp)| u64::from(*atp)).sum::<u64>()
+                >= u64::from(line.qty)
+        })
+    };
+    for deliver_by in days.into_iter().filter(|d| enough(*d)) {
+        let late = delivery
+            .iter()
+            .map(|day| match day {
+                Ok(day) if *day <= deliver_by => None,
+                Ok(day) => Some(Arc::from(format!("would deliver {}, after {}", day_text(*day), day_text(deliver_by)))),
+                Err(why) => Some(Arc::from(format!("the service cannot ship from here: {why}"))),
+            })
+            .collect();
+        let policy = DeadlinePolicy::new(router.policy, late);
+        let constrained = Router { policy: &policy, ..*router };
+        let plan = constrained.plan(order, workspace)?;
+        if plan.status != PlanStatus::Routed || !plan.unfilled.is_empty() || plan.shipments.is_empty() {
+            continue;
+        }
+        let mut shipments = Vec::with_capacity(plan.shipments.len());
+        for shipment in &plan.shipments {
+            let weight_kg: f64 = shipment
+                .lines
+                .iter()
+                .map(|l| f64::from(l.qty) * catalog.product(order.lines[l.line].sku).weight_kg)
+                .sum();
+            let location = catalog.location(shipment.location);
+            let distance = location.position.distance_km(order.ship_to.position);
+            let terms = fulfilment.get(shipment.location.index()).unwrap_or(&default);
+            let quote = match service.quote(terms, distance, weight_kg, at, location.utc_offset_minutes) {
+                Ok(quote) => quote,
+                Err(NoQuote::TooHeavy { weight_kg, max_kg }) => return Err(NoPromise::TooHeavy { weight_kg, max_kg }),
+                // The location was allowed: it has a quote by this service.
+                Err(_) => return Err(NoPromise::CannotShipWhole),
+            };
+            shipments.push(PromisedShipment { location: shipment.location, weight_kg, quote });
+        }
+        let delivery_day = shipments.iter().map(|s| s.quote.dates.delivery_day).max().unwrap_or(deliver_by);
+        let price = shipments.iter().map(|s| s.quote.price).sum();
+        return Ok(ServiceOption { delivery_day, plan, shipments, price });
+    }
+    Err(NoPromise::CannotShipWhole)
+}
