@@ -18,7 +18,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use switchyard::scenario::Scenario;
 use switchyard_engine::calendar::{Calendar, CarrierDays, CarrierService, Fulfilment, ServiceBand, Weekdays};
 use switchyard_engine::promise::promise;
-use switchyard_engine::{LocationKind, Order, OrderLine, Router, RouterConfig, Workspace};
+use switchyard_engine::{Location, LocationKind, Order, OrderLine, Router, RouterConfig, Workspace};
 
 fn load(name: &str) -> Option<Scenario> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -77,18 +77,16 @@ fn promises(c: &mut Criterion) {
     };
     let inventory = scenario.fresh_inventory();
     let config = RouterConfig::default();
-    let router =
-        Router { catalog: &scenario.catalog, inventory: &inventory, policy: &scenario.policy, config: &config };
-    let fulfilment: Vec<Fulfilment> = scenario
-        .catalog
-        .locations()
-        .iter()
-        .map(|location| Fulfilment {
+    let mut catalog = scenario.catalog.clone();
+    for location in scenario.catalog.locations() {
+        let fulfilment = Fulfilment {
             cutoff_minutes: 14 * 60,
             processing_days: u8::from(location.kind == LocationKind::Store),
             calendar: Calendar::new(Weekdays::WORKDAYS, vec![]),
-        })
-        .collect();
+        };
+        catalog.upsert_location(Location { fulfilment, ..location.clone() }).expect("the same location");
+    }
+    let router = Router { catalog: &catalog, inventory: &inventory, policy: &scenario.policy, config: &config };
     let services = services();
     let carts = carts(&scenario);
     let mut workspace = Workspace::default();
@@ -98,7 +96,7 @@ fn promises(c: &mut Criterion) {
         for cart in carts.iter().cycle().take(2000) {
             let started = Instant::now();
             for service in services {
-                promised += usize::from(promise(&router, &fulfilment, service, cart, &mut workspace).is_ok());
+                promised += usize::from(promise(&router, service, cart, &mut workspace).is_ok());
             }
             times.push(started.elapsed());
         }
@@ -120,7 +118,7 @@ fn promises(c: &mut Criterion) {
         b.iter(|| {
             let cart = &carts[next % carts.len()];
             next += 1;
-            black_box(promise(&router, &fulfilment, &services[0], cart, &mut workspace).ok())
+            black_box(promise(&router, &services[0], cart, &mut workspace).ok())
         })
     });
     group.bench_function("three-services", |b| {
@@ -128,7 +126,7 @@ fn promises(c: &mut Criterion) {
             let cart = &carts[next % carts.len()];
             next += 1;
             for service in &services {
-                black_box(promise(&router, &fulfilment, service, cart, &mut workspace).ok());
+                black_box(promise(&router, service, cart, &mut workspace).ok());
             }
         })
     });

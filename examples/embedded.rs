@@ -49,6 +49,7 @@ fn location(id: &str, lat: f64, lon: f64) -> Location {
         capabilities: Vec::new(),
         priority: 0,
         utc_offset_minutes: 0,
+        fulfilment: switchyard_engine::calendar::Fulfilment::default(),
     }
 }
 
@@ -145,6 +146,8 @@ async fn serve_in_process() -> anyhow::Result<String> {
         requested_delivery: None,
         ship_to: ShipTo { lat: 41.5, lon: -87.0, postal_code: "60601".into(), country: "US".into() },
         lines: vec![SubmittedLine { id: "1".to_owned(), sku: "LAMP-SET".to_owned(), qty: 2 }],
+        service: None,
+        deliver_by: None,
     };
     let Created::New(record, _why) = service.create_order(order, None).await? else { anyhow::bail!("a new order") };
     println!("created {}: {}", record.id, record.status.name());

@@ -196,6 +196,7 @@ pub fn run_file(path: &Path) -> anyhow::Result<Vec<CaseResult>> {
             capabilities: spec.capabilities.clone(),
             priority: spec.priority,
             utc_offset_minutes: 0,
+            fulfilment: switchyard_engine::calendar::Fulfilment::default(),
         })?;
     }
     for spec in &file.product {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use serde::Deserialize;
+use switchyard_engine::calendar::{self, Calendar, CarrierDays, CarrierService, Fulfilment, ServiceBand};
 use switchyard_engine::{
     Address, Catalog, Downtime, GeoPoint, Inventory, Kit, KitComponent, Location, LocationId, LocationKind, Order,
     OrderLine, Product, RateCard, ReferencePolicy, ReferenceSettings, SkuId, Timestamp, Zone, expand_kits,
@@ -54,6 +55,56 @@ struct ScenarioDocument {
     products: Vec<ProductDocument>,
     inventory: Vec<StockDocument>,
     orders: Vec<OrderDocument>,
+    #[serde(default)]
+    carrier_services: Vec<CarrierServiceDocument>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FulfilmentDocument {
+    #[serde(default)]
+    cutoff: Option<String>,
+    #[serde(default)]
+    processing_days: u8,
+    #[serde(default)]
+    open_days: Option<String>,
+    #[serde(default)]
+    holidays: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CarrierServiceDocument {
+    id: String,
+    #[serde(default)]
+    carrier: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default = "workdays")]
+    pickup_days: String,
+    #[serde(default = "workdays")]
+    delivery_days: String,
+    #[serde(default)]
+    holidays: Vec<String>,
+    bands: Vec<BandDocument>,
+    #[serde(default)]
+    max_weight_kg: Option<f64>,
+}
+
+fn workdays() -> String {
+    "mon-fri".to_owned()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BandDocument {
+    #[serde(default)]
+    max_km: Option<f64>,
+    transit_days: u8,
+    #[serde(default)]
+    per_shipment: f64,
+    #[serde(default)]
+    per_kg: f64,
 }
 
 #[derive(Deserialize)]
@@ -98,6 +149,11 @@ struct LocationDocument {
     downtime: Vec<DowntimeDocument>,
     #[serde(default)]
     priority: i32,
+    // Minutes east of UTC: the local day of the cut-off and of daily capacity.
+    #[serde(default)]
+    utc_offset_minutes: i32,
+    #[serde(default)]
+    fulfilment: Option<FulfilmentDocument>,
 }
 
 #[derive(Deserialize)]
@@ -194,6 +250,19 @@ pub struct Scenario {
     /// The orders, in file order, with kit lines expanded into their components
     /// (`<line>/<component sku>`; see [`switchyard_engine::expand_kits`]).
     pub orders: Vec<Order>,
+    /// Carrier services for delivery promises (none when the scenario names none).
+    pub carrier_services: Vec<ScenarioService>,
+}
+
+/// A carrier service of a scenario: the engine's, with what a shopper is shown.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScenarioService {
+    /// The carrier (`UPS`).
+    pub carrier: String,
+    /// Its name for shoppers (`Standard`).
+    pub name: String,
+    /// Its days, bands and weight limit.
+    pub service: CarrierService,
 }
 
 impl Scenario {
@@ -306,7 +375,22 @@ impl Scenario {
             };
             orders.push(order);
         }
-        Ok(Scenario { name: document.name, catalog, stock, policy: ReferencePolicy::new(rate_card, settings), orders })
+        let mut carrier_services: Vec<ScenarioService> = Vec::with_capacity(document.carrier_services.len());
+        for (index, service) in document.carrier_services.into_iter().enumerate() {
+            let path = format!("carrier_services[{index}]");
+            if carrier_services.iter().any(|s| s.service.id == service.id) {
+                return Err(error_at(format!("{path}.id"), format!("carrier service `{}` appears twice", service.id)));
+            }
+            carrier_services.push(read_service(&path, service)?);
+        }
+        Ok(Scenario {
+            name: document.name,
+            catalog,
+            stock,
+            policy: ReferencePolicy::new(rate_card, settings),
+            orders,
+            carrier_services,
+        })
     }
 }
 
@@ -371,6 +455,20 @@ fn timestamp(path: &str, text: &str) -> Result<Timestamp, ScenarioError> {
 }
 
 fn read_location(path: &str, document: LocationDocument) -> Result<Location, ScenarioError> {
+    let offset = document.utc_offset_minutes;
+    if offset.abs() > 14 * 60 {
+        return Err(error_at(format!("{path}.utc_offset_minutes"), "must be within 14 hours of UTC (-840 to 840)"));
+    }
+    let fulfilment = match &document.fulfilment {
+        None => Fulfilment::default(),
+        Some(terms) => calendar::fulfilment_from_text(
+            terms.cutoff.as_deref(),
+            terms.processing_days,
+            terms.open_days.as_deref(),
+            &terms.holidays,
+        )
+        .map_err(under(&format!("{path}.fulfilment")))?,
+    };
     let capacity = match document.capacity_shipments_per_day {
         None => None,
         Some(value) => Some(count(&format!("{path}.capacity_shipments_per_day"), value, 0)?),
@@ -395,8 +493,38 @@ fn read_location(path: &str, document: LocationDocument) -> Result<Location, Sce
         downtime,
         capabilities: document.capabilities,
         priority: document.priority,
-        utc_offset_minutes: 0,
+        utc_offset_minutes: offset,
+        fulfilment,
     })
+}
+
+// A texts' error at `field` under `path`.
+fn under(path: &str) -> impl Fn((String, String)) -> ScenarioError + '_ {
+    move |(field, message)| error_at(format!("{path}.{field}"), message)
+}
+
+fn read_service(path: &str, document: CarrierServiceDocument) -> Result<ScenarioService, ScenarioError> {
+    let days = |field: &str, text: &str| calendar::working_days(text).map_err(|e| (field.to_owned(), e));
+    let pickup = days("pickup_days", &document.pickup_days).map_err(under(path))?;
+    let delivery = days("delivery_days", &document.delivery_days).map_err(under(path))?;
+    let holidays = calendar::holiday_dates(&document.holidays).map_err(under(path))?;
+    let service = CarrierService {
+        id: document.id,
+        days: CarrierDays { pickup, delivery: Calendar::new(delivery, holidays) },
+        bands: document
+            .bands
+            .into_iter()
+            .map(|b| ServiceBand {
+                max_km: b.max_km,
+                transit_days: b.transit_days,
+                per_shipment: b.per_shipment,
+                per_kg: b.per_kg,
+            })
+            .collect(),
+        max_weight_kg: document.max_weight_kg,
+    };
+    service.check().map_err(|message| error_at(path, message))?;
+    Ok(ScenarioService { carrier: document.carrier, name: document.name, service })
 }
 
 fn read_order(path: &str, catalog: &Catalog, document: OrderDocument) -> Result<Order, ScenarioError> {

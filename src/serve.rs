@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use switchyard_host::records::{Kind, LocationRecord, ProductRecord, ShipTo, SubmittedLine, SubmittedOrder};
+use switchyard_host::records::{
+    CarrierServiceRecord, Kind, LocationRecord, ProductRecord, ShipTo, SubmittedLine, SubmittedOrder,
+};
 use switchyard_host::registry::DEFAULT_GROUP;
 use switchyard_host::service::StockLevel;
 use switchyard_host::{Config, Role, Service, Token};
@@ -157,8 +159,26 @@ pub async fn seed_demo(service: &Service) -> anyhow::Result<String> {
     let scenario = Scenario::from_json(DEMO_SCENARIO).map_err(|e| anyhow::anyhow!("demo scenario: {e}"))?;
     let catalog = &scenario.catalog;
     let fail = |e: switchyard_host::ServiceError| anyhow::anyhow!("seeding the demo: {e}");
-    let locations = catalog.locations().iter().map(LocationRecord::from_engine).collect();
+    // The scenario's UTC offsets as the US time zones they are in winter.
+    let zone = |offset: i32| match offset {
+        -300 => Some("America/New_York".to_owned()),
+        -360 => Some("America/Chicago".to_owned()),
+        -420 => Some("America/Denver".to_owned()),
+        -480 => Some("America/Los_Angeles".to_owned()),
+        _ => None,
+    };
+    let locations = catalog
+        .locations()
+        .iter()
+        .map(|l| LocationRecord { time_zone: zone(l.utc_offset_minutes), ..LocationRecord::from_engine(l) })
+        .collect();
     service.upsert_locations(locations).await.map_err(fail)?;
+    let services = scenario
+        .carrier_services
+        .iter()
+        .map(|s| CarrierServiceRecord::from_engine(&s.service, &s.carrier, &s.name))
+        .collect();
+    service.upsert_carrier_services(services).await.map_err(fail)?;
     service.upsert_products(catalog.products().iter().map(ProductRecord::from_engine).collect()).await.map_err(fail)?;
     let levels = scenario
         .stock
@@ -207,6 +227,8 @@ fn sample_order() -> anyhow::Result<String> {
             .iter()
             .map(|l| SubmittedLine { id: l.id.clone(), sku: catalog.product(l.sku).sku.clone(), qty: l.qty })
             .collect(),
+        service: None,
+        deliver_by: None,
     };
     Ok(serde_json::to_string(&sample)?)
 }

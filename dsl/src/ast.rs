@@ -164,6 +164,14 @@ pub enum Item {
         /// Where.
         span: Span,
     },
+    /// `late delivery: ship late` or `late delivery: reject`: what becomes of an order
+    /// promised for a day no location can meet.
+    LateDelivery {
+        /// Reject (else ship late).
+        reject: bool,
+        /// Where.
+        span: Span,
+    },
     /// `tie break: key, key`.
     TieBreak(Vec<Ident>),
 }

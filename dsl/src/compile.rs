@@ -5,8 +5,8 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use switchyard_engine::{
-    CandidateLocation, Catalog, Evaluation, Location, Order, Policy, PolicyError, PolicyInfo, PolicyRequest,
-    ShortStock, TieBreak, Verdict,
+    CandidateLocation, Catalog, Evaluation, LateDelivery, Location, Order, Policy, PolicyError, PolicyInfo,
+    PolicyRequest, ShortStock, TieBreak, Verdict,
 };
 
 use crate::ast::{Aggregate, BinaryOp, UnaryOp};
@@ -127,6 +127,7 @@ pub struct DslPolicy {
     ship_together: Option<StrFn>,
     unfilled_penalty: Option<NumFn>,
     backorder_within: Option<i64>,
+    late_delivery: LateDelivery,
     tie_break: TieBreak,
     rule_count: usize,
     params: Vec<String>,
@@ -214,6 +215,7 @@ pub fn compile(policy: &CheckedPolicy) -> DslPolicy {
         ship_together,
         unfilled_penalty,
         backorder_within: policy.backorder_within,
+        late_delivery: policy.late_delivery,
         tie_break,
         params: policy.params.clone(),
     }
@@ -525,6 +527,10 @@ impl Compiler<'_> {
 impl Policy for DslPolicy {
     fn info(&self) -> Arc<PolicyInfo> {
         Arc::clone(&self.info)
+    }
+
+    fn late_delivery(&self) -> LateDelivery {
+        self.late_delivery
     }
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {

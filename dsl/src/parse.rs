@@ -321,6 +321,7 @@ fn describe(rule: &Rule, whole: Whole) -> &'static str {
         Rule::short_action | Rule::reject | Rule::partial | Rule::backorder => {
             "`reject`, `partial at ...` or `backorder within ...`"
         }
+        Rule::late_action | Rule::ship_late => "`ship late` or `reject`",
         Rule::table_entry => "an entry `key: value`",
         Rule::band | Rule::up_to | Rule::beyond => "a band `up to N: value` or `beyond: value`",
         Rule::param
@@ -333,8 +334,9 @@ fn describe(rule: &Rule, whole: Whole) -> &'static str {
         | Rule::shipment_cost
         | Rule::split
         | Rule::short_stock
+        | Rule::late_delivery
         | Rule::tie_break => {
-            "a policy item (`param`, `let`, `table`, `bands`, `exclude`, `require`, `unit cost`, `shipment cost`, `split`, `short stock`, `tie break`)"
+            "a policy item (`param`, `let`, `table`, `bands`, `exclude`, `require`, `unit cost`, `shipment cost`, `split`, `short stock`, `late delivery`, `tie break`)"
         }
         Rule::or
         | Rule::and
@@ -576,6 +578,10 @@ impl Builder {
                 Item::Split { settings, span }
             }
             Rule::short_stock => Item::ShortStock { action: self.short_action(next()?)?, span },
+            Rule::late_delivery => {
+                let action = next()?.into_inner().next()?;
+                Item::LateDelivery { reject: action.as_rule() == Rule::reject, span }
+            }
             Rule::tie_break => Item::TieBreak(inner.map(ident).collect()),
             _ => return None,
         })

@@ -337,8 +337,74 @@ fn walk(
 
 /// A day as `Thu 2026-12-03`.
 pub fn day_text(day: i64) -> String {
-    let (year, month, date) = crate::domain::Timestamp(day * 86_400).civil_date();
-    format!("{} {year:04}-{month:02}-{date:02}", WEEKDAY_NAMES[usize::from(weekday(day))])
+    format!("{} {}", WEEKDAY_NAMES[usize::from(weekday(day))], date_text(day))
+}
+
+/// A day as `2026-12-03`.
+pub fn date_text(day: i64) -> String {
+    let (year, month, date) = crate::domain::Timestamp(day.saturating_mul(86_400)).civil_date();
+    format!("{year:04}-{month:02}-{date:02}")
+}
+
+/// Reads a civil date `YYYY-MM-DD` (a real one: no 2026-02-30) as days since 1970-01-01.
+pub fn parse_date(text: &str) -> Result<i64, String> {
+    let shown = || crate::clean_text(text, 40);
+    let at = crate::domain::Timestamp::parse_rfc3339(&format!("{text}T00:00:00Z"))
+        .ok()
+        .filter(|_| text.len() == 10)
+        .ok_or_else(|| format!("`{}` is not a date `YYYY-MM-DD`", shown()))?;
+    let day = at.utc_day();
+    // The timestamp reader rolls an impossible day over; a real date reads back the same.
+    if date_text(day) != text {
+        return Err(format!("`{}` is not a date of the calendar", shown()));
+    }
+    Ok(day)
+}
+
+/// Reads a local time of day `HH:MM` (00:00 to 23:59) as minutes after midnight.
+pub fn parse_time_of_day(text: &str) -> Result<u16, String> {
+    text.split_once(':')
+        .filter(|(hours, minutes)| hours.len() == 2 && minutes.len() == 2)
+        .and_then(|(hours, minutes)| Some((hours.parse::<u16>().ok()?, minutes.parse::<u16>().ok()?)))
+        .filter(|(hours, minutes)| *hours < 24 && *minutes < 60)
+        .map(|(hours, minutes)| hours * 60 + minutes)
+        .ok_or_else(|| format!("`{}` is not a local time `HH:MM` (00:00 to 23:59)", crate::clean_text(text, 20)))
+}
+
+/// A location's terms as written: cut-off `HH:MM` (`None`: none), processing days, open
+/// weekdays (`mon-fri`; `None`: every day), holidays (`YYYY-MM-DD`). An error names the field
+/// (`cutoff`, `open_days`, `holidays[2]`) and what is wrong.
+pub fn fulfilment_from_text(
+    cutoff: Option<&str>,
+    processing_days: u8,
+    open_days: Option<&str>,
+    holidays: &[String],
+) -> Result<Fulfilment, (String, String)> {
+    let cutoff_minutes = cutoff.map_or(Ok(24 * 60), parse_time_of_day).map_err(|e| ("cutoff".to_owned(), e))?;
+    let open = match open_days {
+        Some(text) => working_days(text).map_err(|e| ("open_days".to_owned(), e))?,
+        None => Weekdays::EVERY_DAY,
+    };
+    let holidays = holiday_dates(holidays)?;
+    Ok(Fulfilment { cutoff_minutes, processing_days, calendar: Calendar::new(open, holidays) })
+}
+
+/// Weekdays as written (`mon-fri`), at least one.
+pub fn working_days(text: &str) -> Result<Weekdays, String> {
+    let days = Weekdays::parse(text)?;
+    if days.is_empty() {
+        return Err("name at least one weekday (`mon-fri`)".to_owned());
+    }
+    Ok(days)
+}
+
+/// Holidays as written (`YYYY-MM-DD`); an error names `holidays[index]`.
+pub fn holiday_dates(holidays: &[String]) -> Result<Vec<i64>, (String, String)> {
+    holidays
+        .iter()
+        .enumerate()
+        .map(|(index, text)| parse_date(text).map_err(|e| (format!("holidays[{index}]"), e)))
+        .collect()
 }
 
 impl fmt::Display for Step {

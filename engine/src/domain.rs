@@ -280,6 +280,9 @@ pub struct Location {
     /// capacity) starts at local midnight. The service keeps it current for the location's
     /// time zone (daylight saving included).
     pub utc_offset_minutes: i32,
+    /// How it turns orders into parcels: its order cut-off, processing days and business
+    /// calendar (delivery promises; the default works every day without cut-off).
+    pub fulfilment: crate::calendar::Fulfilment,
 }
 
 impl Location {

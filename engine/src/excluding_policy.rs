@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::domain::LocationId;
-use crate::policy::{Evaluation, PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest, Verdict};
+use crate::policy::{Evaluation, LateDelivery, PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest, Verdict};
 
 /// Runs `inner`, then excludes every location in `excluded` with `reason`.
 pub struct ExcludingPolicy {
@@ -23,6 +23,10 @@ impl ExcludingPolicy {
 impl Policy for ExcludingPolicy {
     fn info(&self) -> Arc<PolicyInfo> {
         self.inner.info()
+    }
+
+    fn late_delivery(&self) -> LateDelivery {
+        self.inner.late_delivery()
     }
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {

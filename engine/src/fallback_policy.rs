@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::optimizer::{Problem, takes_of_plan};
-use crate::policy::{Evaluation, Policy, PolicyError, PolicyInfo, PolicyRequest};
+use crate::policy::{Evaluation, LateDelivery, Policy, PolicyError, PolicyInfo, PolicyRequest};
 
 /// Runs `primary`; if it fails, resets the answer and runs `fallback`. The plan then carries
 /// the fallback's name and version, so explanations say which policy decided.
@@ -24,6 +24,10 @@ impl FallbackPolicy {
 impl Policy for FallbackPolicy {
     fn info(&self) -> Arc<PolicyInfo> {
         self.primary.info()
+    }
+
+    fn late_delivery(&self) -> LateDelivery {
+        self.primary.late_delivery()
     }
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {

@@ -312,4 +312,20 @@ pub trait Policy: Send + Sync {
 
     /// Fills `out` (already [`Evaluation::reset`] for the request's candidates).
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError>;
+
+    /// What becomes of an order promised for a day no location can meet by its carrier
+    /// service: shipped late with the earliest date there is (the default), or rejected.
+    fn late_delivery(&self) -> LateDelivery {
+        LateDelivery::ShipLate
+    }
+}
+
+/// What becomes of an order whose `deliver_by` no location can meet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LateDelivery {
+    /// Routed without the date, delivering as early as it can, and said to be late.
+    #[default]
+    ShipLate,
+    /// Rejected.
+    Reject,
 }

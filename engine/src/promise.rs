@@ -4,17 +4,18 @@
 //! Every location gets its ship and delivery days for the service ([`crate::calendar`]). For
 //! each distinct delivery day `d`, earliest first, the cart is planned under the order's own
 //! policy with every location that would deliver after `d` excluded (by [`DeadlinePolicy`],
-//! which says so: "would deliver Thu 2026-12-10, after Wed 2026-12-09"); the first plan that
+//! which says so: "would deliver Thu 2026-12-10, promised Wed 2026-12-09"); the first plan that
 //! ships every unit is the promise. An order routed with the same service and `deliver_by = d`
 //! meets the same exclusion, so on unchanged stock it gets that plan, or one as early.
 
 use std::sync::Arc;
 
-use crate::calendar::{CarrierService, Fulfilment, NoQuote, Quote, day_text};
+use crate::calendar::{CarrierService, NoQuote, Quote, day_text};
+use crate::catalog::Catalog;
 use crate::domain::{LocationId, Order};
 use crate::inventory::Position;
 use crate::plan::{Plan, PlanStatus};
-use crate::policy::{Evaluation, PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest, Verdict};
+use crate::policy::{Evaluation, LateDelivery, PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest, Verdict};
 use crate::router::{Router, RoutingError, Workspace};
 
 /// A policy with the locations that would deliver too late ruled out, each with its reason.
@@ -38,6 +39,10 @@ impl<'a> DeadlinePolicy<'a> {
 impl Policy for DeadlinePolicy<'_> {
     fn info(&self) -> Arc<PolicyInfo> {
         self.inner.info()
+    }
+
+    fn late_delivery(&self) -> LateDelivery {
+        self.inner.late_delivery()
     }
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
@@ -108,31 +113,72 @@ pub enum NoPromise {
     Routing(#[from] RoutingError),
 }
 
+/// Every location's ship and delivery days by `service` for `order` (placed at its
+/// `placed_at`, to its ship-to), in catalog order, or why the service cannot ship from there.
+/// A parcel's weight limit is not checked here ([`quote_plan`] does).
+pub fn delivery_days(catalog: &Catalog, service: &CarrierService, order: &Order) -> Vec<Result<(i64, i64), NoQuote>> {
+    catalog
+        .locations()
+        .iter()
+        .map(|location| {
+            let distance = location.position.distance_km(order.ship_to.position);
+            service.days(&location.fulfilment, distance, order.placed_at.0, location.utc_offset_minutes)
+        })
+        .collect()
+}
+
+/// Which locations a deadline rules out, by index, with the reason: those that would deliver
+/// after `deliver_by` by the service, and those it cannot ship from at all.
+pub fn late_locations(days: &[Result<(i64, i64), NoQuote>], deliver_by: i64) -> Vec<Option<Arc<str>>> {
+    days.iter()
+        .map(|day| match day {
+            Ok((_, day)) if *day <= deliver_by => None,
+            Ok((_, day)) => {
+                Some(Arc::from(format!("would deliver {}, promised {}", day_text(*day), day_text(deliver_by))))
+            }
+            Err(why) => Some(Arc::from(format!("the service cannot ship from here: {why}"))),
+        })
+        .collect()
+}
+
+/// The parcels of `plan` (for `order`) by `service`: each shipment's weight, dates with their
+/// reasons, and price. Refuses a parcel over the service's weight limit, or from a location
+/// the service cannot ship from.
+pub fn quote_plan(
+    catalog: &Catalog,
+    service: &CarrierService,
+    order: &Order,
+    plan: &Plan,
+) -> Result<Vec<PromisedShipment>, NoQuote> {
+    let mut shipments = Vec::with_capacity(plan.shipments.len());
+    for shipment in &plan.shipments {
+        let weight_kg: f64 = shipment
+            .lines
+            .iter()
+            .filter_map(|l| order.lines.get(l.line).map(|line| f64::from(l.qty) * catalog.product(line.sku).weight_kg))
+            .sum();
+        let location = catalog.location(shipment.location);
+        let distance = location.position.distance_km(order.ship_to.position);
+        let quote =
+            service.quote(&location.fulfilment, distance, weight_kg, order.placed_at.0, location.utc_offset_minutes)?;
+        shipments.push(PromisedShipment { location: shipment.location, weight_kg, quote });
+    }
+    Ok(shipments)
+}
+
 /// The earliest delivery of `order` (its lines, ship-to and placement time) by `service`,
-/// from `router`'s catalog and stock under its policy; `fulfilment` is each location's (by
-/// index; a location past its end works every day without cut-off). Reserves nothing.
+/// from `router`'s catalog and stock under its policy, each location working as its
+/// [`crate::Location::fulfilment`] says. Reserves nothing.
 pub fn promise(
     router: &Router<'_>,
-    fulfilment: &[Fulfilment],
     service: &CarrierService,
     order: &Order,
     workspace: &mut Workspace,
 ) -> Result<ServiceOption, NoPromise> {
     let catalog = router.catalog;
-    let default = Fulfilment::default();
-    let at = order.placed_at.0;
     // Every location's delivery day by this service (its weight limit is checked per parcel
     // below); the reasons are worked out for the parcels of the promise only.
-    let delivery: Vec<Result<i64, NoQuote>> = catalog
-        .locations()
-        .iter()
-        .enumerate()
-        .map(|(index, location)| {
-            let distance = location.position.distance_km(order.ship_to.position);
-            let terms = fulfilment.get(index).unwrap_or(&default);
-            service.days(terms, distance, at, location.utc_offset_minutes).map(|(_, delivered)| delivered)
-        })
-        .collect();
+    let delivery = delivery_days(catalog, service, order);
     // Per line, the units available at each location that could deliver at all.
     let mut positions: Vec<Position> = Vec::new();
     let mut available: Vec<Vec<(i64, u32)>> = Vec::with_capacity(order.lines.len());
@@ -143,7 +189,9 @@ pub fn promise(
             positions
                 .iter()
                 .filter(|p| p.atp() > 0)
-                .filter_map(|p| delivery.get(p.location.index()).and_then(|d| d.as_ref().ok()).map(|d| (*d, p.atp())))
+                .filter_map(|p| {
+                    delivery.get(p.location.index()).and_then(|d| d.as_ref().ok()).map(|(_, d)| (*d, p.atp()))
+                })
                 .collect(),
         );
     }
@@ -159,38 +207,18 @@ pub fn promise(
         })
     };
     for deliver_by in days.into_iter().filter(|d| enough(*d)) {
-        let late = delivery
-            .iter()
-            .map(|day| match day {
-                Ok(day) if *day <= deliver_by => None,
-                Ok(day) => Some(Arc::from(format!("would deliver {}, after {}", day_text(*day), day_text(deliver_by)))),
-                Err(why) => Some(Arc::from(format!("the service cannot ship from here: {why}"))),
-            })
-            .collect();
-        let policy = DeadlinePolicy::new(router.policy, late);
+        let policy = DeadlinePolicy::new(router.policy, late_locations(&delivery, deliver_by));
         let constrained = Router { policy: &policy, ..*router };
         let plan = constrained.plan(order, workspace)?;
         if plan.status != PlanStatus::Routed || !plan.unfilled.is_empty() || plan.shipments.is_empty() {
             continue;
         }
-        let mut shipments = Vec::with_capacity(plan.shipments.len());
-        for shipment in &plan.shipments {
-            let weight_kg: f64 = shipment
-                .lines
-                .iter()
-                .map(|l| f64::from(l.qty) * catalog.product(order.lines[l.line].sku).weight_kg)
-                .sum();
-            let location = catalog.location(shipment.location);
-            let distance = location.position.distance_km(order.ship_to.position);
-            let terms = fulfilment.get(shipment.location.index()).unwrap_or(&default);
-            let quote = match service.quote(terms, distance, weight_kg, at, location.utc_offset_minutes) {
-                Ok(quote) => quote,
-                Err(NoQuote::TooHeavy { weight_kg, max_kg }) => return Err(NoPromise::TooHeavy { weight_kg, max_kg }),
-                // The location was allowed: it has a quote by this service.
-                Err(_) => return Err(NoPromise::CannotShipWhole),
-            };
-            shipments.push(PromisedShipment { location: shipment.location, weight_kg, quote });
-        }
+        let shipments = match quote_plan(catalog, service, order, &plan) {
+            Ok(shipments) => shipments,
+            Err(NoQuote::TooHeavy { weight_kg, max_kg }) => return Err(NoPromise::TooHeavy { weight_kg, max_kg }),
+            // The locations were allowed: they have dates by this service.
+            Err(_) => return Err(NoPromise::CannotShipWhole),
+        };
         let delivery_day = shipments.iter().map(|s| s.quote.dates.delivery_day).max().unwrap_or(deliver_by);
         let price = shipments.iter().map(|s| s.quote.price).sum();
         return Ok(ServiceOption { delivery_day, plan, shipments, price });

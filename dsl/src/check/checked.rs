@@ -170,6 +170,8 @@ pub struct CheckedPolicy {
     pub ship_together: Option<Checked>,
     /// Short stock.
     pub short_stock: ShortStockPlan,
+    /// What becomes of an order promised for a day no location can meet.
+    pub late_delivery: switchyard_engine::LateDelivery,
     /// `backorder within`: units short now may wait for inbound stock expected within this
     /// many seconds (where the service tracks inbound stock); otherwise `short_stock` applies.
     pub backorder_within: Option<i64>,

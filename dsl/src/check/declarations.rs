@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use switchyard_engine::LateDelivery;
+
 use crate::ast::{Ident, Item, Literal, PolicyAst, ShortAction, Span, UnaryOp};
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -34,6 +36,7 @@ impl Checker {
         let mut line_may_split = constant(Typed::Bool(true), Type::Bool);
         let mut ship_together: Option<Checked> = None;
         let mut short_stock = ShortStockPlan::Reject;
+        let mut late_delivery = LateDelivery::ShipLate;
         let mut backorder_within = None;
         let mut tie_break = Vec::new();
         let mut seen: HashMap<&'static str, Span> = HashMap::new();
@@ -220,6 +223,10 @@ impl Checker {
                     }
                     short_stock = self.short_action(action);
                 }
+                Item::LateDelivery { reject, span } => {
+                    once(self, "late delivery", *span);
+                    late_delivery = if *reject { LateDelivery::Reject } else { LateDelivery::ShipLate };
+                }
                 Item::TieBreak(keys) => {
                     for key in keys {
                         if !TIE_BREAK_KEYS.contains(&key.name.as_str()) {
@@ -268,6 +275,7 @@ impl Checker {
             line_may_split,
             ship_together,
             short_stock,
+            late_delivery,
             backorder_within,
             tie_break,
             params: ast

@@ -100,6 +100,7 @@ fn evaluate(expression: &str, as_param: bool) -> f64 {
             capabilities: vec![],
             priority: 0,
             utc_offset_minutes: 0,
+            fulfilment: switchyard_engine::calendar::Fulfilment::default(),
         })
         .unwrap();
     let order = Order {
@@ -184,6 +185,7 @@ fn a_let_that_doubles_the_one_before_costs_one_evaluation_not_two() {
             capabilities: vec![],
             priority: 0,
             utc_offset_minutes: 0,
+            fulfilment: switchyard_engine::calendar::Fulfilment::default(),
         })
         .unwrap();
     let order = Order {

@@ -176,6 +176,7 @@ pub fn sized_instances(size: Size) -> impl Strategy<Value = Instance> {
                             capabilities: vec![],
                             priority,
                             utc_offset_minutes: 0,
+                            fulfilment: switchyard_engine::calendar::Fulfilment::default(),
                         })
                         .unwrap();
                     if capacity.is_some() {

@@ -22,6 +22,7 @@ fn location(id: &str, lat: f64, lon: f64) -> Location {
         capabilities: vec![],
         priority: 0,
         utc_offset_minutes: 0,
+        fulfilment: switchyard_engine::calendar::Fulfilment::default(),
     }
 }
 

@@ -20,14 +20,16 @@ fn location(id: &str, lat: f64, lon: f64) -> Location {
         capabilities: vec![],
         priority: 0,
         utc_offset_minutes: 0,
+        fulfilment: switchyard_engine::calendar::Fulfilment::default(),
     }
 }
 
 // DC-NJ next to the customer in New York, DC-CHI 1,150 km away; tees at both, mugs in Chicago.
 fn network() -> (Catalog, Inventory) {
     let mut catalog = Catalog::new();
-    catalog.add_location(location("DC-NJ", 40.73, -74.17)).unwrap();
-    catalog.add_location(location("DC-CHI", 41.88, -87.63)).unwrap();
+    let [nj_terms, chi_terms] = fulfilment();
+    catalog.add_location(Location { fulfilment: nj_terms, ..location("DC-NJ", 40.73, -74.17) }).unwrap();
+    catalog.add_location(Location { fulfilment: chi_terms, ..location("DC-CHI", 41.88, -87.63) }).unwrap();
     for (sku, weight_kg) in [("TEE", 0.3), ("MUG", 0.5)] {
         catalog.add_product(Product { sku: sku.into(), group: "general".into(), weight_kg, tags: vec![] }).unwrap();
     }
@@ -56,9 +58,9 @@ fn policy() -> ReferencePolicy {
 
 // Both DCs work Monday to Friday with same-day processing: New Jersey until 12:00, Chicago
 // until 20:00 (UTC, for simple sums).
-fn fulfilment() -> Vec<Fulfilment> {
+fn fulfilment() -> [Fulfilment; 2] {
     let weekdays = || Calendar::new(Weekdays::WORKDAYS, vec![]);
-    vec![
+    [
         Fulfilment { cutoff_minutes: 12 * 60, processing_days: 0, calendar: weekdays() },
         Fulfilment { cutoff_minutes: 20 * 60, processing_days: 0, calendar: weekdays() },
     ]
@@ -113,7 +115,7 @@ fn the_promise_is_the_earliest_day_even_from_a_dearer_location() {
     let (policy, config) = (policy(), RouterConfig::default());
     let router = Router { catalog: &catalog, inventory: &inventory, policy: &policy, config: &config };
     let cart = order(&catalog, "2026-12-04T15:00:00Z", &[("TEE", 2)]);
-    let option = promise(&router, &fulfilment(), &ground(), &cart, &mut Workspace::default()).unwrap();
+    let option = promise(&router, &ground(), &cart, &mut Workspace::default()).unwrap();
     assert_eq!(option.delivery_day, day("2026-12-07"));
     let chicago = catalog.location_id("DC-CHI").unwrap();
     assert_eq!(option.shipments.len(), 1);
@@ -129,7 +131,7 @@ fn the_promise_is_the_earliest_day_even_from_a_dearer_location() {
     // Thursday 12-03 at 10:00: New Jersey ships that day and delivers Friday; Chicago would
     // deliver Saturday. The promise is Friday, from New Jersey.
     let early = order(&catalog, "2026-12-03T10:00:00Z", &[("TEE", 2)]);
-    let option = promise(&router, &fulfilment(), &ground(), &early, &mut Workspace::default()).unwrap();
+    let option = promise(&router, &ground(), &early, &mut Workspace::default()).unwrap();
     assert_eq!(option.delivery_day, day("2026-12-04"));
     assert_eq!(option.shipments[0].location, catalog.location_id("DC-NJ").unwrap());
 }
@@ -142,13 +144,13 @@ fn a_cart_arrives_with_its_last_parcel() {
     let (policy, config) = (policy(), RouterConfig::default());
     let router = Router { catalog: &catalog, inventory: &inventory, policy: &policy, config: &config };
     let cart = order(&catalog, "2026-12-04T15:00:00Z", &[("TEE", 1), ("MUG", 1)]);
-    let option = promise(&router, &fulfilment(), &ground(), &cart, &mut Workspace::default()).unwrap();
+    let option = promise(&router, &ground(), &cart, &mut Workspace::default()).unwrap();
     assert_eq!(option.delivery_day, day("2026-12-07"));
     assert_eq!(option.plan.shipments.len(), 1, "{:?}", option.plan);
     // Before the noon cut-off on Friday New Jersey would deliver a tee on Saturday, but the
     // mug only comes on Monday: the cart arrives Monday, whichever way the plan takes the tee.
     let morning = order(&catalog, "2026-12-04T09:00:00Z", &[("TEE", 1), ("MUG", 1)]);
-    let option = promise(&router, &fulfilment(), &ground(), &morning, &mut Workspace::default()).unwrap();
+    let option = promise(&router, &ground(), &morning, &mut Workspace::default()).unwrap();
     assert_eq!(option.delivery_day, day("2026-12-07"));
 }
 
@@ -158,26 +160,20 @@ fn what_cannot_ship_whole_or_is_too_heavy_is_no_promise() {
     let (policy, config) = (policy(), RouterConfig::default());
     let router = Router { catalog: &catalog, inventory: &inventory, policy: &policy, config: &config };
     let too_many = order(&catalog, "2026-12-04T15:00:00Z", &[("MUG", 4)]);
-    assert_eq!(
-        promise(&router, &fulfilment(), &ground(), &too_many, &mut Workspace::default()),
-        Err(NoPromise::CannotShipWhole)
-    );
+    assert_eq!(promise(&router, &ground(), &too_many, &mut Workspace::default()), Err(NoPromise::CannotShipWhole));
     // Three mugs weigh 1.5 kg, within the limit; seven tees from one DC weigh 2.1 kg.
     let mugs = order(&catalog, "2026-12-04T15:00:00Z", &[("MUG", 3)]);
-    assert!(promise(&router, &fulfilment(), &ground(), &mugs, &mut Workspace::default()).is_ok());
+    assert!(promise(&router, &ground(), &mugs, &mut Workspace::default()).is_ok());
     let tees = order(&catalog, "2026-12-03T10:00:00Z", &[("TEE", 7)]);
     assert!(matches!(
-        promise(&router, &fulfilment(), &ground(), &tees, &mut Workspace::default()),
+        promise(&router, &ground(), &tees, &mut Workspace::default()),
         Err(NoPromise::TooHeavy { max_kg, .. }) if max_kg == 2.0
     ));
     // A service that reaches no location holding the stock promises nothing.
     let mut local = ground();
     local.bands.truncate(1);
     let far = order(&catalog, "2026-12-04T15:00:00Z", &[("MUG", 1)]);
-    assert_eq!(
-        promise(&router, &fulfilment(), &local, &far, &mut Workspace::default()),
-        Err(NoPromise::CannotShipWhole)
-    );
+    assert_eq!(promise(&router, &local, &far, &mut Workspace::default()), Err(NoPromise::CannotShipWhole));
 }
 
 // --- Random networks: the promise is the earliest day that ships whole, and routing with
@@ -189,7 +185,7 @@ mod random {
     use proptest::prelude::*;
     use switchyard_engine::calendar::{Calendar, CarrierDays, CarrierService, Fulfilment, ServiceBand, Weekdays};
     use switchyard_engine::promise::{DeadlinePolicy, NoPromise, promise};
-    use switchyard_engine::{Order, Plan, PlanStatus, Policy, Router, RouterConfig, Workspace};
+    use switchyard_engine::{Location, Order, Plan, PlanStatus, Policy, Router, RouterConfig, Workspace};
 
     use crate::fixtures::{Instance, instances};
 
@@ -262,13 +258,18 @@ mod random {
             fulfilment in fulfilments(),
             service in services(),
         ) {
+            let mut instance = instance;
+            let locations = instance.catalog.locations().to_vec();
+            for (location, terms) in locations.into_iter().zip(&fulfilment) {
+                instance.catalog.upsert_location(Location { fulfilment: terms.clone(), ..location }).unwrap();
+            }
             let (inventory, config) = (instance.inventory(), RouterConfig::default());
             let router = Router { catalog: &instance.catalog, inventory: &inventory, policy: &instance.policy, config: &config };
             let days = delivery_days(&instance, &fulfilment, &service);
             let mut candidates: Vec<i64> = days.iter().flatten().copied().collect();
             candidates.sort_unstable();
             candidates.dedup();
-            match promise(&router, &fulfilment, &service, &instance.order, &mut Workspace::default()) {
+            match promise(&router, &service, &instance.order, &mut Workspace::default()) {
                 Ok(option) => {
                     prop_assert!(ships_whole(&option.plan));
                     for shipment in &option.plan.shipments {

@@ -26,6 +26,7 @@ fn location(id: &str, lat: f64, lon: f64, capabilities: &[&str]) -> Location {
         capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
         priority: 0,
         utc_offset_minutes: 0,
+        fulfilment: switchyard_engine::calendar::Fulfilment::default(),
     }
 }
 

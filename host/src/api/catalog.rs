@@ -114,15 +114,14 @@ pub(super) async fn put_location(
     Ok(StatusCode::NO_CONTENT)
 }
 
-// A single upsert reports fields without the batch's `locations[0].` prefix.
-fn strip_batch_prefix(mut error: ApiError) -> ApiError {
-    if let Some(field) = &error.field
-        && let Some(dot) = field.find("].")
-        && field.starts_with(['l', 'p'])
-    {
-        error.field = Some(field[dot + 2..].to_owned());
-    } else if error.field.as_deref().is_some_and(|f| f.ends_with("[0]")) {
-        error.field = None;
+// A single upsert reports fields without the batch's prefix (`locations[0].`,
+// `products[0].`, `carrier_services[0].`); an error about the whole item names no field.
+pub(super) fn strip_batch_prefix(mut error: ApiError) -> ApiError {
+    for batch in ["locations[0]", "products[0]", "carrier_services[0]"] {
+        if let Some(rest) = error.field.as_deref().and_then(|field| field.strip_prefix(batch)) {
+            error.field = rest.strip_prefix('.').map(str::to_owned);
+            break;
+        }
     }
     error
 }

@@ -33,6 +33,7 @@ mod error;
 mod extract;
 mod orders;
 mod policies;
+mod shipping;
 mod webhooks;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
@@ -87,6 +88,15 @@ pub fn app(service: Shared) -> Router {
         )
         .route("/v1/recurring-orders", post(orders::add_recurring))
         .route("/v1/recurring-orders/{id}", get(orders::get_recurring).delete(orders::stop_recurring))
+        .route("/v1/carrier-services", get(shipping::list_carrier_services).post(shipping::upsert_carrier_services))
+        .route(
+            "/v1/carrier-services/{id}",
+            get(shipping::get_carrier_service)
+                .put(shipping::put_carrier_service)
+                .delete(shipping::remove_carrier_service),
+        )
+        .route("/v1/promise", post(shipping::promise))
+        .route("/v1/promise/product", post(shipping::promise_product))
         .route("/v1/webhooks", get(webhooks::list_webhooks).post(webhooks::add_webhook))
         .route("/v1/webhooks/{id}", delete(webhooks::remove_webhook))
         .layer(DefaultBodyLimit::max(json_limit))
@@ -265,6 +275,13 @@ where
         policies::start_shadow,
         policies::get_shadow,
         policies::stop_shadow,
+        shipping::list_carrier_services,
+        shipping::get_carrier_service,
+        shipping::upsert_carrier_services,
+        shipping::put_carrier_service,
+        shipping::remove_carrier_service,
+        shipping::promise,
+        shipping::promise_product,
         webhooks::add_webhook,
         webhooks::list_webhooks,
         webhooks::remove_webhook,

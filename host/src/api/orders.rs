@@ -348,6 +348,8 @@ pub(super) async fn add_recurring(
         requested_delivery: None,
         ship_to: body.order.ship_to.resolve("order.")?,
         lines: body.order.lines.into_iter().map(Into::into).collect(),
+        service: None,
+        deliver_by: None,
     };
     let recurring =
         complete(async move { s.add_recurring(&body.id, &body.every, body.start_at.as_deref(), template).await })

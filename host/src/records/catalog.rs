@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use switchyard_engine::{Catalog, Location, Product};
 
+use super::shipping::FulfilmentRecord;
+
 /// A location as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LocationRecord {
@@ -36,6 +38,10 @@ pub struct LocationRecord {
     /// IANA time zone: daily capacity resets at local midnight. `None`: UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// Its order cut-off, processing days and business calendar (delivery promises); `None`:
+    /// every day, no cut-off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfilment: Option<FulfilmentRecord>,
 }
 
 /// A downtime window (RFC 3339 times).
@@ -101,6 +107,7 @@ impl LocationRecord {
                 .collect(),
             priority: location.priority,
             time_zone: None,
+            fulfilment: FulfilmentRecord::from_engine(&location.fulfilment),
         }
     }
 }

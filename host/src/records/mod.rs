@@ -13,6 +13,7 @@ mod plan;
 mod policies;
 mod recurring;
 mod returns;
+mod shipping;
 mod webhooks;
 
 pub use atp::{AtpChange, LocationAtp};
@@ -23,10 +24,11 @@ pub use order::{
     Event, EventKind, HeldShipment, HeldUnits, OrderRecord, OrderStatus, ShipTo, SubmittedLine, SubmittedOrder,
 };
 pub use plan::{
-    CostRecord, PlanOutcome, PlanRecord, ShipmentLineRecord, ShipmentRecord, ShipmentState, UnfilledUnits, cents,
-    from_cents, to_the_cent,
+    CostRecord, DeliveryRecord, PlanOutcome, PlanRecord, ShipmentLineRecord, ShipmentRecord, ShipmentState,
+    UnfilledUnits, cents, from_cents, to_the_cent,
 };
 pub use policies::{BindingRecord, DiagnosticLevel, DiagnosticRecord, Kind, VersionMeta};
 pub use recurring::RecurringOrder;
 pub use returns::{ReturnLabel, ReturnLine, ReturnOutcome, ReturnRecord, ReturnStatus};
+pub use shipping::{BandRecord, CarrierServiceRecord, FulfilmentRecord, weekdays_text};
 pub use webhooks::{Delivery, DeliveryStatus, Subscription};

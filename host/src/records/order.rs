@@ -92,6 +92,15 @@ pub struct SubmittedOrder {
     pub ship_to: ShipTo,
     /// What it orders.
     pub lines: Vec<SubmittedLine>,
+    /// The carrier service it ships by (delivery promises): routing uses only locations the
+    /// service can ship from, and every shipment carries its ship and delivery dates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The day it was promised for (`YYYY-MM-DD`, with `service`): routing leaves out the
+    /// locations that would deliver later; when none can make it, the policy ships late or
+    /// rejects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_by: Option<String>,
 }
 
 /// A ship-to address.

@@ -34,6 +34,27 @@ pub struct PlanRecord {
     /// The currency of every amount (ISO 4217); empty in plans stored before it was kept.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub currency: String,
+    /// For an order with a carrier service: the service, the day promised, the day it is
+    /// expected to arrive, whether that is late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryRecord>,
+}
+
+/// How a plan delivers by its order's carrier service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    /// The carrier service.
+    pub service: String,
+    /// The day promised (`YYYY-MM-DD`), when the order named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_by: Option<String>,
+    /// The day the last parcel is expected (`YYYY-MM-DD`); none when nothing ships.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_date: Option<String>,
+    /// Whether it arrives after `deliver_by`: no location could make the day, and the policy
+    /// ships late rather than reject.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
 }
 
 /// One shipment of a plan.
@@ -54,6 +75,12 @@ pub struct ShipmentRecord {
     /// The tracking number, once shipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking: Option<String>,
+    /// The day it leaves (`YYYY-MM-DD`), for an order with a carrier service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_date: Option<String>,
+    /// The day it is expected to arrive (`YYYY-MM-DD`), for an order with a carrier service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_date: Option<String>,
 }
 
 /// A shipment's fulfilment state, in the order the location reports them.
@@ -181,6 +208,8 @@ impl PlanRecord {
                     state: ShipmentState::Open,
                     carrier: None,
                     tracking: None,
+                    ship_date: None,
+                    delivery_date: None,
                 })
                 .collect(),
             unfilled: plan
@@ -196,6 +225,7 @@ impl PlanRecord {
             optimal: plan.optimal,
             policy: format!("{}@{}", plan.policy.name, plan.policy.version),
             currency: currency.to_owned(),
+            delivery: None,
         }
         .with_cost(cents(plan.cost.split_penalty), cents(plan.cost.unfilled_penalty))
     }

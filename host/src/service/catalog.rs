@@ -115,6 +115,7 @@ pub(super) fn engine_location(record: &LocationRecord, at: Timestamp) -> Result<
         capabilities: record.capabilities.clone(),
         priority: record.priority,
         utc_offset_minutes,
+        fulfilment: super::shipping::engine_fulfilment(record.fulfilment.as_ref())?,
     })
 }
 

@@ -23,6 +23,7 @@ use switchyard_engine::{Catalog, Order, Plan, Policy, Routed, Router, RouterConf
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use super::commit::{Rollback, body_of};
+use super::shipping::{Dated, DeliveryTerms};
 use super::validate::{due_at, engine_order, routing_error};
 use super::{Service, ServiceError, WORKSPACE, event, held_shipments, held_units, now};
 use crate::records::{
@@ -36,6 +37,8 @@ use crate::store::Change;
 pub(super) struct Explained {
     pub(super) routed: Routed,
     pub(super) lines: Option<Vec<ExplainedLine>>,
+    // The parcels' dates by the order's carrier service, when it has one.
+    pub(super) dated: Option<Dated>,
 }
 
 /// The change that keeps `routing` of order `order_id` in the store.
@@ -100,7 +103,8 @@ impl Service {
         for attempt in 1.. {
             let binding = self.binding_for(&catalog, &order)?;
             let mut routing = Rollback::new();
-            let routed = self.route_new(&catalog, &binding, &order, &mut routing);
+            let terms = self.delivery_terms(&submitted)?;
+            let routed = self.route_new(&catalog, &binding, &order, terms.as_ref(), &mut routing);
             let routed = routed.inspect_err(|_| self.metrics.order("failed"))?;
             let (changes, explained) =
                 self.record_routed(record, &catalog, &binding, &order, routed, at, RoutingCause::Placed, &mut routing)?;
@@ -149,6 +153,7 @@ impl Service {
         let catalog = self.catalog();
         let order = engine_order(&catalog, submitted, at)?;
         let due = due_at(submitted, self.config.delivery_lead_secs as i64)?;
+        self.delivery_terms(submitted)?;
         if let Some(key) = &idempotency_key {
             self.claim_idempotency_key(key, &submitted.id, rollback).await?;
         }
@@ -265,6 +270,7 @@ impl Service {
         catalog: &Catalog,
         binding: &Binding,
         order: &Order,
+        terms: Option<&DeliveryTerms>,
         rollback: &mut Rollback<'a>,
     ) -> Result<Explained, ServiceError> {
         let policy = &binding.policy;
@@ -279,9 +285,12 @@ impl Service {
         });
         let started = Instant::now();
         let router = Router { catalog, inventory: &self.inventory, policy: &**policy, config: &self.router_config };
-        let routed = self.reserve(&router, order);
+        let routed = match terms {
+            None => self.reserve(&router, order).map(|(routed, why)| (routed, why, None)),
+            Some(terms) => self.reserve_by_service(&router, terms, order).map(|(r, why, dated)| (r, why, Some(dated))),
+        };
         self.metrics.routing.observe(started.elapsed().as_secs_f64());
-        let (routed, explanation) = routed.map_err(routing_error)?;
+        let (routed, explanation, dated) = routed.map_err(routing_error)?;
         if let Some(reservation) = routed.reservation.clone() {
             rollback.on_failure(move || {
                 if let Err(error) = self.inventory.release(&reservation) {
@@ -300,7 +309,7 @@ impl Service {
             );
         }
         let lines = explanation.map(|explanation| ExplainedLine::from_engine(&explanation, catalog));
-        Ok(Explained { routed, lines })
+        Ok(Explained { routed, lines, dated })
     }
 
     // Routes and reserves `order` with `router`, and explains the decision unless
@@ -335,7 +344,7 @@ impl Service {
         cause: RoutingCause,
         rollback: &mut Rollback<'a>,
     ) -> Result<(Vec<Change>, Option<RoutingRecord>), ServiceError> {
-        let Explained { routed, lines } = explained;
+        let Explained { routed, lines, dated } = explained;
         // Encoded first: nothing below may fail once memory changes.
         let routing = lines.map(|lines| RoutingRecord {
             // The revision the commit gives the record (one past the one it has).
@@ -350,7 +359,10 @@ impl Service {
         record.policy_version = binding.record.version.clone();
         record.fallback_version = binding.record.fallback.clone();
         let backorder_within = routed.plan.backorder_within;
-        let plan = PlanRecord::from_engine(&routed.plan, order, catalog, &self.config.currency);
+        let mut plan = PlanRecord::from_engine(&routed.plan, order, catalog, &self.config.currency);
+        if let Some(dated) = &dated {
+            dated.apply(&mut plan);
+        }
         self.apply_routed(record, catalog, plan, routed.reservation.as_ref(), at);
         let (inbound_changes, taken) = self.allocate_backorders(record, &*binding.policy, backorder_within, at);
         let order_id = record.id.clone();

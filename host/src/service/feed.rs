@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use super::{Service, ServiceError, open_store};
 use crate::records::{
-    AtpChange, BindingRecord, Delivery, DeliveryStatus, Inbound, Kind, LocationRecord, OrderRecord, ProductRecord,
-    RecurringOrder, Subscription, VersionMeta,
+    AtpChange, BindingRecord, CarrierServiceRecord, Delivery, DeliveryStatus, Inbound, Kind, LocationRecord,
+    OrderRecord, ProductRecord, RecurringOrder, Subscription, VersionMeta,
 };
 use crate::store::{BodyOf, FeedEntry};
 
@@ -135,6 +135,7 @@ impl Service {
                     FeedEntry::PolicyVersion(version) => self.apply_stored_version(version).await,
                     FeedEntry::Binding(group) => self.apply_stored_binding(group).await,
                     FeedEntry::Webhook(id) => self.apply_stored_webhook(id).await,
+                    FeedEntry::CarrierService(id) => self.apply_stored_carrier_service(id).await,
                     FeedEntry::WebhookEvent(id) => self.apply_stored_event(*id).await,
                     // After the events they refer to, whatever the order in the round.
                     FeedEntry::Delivery(_) => {
@@ -229,6 +230,16 @@ impl Service {
                 Stored::Later
             }
         }
+    }
+
+    async fn apply_stored_carrier_service(&self, id: &str) -> bool {
+        match self.stored::<CarrierServiceRecord>(BodyOf::CarrierService, id).await {
+            Stored::Found(record) => self.apply_carrier_service(id, Some(record)),
+            Stored::Deleted => self.apply_carrier_service(id, None),
+            Stored::Unreadable => {}
+            Stored::Later => return false,
+        }
+        true
     }
 
     async fn apply_stored_webhook(&self, id: &str) -> bool {

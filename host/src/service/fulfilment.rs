@@ -265,7 +265,13 @@ impl Service {
         self.inventory.release(&released).map_err(|e| ServiceError::internal(e.to_string()))?;
         let router =
             Router { catalog: &catalog, inventory: &self.inventory, policy: &policy, config: &self.router_config };
-        let (routed, why) = match self.reserve(&router, &remainder) {
+        // By the order's carrier service, when it has one: its parcels dated, late or not.
+        let terms = self.delivery_terms_now(&record.request);
+        let routed = match &terms {
+            None => self.reserve(&router, &remainder).map(|(routed, why)| (routed, why, None)),
+            Some(terms) => self.reserve_by_service(&router, terms, &remainder).map(|(r, why, d)| (r, why, Some(d))),
+        };
+        let (routed, why, dated) = match routed {
             Ok(routed) => routed,
             Err(error) => {
                 self.inventory.restore(&released, true).ok();
@@ -293,7 +299,10 @@ impl Service {
                 return Err(error);
             }
         };
-        let rerouted = PlanRecord::from_engine(&routed.plan, &remainder, &catalog, &self.config.currency);
+        let mut rerouted = PlanRecord::from_engine(&routed.plan, &remainder, &catalog, &self.config.currency);
+        if let Some(dated) = &dated {
+            dated.apply(&mut rerouted);
+        }
         let mut next = record.clone();
         next.excluded_locations = excluded;
         next.held_units.retain(|u| u.location != rejecting);
@@ -309,6 +318,7 @@ impl Service {
             }
             plan.shipments.extend(rerouted.shipments.iter().cloned());
             plan.unfilled.extend(rerouted.unfilled.iter().cloned());
+            redate(plan);
         }
         let moved: u32 = rerouted.shipments.iter().flat_map(|s| &s.lines).map(|l| l.qty).sum();
         let lost = rerouted.unfilled_units();
@@ -363,5 +373,20 @@ impl Service {
             }
         }
         Ok(Order { lines, ..full })
+    }
+}
+
+// The day a plan's parcels arrive, again after some were routed anew: the last of those not
+// rejected, and whether that is after the day promised.
+fn redate(plan: &mut PlanRecord) {
+    let last = plan
+        .shipments
+        .iter()
+        .filter(|s| s.state != ShipmentState::Rejected)
+        .filter_map(|s| s.delivery_date.clone())
+        .max();
+    if let Some(delivery) = plan.delivery.as_mut() {
+        delivery.late = matches!((&last, &delivery.deliver_by), (Some(last), Some(by)) if last > by);
+        delivery.delivery_date = last;
     }
 }

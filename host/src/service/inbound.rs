@@ -530,6 +530,8 @@ impl Service {
                     state: ShipmentState::Open,
                     carrier: None,
                     tracking: None,
+                    ship_date: None,
+                    delivery_date: None,
                 });
             }
             if matches!(next.status, OrderStatus::Backordered | OrderStatus::Reserved) {

@@ -58,6 +58,7 @@ mod policies;
 mod recovery;
 mod recurring_orders;
 mod returns;
+mod shipping;
 mod state;
 mod validate;
 mod webhook_delivery;
@@ -70,6 +71,7 @@ pub use inbound::InboundRequest;
 pub use orders::{DryRun, OrderPage};
 pub use policies::PolicyTrial;
 pub use recurring_orders::Interval;
+pub use shipping::{DeliveryOption, MAX_CARRIER_SERVICES, NoOption, PromiseRequest, Promised, PromisedParcel};
 pub use state::{PositionState, StateView};
 
 thread_local! {
@@ -98,6 +100,8 @@ pub struct Service {
     preordered: Mutex<HashMap<String, u32>>,
     // IANA time zone per location id, for those that have one.
     location_zones: RwLock<Arc<HashMap<String, String>>>,
+    // Carrier services by id, replaced whole on every change (delivery promises).
+    carrier_services: RwLock<Arc<shipping::Carriers>>,
     // Held by every change of the catalog or of on hand (see the ordering rules above).
     stock_lock: AsyncMutex<()>,
     // Binding changes are committed and applied one at a time, so the live binding is the
@@ -234,6 +238,7 @@ impl Service {
             config,
             catalog: RwLock::new(Arc::new(Catalog::new())),
             location_zones: RwLock::new(Arc::new(HashMap::new())),
+            carrier_services: RwLock::new(Arc::new(BTreeMap::new())),
             releases: RwLock::new(Arc::new(HashMap::new())),
             preordered: Mutex::new(HashMap::new()),
             stock_lock: AsyncMutex::new(()),

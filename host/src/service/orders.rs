@@ -68,13 +68,22 @@ impl Service {
         };
         let started = Instant::now();
         let router = Router { catalog: &catalog, inventory: &self.inventory, policy, config: &self.router_config };
-        let (plan, explanation) =
-            WORKSPACE.with(|w| router.explain(&order, &mut w.borrow_mut())).map_err(routing_error)?;
+        let planned = match self.delivery_terms(submitted)? {
+            None => WORKSPACE
+                .with(|w| router.explain(&order, &mut w.borrow_mut()))
+                .map(|(plan, why)| (plan, Some(why), None)),
+            Some(terms) => self.plan_by_service(&router, &terms, &order).map(|(plan, why, d)| (plan, why, Some(d))),
+        };
+        let (plan, explanation, dated) = planned.map_err(routing_error)?;
         self.metrics.routing.observe(started.elapsed().as_secs_f64());
+        let mut record = PlanRecord::from_engine(&plan, &order, &catalog, &self.config.currency);
+        if let Some(dated) = &dated {
+            dated.apply(&mut record);
+        }
         Ok(DryRun {
-            plan: PlanRecord::from_engine(&plan, &order, &catalog, &self.config.currency),
-            explanation: explanation.display(&catalog).to_string(),
-            lines: ExplainedLine::from_engine(&explanation, &catalog),
+            plan: record,
+            explanation: explanation.as_ref().map(|why| why.display(&catalog).to_string()).unwrap_or_default(),
+            lines: explanation.map(|why| ExplainedLine::from_engine(&why, &catalog)).unwrap_or_default(),
         })
     }
 
@@ -150,7 +159,8 @@ impl Service {
         // The same steps as an order placed now: route, then record (backorders included).
         let routed = engine_order(&catalog, &submitted, at).and_then(|order| {
             let binding = self.binding_for(&catalog, &order)?;
-            let routed = self.route_new(&catalog, &binding, &order, &mut rollback)?;
+            let terms = self.delivery_terms_now(&next.request);
+            let routed = self.route_new(&catalog, &binding, &order, terms.as_ref(), &mut rollback)?;
             self.record_routed(&mut next, &catalog, &binding, &order, routed, at, RoutingCause::Due, &mut rollback)
         });
         let inbound_changes = match routed {

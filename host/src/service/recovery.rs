@@ -14,8 +14,8 @@ use tokio::sync::Mutex as AsyncMutex;
 use super::catalog::{engine_location, engine_product, release_of, set_kits};
 use super::{Service, now, reservation_of_order};
 use crate::records::{
-    BindingRecord, Delivery, Inbound, Kind, LocationRecord, OrderRecord, OrderStatus, ProductRecord, RecurringOrder,
-    Subscription, VersionMeta,
+    BindingRecord, CarrierServiceRecord, Delivery, Inbound, Kind, LocationRecord, OrderRecord, OrderStatus,
+    ProductRecord, RecurringOrder, Subscription, VersionMeta,
 };
 use crate::store::Snapshot;
 
@@ -160,6 +160,10 @@ impl Service {
         for body in &snapshot.recurring {
             let Some(recurring) = self.readable::<RecurringOrder>("recurring order", body) else { continue };
             self.recurring.insert(recurring.id.clone(), Arc::new(AsyncMutex::new(recurring)));
+        }
+        for body in &snapshot.carrier_services {
+            let Some(record) = self.readable::<CarrierServiceRecord>("carrier service", body) else { continue };
+            self.apply_carrier_service(&record.id.clone(), Some(record));
         }
         for body in &snapshot.webhooks {
             let Some(subscription) = self.readable::<Subscription>("webhook", body) else { continue };

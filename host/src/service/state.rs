@@ -44,6 +44,8 @@ pub struct StateView {
     pub preordered: Vec<(String, u32)>,
     /// Webhook subscriptions.
     pub webhooks: Vec<Subscription>,
+    /// Carrier services, by id.
+    pub carrier_services: Vec<crate::records::CarrierServiceRecord>,
     /// Webhook deliveries.
     pub deliveries: Vec<Delivery>,
     /// The ATP feed.
@@ -124,6 +126,7 @@ impl Service {
             idempotency,
             preordered,
             webhooks,
+            carrier_services: self.carrier_services(),
             deliveries: self.deliveries.lock().values().cloned().collect(),
             atp_feed: self.atp_feed.lock().iter().cloned().collect(),
         }

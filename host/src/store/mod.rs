@@ -64,6 +64,8 @@ pub enum Change {
     Binding { group: String, version: String, fallback: Option<String>, at: String },
     /// Insert or replace a webhook subscription (`body: None` deletes it).
     Webhook { id: String, body: Option<String> },
+    /// Insert or replace a carrier service (`CarrierServiceRecord`; `body: None` deletes it).
+    CarrierService { id: String, body: Option<String> },
     /// Insert or replace a webhook delivery (`body: None` deletes it).
     Delivery { id: u64, body: Option<String> },
     /// Insert a webhook event's JSON, shared by its deliveries (`body: None` deletes it).
@@ -132,6 +134,8 @@ pub struct Snapshot {
     pub bindings: Vec<(String, String, Option<String>, String)>,
     /// Webhook subscriptions (JSON bodies).
     pub webhooks: Vec<String>,
+    /// Carrier services (JSON bodies), in first-insert order.
+    pub carrier_services: Vec<String>,
     /// Webhook deliveries (JSON bodies), oldest first.
     pub deliveries: Vec<String>,
     /// Webhook events `(id, JSON)`, oldest first.
@@ -166,6 +170,8 @@ pub enum FeedEntry {
     Binding(String),
     /// A webhook subscription inserted, replaced or deleted (its id).
     Webhook(String),
+    /// A carrier service inserted, replaced or deleted (its id).
+    CarrierService(String),
     /// A webhook event's JSON stored or deleted (its id).
     WebhookEvent(u64),
     /// A webhook delivery stored, changed or deleted (its id).
@@ -190,6 +196,7 @@ pub enum BodyOf {
     Location,
     Product,
     Webhook,
+    CarrierService,
     WebhookEvent,
     Delivery,
     Recurring,

@@ -481,6 +481,7 @@ impl Store for PgStore {
                     "policy_versions" => FeedEntry::PolicyVersion(key),
                     "bindings" => FeedEntry::Binding(key),
                     "webhooks" => FeedEntry::Webhook(key),
+                    "carrier_services" => FeedEntry::CarrierService(key),
                     "webhook_events" => FeedEntry::WebhookEvent(key.parse().unwrap_or_default()),
                     "webhook_deliveries" => FeedEntry::Delivery(key.parse().unwrap_or_default()),
                     "recurring_orders" => FeedEntry::Recurring(key),
@@ -563,6 +564,7 @@ impl Store for PgStore {
             BodyOf::Location => ("locations", "id", false),
             BodyOf::Product => ("products", "sku", false),
             BodyOf::Webhook => ("webhooks", "id", false),
+            BodyOf::CarrierService => ("carrier_services", "id", false),
             BodyOf::WebhookEvent => ("webhook_events", "id", true),
             BodyOf::Delivery => ("webhook_deliveries", "id", true),
             BodyOf::Recurring => ("recurring_orders", "id", false),
@@ -1084,6 +1086,9 @@ async fn read_snapshot(tx: &mut Transaction<'static, Postgres>, now: i64) -> Res
             .fetch_all(&mut **tx)
             .await?,
         webhooks: sqlx::query_scalar("SELECT body FROM webhooks ORDER BY seq").fetch_all(&mut **tx).await?,
+        carrier_services: sqlx::query_scalar("SELECT body FROM carrier_services ORDER BY seq")
+            .fetch_all(&mut **tx)
+            .await?,
         deliveries: sqlx::query_scalar("SELECT body FROM webhook_deliveries ORDER BY id").fetch_all(&mut **tx).await?,
         webhook_events: events.into_iter().map(|(id, body)| (id as u64, body)).collect(),
         atp_changes: sqlx::query_scalar("SELECT body FROM atp_changes ORDER BY seq").fetch_all(&mut **tx).await?,
@@ -1197,6 +1202,10 @@ async fn apply(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Resu
         Change::Webhook { id, body: Some(body) } => upsert_body(tx, "webhooks", "id", id, body).await,
         Change::Webhook { id, body: None } => {
             sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(&mut **tx).await.map(drop)
+        }
+        Change::CarrierService { id, body: Some(body) } => upsert_body(tx, "carrier_services", "id", id, body).await,
+        Change::CarrierService { id, body: None } => {
+            sqlx::query("DELETE FROM carrier_services WHERE id = $1").bind(id).execute(&mut **tx).await.map(drop)
         }
         // Written by `write_inbound`; counted and written by `write_promises` and
         // `write_preorders`.

@@ -39,7 +39,7 @@ pub struct SqliteStore {
 /// The schema as numbered migrations, applied in order when a store is opened; SQLite's
 /// `user_version` counts those applied (rusqlite_migration). A migration that has shipped is
 /// never edited: a change of schema is a new one at the end.
-const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4];
+const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_5];
 
 /// The schema version this build writes: the number of its migrations.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
@@ -93,6 +93,11 @@ const SCHEMA_4: &str = "
 CREATE TABLE explanations (
     order_id TEXT NOT NULL, revision INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (order_id, revision)
 ) WITHOUT ROWID;
+";
+
+// 5 (2026-12): carrier services, for delivery promises (`CarrierServiceRecord`).
+const SCHEMA_5: &str = "
+CREATE TABLE carrier_services (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
 impl SqliteStore {
@@ -292,6 +297,8 @@ fn read_snapshot(connection: &mut Connection, now: i64) -> Result<Snapshot, Stor
         .collect::<Result<_, _>>()?;
     let mut statement = connection.prepare("SELECT body FROM webhooks ORDER BY rowid")?;
     snapshot.webhooks = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let mut statement = connection.prepare("SELECT body FROM carrier_services ORDER BY rowid")?;
+    snapshot.carrier_services = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     let mut statement = connection.prepare("SELECT body FROM webhook_deliveries ORDER BY id")?;
     snapshot.deliveries = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     let mut statement = connection.prepare("SELECT body FROM atp_changes ORDER BY seq")?;
@@ -413,6 +420,10 @@ fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error
         ),
         Change::Webhook { id, body: Some(body) } => upsert_body(connection, "webhooks", "id", id, body),
         Change::Webhook { id, body: None } => connection.execute("DELETE FROM webhooks WHERE id = ?1", params![id]),
+        Change::CarrierService { id, body: Some(body) } => upsert_body(connection, "carrier_services", "id", id, body),
+        Change::CarrierService { id, body: None } => {
+            connection.execute("DELETE FROM carrier_services WHERE id = ?1", params![id])
+        }
         Change::Inbound { id, body, .. } => upsert_body(connection, "inbound", "id", id, body),
         Change::Recurring { id, body, revision: _ } => upsert_body(connection, "recurring_orders", "id", id, body),
         Change::Delivery { id, body: Some(body) } => {

@@ -8,6 +8,7 @@ mod closed_orders;
 mod console;
 mod hardening;
 mod postgres_store;
+mod promises;
 mod shared;
 mod slow_clients;
 mod socket;

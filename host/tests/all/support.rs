@@ -109,6 +109,7 @@ fn location(id: &str, kind: &str, lat: f64, lon: f64, capabilities: &[&str]) -> 
         downtime: Vec::new(),
         priority: 0,
         time_zone: None,
+        fulfilment: None,
     }
 }
 

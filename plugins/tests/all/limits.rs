@@ -32,6 +32,7 @@ fn network() -> (Catalog, Inventory) {
                 capabilities: vec![],
                 priority: 0,
                 utc_offset_minutes: 0,
+                fulfilment: switchyard_engine::calendar::Fulfilment::default(),
             })
             .unwrap();
     }

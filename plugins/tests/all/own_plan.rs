@@ -34,6 +34,7 @@ fn network(down: bool) -> (Catalog, Inventory) {
                 capabilities: vec![],
                 priority: 0,
                 utc_offset_minutes: 0,
+                fulfilment: switchyard_engine::calendar::Fulfilment::default(),
             })
             .unwrap();
     }

@@ -49,6 +49,10 @@ pub struct LocationDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<wire::TimeZone>)]
     pub time_zone: Option<String>,
+    /// Its order cut-off, processing days and business calendar, for delivery promises.
+    /// Absent: it works every day, without cut-off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfilment: Option<super::FulfilmentDto>,
 }
 
 /// A downtime window, RFC 3339 times.
@@ -277,6 +281,7 @@ impl From<LocationDto> for records::LocationRecord {
             downtime: dto.downtime.into_iter().map(|w| records::DowntimeRecord { from: w.from, to: w.to }).collect(),
             priority: dto.priority,
             time_zone: dto.time_zone,
+            fulfilment: dto.fulfilment.map(Into::into),
         }
     }
 }
@@ -295,6 +300,7 @@ impl From<records::LocationRecord> for LocationDto {
             downtime: record.downtime.into_iter().map(|w| DowntimeDto { from: w.from, to: w.to }).collect(),
             priority: record.priority,
             time_zone: record.time_zone,
+            fulfilment: record.fulfilment.map(Into::into),
         }
     }
 }

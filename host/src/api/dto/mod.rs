@@ -5,10 +5,12 @@
 mod catalog;
 mod orders;
 mod policies;
+mod shipping;
 mod webhooks;
 pub mod wire;
 
 pub use catalog::*;
 pub use orders::*;
 pub use policies::*;
+pub use shipping::*;
 pub use webhooks::*;

@@ -44,6 +44,17 @@ pub struct OrderRequest {
     /// What it orders: 1 to 200 lines, each line id once.
     #[schema(min_items = 1, max_items = 200)]
     pub lines: Vec<LineDto>,
+    /// The carrier service it ships by (a delivery option of `POST /v1/promise`): routing
+    /// uses only locations the service can ship from, and every shipment carries its ship and
+    /// delivery dates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<wire::Id>)]
+    pub service: Option<String>,
+    /// The day promised to the customer (`YYYY-MM-DD`; needs `service`): locations that would
+    /// deliver later are left out; when none can make it, the policy decides (`late delivery`):
+    /// ship late with the earliest date, saying so, or reject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_by: Option<String>,
 }
 
 fn default_channel() -> String {
@@ -110,6 +121,27 @@ pub struct PlanDto {
     /// The currency of every amount (ISO 4217); amounts are rounded to the cent and the cost
     /// terms add up to the total exactly.
     pub currency: String,
+    /// For an order with a carrier service: the service, the day promised, the day the last
+    /// parcel is expected, and whether that is late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<PlanDeliveryDto>,
+}
+
+/// How a plan delivers by its order's carrier service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PlanDeliveryDto {
+    /// The carrier service.
+    pub service: String,
+    /// The day promised (`YYYY-MM-DD`), when the order named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_by: Option<String>,
+    /// The day the last parcel is expected (`YYYY-MM-DD`); absent when nothing ships.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_date: Option<String>,
+    /// Whether it arrives after `deliver_by` (no location could make the day; the policy ships
+    /// late rather than reject).
+    #[serde(default)]
+    pub late: bool,
 }
 
 /// One shipment of a plan.
@@ -130,6 +162,12 @@ pub struct ShipmentDto {
     /// The tracking number, once shipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking: Option<String>,
+    /// The day it leaves (`YYYY-MM-DD`), for an order with a carrier service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_date: Option<String>,
+    /// The day it is expected to arrive (`YYYY-MM-DD`), for an order with a carrier service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_date: Option<String>,
 }
 
 /// A shipment's fulfilment state, in the order the location reports them.
@@ -738,6 +776,8 @@ impl OrderRequest {
             requested_delivery: self.requested_delivery,
             ship_to: self.ship_to.resolve(at)?,
             lines: self.lines.into_iter().map(Into::into).collect(),
+            service: self.service,
+            deliver_by: self.deliver_by,
         })
     }
 }
@@ -785,6 +825,8 @@ impl From<records::SubmittedOrder> for OrderRequest {
                 country: record.ship_to.country,
             },
             lines: record.lines.into_iter().map(|l| LineDto { id: l.id, sku: l.sku, qty: l.qty }).collect(),
+            service: record.service,
+            deliver_by: record.deliver_by,
         }
     }
 }
@@ -843,6 +885,8 @@ impl From<records::PlanRecord> for PlanDto {
                     state: s.state.into(),
                     carrier: s.carrier,
                     tracking: s.tracking,
+                    ship_date: s.ship_date,
+                    delivery_date: s.delivery_date,
                 })
                 .collect(),
             unfilled: plan
@@ -860,6 +904,12 @@ impl From<records::PlanRecord> for PlanDto {
             optimal: plan.optimal,
             policy: plan.policy,
             currency: plan.currency,
+            delivery: plan.delivery.map(|d| PlanDeliveryDto {
+                service: d.service,
+                deliver_by: d.deliver_by,
+                delivery_date: d.delivery_date,
+                late: d.late,
+            }),
         }
     }
 }
