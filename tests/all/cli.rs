@@ -235,6 +235,45 @@ fn malformed_scenarios_are_refused_with_the_place_named() {
             "at `inventory[0].sku`: `KIT-0001` is a kit: it holds no stock of its own",
         ),
     ]);
+    // Delivery promises: a location's terms and carrier services (us-50-small has both).
+    let small: Value = serde_json::from_str(&std::fs::read_to_string(example("us-50-small.json")).unwrap()).unwrap();
+    let mutate_small = |f: &dyn Fn(&mut Value)| {
+        let mut copy = small.clone();
+        f(&mut copy);
+        serde_json::to_string_pretty(&copy).unwrap()
+    };
+    let cases = cases.chain([
+        (
+            "a cut-off that is no time",
+            mutate_small(&|v| v["locations"][3]["fulfilment"]["cutoff"] = "2pm".into()),
+            "at `locations[3].fulfilment.cutoff`: `2pm` is not a local time `HH:MM`",
+        ),
+        (
+            "a holiday that is no date",
+            mutate_small(&|v| v["locations"][0]["fulfilment"]["holidays"][1] = "2026-02-30".into()),
+            "at `locations[0].fulfilment.holidays[1]`: `2026-02-30` is not a date `YYYY-MM-DD`",
+        ),
+        (
+            "a weekday that is none",
+            mutate_small(&|v| v["carrier_services"][1]["pickup_days"] = "mon-fry".into()),
+            "at `carrier_services[1].pickup_days`: `fry` is not a weekday",
+        ),
+        (
+            "bands out of order",
+            mutate_small(&|v| v["carrier_services"][0]["bands"][2]["max_km"] = 100.into()),
+            "at `carrier_services[0]`: bands[2].max_km must be a distance beyond the band before",
+        ),
+        (
+            "a service twice",
+            mutate_small(&|v| v["carrier_services"][2]["id"] = "ground".into()),
+            "at `carrier_services[2].id`: carrier service `ground` appears twice",
+        ),
+        (
+            "an offset beyond any time zone",
+            mutate_small(&|v| v["locations"][5]["utc_offset_minutes"] = 900.into()),
+            "at `locations[5].utc_offset_minutes`: must be within 14 hours of UTC",
+        ),
+    ]);
     value["name"] = "checked".into();
     let dir = temp_dir("malformed");
     for (what, text, expected) in cases {

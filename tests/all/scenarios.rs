@@ -57,3 +57,46 @@ fn replays_are_deterministic_and_conserve_stock() {
     let shipped: u64 = first.plans.iter().map(|p| p.shipped_units()).sum();
     assert_eq!(reserved, shipped, "every shipped unit is reserved exactly once");
 }
+
+// us-50-small carries delivery-promise data: every location's cut-off, processing days and
+// calendar, and three carrier services. Promises on its network and stock keep the calendars:
+// parcels leave on a day the location and the carrier work, and arrive on a delivery day.
+#[test]
+fn us_50_small_promises_keep_the_locations_and_carriers_calendars() {
+    use switchyard_engine::calendar::weekday;
+    use switchyard_engine::promise::promise;
+    use switchyard_engine::{RouterConfig, Workspace};
+
+    let scenario = load("us-50-small.json");
+    let ids: Vec<&str> = scenario.carrier_services.iter().map(|s| s.service.id.as_str()).collect();
+    assert_eq!(ids, ["ground", "two-day", "overnight"]);
+    let dc = scenario.catalog.locations().iter().find(|l| l.id.starts_with("DC-")).unwrap();
+    assert_eq!(dc.fulfilment.cutoff_minutes, 15 * 60);
+    assert!(dc.utc_offset_minutes < 0);
+    let inventory = scenario.fresh_inventory();
+    let config = RouterConfig::default();
+    let router = switchyard_engine::Router {
+        catalog: &scenario.catalog,
+        inventory: &inventory,
+        policy: &scenario.policy,
+        config: &config,
+    };
+    let mut promised = 0;
+    for order in scenario.orders.iter().take(100) {
+        for service in &scenario.carrier_services {
+            let Ok(option) = promise(&router, &service.service, order, &mut Workspace::default()) else { continue };
+            promised += 1;
+            assert!(option.delivery_day > order.placed_at.utc_day() - 1, "{}", order.id);
+            for parcel in &option.shipments {
+                let location = scenario.catalog.location(parcel.location);
+                let (ship, delivered) = (parcel.quote.dates.ship_day, parcel.quote.dates.delivery_day);
+                assert!(location.fulfilment.calendar.is_open(ship), "{}: ships on a closed day", order.id);
+                assert!(service.service.days.pickup.contains(ship), "{}: no pickup that day", order.id);
+                assert!(service.service.days.delivery.is_open(delivered), "{}: no delivery that day", order.id);
+                assert!(delivered > ship && delivered <= option.delivery_day);
+                assert!(weekday(ship) < 5, "the services collect Monday to Friday");
+            }
+        }
+    }
+    assert!(promised >= 250, "{promised} of 300 promised");
+}

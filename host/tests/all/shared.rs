@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use sqlx::Connection;
-use switchyard_host::records::{DeliveryStatus, Kind};
+use switchyard_host::records::{BandRecord, CarrierServiceRecord, DeliveryStatus, Kind};
 use switchyard_host::service::{StockAdjustment, StockLevel};
 use switchyard_host::{Config, Service};
 
@@ -217,6 +217,39 @@ async fn a_binding_changed_on_one_instance_routes_the_next_order_on_the_others()
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
         let stored = instance.order(&id).await.unwrap();
         assert_eq!(stored.policy_version, meta.version, "routed with the version bound on another instance");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_carrier_service_set_or_removed_on_one_instance_is_promised_with_on_the_others() {
+    let (_dir, _schema, instances) = three_instances().await;
+    let ground = CarrierServiceRecord {
+        id: "ground".into(),
+        carrier: "UPS".into(),
+        name: "Standard".into(),
+        pickup_days: "mon-fri".into(),
+        delivery_days: "mon-fri".into(),
+        holidays: vec!["2026-12-25".into()],
+        bands: vec![BandRecord { max_km: None, transit_days: 2, per_shipment: 6.0, per_kg: 0.5 }],
+        max_weight_kg: None,
+    };
+    instances[1].upsert_carrier_services(vec![ground.clone()]).await.unwrap();
+    let cart = json!({"ship_to": {"postal_code": "19103", "country": "US"},
+                      "lines": [{"id": "1", "sku": "SKU-A", "qty": 1}], "at": "2026-12-04T10:00:00Z"});
+    for instance in [&instances[0], &instances[2]] {
+        within("the new carrier service", Duration::from_secs(1), async || {
+            instance.carrier_services() == vec![ground.clone()]
+        })
+        .await;
+        let app = switchyard_host::app(Arc::clone(instance));
+        let promised = post(&app, "/v1/promise", READER, &cart).await;
+        assert_eq!(promised.status, StatusCode::OK, "{}", promised.body);
+        // Friday, 2 delivery days (Mon to Fri): Tuesday.
+        assert_eq!(promised.body["options"][0]["delivery_date"], "2026-12-08", "{}", promised.body);
+    }
+    instances[2].remove_carrier_service("ground").await.unwrap();
+    for instance in &instances[..2] {
+        within("the removal", Duration::from_secs(1), async || instance.carrier_services().is_empty()).await;
     }
 }
 

@@ -147,7 +147,10 @@ fn web() -> String {
 /// One product to promise (a product page).
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"sku": "SKU-00204", "ship_to": {"postal_code": "10001", "country": "US"}}))]
+#[schema(example = json!({
+    "sku": "SKU-00204",
+    "ship_to": {"postal_code": "10001", "country": "US"}
+}))]
 pub struct ProductPromiseRequestDto {
     /// The product.
     #[schema(value_type = wire::Id)]
