@@ -80,7 +80,8 @@ fn run_policy(scenario: &Scenario, requests: &[(Order, Candidates)], policy: &dy
     let mut sum = 0.0;
     for (order, candidates) in requests {
         out.reset(candidates);
-        let request = PolicyRequest { catalog: &scenario.catalog, order, now: order.placed_at, candidates };
+        let request =
+            PolicyRequest { catalog: &scenario.catalog, order, now: order.placed_at, candidates, delivery: None };
         policy.evaluate(&request, out).unwrap();
         sum += total(out);
     }

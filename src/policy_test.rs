@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
+use switchyard_engine::calendar::{self, Calendar, CarrierDays, CarrierService, ServiceBand};
+use switchyard_engine::promise::{DeadlinePolicy, delivery_days, delivery_view, late_locations, quote_plan};
 use switchyard_engine::{
     Address, CandidateStatus, Catalog, Downtime, GeoPoint, Inventory, Location, LocationKind, Order, OrderLine,
     PlanStatus, Product, Router, RouterConfig, Timestamp, Workspace,
@@ -47,6 +49,40 @@ struct TestFile {
     stock: Vec<StockSpec>,
     #[serde(default)]
     case: Vec<CaseSpec>,
+    #[serde(default)]
+    carrier_service: Vec<ServiceSpec>,
+}
+
+// A carrier service, as in the scenario format (distance bands of transit days and prices).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceSpec {
+    id: String,
+    #[serde(default = "workdays")]
+    pickup_days: String,
+    #[serde(default = "workdays")]
+    delivery_days: String,
+    #[serde(default)]
+    holidays: Vec<String>,
+    bands: Vec<BandSpec>,
+    #[serde(default)]
+    max_weight_kg: Option<f64>,
+}
+
+fn workdays() -> String {
+    "mon-fri".to_owned()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BandSpec {
+    #[serde(default)]
+    max_km: Option<f64>,
+    transit_days: u8,
+    #[serde(default)]
+    per_shipment: f64,
+    #[serde(default)]
+    per_kg: f64,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +103,18 @@ struct LocationSpec {
     priority: i32,
     #[serde(default)]
     downtime: Vec<[String; 2]>,
+    // Delivery promises: the local cut-off `HH:MM`, processing days, open weekdays, holidays,
+    // and the offset of local time from UTC.
+    #[serde(default)]
+    cutoff: Option<String>,
+    #[serde(default)]
+    processing_days: u8,
+    #[serde(default)]
+    open_days: Option<String>,
+    #[serde(default)]
+    holidays: Vec<String>,
+    #[serde(default)]
+    utc_offset_minutes: i32,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +148,11 @@ struct CaseSpec {
     ship_to: ShipToSpec,
     lines: Vec<LineSpec>,
     expect: Expectation,
+    // The carrier service it ships by, and the day promised (`YYYY-MM-DD`).
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(default)]
+    deliver_by: Option<String>,
 }
 
 fn default_placed_at() -> String {
@@ -138,6 +191,9 @@ struct Expectation {
     cost: Option<f64>,
     #[serde(default)]
     excluded: Vec<ExclusionSpec>,
+    // The day the last parcel arrives by the case's service (`YYYY-MM-DD`).
+    #[serde(default)]
+    delivery_date: Option<String>,
 }
 
 #[derive(Deserialize, Debug, PartialEq, Eq, PartialOrd, Ord, Clone)]
@@ -195,9 +251,41 @@ pub fn run_file(path: &Path) -> anyhow::Result<Vec<CaseResult>> {
             downtime,
             capabilities: spec.capabilities.clone(),
             priority: spec.priority,
-            utc_offset_minutes: 0,
-            fulfilment: switchyard_engine::calendar::Fulfilment::default(),
+            utc_offset_minutes: spec.utc_offset_minutes,
+            fulfilment: calendar::fulfilment_from_text(
+                spec.cutoff.as_deref(),
+                spec.processing_days,
+                spec.open_days.as_deref(),
+                &spec.holidays,
+            )
+            .map_err(|(field, message)| anyhow::anyhow!("location `{}`: {field}: {message}", spec.id))?,
         })?;
+    }
+    let mut services = Vec::new();
+    for spec in &file.carrier_service {
+        let days = |text: &str| calendar::working_days(text).map_err(|e| anyhow::anyhow!("service `{}`: {e}", spec.id));
+        let holidays = calendar::holiday_dates(&spec.holidays)
+            .map_err(|(field, message)| anyhow::anyhow!("service `{}`: {field}: {message}", spec.id))?;
+        let service = CarrierService {
+            id: spec.id.clone(),
+            days: CarrierDays {
+                pickup: days(&spec.pickup_days)?,
+                delivery: Calendar::new(days(&spec.delivery_days)?, holidays),
+            },
+            bands: spec
+                .bands
+                .iter()
+                .map(|b| ServiceBand {
+                    max_km: b.max_km,
+                    transit_days: b.transit_days,
+                    per_shipment: b.per_shipment,
+                    per_kg: b.per_kg,
+                })
+                .collect(),
+            max_weight_kg: spec.max_weight_kg,
+        };
+        service.check().map_err(|e| anyhow::anyhow!("service `{}`: {e}", spec.id))?;
+        services.push(service);
     }
     for spec in &file.product {
         catalog.add_product(Product {
@@ -225,7 +313,7 @@ pub fn run_file(path: &Path) -> anyhow::Result<Vec<CaseResult>> {
         for &(sku, location, on_hand, safety) in &stock {
             inventory.set_stock(sku, location, on_hand, safety);
         }
-        let failure = run_case(&catalog, &inventory, &policy, &config, case).err().map(|e| format!("{e:#}"));
+        let failure = run_case(&catalog, &inventory, &policy, &config, &services, case).err().map(|e| format!("{e:#}"));
         results.push(CaseResult { name: case.name.clone(), failure });
     }
     Ok(results)
@@ -236,6 +324,7 @@ fn run_case(
     inventory: &Inventory,
     policy: &switchyard_dsl::DslPolicy,
     config: &RouterConfig,
+    services: &[CarrierService],
     case: &CaseSpec,
 ) -> anyhow::Result<()> {
     let mut lines = Vec::new();
@@ -255,7 +344,26 @@ fn run_case(
         lines,
     };
     let router = Router { catalog, inventory, policy, config };
-    let (plan, explanation) = router.explain(&order, &mut Workspace::default())?;
+    // By a carrier service: the locations it cannot ship from, and with a promised day those
+    // that would deliver later, are left out (as the service routes an order that names them;
+    // its fallback when no location makes the day is not run here).
+    let service = match &case.service {
+        Some(id) => Some(services.iter().find(|s| s.id == *id).with_context(|| format!("unknown service `{id}`"))?),
+        None if case.deliver_by.is_some() => bail!("`deliver_by` needs a `service`"),
+        None => None,
+    };
+    let deliver_by = case.deliver_by.as_deref().map(calendar::parse_date).transpose().map_err(anyhow::Error::msg)?;
+    let days = service.map(|service| delivery_days(catalog, service, &order)).unwrap_or_default();
+    let view = service.map(|service| delivery_view(service, deliver_by, &days));
+    let deadline;
+    let routed_by = match &view {
+        Some(view) => {
+            deadline = DeadlinePolicy::new(policy, late_locations(&days, deliver_by.unwrap_or(i64::MAX))).showing(view);
+            Router { policy: &deadline, ..router }
+        }
+        None => router,
+    };
+    let (plan, explanation) = routed_by.explain(&order, &mut Workspace::default())?;
     let line_id = |index: usize| order.lines[index].id.clone();
     let mut problems = Vec::new();
     let status = match &plan.status {
@@ -296,6 +404,18 @@ fn run_case(
         expected.sort();
         if actual != expected {
             problems.push(format!("unfilled: expected {expected:?}, got {actual:?}"));
+        }
+    }
+    if let Some(expected) = &case.expect.delivery_date {
+        let service = service.context("`delivery_date` is expected of a case with a `service`")?;
+        let actual = quote_plan(catalog, service, &order, &plan)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .iter()
+            .map(|parcel| parcel.quote.dates.delivery_day)
+            .max()
+            .map(calendar::date_text);
+        if actual.as_deref() != Some(expected.as_str()) {
+            problems.push(format!("delivery date: expected {expected}, got {actual:?}"));
         }
     }
     if let Some(expected) = case.expect.cost

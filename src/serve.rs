@@ -235,9 +235,11 @@ fn sample_order() -> anyhow::Result<String> {
 
 fn print_demo_help(address: &str, sample: &str) {
     let base = format!("http://{address}");
+    let promise =
+        r#"{"ship_to":{"postal_code":"10001","country":"US"},"lines":[{"id":"1","sku":"SKU-00204","qty":1}]}"#;
     println!(
         "
-Demo: the locations, products and stock of examples/scenarios/us-50-small.json;
+Demo: the locations, products, stock and carrier services of examples/scenarios/us-50-small.json;
 policies `reference` (bound as the default) and `store-first` from examples/policies/.
 Tokens: demo-admin (policies, bindings), demo-writer (orders, stock), demo-reader (reads).
 
@@ -251,6 +253,8 @@ Console: {base}/console (sign in with one of the tokens)
   # why it ships from where it does (every routing, kept in the store)
   curl -s -H 'Authorization: Bearer demo-reader' {base}/v1/orders/demo-1/explanation
   curl -s -H 'Authorization: Bearer demo-writer' -X POST {base}/v1/orders/demo-1/ship
+  # delivery options for a cart to New York (ground, two-day, overnight; nothing reserved)
+  curl -s -H 'Authorization: Bearer demo-reader' -d '{promise}' {base}/v1/promise
   # policies, bindings, metrics
   curl -s -H 'Authorization: Bearer demo-reader' {base}/v1/policies
   curl -s -H 'Authorization: Bearer demo-reader' {base}/v1/bindings

@@ -5,8 +5,8 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use switchyard_engine::{
-    CandidateLocation, Catalog, Evaluation, LateDelivery, Location, Order, Policy, PolicyError, PolicyInfo,
-    PolicyRequest, ShortStock, TieBreak, Verdict,
+    CandidateLocation, Catalog, DeliveryView, Evaluation, LateDelivery, Location, LocationDelivery, Order, Policy,
+    PolicyError, PolicyInfo, PolicyRequest, ShortStock, TieBreak, Verdict,
 };
 
 use crate::ast::{Aggregate, BinaryOp, UnaryOp};
@@ -28,11 +28,24 @@ struct Ctx<'a> {
     // location-dependent lets.
     location_index: usize,
     candidate: Option<&'a CandidateLocation>,
+    // The order's carrier service and each location's dates by it, when it has one.
+    delivery: Option<&'a DeliveryView>,
     atp: f64,
     strings: &'a [String],
     lists: &'a [Vec<String>],
     lets: &'a [CompiledLet],
     let_values: &'a RefCell<Vec<LetValue<'a>>>,
+}
+
+// `order.deliver_by` when nothing was promised: 9999-12-31, later than any date.
+const FAR_FUTURE: f64 = 253_402_214_400.0;
+const SECONDS_PER_DAY: i64 = 86_400;
+
+impl Ctx<'_> {
+    // The candidate location's dates by the order's carrier service.
+    fn dates(&self) -> Option<&LocationDelivery> {
+        self.delivery.and_then(|delivery| delivery.location(self.location_index))
+    }
 }
 
 type NumFn = Box<dyn Fn(&Ctx<'_>) -> f64 + Send + Sync>;
@@ -243,6 +256,9 @@ impl Compiler<'_> {
                 OrderField::LineCount => Box::new(|c| c.order.lines.len() as f64),
                 OrderField::Lat => Box::new(|c| c.order.ship_to.position.lat),
                 OrderField::Lon => Box::new(|c| c.order.ship_to.position.lon),
+                OrderField::DeliverBy => Box::new(|c| {
+                    c.delivery.and_then(|d| d.deliver_by).map_or(FAR_FUTURE, |day| (day * SECONDS_PER_DAY) as f64)
+                }),
                 _ => Box::new(|c| c.order.lines.iter().map(|l| f64::from(l.qty)).sum()),
             },
             Typed::Line(line, LineField::Qty) => {
@@ -267,6 +283,15 @@ impl Compiler<'_> {
                         LocationField::Lon => location.position.lon,
                         LocationField::ShipmentsLeft => {
                             c.candidate.and_then(|l| l.shipments_left).map_or(f64::from(u32::MAX), f64::from)
+                        }
+                        // Without a service, or from a location it cannot ship from: the order's
+                        // own time, no transit.
+                        LocationField::TransitDays => c.dates().map_or(0.0, |dates| f64::from(dates.transit_days)),
+                        LocationField::ShipDate => {
+                            c.dates().map_or(c.now, |dates| (dates.ship_day * SECONDS_PER_DAY) as f64)
+                        }
+                        LocationField::DeliveryDate => {
+                            c.dates().map_or(c.now, |dates| (dates.delivery_day * SECONDS_PER_DAY) as f64)
                         }
                         _ => 0.0,
                     }
@@ -462,6 +487,7 @@ impl Compiler<'_> {
                 OrderField::Id => Box::new(|c| c.order.id.as_str()),
                 OrderField::Channel => Box::new(|c| c.order.channel.as_str()),
                 OrderField::PostalCode => Box::new(|c| c.order.ship_to.postal_code.as_str()),
+                OrderField::Service => Box::new(|c| c.delivery.map_or("", |d| d.service.as_str())),
                 _ => Box::new(|c| c.order.ship_to.country.as_str()),
             },
             Typed::Line(line, _) => {
@@ -545,6 +571,7 @@ impl Policy for DslPolicy {
             location: None,
             location_index: usize::MAX,
             candidate: None,
+            delivery: request.delivery,
             atp: 0.0,
             strings: &self.strings,
             lists: &self.lists,

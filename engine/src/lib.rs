@@ -36,8 +36,8 @@ pub use kits::{Kit, KitAtp, KitComponent, KitPart, apply_kit_rules, expand_kits,
 pub use optimizer::{SearchBudget, Strategy};
 pub use plan::{CostBreakdown, Plan, PlanStatus, Shipment, ShipmentLine, Unfilled};
 pub use policy::{
-    Candidate, CandidateLocation, Candidates, Evaluation, LateDelivery, MAX_COST, PlannedUnits, Policy, PolicyError,
-    PolicyInfo, PolicyRequest, ShortStock, SplitRules, TieBreak, Verdict, is_cost,
+    Candidate, CandidateLocation, Candidates, DeliveryView, Evaluation, LateDelivery, LocationDelivery, MAX_COST,
+    PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest, ShortStock, SplitRules, TieBreak, Verdict, is_cost,
 };
 pub use reference_policy::{RateCard, RateCardError, ReferencePolicy, ReferenceSettings, Zone};
 pub use returns::{RETURNS_CAPABILITY, ReturnChoice, allowed_locations, choose_return_location};

@@ -281,6 +281,39 @@ pub struct PolicyRequest<'a> {
     pub now: Timestamp,
     /// Candidate locations and each line's options.
     pub candidates: &'a Candidates,
+    /// When the order ships by a carrier service: each location's dates by it, and the day
+    /// promised. `None` otherwise.
+    pub delivery: Option<&'a DeliveryView>,
+}
+
+/// What a policy sees of an order's carrier service: the service, the day promised, and when
+/// each location would ship and deliver by it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DeliveryView {
+    /// The service's id.
+    pub service: String,
+    /// The day promised (days since 1970-01-01), when there is one.
+    pub deliver_by: Option<i64>,
+    /// By location index: its dates by the service (`None`: it cannot ship by it).
+    pub locations: Vec<Option<LocationDelivery>>,
+}
+
+/// When a location would ship a parcel by a carrier service, and when it would arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocationDelivery {
+    /// The day it leaves (days since 1970-01-01).
+    pub ship_day: i64,
+    /// The day it arrives.
+    pub delivery_day: i64,
+    /// Carrier days in transit.
+    pub transit_days: u8,
+}
+
+impl DeliveryView {
+    /// The dates of the location at `index`.
+    pub fn location(&self, index: usize) -> Option<&LocationDelivery> {
+        self.locations.get(index).and_then(Option::as_ref)
+    }
 }
 
 /// Name and version of a policy, carried into every plan it produced.

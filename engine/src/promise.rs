@@ -12,10 +12,13 @@ use std::sync::Arc;
 
 use crate::calendar::{CarrierService, NoQuote, Quote, day_text};
 use crate::catalog::Catalog;
-use crate::domain::{LocationId, Order};
+use crate::domain::{Location, LocationId, Order};
 use crate::inventory::Position;
 use crate::plan::{Plan, PlanStatus};
-use crate::policy::{Evaluation, LateDelivery, PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest, Verdict};
+use crate::policy::{
+    DeliveryView, Evaluation, LateDelivery, LocationDelivery, PlannedUnits, Policy, PolicyError, PolicyInfo,
+    PolicyRequest, Verdict,
+};
 use crate::router::{Router, RoutingError, Workspace};
 
 /// A policy with the locations that would deliver too late ruled out, each with its reason.
@@ -23,12 +26,20 @@ pub struct DeadlinePolicy<'a> {
     inner: &'a dyn Policy,
     // Indexed by location; `Some(reason)`: excluded.
     late: Vec<Option<Arc<str>>>,
+    // What `inner` is shown of the order's carrier service.
+    view: Option<&'a DeliveryView>,
 }
 
 impl<'a> DeadlinePolicy<'a> {
     /// `inner`, with each location whose entry in `late` is a reason excluded with it.
     pub fn new(inner: &'a dyn Policy, late: Vec<Option<Arc<str>>>) -> DeadlinePolicy<'a> {
-        DeadlinePolicy { inner, late }
+        DeadlinePolicy { inner, late, view: None }
+    }
+
+    /// The same, showing `inner` the order's carrier service and dates
+    /// ([`PolicyRequest::delivery`]).
+    pub fn showing(self, view: &'a DeliveryView) -> DeadlinePolicy<'a> {
+        DeadlinePolicy { view: Some(view), ..self }
     }
 
     fn reason(&self, location: LocationId) -> Option<&Arc<str>> {
@@ -46,7 +57,8 @@ impl Policy for DeadlinePolicy<'_> {
     }
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
-        self.inner.evaluate(request, out)?;
+        let shown = PolicyRequest { delivery: self.view.or(request.delivery), ..*request };
+        self.inner.evaluate(&shown, out)?;
         for (slot, candidate) in request.candidates.locations.iter().enumerate() {
             if let Some(reason) = self.reason(candidate.location)
                 && let Some(verdict) = out.shipment.get_mut(slot)
@@ -116,26 +128,50 @@ pub enum NoPromise {
 /// Every location's ship and delivery days by `service` for `order` (placed at its
 /// `placed_at`, to its ship-to), in catalog order, or why the service cannot ship from there.
 /// A parcel's weight limit is not checked here ([`quote_plan`] does).
-pub fn delivery_days(catalog: &Catalog, service: &CarrierService, order: &Order) -> Vec<Result<(i64, i64), NoQuote>> {
-    catalog
-        .locations()
-        .iter()
-        .map(|location| {
-            let distance = location.position.distance_km(order.ship_to.position);
-            service.days(&location.fulfilment, distance, order.placed_at.0, location.utc_offset_minutes)
-        })
-        .collect()
+pub fn delivery_days(
+    catalog: &Catalog,
+    service: &CarrierService,
+    order: &Order,
+) -> Vec<Result<LocationDelivery, NoQuote>> {
+    catalog.locations().iter().map(|location| location_delivery(location, service, order)).collect()
+}
+
+fn location_delivery(
+    location: &Location,
+    service: &CarrierService,
+    order: &Order,
+) -> Result<LocationDelivery, NoQuote> {
+    let distance = location.position.distance_km(order.ship_to.position);
+    let (ship_day, delivery_day) =
+        service.days(&location.fulfilment, distance, order.placed_at.0, location.utc_offset_minutes)?;
+    let transit_days = service.band(distance).map_or(0, |band| band.transit_days);
+    Ok(LocationDelivery { ship_day, delivery_day, transit_days })
+}
+
+/// What a policy is shown of an order shipping by `service` (see [`PolicyRequest::delivery`]).
+pub fn delivery_view(
+    service: &CarrierService,
+    deliver_by: Option<i64>,
+    days: &[Result<LocationDelivery, NoQuote>],
+) -> DeliveryView {
+    DeliveryView {
+        service: service.id.clone(),
+        deliver_by,
+        locations: days.iter().map(|day| day.as_ref().ok().copied()).collect(),
+    }
 }
 
 /// Which locations a deadline rules out, by index, with the reason: those that would deliver
 /// after `deliver_by` by the service, and those it cannot ship from at all.
-pub fn late_locations(days: &[Result<(i64, i64), NoQuote>], deliver_by: i64) -> Vec<Option<Arc<str>>> {
+pub fn late_locations(days: &[Result<LocationDelivery, NoQuote>], deliver_by: i64) -> Vec<Option<Arc<str>>> {
     days.iter()
         .map(|day| match day {
-            Ok((_, day)) if *day <= deliver_by => None,
-            Ok((_, day)) => {
-                Some(Arc::from(format!("would deliver {}, promised {}", day_text(*day), day_text(deliver_by))))
-            }
+            Ok(dates) if dates.delivery_day <= deliver_by => None,
+            Ok(dates) => Some(Arc::from(format!(
+                "would deliver {}, promised {}",
+                day_text(dates.delivery_day),
+                day_text(deliver_by)
+            ))),
             Err(why) => Some(Arc::from(format!("the service cannot ship from here: {why}"))),
         })
         .collect()
@@ -176,25 +212,37 @@ pub fn promise(
     workspace: &mut Workspace,
 ) -> Result<ServiceOption, NoPromise> {
     let catalog = router.catalog;
-    // Every location's delivery day by this service (its weight limit is checked per parcel
-    // below); the reasons are worked out for the parcels of the promise only.
-    let delivery = delivery_days(catalog, service, order);
-    // Per line, the units available at each location that could deliver at all.
+    // The delivery day by this service of every location holding units of the cart (`None`:
+    // it holds none, and is never a candidate); its weight limit is checked per parcel below,
+    // and the reasons are worked out for the parcels of the promise only. Per line, the units
+    // available at each location that could deliver at all.
+    let mut delivery: Vec<Option<Result<LocationDelivery, NoQuote>>> =
+        (0..catalog.locations().len()).map(|_| None).collect();
     let mut positions: Vec<Position> = Vec::new();
     let mut available: Vec<Vec<(i64, u32)>> = Vec::with_capacity(order.lines.len());
     for line in &order.lines {
         positions.clear();
         router.inventory.positions_into(line.sku, &mut positions);
-        available.push(
-            positions
-                .iter()
-                .filter(|p| p.atp() > 0)
-                .filter_map(|p| {
-                    delivery.get(p.location.index()).and_then(|d| d.as_ref().ok()).map(|(_, d)| (*d, p.atp()))
-                })
-                .collect(),
-        );
+        let mut at = Vec::with_capacity(positions.len());
+        for position in positions.iter().filter(|p| p.atp() > 0) {
+            let Some(slot) = delivery.get_mut(position.location.index()) else { continue };
+            let dates =
+                slot.get_or_insert_with(|| location_delivery(catalog.location(position.location), service, order));
+            if let Ok(dates) = dates {
+                at.push((dates.delivery_day, position.atp()));
+            }
+        }
+        available.push(at);
     }
+    // Nothing is promised yet: the policy sees no day.
+    let view = DeliveryView {
+        service: service.id.clone(),
+        deliver_by: None,
+        locations: delivery.iter().map(|d| d.as_ref().and_then(|d| d.as_ref().ok()).copied()).collect(),
+    };
+    // Exclusions shown to no one (a promise keeps no explanation): one reason each, shared.
+    let (too_late, unreachable): (Arc<str>, Arc<str>) =
+        (Arc::from("would deliver after the day tried"), Arc::from("the service cannot ship from here"));
     let mut days: Vec<i64> = available.iter().flatten().map(|(day, _)| *day).collect();
     days.sort_unstable();
     days.dedup();
@@ -207,7 +255,16 @@ pub fn promise(
         })
     };
     for deliver_by in days.into_iter().filter(|d| enough(*d)) {
-        let policy = DeadlinePolicy::new(router.policy, late_locations(&delivery, deliver_by));
+        let late = delivery
+            .iter()
+            .map(|dates| match dates {
+                None => None,
+                Some(Ok(dates)) if dates.delivery_day <= deliver_by => None,
+                Some(Ok(_)) => Some(Arc::clone(&too_late)),
+                Some(Err(_)) => Some(Arc::clone(&unreachable)),
+            })
+            .collect();
+        let policy = DeadlinePolicy::new(router.policy, late).showing(&view);
         let constrained = Router { policy: &policy, ..*router };
         let plan = constrained.plan(order, workspace)?;
         if plan.status != PlanStatus::Routed || !plan.unfilled.is_empty() || plan.shipments.is_empty() {

@@ -64,7 +64,8 @@ fn evaluate_everywhere(
     }
     let mut evaluation = Evaluation::default();
     evaluation.reset(&candidates);
-    policy.evaluate(&PolicyRequest { catalog, order, now, candidates: &candidates }, &mut evaluation)?;
+    policy
+        .evaluate(&PolicyRequest { catalog, order, now, candidates: &candidates, delivery: None }, &mut evaluation)?;
     Ok((candidates, evaluation))
 }
 

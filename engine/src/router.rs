@@ -313,8 +313,13 @@ impl Router<'_> {
     fn decide(&self, order: &Order, workspace: &mut Workspace) -> Result<Solution, RoutingError> {
         self.gather_candidates(order, workspace);
         workspace.evaluation.reset(&workspace.candidates);
-        let request =
-            PolicyRequest { catalog: self.catalog, order, now: order.placed_at, candidates: &workspace.candidates };
+        let request = PolicyRequest {
+            catalog: self.catalog,
+            order,
+            now: order.placed_at,
+            candidates: &workspace.candidates,
+            delivery: None,
+        };
         self.policy.evaluate(&request, &mut workspace.evaluation)?;
         workspace.evaluation.validate(self.catalog, &workspace.candidates).map_err(|message| {
             let info = self.policy.info();

@@ -78,15 +78,16 @@ fn check_reports_every_error_and_exits_1() {
 
 #[test]
 fn policy_tests_of_the_examples_pass_and_a_wrong_expectation_fails() {
-    let files: Vec<String> = ["store-first", "special-handling", "b2b-ship-complete", "regional-dcs"]
-        .iter()
-        .map(|name| root(&format!("examples/policies/{name}.test.toml")))
-        .collect();
+    let files: Vec<String> =
+        ["store-first", "special-handling", "b2b-ship-complete", "regional-dcs", "promised-delivery"]
+            .iter()
+            .map(|name| root(&format!("examples/policies/{name}.test.toml")))
+            .collect();
     let mut args = vec!["test"];
     args.extend(files.iter().map(String::as_str));
     let (ok, stdout, stderr) = switchyard(&args);
     assert!(ok, "{stdout}{stderr}");
-    assert!(stdout.ends_with("19 passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("23 passed, 0 failed\n"), "{stdout}");
 
     // The same network with one expectation changed: the case fails, the others pass.
     let original = std::fs::read_to_string(root("examples/policies/store-first.test.toml")).unwrap();

@@ -326,6 +326,16 @@ fn sigterm_stops_the_server_within_seconds_and_a_demo_restart_keeps_the_stock() 
         |base: &str| send(&agent, "GET", &format!("{base}/v1/inventory/SKU-00001"), "demo-reader", None).unwrap().1;
     let before = atp_of(&base);
     let location = before["locations"][0]["location"].as_str().unwrap().to_owned();
+    // The demo seeds carrier services and calendars: a checkout asks for delivery dates.
+    let cart = json!({"ship_to": {"postal_code": "10001", "country": "US"},
+                      "lines": [{"id": "1", "sku": "SKU-00001", "qty": 1}], "at": "2026-12-02T15:00:00Z"});
+    let (status, promised) = send(&agent, "POST", &format!("{base}/v1/promise"), "demo-reader", Some(&cart)).unwrap();
+    assert_eq!(status, 200, "{promised}");
+    let options = promised["options"].as_array().unwrap();
+    assert_eq!(options.len(), 3, "{promised}");
+    assert!(options.iter().all(|o| o["available"] == true), "{promised}");
+    let days: Vec<&str> = options.iter().map(|o| o["delivery_date"].as_str().unwrap()).collect();
+    assert!(days.windows(2).all(|w| w[0] <= w[1]) && days[0] > "2026-12-02", "{days:?}");
     // A count sets one position to 3 units.
     let level = json!({"levels": [{"sku": "SKU-00001", "location": location, "on_hand": 3}]});
     assert_eq!(send(&agent, "POST", &format!("{base}/v1/inventory"), "demo-writer", Some(&level)).unwrap().0, 204);

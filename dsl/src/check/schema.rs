@@ -34,6 +34,10 @@ pub enum OrderField {
     Lat,
     /// `order.lon`: longitude of the ship-to.
     Lon,
+    /// `order.service`: the carrier service it ships by (empty: none).
+    Service,
+    /// `order.deliver_by`: the day promised (midnight UTC; far in the future when none).
+    DeliverBy,
 }
 
 /// A field of a line.
@@ -79,6 +83,12 @@ pub enum LocationField {
     Capabilities,
     /// `location.shipments_left` (shipments it may still send that day; very large if unlimited).
     ShipmentsLeft,
+    /// `location.transit_days`: carrier days in transit from it by the order's service.
+    TransitDays,
+    /// `location.ship_date`: the day a parcel would leave it by the order's service.
+    ShipDate,
+    /// `location.delivery_date`: the day that parcel would arrive.
+    DeliveryDate,
 }
 
 /// Built-in functions.
@@ -116,6 +126,8 @@ pub(super) fn field(record: Type, line: LineRef, name: &str) -> Option<(Typed, T
         (Type::Order, "total_units") => Some((Typed::Order(OrderField::TotalUnits), Type::Number, Needs::default())),
         (Type::Order, "lat") => Some((Typed::Order(OrderField::Lat), Type::Number, Needs::default())),
         (Type::Order, "lon") => Some((Typed::Order(OrderField::Lon), Type::Number, Needs::default())),
+        (Type::Order, "service") => Some((Typed::Order(OrderField::Service), Type::String, Needs::default())),
+        (Type::Order, "deliver_by") => Some((Typed::Order(OrderField::DeliverBy), Type::Time, Needs::default())),
         (Type::Line, "id") => Some((Typed::Line(line, LineField::Id), Type::String, line_needs)),
         (Type::Line, "qty") => Some((Typed::Line(line, LineField::Qty), Type::Number, line_needs)),
         (Type::Line, "sku") => Some((Typed::Item(line, ItemField::Sku), Type::String, line_needs)),
@@ -140,6 +152,13 @@ pub(super) fn field(record: Type, line: LineRef, name: &str) -> Option<(Typed, T
         (Type::Location, "shipments_left") => {
             Some((Typed::Location(LocationField::ShipmentsLeft), Type::Number, location_needs))
         }
+        (Type::Location, "transit_days") => {
+            Some((Typed::Location(LocationField::TransitDays), Type::Number, location_needs))
+        }
+        (Type::Location, "ship_date") => Some((Typed::Location(LocationField::ShipDate), Type::Time, location_needs)),
+        (Type::Location, "delivery_date") => {
+            Some((Typed::Location(LocationField::DeliveryDate), Type::Time, location_needs))
+        }
         _ => None,
     }
 }
@@ -147,9 +166,19 @@ pub(super) fn field(record: Type, line: LineRef, name: &str) -> Option<(Typed, T
 /// The fields of `record`, for "did you mean" and help lines.
 pub(super) fn field_names(record: Type) -> &'static [&'static str] {
     match record {
-        Type::Order => {
-            &["id", "channel", "placed_at", "postal_code", "country", "line_count", "total_units", "lat", "lon"]
-        }
+        Type::Order => &[
+            "id",
+            "channel",
+            "placed_at",
+            "postal_code",
+            "country",
+            "line_count",
+            "total_units",
+            "lat",
+            "lon",
+            "service",
+            "deliver_by",
+        ],
         Type::Line => &["id", "qty", "sku", "item"],
         Type::Item => &["sku", "group", "weight_kg", "tags"],
         _ => &[
@@ -162,6 +191,9 @@ pub(super) fn field_names(record: Type) -> &'static [&'static str] {
             "lon",
             "capabilities",
             "shipments_left",
+            "transit_days",
+            "ship_date",
+            "delivery_date",
         ],
     }
 }

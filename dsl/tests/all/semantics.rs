@@ -124,7 +124,8 @@ fn evaluate(expression: &str, as_param: bool) -> f64 {
     });
     let mut evaluation = Evaluation::default();
     evaluation.reset(&candidates);
-    let request = PolicyRequest { catalog: &catalog, order: &order, now: Timestamp(0), candidates: &candidates };
+    let request =
+        PolicyRequest { catalog: &catalog, order: &order, now: Timestamp(0), candidates: &candidates, delivery: None };
     policy.evaluate(&request, &mut evaluation).unwrap();
     let _: Arc<_> = policy.info();
     match evaluation.short_stock {
@@ -203,7 +204,8 @@ fn a_let_that_doubles_the_one_before_costs_one_evaluation_not_two() {
     candidates.clear();
     let mut evaluation = Evaluation::default();
     evaluation.reset(&candidates);
-    let request = PolicyRequest { catalog: &catalog, order: &order, now: Timestamp(0), candidates: &candidates };
+    let request =
+        PolicyRequest { catalog: &catalog, order: &order, now: Timestamp(0), candidates: &candidates, delivery: None };
     policy.evaluate(&request, &mut evaluation).unwrap();
     assert_eq!(evaluation.short_stock, ShortStock::Partial { unfilled_penalty: 4.0 });
 }

@@ -11,7 +11,7 @@ use switchyard_engine::calendar::{
     self, Calendar, CarrierDays, CarrierService, Fulfilment, ServiceBand, date_text, fulfilment_from_text, working_days,
 };
 use switchyard_engine::promise::{
-    DeadlinePolicy, NoPromise, PromisedShipment, delivery_days, late_locations, promise, quote_plan,
+    DeadlinePolicy, NoPromise, PromisedShipment, delivery_days, delivery_view, late_locations, promise, quote_plan,
 };
 use switchyard_engine::{Catalog, Explanation, LateDelivery, Order, Plan, PlanStatus, Routed, Router, RoutingError};
 
@@ -478,19 +478,20 @@ impl Service {
         let mut dated =
             Dated { service: service.id.clone(), deliver_by: terms.deliver_by, parcels: Vec::new(), rejected: None };
         let reachable = late_locations(&days, i64::MAX);
+        let view = delivery_view(service, terms.deliver_by, &days);
         let (mut routed, why) = match terms.deliver_by {
             None => {
-                let policy = DeadlinePolicy::new(router.policy, reachable);
+                let policy = DeadlinePolicy::new(router.policy, reachable).showing(&view);
                 route(&Router { policy: &policy, ..*router })?
             }
             Some(deliver_by) => {
-                let on_time = DeadlinePolicy::new(router.policy, late_locations(&days, deliver_by));
+                let on_time = DeadlinePolicy::new(router.policy, late_locations(&days, deliver_by)).showing(&view);
                 let (routed, why) = route(&Router { policy: &on_time, ..*router })?;
                 if ships_whole(&routed.plan) {
                     (routed, why)
                 } else {
                     // Is the day what stands in the way? Only if a later delivery ships more.
-                    let any_day = DeadlinePolicy::new(router.policy, reachable);
+                    let any_day = DeadlinePolicy::new(router.policy, reachable).showing(&view);
                     let later = Router { policy: &any_day, ..*router };
                     let planned = WORKSPACE.with(|w| later.plan(order, &mut w.borrow_mut()))?;
                     if planned.shipped_units() <= routed.plan.shipped_units() {
@@ -500,7 +501,8 @@ impl Service {
                         match router.policy.late_delivery() {
                             LateDelivery::ShipLate => route(&later)?,
                             LateDelivery::Reject => {
-                                let earliest = days.iter().flatten().map(|(_, d)| *d).filter(|d| *d > deliver_by).min();
+                                let earliest =
+                                    days.iter().flatten().map(|d| d.delivery_day).filter(|d| *d > deliver_by).min();
                                 dated.rejected = Some(format!(
                                     "no location can deliver by {} with {}{}; the policy rejects late deliveries",
                                     day_text(deliver_by),

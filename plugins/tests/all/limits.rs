@@ -229,7 +229,13 @@ fn log_lines_are_capped() {
     candidates.finish_line();
     let mut evaluation = Evaluation::default();
     evaluation.reset(&candidates);
-    let request = PolicyRequest { catalog: &catalog, order: &order, now: order.placed_at, candidates: &candidates };
+    let request = PolicyRequest {
+        catalog: &catalog,
+        order: &order,
+        now: order.placed_at,
+        candidates: &candidates,
+        delivery: None,
+    };
     let report = policy.run(&request, &mut evaluation).unwrap();
     assert_eq!(report.logs, vec!["line 0", "line 1", "line 2", "line 3", "line 4"]);
     assert_eq!(report.dropped_logs, 9_995);
