@@ -26,9 +26,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use crate::scenario::{CarrierServiceDocument, read_service};
 use anyhow::{Context, bail};
 use serde::Deserialize;
-use switchyard_engine::calendar::{self, Calendar, CarrierDays, CarrierService, ServiceBand};
+use switchyard_engine::calendar::{self, CarrierService};
 use switchyard_engine::promise::{DeadlinePolicy, delivery_days, delivery_view, late_locations, quote_plan};
 use switchyard_engine::{
     Address, CandidateStatus, Catalog, Downtime, GeoPoint, Inventory, Location, LocationKind, Order, OrderLine,
@@ -49,40 +50,9 @@ struct TestFile {
     stock: Vec<StockSpec>,
     #[serde(default)]
     case: Vec<CaseSpec>,
+    // Carrier services, as in the scenario format.
     #[serde(default)]
-    carrier_service: Vec<ServiceSpec>,
-}
-
-// A carrier service, as in the scenario format (distance bands of transit days and prices).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ServiceSpec {
-    id: String,
-    #[serde(default = "workdays")]
-    pickup_days: String,
-    #[serde(default = "workdays")]
-    delivery_days: String,
-    #[serde(default)]
-    holidays: Vec<String>,
-    bands: Vec<BandSpec>,
-    #[serde(default)]
-    max_weight_kg: Option<f64>,
-}
-
-fn workdays() -> String {
-    "mon-fri".to_owned()
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BandSpec {
-    #[serde(default)]
-    max_km: Option<f64>,
-    transit_days: u8,
-    #[serde(default)]
-    per_shipment: f64,
-    #[serde(default)]
-    per_kg: f64,
+    carrier_service: Vec<CarrierServiceDocument>,
 }
 
 #[derive(Deserialize)]
@@ -262,30 +232,10 @@ pub fn run_file(path: &Path) -> anyhow::Result<Vec<CaseResult>> {
         })?;
     }
     let mut services = Vec::new();
-    for spec in &file.carrier_service {
-        let days = |text: &str| calendar::working_days(text).map_err(|e| anyhow::anyhow!("service `{}`: {e}", spec.id));
-        let holidays = calendar::holiday_dates(&spec.holidays)
-            .map_err(|(field, message)| anyhow::anyhow!("service `{}`: {field}: {message}", spec.id))?;
-        let service = CarrierService {
-            id: spec.id.clone(),
-            days: CarrierDays {
-                pickup: days(&spec.pickup_days)?,
-                delivery: Calendar::new(days(&spec.delivery_days)?, holidays),
-            },
-            bands: spec
-                .bands
-                .iter()
-                .map(|b| ServiceBand {
-                    max_km: b.max_km,
-                    transit_days: b.transit_days,
-                    per_shipment: b.per_shipment,
-                    per_kg: b.per_kg,
-                })
-                .collect(),
-            max_weight_kg: spec.max_weight_kg,
-        };
-        service.check().map_err(|e| anyhow::anyhow!("service `{}`: {e}", spec.id))?;
-        services.push(service);
+    for (index, document) in file.carrier_service.into_iter().enumerate() {
+        let read = read_service(&format!("carrier_service[{index}]"), document)
+            .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
+        services.push(read.service);
     }
     for spec in &file.product {
         catalog.add_product(Product {

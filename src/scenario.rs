@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use serde::Deserialize;
-use switchyard_engine::calendar::{self, Calendar, CarrierDays, CarrierService, Fulfilment, ServiceBand};
+use switchyard_engine::calendar::{self, CarrierService, Fulfilment, ServiceBand};
 use switchyard_engine::{
     Address, Catalog, Downtime, GeoPoint, Inventory, Kit, KitComponent, Location, LocationId, LocationKind, Order,
     OrderLine, Product, RateCard, ReferencePolicy, ReferenceSettings, SkuId, Timestamp, Zone, expand_kits,
@@ -72,9 +72,10 @@ struct FulfilmentDocument {
     holidays: Vec<String>,
 }
 
+/// A carrier service as the scenario format (and a policy test file) writes it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CarrierServiceDocument {
+pub(crate) struct CarrierServiceDocument {
     id: String,
     #[serde(default)]
     carrier: String,
@@ -97,7 +98,7 @@ fn workdays() -> String {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct BandDocument {
+pub(crate) struct BandDocument {
     #[serde(default)]
     max_km: Option<f64>,
     transit_days: u8,
@@ -503,27 +504,27 @@ fn under(path: &str) -> impl Fn((String, String)) -> ScenarioError + '_ {
     move |(field, message)| error_at(format!("{path}.{field}"), message)
 }
 
-fn read_service(path: &str, document: CarrierServiceDocument) -> Result<ScenarioService, ScenarioError> {
-    let days = |field: &str, text: &str| calendar::working_days(text).map_err(|e| (field.to_owned(), e));
-    let pickup = days("pickup_days", &document.pickup_days).map_err(under(path))?;
-    let delivery = days("delivery_days", &document.delivery_days).map_err(under(path))?;
-    let holidays = calendar::holiday_dates(&document.holidays).map_err(under(path))?;
-    let service = CarrierService {
-        id: document.id,
-        days: CarrierDays { pickup, delivery: Calendar::new(delivery, holidays) },
-        bands: document
-            .bands
-            .into_iter()
-            .map(|b| ServiceBand {
-                max_km: b.max_km,
-                transit_days: b.transit_days,
-                per_shipment: b.per_shipment,
-                per_kg: b.per_kg,
-            })
-            .collect(),
-        max_weight_kg: document.max_weight_kg,
-    };
-    service.check().map_err(|message| error_at(path, message))?;
+/// The engine's service of `document`; an error names the place under `path`.
+pub(crate) fn read_service(path: &str, document: CarrierServiceDocument) -> Result<ScenarioService, ScenarioError> {
+    let bands = document
+        .bands
+        .into_iter()
+        .map(|b| ServiceBand {
+            max_km: b.max_km,
+            transit_days: b.transit_days,
+            per_shipment: b.per_shipment,
+            per_kg: b.per_kg,
+        })
+        .collect();
+    let service = calendar::service_from_text(
+        &document.id,
+        &document.pickup_days,
+        &document.delivery_days,
+        &document.holidays,
+        bands,
+        document.max_weight_kg,
+    )
+    .map_err(under(path))?;
     Ok(ScenarioService { carrier: document.carrier, name: document.name, service })
 }
 

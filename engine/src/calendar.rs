@@ -398,6 +398,35 @@ pub fn working_days(text: &str) -> Result<Weekdays, String> {
     Ok(days)
 }
 
+/// A carrier service as written: weekdays it collects and delivers (`mon-fri`), its holidays
+/// (`YYYY-MM-DD`: it neither collects nor delivers), its bands and weight limit; checked. An
+/// error names the field (`pickup_days`, `holidays[1]`, `bands[2].max_km`) and what is wrong.
+pub fn service_from_text(
+    id: &str,
+    pickup_days: &str,
+    delivery_days: &str,
+    holidays: &[String],
+    bands: Vec<ServiceBand>,
+    max_weight_kg: Option<f64>,
+) -> Result<CarrierService, (String, String)> {
+    let days = |field: &str, text: &str| working_days(text).map_err(|e| (field.to_owned(), e));
+    let pickup = days("pickup_days", pickup_days)?;
+    let delivery = days("delivery_days", delivery_days)?;
+    let holidays = holiday_dates(holidays)?;
+    let service = CarrierService {
+        id: id.to_owned(),
+        days: CarrierDays { pickup, delivery: Calendar::new(delivery, holidays) },
+        bands,
+        max_weight_kg,
+    };
+    service.check().map_err(|message| {
+        // `check` names the field first: `bands[1].max_km must ...`, `max_weight_kg must ...`.
+        let field = message.split_whitespace().next().filter(|f| f.starts_with("bands") || *f == "max_weight_kg");
+        (field.unwrap_or("bands").to_owned(), message.clone())
+    })?;
+    Ok(service)
+}
+
 /// Holidays as written (`YYYY-MM-DD`); an error names `holidays[index]`.
 pub fn holiday_dates(holidays: &[String]) -> Result<Vec<i64>, (String, String)> {
     holidays

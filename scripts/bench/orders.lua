@@ -1,9 +1,11 @@
 -- wrk script: POST /v1/orders with unique order ids, one to three lines over the SKUs in
--- SKUS (set by scripts/bench-http), ship-to spread over the continental US. Counts replies
--- by status and prints them at the end.
+-- SKUS (set by scripts/bench-http), ship-to spread over the continental US. With
+-- PROMISE=1, the same carts go to POST /v1/promise instead (every carrier service, nothing
+-- reserved). Counts replies by status and prints them at the end.
 local skus = {}
 for sku in string.gmatch(os.getenv("SKUS") or "", "[^,]+") do skus[#skus + 1] = sku end
 local token = os.getenv("TOKEN") or "demo-writer"
+local promise = os.getenv("PROMISE") == "1"
 local threads = {}
 local counter = 0
 
@@ -26,7 +28,11 @@ function request()
   local body = string.format(
     '{"id":"bench-%s-%d","ship_to":{"lat":%.4f,"lon":%.4f,"postal_code":"00000","country":"US"},"lines":[%s]}',
     prefix, counter, 30 + math.random() * 17, -120 + math.random() * 45, table.concat(lines, ","))
-  return wrk.format("POST", "/v1/orders", {
+  if promise then
+    body = string.format('{"ship_to":{"lat":%.4f,"lon":%.4f,"country":"US"},"lines":[%s]}',
+      30 + math.random() * 17, -120 + math.random() * 45, table.concat(lines, ","))
+  end
+  return wrk.format("POST", promise and "/v1/promise" or "/v1/orders", {
     ["Authorization"] = "Bearer " .. token,
     ["Content-Type"] = "application/json",
   }, body)

@@ -261,7 +261,7 @@ fn malformed_scenarios_are_refused_with_the_place_named() {
         (
             "bands out of order",
             mutate_small(&|v| v["carrier_services"][0]["bands"][2]["max_km"] = 100.into()),
-            "at `carrier_services[0]`: bands[2].max_km must be a distance beyond the band before",
+            "at `carrier_services[0].bands[2].max_km`: bands[2].max_km must be a distance beyond the band before",
         ),
         (
             "a service twice",

@@ -4,7 +4,7 @@
 //! `mon-fri`, `mon,wed,fri`, `sat-sun`.
 
 use serde::{Deserialize, Serialize};
-use switchyard_engine::calendar::{CarrierService, Fulfilment, Weekdays, date_text};
+use switchyard_engine::calendar::{CarrierService, Fulfilment, ServiceBand, Weekdays, date_text, service_from_text};
 
 /// How a location turns orders into parcels.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +110,21 @@ impl FulfilmentRecord {
 }
 
 impl CarrierServiceRecord {
+    /// The engine's service, checked; an error names the field and what is wrong.
+    pub fn engine(&self) -> Result<CarrierService, (String, String)> {
+        let bands = self
+            .bands
+            .iter()
+            .map(|b| ServiceBand {
+                max_km: b.max_km,
+                transit_days: b.transit_days,
+                per_shipment: b.per_shipment,
+                per_kg: b.per_kg,
+            })
+            .collect();
+        service_from_text(&self.id, &self.pickup_days, &self.delivery_days, &self.holidays, bands, self.max_weight_kg)
+    }
+
     /// The record of an engine service, with what a shopper is shown.
     pub fn from_engine(service: &CarrierService, carrier: &str, name: &str) -> CarrierServiceRecord {
         CarrierServiceRecord {

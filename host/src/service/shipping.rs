@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use switchyard_engine::calendar::day_text;
-use switchyard_engine::calendar::{
-    self, Calendar, CarrierDays, CarrierService, Fulfilment, ServiceBand, date_text, fulfilment_from_text, working_days,
-};
+use switchyard_engine::calendar::{self, CarrierService, Fulfilment, date_text, fulfilment_from_text};
 use switchyard_engine::promise::{
     DeadlinePolicy, NoPromise, PromisedShipment, delivery_days, delivery_view, late_locations, promise, quote_plan,
 };
@@ -89,10 +87,6 @@ pub(super) fn engine_service(record: &CarrierServiceRecord) -> Result<CarrierSer
     limits::text("pickup_days", &record.pickup_days, limits::MAX_NAME)?;
     limits::text("delivery_days", &record.delivery_days, limits::MAX_NAME)?;
     holidays_within_limit("holidays", &record.holidays)?;
-    let days = |field: &str, text: &str| checked("", working_days(text).map_err(|e| (field.to_owned(), e)));
-    let pickup = days("pickup_days", &record.pickup_days)?;
-    let delivery = days("delivery_days", &record.delivery_days)?;
-    let holidays = checked("", calendar::holiday_dates(&record.holidays))?;
     if record.bands.len() > limits::MAX_LIST {
         return Err(ServiceError::invalid("too_many", format!("at most {} bands", limits::MAX_LIST)).at("bands"));
     }
@@ -106,28 +100,7 @@ pub(super) fn engine_service(record: &CarrierServiceRecord) -> Result<CarrierSer
             }
         }
     }
-    let service = CarrierService {
-        id: record.id.clone(),
-        // The carrier neither collects nor delivers on its holidays.
-        days: CarrierDays { pickup, delivery: Calendar::new(delivery, holidays) },
-        bands: record
-            .bands
-            .iter()
-            .map(|b| ServiceBand {
-                max_km: b.max_km,
-                transit_days: b.transit_days,
-                per_shipment: b.per_shipment,
-                per_kg: b.per_kg,
-            })
-            .collect(),
-        max_weight_kg: record.max_weight_kg,
-    };
-    service.check().map_err(|message| {
-        // `check` names the field first: `bands[1].max_km must ...`, `max_weight_kg must ...`.
-        let field = message.split_whitespace().next().filter(|f| f.starts_with("bands") || *f == "max_weight_kg");
-        ServiceError::invalid("invalid_field", message.clone()).at(field.unwrap_or("bands"))
-    })?;
-    Ok(service)
+    checked("", record.engine())
 }
 
 /// A cart to promise: lines and a ship-to, by some services (none named: every one).

@@ -271,19 +271,14 @@ impl ProductPromiseRequestDto {
             )
             .at("qty"));
         }
-        let line = records::SubmittedLine { id: "1".to_owned(), sku: self.sku, qty: self.qty };
-        let cart = records::SubmittedOrder {
-            id: "promise".to_owned(),
-            placed_at: self.at,
+        let cart = PromiseRequestDto {
+            ship_to: self.ship_to,
+            lines: vec![LineDto { id: "1".to_owned(), sku: self.sku, qty: self.qty }],
+            services: self.services,
             channel: self.channel,
-            hold_until: None,
-            requested_delivery: None,
-            ship_to: self.ship_to.resolve("")?,
-            service: None,
-            deliver_by: None,
-            lines: vec![line],
+            at: self.at,
         };
-        Ok(service::PromiseRequest { cart, services: self.services })
+        cart.into_request()
     }
 }
 
