@@ -414,6 +414,12 @@ impl Service {
                 if unfilled > 0 {
                     let _ = write!(detail, "; {unfilled} unit(s) unfilled");
                 }
+                // Shipped late rather than rejected: said where the customer service looks.
+                if let Some(delivery) = plan.delivery.as_ref().filter(|d| d.late) {
+                    let expected = delivery.delivery_date.as_deref().unwrap_or("?");
+                    let promised = delivery.deliver_by.as_deref().unwrap_or("?");
+                    let _ = write!(detail, "; late: arrives {expected}, promised {promised}");
+                }
                 record.history.push(event(at, EventKind::Reserved, detail));
             }
             None => {

@@ -248,6 +248,8 @@ async fn routing_leaves_out_late_locations_and_says_so_then_ships_late_or_reject
     let delivery = &late.body["plan"]["delivery"];
     assert_eq!(delivery["late"], true, "{delivery}");
     assert_eq!(delivery["delivery_date"], "2026-12-08", "the earliest there is");
+    let history = late.body["history"].to_string();
+    assert!(history.contains("late: arrives 2026-12-08, promised 2026-12-07"), "{history}");
 
     // A policy that rejects late deliveries.
     let strict = REFERENCE.replace("policy reference v1", "policy reference v9").replace(
