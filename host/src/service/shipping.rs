@@ -474,8 +474,13 @@ impl Service {
                         match router.policy.late_delivery() {
                             LateDelivery::ShipLate => route(&later)?,
                             LateDelivery::Reject => {
-                                let earliest =
-                                    days.iter().flatten().map(|d| d.delivery_day).filter(|d| *d > deliver_by).min();
+                                // The day the plan without the deadline would arrive.
+                                let earliest = planned
+                                    .shipments
+                                    .iter()
+                                    .filter_map(|s| days.get(s.location.index())?.as_ref().ok())
+                                    .map(|d| d.delivery_day)
+                                    .max();
                                 dated.rejected = Some(format!(
                                     "no location can deliver by {} with {}{}; the policy rejects late deliveries",
                                     day_text(deliver_by),
