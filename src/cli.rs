@@ -87,6 +87,10 @@ pub struct TestArgs {
     /// Test files to run.
     #[arg(required = true, value_name = "CASES")]
     pub files: Vec<PathBuf>,
+    /// Run the cases against this Wasm routing plugin instead of each file's policy (the
+    /// files' `params` are for their policies and are not used).
+    #[arg(long, value_name = "FILE.wasm")]
+    pub plugin: Option<PathBuf>,
 }
 
 /// Arguments of `switchyard check`.
@@ -362,7 +366,7 @@ fn test(args: TestArgs) -> anyhow::Result<()> {
     let (mut passed, mut failed) = (0, 0);
     for path in &args.files {
         println!("{}", path.display());
-        for case in crate::policy_test::run_file(path)? {
+        for case in crate::policy_test::run_file(path, args.plugin.as_deref())? {
             match &case.failure {
                 None => {
                     passed += 1;
@@ -423,7 +427,12 @@ fn inspect_plugin(path: &std::path::Path) -> anyhow::Result<()> {
     match host.load(&name, &bytes) {
         Ok(plugin) => {
             let info = plugin.plugin();
-            println!("world:     switchyard:routing/routing-plugin@{}", switchyard_plugins::WIT_VERSION);
+            let current = if info.world_version == switchyard_plugins::WIT_VERSION {
+                String::new()
+            } else {
+                format!(" (older than this host's {}; it runs)", switchyard_plugins::WIT_VERSION)
+            };
+            println!("world:     switchyard:routing/routing-plugin@{}{current}", info.world_version);
             println!("version:   {} (content hash)", info.version);
             println!(
                 "format:    {}",

@@ -33,7 +33,7 @@ use switchyard_engine::calendar::{self, CarrierService};
 use switchyard_engine::promise::{DeadlinePolicy, delivery_days, delivery_view, late_locations, quote_plan};
 use switchyard_engine::{
     Address, CandidateStatus, Catalog, Downtime, GeoPoint, Inventory, Location, LocationKind, Order, OrderLine,
-    PlanStatus, Product, Router, RouterConfig, Timestamp, Workspace,
+    PlanStatus, Policy, Product, Router, RouterConfig, Timestamp, Workspace,
 };
 
 #[derive(Deserialize)]
@@ -197,13 +197,19 @@ pub struct CaseResult {
     pub failure: Option<String>,
 }
 
-/// Runs every case of a test file.
-pub fn run_file(path: &Path) -> anyhow::Result<Vec<CaseResult>> {
+/// Runs every case of a test file against its policy, or against `plugin` (a Wasm routing
+/// plugin, in place of the file's policy and its `params`) when one is given.
+pub fn run_file(path: &Path, plugin: Option<&Path>) -> anyhow::Result<Vec<CaseResult>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))?;
     let file: TestFile = toml::from_str(&text).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
-    let policy_path = path.parent().unwrap_or(Path::new(".")).join(&file.policy);
-    let params: Vec<String> = file.params.iter().map(|(name, value)| format!("{name}={value}")).collect();
-    let policy = crate::cli::load_policy(&policy_path, &params)?;
+    let policy: Box<dyn Policy> = match plugin {
+        Some(plugin) => Box::new(crate::cli::load_plugin(plugin)?),
+        None => {
+            let policy_path = path.parent().unwrap_or(Path::new(".")).join(&file.policy);
+            let params: Vec<String> = file.params.iter().map(|(name, value)| format!("{name}={value}")).collect();
+            Box::new(crate::cli::load_policy(&policy_path, &params)?)
+        }
+    };
 
     let mut catalog = Catalog::new();
     for spec in &file.location {
@@ -263,7 +269,8 @@ pub fn run_file(path: &Path) -> anyhow::Result<Vec<CaseResult>> {
         for &(sku, location, on_hand, safety) in &stock {
             inventory.set_stock(sku, location, on_hand, safety);
         }
-        let failure = run_case(&catalog, &inventory, &policy, &config, &services, case).err().map(|e| format!("{e:#}"));
+        let failure =
+            run_case(&catalog, &inventory, policy.as_ref(), &config, &services, case).err().map(|e| format!("{e:#}"));
         results.push(CaseResult { name: case.name.clone(), failure });
     }
     Ok(results)
@@ -272,7 +279,7 @@ pub fn run_file(path: &Path) -> anyhow::Result<Vec<CaseResult>> {
 fn run_case(
     catalog: &Catalog,
     inventory: &Inventory,
-    policy: &switchyard_dsl::DslPolicy,
+    policy: &dyn Policy,
     config: &RouterConfig,
     services: &[CarrierService],
     case: &CaseSpec,

@@ -137,6 +137,24 @@ fn compile_version(
                 e => ServiceError::invalid("invalid_plugin", e.to_string()),
             })?;
             let plugin = Arc::new(plugin);
+            // An older world still runs; its author should know what it does not see.
+            let world = plugin.plugin().world_version;
+            let diagnostics = if world == switchyard_plugins::WIT_VERSION {
+                Vec::new()
+            } else {
+                vec![DiagnosticRecord {
+                    level: DiagnosticLevel::Warning,
+                    code: "plugin::older_world".to_owned(),
+                    message: format!(
+                        "built against switchyard:routing@{world}: it runs, but does not see what \
+                         {} added (the order's carrier service and each location's dates)",
+                        switchyard_plugins::WIT_VERSION
+                    ),
+                    line: 0,
+                    column: 0,
+                    help: Some(format!("rebuild it with the plugin SDK {}", switchyard_plugins::WIT_VERSION)),
+                }]
+            };
             Ok(Version {
                 meta: VersionMeta {
                     version,
@@ -144,7 +162,7 @@ fn compile_version(
                     kind,
                     size: bytes.len(),
                     uploaded_at,
-                    diagnostics: Vec::new(),
+                    diagnostics,
                     groups: Vec::new(),
                 },
                 policy: Arc::clone(&plugin) as Arc<dyn Policy>,

@@ -5,15 +5,18 @@ use std::sync::Arc;
 use switchyard_engine::{Evaluation, MAX_REASON_CHARS, PlannedUnits, PolicyRequest, ShortStock, Verdict, clean_text};
 
 use crate::bindings::switchyard::routing::types as wit;
+use crate::bindings::v0_4::switchyard::routing::types as wit_v0_4;
 
 // Bytes per row in the request's `rows` (the layouts are in plugins/wit/routing.wit).
 const LINE_ROW: usize = 36;
 const LOCATION_ROW: usize = 68;
 const LABEL_ROW: usize = 12;
 const CANDIDATE_ROW: usize = 12;
+const DELIVERY_ROW: usize = 12;
 
-// The order record in the plugin's memory, for the input size limit.
+// The order record (and the delivery record) in the plugin's memory, for the input size limit.
 const ORDER_BYTES: usize = 64;
+const DELIVERY_BYTES: usize = 20;
 
 // An optional count that is absent.
 const NONE: u32 = u32::MAX;
@@ -58,8 +61,9 @@ impl Rows {
     }
 }
 
-/// The request a plugin is shown, and its size in the plugin's memory in bytes.
-pub fn request(request: &PolicyRequest<'_>) -> (wit::Request, usize) {
+/// The request a plugin is shown, and its size in the plugin's memory in bytes. Without
+/// `delivery` (a plugin of a version before 0.5.0), it carries no carrier service or dates.
+pub fn request(request: &PolicyRequest<'_>, delivery: bool) -> (wit::Request, usize) {
     let catalog = request.catalog;
     let order = request.order;
     // Room for the texts of a typical request (ids and names of a dozen bytes) in one allocation.
@@ -69,11 +73,13 @@ pub fn request(request: &PolicyRequest<'_>) -> (wit::Request, usize) {
     let tag_count: usize = order.lines.iter().map(|line| catalog.product(line.sku).tags.len()).sum();
     let capability_count: usize =
         slots.iter().map(|candidate| catalog.location(candidate.location).capabilities.len()).sum();
-    // One byte list, the sections back to back: one allocation in the plugin instead of five.
+    let delivery = request.delivery.filter(|_| delivery);
+    // One byte list, the sections back to back: one allocation in the plugin instead of six.
     let rows_len = order.lines.len() * LINE_ROW
         + slots.len() * LOCATION_ROW
         + (tag_count + capability_count) * LABEL_ROW
-        + request.candidates.entries.len() * CANDIDATE_ROW;
+        + request.candidates.entries.len() * CANDIDATE_ROW
+        + if delivery.is_some() { slots.len() * DELIVERY_ROW } else { 0 };
     let mut rows = Rows(Vec::with_capacity(rows_len));
     for line in &order.lines {
         let product = catalog.product(line.sku);
@@ -116,6 +122,22 @@ pub fn request(request: &PolicyRequest<'_>) -> (wit::Request, usize) {
             rows.u32(candidate.atp);
         }
     }
+    if let Some(view) = delivery {
+        for candidate in slots {
+            match view.location(candidate.location.index()) {
+                Some(dates) => {
+                    rows.u32(u32::from(dates.transit_days));
+                    rows.i32(day(dates.ship_day));
+                    rows.i32(day(dates.delivery_day));
+                }
+                None => {
+                    rows.count(None);
+                    rows.i32(0);
+                    rows.i32(0);
+                }
+            }
+        }
+    }
     debug_assert_eq!(rows.0.len(), rows_len);
     let wit_order = wit::Order {
         id: text.name(&order.id),
@@ -126,7 +148,9 @@ pub fn request(request: &PolicyRequest<'_>) -> (wit::Request, usize) {
         postal_code: text.name(&order.ship_to.postal_code),
         country: text.name(&order.ship_to.country),
     };
-    let size = ORDER_BYTES + text.0.len() + rows.0.len();
+    let wit_delivery =
+        delivery.map(|view| wit::Delivery { service: text.name(&view.service), deliver_by: view.deliver_by.map(day) });
+    let size = ORDER_BYTES + if delivery.is_some() { DELIVERY_BYTES } else { 0 } + text.0.len() + rows.0.len();
     let wit_request = wit::Request {
         now: request.now.0,
         text: text.0,
@@ -136,9 +160,68 @@ pub fn request(request: &PolicyRequest<'_>) -> (wit::Request, usize) {
         tag_count: tag_count as u32,
         capability_count: capability_count as u32,
         candidate_count: request.candidates.entries.len() as u32,
+        delivery: wit_delivery,
         rows: rows.0,
     };
     (wit_request, size)
+}
+
+// A day as the wire carries it. Calendar days within ±5.8 million years of 1970 fit; the
+// engine's dates are within years of now.
+fn day(day: i64) -> i32 {
+    i32::try_from(day).unwrap_or(if day < 0 { i32::MIN } else { i32::MAX })
+}
+
+/// The same request in 0.4.0's shape (one built without `delivery`: its rows end with the
+/// candidates).
+pub fn v0_4_request(request: wit::Request) -> wit_v0_4::Request {
+    let order = request.order;
+    let name = |name: wit::Name| wit_v0_4::Name { start: name.start, len: name.len };
+    wit_v0_4::Request {
+        now: request.now,
+        text: request.text,
+        order: wit_v0_4::Order {
+            id: name(order.id),
+            channel: name(order.channel),
+            placed_at: order.placed_at,
+            ship_to_lat: order.ship_to_lat,
+            ship_to_lon: order.ship_to_lon,
+            postal_code: name(order.postal_code),
+            country: name(order.country),
+        },
+        line_count: request.line_count,
+        location_count: request.location_count,
+        tag_count: request.tag_count,
+        capability_count: request.capability_count,
+        candidate_count: request.candidate_count,
+        rows: request.rows,
+    }
+}
+
+/// A 0.4.0 answer as the current one: the answer record is the same, field for field.
+pub fn from_v0_4(answer: wit_v0_4::Answer) -> wit::Answer {
+    let exclusions = |list: Vec<wit_v0_4::Exclusion>| {
+        list.into_iter().map(|e| wit::Exclusion { index: e.index, reason: e.reason }).collect()
+    };
+    wit::Answer {
+        reasons: answer.reasons,
+        shipment_cost: answer.shipment_cost,
+        unit_cost: answer.unit_cost,
+        excluded_locations: exclusions(answer.excluded_locations),
+        excluded_candidates: exclusions(answer.excluded_candidates),
+        max_shipments: answer.max_shipments,
+        split_penalty: answer.split_penalty,
+        line_may_split: answer.line_may_split,
+        ship_together: answer.ship_together,
+        short_stock: match answer.short_stock {
+            wit_v0_4::ShortStock::Partial(penalty) => wit::ShortStock::Partial(penalty),
+            wit_v0_4::ShortStock::Reject => wit::ShortStock::Reject,
+        },
+        backorder_within: answer.backorder_within,
+        plan: answer.plan.map(|plan| {
+            plan.into_iter().map(|p| wit::PlannedUnits { candidate: p.candidate, units: p.units }).collect()
+        }),
+    }
 }
 
 /// Copies a plugin's answer into `out`, refusing one that does not fit the request.

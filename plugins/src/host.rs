@@ -16,7 +16,7 @@ use wasmtime::{
     ResourceLimiter, Store, Trap,
 };
 
-use crate::bindings::{RoutingPlugin, RoutingPluginImports, RoutingPluginPre};
+use crate::bindings::{RoutingPlugin, RoutingPluginImports, RoutingPluginPre, v0_4};
 use crate::compile::{
     ArtifactDir, CompileWorker, compile_in_worker, is_core_module, load_artifact, one_line, precompile,
 };
@@ -102,9 +102,23 @@ impl ResourceLimiter for Budget {
 
 // The `types` interface has no functions; its (empty) host trait must still be implemented.
 impl crate::bindings::switchyard::routing::types::Host for HostState {}
+impl v0_4::switchyard::routing::types::Host for HostState {}
 
 impl RoutingPluginImports for HostState {
     fn log(&mut self, message: String) -> wasmtime::Result<()> {
+        self.write_log(message)
+    }
+}
+
+// The same function in 0.4.0: only one of the two is linked (see `PluginHost::with_options`).
+impl v0_4::RoutingPluginImports for HostState {
+    fn log(&mut self, message: String) -> wasmtime::Result<()> {
+        self.write_log(message)
+    }
+}
+
+impl HostState {
+    fn write_log(&mut self, message: String) -> wasmtime::Result<()> {
         // Each call already cost the host a copy of the message: past the budget, stop.
         self.log_bytes_left = self
             .log_bytes_left
@@ -130,6 +144,9 @@ pub struct PluginInfo {
     pub size: usize,
     /// Whether the file was a core module the host wrapped into a component.
     pub wrapped: bool,
+    /// The version of the WIT package `switchyard:routing` it was built against
+    /// ([`crate::WIT_VERSION`], or an older one the host still runs).
+    pub world_version: &'static str,
     /// The component's imports and exports, as WIT names.
     pub imports: Vec<String>,
     /// The component's exports.
@@ -160,9 +177,18 @@ pub struct CompileOptions {
 }
 
 struct Compiled {
-    pre: RoutingPluginPre<HostState>,
+    pre: World,
     info: PluginInfo,
 }
+
+/// A plugin ready to instantiate, by the version of the world it was built against.
+enum World {
+    Current(RoutingPluginPre<HostState>),
+    V0_4(v0_4::RoutingPluginPre<HostState>),
+}
+
+/// Versions of the world the host runs, newest first ([`crate::WIT_VERSION`] first).
+pub const WORLD_VERSIONS: [&str; 2] = [crate::WIT_VERSION, "0.4.0"];
 
 /// The plugin host. Cheap to clone; all clones share one engine and one cache.
 #[derive(Clone)]
@@ -231,7 +257,11 @@ impl PluginHost {
         let engine =
             Engine::new(&config).map_err(|e| PluginError::Invalid(format!("cannot start the wasm engine: {e}")))?;
         let mut linker = Linker::new(&engine);
-        RoutingPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+        // Both worlds import the same `log` function (the later definition replaces the
+        // earlier one, which is why shadowing is allowed) and their own `types` interface.
+        linker.allow_shadowing(true);
+        v0_4::RoutingPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .and_then(|()| RoutingPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state))
             .map_err(|e| PluginError::Invalid(format!("cannot link host functions: {e}")))?;
         let stop = Arc::new(AtomicBool::new(false));
         // The epoch ticker: the wall-clock backstop of every running plugin. It stops when
@@ -296,9 +326,23 @@ impl PluginHost {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| PluginError::Invalid(format!("it does not fit the routing world: {}", one_line(&e))))?;
-        let pre = RoutingPluginPre::new(instance_pre)
-            .map_err(|e| PluginError::Invalid(format!("it does not export the routing world: {}", one_line(&e))))?;
-        let info = PluginInfo { name: name.to_owned(), version, size: bytes.len(), wrapped, imports, exports };
+        // Types are structural: a plugin fits the version whose `evaluate` has its signature.
+        let (pre, world_version) = match RoutingPluginPre::new(instance_pre.clone()) {
+            Ok(pre) => (World::Current(pre), WORLD_VERSIONS[0]),
+            Err(current) => match v0_4::RoutingPluginPre::new(instance_pre) {
+                Ok(pre) => (World::V0_4(pre), WORLD_VERSIONS[1]),
+                Err(_) => {
+                    return Err(PluginError::Invalid(format!(
+                        "it does not export the routing world (switchyard:routing@{} or an older {}): {}",
+                        WORLD_VERSIONS[0],
+                        WORLD_VERSIONS[1..].join(", "),
+                        one_line(&current)
+                    )));
+                }
+            },
+        };
+        let info =
+            PluginInfo { name: name.to_owned(), version, size: bytes.len(), wrapped, world_version, imports, exports };
         let compiled = Arc::new(Compiled { pre, info });
         self.shared.cache.lock().insert(key, Arc::clone(&compiled));
         Ok(WasmPolicy {
@@ -419,7 +463,11 @@ impl WasmPolicy {
     /// pays before the plugin runs. For benchmarks.
     pub fn instantiate_only(&self) -> Result<(), PluginError> {
         let mut store = self.new_store()?;
-        self.compiled.pre.instantiate(&mut store).map(|_| ()).map_err(|error| self.instantiate_error(error))
+        let instantiated = match &self.compiled.pre {
+            World::Current(pre) => pre.instantiate(&mut store).map(|_| ()),
+            World::V0_4(pre) => pre.instantiate(&mut store).map(|_| ()),
+        };
+        instantiated.map_err(|error| self.instantiate_error(error))
     }
 
     // A full pool is the host's state, not the plugin's fault: say so rather than call it a trap.
@@ -434,14 +482,24 @@ impl WasmPolicy {
     /// Runs the plugin on one request, filling `out`; reports fuel and logs.
     pub fn run(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<EvaluationReport, PluginError> {
         let limits = self.host.limits();
-        let (wit_request, size) = crate::convert::request(request);
+        let current = matches!(self.compiled.pre, World::Current(_));
+        let (wit_request, size) = crate::convert::request(request, current);
         if size > limits.max_input_bytes {
             return Err(PluginError::InputTooLarge { plugin: self.label(), size, limit: limits.max_input_bytes });
         }
         let trapped = |error: wasmtime::Error| PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) };
         let mut store = self.new_store()?;
-        let plugin = self.compiled.pre.instantiate(&mut store).map_err(|error| self.instantiate_error(error))?;
-        let result = plugin.call_evaluate(&mut store, &wit_request).map_err(trapped)?;
+        let result = match &self.compiled.pre {
+            World::Current(pre) => {
+                let plugin = pre.instantiate(&mut store).map_err(|error| self.instantiate_error(error))?;
+                plugin.call_evaluate(&mut store, &wit_request).map_err(trapped)?
+            }
+            World::V0_4(pre) => {
+                let plugin = pre.instantiate(&mut store).map_err(|error| self.instantiate_error(error))?;
+                let old_request = crate::convert::v0_4_request(wit_request);
+                plugin.call_evaluate(&mut store, &old_request).map_err(trapped)?.map(crate::convert::from_v0_4)
+            }
+        };
         let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         self.fuel_used.fetch_add(fuel, Ordering::Relaxed);
         let state = store.into_data();

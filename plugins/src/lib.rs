@@ -2,7 +2,8 @@
 //!
 //! A plugin is a WebAssembly component of the WIT world `switchyard:routing/routing-plugin`
 //! (`plugins/wit/routing.wit`), or a core module carrying that world's type information, as
-//! `wit-bindgen` guests built for `wasm32-unknown-unknown` are (the host wraps it). The host
+//! `wit-bindgen` guests built for `wasm32-unknown-unknown` are (the host wraps it); plugins
+//! built against an older version it still runs ([`WORLD_VERSIONS`]) keep loading. The host
 //! ([`PluginHost`]) validates and precompiles it at load, caches it by content hash, and runs
 //! every evaluation in a fresh store from the pooling allocator, under fuel (the instruction
 //! budget), an epoch deadline (the wall-clock backstop) and memory limits. A loaded plugin
@@ -20,12 +21,12 @@ pub mod structure;
 
 pub use compile::CompileWorker;
 pub use error::{PluginError, TrapKind};
-pub use host::{CompileOptions, EvaluationReport, PluginHost, PluginInfo, WasmPolicy};
+pub use host::{CompileOptions, EvaluationReport, PluginHost, PluginInfo, WORLD_VERSIONS, WasmPolicy};
 pub use limits::Limits;
 pub use structure::{Structure, StructureLimits};
 
 /// Version of the WIT package `switchyard:routing` this host implements.
-pub const WIT_VERSION: &str = "0.4.0";
+pub const WIT_VERSION: &str = "0.5.0";
 
 #[cfg(test)]
 mod tests {

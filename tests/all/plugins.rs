@@ -70,9 +70,19 @@ fn plugin_inspect_describes_a_plugin_and_refuses_a_bad_one() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    for expected in ["world:     switchyard:routing/routing-plugin@0.4.0", "exports:   evaluate", "valid:     yes"] {
+    for expected in ["world:     switchyard:routing/routing-plugin@0.5.0\n", "exports:   evaluate", "valid:     yes"] {
         assert!(stdout.contains(expected), "{expected} missing in:\n{stdout}");
     }
+    let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["plugin", "inspect", plugin("legacy_v0_4").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("world:     switchyard:routing/routing-plugin@0.4.0 (older than this host's 0.5.0; it runs)"),
+        "{stdout}"
+    );
     let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(["plugin", "inspect", example("us-10-tiny.json").to_str().unwrap()])
         .output()
@@ -118,6 +128,49 @@ fn explain_shows_a_plugins_exclusion_reasons() {
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("order O-000002 (policy plugin_store_balancer v"), "{stderr}");
     assert!(stderr.contains("excluded by rule \"store further than 300 km\""), "{stderr}");
+}
+
+// The cases of examples/policies/promised-delivery.test.toml against a plugin, by `switchyard
+// test --plugin`: its report.
+fn promised_delivery_cases(plugin_name: &str) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["test", "examples/policies/promised-delivery.test.toml", "--plugin"])
+        .arg(plugin(plugin_name))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
+    )
+}
+
+// A plugin of the current world sees the order's carrier service and each location's dates
+// (WIT 0.5.0): the policy's cost model written as a plugin passes the policy's own cases, among
+// them "a day sooner beats cheaper handling" and "never overnight from a store".
+#[test]
+fn a_plugin_sees_the_orders_carrier_service_and_each_locations_dates() {
+    let (passed, report) = promised_delivery_cases("promised_delivery");
+    assert!(passed, "{report}");
+    assert!(report.contains("4 passed, 0 failed"), "{report}");
+}
+
+// A plugin built against 0.4.0 still loads and routes, and the host still keeps the order's
+// promise for it (late locations left out); blind to the dates and the service, it fails the
+// two cases that need them, and only those.
+#[test]
+fn a_plugin_of_the_older_world_still_routes_and_its_orders_keep_their_promised_day() {
+    let (passed, report) = promised_delivery_cases("legacy_v0_4");
+    assert!(!passed, "{report}");
+    for expected in [
+        "FAIL  a day sooner beats cheaper handling: shipments: expected DC-NJ[1x1], got ST-MAN[1x1]",
+        "ok    without a service the store is cheapest",
+        "FAIL  overnight never leaves from a store",
+        "ok    the promised day leaves out the locations that would be late",
+        "2 passed, 2 failed",
+    ] {
+        assert!(report.contains(expected), "{expected} missing in:\n{report}");
+    }
 }
 
 fn worker() -> switchyard_plugins::CompileWorker {

@@ -50,9 +50,9 @@ pub struct DiagnosticRecord {
     pub code: String,
     /// What is wrong.
     pub message: String,
-    /// 1-based line.
+    /// 1-based line (0 in a plugin's diagnostic: it has no source lines).
     pub line: usize,
-    /// 1-based column (characters).
+    /// 1-based column (characters; 0 in a plugin's).
     pub column: usize,
     /// How to fix it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -291,3 +291,64 @@ async fn routing_leaves_out_late_locations_and_says_so_then_ships_late_or_reject
     assert_eq!(refused.body["error"]["field"], "deliver_by", "{}", refused.body);
     assert_eq!(get(&app, "/v1/orders/X-1", READER).await.status, StatusCode::NOT_FOUND, "nothing was kept");
 }
+
+// Plugins see the order's carrier service and each location's dates (WIT 0.5.0); one built
+// against 0.4.0 still loads, with a warning saying what it does not see, and the host keeps its
+// orders' promises all the same.
+#[tokio::test]
+async fn plugins_of_either_world_route_promised_orders() {
+    let (_dir, _service, app) = network().await;
+    let upload = |name: &'static str| {
+        let app = app.clone();
+        async move {
+            let path = format!("{}/../target/plugins/plugin_{name}.wasm", env!("CARGO_MANIFEST_DIR"));
+            let bytes = std::fs::read(&path).expect("run scripts/build-plugins first");
+            let uploaded = call(&app, Method::POST, &format!("/v1/plugins?name={name}"), Some(ADMIN), bytes).await;
+            assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.body);
+            let bind = json!({"version": uploaded.body["version"]}).to_string();
+            assert_eq!(call(&app, Method::PUT, "/v1/bindings/apparel", Some(ADMIN), bind).await.status, StatusCode::OK);
+            uploaded.body
+        }
+    };
+
+    let legacy = upload("legacy_v0_4").await;
+    assert_eq!(legacy["diagnostics"][0]["code"], "plugin::older_world", "{legacy}");
+    assert_eq!(legacy["diagnostics"][0]["level"], "warning", "{legacy}");
+    assert!(legacy["diagnostics"][0]["message"].as_str().unwrap().contains("switchyard:routing@0.4.0"), "{legacy}");
+    // Overnight by Monday: New York would deliver Tuesday, so the host leaves it out.
+    let created =
+        post(&app, "/v1/orders?explain=true", WRITER, &promised_order("L-1", "SKU-A", 1, "overnight", "2026-12-07"))
+            .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert!(created.body["plan"]["policy"].as_str().unwrap().starts_with("legacy_v0_4@"), "{}", created.body);
+    let shipment = &created.body["plan"]["shipments"][0];
+    assert_eq!(
+        (shipment["location"].as_str(), shipment["delivery_date"].as_str()),
+        (Some("DC-WEST"), Some("2026-12-07"))
+    );
+    let explanation = get(&app, "/v1/orders/L-1/explanation", READER).await.body.to_string();
+    assert!(explanation.contains("would deliver Tue 2026-12-08, promised Mon 2026-12-07"), "{explanation}");
+    // Blind to the service, it sends overnight from the Chicago store.
+    let from_store =
+        post(&app, "/v1/orders", WRITER, &promised_order("L-2", "SKU-B", 1, "overnight", "2026-12-07")).await;
+    assert_eq!(from_store.body["plan"]["shipments"][0]["location"], "ST-CHI", "{}", from_store.body);
+
+    let current = upload("promised_delivery").await;
+    assert_eq!(current["diagnostics"], json!([]), "{current}");
+    let created =
+        post(&app, "/v1/orders?explain=true", WRITER, &promised_order("C-1", "SKU-A", 1, "overnight", "2026-12-07"))
+            .await;
+    assert_eq!(created.body["plan"]["shipments"][0]["location"], "DC-WEST", "{}", created.body);
+    // It sees the service: never overnight from a store, so the store's units stay unshipped.
+    let refused =
+        post(&app, "/v1/orders?explain=true", WRITER, &promised_order("C-2", "SKU-B", 1, "overnight", "2026-12-07"))
+            .await;
+    assert_eq!(refused.status, StatusCode::CREATED, "{}", refused.body);
+    assert_eq!(refused.body["plan"]["shipments"], json!([]), "{}", refused.body);
+    let explanation = get(&app, "/v1/orders/C-2/explanation", READER).await.body.to_string();
+    assert!(explanation.contains("never overnight from a store"), "{explanation}");
+    // By ground the store may ship: 3 days from Chicago, Friday to Wednesday.
+    let ground = post(&app, "/v1/orders", WRITER, &promised_order("C-3", "SKU-B", 1, "ground", "2026-12-09")).await;
+    assert_eq!(ground.body["plan"]["shipments"][0]["location"], "ST-CHI", "{}", ground.body);
+    assert_eq!(ground.body["plan"]["delivery"]["late"], false, "{}", ground.body);
+}

@@ -50,6 +50,7 @@ const LINE_ROW: usize = 36;
 const LOCATION_ROW: usize = 68;
 const LABEL_ROW: usize = 12;
 const CANDIDATE_ROW: usize = 12;
+const DELIVERY_ROW: usize = 12;
 
 /// A line's option to take stock from a location.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +131,42 @@ pub struct Location<'a> {
     pub capacity_per_day: Option<u32>,
     /// Shipments it may still send today (0 when it is down); `None` is unlimited.
     pub shipments_left: Option<u32>,
+    /// When a parcel from it would leave and arrive by the order's carrier service; `None`
+    /// when the order names no service or the service cannot ship from here (too heavy,
+    /// beyond its distance bands).
+    pub delivery: Option<LocationDelivery>,
+}
+
+/// A location's dates by the order's carrier service. Days are calendar days counted from
+/// 1970-01-01 (day 0): `day % 7 == 3` is a Sunday ([`weekday`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocationDelivery {
+    /// Carrier days in transit.
+    pub transit_days: u32,
+    /// The day the parcel would leave (after the location's cut-off, pick and pack days and
+    /// calendar, and the carrier's pickup days).
+    pub ship_day: i32,
+    /// The day it would arrive.
+    pub delivery_day: i32,
+}
+
+/// The order's carrier service and the day promised to the customer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivery<'a> {
+    /// The service's id (`ground`, `overnight`, ...).
+    pub service: &'a str,
+    /// The day the order must arrive by (days since 1970-01-01); `None`: no day was promised.
+    pub deliver_by: Option<i32>,
+}
+
+/// The weekday of a day counted from 1970-01-01 (a Thursday): 0 is Monday, 6 is Sunday.
+pub fn weekday(day: i32) -> u32 {
+    (day + 3).rem_euclid(7) as u32
+}
+
+/// The day (counted from 1970-01-01) of a time in seconds since the Unix epoch, in UTC.
+pub fn day_of(seconds: i64) -> i32 {
+    seconds.div_euclid(86_400) as i32
 }
 
 /// Everything a plugin sees of one order.
@@ -145,6 +182,9 @@ pub struct Request<'a> {
     pub locations: Vec<Location<'a>>,
     /// Per line and location that may ship it: `line` and `location` index the lists above.
     pub candidates: Vec<Candidate>,
+    /// The order's carrier service and promised day; `None`: it names no service. Each
+    /// location's dates by it are in [`Location::delivery`].
+    pub delivery: Option<Delivery<'a>>,
 }
 
 /// Reads the fields of one packed row (little-endian, in order).
@@ -224,8 +264,10 @@ impl<'a> Request<'a> {
         let tag_rows = sections.take::<LABEL_ROW>(wire.tag_count, "tags")?;
         let capability_rows = sections.take::<LABEL_ROW>(wire.capability_count, "capabilities")?;
         let candidate_rows = sections.take::<CANDIDATE_ROW>(wire.candidate_count, "candidates")?;
+        let delivery_count = if wire.delivery.is_some() { wire.location_count } else { 0 };
+        let delivery_rows = sections.take::<DELIVERY_ROW>(delivery_count, "locations' delivery dates")?;
         if !sections.rest.is_empty() {
-            return Err(format!("the host sent {} bytes of `rows` after the candidates", sections.rest.len()));
+            return Err(format!("the host sent {} bytes of `rows` after its last section", sections.rest.len()));
         }
         let mut lines = Vec::with_capacity(wire.line_count as usize);
         for mut row in line_rows {
@@ -254,7 +296,14 @@ impl<'a> Request<'a> {
                 distance_km: row.f64(),
                 capacity_per_day: row.count(),
                 shipments_left: row.count(),
+                delivery: None,
             });
+        }
+        for (location, mut row) in locations.iter_mut().zip(delivery_rows) {
+            let transit_days = row.count();
+            let (ship_day, delivery_day) = (row.i32(), row.i32());
+            location.delivery =
+                transit_days.map(|transit_days| LocationDelivery { transit_days, ship_day, delivery_day });
         }
         for mut row in capability_rows {
             let owner = row.u32() as usize;
@@ -286,6 +335,10 @@ impl<'a> Request<'a> {
             lines,
             locations,
             candidates,
+            delivery: match &wire.delivery {
+                Some(delivery) => Some(Delivery { service: name(delivery.service)?, deliver_by: delivery.deliver_by }),
+                None => None,
+            },
         })
     }
 }
