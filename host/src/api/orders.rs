@@ -348,7 +348,7 @@ pub(super) async fn add_recurring(
         requested_delivery: None,
         ship_to: body.order.ship_to.resolve("order.")?,
         lines: body.order.lines.into_iter().map(Into::into).collect(),
-        service: None,
+        service: body.order.service,
         deliver_by: None,
     };
     let recurring =

@@ -140,6 +140,7 @@ impl Service {
         template.id = format!("{id}-template");
         template.placed_at = None;
         engine_order(&self.catalog(), &template, at).map_err(|e| e.under("order"))?;
+        self.delivery_terms(&template).map_err(|e| e.under("order"))?;
         let recurring = RecurringOrder {
             id: id.to_owned(),
             every: every.to_owned(),

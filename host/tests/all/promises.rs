@@ -352,3 +352,41 @@ async fn plugins_of_either_world_route_promised_orders() {
     assert_eq!(ground.body["plan"]["shipments"][0]["location"], "ST-CHI", "{}", ground.body);
     assert_eq!(ground.body["plan"]["delivery"]["late"], false, "{}", ground.body);
 }
+
+// A subscription ships by its carrier service: each order it creates is routed by it and dated;
+// a service that does not exist is refused, naming the field.
+#[tokio::test]
+async fn a_recurring_order_ships_each_run_by_its_carrier_service() {
+    let (dir, service, app) = network().await;
+    let template = |service: &str| {
+        json!({"ship_to": serde_json::from_str::<Value>(PHILADELPHIA).unwrap(),
+               "lines": [{"id": "1", "sku": "SKU-A", "qty": 1}], "service": service})
+    };
+    let refused = post(
+        &app,
+        "/v1/recurring-orders",
+        WRITER,
+        &json!({"id": "r-x", "every": "weekly", "order": template("drone")}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(refused.body["error"]["field"], "order.service", "{}", refused.body);
+    assert_eq!(get(&app, "/v1/recurring-orders/r-x", READER).await.status, StatusCode::NOT_FOUND);
+
+    let created = post(
+        &app,
+        "/v1/recurring-orders",
+        WRITER,
+        &json!({"id": "r-1", "every": "weekly", "order": template("overnight")}),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["template"]["service"], "overnight", "{}", created.body);
+    assert_eq!(service.run_recurring().await, 1);
+    let order = get(&app, "/v1/orders/r-1-1", READER).await.body;
+    assert_eq!(order["status"], "reserved", "{order}");
+    assert_eq!(order["plan"]["delivery"]["service"], "overnight", "{order}");
+    let shipment = &order["plan"]["shipments"][0];
+    assert!(shipment["ship_date"].is_string() && shipment["delivery_date"].is_string(), "{shipment}");
+    assert_restart_matches(dir.path(), &service).await;
+}

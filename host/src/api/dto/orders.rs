@@ -696,6 +696,11 @@ pub struct RecurringTemplate {
     /// What it orders: 1 to 200 lines, each line id once.
     #[schema(min_items = 1, max_items = 200)]
     pub lines: Vec<LineDto>,
+    /// The carrier service each order ships by (`GET /v1/carrier-services`): only locations it
+    /// ships from, each shipment dated. Absent: no service.
+    #[serde(default)]
+    #[schema(value_type = Option<wire::Name>)]
+    pub service: Option<String>,
 }
 
 /// A recurring order.
