@@ -54,6 +54,10 @@ pub struct SimulateArgs {
     /// scenario's built-in reference policy.
     #[arg(long = "policy", value_name = "POLICY")]
     pub policies: Vec<PathBuf>,
+    /// Price every column's plans under this policy's cost model (a policy file or a plugin);
+    /// default: the first policy compared. Each policy's own figure is shown beside.
+    #[arg(long, value_name = "POLICY")]
+    pub price_with: Option<PathBuf>,
     /// Write a self-contained HTML report (`index.html`) into this directory.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
@@ -251,17 +255,24 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read scenario `{}`", args.scenario.display()))?;
     let scenario =
         Scenario::from_json(&text).map_err(|error| anyhow::anyhow!("{}: {error}", args.scenario.display()))?;
-    let mut loaded: Vec<(String, Box<dyn Policy>)> = Vec::new();
-    for path in &args.policies {
-        let stem = path.file_stem().map_or_else(|| "policy".to_owned(), |s| s.to_string_lossy().into_owned());
-        let label = if loaded.iter().any(|(l, _)| *l == stem) { format!("{stem}#{}", loaded.len() + 1) } else { stem };
-        let policy: Box<dyn Policy> = if path.extension().is_some_and(|e| e == "wasm") {
+    let load = |path: &std::path::Path| -> anyhow::Result<Box<dyn Policy>> {
+        Ok(if path.extension().is_some_and(|e| e == "wasm") {
             Box::new(load_plugin(path)?)
         } else {
             Box::new(load_policy(path, &[])?)
-        };
-        loaded.push((label, policy));
+        })
+    };
+    let stem_of = |path: &std::path::Path| {
+        path.file_stem().map_or_else(|| "policy".to_owned(), |s| s.to_string_lossy().into_owned())
+    };
+    let mut loaded: Vec<(String, Box<dyn Policy>)> = Vec::new();
+    for path in &args.policies {
+        let stem = stem_of(path);
+        let label = if loaded.iter().any(|(l, _)| *l == stem) { format!("{stem}#{}", loaded.len() + 1) } else { stem };
+        loaded.push((label, load(path)?));
     }
+    let price_list =
+        args.price_with.as_deref().map(|path| Ok::<_, anyhow::Error>((stem_of(path), load(path)?))).transpose()?;
     let mut policies: Vec<(String, &dyn Policy)> = loaded.iter().map(|(l, p)| (l.clone(), p.as_ref())).collect();
     if policies.is_empty() {
         policies.push(("reference".to_owned(), &scenario.policy));
@@ -281,7 +292,8 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
             }
         }
     };
-    let simulation = crate::simulate::simulate(&scenario, &policies, &mut progress)?;
+    let pricing = price_list.as_ref().map(|(label, policy)| (label.clone(), policy.as_ref()));
+    let simulation = crate::simulate::simulate(&scenario, &policies, pricing, &mut progress)?;
     let count = if policies.len() == 1 { "1 policy".to_owned() } else { format!("{} policies", policies.len()) };
     println!("{}: {} orders, {count} and the greedy baseline", scenario.name, scenario.orders.len());
     print!("{}", simulation.table(args.locations));

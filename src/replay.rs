@@ -1,11 +1,12 @@
 //! Replaying a scenario: route its orders in file order, reserving as it goes, and measure.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use switchyard_engine::{
-    CostBreakdown, Explanation, Inventory, Order, Plan, PlanStatus, Policy, Router, RouterConfig, RoutingError,
-    Unfilled, Workspace,
+    CostBreakdown, Explanation, Inventory, Order, Plan, PlanPrice, PlanStatus, Policy, Router, RouterConfig,
+    RoutingError, Unfilled, Workspace,
 };
 
 use crate::scenario::Scenario;
@@ -26,6 +27,9 @@ pub struct Replay {
     pub latencies: Vec<Duration>,
     /// Wall time of the whole replay.
     pub elapsed: Duration,
+    /// Each plan priced under the pricing policy, when one was given (else empty): `Err` where
+    /// that policy failed on the order.
+    pub prices: Vec<Result<PlanPrice, RoutingError>>,
 }
 
 /// Figures a replay is judged by.
@@ -58,19 +62,25 @@ pub struct ReplayStats {
 /// Routes every order of `scenario` under `policy`, on a fresh copy of its inventory.
 /// Orders whose ids are in `explain` also get an explanation.
 pub fn replay(scenario: &Scenario, policy: &dyn Policy, config: &RouterConfig, explain: &HashSet<String>) -> Replay {
-    replay_with_progress(scenario, policy, config, explain, &mut |_| {})
+    replay_with_progress(scenario, policy, config, explain, None, &mut |_| {})
 }
 
-/// [`replay`], calling `progress` with the number of orders routed after each one.
+/// [`replay`], calling `progress` with the number of orders routed after each one, and with a
+/// `pricing` policy, pricing every plan under it too ([`Router::price`], between planning and
+/// reserving; not counted in the routing times).
 pub fn replay_with_progress(
     scenario: &Scenario,
     policy: &dyn Policy,
     config: &RouterConfig,
     explain: &HashSet<String>,
+    pricing: Option<&dyn Policy>,
     progress: &mut dyn FnMut(usize),
 ) -> Replay {
     let inventory = scenario.fresh_inventory();
     let router = Router { catalog: &scenario.catalog, inventory: &inventory, policy, config };
+    let pricer = pricing.map(|pricing| Router { policy: pricing, ..router });
+    let pricing_workspace = RefCell::new(Workspace::default());
+    let mut prices = Vec::new();
     let mut workspace = Workspace::default();
     let mut plans = Vec::with_capacity(scenario.orders.len());
     let mut latencies = Vec::with_capacity(scenario.orders.len());
@@ -85,19 +95,35 @@ pub fn replay_with_progress(
             }
         }
         let order_started = Instant::now();
-        let routed = router.route_and_reserve(order, &mut workspace);
-        latencies.push(order_started.elapsed());
+        let pricing_time = Cell::new(Duration::ZERO);
+        let routed = match &pricer {
+            None => router.route_and_reserve(order, &mut workspace).map(|routed| (routed, None)),
+            Some(pricer) => router.route_and_reserve_with(order, &mut workspace, |order, _, plan| {
+                let started = Instant::now();
+                let price = pricer.price(order, plan, &mut pricing_workspace.borrow_mut());
+                pricing_time.set(pricing_time.get() + started.elapsed());
+                Ok(Some(price))
+            }),
+        };
+        latencies.push(order_started.elapsed().saturating_sub(pricing_time.get()));
         match routed {
-            Ok(routed) => plans.push(routed.plan),
+            Ok((routed, price)) => {
+                prices.extend(price);
+                plans.push(routed.plan);
+            }
             Err(error) => {
-                plans.push(failed_plan(order, policy, &error));
+                let plan = failed_plan(order, policy, &error);
+                if let Some(pricer) = &pricer {
+                    prices.push(pricer.price(order, &plan, &mut pricing_workspace.borrow_mut()));
+                }
+                plans.push(plan);
                 failures.push((plans.len() - 1, error));
             }
         }
         progress(plans.len());
     }
     let elapsed = started.elapsed();
-    Replay { plans, failures, explanations, inventory, latencies, elapsed }
+    Replay { plans, failures, explanations, inventory, latencies, elapsed, prices }
 }
 
 // The plan of an order the policy failed on: nothing shipped, every unit unfilled, the

@@ -44,10 +44,11 @@ svg{{display:block;margin:1rem 0}}</style></head><body>\n<h1>{title}</h1>\n"
         page,
         "<p class=\"note\">{} orders over {} day(s), {} locations. Each policy routed the orders in file order on \
 its own copy of the starting stock; the greedy baseline is the rule most platforms ship (the cheapest \
-single location, else line by line), priced by the first policy.</p>",
+single location, else line by line) under the first policy's costs. Every column's plans are priced by <b>{}</b>'s cost model, so the costs compare like with like; each policy's own figure is shown where it differs.</p>",
         simulation.columns.first().map_or(0, |c| c.summary.orders),
         simulation.days,
-        simulation.locations.len()
+        simulation.locations.len(),
+        escape(&simulation.priced_by)
     );
     summary_table(simulation, &mut page);
     page.push_str("<h2>Cost per order</h2>\n");
@@ -68,7 +69,7 @@ fn summary_table(simulation: &Simulation, page: &mut String) {
         let _ = write!(page, "<th style=\"color:{}\">{}</th>", colour(simulation, index), escape(&column.label));
     }
     page.push_str("</tr>\n");
-    let greedy = simulation.greedy().map(|g| g.summary.total_cost);
+    let greedy = simulation.greedy().map(|g| g.priced.total_cost);
     let mut row = |name: &str, cell: &dyn Fn(usize) -> String| {
         let _ = write!(page, "<tr><td>{name}</td>");
         for index in 0..simulation.columns.len() {
@@ -77,11 +78,19 @@ fn summary_table(simulation: &Simulation, page: &mut String) {
         page.push_str("</tr>\n");
     };
     let c = |i: usize| &simulation.columns[i];
-    row("total cost", &|i| format!("{:.2}", c(i).summary.total_cost));
-    row("cost per order", &|i| format!("{:.2}", c(i).summary.cost_per_order()));
+    let priced_by = escape(&simulation.priced_by);
+    row(&format!("total cost (priced by {priced_by})"), &|i| format!("{:.2}", c(i).priced.total_cost));
+    row("cost per order", &|i| format!("{:.2}", c(i).priced_cost_per_order()));
     row("vs greedy", &|i| match greedy {
-        Some(g) if g > 0.0 && !c(i).greedy => format!("{:+.2}%", (c(i).summary.total_cost - g) / g * 100.0),
+        Some(g) if g > 0.0 && !c(i).greedy => format!("{:+.2}%", (c(i).priced.total_cost - g) / g * 100.0),
         _ => "–".to_owned(),
+    });
+    row("the policy's own total cost", &|i| c(i).own_cost_text());
+    row(&format!("plans {priced_by}'s rules forbid"), &|i| match &c(i).priced.first_broken {
+        Some((order, reason)) => {
+            format!("<span title=\"first: {} ({})\">{}</span>", escape(order), escape(reason), c(i).priced.broken)
+        }
+        None => c(i).priced.broken.to_string(),
     });
     row("shipments per order", &|i| format!("{:.3}", c(i).summary.shipments_per_order()));
     row("split rate", &|i| format!("{:.1}%", c(i).summary.split_rate() * 100.0));
@@ -114,7 +123,7 @@ fn series(simulation: &Simulation, values: impl Fn(usize) -> Vec<f64>) -> Vec<Se
 }
 
 fn cost_distribution(simulation: &Simulation) -> String {
-    let mut all: Vec<f64> = simulation.columns.iter().flat_map(|c| c.summary.order_costs.iter().copied()).collect();
+    let mut all: Vec<f64> = simulation.columns.iter().flat_map(|c| c.priced.order_costs.iter().copied()).collect();
     all.sort_by(f64::total_cmp);
     // Buckets up to the 95th percentile; the last one holds everything above (unfilled units
     // make a long tail).
@@ -132,7 +141,7 @@ fn cost_distribution(simulation: &Simulation) -> String {
         .collect();
     let data = series(simulation, |i| {
         let mut counts = vec![0.0; COST_BUCKETS];
-        for &cost in &simulation.columns[i].summary.order_costs {
+        for &cost in &simulation.columns[i].priced.order_costs {
             counts[bucket(cost)] += 1.0;
         }
         counts

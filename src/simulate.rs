@@ -1,5 +1,7 @@
 //! What-if simulation: replay a scenario under several policies, each on its own copy of the
-//! starting stock, plus the greedy baseline, and compare them side by side.
+//! starting stock, plus the greedy baseline, and compare them side by side, every column's
+//! plans priced under one cost model (the first policy's, or one chosen) so the totals compare
+//! like with like: each policy's own figure is kept beside it.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -29,6 +31,24 @@ pub struct Column {
     pub p99: Duration,
     /// Routing time of the whole run.
     pub routing_time: Duration,
+    /// The plans priced under the simulation's price list ([`Simulation::priced_by`]).
+    pub priced: Priced,
+}
+
+/// A column's plans priced under one cost model.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Priced {
+    /// Each plan's cost under it, in file order (0 where the pricing policy failed).
+    pub order_costs: Vec<f64>,
+    /// Their sum.
+    pub total_cost: f64,
+    /// Plans it would not have made (a location or option it excludes, units short where it
+    /// rejects short orders): their forbidden parts are not priced.
+    pub broken: usize,
+    /// The first such plan's order and why, for the report.
+    pub first_broken: Option<(String, String)>,
+    /// Orders the pricing policy failed on.
+    pub failed: usize,
 }
 
 /// An order the compared policies plan differently.
@@ -56,15 +76,25 @@ pub struct Simulation {
     pub columns: Vec<Column>,
     /// Orders on which some column differs from the first, in file order.
     pub differences: Vec<OrderDifference>,
+    /// The label of the policy whose cost model prices every column.
+    pub priced_by: String,
 }
 
-/// Runs every policy (optimal strategy) and the greedy baseline under the first policy.
-/// `progress(column label, orders done, orders)` is called as it goes.
+/// Runs every policy (optimal strategy) and the greedy baseline under the first policy, and
+/// prices every column's plans under `pricing` (a label and a policy; `None`: the first
+/// policy). `progress(column label, orders done, orders)` is called as it goes.
 pub fn simulate(
     scenario: &Scenario,
     policies: &[(String, &dyn Policy)],
+    pricing: Option<(String, &dyn Policy)>,
     progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<Simulation, RoutingError> {
+    let Some((priced_by, pricing)) = pricing.or_else(|| policies.first().map(|(l, p)| (l.clone(), *p))) else {
+        return Err(RoutingError::Policy(switchyard_engine::PolicyError {
+            policy: "simulate".to_owned(),
+            message: "no policy to compare".to_owned(),
+        }));
+    };
     let mut runs: Vec<(String, bool, &dyn Policy, Strategy)> =
         policies.iter().map(|(label, policy)| (label.clone(), false, *policy, Strategy::Optimal)).collect();
     if let Some((label, policy)) = policies.first() {
@@ -74,8 +104,26 @@ pub fn simulate(
     let mut columns = Vec::with_capacity(runs.len());
     for (label, greedy, policy, strategy) in runs {
         let config = RouterConfig { strategy, ..RouterConfig::default() };
-        let replay =
-            replay_with_progress(scenario, policy, &config, &HashSet::new(), &mut |done| progress(&label, done, total));
+        let replay = replay_with_progress(scenario, policy, &config, &HashSet::new(), Some(pricing), &mut |done| {
+            progress(&label, done, total);
+        });
+        let mut priced = Priced::default();
+        for (order, price) in scenario.orders.iter().zip(&replay.prices) {
+            match price {
+                Ok(price) => {
+                    priced.order_costs.push(price.cost.total());
+                    if let Some(reason) = price.broken.first() {
+                        priced.broken += 1;
+                        priced.first_broken.get_or_insert_with(|| (order.id.clone(), reason.clone()));
+                    }
+                }
+                Err(_) => {
+                    priced.order_costs.push(0.0);
+                    priced.failed += 1;
+                }
+            }
+        }
+        priced.total_cost = priced.order_costs.iter().sum();
         let stats = replay.stats();
         let summary = RunSummary::of(&scenario.catalog, &scenario.orders, &replay.plans);
         columns.push(Column {
@@ -87,6 +135,7 @@ pub fn simulate(
             p50: stats.p50,
             p99: stats.p99,
             routing_time: replay.latencies.iter().sum(),
+            priced,
         });
     }
     let locations: Vec<String> = scenario.catalog.locations().iter().map(|l| l.id.clone()).collect();
@@ -110,7 +159,7 @@ pub fn simulate(
             });
         }
     }
-    Ok(Simulation { scenario: scenario.name.clone(), days, locations, capacities, columns, differences })
+    Ok(Simulation { scenario: scenario.name.clone(), days, locations, capacities, columns, differences, priced_by })
 }
 
 impl Column {
@@ -118,6 +167,25 @@ impl Column {
     /// apart in `failed`).
     pub fn rejected(&self) -> usize {
         self.summary.rejected - self.failed
+    }
+
+    /// Mean cost of an order under the simulation's price list.
+    pub fn priced_cost_per_order(&self) -> f64 {
+        if self.priced.order_costs.is_empty() {
+            0.0
+        } else {
+            self.priced.total_cost / self.priced.order_costs.len() as f64
+        }
+    }
+
+    /// Whether the policy's own figure differs from the priced one (by a cent or more).
+    pub fn own_cost_differs(&self) -> bool {
+        (self.summary.total_cost - self.priced.total_cost).abs() >= 0.005
+    }
+
+    /// The policy's own total, or `=` where it is the priced one.
+    pub fn own_cost_text(&self) -> String {
+        if self.own_cost_differs() { format!("{:.2}", self.summary.total_cost) } else { "=".to_owned() }
     }
 }
 
@@ -159,16 +227,20 @@ impl Simulation {
         let row = |name: &str, f: &dyn Fn(&Column) -> String| -> (String, Vec<String>) {
             (name.to_owned(), self.columns.iter().map(f).collect())
         };
-        let greedy_cost = self.greedy().map(|g| g.summary.total_cost);
+        let greedy_cost = self.greedy().map(|g| g.priced.total_cost);
         rows.push(row("orders", &|c| c.summary.orders.to_string()));
         rows.push(row("rejected orders", &|c| c.rejected().to_string()));
         rows.push(row("orders the policy failed on", &|c| c.failed.to_string()));
-        rows.push(row("total cost", &|c| format!("{:.2}", c.summary.total_cost)));
-        rows.push(row("cost per order", &|c| format!("{:.2}", c.summary.cost_per_order())));
+        rows.push(row(&format!("total cost (priced by {})", self.priced_by), &|c| {
+            format!("{:.2}", c.priced.total_cost)
+        }));
+        rows.push(row("cost per order", &|c| format!("{:.2}", c.priced_cost_per_order())));
         rows.push(row("vs greedy", &|c| match greedy_cost {
-            Some(g) if g > 0.0 && !c.greedy => format!("{:+.2}%", (c.summary.total_cost - g) / g * 100.0),
+            Some(g) if g > 0.0 && !c.greedy => format!("{:+.2}%", (c.priced.total_cost - g) / g * 100.0),
             _ => "-".to_owned(),
         }));
+        rows.push(row("the policy's own total cost", &|c| c.own_cost_text()));
+        rows.push(row(&format!("plans {}'s rules forbid", self.priced_by), &|c| c.priced.broken.to_string()));
         rows.push(row("shipments per order", &|c| format!("{:.3}", c.summary.shipments_per_order())));
         rows.push(row("split rate", &|c| format!("{:.1}%", c.summary.split_rate() * 100.0)));
         rows.push(row("unfilled units", &|c| c.summary.unfilled_units.to_string()));
@@ -222,6 +294,12 @@ impl Simulation {
             }
             out.push('\n');
         }
+        let _ = writeln!(
+            out,
+            "(costs: every column's plans priced by {}'s cost model, so totals compare like with like; \
+             `=`: the policy's own figure is the same)",
+            self.priced_by
+        );
         out.push_str("(backordered units: the scenarios carry no inbound stock yet, so nothing is backordered)\n");
         out
     }

@@ -34,7 +34,7 @@ pub use fallback_policy::FallbackPolicy;
 pub use inventory::{Inventory, InventoryError, Position, Reservation, ReservedShipment, ReservedUnits};
 pub use kits::{Kit, KitAtp, KitComponent, KitPart, apply_kit_rules, expand_kits, has_kit_lines, kit_atp};
 pub use optimizer::{SearchBudget, Strategy};
-pub use plan::{CostBreakdown, Plan, PlanStatus, Shipment, ShipmentLine, Unfilled};
+pub use plan::{CostBreakdown, Plan, PlanPrice, PlanStatus, Shipment, ShipmentLine, Unfilled};
 pub use policy::{
     Candidate, CandidateLocation, Candidates, DeliveryView, Evaluation, LateDelivery, LocationDelivery, MAX_COST,
     PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest, ShortStock, SplitRules, TieBreak, Verdict, is_cost,

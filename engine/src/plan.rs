@@ -57,6 +57,19 @@ impl CostBreakdown {
     }
 }
 
+/// A plan priced under a policy other than the one that made it ([`crate::Router::price`]):
+/// what that policy's cost model says the same shipments cost.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PlanPrice {
+    /// The cost by the pricing policy's shipment and unit costs, split penalty and unfilled
+    /// penalty. What it excludes is not priced (see `broken`).
+    pub cost: CostBreakdown,
+    /// Why the pricing policy would not have made this plan, where it would not: a location or
+    /// line option it excludes (its reason), a location it was not shown (no stock there), or
+    /// units left unfilled where it rejects short orders. Empty: every part is priced.
+    pub broken: Vec<String>,
+}
+
 /// What became of the order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PlanStatus {

@@ -10,8 +10,10 @@ use crate::explain::{CandidateExplanation, CandidateStatus, Explanation, LineExp
 use crate::inventory::{Inventory, InventoryError, Position, Reservation, ReservedShipment, ReservedUnits};
 use crate::kits::{apply_kit_rules, has_kit_lines, short_kits};
 use crate::optimizer::{ExactSearch, Problem, SearchBudget, Solution, Strategy, solve, takes_of_plan};
-use crate::plan::{CostBreakdown, Plan, PlanStatus, Shipment, ShipmentLine, Unfilled};
-use crate::policy::{CandidateLocation, Candidates, Evaluation, Policy, PolicyError, PolicyRequest, Verdict};
+use crate::plan::{CostBreakdown, Plan, PlanPrice, PlanStatus, Shipment, ShipmentLine, Unfilled};
+use crate::policy::{
+    CandidateLocation, Candidates, Evaluation, Policy, PolicyError, PolicyRequest, ShortStock, Verdict,
+};
 
 static DOWNTIME: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("location in planned downtime"));
 static NOT_PRICED: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("not priced by the policy"));
@@ -176,6 +178,17 @@ impl Router<'_> {
         })
     }
 
+    /// [`Router::route_and_reserve`], calling `about` with every plan tried before it is
+    /// reserved (on the stock it was planned on); the last call's answer comes back with it.
+    pub fn route_and_reserve_with<T>(
+        &self,
+        order: &Order,
+        workspace: &mut Workspace,
+        about: impl Fn(&Order, &mut Workspace, &Plan) -> Result<T, RoutingError>,
+    ) -> Result<(Routed, T), RoutingError> {
+        self.route(order, workspace, about)
+    }
+
     // Routes and reserves; `about` learns of every plan tried, before its reservation.
     fn route<T>(
         &self,
@@ -222,6 +235,75 @@ impl Router<'_> {
             }
         }
         reservation
+    }
+
+    /// Prices `plan` (made for `order` by any policy) under this router's policy, on the
+    /// stock as it is now (call it before the plan is reserved): each shipment at the policy's
+    /// cost of a shipment from its location, each unit at its unit cost there, its split
+    /// penalty per shipment beyond the first and its unfilled penalty per unit left short. A
+    /// rejected plan leaves every unit short; under a policy that rejects short orders it costs
+    /// nothing, as that policy's own rejections do. Parts the policy would not allow are listed
+    /// in [`PlanPrice::broken`] and not priced. Fails only when the policy fails.
+    pub fn price(&self, order: &Order, plan: &Plan, workspace: &mut Workspace) -> Result<PlanPrice, RoutingError> {
+        self.validate(order)?;
+        self.gather_candidates(order, workspace);
+        workspace.evaluation.reset(&workspace.candidates);
+        let request = PolicyRequest {
+            catalog: self.catalog,
+            order,
+            now: order.placed_at,
+            candidates: &workspace.candidates,
+            delivery: None,
+        };
+        self.policy.evaluate(&request, &mut workspace.evaluation)?;
+        let (candidates, evaluation) = (&workspace.candidates, &workspace.evaluation);
+        evaluation.validate(self.catalog, candidates).map_err(|message| {
+            let info = self.policy.info();
+            RoutingError::InvalidAnswer { policy: format!("{}@{}", info.name, info.version), message }
+        })?;
+        let mut price = PlanPrice::default();
+        let mut broken = |reason: String| {
+            if !price.broken.contains(&reason) {
+                price.broken.push(reason);
+            }
+        };
+        let mut cost = CostBreakdown::default();
+        for shipment in &plan.shipments {
+            let id = &self.catalog.location(shipment.location).id;
+            let Some(slot) = candidates.locations.iter().position(|c| c.location == shipment.location) else {
+                broken(format!("{id} holds none of the order's SKUs"));
+                continue;
+            };
+            match &evaluation.shipment[slot] {
+                Verdict::Cost(value) => cost.shipments += value,
+                Verdict::Excluded(reason) => broken(format!("{id}: {reason}")),
+                Verdict::NotPriced => broken(format!("{id}: not priced by the policy")),
+            }
+            for line in &shipment.lines {
+                let range = candidates.line_range(line.line);
+                let entry = range.clone().find(|&entry| candidates.entries[entry].slot as usize == slot);
+                match entry.map(|entry| &evaluation.units[entry]) {
+                    Some(Verdict::Cost(value)) => cost.units += f64::from(line.qty) * value,
+                    Some(Verdict::Excluded(reason)) => broken(format!("{id}, line {}: {reason}", line.line)),
+                    Some(Verdict::NotPriced) => broken(format!("{id}, line {}: not priced by the policy", line.line)),
+                    None => broken(format!("{id} does not hold line {}'s SKU", line.line)),
+                }
+            }
+        }
+        cost.split_penalty = evaluation.split.split_penalty * plan.shipments.len().saturating_sub(1) as f64;
+        let unfilled = plan.unfilled_units();
+        match evaluation.short_stock {
+            ShortStock::Partial { unfilled_penalty } => cost.unfilled_penalty = unfilled_penalty * unfilled as f64,
+            ShortStock::Reject if unfilled > 0 && plan.status == PlanStatus::Routed => {
+                broken(format!("{unfilled} unit(s) left short, where the policy rejects short orders"));
+            }
+            ShortStock::Reject => {}
+        }
+        // `+ 0.0`: an empty f64 sum is -0.0, which would print as "-0".
+        cost.shipments += 0.0;
+        cost.units += 0.0;
+        price.cost = cost;
+        Ok(price)
     }
 
     // Plans `order`; a kit any component of which would be left short is left out whole (its

@@ -40,7 +40,7 @@ fn simulate_numbers_match_the_hand_computation() {
     let policies: Vec<(String, &dyn Policy)> =
         vec![("built-in".to_owned(), &scenario.policy), ("dsl".to_owned(), &dsl)];
     let mut calls = 0;
-    let simulation = simulate(&scenario, &policies, &mut |_, _, _| calls += 1).unwrap();
+    let simulation = simulate(&scenario, &policies, None, &mut |_, _, _| calls += 1).unwrap();
     assert_eq!(calls, 3 * 3, "progress after every order of every column");
     let labels: Vec<&str> = simulation.columns.iter().map(|c| c.label.as_str()).collect();
     assert_eq!(labels, ["built-in", "dsl", "greedy (built-in)"]);
@@ -74,6 +74,17 @@ fn simulate_numbers_match_the_hand_computation() {
     assert_eq!(sorted_ids(&simulation.differences[0].locations[0]), "B,C");
     assert_eq!(sorted_ids(&simulation.differences[0].locations[2]), "A,B,C");
     // Capacity 10 a day, one day: B shipped twice under greedy.
+    // Priced by the first policy's cost model, every column's plans cost what their own policy
+    // said (the three price alike): the greedy column's 36.23 for O1 includes its two extra
+    // shipments' split penalty, O2's 200 its unfilled penalty.
+    assert_eq!(simulation.priced_by, "built-in");
+    for column in &simulation.columns {
+        assert_eq!(column.priced.order_costs.len(), 3);
+        for (priced, own) in column.priced.order_costs.iter().zip(&column.summary.order_costs) {
+            assert!(close(*priced, *own), "{}: {:?} vs {:?}", column.label, column.priced, column.summary.order_costs);
+        }
+        assert_eq!((column.priced.broken, column.priced.failed, column.own_cost_differs()), (0, 0, false));
+    }
     assert!(close(simulation.utilisation(&simulation.columns[2], 1).unwrap(), 0.2));
     assert!(close(simulation.utilisation(&simulation.columns[0], 1).unwrap(), 0.1));
     // Distances (great circle, R = 6371 km): O1 ships from B (425.84 km) and C (166.79 km), O3
@@ -109,7 +120,9 @@ fn the_report_renders_in_headless_chromium_with_its_charts() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    for expected in ["total cost", "237.82", "247.30", "-3.83%", "greedy (reference)", "  B ", "2 (20%)"] {
+    for expected in
+        ["total cost (priced by reference)", "237.82", "247.30", "-3.83%", "greedy (reference)", "  B ", "2 (20%)"]
+    {
         assert!(stdout.contains(expected), "the table lacks `{expected}`:\n{stdout}");
     }
     let page = report.join("index.html");
@@ -159,7 +172,7 @@ fn simulate_compares_policies_on_a_scenario_with_kits() {
     .0;
     let policies: Vec<(String, &dyn Policy)> =
         vec![("built-in".to_owned(), &scenario.policy), ("dsl".to_owned(), &dsl)];
-    let simulation = simulate(&scenario, &policies, &mut |_, _, _| {}).unwrap();
+    let simulation = simulate(&scenario, &policies, None, &mut |_, _, _| {}).unwrap();
     let (native, dsl, greedy) =
         (&simulation.columns[0].summary, &simulation.columns[1].summary, &simulation.columns[2].summary);
     // Kits are routed alike by every column (the engine applies the kit rules, not the policy).
@@ -169,4 +182,63 @@ fn simulate_compares_policies_on_a_scenario_with_kits() {
     // Kits left out whole are unfilled, and their penalty is in the cost.
     assert!(native.unfilled_units > 0);
     assert!(native.total_cost >= native.unfilled_units as f64 * 100.0);
+    // Kits left out whole are priced as their own policy prices them.
+    for column in &simulation.columns {
+        assert!(close(column.priced.total_cost, column.summary.total_cost), "{}", column.label);
+    }
+}
+
+// One price list: a store-first policy with cheaper parcel rates looked far cheaper than the
+// reference when each column was priced by its own policy. Priced by the reference's cost
+// model, its plans cost what the reference says they cost, its own (cheaper) figure beside;
+// the plans that ship hazmat from stores without the capability (store-first has no such rule)
+// are counted as forbidden. `--price-with` chooses the other model.
+#[test]
+fn simulate_prices_every_column_under_one_cost_model() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/us-50-small.json");
+    let policy = |name: &str| format!("{}/examples/policies/{name}.policy", env!("CARGO_MANIFEST_DIR"));
+    let run = |extra: &[String]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args([
+                "simulate",
+                "--scenario",
+                scenario,
+                "--policy",
+                &policy("reference"),
+                "--policy",
+                &policy("store-first"),
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        stdout
+    };
+    let cells = |table: &str, row: &str| -> Vec<String> {
+        let line = table.lines().find(|l| l.starts_with(row)).unwrap_or_else(|| panic!("no row `{row}`:\n{table}"));
+        line[row.len()..].split_whitespace().map(str::to_owned).collect()
+    };
+    let by_reference = run(&[]);
+    let total = cells(&by_reference, "total cost (priced by reference)");
+    let own = cells(&by_reference, "the policy's own total cost");
+    assert_eq!(own[0], "=", "{by_reference}");
+    assert_eq!(own[2], "=", "the greedy baseline prices by the first policy:\n{by_reference}");
+    let own_store_first: f64 = own[1].parse().unwrap();
+    let priced_store_first: f64 = total[1].parse().unwrap();
+    assert!(
+        priced_store_first > own_store_first * 1.5,
+        "store-first's own rates are far below the reference's:\n{by_reference}"
+    );
+    let forbidden = cells(&by_reference, "plans reference's rules forbid");
+    assert_eq!(forbidden[0], "0");
+    assert!(forbidden[1].parse::<usize>().unwrap() > 0, "{by_reference}");
+
+    let by_store_first = run(&["--price-with".to_owned(), policy("store-first")]);
+    let own = cells(&by_store_first, "the policy's own total cost");
+    assert_eq!(own[1], "=", "{by_store_first}");
+    assert_ne!(own[0], "=", "{by_store_first}");
+    let total = cells(&by_store_first, "total cost (priced by store-first)");
+    assert_eq!(total[1].parse::<f64>().unwrap(), own_store_first, "{by_store_first}");
+    assert!(by_store_first.contains("priced by store-first's cost model"), "{by_store_first}");
 }
