@@ -58,6 +58,23 @@ pub struct SimulateArgs {
     /// default: the first policy compared. Each policy's own figure is shown beside.
     #[arg(long, value_name = "POLICY")]
     pub price_with: Option<PathBuf>,
+    /// Add a column: the first policy with look-ahead pricing of scarce stock, each unit's
+    /// opportunity cost (from a transportation LP of expected demand against stock) times
+    /// WEIGHT added to its unit cost (docs/OPTIMIZER.md, "The stream").
+    #[arg(long, value_name = "WEIGHT")]
+    pub look_ahead: Option<f64>,
+    /// Minutes of the scenario's time between look-ahead re-solves.
+    #[arg(long, default_value_t = 60, value_name = "MINUTES")]
+    pub look_ahead_every: u32,
+    /// Hours of past orders the look-ahead demand is estimated from.
+    #[arg(long, default_value_t = 24, value_name = "HOURS")]
+    pub look_ahead_window: u32,
+    /// Hours of future demand look-ahead prices.
+    #[arg(long, default_value_t = 24, value_name = "HOURS")]
+    pub look_ahead_horizon: u32,
+    /// Look-ahead from the orders actually to come (a perfect forecast), for measurement.
+    #[arg(long)]
+    pub look_ahead_oracle: bool,
     /// Write a self-contained HTML report (`index.html`) into this directory.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
@@ -293,7 +310,20 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         }
     };
     let pricing = price_list.as_ref().map(|(label, policy)| (label.clone(), policy.as_ref()));
-    let simulation = crate::simulate::simulate(&scenario, &policies, pricing, &mut progress)?;
+    let look_ahead = match args.look_ahead {
+        Some(weight) if !(weight.is_finite() && weight >= 0.0) => {
+            bail!("--look-ahead {weight}: the weight must be a finite number, 0 or more")
+        }
+        Some(weight) => Some(crate::simulate::LookAhead {
+            weight,
+            every: i64::from(args.look_ahead_every.max(1)) * 60,
+            window: i64::from(args.look_ahead_window.max(1)) * 3600,
+            horizon: i64::from(args.look_ahead_horizon.max(1)) * 3600,
+            oracle: args.look_ahead_oracle,
+        }),
+        None => None,
+    };
+    let simulation = crate::simulate::simulate(&scenario, &policies, pricing, look_ahead.as_ref(), &mut progress)?;
     let count = if policies.len() == 1 { "1 policy".to_owned() } else { format!("{} policies", policies.len()) };
     println!("{}: {} orders, {count} and the greedy baseline", scenario.name, scenario.orders.len());
     print!("{}", simulation.table(args.locations));

@@ -62,20 +62,34 @@ pub struct ReplayStats {
 /// Routes every order of `scenario` under `policy`, on a fresh copy of its inventory.
 /// Orders whose ids are in `explain` also get an explanation.
 pub fn replay(scenario: &Scenario, policy: &dyn Policy, config: &RouterConfig, explain: &HashSet<String>) -> Replay {
-    replay_with_progress(scenario, policy, config, explain, None, &mut |_| {})
+    replay_with_progress(scenario, policy, config, explain, ReplayExtras::default(), &mut |_| {})
 }
 
-/// [`replay`], calling `progress` with the number of orders routed after each one, and with a
-/// `pricing` policy, pricing every plan under it too ([`Router::price`], between planning and
-/// reserving; not counted in the routing times).
+/// Work a replay does beside routing, none of it counted in the routing times.
+#[derive(Default)]
+pub struct ReplayExtras<'a> {
+    /// Price every plan under this policy too ([`Router::price`], between planning and
+    /// reserving, on the stock the plan saw).
+    pub pricing: Option<&'a dyn Policy>,
+    /// Called before each order is routed, with its index in the file and the stock then (to
+    /// re-solve look-ahead prices on a schedule, say).
+    pub before_order: Option<&'a mut BeforeOrder<'a>>,
+}
+
+/// A hook run before each order of a replay: its index in the file, and the stock then.
+pub type BeforeOrder<'a> = dyn FnMut(usize, &Inventory) + 'a;
+
+/// [`replay`], calling `progress` with the number of orders routed after each one, and doing
+/// the `extras`.
 pub fn replay_with_progress(
     scenario: &Scenario,
     policy: &dyn Policy,
     config: &RouterConfig,
     explain: &HashSet<String>,
-    pricing: Option<&dyn Policy>,
+    extras: ReplayExtras<'_>,
     progress: &mut dyn FnMut(usize),
 ) -> Replay {
+    let ReplayExtras { pricing, mut before_order } = extras;
     let inventory = scenario.fresh_inventory();
     let router = Router { catalog: &scenario.catalog, inventory: &inventory, policy, config };
     let pricer = pricing.map(|pricing| Router { policy: pricing, ..router });
@@ -87,7 +101,10 @@ pub fn replay_with_progress(
     let mut explanations = Vec::new();
     let started = Instant::now();
     let mut failures = Vec::new();
-    for order in &scenario.orders {
+    for (index, order) in scenario.orders.iter().enumerate() {
+        if let Some(before_order) = before_order.as_mut() {
+            before_order(index, &inventory);
+        }
         if explain.contains(&order.id) {
             // An order the policy fails on has no explanation; the failure says why.
             if let Ok((_, explanation)) = router.explain(order, &mut workspace) {

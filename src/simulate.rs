@@ -5,11 +5,12 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use switchyard_engine::{Plan, Policy, RouterConfig, RoutingError, RunSummary, Strategy, plans_differ};
+use switchyard_engine::lookahead::{Demand, LookAheadPolicy, Regions, opportunity_costs};
+use switchyard_engine::{Inventory, Plan, Policy, RouterConfig, RoutingError, RunSummary, Strategy, plans_differ};
 
-use crate::replay::replay_with_progress;
+use crate::replay::{BeforeOrder, ReplayExtras, replay_with_progress};
 use crate::scenario::Scenario;
 
 /// One compared policy's run.
@@ -51,6 +52,40 @@ pub struct Priced {
     pub failed: usize,
 }
 
+/// A column routed by the first policy with look-ahead pricing of scarce stock
+/// ([`switchyard_engine::lookahead`]): the opportunity costs are solved again every `every`
+/// seconds of the scenario's time, from the stock then and the demand of the orders placed in
+/// the `window` before (scaled to the `horizon`), or, with `oracle`, the orders actually placed
+/// in the next `horizon` (what a perfect forecast would give; for measurement).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LookAhead {
+    /// Weight of the opportunity cost added to each unit cost.
+    pub weight: f64,
+    /// Seconds between re-solves.
+    pub every: i64,
+    /// Seconds of past orders the demand is estimated from.
+    pub window: i64,
+    /// Seconds of future demand priced.
+    pub horizon: i64,
+    /// Use the orders actually to come instead of an estimate.
+    pub oracle: bool,
+}
+
+/// What the look-ahead column's re-solves did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LookAheadRun {
+    /// Re-solves.
+    pub solves: usize,
+    /// SKU LPs solved over all re-solves.
+    pub lps: usize,
+    /// LPs (or re-solves) that failed; their SKUs kept no opportunity cost.
+    pub failed: usize,
+    /// Time spent solving, in total.
+    pub solve_time: Duration,
+    /// Largest number of (SKU, location) pairs with an opportunity cost at once.
+    pub most_priced: usize,
+}
+
 /// An order the compared policies plan differently.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OrderDifference {
@@ -78,6 +113,8 @@ pub struct Simulation {
     pub differences: Vec<OrderDifference>,
     /// The label of the policy whose cost model prices every column.
     pub priced_by: String,
+    /// The look-ahead column's re-solves, when there is one.
+    pub look_ahead: Option<LookAheadRun>,
 }
 
 /// Runs every policy (optimal strategy) and the greedy baseline under the first policy, and
@@ -87,6 +124,7 @@ pub fn simulate(
     scenario: &Scenario,
     policies: &[(String, &dyn Policy)],
     pricing: Option<(String, &dyn Policy)>,
+    look_ahead: Option<&LookAhead>,
     progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<Simulation, RoutingError> {
     let Some((priced_by, pricing)) = pricing.or_else(|| policies.first().map(|(l, p)| (l.clone(), *p))) else {
@@ -97,16 +135,34 @@ pub fn simulate(
     };
     let mut runs: Vec<(String, bool, &dyn Policy, Strategy)> =
         policies.iter().map(|(label, policy)| (label.clone(), false, *policy, Strategy::Optimal)).collect();
+    let looking = look_ahead.zip(policies.first()).map(|(settings, (label, policy))| {
+        (settings, format!("{label} + look-ahead"), LookAheadPolicy::new(*policy, settings.weight))
+    });
+    if let Some((_, label, policy)) = &looking {
+        runs.push((label.clone(), false, policy, Strategy::Optimal));
+    }
     if let Some((label, policy)) = policies.first() {
         runs.push((format!("greedy ({label})"), true, *policy, Strategy::Greedy));
     }
+    let mut look_ahead_run = None;
     let total = scenario.orders.len();
     let mut columns = Vec::with_capacity(runs.len());
     for (label, greedy, policy, strategy) in runs {
         let config = RouterConfig { strategy, ..RouterConfig::default() };
-        let replay = replay_with_progress(scenario, policy, &config, &HashSet::new(), Some(pricing), &mut |done| {
+        let mut run = LookAheadRun::default();
+        let mut resolve = looking
+            .as_ref()
+            .filter(|(_, look_label, _)| *look_label == label)
+            .map(|(settings, _, policy)| resolver(scenario, settings, policy, &mut run));
+        let extras =
+            ReplayExtras { pricing: Some(pricing), before_order: resolve.as_mut().map(|f| f as &mut BeforeOrder<'_>) };
+        let replay = replay_with_progress(scenario, policy, &config, &HashSet::new(), extras, &mut |done| {
             progress(&label, done, total);
         });
+        if resolve.is_some() {
+            drop(resolve);
+            look_ahead_run = Some(run);
+        }
         let mut priced = Priced::default();
         for (order, price) in scenario.orders.iter().zip(&replay.prices) {
             match price {
@@ -159,7 +215,71 @@ pub fn simulate(
             });
         }
     }
-    Ok(Simulation { scenario: scenario.name.clone(), days, locations, capacities, columns, differences, priced_by })
+    Ok(Simulation {
+        scenario: scenario.name.clone(),
+        days,
+        locations,
+        capacities,
+        columns,
+        differences,
+        priced_by,
+        look_ahead: look_ahead_run,
+    })
+}
+
+// The look-ahead column's hook: before an order, re-solve the opportunity costs when they are
+// due, from the stock then and the demand of the window before it (or of the horizon after it,
+// for the oracle).
+fn resolver<'a>(
+    scenario: &'a Scenario,
+    settings: &'a LookAhead,
+    policy: &'a LookAheadPolicy<'a>,
+    run: &'a mut LookAheadRun,
+) -> impl FnMut(usize, &Inventory) + 'a {
+    let regions = Regions::around_centres(&scenario.catalog);
+    let start = scenario.orders.first().map_or(0, |o| o.placed_at.0);
+    let mut next_solve = i64::MIN;
+    move |index: usize, inventory: &Inventory| {
+        let now = scenario.orders[index].placed_at;
+        if now.0 < next_solve {
+            return;
+        }
+        let demand = if settings.oracle {
+            let to_come = scenario.orders[index..].iter().take_while(|o| o.placed_at.0 < now.0 + settings.horizon);
+            Demand::of_orders(to_come, &regions, 1.0)
+        } else {
+            let from = now.0 - settings.window;
+            // Too little history yet for a rate: wait for a re-solve interval of it.
+            let covered = now.0 - from.max(start);
+            if covered < settings.every.max(1) {
+                return;
+            }
+            let seen = scenario.orders[..index].iter().rev().take_while(|o| o.placed_at.0 >= from);
+            // The rate of the window, over the horizon; never extrapolated from less history
+            // than the horizon (an order in the first hour is not 24 a day).
+            let scale = settings.horizon as f64 / covered.max(settings.horizon) as f64;
+            Demand::of_orders_by_region_share(seen, &regions, scale)
+        };
+        next_solve = now.0 + settings.every;
+        let started = Instant::now();
+        let inner = policy.inner();
+        match opportunity_costs(&scenario.catalog, inventory, inner, &regions, &demand, now) {
+            Ok((costs, report)) => {
+                run.lps += report.solved;
+                run.failed += report.failed;
+                run.most_priced = run.most_priced.max(costs.len());
+                policy.set_costs(costs);
+            }
+            Err(_) => run.failed += 1,
+        }
+        run.solve_time += started.elapsed();
+        run.solves += 1;
+    }
+}
+
+/// Shipments beyond one per order that shipped (an order in three parcels has two).
+pub fn extra_shipments(summary: &RunSummary) -> usize {
+    summary.shipment_histogram.iter().enumerate().map(|(parcels, orders)| parcels.saturating_sub(1) * orders).sum()
 }
 
 impl Column {
@@ -242,6 +362,7 @@ impl Simulation {
         rows.push(row("the policy's own total cost", &|c| c.own_cost_text()));
         rows.push(row(&format!("plans {}'s rules forbid", self.priced_by), &|c| c.priced.broken.to_string()));
         rows.push(row("shipments per order", &|c| format!("{:.3}", c.summary.shipments_per_order())));
+        rows.push(row("extra shipments", &|c| extra_shipments(&c.summary).to_string()));
         rows.push(row("split rate", &|c| format!("{:.1}%", c.summary.split_rate() * 100.0)));
         rows.push(row("unfilled units", &|c| c.summary.unfilled_units.to_string()));
         rows.push(row("backordered units", &|_| "n/a".to_owned()));
@@ -300,6 +421,18 @@ impl Simulation {
              `=`: the policy's own figure is the same)",
             self.priced_by
         );
+        if let Some(run) = &self.look_ahead {
+            let _ = writeln!(
+                out,
+                "(look-ahead: {} re-solves, {} SKU LPs ({} failed), {:.1} ms solving in all; at most {} \
+                 (SKU, location) pairs priced at once)",
+                run.solves,
+                run.lps,
+                run.failed,
+                run.solve_time.as_secs_f64() * 1e3,
+                run.most_priced
+            );
+        }
         out.push_str("(backordered units: the scenarios carry no inbound stock yet, so nothing is backordered)\n");
         out
     }

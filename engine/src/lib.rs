@@ -14,6 +14,7 @@ pub mod explain;
 pub mod fallback_policy;
 pub mod inventory;
 pub mod kits;
+pub mod lookahead;
 pub mod optimizer;
 pub mod plan;
 pub mod policy;

@@ -306,6 +306,53 @@ impl Router<'_> {
         Ok(price)
     }
 
+    /// For a one-line `order` (one unit, usually), what the policy charges to ship its units
+    /// from each location holding the SKU that is not excluded or blocked: the cost of a
+    /// shipment from there plus the line's units at the unit cost, and the policy's penalty of
+    /// a unit left unfilled (twice the dearest quote when it rejects short orders). For
+    /// [`crate::lookahead`]; stock is not looked at.
+    pub fn unit_quotes(
+        &self,
+        order: &Order,
+        workspace: &mut Workspace,
+    ) -> Result<(Vec<(LocationId, f64)>, f64), RoutingError> {
+        self.validate(order)?;
+        self.gather_candidates(order, workspace);
+        workspace.evaluation.reset(&workspace.candidates);
+        let request = PolicyRequest {
+            catalog: self.catalog,
+            order,
+            now: order.placed_at,
+            candidates: &workspace.candidates,
+            delivery: None,
+        };
+        self.policy.evaluate(&request, &mut workspace.evaluation)?;
+        let (candidates, evaluation) = (&workspace.candidates, &workspace.evaluation);
+        evaluation.validate(self.catalog, candidates).map_err(|message| {
+            let info = self.policy.info();
+            RoutingError::InvalidAnswer { policy: format!("{}@{}", info.name, info.version), message }
+        })?;
+        let qty = order.lines.first().map_or(1, |line| line.qty);
+        let mut quotes = Vec::new();
+        for entry in candidates.line_range(0) {
+            let slot = candidates.entries[entry].slot as usize;
+            let location = &candidates.locations[slot];
+            if location.blocked.is_some() {
+                continue;
+            }
+            if let (Verdict::Cost(shipment), Verdict::Cost(unit)) =
+                (&evaluation.shipment[slot], &evaluation.units[entry])
+            {
+                quotes.push((location.location, shipment + f64::from(qty) * unit));
+            }
+        }
+        let penalty = match evaluation.short_stock {
+            ShortStock::Partial { unfilled_penalty } => unfilled_penalty,
+            ShortStock::Reject => 2.0 * quotes.iter().map(|(_, cost)| *cost).fold(0.0, f64::max),
+        };
+        Ok((quotes, penalty))
+    }
+
     // Plans `order`; a kit any component of which would be left short is left out whole (its
     // lines unfilled at the policy's unfilled penalty) and the rest is planned again, until
     // every kit that remains ships whole.

@@ -149,12 +149,17 @@ fn hard_kill(store: fn(&std::path::Path) -> Vec<String>) {
         .collect();
     let orders = Arc::new(orders);
     let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged_so_far = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     // Four clients stream orders; each records what was acknowledged and what was in flight.
     let clients: Vec<_> = (0..4)
         .map(|client| {
             // Answers with their explanations: the test checks they were kept with the orders.
-            let (orders, stop, url) =
-                (Arc::clone(&orders), Arc::clone(&stop), format!("{base}/v1/orders?explain=true"));
+            let (orders, stop, url, counter) = (
+                Arc::clone(&orders),
+                Arc::clone(&stop),
+                format!("{base}/v1/orders?explain=true"),
+                Arc::clone(&acknowledged_so_far),
+            );
             thread::spawn(move || {
                 let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).build();
                 let (mut acknowledged, mut unknown) = (Vec::new(), Vec::new());
@@ -162,7 +167,10 @@ fn hard_kill(store: fn(&std::path::Path) -> Vec<String>) {
                 while !stop.load(Ordering::Relaxed) && n < orders.len() {
                     let order = &orders[n];
                     match send(&agent, "POST", &url, "demo-writer", Some(order)) {
-                        Ok((201, body)) => acknowledged.push(body),
+                        Ok((201, body)) => {
+                            acknowledged.push(body);
+                            counter.fetch_add(1, Ordering::Relaxed);
+                        }
                         Ok((status, body)) => assert!(status < 500, "{status}: {body}"),
                         Err(_) => {
                             unknown.push(order["id"].as_str().unwrap().to_owned());
@@ -175,7 +183,13 @@ fn hard_kill(store: fn(&std::path::Path) -> Vec<String>) {
             })
         })
         .collect();
-    thread::sleep(Duration::from_millis(1500));
+    // Kill mid-stream: once 40 orders are acknowledged (however long a busy machine takes to
+    // get there) and a moment more, so requests are in flight.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while acknowledged_so_far.load(Ordering::Relaxed) < 40 && std::time::Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    thread::sleep(Duration::from_millis(100));
     server.kill().unwrap(); // SIGKILL: no shutdown, no flush
     server.wait().unwrap();
     stop.store(true, Ordering::Relaxed);

@@ -40,7 +40,7 @@ fn simulate_numbers_match_the_hand_computation() {
     let policies: Vec<(String, &dyn Policy)> =
         vec![("built-in".to_owned(), &scenario.policy), ("dsl".to_owned(), &dsl)];
     let mut calls = 0;
-    let simulation = simulate(&scenario, &policies, None, &mut |_, _, _| calls += 1).unwrap();
+    let simulation = simulate(&scenario, &policies, None, None, &mut |_, _, _| calls += 1).unwrap();
     assert_eq!(calls, 3 * 3, "progress after every order of every column");
     let labels: Vec<&str> = simulation.columns.iter().map(|c| c.label.as_str()).collect();
     assert_eq!(labels, ["built-in", "dsl", "greedy (built-in)"]);
@@ -172,7 +172,7 @@ fn simulate_compares_policies_on_a_scenario_with_kits() {
     .0;
     let policies: Vec<(String, &dyn Policy)> =
         vec![("built-in".to_owned(), &scenario.policy), ("dsl".to_owned(), &dsl)];
-    let simulation = simulate(&scenario, &policies, None, &mut |_, _, _| {}).unwrap();
+    let simulation = simulate(&scenario, &policies, None, None, &mut |_, _, _| {}).unwrap();
     let (native, dsl, greedy) =
         (&simulation.columns[0].summary, &simulation.columns[1].summary, &simulation.columns[2].summary);
     // Kits are routed alike by every column (the engine applies the kit rules, not the policy).
@@ -241,4 +241,49 @@ fn simulate_prices_every_column_under_one_cost_model() {
     let total = cells(&by_store_first, "total cost (priced by store-first)");
     assert_eq!(total[1].parse::<f64>().unwrap(), own_store_first, "{by_store_first}");
     assert!(by_store_first.contains("priced by store-first's cost model"), "{by_store_first}");
+}
+
+// `--look-ahead` adds a column routed by the first policy with look-ahead prices, re-solved on
+// the scenario's clock; priced by the first policy's model beside the others. (How much it
+// saves is measured in docs/BENCHMARKS.md, not asserted.)
+#[test]
+fn simulate_adds_a_look_ahead_column() {
+    let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["simulate", "--scenario", concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/us-10-tiny.json")])
+        .args(["--look-ahead", "1", "--look-ahead-every", "30"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let header = stdout.lines().nth(1).unwrap();
+    assert_eq!(
+        header.split("  ").filter(|c| !c.trim().is_empty()).map(str::trim).collect::<Vec<_>>(),
+        ["reference", "reference + look-ahead", "greedy (reference)"]
+    );
+    let solves: usize = stdout
+        .split("(look-ahead: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no look-ahead line:\n{stdout}"));
+    // 200 orders over two days, re-solved every 30 minutes once an interval of history is in.
+    assert!(solves > 40, "{stdout}");
+    assert!(stdout.contains("0 failed"), "{stdout}");
+    let forbidden = stdout.lines().find(|l| l.starts_with("plans reference's rules forbid")).unwrap();
+    assert!(forbidden.split_whitespace().skip(4).all(|n| n == "0"), "{forbidden}");
+
+    for (weight, shown) in [("--look-ahead=-1", "-1"), ("--look-ahead=NaN", "NaN")] {
+        let refused = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args([
+                "simulate",
+                "--scenario",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/us-10-tiny.json"),
+            ])
+            .arg(weight)
+            .output()
+            .unwrap();
+        assert!(!refused.status.success());
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(&format!("--look-ahead {shown}: the weight must be")), "{stderr}");
+    }
 }

@@ -7,6 +7,7 @@ mod calendar;
 mod fixtures;
 mod inventory;
 mod kits;
+mod lookahead;
 mod optimizer;
 mod promise;
 mod router;

@@ -1,0 +1,374 @@
+//! Look-ahead pricing of scarce stock (Acimovic & Graves, "Making better fulfillment
+//! decisions on the fly in an online retail environment", M&SOM 2015).
+//!
+//! Routing one order at a time, the cheapest location for this order may hold the last units
+//! the next orders of its region need, which then split or cross the country. Look-ahead puts
+//! a price on taking a unit: for every SKU, the demand expected over the next horizon per
+//! region is matched against the stock now by a transportation LP (each unit from a location to
+//! a region at what the policy would charge to ship it there, or left unfilled at the policy's
+//! unfilled penalty), and the dual value of each location's stock constraint is what one more
+//! unit there would save: the opportunity cost of using it now. [`LookAheadPolicy`] adds it
+//! (times a weight) to every unit cost of the policy it wraps. The LPs are solved on a
+//! schedule, off the order's path; routing reads the last prices.
+//!
+//! The LP is solved with clarabel (a maintained, pure-Rust interior-point solver that returns
+//! the dual values); one LP per SKU, as SKUs do not share stock.
+
+use std::sync::Arc;
+
+use clarabel::algebra::CscMatrix;
+use clarabel::solver::{
+    DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus, SupportedConeT, ZeroConeT,
+};
+use parking_lot::RwLock;
+use rustc_hash::FxHashMap;
+
+use crate::catalog::Catalog;
+use crate::domain::{Address, GeoPoint, LocationId, LocationKind, Order, OrderLine, SkuId, Timestamp};
+use crate::inventory::{Inventory, Position};
+use crate::policy::{Evaluation, LateDelivery, Policy, PolicyError, PolicyInfo, PolicyRequest, Verdict};
+use crate::router::{Router, RouterConfig, RoutingError, Workspace};
+
+/// Demand regions: every ship-to belongs to the region of the nearest centre.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Regions {
+    centres: Vec<GeoPoint>,
+}
+
+impl Regions {
+    /// One region around each distribution centre of the catalog (around every location when
+    /// it has none).
+    pub fn around_centres(catalog: &Catalog) -> Regions {
+        let dcs: Vec<GeoPoint> = catalog
+            .locations()
+            .iter()
+            .filter(|l| l.kind == LocationKind::DistributionCentre)
+            .map(|l| l.position)
+            .collect();
+        let centres = if dcs.is_empty() { catalog.locations().iter().map(|l| l.position).collect() } else { dcs };
+        Regions { centres }
+    }
+
+    /// The region of `point`.
+    pub fn of(&self, point: GeoPoint) -> usize {
+        let mut best = (0, f64::INFINITY);
+        for (index, centre) in self.centres.iter().enumerate() {
+            let distance = centre.distance_km(point);
+            if distance < best.1 {
+                best = (index, distance);
+            }
+        }
+        best.0
+    }
+
+    /// Number of regions.
+    pub fn len(&self) -> usize {
+        self.centres.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.centres.is_empty()
+    }
+}
+
+/// Units expected per SKU and region over the horizon.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Demand {
+    // By SKU: (region, units).
+    units: FxHashMap<SkuId, Vec<(usize, f64)>>,
+}
+
+impl Demand {
+    /// The units `orders` asked for, by SKU and the region of their ship-to, times `scale`
+    /// (the horizon over the span the orders cover, for a rate from the recent stream).
+    pub fn of_orders<'a>(orders: impl IntoIterator<Item = &'a Order>, regions: &Regions, scale: f64) -> Demand {
+        let mut demand = Demand::default();
+        for order in orders {
+            let region = regions.of(order.ship_to.position);
+            for line in &order.lines {
+                let per_sku = demand.units.entry(line.sku).or_default();
+                match per_sku.iter_mut().find(|(r, _)| *r == region) {
+                    Some(entry) => entry.1 += f64::from(line.qty) * scale,
+                    None => per_sku.push((region, f64::from(line.qty) * scale)),
+                }
+            }
+        }
+        demand
+    }
+
+    /// The units `orders` asked for, spread over the regions by every SKU's share of them:
+    /// per SKU its total times `scale`, shared out in proportion to the units all the orders
+    /// sent to each region. A SKU ordered a few times a day says little about where its next
+    /// orders come from; where all orders come from says more.
+    pub fn of_orders_by_region_share<'a>(
+        orders: impl IntoIterator<Item = &'a Order> + Clone,
+        regions: &Regions,
+        scale: f64,
+    ) -> Demand {
+        let mut per_region = vec![0.0; regions.len()];
+        let mut per_sku: FxHashMap<SkuId, f64> = FxHashMap::default();
+        for order in orders {
+            let region = regions.of(order.ship_to.position);
+            for line in &order.lines {
+                per_region[region] += f64::from(line.qty);
+                *per_sku.entry(line.sku).or_default() += f64::from(line.qty);
+            }
+        }
+        let total: f64 = per_region.iter().sum();
+        let mut demand = Demand::default();
+        if total <= 0.0 {
+            return demand;
+        }
+        for (sku, units) in per_sku {
+            let spread = per_region
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| **r > 0.0)
+                .map(|(region, r)| (region, units * scale * r / total))
+                .collect();
+            demand.units.insert(sku, spread);
+        }
+        demand
+    }
+
+    /// SKUs with demand.
+    pub fn skus(&self) -> impl Iterator<Item = SkuId> + '_ {
+        self.units.keys().copied()
+    }
+}
+
+/// The opportunity cost of taking one unit of a SKU from a location (0 where stock is not
+/// scarce).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OpportunityCosts {
+    values: FxHashMap<(SkuId, LocationId), f64>,
+}
+
+impl OpportunityCosts {
+    /// The cost of one unit of `sku` at `location`.
+    pub fn get(&self, sku: SkuId, location: LocationId) -> f64 {
+        self.values.get(&(sku, location)).copied().unwrap_or(0.0)
+    }
+
+    /// Pairs with a positive cost.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether no stock is scarce.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// What one re-solve did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SolveReport {
+    /// LPs solved (SKUs with demand and stock).
+    pub solved: usize,
+    /// LPs the solver could not finish (their SKUs keep no opportunity cost).
+    pub failed: usize,
+}
+
+/// Solves the transportation LP of every SKU with `demand` against the stock in `inventory`
+/// now, each unit priced by `policy` as a one-unit order to the region's centre placed `at`.
+pub fn opportunity_costs(
+    catalog: &Catalog,
+    inventory: &Inventory,
+    policy: &dyn Policy,
+    regions: &Regions,
+    demand: &Demand,
+    at: Timestamp,
+) -> Result<(OpportunityCosts, SolveReport), RoutingError> {
+    let config = RouterConfig::default();
+    let router = Router { catalog, inventory, policy, config: &config };
+    let mut workspace = Workspace::default();
+    let mut costs = OpportunityCosts::default();
+    let mut report = SolveReport::default();
+    let mut positions: Vec<Position> = Vec::new();
+    let mut skus: Vec<SkuId> = demand.skus().collect();
+    skus.sort_unstable();
+    for sku in skus {
+        positions.clear();
+        inventory.positions_into(sku, &mut positions);
+        let stock: Vec<(LocationId, u32)> =
+            positions.iter().filter(|p| p.atp() > 0).map(|p| (p.location, p.atp())).collect();
+        let wanted = &demand.units[&sku];
+        if stock.is_empty() || wanted.is_empty() {
+            continue;
+        }
+        // Per region: the quote of one unit from each location, and the unfilled penalty.
+        let mut quotes: Vec<RegionQuotes> = Vec::with_capacity(wanted.len());
+        for &(region, units) in wanted {
+            let order = Order {
+                id: "look-ahead".to_owned(),
+                placed_at: at,
+                channel: "web".to_owned(),
+                ship_to: Address {
+                    position: regions.centres[region],
+                    postal_code: String::new(),
+                    country: String::new(),
+                },
+                lines: vec![OrderLine { id: "1".to_owned(), sku, qty: 1, kit: None }],
+            };
+            let (per_location, penalty) = router.unit_quotes(&order, &mut workspace)?;
+            quotes.push(RegionQuotes { units, per_location, penalty });
+        }
+        match solve_sku(&stock, &quotes) {
+            Some(duals) => {
+                report.solved += 1;
+                for ((location, _), value) in stock.iter().zip(duals) {
+                    // Below a cent the price changes no decision; the solver's noise is smaller.
+                    if value > 0.005 {
+                        costs.values.insert((sku, *location), value);
+                    }
+                }
+            }
+            None => report.failed += 1,
+        }
+    }
+    Ok((costs, report))
+}
+
+// One region's demand for a SKU and what shipping it there costs.
+struct RegionQuotes {
+    // Units expected.
+    units: f64,
+    // The cost of one unit from each location that may ship it.
+    per_location: Vec<(LocationId, f64)>,
+    // The cost of leaving one unfilled.
+    penalty: f64,
+}
+
+// One SKU's transportation LP: stock `(location, units)`, per region the units expected, the
+// cost of one unit from each location and the penalty of leaving one unfilled. Returns the
+// dual value of each location's stock constraint, or `None` when the solver does not finish.
+//
+//   minimise  Σ c[l,r] x[l,r] + Σ p[r] u[r]
+//   subject to Σ_l x[l,r] + u[r] = d[r]   (each region's demand met or left unfilled)
+//              Σ_r x[l,r] <= s[l]          (stock; its dual is the opportunity cost)
+//              x, u >= 0
+fn solve_sku(stock: &[(LocationId, u32)], regions: &[RegionQuotes]) -> Option<Vec<f64>> {
+    // Variables: the x of each region's quoted locations that hold stock, then one u per region.
+    let mut columns: Vec<Vec<(usize, f64)>> = Vec::new();
+    let mut objective: Vec<f64> = Vec::new();
+    let region_count = regions.len();
+    let stock_row = |location: LocationId| stock.iter().position(|(l, _)| *l == location);
+    let stock_rows = stock.len();
+    // Rows: region equalities [0, R), stock inequalities [R, R + L), then one x >= 0 per variable.
+    for (region, quotes) in regions.iter().enumerate() {
+        for &(location, cost) in &quotes.per_location {
+            if let Some(row) = stock_row(location) {
+                columns.push(vec![(region, 1.0), (region_count + row, 1.0)]);
+                objective.push(cost);
+            }
+        }
+    }
+    for (region, quotes) in regions.iter().enumerate() {
+        columns.push(vec![(region, 1.0)]);
+        objective.push(quotes.penalty);
+    }
+    let variables = columns.len();
+    let rows = region_count + stock_rows + variables;
+    for (index, column) in columns.iter_mut().enumerate() {
+        column.push((region_count + stock_rows + index, -1.0));
+    }
+    let mut column_starts = Vec::with_capacity(variables + 1);
+    let mut row_indices = Vec::new();
+    let mut values = Vec::new();
+    column_starts.push(0);
+    for column in &columns {
+        for &(row, value) in column {
+            row_indices.push(row);
+            values.push(value);
+        }
+        column_starts.push(row_indices.len());
+    }
+    let a = CscMatrix::new(rows, variables, column_starts, row_indices, values);
+    let p = CscMatrix::zeros((variables, variables));
+    let mut b: Vec<f64> = regions.iter().map(|quotes| quotes.units).collect();
+    b.extend(stock.iter().map(|(_, units)| f64::from(*units)));
+    b.extend(std::iter::repeat_n(0.0, variables));
+    let cones: [SupportedConeT<f64>; 2] = [ZeroConeT(region_count), NonnegativeConeT(stock_rows + variables)];
+    let settings = DefaultSettingsBuilder::default().verbose(false).build().ok()?;
+    let mut solver = DefaultSolver::new(&p, &objective, &a, &b, &cones, settings).ok()?;
+    solver.solve();
+    match solver.solution.status {
+        SolverStatus::Solved | SolverStatus::AlmostSolved => {}
+        _ => return None,
+    }
+    Some(solver.solution.z[region_count..region_count + stock_rows].iter().map(|z| z.max(0.0)).collect())
+}
+
+/// A policy with the opportunity cost of each unit (times `weight`) added to its unit costs,
+/// above the cheapest option of the line in opportunity cost. The costs are read at each evaluation and replaced by [`LookAheadPolicy::set_costs`] when
+/// they are solved again.
+pub struct LookAheadPolicy<'a> {
+    inner: &'a dyn Policy,
+    weight: f64,
+    costs: RwLock<Arc<OpportunityCosts>>,
+}
+
+impl<'a> LookAheadPolicy<'a> {
+    /// `inner`, with no opportunity costs yet.
+    pub fn new(inner: &'a dyn Policy, weight: f64) -> LookAheadPolicy<'a> {
+        LookAheadPolicy { inner, weight, costs: RwLock::new(Arc::new(OpportunityCosts::default())) }
+    }
+
+    /// The policy it wraps.
+    pub fn inner(&self) -> &dyn Policy {
+        self.inner
+    }
+
+    /// Replaces the opportunity costs.
+    pub fn set_costs(&self, costs: OpportunityCosts) {
+        *self.costs.write() = Arc::new(costs);
+    }
+}
+
+impl Policy for LookAheadPolicy<'_> {
+    fn info(&self) -> Arc<PolicyInfo> {
+        self.inner.info()
+    }
+
+    fn late_delivery(&self) -> LateDelivery {
+        self.inner.late_delivery()
+    }
+
+    fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+        self.inner.evaluate(request, out)?;
+        let costs = Arc::clone(&self.costs.read());
+        if costs.is_empty() || self.weight == 0.0 {
+            return Ok(());
+        }
+        // Relative to the line's cheapest option in opportunity cost: the prices steer which
+        // location ships a unit, and never make every option dearer than leaving the unit
+        // unfilled (that is the policy's own decision).
+        let candidates = request.candidates;
+        for (line, order_line) in request.order.lines.iter().enumerate().take(candidates.line_count()) {
+            let value = |entry: usize| {
+                costs.get(order_line.sku, candidates.locations[candidates.entries[entry].slot as usize].location)
+            };
+            // Over the options that could ship now (stock there, not blocked).
+            let usable = |entry: usize| {
+                let candidate = &candidates.entries[entry];
+                candidate.atp > 0
+                    && candidates.locations[candidate.slot as usize].blocked.is_none()
+                    && matches!(out.units.get(entry), Some(Verdict::Cost(_)))
+            };
+            let floor =
+                candidates.line_range(line).filter(|&entry| usable(entry)).map(value).fold(f64::INFINITY, f64::min);
+            if !floor.is_finite() {
+                continue;
+            }
+            for entry in candidates.line_range(line) {
+                let extra = self.weight * (value(entry) - floor).max(0.0);
+                if let Some(Verdict::Cost(cost)) = out.units.get_mut(entry) {
+                    *cost += extra;
+                }
+            }
+        }
+        Ok(())
+    }
+}
