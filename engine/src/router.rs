@@ -246,21 +246,8 @@ impl Router<'_> {
     /// in [`PlanPrice::broken`] and not priced. Fails only when the policy fails.
     pub fn price(&self, order: &Order, plan: &Plan, workspace: &mut Workspace) -> Result<PlanPrice, RoutingError> {
         self.validate(order)?;
-        self.gather_candidates(order, workspace);
-        workspace.evaluation.reset(&workspace.candidates);
-        let request = PolicyRequest {
-            catalog: self.catalog,
-            order,
-            now: order.placed_at,
-            candidates: &workspace.candidates,
-            delivery: None,
-        };
-        self.policy.evaluate(&request, &mut workspace.evaluation)?;
+        self.gather_and_evaluate(order, workspace)?;
         let (candidates, evaluation) = (&workspace.candidates, &workspace.evaluation);
-        evaluation.validate(self.catalog, candidates).map_err(|message| {
-            let info = self.policy.info();
-            RoutingError::InvalidAnswer { policy: format!("{}@{}", info.name, info.version), message }
-        })?;
         let mut price = PlanPrice::default();
         let mut broken = |reason: String| {
             if !price.broken.contains(&reason) {
@@ -317,21 +304,8 @@ impl Router<'_> {
         workspace: &mut Workspace,
     ) -> Result<(Vec<(LocationId, f64)>, f64), RoutingError> {
         self.validate(order)?;
-        self.gather_candidates(order, workspace);
-        workspace.evaluation.reset(&workspace.candidates);
-        let request = PolicyRequest {
-            catalog: self.catalog,
-            order,
-            now: order.placed_at,
-            candidates: &workspace.candidates,
-            delivery: None,
-        };
-        self.policy.evaluate(&request, &mut workspace.evaluation)?;
+        self.gather_and_evaluate(order, workspace)?;
         let (candidates, evaluation) = (&workspace.candidates, &workspace.evaluation);
-        evaluation.validate(self.catalog, candidates).map_err(|message| {
-            let info = self.policy.info();
-            RoutingError::InvalidAnswer { policy: format!("{}@{}", info.name, info.version), message }
-        })?;
         let qty = order.lines.first().map_or(1, |line| line.qty);
         let mut quotes = Vec::new();
         for entry in candidates.line_range(0) {
@@ -439,7 +413,9 @@ impl Router<'_> {
         }
     }
 
-    fn decide(&self, order: &Order, workspace: &mut Workspace) -> Result<Solution, RoutingError> {
+    // Gathers `order`'s candidates into `workspace` and has the policy price them, its answer
+    // checked.
+    fn gather_and_evaluate(&self, order: &Order, workspace: &mut Workspace) -> Result<(), RoutingError> {
         self.gather_candidates(order, workspace);
         workspace.evaluation.reset(&workspace.candidates);
         let request = PolicyRequest {
@@ -453,7 +429,11 @@ impl Router<'_> {
         workspace.evaluation.validate(self.catalog, &workspace.candidates).map_err(|message| {
             let info = self.policy.info();
             RoutingError::InvalidAnswer { policy: format!("{}@{}", info.name, info.version), message }
-        })?;
+        })
+    }
+
+    fn decide(&self, order: &Order, workspace: &mut Workspace) -> Result<Solution, RoutingError> {
+        self.gather_and_evaluate(order, workspace)?;
         if has_kit_lines(order) {
             apply_kit_rules(order, &workspace.candidates, &mut workspace.evaluation);
         }
