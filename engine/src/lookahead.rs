@@ -49,7 +49,7 @@ impl Regions {
         Regions { centres }
     }
 
-    /// The region of `point`.
+    /// The region of `point` (0 when there are no regions).
     pub fn of(&self, point: GeoPoint) -> usize {
         let mut best = (0, f64::INFINITY);
         for (index, centre) in self.centres.iter().enumerate() {
@@ -84,6 +84,9 @@ impl Demand {
     /// (the horizon over the span the orders cover, for a rate from the recent stream).
     pub fn of_orders<'a>(orders: impl IntoIterator<Item = &'a Order>, regions: &Regions, scale: f64) -> Demand {
         let mut demand = Demand::default();
+        if regions.is_empty() {
+            return demand; // a network without locations has nothing to price
+        }
         for order in orders {
             let region = regions.of(order.ship_to.position);
             for line in &order.lines {
@@ -106,6 +109,9 @@ impl Demand {
         regions: &Regions,
         scale: f64,
     ) -> Demand {
+        if regions.is_empty() {
+            return Demand::default();
+        }
         let mut per_region = vec![0.0; regions.len()];
         let mut per_sku: FxHashMap<SkuId, f64> = FxHashMap::default();
         for order in orders {

@@ -176,3 +176,29 @@ fn opportunity_costs_never_leave_a_unit_unfilled() {
         assert_eq!(plan.plan.unfilled_units(), 0, "order {n}: {:?}", plan.plan);
     }
 }
+
+// A network without locations has no regions and nothing to price; nothing panics.
+#[test]
+fn a_network_without_locations_prices_nothing() {
+    let (full, _) = network();
+    let mut catalog = Catalog::new();
+    catalog
+        .add_product(switchyard_engine::Product {
+            sku: "TEE".into(),
+            group: "apparel".into(),
+            weight_kg: 0.3,
+            tags: vec![],
+        })
+        .unwrap();
+    let regions = Regions::around_centres(&catalog);
+    assert!(regions.is_empty());
+    let orders = [order(&full, "O1", 39.95, -75.17)];
+    for demand in [Demand::of_orders(&orders, &regions, 1.0), Demand::of_orders_by_region_share(&orders, &regions, 1.0)]
+    {
+        assert_eq!(demand.skus().count(), 0);
+        let (costs, report) =
+            opportunity_costs(&catalog, &Inventory::new(), &Distance, &regions, &demand, NOON).unwrap();
+        assert!(costs.is_empty());
+        assert_eq!(report.solved, 0);
+    }
+}
