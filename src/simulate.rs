@@ -117,9 +117,10 @@ pub struct Simulation {
     pub look_ahead: Option<LookAheadRun>,
 }
 
-/// Runs every policy (optimal strategy) and the greedy baseline under the first policy, and
-/// prices every column's plans under `pricing` (a label and a policy; `None`: the first
-/// policy). `progress(column label, orders done, orders)` is called as it goes.
+/// Runs every policy (optimal strategy), with `look_ahead` a column of the first policy with
+/// look-ahead pricing, and the greedy baseline under the first policy, and prices every
+/// column's plans under `pricing` (a label and a policy; `None`: the first policy).
+/// `progress(column label, orders done, orders)` is called as it goes.
 pub fn simulate(
     scenario: &Scenario,
     policies: &[(String, &dyn Policy)],
@@ -255,9 +256,10 @@ fn resolver<'a>(
                 return;
             }
             let seen = scenario.orders[..index].iter().rev().take_while(|o| o.placed_at.0 >= from);
-            // The rate of the window, over the horizon; never extrapolated from less history
-            // than the horizon (an order in the first hour is not 24 a day).
-            let scale = settings.horizon as f64 / covered.max(settings.horizon) as f64;
+            // The rate of the window, over the horizon; until a whole window (or horizon, if
+            // shorter) of history is in, counted as if it were (an order in the first hour is
+            // not 24 a day).
+            let scale = settings.horizon as f64 / covered.max(settings.window.min(settings.horizon)) as f64;
             Demand::of_orders_by_region_share(seen, &regions, scale)
         };
         next_solve = now.0 + settings.every;
