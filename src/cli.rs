@@ -75,6 +75,11 @@ pub struct SimulateArgs {
     /// Look-ahead from the orders actually to come (a perfect forecast), for measurement.
     #[arg(long)]
     pub look_ahead_oracle: bool,
+    /// Also compute the clairvoyant bound (the LP relaxation of routing every order together,
+    /// all known in advance, under the price list) and how much of the gap to it each column
+    /// closes.
+    #[arg(long)]
+    pub bound: bool,
     /// Write a self-contained HTML report (`index.html`) into this directory.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
@@ -323,7 +328,8 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         }),
         None => None,
     };
-    let simulation = crate::simulate::simulate(&scenario, &policies, pricing, look_ahead.as_ref(), &mut progress)?;
+    let simulation =
+        crate::simulate::simulate(&scenario, &policies, pricing, look_ahead.as_ref(), args.bound, &mut progress)?;
     let count = if policies.len() == 1 { "1 policy".to_owned() } else { format!("{} policies", policies.len()) };
     println!("{}: {} orders, {count} and the greedy baseline", scenario.name, scenario.orders.len());
     print!("{}", simulation.table(args.locations));

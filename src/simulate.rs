@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use switchyard_engine::bound::{StreamBound, stream_bound};
 use switchyard_engine::lookahead::{Demand, LookAheadPolicy, Regions, opportunity_costs};
 use switchyard_engine::{Inventory, Plan, Policy, RouterConfig, RoutingError, RunSummary, Strategy, plans_differ};
 
@@ -115,17 +116,23 @@ pub struct Simulation {
     pub priced_by: String,
     /// The look-ahead column's re-solves, when there is one.
     pub look_ahead: Option<LookAheadRun>,
+    /// The clairvoyant LP bound under the price list, when asked for: its cost and how long it
+    /// took, or why there is none.
+    pub bound: Option<Result<(StreamBound, Duration), String>>,
 }
 
 /// Runs every policy (optimal strategy), with `look_ahead` a column of the first policy with
 /// look-ahead pricing, and the greedy baseline under the first policy, and prices every
-/// column's plans under `pricing` (a label and a policy; `None`: the first policy).
+/// column's plans under `pricing` (a label and a policy; `None`: the first policy); with
+/// `bound`, computes the clairvoyant LP bound under the same prices
+/// ([`switchyard_engine::bound`]).
 /// `progress(column label, orders done, orders)` is called as it goes.
 pub fn simulate(
     scenario: &Scenario,
     policies: &[(String, &dyn Policy)],
     pricing: Option<(String, &dyn Policy)>,
     look_ahead: Option<&LookAhead>,
+    bound: bool,
     progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<Simulation, RoutingError> {
     let Some((priced_by, pricing)) = pricing.or_else(|| policies.first().map(|(l, p)| (l.clone(), *p))) else {
@@ -225,6 +232,12 @@ pub fn simulate(
         differences,
         priced_by,
         look_ahead: look_ahead_run,
+        bound: bound.then(|| {
+            let started = Instant::now();
+            stream_bound(&scenario.catalog, &scenario.fresh_inventory(), pricing, &scenario.orders)
+                .map(|bound| (bound, started.elapsed()))
+                .map_err(|error| error.to_string())
+        }),
     })
 }
 
@@ -362,6 +375,23 @@ impl Simulation {
             _ => "-".to_owned(),
         }));
         rows.push(row("the policy's own total cost", &|c| c.own_cost_text()));
+        if let Some(Ok((bound, _))) = &self.bound {
+            let first = self.columns[0].priced.total_cost;
+            rows.push(row("above the clairvoyant bound", &|c| {
+                if bound.cost > 0.0 {
+                    format!("{:+.2}%", (c.priced.total_cost - bound.cost) / bound.cost * 100.0)
+                } else {
+                    "-".to_owned()
+                }
+            }));
+            rows.push(row("gap to the bound closed", &|c| {
+                if first - bound.cost >= 0.005 {
+                    format!("{:.1}%", (first - c.priced.total_cost) / (first - bound.cost) * 100.0)
+                } else {
+                    "-".to_owned()
+                }
+            }));
+        }
         rows.push(row(&format!("plans {}'s rules forbid", self.priced_by), &|c| c.priced.broken.to_string()));
         rows.push(row("shipments per order", &|c| format!("{:.3}", c.summary.shipments_per_order())));
         rows.push(row("extra shipments", &|c| extra_shipments(&c.summary).to_string()));
@@ -423,6 +453,25 @@ impl Simulation {
              `=`: the policy's own figure is the same)",
             self.priced_by
         );
+        match &self.bound {
+            Some(Ok((bound, took))) => {
+                let _ = writeln!(
+                    out,
+                    "(clairvoyant bound: {:.2}, the LP relaxation of routing every order together with all known in \
+                     advance, priced by {}; {} variables, {} constraints, {:.1} s; `gap closed` is against the first \
+                     column)",
+                    bound.cost,
+                    self.priced_by,
+                    bound.variables,
+                    bound.constraints,
+                    took.as_secs_f64()
+                );
+            }
+            Some(Err(error)) => {
+                let _ = writeln!(out, "(no clairvoyant bound: {error})");
+            }
+            None => {}
+        }
         if let Some(run) = &self.look_ahead {
             let _ = writeln!(
                 out,

@@ -6,6 +6,7 @@
 //! the policy language.
 
 pub mod analysis;
+pub mod bound;
 pub mod calendar;
 pub mod catalog;
 pub mod domain;

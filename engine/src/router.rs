@@ -413,6 +413,18 @@ impl Router<'_> {
         }
     }
 
+    /// What the policy makes of `order` on the stock now, before any search: the candidates
+    /// and the policy's checked evaluation of them (for bounds and analysis).
+    pub fn evaluate<'w>(
+        &self,
+        order: &Order,
+        workspace: &'w mut Workspace,
+    ) -> Result<(&'w Candidates, &'w Evaluation), RoutingError> {
+        self.validate(order)?;
+        self.gather_and_evaluate(order, workspace)?;
+        Ok((&workspace.candidates, &workspace.evaluation))
+    }
+
     // Gathers `order`'s candidates into `workspace` and has the policy price them, its answer
     // checked.
     fn gather_and_evaluate(&self, order: &Order, workspace: &mut Workspace) -> Result<(), RoutingError> {

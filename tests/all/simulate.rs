@@ -40,7 +40,7 @@ fn simulate_numbers_match_the_hand_computation() {
     let policies: Vec<(String, &dyn Policy)> =
         vec![("built-in".to_owned(), &scenario.policy), ("dsl".to_owned(), &dsl)];
     let mut calls = 0;
-    let simulation = simulate(&scenario, &policies, None, None, &mut |_, _, _| calls += 1).unwrap();
+    let simulation = simulate(&scenario, &policies, None, None, false, &mut |_, _, _| calls += 1).unwrap();
     assert_eq!(calls, 3 * 3, "progress after every order of every column");
     let labels: Vec<&str> = simulation.columns.iter().map(|c| c.label.as_str()).collect();
     assert_eq!(labels, ["built-in", "dsl", "greedy (built-in)"]);
@@ -172,7 +172,7 @@ fn simulate_compares_policies_on_a_scenario_with_kits() {
     .0;
     let policies: Vec<(String, &dyn Policy)> =
         vec![("built-in".to_owned(), &scenario.policy), ("dsl".to_owned(), &dsl)];
-    let simulation = simulate(&scenario, &policies, None, None, &mut |_, _, _| {}).unwrap();
+    let simulation = simulate(&scenario, &policies, None, None, false, &mut |_, _, _| {}).unwrap();
     let (native, dsl, greedy) =
         (&simulation.columns[0].summary, &simulation.columns[1].summary, &simulation.columns[2].summary);
     // Kits are routed alike by every column (the engine applies the kit rules, not the policy).
@@ -286,4 +286,36 @@ fn simulate_adds_a_look_ahead_column() {
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(stderr.contains(&format!("--look-ahead {shown}: the weight must be")), "{stderr}");
     }
+}
+
+// `--bound`: the clairvoyant LP bound under the price list. On the hand-computed scenario it is
+// the optimum itself (237.82: routing the three orders together cannot do better than the
+// optimizer did one by one, as O2 is short whatever happens); on us-10-tiny it lies below every
+// column, and the table says how much of the gap each closes.
+#[test]
+fn simulate_bounds_the_stream_from_below() {
+    let scenario = hand_computed();
+    let policies: Vec<(String, &dyn Policy)> = vec![("built-in".to_owned(), &scenario.policy)];
+    let simulation = simulate(&scenario, &policies, None, None, true, &mut |_, _, _| {}).unwrap();
+    let (bound, _) = simulation.bound.clone().unwrap().unwrap();
+    // An interior-point optimum: within its tolerance (1e-8 relative) of the vertex.
+    assert!((bound.cost - 237.82).abs() < 1e-4, "{bound:?}");
+
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/us-10-tiny.json");
+    let scenario = Scenario::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let policies: Vec<(String, &dyn Policy)> = vec![("reference".to_owned(), &scenario.policy)];
+    let simulation = simulate(&scenario, &policies, None, None, true, &mut |_, _, _| {}).unwrap();
+    let (bound, _) = simulation.bound.clone().unwrap().unwrap();
+    assert!(bound.cost > 0.0);
+    for column in &simulation.columns {
+        assert!(
+            bound.cost <= column.priced.total_cost + 0.01,
+            "{}: {} < {bound:?}",
+            column.label,
+            column.priced.total_cost
+        );
+    }
+    let table = simulation.table(0);
+    assert!(table.contains("gap to the bound closed"), "{table}");
+    assert!(table.contains("(clairvoyant bound: "), "{table}");
 }
