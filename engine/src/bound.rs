@@ -75,6 +75,10 @@ impl Lp {
     fn solve(self) -> Result<StreamBound, BoundError> {
         let variables = self.objective.len();
         let rows = self.equalities.len() + self.inequalities.len();
+        if variables == 0 {
+            // No order, or none with a line: nothing to route, nothing to pay.
+            return Ok(StreamBound { cost: 0.0, variables, constraints: rows });
+        }
         let mut columns: Vec<Vec<(usize, f64)>> = vec![Vec::new(); variables];
         let mut b = Vec::with_capacity(rows);
         for (row, (terms, rhs)) in self.equalities.iter().chain(&self.inequalities).enumerate() {

@@ -202,3 +202,16 @@ fn a_network_without_locations_prices_nothing() {
         assert_eq!(report.solved, 0);
     }
 }
+
+// The clairvoyant bound (engine/src/bound.rs) of no orders is 0, without asking the solver;
+// of the two orders above it is what look-ahead achieved, $11.65 (O1 from Harrisburg, O2 from
+// Newark), against $13.65 one order at a time.
+#[test]
+fn the_clairvoyant_bound_of_the_two_orders_is_what_look_ahead_achieved() {
+    let (catalog, inventory) = network();
+    let bound = switchyard_engine::bound::stream_bound(&catalog, &inventory, &Distance, &[]).unwrap();
+    assert_eq!((bound.cost, bound.variables), (0.0, 0));
+    let orders = [order(&catalog, "O1", 39.95, -75.17), order(&catalog, "O2", 40.71, -74.0)];
+    let bound = switchyard_engine::bound::stream_bound(&catalog, &inventory, &Distance, &orders).unwrap();
+    assert!((bound.cost - 11.65).abs() < 0.1, "{bound:?}");
+}
