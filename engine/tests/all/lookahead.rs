@@ -59,19 +59,16 @@ fn dc(id: &str, lat: f64, lon: f64) -> Location {
     }
 }
 
+fn tee() -> switchyard_engine::Product {
+    switchyard_engine::Product { sku: "TEE".into(), group: "apparel".into(), weight_kg: 0.3, tags: vec![] }
+}
+
 fn network() -> (Catalog, Inventory) {
     let mut catalog = Catalog::new();
     for (id, lat, lon) in [("DC-NJ", 40.73, -74.17), ("DC-PA", 40.27, -76.88), ("DC-CHI", 41.88, -87.63)] {
         catalog.add_location(dc(id, lat, lon)).unwrap();
     }
-    catalog
-        .add_product(switchyard_engine::Product {
-            sku: "TEE".into(),
-            group: "apparel".into(),
-            weight_kg: 0.3,
-            tags: vec![],
-        })
-        .unwrap();
+    catalog.add_product(tee()).unwrap();
     let inventory = Inventory::new();
     let sku = catalog.sku_id("TEE").unwrap();
     for (id, units) in [("DC-NJ", 1), ("DC-PA", 10), ("DC-CHI", 10)] {
@@ -182,14 +179,7 @@ fn opportunity_costs_never_leave_a_unit_unfilled() {
 fn a_network_without_locations_prices_nothing() {
     let (full, _) = network();
     let mut catalog = Catalog::new();
-    catalog
-        .add_product(switchyard_engine::Product {
-            sku: "TEE".into(),
-            group: "apparel".into(),
-            weight_kg: 0.3,
-            tags: vec![],
-        })
-        .unwrap();
+    catalog.add_product(tee()).unwrap();
     let regions = Regions::around_centres(&catalog);
     assert!(regions.is_empty());
     let orders = [order(&full, "O1", 39.95, -75.17)];
