@@ -263,11 +263,17 @@ impl Inventory {
                 });
             }
         }
-        for shipment in &reservation.shipments {
+        for (index, shipment) in reservation.shipments.iter().enumerate() {
+            // Shipments of this reservation on the same day at the same place count too.
+            let before = reservation.shipments[..index]
+                .iter()
+                .filter(|s| (s.location, s.day) == (shipment.location, shipment.day))
+                .count() as u32;
             let used = shipment_counts(&mut shipments, shipment.location)
                 .get(&(shipment.location, shipment.day))
                 .copied()
-                .unwrap_or(0);
+                .unwrap_or(0)
+                .saturating_add(before);
             if shipment.capacity.is_some_and(|capacity| used >= capacity) {
                 return Err(InventoryError::CapacityReached { location: shipment.location, day: shipment.day });
             }

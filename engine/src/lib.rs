@@ -21,6 +21,7 @@ pub mod plan;
 pub mod policy;
 pub mod promise;
 pub mod reference_policy;
+pub mod reoptimize;
 pub mod returns;
 pub mod router;
 pub mod text;
@@ -42,6 +43,7 @@ pub use policy::{
     PlannedUnits, Policy, PolicyError, PolicyInfo, PolicyRequest, ShortStock, SplitRules, TieBreak, Verdict, is_cost,
 };
 pub use reference_policy::{RateCard, RateCardError, ReferencePolicy, ReferenceSettings, Zone};
+pub use reoptimize::{PoolOrder, PoolOutcome, ReoptimizeSettings, Rerouted, reoptimize_pool};
 pub use returns::{RETURNS_CAPABILITY, ReturnChoice, allowed_locations, choose_return_location};
 pub use router::{NO_WHOLE_KIT, OrderError, Routed, Router, RouterConfig, RoutingError, Workspace, validate_order};
 pub use text::{MAX_REASON_CHARS, clean_text, is_invisible};

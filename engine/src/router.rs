@@ -154,6 +154,19 @@ impl Router<'_> {
         Ok((plan, explanation))
     }
 
+    /// Explains `plan` (made for `order` under this router's policy, on the stock now): every
+    /// candidate with its stock and what became of it against `plan`. Costs one search.
+    pub fn explain_plan(
+        &self,
+        order: &Order,
+        plan: &Plan,
+        workspace: &mut Workspace,
+    ) -> Result<Explanation, RoutingError> {
+        self.validate(order)?;
+        self.decide(order, workspace)?;
+        Ok(self.build_explanation(order, workspace, plan))
+    }
+
     /// Routes `order` and reserves its plan atomically. When other orders took the stock in
     /// between, routes again, up to the configured number of attempts.
     pub fn route_and_reserve(&self, order: &Order, workspace: &mut Workspace) -> Result<Routed, RoutingError> {

@@ -23,7 +23,7 @@ use switchyard_engine::{
 
 const NOON: Timestamp = Timestamp(1_795_694_400);
 
-struct Distance;
+pub struct Distance;
 
 impl Policy for Distance {
     fn info(&self) -> Arc<PolicyInfo> {
@@ -43,7 +43,7 @@ impl Policy for Distance {
     }
 }
 
-fn dc(id: &str, lat: f64, lon: f64) -> Location {
+pub fn dc(id: &str, lat: f64, lon: f64) -> Location {
     Location {
         id: id.into(),
         kind: LocationKind::DistributionCentre,

@@ -10,4 +10,5 @@ mod kits;
 mod lookahead;
 mod optimizer;
 mod promise;
+mod reoptimize;
 mod router;

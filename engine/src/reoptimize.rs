@@ -1,0 +1,323 @@
+//! Re-optimising a pool of orders routed but not yet released to their locations.
+//!
+//! Each order of the pool was routed optimally on the stock it found, one at a time. Once
+//! later orders are known, the pool can often ship for less together: an order that took the
+//! last units next to a city forced the next city order into a split. [`reoptimize_pool`]
+//! improves the pool by local search, every move priced under each order's own policy:
+//!
+//! - **re-route one order** on the stock free now plus what it holds;
+//! - **exchange two orders' stock**: both orders' units given back, both routed again in either
+//!   order, the cheaper pair of plans kept.
+//!
+//! A move is kept only if it lowers the cost of the orders it changes (so the pool's total
+//! never rises) and leaves no more units unfilled; a plan an order's `admits` refuses is never
+//! kept. Rounds go on until no move helps, the round limit or the time limit. Everything
+//! happens on the inventory given: the caller passes a private copy when others use the live
+//! one (see the service's pass), or the live one when it alone routes (a replay).
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use crate::catalog::Catalog;
+use crate::domain::{Order, SkuId};
+use crate::inventory::{Inventory, InventoryError, Reservation};
+use crate::plan::{Plan, PlanStatus};
+use crate::policy::Policy;
+use crate::router::{Router, RouterConfig, Workspace};
+
+/// What an order's new plan must also satisfy (its carrier can take the parcels, say).
+pub type Admits<'a> = dyn Fn(&Plan) -> bool + Sync + 'a;
+
+/// One order of the pool: routed and holding `reservation` in the inventory given.
+pub struct PoolOrder<'a> {
+    /// The order as it was routed.
+    pub order: &'a Order,
+    /// The policy that prices it (its binding's, with whatever the order's terms add: excluded
+    /// locations, a delivery deadline).
+    pub policy: &'a dyn Policy,
+    /// Its plan now; replaced when a move changes it.
+    pub plan: Plan,
+    /// What it holds now; replaced with the plan.
+    pub reservation: Reservation,
+    /// A further check of a new plan; `None` admits every plan the policy allows.
+    pub admits: Option<&'a Admits<'a>>,
+}
+
+/// Limits of one pass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReoptimizeSettings {
+    /// Rounds over the pool at most (a round tries every move once).
+    pub rounds: usize,
+    /// Partners an order tries exchanges with, at most: the orders holding most of its SKUs.
+    pub partners: usize,
+    /// Stop starting moves after this long (the moves kept stay kept).
+    pub time_limit: Option<Duration>,
+}
+
+impl Default for ReoptimizeSettings {
+    fn default() -> ReoptimizeSettings {
+        ReoptimizeSettings { rounds: 3, partners: 6, time_limit: None }
+    }
+}
+
+/// What a pass did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PoolOutcome {
+    /// Cost of the movable orders' plans before, under their policies now.
+    pub cost_before: f64,
+    /// The same after the pass.
+    pub cost_after: f64,
+    /// For each order changed (index in the pool, ascending): its cost before and after.
+    pub changed: Vec<Rerouted>,
+    /// Moves tried and moves kept.
+    pub tried: usize,
+    /// Moves kept.
+    pub kept: usize,
+    /// Orders left alone: their plan is one their policy no longer allows or cannot price.
+    pub unmovable: usize,
+    /// The pass stopped at its time limit.
+    pub timed_out: bool,
+}
+
+/// One order a pass changed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rerouted {
+    /// Index in the pool.
+    pub index: usize,
+    /// Its cost before the pass.
+    pub before: f64,
+    /// Its cost after.
+    pub after: f64,
+}
+
+// A move must save more than this (relative to the cost it replaces) to be kept: rounding
+// noise never makes two plans trade places forever.
+const MIN_SAVING: f64 = 1e-9;
+
+/// Re-optimises `pool` on `inventory` (which holds every pool order's reservation), as the
+/// module says. Orders whose plan their policy no longer allows (or fails on) are left as they
+/// are and counted in [`PoolOutcome::unmovable`]. Fails only if the inventory refuses to give
+/// back what an order holds (the caller's inventory does not hold the pool's reservations).
+pub fn reoptimize_pool(
+    catalog: &Catalog,
+    inventory: &Inventory,
+    config: &RouterConfig,
+    pool: &mut [PoolOrder<'_>],
+    settings: &ReoptimizeSettings,
+) -> Result<PoolOutcome, InventoryError> {
+    let started = Instant::now();
+    let mut workspace = Workspace::default();
+    let mut outcome = PoolOutcome::default();
+    // Each order's cost now (None: not movable).
+    let mut cost: Vec<Option<f64>> = Vec::with_capacity(pool.len());
+    for entry in pool.iter() {
+        let router = Router { catalog, inventory, policy: entry.policy, config };
+        let priced = match entry.plan.status {
+            PlanStatus::Routed => router.price(entry.order, &entry.plan, &mut workspace).ok(),
+            PlanStatus::Rejected { .. } => None,
+        };
+        match priced.filter(|price| price.broken.is_empty()) {
+            Some(price) => cost.push(Some(price.cost.total())),
+            None => {
+                outcome.unmovable += 1;
+                cost.push(None);
+            }
+        }
+    }
+    let before: Vec<Option<f64>> = cost.clone();
+    outcome.cost_before = cost.iter().flatten().sum();
+    let partners = partners(pool, &cost, settings.partners);
+    let mut search = Search { catalog, inventory, config, workspace, tried: 0 };
+    'rounds: for _ in 0..settings.rounds {
+        let mut kept_this_round = 0;
+        for i in 0..pool.len() {
+            if cost[i].is_none() {
+                continue;
+            }
+            if settings.time_limit.is_some_and(|limit| started.elapsed() >= limit) {
+                outcome.timed_out = true;
+                break 'rounds;
+            }
+            if search.reroute(pool, &mut cost, i)? {
+                kept_this_round += 1;
+            }
+            for &j in &partners[i] {
+                if search.exchange(pool, &mut cost, i, j)? {
+                    kept_this_round += 1;
+                }
+            }
+        }
+        outcome.kept += kept_this_round;
+        if kept_this_round == 0 {
+            break;
+        }
+    }
+    outcome.tried = search.tried;
+    outcome.cost_after = cost.iter().flatten().sum();
+    for (index, (before, after)) in before.iter().zip(&cost).enumerate() {
+        if let (Some(before), Some(after)) = (before, after)
+            && after != before
+        {
+            outcome.changed.push(Rerouted { index, before: *before, after: *after });
+        }
+    }
+    Ok(outcome)
+}
+
+// For each order, the movable orders holding units of its SKUs it tries exchanges with: most
+// SKUs in common first, then the nearest in the stream, at most `limit`. Each pair is tried
+// once, from the side of its first order to name it.
+fn partners(pool: &[PoolOrder<'_>], cost: &[Option<f64>], limit: usize) -> Vec<Vec<usize>> {
+    let mut holders: HashMap<SkuId, Vec<usize>> = HashMap::new();
+    for (index, entry) in pool.iter().enumerate() {
+        if cost[index].is_none() {
+            continue;
+        }
+        let mut skus: Vec<SkuId> = entry.reservation.units.iter().map(|u| u.sku).collect();
+        skus.sort_unstable();
+        skus.dedup();
+        for sku in skus {
+            holders.entry(sku).or_default().push(index);
+        }
+    }
+    let mut paired: HashSet<(usize, usize)> = HashSet::new();
+    pool.iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            if cost[i].is_none() || limit == 0 {
+                return Vec::new();
+            }
+            let mut common: HashMap<usize, usize> = HashMap::new();
+            let mut skus: Vec<SkuId> = entry.order.lines.iter().map(|l| l.sku).collect();
+            skus.sort_unstable();
+            skus.dedup();
+            for sku in skus {
+                for &j in holders.get(&sku).map(Vec::as_slice).unwrap_or_default() {
+                    if j != i {
+                        *common.entry(j).or_default() += 1;
+                    }
+                }
+            }
+            let mut ranked: Vec<(usize, usize)> = common.into_iter().collect();
+            ranked
+                .sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.abs_diff(i).cmp(&b.0.abs_diff(i))).then(a.0.cmp(&b.0)));
+            ranked.into_iter().take(limit).map(|(j, _)| j).filter(|&j| paired.insert((i.min(j), i.max(j)))).collect()
+        })
+        .collect()
+}
+
+struct Search<'c> {
+    catalog: &'c Catalog,
+    inventory: &'c Inventory,
+    config: &'c RouterConfig,
+    workspace: Workspace,
+    tried: usize,
+}
+
+// A plan for one order, what it would hold and its cost.
+struct Candidate {
+    plan: Plan,
+    reservation: Reservation,
+    cost: f64,
+}
+
+impl Search<'_> {
+    // Routes `entry`'s order on the stock free now and reserves the plan; `None` if the policy
+    // fails on it, rejects it, its `admits` refuses it, or it leaves more than `max_unfilled`
+    // units short.
+    fn place(&mut self, entry: &PoolOrder<'_>, max_unfilled: u64) -> Result<Option<Candidate>, InventoryError> {
+        let router =
+            Router { catalog: self.catalog, inventory: self.inventory, policy: entry.policy, config: self.config };
+        let Ok(plan) = router.plan(entry.order, &mut self.workspace) else {
+            return Ok(None);
+        };
+        if plan.status != PlanStatus::Routed
+            || plan.unfilled_units() > max_unfilled
+            || entry.admits.is_some_and(|admits| !admits(&plan))
+        {
+            return Ok(None);
+        }
+        let reservation = router.reservation_for(entry.order, &plan);
+        self.inventory.reserve(&reservation)?;
+        let cost = plan.cost.total();
+        Ok(Some(Candidate { plan, reservation, cost }))
+    }
+
+    // Re-routes order `i` alone; true if its plan changed.
+    fn reroute(
+        &mut self,
+        pool: &mut [PoolOrder<'_>],
+        cost: &mut [Option<f64>],
+        i: usize,
+    ) -> Result<bool, InventoryError> {
+        let Some(current) = cost[i] else { return Ok(false) };
+        self.tried += 1;
+        self.inventory.release(&pool[i].reservation)?;
+        let unfilled = pool[i].plan.unfilled_units();
+        match self.place(&pool[i], unfilled)? {
+            Some(candidate) if candidate.cost < current - MIN_SAVING * current.abs().max(1.0) => {
+                cost[i] = Some(candidate.cost);
+                pool[i].plan = candidate.plan;
+                pool[i].reservation = candidate.reservation;
+                Ok(true)
+            }
+            Some(candidate) => {
+                self.inventory.release(&candidate.reservation)?;
+                self.inventory.reserve(&pool[i].reservation)?;
+                Ok(false)
+            }
+            None => {
+                self.inventory.reserve(&pool[i].reservation)?;
+                Ok(false)
+            }
+        }
+    }
+
+    // Gives back what orders `i` and `j` hold and routes both again, `i` first and `j` first;
+    // keeps the cheaper pair if it saves. True if their plans changed.
+    fn exchange(
+        &mut self,
+        pool: &mut [PoolOrder<'_>],
+        cost: &mut [Option<f64>],
+        i: usize,
+        j: usize,
+    ) -> Result<bool, InventoryError> {
+        let (Some(cost_i), Some(cost_j)) = (cost[i], cost[j]) else { return Ok(false) };
+        self.tried += 1;
+        let current = cost_i + cost_j;
+        let unfilled = pool[i].plan.unfilled_units() + pool[j].plan.unfilled_units();
+        self.inventory.release(&pool[i].reservation)?;
+        self.inventory.release(&pool[j].reservation)?;
+        let mut best: Option<(f64, [usize; 2], Candidate, Candidate)> = None;
+        for (first, second) in [(i, j), (j, i)] {
+            let Some(a) = self.place(&pool[first], u64::MAX)? else { continue };
+            let b = self.place(&pool[second], u64::MAX)?;
+            self.inventory.release(&a.reservation)?;
+            let Some(b) = b else { continue };
+            self.inventory.release(&b.reservation)?;
+            let total = a.cost + b.cost;
+            let short = a.plan.unfilled_units() + b.plan.unfilled_units();
+            if short <= unfilled && best.as_ref().is_none_or(|(cheapest, ..)| total < *cheapest) {
+                best = Some((total, [first, second], a, b));
+            }
+        }
+        match best {
+            Some((total, order, a, b)) if total < current - MIN_SAVING * current.abs().max(1.0) => {
+                // The stock is as it was when the pair was planned: both fit again.
+                self.inventory.reserve(&a.reservation)?;
+                self.inventory.reserve(&b.reservation)?;
+                for (index, candidate) in order.into_iter().zip([a, b]) {
+                    cost[index] = Some(candidate.cost);
+                    pool[index].plan = candidate.plan;
+                    pool[index].reservation = candidate.reservation;
+                }
+                Ok(true)
+            }
+            _ => {
+                self.inventory.reserve(&pool[i].reservation)?;
+                self.inventory.reserve(&pool[j].reservation)?;
+                Ok(false)
+            }
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Re-optimising the unreleased pool: a hand-worked exchange that saves a split, and
+//! properties on random streams (the pool's cost never rises, nothing is oversold, orders
+//! outside the pool keep what they hold, plans stay whole).
+//!
+//! The hand-worked example. DC-NJ (Newark) holds 1 TEE and 1 CAP; DC-PA (Harrisburg) 10 TEE
+//! and no CAP. A parcel costs $5 plus 1 cent a km; units are free. O1 to Philadelphia wants a
+//! TEE: Newark $6.20 beats Harrisburg $6.50, so O1 takes Newark's TEE. O2 to New York wants a
+//! TEE and a CAP: the CAP is only in Newark and Newark's TEE is gone, so O2 splits: the CAP from
+//! Newark ($5.15) and the TEE from Harrisburg ($7.45). $18.80 in all.
+//!
+//! Re-routing either order alone changes nothing (O1 still prefers Newark; O2 cannot have the
+//! TEE O1 holds). Exchanging their stock does: O2 first takes both units from Newark in one
+//! parcel ($5.15), then O1 ships from Harrisburg ($6.50): $11.65, one parcel fewer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use switchyard_engine::{
+    Address, Catalog, Evaluation, GeoPoint, Inventory, Order, OrderLine, Plan, PlanStatus, Policy, PolicyError,
+    PolicyInfo, PolicyRequest, PoolOrder, Product, ReoptimizeSettings, Reservation, Router, RouterConfig, Timestamp,
+    Workspace, reoptimize_pool,
+};
+
+use crate::lookahead::{Distance, dc};
+
+const NOON: Timestamp = Timestamp(1_795_694_400);
+
+// The look-ahead example's cost model ($5 a parcel plus 1 cent a km), with splits allowed.
+struct Parcels;
+
+impl Policy for Parcels {
+    fn info(&self) -> Arc<PolicyInfo> {
+        Arc::new(PolicyInfo { name: "parcels".into(), version: "1".into() })
+    }
+
+    fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+        Distance.evaluate(request, out)?;
+        out.split.max_shipments = 10;
+        Ok(())
+    }
+}
+
+fn product(sku: &str) -> Product {
+    Product { sku: sku.into(), group: "apparel".into(), weight_kg: 0.3, tags: vec![] }
+}
+
+fn order(id: &str, lat: f64, lon: f64, lines: &[(switchyard_engine::SkuId, u32)]) -> Order {
+    Order {
+        id: id.into(),
+        placed_at: NOON,
+        channel: "web".into(),
+        ship_to: Address { position: GeoPoint { lat, lon }, postal_code: String::new(), country: "US".into() },
+        lines: lines
+            .iter()
+            .enumerate()
+            .map(|(i, &(sku, qty))| OrderLine { id: format!("{}", i + 1), sku, qty, kit: None })
+            .collect(),
+    }
+}
+
+// Routes `orders` one at a time, reserving: each order's plan and what it holds.
+fn route_all(
+    catalog: &Catalog,
+    inventory: &Inventory,
+    policy: &dyn Policy,
+    orders: &[Order],
+) -> Vec<(Plan, Reservation)> {
+    let config = RouterConfig::default();
+    let router = Router { catalog, inventory, policy, config: &config };
+    let mut workspace = Workspace::default();
+    orders
+        .iter()
+        .map(|order| {
+            let routed = router.route_and_reserve(order, &mut workspace).unwrap();
+            (routed.plan, routed.reservation.unwrap_or_default())
+        })
+        .collect()
+}
+
+fn pool<'a>(orders: &'a [Order], routed: &[(Plan, Reservation)], policy: &'a dyn Policy) -> Vec<PoolOrder<'a>> {
+    orders
+        .iter()
+        .zip(routed)
+        .map(|(order, (plan, reservation))| PoolOrder {
+            order,
+            policy,
+            plan: plan.clone(),
+            reservation: reservation.clone(),
+            admits: None,
+        })
+        .collect()
+}
+
+fn two_orders() -> (Catalog, Inventory, Vec<Order>) {
+    let mut catalog = Catalog::new();
+    catalog.add_location(dc("DC-NJ", 40.73, -74.17)).unwrap();
+    catalog.add_location(dc("DC-PA", 40.27, -76.88)).unwrap();
+    catalog.add_product(product("TEE")).unwrap();
+    catalog.add_product(product("CAP")).unwrap();
+    let (tee, cap) = (catalog.sku_id("TEE").unwrap(), catalog.sku_id("CAP").unwrap());
+    let (nj, pa) = (catalog.location_id("DC-NJ").unwrap(), catalog.location_id("DC-PA").unwrap());
+    let inventory = Inventory::new();
+    inventory.set_stock(tee, nj, 1, 0);
+    inventory.set_stock(cap, nj, 1, 0);
+    inventory.set_stock(tee, pa, 10, 0);
+    let orders = vec![order("O1", 39.95, -75.17, &[(tee, 1)]), order("O2", 40.71, -74.0, &[(tee, 1), (cap, 1)])];
+    (catalog, inventory, orders)
+}
+
+fn shipped_from(catalog: &Catalog, plan: &Plan) -> Vec<String> {
+    plan.shipments.iter().map(|s| catalog.location(s.location).id.clone()).collect()
+}
+
+#[test]
+fn exchanging_two_orders_stock_saves_a_split() {
+    let (catalog, inventory, orders) = two_orders();
+    let routed = route_all(&catalog, &inventory, &Parcels, &orders);
+    assert_eq!(shipped_from(&catalog, &routed[0].0), ["DC-NJ"]);
+    assert_eq!(shipped_from(&catalog, &routed[1].0), ["DC-NJ", "DC-PA"], "O2 splits");
+
+    // Re-routing one order at a time cannot help.
+    let mut alone = pool(&orders, &routed, &Parcels);
+    let settings = ReoptimizeSettings { partners: 0, ..ReoptimizeSettings::default() };
+    let outcome = reoptimize_pool(&catalog, &inventory, &RouterConfig::default(), &mut alone, &settings).unwrap();
+    assert!(outcome.changed.is_empty(), "{outcome:?}");
+    assert!((outcome.cost_before - 18.80).abs() < 0.1, "{}", outcome.cost_before);
+
+    let mut entries = pool(&orders, &routed, &Parcels);
+    let outcome =
+        reoptimize_pool(&catalog, &inventory, &RouterConfig::default(), &mut entries, &ReoptimizeSettings::default())
+            .unwrap();
+    assert_eq!(shipped_from(&catalog, &entries[0].plan), ["DC-PA"]);
+    assert_eq!(shipped_from(&catalog, &entries[1].plan), ["DC-NJ"], "O2 ships whole");
+    assert!((outcome.cost_after - 11.65).abs() < 0.1, "{}", outcome.cost_after);
+    assert_eq!(outcome.changed.iter().map(|c| c.index).collect::<Vec<_>>(), [0, 1]);
+    assert!(outcome.changed.iter().all(|c| c.after != c.before));
+    // The inventory holds exactly the new plans.
+    let (tee, cap) = (catalog.sku_id("TEE").unwrap(), catalog.sku_id("CAP").unwrap());
+    let (nj, pa) = (catalog.location_id("DC-NJ").unwrap(), catalog.location_id("DC-PA").unwrap());
+    assert_eq!(inventory.position(tee, nj).unwrap().reserved, 1);
+    assert_eq!(inventory.position(cap, nj).unwrap().reserved, 1);
+    assert_eq!(inventory.position(tee, pa).unwrap().reserved, 1);
+    let router =
+        Router { catalog: &catalog, inventory: &inventory, policy: &Parcels, config: &RouterConfig::default() };
+    for (entry, order) in entries.iter().zip(&orders) {
+        assert_eq!(entry.reservation, router.reservation_for(order, &entry.plan));
+    }
+    // A second pass finds nothing more.
+    let again =
+        reoptimize_pool(&catalog, &inventory, &RouterConfig::default(), &mut entries, &ReoptimizeSettings::default())
+            .unwrap();
+    assert!(again.changed.is_empty());
+}
+
+// Where an order goes, and its lines (SKU index, units).
+type StreamOrder = ((f64, f64), Vec<(usize, u32)>);
+
+// A random stream: locations on the map, SKUs, stock, orders of one to three lines.
+#[derive(Debug, Clone)]
+struct Stream {
+    locations: Vec<(f64, f64)>,
+    stock: Vec<Vec<u32>>,
+    orders: Vec<StreamOrder>,
+    frozen: Vec<bool>,
+}
+
+fn streams() -> impl Strategy<Value = Stream> {
+    let place = (38.0..42.0f64, -80.0..-72.0f64);
+    (2usize..5, 1usize..4).prop_flat_map(move |(locations, skus)| {
+        (
+            prop::collection::vec(place.clone(), locations),
+            prop::collection::vec(prop::collection::vec(0u32..4, locations), skus),
+            prop::collection::vec((place.clone(), prop::collection::vec((0..skus, 1u32..3), 1..4)), 2..13),
+            prop::collection::vec(any::<bool>(), 13),
+        )
+            .prop_map(|(locations, stock, orders, frozen)| Stream { locations, stock, orders, frozen })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn reoptimising_never_raises_cost_oversells_or_touches_orders_outside_the_pool(stream in streams()) {
+        let mut catalog = Catalog::new();
+        for (index, (lat, lon)) in stream.locations.iter().enumerate() {
+            catalog.add_location(dc(&format!("L{index}"), *lat, *lon)).unwrap();
+        }
+        for sku in 0..stream.stock.len() {
+            catalog.add_product(product(&format!("S{sku}"))).unwrap();
+        }
+        let inventory = Inventory::new();
+        let sku_id = |sku: usize| catalog.sku_id(&format!("S{sku}")).unwrap();
+        let location_id = |index: usize| catalog.location_id(&format!("L{index}")).unwrap();
+        let mut on_hand = HashMap::new();
+        for (sku, units) in stream.stock.iter().enumerate() {
+            for (index, &units) in units.iter().enumerate() {
+                inventory.set_stock(sku_id(sku), location_id(index), units, 0);
+                on_hand.insert((sku_id(sku), location_id(index)), units);
+            }
+        }
+        let orders: Vec<Order> = stream
+            .orders
+            .iter()
+            .enumerate()
+            .map(|(i, ((lat, lon), lines))| {
+                let mut merged: Vec<(switchyard_engine::SkuId, u32)> = Vec::new();
+                for &(sku, qty) in lines {
+                    match merged.iter_mut().find(|(s, _)| *s == sku_id(sku)) {
+                        Some(line) => line.1 += qty,
+                        None => merged.push((sku_id(sku), qty)),
+                    }
+                }
+                order(&format!("O{i}"), *lat, *lon, &merged)
+            })
+            .collect();
+        let routed = route_all(&catalog, &inventory, &Parcels, &orders);
+        // Frozen orders (released, or fulfilment began) stay out of the pool.
+        let in_pool: Vec<usize> = (0..orders.len()).filter(|&i| !stream.frozen[i]).collect();
+        let pool_orders: Vec<Order> = in_pool.iter().map(|&i| orders[i].clone()).collect();
+        let pool_routed: Vec<(Plan, Reservation)> = in_pool.iter().map(|&i| routed[i].clone()).collect();
+        let mut entries = pool(&pool_orders, &pool_routed, &Parcels);
+        let unfilled_before: u64 = entries.iter().map(|e| e.plan.unfilled_units()).sum();
+        let outcome = reoptimize_pool(
+            &catalog, &inventory, &RouterConfig::default(), &mut entries, &ReoptimizeSettings::default(),
+        ).unwrap();
+
+        // The pool's cost never rises, and its plans' costs add up to what the pass says.
+        prop_assert!(outcome.cost_after <= outcome.cost_before + 1e-9, "{outcome:?}");
+        let after: f64 = entries.iter().map(|e| e.plan.cost.total()).sum();
+        prop_assert!((after - outcome.cost_after).abs() < 1e-6, "{after} vs {}", outcome.cost_after);
+        let unfilled_after: u64 = entries.iter().map(|e| e.plan.unfilled_units()).sum();
+        prop_assert!(unfilled_after <= unfilled_before);
+
+        // Every plan is whole and holds exactly its reservation.
+        let router = Router { catalog: &catalog, inventory: &inventory, policy: &Parcels, config: &RouterConfig::default() };
+        for (entry, order) in entries.iter().zip(&pool_orders) {
+            prop_assert_eq!(entry.plan.status.clone(), PlanStatus::Routed);
+            for (line, order_line) in order.lines.iter().enumerate() {
+                let shipped: u32 = entry.plan.shipments.iter().flat_map(|s| &s.lines).filter(|l| l.line == line).map(|l| l.qty).sum();
+                let short: u32 = entry.plan.unfilled.iter().filter(|u| u.line == line).map(|u| u.qty).sum();
+                prop_assert_eq!(shipped + short, order_line.qty);
+            }
+            prop_assert_eq!(&entry.reservation, &router.reservation_for(order, &entry.plan));
+        }
+
+        // What the inventory holds is exactly what the frozen orders held before and the pool
+        // holds now, and never more than on hand.
+        let mut held: HashMap<_, u32> = HashMap::new();
+        let frozen = (0..orders.len()).filter(|&i| stream.frozen[i]).map(|i| &routed[i].1);
+        for reservation in frozen.chain(entries.iter().map(|e| &e.reservation)) {
+            for units in &reservation.units {
+                *held.entry((units.sku, units.location)).or_default() += units.qty;
+            }
+        }
+        for (&(sku, location), &units) in &on_hand {
+            let position = inventory.position(sku, location).unwrap();
+            prop_assert_eq!(position.reserved, held.get(&(sku, location)).copied().unwrap_or(0));
+            prop_assert!(position.reserved <= units);
+        }
+    }
+}
