@@ -10,25 +10,17 @@
 
 #![allow(clippy::expect_used, missing_docs)]
 
+mod support;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use support::load;
 use switchyard::scenario::Scenario;
 use switchyard_engine::calendar::{Calendar, CarrierDays, CarrierService, Fulfilment, ServiceBand, Weekdays};
 use switchyard_engine::promise::promise;
 use switchyard_engine::{Location, LocationKind, Order, OrderLine, Router, RouterConfig, Workspace};
-
-fn load(name: &str) -> Option<Scenario> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut places = vec![root.join("examples/scenarios"), root.join("../shared/scenarios")];
-    if let Ok(dir) = std::env::var("SWITCHYARD_SCENARIOS") {
-        places.insert(0, PathBuf::from(dir));
-    }
-    let path = places.into_iter().map(|dir| dir.join(format!("{name}.json"))).find(|path| path.exists())?;
-    Scenario::from_json(&std::fs::read_to_string(path).ok()?).ok()
-}
 
 fn services() -> Vec<CarrierService> {
     let days =

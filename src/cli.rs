@@ -75,6 +75,14 @@ pub struct SimulateArgs {
     /// Look-ahead from the orders actually to come (a perfect forecast), for measurement.
     #[arg(long)]
     pub look_ahead_oracle: bool,
+    /// Add a column: the first policy with release windows: each order may be re-planned for
+    /// this many minutes after it is placed, and the unreleased orders are re-optimised
+    /// together (docs/OPTIMIZER.md, "The stream"). With --look-ahead, also a column with both.
+    #[arg(long, value_name = "MINUTES")]
+    pub release_after: Option<u32>,
+    /// Minutes of the scenario's time between re-optimisation passes (with --release-after).
+    #[arg(long, default_value_t = 5, value_name = "MINUTES")]
+    pub reoptimize_every: u32,
     /// Also compute the clairvoyant bound (the LP relaxation of routing every order together,
     /// all known in advance, under the price list) and how much of the gap to it each column
     /// closes.
@@ -328,8 +336,13 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         }),
         None => None,
     };
-    let simulation =
-        crate::simulate::simulate(&scenario, &policies, pricing, look_ahead.as_ref(), args.bound, &mut progress)?;
+    let reoptimize = args.release_after.map(|minutes| crate::simulate::Reoptimize {
+        release_after: i64::from(minutes) * 60,
+        every: i64::from(args.reoptimize_every.max(1)) * 60,
+        settings: switchyard_engine::ReoptimizeSettings::default(),
+    });
+    let stream = crate::simulate::StreamOptions { look_ahead, reoptimize, bound: args.bound };
+    let simulation = crate::simulate::simulate(&scenario, &policies, pricing, &stream, &mut progress)?;
     let count = if policies.len() == 1 { "1 policy".to_owned() } else { format!("{} policies", policies.len()) };
     println!("{}: {} orders, {count} and the greedy baseline", scenario.name, scenario.orders.len());
     print!("{}", simulation.table(args.locations));

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use switchyard_engine::{
-    CostBreakdown, Explanation, Inventory, Order, Plan, PlanPrice, PlanStatus, Policy, Router, RouterConfig,
-    RoutingError, Unfilled, Workspace,
+    CostBreakdown, Explanation, Inventory, Order, Plan, PlanPrice, PlanStatus, Policy, PoolOrder, ReoptimizeSettings,
+    Reservation, Router, RouterConfig, RoutingError, Unfilled, Workspace, reoptimize_pool,
 };
 
 use crate::scenario::Scenario;
@@ -30,6 +30,8 @@ pub struct Replay {
     /// Each plan priced under the pricing policy, when one was given (else empty): `Err` where
     /// that policy failed on the order.
     pub prices: Vec<Result<PlanPrice, RoutingError>>,
+    /// What re-optimisation did, when release windows were given.
+    pub pool: PoolRun,
 }
 
 /// Figures a replay is judged by.
@@ -74,6 +76,44 @@ pub struct ReplayExtras<'a> {
     /// Called before each order is routed, with its index in the file and the stock then (to
     /// re-solve look-ahead prices on a schedule, say).
     pub before_order: Option<&'a mut BeforeOrder<'a>>,
+    /// Hold each order unreleased for a while and re-optimise the unreleased pool on the
+    /// scenario's clock ([`switchyard_engine::reoptimize`]); the plans kept are the final ones.
+    pub release: Option<&'a ReleaseWindows<'a>>,
+}
+
+/// Release windows in a replay: an order may be re-planned until `release_after` seconds
+/// after it was placed; every `every` seconds of the scenario's time the unreleased orders are
+/// re-optimised together under `policy`, and once more after the last order.
+pub struct ReleaseWindows<'a> {
+    /// The policy the pool is priced and re-routed under.
+    pub policy: &'a dyn Policy,
+    /// Seconds an order stays unreleased.
+    pub release_after: i64,
+    /// Seconds between passes.
+    pub every: i64,
+    /// Limits of each pass.
+    pub settings: ReoptimizeSettings,
+}
+
+/// What the re-optimisation passes of a replay did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PoolRun {
+    /// Passes run.
+    pub passes: usize,
+    /// Largest pool of one pass.
+    pub largest_pool: usize,
+    /// Moves kept over all passes.
+    pub moves: usize,
+    /// Orders whose plan a pass changed (each counted once).
+    pub orders_changed: usize,
+    /// Cost saved over all passes, under the pool's policy.
+    pub saved: f64,
+    /// Time spent in passes, in total.
+    pub time: Duration,
+    /// The longest pass.
+    pub longest: Duration,
+    /// Passes the inventory refused (a defect: the pool was given up).
+    pub failed: usize,
 }
 
 /// A hook run before each order of a replay: its index in the file, and the stock then.
@@ -89,7 +129,7 @@ pub fn replay_with_progress(
     extras: ReplayExtras<'_>,
     progress: &mut dyn FnMut(usize),
 ) -> Replay {
-    let ReplayExtras { pricing, mut before_order } = extras;
+    let ReplayExtras { pricing, mut before_order, release } = extras;
     let inventory = scenario.fresh_inventory();
     let router = Router { catalog: &scenario.catalog, inventory: &inventory, policy, config };
     let pricer = pricing.map(|pricing| Router { policy: pricing, ..router });
@@ -101,7 +141,14 @@ pub fn replay_with_progress(
     let mut explanations = Vec::new();
     let started = Instant::now();
     let mut failures = Vec::new();
+    let mut pool = Pool { held: Vec::new(), next_pass: i64::MIN, run: PoolRun::default(), changed: HashSet::new() };
     for (index, order) in scenario.orders.iter().enumerate() {
+        if let Some(release) = release
+            && order.placed_at.0 >= pool.next_pass
+        {
+            pool.pass(scenario, &inventory, config, release, order.placed_at.0, &mut plans);
+            pool.next_pass = order.placed_at.0 + release.every.max(1);
+        }
         if let Some(before_order) = before_order.as_mut() {
             before_order(index, &inventory);
         }
@@ -127,6 +174,11 @@ pub fn replay_with_progress(
             Ok((routed, price)) => {
                 prices.extend(price);
                 plans.push(routed.plan);
+                if release.is_some()
+                    && let Some(reservation) = routed.reservation
+                {
+                    pool.held.push((index, reservation));
+                }
             }
             Err(error) => {
                 let plan = failed_plan(order, policy, &error);
@@ -139,8 +191,86 @@ pub fn replay_with_progress(
         }
         progress(plans.len());
     }
+    if let Some(release) = release {
+        // The orders still unreleased after the last one: one more pass before they go.
+        let end = scenario.orders.last().map_or(0, |o| o.placed_at.0);
+        pool.pass(scenario, &inventory, config, release, end, &mut plans);
+        if let Some(pricer) = &pricer {
+            for &index in &pool.changed {
+                prices[index] =
+                    pricer.price(&scenario.orders[index], &plans[index], &mut pricing_workspace.borrow_mut());
+            }
+        }
+    }
     let elapsed = started.elapsed();
-    Replay { plans, failures, explanations, inventory, latencies, elapsed, prices }
+    Replay { plans, failures, explanations, inventory, latencies, elapsed, prices, pool: pool.run }
+}
+
+// The unreleased orders of a replay with release windows.
+struct Pool {
+    // Orders not yet released (index in the file) and what they hold.
+    held: Vec<(usize, Reservation)>,
+    next_pass: i64,
+    run: PoolRun,
+    // Orders some pass changed.
+    changed: HashSet<usize>,
+}
+
+impl Pool {
+    // Releases the orders whose window closed by `now`, and re-optimises the rest together.
+    fn pass(
+        &mut self,
+        scenario: &Scenario,
+        inventory: &Inventory,
+        config: &RouterConfig,
+        release: &ReleaseWindows<'_>,
+        now: i64,
+        plans: &mut [Plan],
+    ) {
+        let orders = &scenario.orders;
+        self.held.retain(|(index, _)| orders[*index].placed_at.0 + release.release_after > now);
+        if self.held.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let mut entries: Vec<PoolOrder<'_>> = self
+            .held
+            .iter()
+            .map(|(index, reservation)| PoolOrder {
+                order: &orders[*index],
+                policy: release.policy,
+                plan: plans[*index].clone(),
+                reservation: reservation.clone(),
+                admits: None,
+            })
+            .collect();
+        // The replay's inventory holds exactly these reservations and nothing else routes
+        // while the pass runs, so the inventory cannot refuse; if it did, the pool is given up
+        // (its orders keep the plans they have) and the failure counted.
+        let outcome = match reoptimize_pool(&scenario.catalog, inventory, config, &mut entries, &release.settings) {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                self.run.failed += 1;
+                self.held.clear();
+                return;
+            }
+        };
+        for change in &outcome.changed {
+            let (index, held) = &mut self.held[change.index];
+            let entry = &entries[change.index];
+            plans[*index] = entry.plan.clone();
+            *held = entry.reservation.clone();
+            self.changed.insert(*index);
+        }
+        let elapsed = started.elapsed();
+        self.run.passes += 1;
+        self.run.largest_pool = self.run.largest_pool.max(entries.len());
+        self.run.moves += outcome.kept;
+        self.run.orders_changed = self.changed.len();
+        self.run.saved += outcome.cost_before - outcome.cost_after;
+        self.run.time += elapsed;
+        self.run.longest = self.run.longest.max(elapsed);
+    }
 }
 
 // The plan of an order the policy failed on: nothing shipped, every unit unfilled, the

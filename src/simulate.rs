@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 
 use switchyard_engine::bound::{StreamBound, stream_bound};
 use switchyard_engine::lookahead::{Demand, LookAheadPolicy, Regions, opportunity_costs};
-use switchyard_engine::{Inventory, Plan, Policy, RouterConfig, RoutingError, RunSummary, Strategy, plans_differ};
+use switchyard_engine::{
+    Inventory, Plan, Policy, ReoptimizeSettings, RouterConfig, RoutingError, RunSummary, Strategy, plans_differ,
+};
 
-use crate::replay::{BeforeOrder, ReplayExtras, replay_with_progress};
+use crate::replay::{BeforeOrder, PoolRun, ReleaseWindows, ReplayExtras, replay_with_progress};
 use crate::scenario::Scenario;
 
 /// One compared policy's run.
@@ -35,6 +37,8 @@ pub struct Column {
     pub routing_time: Duration,
     /// The plans priced under the simulation's price list ([`Simulation::priced_by`]).
     pub priced: Priced,
+    /// What re-optimisation did, in a column with release windows.
+    pub pool: Option<PoolRun>,
 }
 
 /// A column's plans priced under one cost model.
@@ -70,6 +74,32 @@ pub struct LookAhead {
     pub horizon: i64,
     /// Use the orders actually to come instead of an estimate.
     pub oracle: bool,
+}
+
+/// Release windows and re-optimisation of the unreleased pool
+/// ([`switchyard_engine::reoptimize`]): each order may be re-planned until `release_after`
+/// seconds after it was placed; the pool is re-optimised every `every` seconds of the
+/// scenario's time (and once after the last order), under the first policy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reoptimize {
+    /// Seconds an order stays unreleased.
+    pub release_after: i64,
+    /// Seconds between passes.
+    pub every: i64,
+    /// Limits of each pass.
+    pub settings: ReoptimizeSettings,
+}
+
+/// What a simulation does beyond routing one order at a time.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StreamOptions {
+    /// Add a column of the first policy with look-ahead pricing.
+    pub look_ahead: Option<LookAhead>,
+    /// Add a column of the first policy with release windows and re-optimisation (and, with
+    /// `look_ahead`, one with both).
+    pub reoptimize: Option<Reoptimize>,
+    /// Compute the clairvoyant bound.
+    pub bound: bool,
 }
 
 /// What the look-ahead column's re-solves did.
@@ -121,18 +151,18 @@ pub struct Simulation {
     pub bound: Option<Result<(StreamBound, Duration), String>>,
 }
 
-/// Runs every policy (optimal strategy), with `look_ahead` a column of the first policy with
-/// look-ahead pricing, and the greedy baseline under the first policy, and prices every
-/// column's plans under `pricing` (a label and a policy; `None`: the first policy); with
-/// `bound`, computes the clairvoyant LP bound under the same prices
-/// ([`switchyard_engine::bound`]).
+/// Runs every policy (optimal strategy); with `stream.look_ahead` a column of the first policy
+/// with look-ahead pricing, with `stream.reoptimize` one with release windows and
+/// re-optimisation of the unreleased pool (and one with both when both are given); and the
+/// greedy baseline under the first policy. Every column's plans are priced under `pricing` (a
+/// label and a policy; `None`: the first policy); with `stream.bound`, the clairvoyant LP bound
+/// is computed under the same prices ([`switchyard_engine::bound`]).
 /// `progress(column label, orders done, orders)` is called as it goes.
 pub fn simulate(
     scenario: &Scenario,
     policies: &[(String, &dyn Policy)],
     pricing: Option<(String, &dyn Policy)>,
-    look_ahead: Option<&LookAhead>,
-    bound: bool,
+    stream: &StreamOptions,
     progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<Simulation, RoutingError> {
     let Some((priced_by, pricing)) = pricing.or_else(|| policies.first().map(|(l, p)| (l.clone(), *p))) else {
@@ -141,35 +171,55 @@ pub fn simulate(
             message: "no policy to compare".to_owned(),
         }));
     };
-    let mut runs: Vec<(String, bool, &dyn Policy, Strategy)> =
-        policies.iter().map(|(label, policy)| (label.clone(), false, *policy, Strategy::Optimal)).collect();
-    let looking = look_ahead.zip(policies.first()).map(|(settings, (label, policy))| {
+    let first = policies.first();
+    let looking = stream.look_ahead.as_ref().zip(first).map(|(settings, (label, policy))| {
         (settings, format!("{label} + look-ahead"), LookAheadPolicy::new(*policy, settings.weight))
     });
+    let windows = stream.reoptimize.as_ref().zip(first).map(|(settings, (_, policy))| ReleaseWindows {
+        policy: *policy,
+        release_after: settings.release_after,
+        every: settings.every,
+        settings: settings.settings.clone(),
+    });
+    // (label, greedy, policy, strategy, looks ahead, re-optimises)
+    let mut runs: Vec<(String, bool, &dyn Policy, Strategy, bool, bool)> = policies
+        .iter()
+        .map(|(label, policy)| (label.clone(), false, *policy, Strategy::Optimal, false, false))
+        .collect();
     if let Some((_, label, policy)) = &looking {
-        runs.push((label.clone(), false, policy, Strategy::Optimal));
+        runs.push((label.clone(), false, policy, Strategy::Optimal, true, false));
     }
-    if let Some((label, policy)) = policies.first() {
-        runs.push((format!("greedy ({label})"), true, *policy, Strategy::Greedy));
+    if let (Some(_), Some((label, policy))) = (&windows, first) {
+        runs.push((format!("{label} + re-optimised"), false, *policy, Strategy::Optimal, false, true));
+        if let Some((_, label, policy)) = &looking {
+            runs.push((format!("{label} + re-optimised"), false, policy, Strategy::Optimal, true, true));
+        }
+    }
+    if let Some((label, policy)) = first {
+        runs.push((format!("greedy ({label})"), true, *policy, Strategy::Greedy, false, false));
     }
     let mut look_ahead_run = None;
     let total = scenario.orders.len();
     let mut columns = Vec::with_capacity(runs.len());
-    for (label, greedy, policy, strategy) in runs {
+    for (label, greedy, policy, strategy, looks_ahead, reoptimizes) in runs {
         let config = RouterConfig { strategy, ..RouterConfig::default() };
         let mut run = LookAheadRun::default();
         let mut resolve = looking
             .as_ref()
-            .filter(|(_, look_label, _)| *look_label == label)
+            .filter(|_| looks_ahead)
             .map(|(settings, _, policy)| resolver(scenario, settings, policy, &mut run));
-        let extras =
-            ReplayExtras { pricing: Some(pricing), before_order: resolve.as_mut().map(|f| f as &mut BeforeOrder<'_>) };
+        let extras = ReplayExtras {
+            pricing: Some(pricing),
+            before_order: resolve.as_mut().map(|f| f as &mut BeforeOrder<'_>),
+            release: windows.as_ref().filter(|_| reoptimizes),
+        };
         let replay = replay_with_progress(scenario, policy, &config, &HashSet::new(), extras, &mut |done| {
             progress(&label, done, total);
         });
         if resolve.is_some() {
             drop(resolve);
-            look_ahead_run = Some(run);
+            // The look-ahead column's own re-solves (a column with both re-solves alike).
+            look_ahead_run.get_or_insert(run);
         }
         let mut priced = Priced::default();
         for (order, price) in scenario.orders.iter().zip(&replay.prices) {
@@ -200,6 +250,7 @@ pub fn simulate(
             p99: stats.p99,
             routing_time: replay.latencies.iter().sum(),
             priced,
+            pool: reoptimizes.then_some(replay.pool),
         });
     }
     let locations: Vec<String> = scenario.catalog.locations().iter().map(|l| l.id.clone()).collect();
@@ -232,7 +283,7 @@ pub fn simulate(
         differences,
         priced_by,
         look_ahead: look_ahead_run,
-        bound: bound.then(|| {
+        bound: stream.bound.then(|| {
             let started = Instant::now();
             stream_bound(&scenario.catalog, &scenario.fresh_inventory(), pricing, &scenario.orders)
                 .map(|bound| (bound, started.elapsed()))
@@ -483,6 +534,24 @@ impl Simulation {
                 run.solve_time.as_secs_f64() * 1e3,
                 run.most_priced
             );
+        }
+        for column in &self.columns {
+            if let Some(pool) = &column.pool {
+                let _ = writeln!(
+                    out,
+                    "({}: {} passes, pools of up to {} orders, {} moves kept, {} orders re-planned, {:.2} saved \
+                     under its own policy; {:.1} ms in passes, the longest {:.1} ms{})",
+                    column.label,
+                    pool.passes,
+                    pool.largest_pool,
+                    pool.moves,
+                    pool.orders_changed,
+                    pool.saved,
+                    pool.time.as_secs_f64() * 1e3,
+                    pool.longest.as_secs_f64() * 1e3,
+                    if pool.failed > 0 { format!("; {} passes FAILED", pool.failed) } else { String::new() }
+                );
+            }
         }
         out.push_str("(backordered units: the scenarios carry no inbound stock yet, so nothing is backordered)\n");
         out

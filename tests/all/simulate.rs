@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use switchyard::scenario::Scenario;
-use switchyard::simulate::simulate;
+use switchyard::simulate::{StreamOptions, simulate};
 use switchyard_engine::Policy;
 
 fn hand_computed() -> Scenario {
@@ -40,7 +40,8 @@ fn simulate_numbers_match_the_hand_computation() {
     let policies: Vec<(String, &dyn Policy)> =
         vec![("built-in".to_owned(), &scenario.policy), ("dsl".to_owned(), &dsl)];
     let mut calls = 0;
-    let simulation = simulate(&scenario, &policies, None, None, false, &mut |_, _, _| calls += 1).unwrap();
+    let simulation =
+        simulate(&scenario, &policies, None, &StreamOptions::default(), &mut |_, _, _| calls += 1).unwrap();
     assert_eq!(calls, 3 * 3, "progress after every order of every column");
     let labels: Vec<&str> = simulation.columns.iter().map(|c| c.label.as_str()).collect();
     assert_eq!(labels, ["built-in", "dsl", "greedy (built-in)"]);
@@ -172,7 +173,7 @@ fn simulate_compares_policies_on_a_scenario_with_kits() {
     .0;
     let policies: Vec<(String, &dyn Policy)> =
         vec![("built-in".to_owned(), &scenario.policy), ("dsl".to_owned(), &dsl)];
-    let simulation = simulate(&scenario, &policies, None, None, false, &mut |_, _, _| {}).unwrap();
+    let simulation = simulate(&scenario, &policies, None, &StreamOptions::default(), &mut |_, _, _| {}).unwrap();
     let (native, dsl, greedy) =
         (&simulation.columns[0].summary, &simulation.columns[1].summary, &simulation.columns[2].summary);
     // Kits are routed alike by every column (the engine applies the kit rules, not the policy).
@@ -296,7 +297,14 @@ fn simulate_adds_a_look_ahead_column() {
 fn simulate_bounds_the_stream_from_below() {
     let scenario = hand_computed();
     let policies: Vec<(String, &dyn Policy)> = vec![("built-in".to_owned(), &scenario.policy)];
-    let simulation = simulate(&scenario, &policies, None, None, true, &mut |_, _, _| {}).unwrap();
+    let simulation = simulate(
+        &scenario,
+        &policies,
+        None,
+        &StreamOptions { bound: true, ..StreamOptions::default() },
+        &mut |_, _, _| {},
+    )
+    .unwrap();
     let (bound, _) = simulation.bound.clone().unwrap().unwrap();
     // An interior-point optimum: within its tolerance (1e-8 relative) of the vertex.
     assert!((bound.cost - 237.82).abs() < 1e-4, "{bound:?}");
@@ -304,7 +312,14 @@ fn simulate_bounds_the_stream_from_below() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/us-10-tiny.json");
     let scenario = Scenario::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
     let policies: Vec<(String, &dyn Policy)> = vec![("reference".to_owned(), &scenario.policy)];
-    let simulation = simulate(&scenario, &policies, None, None, true, &mut |_, _, _| {}).unwrap();
+    let simulation = simulate(
+        &scenario,
+        &policies,
+        None,
+        &StreamOptions { bound: true, ..StreamOptions::default() },
+        &mut |_, _, _| {},
+    )
+    .unwrap();
     let (bound, _) = simulation.bound.clone().unwrap().unwrap();
     assert!(bound.cost > 0.0);
     for column in &simulation.columns {
