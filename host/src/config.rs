@@ -55,6 +55,16 @@ pub struct Config {
     pub reservation_ttl_secs: u64,
     /// Seconds before a requested delivery date an order is routed.
     pub delivery_lead_secs: u64,
+    /// Release windows: seconds after it is routed an order is released to its locations for
+    /// picking. Until then re-optimisation passes may move its units to other locations when
+    /// that lowers the cost of the unreleased orders together (docs/OPTIMIZER.md, "The
+    /// stream"). 0 (the default): released at once, never re-optimised.
+    pub release_after_secs: u64,
+    /// With release windows: seconds between re-optimisation passes over the unreleased
+    /// orders; 0: only on demand (`POST /v1/reoptimize`).
+    pub reoptimize_every_secs: u64,
+    /// Milliseconds one re-optimisation pass may search; the moves found by then are applied.
+    pub reoptimize_time_limit_ms: u64,
     /// Largest JSON request body, bytes.
     pub max_body_bytes: usize,
     /// Most stored JSON one page of `GET /v1/orders` carries, bytes: a page stops early
@@ -115,6 +125,9 @@ impl Default for Config {
             shared: false,
             reservation_ttl_secs: 15 * 60,
             delivery_lead_secs: 2 * 86_400,
+            release_after_secs: 0,
+            reoptimize_every_secs: 300,
+            reoptimize_time_limit_ms: 1_000,
             max_body_bytes: 1 << 20,
             max_list_bytes: 4 << 20,
             keep_explanations: true,

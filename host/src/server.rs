@@ -149,6 +149,28 @@ fn spawn_background(service: &Arc<Service>) -> JoinSet<()> {
             }
         })
     }));
+    let config = service.config();
+    if config.release_after_secs > 0 && config.reoptimize_every_secs > 0 {
+        let service = Arc::clone(service);
+        let every = Duration::from_secs(config.reoptimize_every_secs);
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if !service.claim(Work::Reoptimize).await {
+                    continue;
+                }
+                match service.reoptimize().await {
+                    Ok(report) if !report.applied => {
+                        tracing::debug!("a re-optimisation pass found the orders or stock moved; tried next time")
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "a re-optimisation pass failed; tried next time"),
+                }
+            }
+        });
+    }
     tasks.spawn(every_second(Some(Work::Recurring), |s| {
         Box::pin(async move {
             let created = s.run_recurring().await;

@@ -72,6 +72,8 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/orders/{id}/explanation", get(orders::explain_order))
         .route("/v1/orders/{id}/confirm", post(orders::confirm_order))
         .route("/v1/orders/{id}/cancel", post(orders::cancel_order))
+        .route("/v1/orders/{id}/release", post(orders::release_order))
+        .route("/v1/reoptimize", post(orders::reoptimize))
         .route("/v1/orders/{id}/ship", post(orders::ship_order))
         .route("/v1/orders/{id}/events", post(orders::fulfilment_event))
         .route("/v1/orders/{id}/returns", post(orders::request_return))
@@ -253,6 +255,8 @@ where
         orders::explain_order,
         orders::confirm_order,
         orders::cancel_order,
+        orders::release_order,
+        orders::reoptimize,
         orders::ship_order,
         orders::fulfilment_event,
         orders::change_order,

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 
 use super::dto::{
     CancelBody, CreateQuery, DryRun, FulfilmentEvent, OrderExplanation, OrderList, OrderRecord, OrderRequest,
-    OrdersQuery, ReceiveBody, RecurringBody, RecurringOrder, ReturnBody, ShipBody, wire,
+    OrdersQuery, ReceiveBody, RecurringBody, RecurringOrder, ReoptimizeReport, ReturnBody, ShipBody, wire,
 };
 use super::extract::{Auth, IdempotencyKey, JsonBody, OptionalJsonBody, Reader, Writer};
 use super::{ApiError, ErrorBody, Shared, complete};
@@ -238,6 +238,44 @@ pub(super) async fn confirm_order(
     Path(id): Path<String>,
 ) -> Result<Json<OrderRecord>, ApiError> {
     Ok(Json(complete(async move { s.confirm(&id).await }).await?.into()))
+}
+
+/// Releases an order to its locations for picking now (release windows,
+/// `release_after_secs`): re-optimisation no longer changes its plan. An order already
+/// released is answered as it is.
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{id}/release",
+    tag = "orders",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "released: its plan no longer changes", body = OrderRecord),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+    ),
+)]
+pub(super) async fn release_order(
+    _: Auth<Writer>,
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<OrderRecord>, ApiError> {
+    Ok(Json(complete(async move { s.release_to_locations(&id).await }).await?.into()))
+}
+
+/// Runs one re-optimisation pass over the orders not yet released to their locations (release
+/// windows, `release_after_secs`): they are re-planned together, each under its own policy
+/// and promise, and changed only where the pool costs less; each changed order gets an
+/// `order.rerouted` event.
+#[utoipa::path(
+    post,
+    path = "/v1/reoptimize",
+    tag = "orders",
+    responses(
+        (status = 200, description = "what the pass changed and saved", body = ReoptimizeReport),
+    ),
+)]
+pub(super) async fn reoptimize(_: Auth<Writer>, State(s): State<Shared>) -> Result<Json<ReoptimizeReport>, ApiError> {
+    Ok(Json(complete(async move { s.reoptimize().await }).await?.into()))
 }
 
 #[utoipa::path(

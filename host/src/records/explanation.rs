@@ -38,6 +38,8 @@ pub enum RoutingCause {
     Due,
     /// A location rejected a shipment: its units were routed again.
     Rerouted,
+    /// The unreleased orders were re-optimised together and this one's plan changed.
+    Reoptimized,
 }
 
 /// One line of an order, and what became of every location holding its SKU.

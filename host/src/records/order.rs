@@ -184,8 +184,11 @@ pub enum EventKind {
     Shipped,
     /// A shipment was delivered.
     Delivered,
-    /// A rejected shipment's units were routed again.
+    /// Its plan changed after it was routed: a rejected shipment's units routed again, or the
+    /// unreleased orders re-optimised together.
     Rerouted,
+    /// Released to its locations for picking: its plan no longer changes.
+    Released,
     /// A return was requested.
     ReturnRequested,
     /// A return arrived.
@@ -217,6 +220,7 @@ impl EventKind {
             EventKind::Shipped => "shipped",
             EventKind::Delivered => "delivered",
             EventKind::Rerouted => "rerouted",
+            EventKind::Released => "released",
             EventKind::ReturnRequested => "return_requested",
             EventKind::ReturnReceived => "return_received",
             EventKind::Created => "created",
@@ -226,7 +230,7 @@ impl EventKind {
     }
 
     /// Every kind an order's timeline can hold (the webhook event types without `order.`).
-    pub const ORDER_EVENTS: [EventKind; 17] = [
+    pub const ORDER_EVENTS: [EventKind; 18] = [
         EventKind::Scheduled,
         EventKind::Changed,
         EventKind::Reserved,
@@ -242,6 +246,7 @@ impl EventKind {
         EventKind::Shipped,
         EventKind::Delivered,
         EventKind::Rerouted,
+        EventKind::Released,
         EventKind::ReturnRequested,
         EventKind::ReturnReceived,
     ];
@@ -280,6 +285,11 @@ pub struct OrderRecord {
     /// When a scheduled order is routed (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_at: Option<String>,
+    /// With release windows: when the order is released to its locations for picking (RFC
+    /// 3339). Until then re-optimisation may change its plan; a fulfilment event or the
+    /// merchant's release brings it forward. `None`: released when it was routed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_at: Option<String>,
     /// The `Idempotency-Key` it was created with.
     #[serde(default)]
     pub idempotency_key: Option<String>,
@@ -313,6 +323,11 @@ impl OrderRecord {
     /// Seconds since the epoch of `expires_at`.
     pub fn expires_at_seconds(&self) -> Option<i64> {
         seconds(self.expires_at.as_deref())
+    }
+
+    /// Seconds since the epoch of `release_at`.
+    pub fn release_at_seconds(&self) -> Option<i64> {
+        seconds(self.release_at.as_deref())
     }
 
     /// Seconds since the epoch of `due_at`.

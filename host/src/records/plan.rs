@@ -1,7 +1,11 @@
 //! A plan as stored: the engine's plan in merchant ids, with each shipment's fulfilment state.
 
 use serde::{Deserialize, Serialize};
-use switchyard_engine::{Catalog, Order, Plan, PlanStatus};
+use std::sync::Arc;
+
+use switchyard_engine::{
+    Catalog, CostBreakdown, Order, Plan, PlanStatus, PolicyInfo, Shipment, ShipmentLine, Unfilled,
+};
 
 /// Whether a plan routes the order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,6 +232,48 @@ impl PlanRecord {
             delivery: None,
         }
         .with_cost(cents(plan.cost.split_penalty), cents(plan.cost.unfilled_penalty))
+    }
+
+    /// The engine's form of this plan for `order` (the order it was made for, in the engine's
+    /// form: kit lines expanded), lines found by id: what re-optimisation starts from. Costs
+    /// are as recorded (to the cent). `None` when a location, line or SKU no longer matches.
+    pub fn to_engine(&self, order: &Order, catalog: &Catalog, policy: Arc<PolicyInfo>) -> Option<Plan> {
+        let line_of = |id: &str| order.lines.iter().position(|l| l.id == id);
+        let mut shipments = Vec::with_capacity(self.shipments.len());
+        for shipment in &self.shipments {
+            let mut lines = Vec::with_capacity(shipment.lines.len());
+            for line in &shipment.lines {
+                lines.push(ShipmentLine { line: line_of(&line.line_id)?, qty: line.qty, unit_cost: line.unit_cost });
+            }
+            shipments.push(Shipment {
+                location: catalog.location_id(&shipment.location)?,
+                shipment_cost: shipment.shipment_cost,
+                lines,
+            });
+        }
+        let mut unfilled = Vec::with_capacity(self.unfilled.len());
+        for short in &self.unfilled {
+            unfilled.push(Unfilled { line: line_of(&short.line_id)?, qty: short.qty });
+        }
+        Some(Plan {
+            order_id: order.id.clone(),
+            status: match self.status {
+                PlanOutcome::Routed => PlanStatus::Routed,
+                PlanOutcome::Rejected => PlanStatus::Rejected { reason: self.reason.clone().unwrap_or_default() },
+            },
+            shipments,
+            unfilled,
+            cost: CostBreakdown {
+                shipments: self.cost.shipments,
+                units: self.cost.units,
+                split_penalty: self.cost.split_penalty,
+                unfilled_penalty: self.cost.unfilled_penalty,
+            },
+            optimal: self.optimal,
+            policy,
+            nodes: 0,
+            backorder_within: None,
+        })
     }
 
     // The cost terms from the rounded shipments and lines, and the rounded penalties.

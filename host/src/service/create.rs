@@ -169,6 +169,7 @@ impl Service {
             held_shipments: Vec::new(),
             expires_at: None,
             due_at: None,
+            release_at: None,
             idempotency_key,
             binding_group: String::new(),
             policy_version: String::new(),
@@ -403,6 +404,9 @@ impl Service {
                 record.held_units = held_units(catalog, reservation);
                 record.held_shipments = held_shipments(catalog, reservation);
                 record.expires_at = Some(Timestamp(at.0 + ttl).to_string());
+                let release_after = self.config.release_after_secs.min(i64::MAX as u64) as i64;
+                record.release_at =
+                    (release_after > 0).then(|| Timestamp(at.0.saturating_add(release_after)).to_string());
                 let mut detail = format!(
                     "{} shipment(s), {:.2} {} by {}",
                     plan.shipments.len(),
@@ -424,6 +428,7 @@ impl Service {
             }
             None => {
                 record.status = OrderStatus::Rejected;
+                record.release_at = None;
                 let reason = plan.reason.clone().unwrap_or_else(|| "nothing can ship".to_owned());
                 record.history.push(event(at, EventKind::Rejected, reason));
             }

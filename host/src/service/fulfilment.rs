@@ -136,6 +136,8 @@ impl Service {
         let at = shipments_for(id, &plan, event.location.as_deref(), allowed, state.name())?;
         let location = one_shipment(id, at)?.to_owned();
         let mut next = record.clone();
+        // A location reporting on it releases the order: its plan no longer changes.
+        super::reoptimize::release_now(&mut next, now());
         if let Some(plan) = next.plan.as_mut() {
             for shipment in plan.shipments.iter_mut().filter(|s| s.location == location && allowed(s.state)) {
                 shipment.state = state;
@@ -183,6 +185,7 @@ impl Service {
             ));
         }
         let mut next = record.clone();
+        super::reoptimize::release_now(&mut next, now());
         next.held_units.retain(|u| !shipping.contains(&u.location));
         if let Some(plan) = next.plan.as_mut() {
             for shipment in plan.shipments.iter_mut().filter(|s| open(s.state) && shipping.contains(&s.location)) {
@@ -304,6 +307,7 @@ impl Service {
             dated.apply(&mut rerouted);
         }
         let mut next = record.clone();
+        super::reoptimize::release_now(&mut next, at);
         next.excluded_locations = excluded;
         next.held_units.retain(|u| u.location != rejecting);
         next.held_shipments.retain(|s| s.location != rejecting);

@@ -57,6 +57,7 @@ mod orders;
 mod policies;
 mod recovery;
 mod recurring_orders;
+mod reoptimize;
 mod returns;
 mod shipping;
 mod state;
@@ -71,6 +72,7 @@ pub use inbound::InboundRequest;
 pub use orders::{DryRun, OrderPage};
 pub use policies::PolicyTrial;
 pub use recurring_orders::Interval;
+pub use reoptimize::{ReoptimizeReport, ReoptimizedOrder};
 pub use shipping::{DeliveryOption, MAX_CARRIER_SERVICES, NoOption, PromiseRequest, Promised, PromisedParcel};
 pub use state::{PositionState, StateView};
 
@@ -107,6 +109,8 @@ pub struct Service {
     // Binding changes are committed and applied one at a time, so the live binding is the
     // last one stored.
     bind_lock: AsyncMutex<()>,
+    // Held by a re-optimisation pass: one at a time.
+    reoptimizing: AsyncMutex<()>,
     inventory: Inventory,
     orders: DashMap<String, Arc<AsyncMutex<OrderRecord>>>,
     // Held (shared) by a request reading an order back from the store until its slot is in
@@ -243,6 +247,7 @@ impl Service {
             preordered: Mutex::new(HashMap::new()),
             stock_lock: AsyncMutex::new(()),
             bind_lock: AsyncMutex::new(()),
+            reoptimizing: AsyncMutex::new(()),
             inventory: Inventory::new(),
             orders: DashMap::new(),
             reading_back: tokio::sync::RwLock::new(()),

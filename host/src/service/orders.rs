@@ -37,7 +37,7 @@ pub struct OrderPage {
     pub next: Option<(i64, String)>,
 }
 
-fn wrong_state(id: &str, status: OrderStatus, wanted: &str) -> ServiceError {
+pub(super) fn wrong_state(id: &str, status: OrderStatus, wanted: &str) -> ServiceError {
     ServiceError::conflict("invalid_state", format!("order `{id}` is {} and cannot be {wanted}", status.name()))
 }
 

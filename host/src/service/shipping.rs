@@ -346,6 +346,23 @@ pub(super) struct Dated {
 }
 
 impl Dated {
+    /// The dates of `plan`'s parcels by the order's `terms` (its carrier service and the day
+    /// promised), or why the service cannot carry one of them.
+    pub(super) fn of_plan(
+        catalog: &Catalog,
+        terms: &DeliveryTerms,
+        order: &Order,
+        plan: &Plan,
+    ) -> Result<Dated, calendar::NoQuote> {
+        let parcels = quote_plan(catalog, &terms.carrier.service, order, plan)?;
+        Ok(Dated {
+            service: terms.carrier.service.id.clone(),
+            deliver_by: terms.deliver_by,
+            parcels: parcels.iter().map(|p| (p.quote.dates.ship_day, p.quote.dates.delivery_day)).collect(),
+            rejected: None,
+        })
+    }
+
     /// Puts the dates on `plan` (the engine's plan in merchant ids, shipments in the same
     /// order), or turns it into a rejection that ships nothing.
     pub(super) fn apply(&self, plan: &mut PlanRecord) {

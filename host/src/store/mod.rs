@@ -223,6 +223,8 @@ pub enum Work {
     Webhooks,
     /// Publishing ATP changes.
     AtpFeed,
+    /// Re-optimising the unreleased orders.
+    Reoptimize,
 }
 
 /// Why the store failed.

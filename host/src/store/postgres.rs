@@ -137,6 +137,7 @@ fn work_key(work: Work) -> i32 {
         Work::Recurring => 3,
         Work::Webhooks => 4,
         Work::AtpFeed => 5,
+        Work::Reoptimize => 6,
     }
 }
 

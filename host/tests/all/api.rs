@@ -382,6 +382,8 @@ async fn the_openapi_document_describes_every_route() {
         ("/v1/orders/{id}", "get"),
         ("/v1/orders/{id}/confirm", "post"),
         ("/v1/orders/{id}/cancel", "post"),
+        ("/v1/orders/{id}/release", "post"),
+        ("/v1/reoptimize", "post"),
         ("/v1/orders/{id}/ship", "post"),
         ("/v1/orders/{id}/events", "post"),
         ("/v1/orders/{id}/returns", "post"),
@@ -906,7 +908,9 @@ async fn a_rejection_with_no_other_location_leaves_the_units_unfilled() {
 }
 
 /// A webhook receiver on a real socket: answers 500 to the first `failures` requests, then 200.
-async fn receiver(failures: usize) -> (String, Arc<parking_lot::Mutex<Vec<(axum::http::HeaderMap, String)>>>) {
+pub(crate) async fn receiver(
+    failures: usize,
+) -> (String, Arc<parking_lot::Mutex<Vec<(axum::http::HeaderMap, String)>>>) {
     let seen: Arc<parking_lot::Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
     let log = Arc::clone(&seen);
     let app = axum::Router::new().route(

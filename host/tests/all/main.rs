@@ -9,6 +9,7 @@ mod console;
 mod hardening;
 mod postgres_store;
 mod promises;
+mod reoptimize;
 mod shared;
 mod slow_clients;
 mod socket;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::wire;
 use crate::api::ApiError;
 use crate::records;
+use crate::records::to_the_cent;
 use crate::service;
 
 /// An order as a client submits it.
@@ -381,6 +382,12 @@ pub struct OrderRecord {
     /// When a scheduled order is routed (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_at: Option<String>,
+    /// With release windows (`release_after_secs`): when the order is released to its
+    /// locations for picking (RFC 3339). Until then re-optimisation may move its units to
+    /// other locations (`order.rerouted`); a fulfilment event or `POST
+    /// /v1/orders/{id}/release` releases it at once. Absent: released when routed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_at: Option<String>,
     /// The `Idempotency-Key` it was created with.
     #[serde(default)]
     pub idempotency_key: Option<String>,
@@ -409,6 +416,63 @@ pub struct OrderRecord {
     /// explanations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Vec<ExplainedLineDto>>,
+}
+
+/// What one re-optimisation pass over the unreleased orders did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReoptimizeReport {
+    /// Orders not yet released to their locations that the pass looked at.
+    pub pool: usize,
+    /// Of those, orders left as they are: their plan is one their policy no longer allows (or
+    /// cannot price), or their terms no longer apply.
+    pub unmovable: usize,
+    /// Orders whose plan changed (each with an `order.rerouted` event), by id.
+    pub changed: Vec<ReoptimizedOrder>,
+    /// Cost of the movable orders' plans before the pass, each under its own policy.
+    pub cost_before: f64,
+    /// The same after.
+    pub cost_after: f64,
+    /// `cost_before - cost_after`.
+    pub saved: f64,
+    /// Whether the changes were applied: `false` when orders or stock changed while the pass
+    /// searched; nothing was applied then, and the next pass starts again.
+    pub applied: bool,
+    /// The pass stopped searching at its time limit (`reoptimize_time_limit_ms`); what it had
+    /// found was applied.
+    pub timed_out: bool,
+    /// Milliseconds the pass took.
+    pub took_ms: f64,
+}
+
+/// One order a re-optimisation pass re-planned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReoptimizedOrder {
+    /// The order's id.
+    pub id: String,
+    /// Its plan's cost before, under its policy.
+    pub before: f64,
+    /// Its new plan's cost.
+    pub after: f64,
+}
+
+impl From<service::ReoptimizeReport> for ReoptimizeReport {
+    fn from(report: service::ReoptimizeReport) -> ReoptimizeReport {
+        ReoptimizeReport {
+            pool: report.pool,
+            unmovable: report.unmovable,
+            changed: report
+                .changed
+                .into_iter()
+                .map(|c| ReoptimizedOrder { id: c.id, before: to_the_cent(c.before), after: to_the_cent(c.after) })
+                .collect(),
+            cost_before: to_the_cent(report.cost_before),
+            cost_after: to_the_cent(report.cost_after),
+            saved: to_the_cent(report.cost_before - report.cost_after),
+            applied: report.applied,
+            timed_out: report.timed_out,
+            took_ms: (report.took_ms * 10.0).round() / 10.0,
+        }
+    }
 }
 
 /// Why an order was routed as it was, every time it was.
@@ -448,6 +512,8 @@ pub enum RoutingCause {
     Due,
     /// A location rejected a shipment; its units were routed again.
     Rerouted,
+    /// The unreleased orders were re-optimised together and this one's plan changed.
+    Reoptimized,
 }
 
 /// An order's status, to list orders by.
@@ -1016,6 +1082,7 @@ impl From<records::OrderRecord> for OrderRecord {
                 .collect(),
             expires_at: record.expires_at,
             due_at: record.due_at,
+            release_at: record.release_at,
             idempotency_key: record.idempotency_key,
             binding_group: record.binding_group,
             policy_version: record.policy_version,
@@ -1038,6 +1105,7 @@ impl From<records::RoutingRecord> for RoutingDto {
                 records::RoutingCause::Placed => RoutingCause::Placed,
                 records::RoutingCause::Due => RoutingCause::Due,
                 records::RoutingCause::Rerouted => RoutingCause::Rerouted,
+                records::RoutingCause::Reoptimized => RoutingCause::Reoptimized,
             },
             policy_version: routing.policy_version,
             lines: routing.lines.into_iter().map(Into::into).collect(),

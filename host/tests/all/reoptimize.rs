@@ -1,0 +1,182 @@
+//! Release windows and re-optimisation through the API: the engine's hand-worked exchange
+//! (engine/tests/all/reoptimize.rs) as two real orders.
+//!
+//! DC-NJ (Newark) holds 1 TEE and 1 CAP, DC-PA (Harrisburg) 10 TEE. A parcel costs $5 plus 1
+//! cent a km. O1 (Philadelphia, a TEE) takes Newark's TEE ($6.20); O2 (New York, a TEE and a
+//! CAP) splits: the CAP from Newark, the TEE from Harrisburg. Both are held for an hour before
+//! they are released to the locations; a pass re-plans them together: O1 from Harrisburg, O2
+//! whole from Newark, one parcel fewer and about $7 less.
+
+use std::sync::Arc;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use switchyard_host::Service;
+
+use crate::api::receiver;
+use crate::support::{ADMIN, READER, WRITER, assert_restart_matches, atp, call, config, get, post};
+
+const PARCELS: &str = "policy parcels v1 applies to all groups {
+  shipment cost = $5.00 + $0.01 * distance_km
+  unit cost = $0.00
+  split {
+    max_shipments = 3
+    penalty = $0.00
+  }
+  short stock: partial at $100.00
+}";
+
+// A service whose orders stay unreleased for `release_after` seconds, on the two DCs.
+async fn network(release_after: u64) -> (tempfile::TempDir, Arc<Service>, axum::Router) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = config(dir.path(), 900);
+    settings.release_after_secs = release_after;
+    settings.reoptimize_every_secs = 0;
+    let service = Service::open(settings).await.unwrap();
+    let app = switchyard_host::app(Arc::clone(&service));
+    let locations = json!({"locations": [
+        {"id": "DC-NJ", "kind": "dc", "lat": 40.73, "lon": -74.17},
+        {"id": "DC-PA", "kind": "dc", "lat": 40.27, "lon": -76.88}
+    ]});
+    let put = post(&app, "/v1/locations", WRITER, &locations).await;
+    assert!(put.status.is_success(), "{}", put.body);
+    let products = json!({"products": [
+        {"sku": "TEE", "group": "apparel", "weight_kg": 0.3},
+        {"sku": "CAP", "group": "apparel", "weight_kg": 0.2}
+    ]});
+    let put = post(&app, "/v1/products", WRITER, &products).await;
+    assert!(put.status.is_success(), "{}", put.body);
+    let stock = json!({"levels": [
+        {"sku": "TEE", "location": "DC-NJ", "on_hand": 1},
+        {"sku": "CAP", "location": "DC-NJ", "on_hand": 1},
+        {"sku": "TEE", "location": "DC-PA", "on_hand": 10}
+    ]});
+    let put = post(&app, "/v1/inventory", WRITER, &stock).await;
+    assert!(put.status.is_success(), "{}", put.body);
+    let uploaded = call(&app, Method::POST, "/v1/policies?name=parcels", Some(ADMIN), PARCELS).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.body);
+    let version = uploaded.body["version"].as_str().unwrap().to_owned();
+    let bound =
+        call(&app, Method::PUT, "/v1/bindings/default", Some(ADMIN), json!({"version": version}).to_string()).await;
+    assert_eq!(bound.status, StatusCode::OK, "{}", bound.body);
+    (dir, service, app)
+}
+
+fn order(id: &str, lat: f64, lon: f64, skus: &[&str]) -> Value {
+    let lines: Vec<Value> =
+        skus.iter().enumerate().map(|(i, sku)| json!({"id": format!("{}", i + 1), "sku": sku, "qty": 1})).collect();
+    json!({"id": id, "ship_to": {"lat": lat, "lon": lon, "country": "US"}, "lines": lines})
+}
+
+fn ships_from(order: &Value) -> Vec<String> {
+    order["plan"]["shipments"].as_array().unwrap().iter().map(|s| s["location"].as_str().unwrap().to_owned()).collect()
+}
+
+async fn place_both(app: &axum::Router) -> (Value, Value) {
+    let o1 = post(app, "/v1/orders", WRITER, &order("O1", 39.95, -75.17, &["TEE"])).await;
+    assert_eq!(o1.status, StatusCode::CREATED, "{}", o1.body);
+    let o2 = post(app, "/v1/orders", WRITER, &order("O2", 40.71, -74.0, &["TEE", "CAP"])).await;
+    assert_eq!(o2.status, StatusCode::CREATED, "{}", o2.body);
+    assert_eq!(ships_from(&o1.body), ["DC-NJ"]);
+    assert_eq!(ships_from(&o2.body), ["DC-NJ", "DC-PA"], "O2 splits");
+    (o1.body, o2.body)
+}
+
+#[tokio::test]
+async fn a_pass_re_plans_unreleased_orders_together_and_they_ship_from_the_new_locations() {
+    let (dir, service, app) = network(3600).await;
+    let (url, seen) = receiver(0).await;
+    let subscribed = post(&app, "/v1/webhooks", ADMIN, &json!({"url": url, "events": ["order.rerouted"]})).await;
+    assert_eq!(subscribed.status, StatusCode::CREATED, "{}", subscribed.body);
+    let (o1, _) = place_both(&app).await;
+    assert!(o1["release_at"].is_string(), "held for release: {o1}");
+
+    let pass = post(&app, "/v1/reoptimize", WRITER, &json!({})).await;
+    assert_eq!(pass.status, StatusCode::OK, "{}", pass.body);
+    let report = pass.body;
+    assert_eq!((report["pool"].as_u64(), report["applied"].as_bool()), (Some(2), Some(true)), "{report}");
+    let changed: Vec<&str> = report["changed"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(changed, ["O1", "O2"]);
+    let saved = report["saved"].as_f64().unwrap();
+    assert!((saved - 7.15).abs() < 0.1, "{report}");
+
+    let o1 = get(&app, "/v1/orders/O1", READER).await.body;
+    let o2 = get(&app, "/v1/orders/O2", READER).await.body;
+    assert_eq!(ships_from(&o1), ["DC-PA"]);
+    assert_eq!(ships_from(&o2), ["DC-NJ"], "O2 ships whole");
+    assert_eq!(
+        o2["held_units"],
+        json!([{"sku": "TEE", "location": "DC-NJ", "qty": 1}, {"sku": "CAP", "location": "DC-NJ", "qty": 1}])
+    );
+    // The timelines say what changed and what it saved.
+    let last = |order: &Value| order["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last(&o2)["event"], "rerouted");
+    let detail = last(&o2)["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("ships from DC-NJ (was DC-NJ, DC-PA)") && detail.contains("saves"), "{detail}");
+    let detail = last(&o1)["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("ships from DC-PA (was DC-NJ)") && detail.contains("more"), "{detail}");
+    // So does the explanation.
+    let why = get(&app, "/v1/orders/O2/explanation", READER).await.body;
+    let causes: Vec<&str> = why["routings"].as_array().unwrap().iter().map(|r| r["cause"].as_str().unwrap()).collect();
+    assert_eq!(causes, ["placed", "reoptimized"]);
+    // Nothing was created or lost: 11 TEE, 2 held; the CAP held.
+    assert_eq!(atp(&app, "TEE").await, 9);
+    assert_eq!(atp(&app, "CAP").await, 0);
+    // The subscriber hears of both.
+    assert_eq!(service.deliver_due().await, 2);
+    let events: Vec<String> =
+        seen.lock().iter().map(|(h, _)| h["x-switchyard-event"].to_str().unwrap().to_owned()).collect();
+    assert_eq!(events, ["order.rerouted", "order.rerouted"]);
+
+    // A second pass finds nothing more.
+    let again = post(&app, "/v1/reoptimize", WRITER, &json!({})).await.body;
+    assert_eq!(again["changed"], json!([]), "{again}");
+
+    // O2 ships from its new location, which releases it.
+    let shipped = post(&app, "/v1/orders/O2/ship", WRITER, &json!({"location": "DC-NJ"})).await;
+    assert_eq!(shipped.status, StatusCode::OK, "{}", shipped.body);
+    assert_eq!(shipped.body["status"], "shipped");
+    let after = post(&app, "/v1/reoptimize", WRITER, &json!({})).await.body;
+    assert_eq!(after["pool"], 1, "only O1 is still unreleased: {after}");
+    assert_restart_matches(dir.path(), &service).await;
+}
+
+#[tokio::test]
+async fn released_orders_are_never_re_planned() {
+    let (dir, service, app) = network(3600).await;
+    place_both(&app).await;
+    let released = post(&app, "/v1/orders/O1/release", WRITER, &json!({})).await;
+    assert_eq!(released.status, StatusCode::OK, "{}", released.body);
+    assert_eq!(released.body["history"].as_array().unwrap().last().unwrap()["event"], "released");
+    let again = post(&app, "/v1/orders/O1/release", WRITER, &json!({})).await;
+    assert_eq!(again.body, released.body, "releasing twice changes nothing");
+    // O2 alone cannot do better while O1 keeps Newark's TEE.
+    let pass = post(&app, "/v1/reoptimize", WRITER, &json!({})).await.body;
+    assert_eq!((pass["pool"].as_u64(), pass["changed"].as_array().map(Vec::len)), (Some(1), Some(0)), "{pass}");
+    assert_eq!(ships_from(&get(&app, "/v1/orders/O1", READER).await.body), ["DC-NJ"]);
+
+    // A location reporting on an order releases it too.
+    let picked = post(&app, "/v1/orders/O2/events", WRITER, &json!({"event": "picked", "location": "DC-PA"})).await;
+    assert_eq!(picked.status, StatusCode::OK, "{}", picked.body);
+    let pass = post(&app, "/v1/reoptimize", WRITER, &json!({})).await.body;
+    assert_eq!(pass["pool"], 0, "{pass}");
+
+    // Errors name what is wrong.
+    let unknown = post(&app, "/v1/orders/nope/release", WRITER, &json!({})).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    post(&app, "/v1/orders/O1/cancel", WRITER, &json!({})).await;
+    let cancelled = post(&app, "/v1/orders/O1/release", WRITER, &json!({})).await;
+    assert_eq!(cancelled.status, StatusCode::CONFLICT, "{}", cancelled.body);
+    assert_eq!(post(&app, "/v1/reoptimize", READER, &json!({})).await.status, StatusCode::FORBIDDEN);
+    assert_restart_matches(dir.path(), &service).await;
+}
+
+#[tokio::test]
+async fn without_release_windows_orders_are_released_when_routed() {
+    let (dir, service, app) = network(0).await;
+    let (o1, _) = place_both(&app).await;
+    assert!(o1.get("release_at").is_none(), "{o1}");
+    let pass = post(&app, "/v1/reoptimize", WRITER, &json!({})).await.body;
+    assert_eq!((pass["pool"].as_u64(), pass["applied"].as_bool()), (Some(0), Some(true)), "{pass}");
+    assert_restart_matches(dir.path(), &service).await;
+}
