@@ -29,7 +29,8 @@ const POOL: usize = 2_000;
 fn routed(scenario: &Scenario) -> (Inventory, Vec<(usize, Plan, Reservation)>) {
     let inventory = scenario.fresh_inventory();
     let config = RouterConfig::default();
-    let router = Router { catalog: &scenario.catalog, inventory: &inventory, policy: &scenario.policy, config: &config };
+    let router =
+        Router { catalog: &scenario.catalog, inventory: &inventory, policy: &scenario.policy, config: &config };
     let mut workspace = Workspace::default();
     let mut pool = Vec::with_capacity(POOL);
     for (index, order) in scenario.orders.iter().enumerate().take(ROUTED) {
@@ -54,8 +55,14 @@ fn pass(scenario: &Scenario, inventory: &Inventory, pool: Vec<(usize, Plan, Rese
             admits: None,
         })
         .collect();
-    reoptimize_pool(&scenario.catalog, inventory, &RouterConfig::default(), &mut entries, &ReoptimizeSettings::default())
-        .expect("the inventory holds the pool")
+    reoptimize_pool(
+        &scenario.catalog,
+        inventory,
+        &RouterConfig::default(),
+        &mut entries,
+        &ReoptimizeSettings::default(),
+    )
+    .expect("the inventory holds the pool")
 }
 
 fn reoptimize(c: &mut Criterion) {
@@ -89,7 +96,11 @@ fn reoptimize(c: &mut Criterion) {
     let mut group = c.benchmark_group("reoptimize/us-200-medium");
     group.sample_size(10);
     group.bench_function("pass-of-2000", |b| {
-        b.iter_batched(|| routed(&scenario), |(inventory, pool)| pass(&scenario, &inventory, pool), BatchSize::LargeInput)
+        b.iter_batched(
+            || routed(&scenario),
+            |(inventory, pool)| pass(&scenario, &inventory, pool),
+            BatchSize::LargeInput,
+        )
     });
     group.finish();
 }
