@@ -174,6 +174,13 @@ pub enum Item {
     },
     /// `tie break: key, key`.
     TieBreak(Vec<Ident>),
+    /// `look ahead { ... }`: look-ahead pricing of scarce stock.
+    LookAhead {
+        /// Its settings.
+        settings: Vec<Setting>,
+        /// Where the block is.
+        span: Span,
+    },
 }
 
 /// Unary operators.

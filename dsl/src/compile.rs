@@ -142,6 +142,7 @@ pub struct DslPolicy {
     backorder_within: Option<i64>,
     late_delivery: LateDelivery,
     tie_break: TieBreak,
+    look_ahead: Option<switchyard_engine::lookahead::LookAheadSettings>,
     rule_count: usize,
     params: Vec<String>,
 }
@@ -230,6 +231,7 @@ pub fn compile(policy: &CheckedPolicy) -> DslPolicy {
         backorder_within: policy.backorder_within,
         late_delivery: policy.late_delivery,
         tie_break,
+        look_ahead: policy.look_ahead,
         params: policy.params.clone(),
     }
 }
@@ -557,6 +559,10 @@ impl Policy for DslPolicy {
 
     fn late_delivery(&self) -> LateDelivery {
         self.late_delivery
+    }
+
+    fn look_ahead(&self) -> Option<switchyard_engine::lookahead::LookAheadSettings> {
+        self.look_ahead
     }
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {

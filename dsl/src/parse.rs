@@ -102,8 +102,8 @@ pub fn literal(text: &str) -> Option<Literal> {
     }
 }
 
-const ITEM_KEYWORDS: [&str; 11] =
-    ["param", "let", "table", "bands", "exclude", "require", "unit", "shipment", "split", "short", "tie"];
+const ITEM_KEYWORDS: [&str; 12] =
+    ["param", "let", "table", "bands", "exclude", "require", "unit", "shipment", "split", "short", "tie", "look"];
 
 // Byte ranges of the top-level items: from a line that starts with an item keyword inside
 // the policy's braces to the next such line (or the policy's closing brace).
@@ -335,8 +335,9 @@ fn describe(rule: &Rule, whole: Whole) -> &'static str {
         | Rule::split
         | Rule::short_stock
         | Rule::late_delivery
-        | Rule::tie_break => {
-            "a policy item (`param`, `let`, `table`, `bands`, `exclude`, `require`, `unit cost`, `shipment cost`, `split`, `short stock`, `late delivery`, `tie break`)"
+        | Rule::tie_break
+        | Rule::look_ahead => {
+            "a policy item (`param`, `let`, `table`, `bands`, `exclude`, `require`, `unit cost`, `shipment cost`, `split`, `short stock`, `late delivery`, `tie break`, `look ahead`)"
         }
         Rule::or
         | Rule::and
@@ -567,7 +568,7 @@ impl Builder {
             }
             Rule::unit_cost => Item::UnitCost(self.expr(next()?)),
             Rule::shipment_cost => Item::ShipmentCost(self.expr(next()?)),
-            Rule::split => {
+            Rule::split | Rule::look_ahead => {
                 let mut settings = Vec::new();
                 while let Some(setting) = next() {
                     let mut parts = setting.into_inner();
@@ -575,7 +576,7 @@ impl Builder {
                     let value = self.expr(parts.next()?);
                     settings.push(Setting { name, value });
                 }
-                Item::Split { settings, span }
+                if rule == Rule::split { Item::Split { settings, span } } else { Item::LookAhead { settings, span } }
             }
             Rule::short_stock => Item::ShortStock { action: self.short_action(next()?)?, span },
             Rule::late_delivery => {

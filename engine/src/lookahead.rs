@@ -29,6 +29,29 @@ use crate::inventory::{Inventory, Position};
 use crate::policy::{Evaluation, LateDelivery, Policy, PolicyError, PolicyInfo, PolicyRequest, Verdict};
 use crate::router::{Router, RouterConfig, RoutingError, Workspace};
 
+/// A policy's look-ahead: how much of the opportunity cost it adds, and over which times the
+/// demand is estimated (the `look ahead { ... }` block of the policy language).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LookAheadSettings {
+    /// Weight of each unit's opportunity cost added to its unit cost (0: off).
+    pub weight: f64,
+    /// Seconds of future demand priced.
+    pub horizon_secs: i64,
+    /// Seconds of past orders the demand rate is estimated from.
+    pub history_secs: i64,
+}
+
+impl LookAheadSettings {
+    /// A day of history priced over a day ahead, at full weight.
+    pub const DEFAULT: LookAheadSettings =
+        LookAheadSettings { weight: 1.0, horizon_secs: 86_400, history_secs: 86_400 };
+
+    /// The factor that turns the units of `history_secs` of orders into the horizon's.
+    pub fn scale(&self) -> f64 {
+        self.horizon_secs as f64 / self.history_secs.max(1) as f64
+    }
+}
+
 /// Demand regions: every ship-to belongs to the region of the nearest centre.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Regions {
@@ -155,6 +178,11 @@ impl OpportunityCosts {
     /// The cost of one unit of `sku` at `location`.
     pub fn get(&self, sku: SkuId, location: LocationId) -> f64 {
         self.values.get(&(sku, location)).copied().unwrap_or(0.0)
+    }
+
+    /// Every `((sku, location), cost)` with a positive cost, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = ((SkuId, LocationId), f64)> + '_ {
+        self.values.iter().map(|(key, value)| (*key, *value))
     }
 
     /// Pairs with a positive cost.
@@ -308,42 +336,85 @@ fn solve_sku(stock: &[(LocationId, u32)], regions: &[RegionQuotes]) -> Option<Ve
 }
 
 /// A policy with the opportunity cost of each unit (times `weight`) added to its unit costs,
-/// above the cheapest option of the line in opportunity cost. The costs are read at each evaluation and replaced by [`LookAheadPolicy::set_costs`] when
-/// they are solved again.
+/// above the cheapest option of the line in opportunity cost. The costs are read at each
+/// evaluation and replaced by [`LookAheadPolicy::set_costs`] when they are solved again.
 pub struct LookAheadPolicy<'a> {
-    inner: &'a dyn Policy,
+    inner: Inner<'a>,
     weight: f64,
+    settings: Option<LookAheadSettings>,
     costs: RwLock<Arc<OpportunityCosts>>,
 }
 
 impl<'a> LookAheadPolicy<'a> {
     /// `inner`, with no opportunity costs yet.
     pub fn new(inner: &'a dyn Policy, weight: f64) -> LookAheadPolicy<'a> {
-        LookAheadPolicy { inner, weight, costs: RwLock::new(Arc::new(OpportunityCosts::default())) }
+        LookAheadPolicy {
+            inner: Inner::Borrowed(inner),
+            weight,
+            settings: None,
+            costs: RwLock::new(Arc::new(OpportunityCosts::default())),
+        }
     }
 
     /// The policy it wraps.
     pub fn inner(&self) -> &dyn Policy {
-        self.inner
+        match &self.inner {
+            Inner::Borrowed(policy) => *policy,
+            Inner::Shared(policy) => policy.as_ref(),
+        }
     }
 
     /// Replaces the opportunity costs.
     pub fn set_costs(&self, costs: OpportunityCosts) {
         *self.costs.write() = Arc::new(costs);
     }
+
+    /// The opportunity costs routing adds now.
+    pub fn costs(&self) -> Arc<OpportunityCosts> {
+        Arc::clone(&self.costs.read())
+    }
+}
+
+impl LookAheadPolicy<'static> {
+    /// A policy that declares its look-ahead ([`Policy::look_ahead`]), wrapped by its own
+    /// settings (a service keeps it as long as the version lives).
+    pub fn shared(inner: Arc<dyn Policy>, settings: LookAheadSettings) -> LookAheadPolicy<'static> {
+        LookAheadPolicy {
+            inner: Inner::Shared(inner),
+            weight: settings.weight,
+            settings: Some(settings),
+            costs: RwLock::new(Arc::new(OpportunityCosts::default())),
+        }
+    }
+
+    /// The settings it was built from ([`LookAheadPolicy::shared`]).
+    pub fn settings(&self) -> Option<LookAheadSettings> {
+        self.settings
+    }
+}
+
+// The wrapped policy: borrowed for a run (`simulate`), or shared with a service's version.
+enum Inner<'a> {
+    Borrowed(&'a dyn Policy),
+    Shared(Arc<dyn Policy>),
 }
 
 impl Policy for LookAheadPolicy<'_> {
     fn info(&self) -> Arc<PolicyInfo> {
-        self.inner.info()
+        self.inner().info()
     }
 
     fn late_delivery(&self) -> LateDelivery {
-        self.inner.late_delivery()
+        self.inner().late_delivery()
+    }
+
+    // Already applied here: whoever wraps policies that look ahead does not wrap this again.
+    fn look_ahead(&self) -> Option<LookAheadSettings> {
+        None
     }
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
-        self.inner.evaluate(request, out)?;
+        self.inner().evaluate(request, out)?;
         let costs = Arc::clone(&self.costs.read());
         if costs.is_empty() || self.weight == 0.0 {
             return Ok(());

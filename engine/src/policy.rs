@@ -351,6 +351,13 @@ pub trait Policy: Send + Sync {
     fn late_delivery(&self) -> LateDelivery {
         LateDelivery::ShipLate
     }
+
+    /// Whether the policy asks for look-ahead pricing of scarce stock, and how
+    /// ([`crate::lookahead`]): the host wraps it in a [`crate::lookahead::LookAheadPolicy`]
+    /// and re-solves the prices on a schedule. `None` (the default): it does not.
+    fn look_ahead(&self) -> Option<crate::lookahead::LookAheadSettings> {
+        None
+    }
 }
 
 /// What becomes of an order whose `deliver_by` no location can meet.

@@ -177,6 +177,9 @@ pub struct CheckedPolicy {
     pub backorder_within: Option<i64>,
     /// Tie-break keys as written (`priority`, `distance`).
     pub tie_break: Vec<String>,
+    /// `look ahead { ... }`: look-ahead pricing of scarce stock (`None` without the block or
+    /// with a weight of 0).
+    pub look_ahead: Option<switchyard_engine::lookahead::LookAheadSettings>,
     /// Names of the params, in source order.
     pub params: Vec<String>,
 }

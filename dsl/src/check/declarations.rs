@@ -1,12 +1,13 @@
 //! The policy's items, in source order: params (folded to constants, with overrides), lets,
-//! tables and bands, exclusion and requirement rules, costs, split settings, short stock and
-//! tie-breaks; each setting given at most once, and the required ones present.
+//! tables and bands, exclusion and requirement rules, costs, split settings, short stock,
+//! tie-breaks and look-ahead; each setting given at most once, and the required ones present.
 
 use std::collections::HashMap;
 
 use switchyard_engine::LateDelivery;
+use switchyard_engine::lookahead::LookAheadSettings;
 
-use crate::ast::{Ident, Item, Literal, PolicyAst, ShortAction, Span, UnaryOp};
+use crate::ast::{Ident, Item, Literal, PolicyAst, Setting, ShortAction, Span, UnaryOp};
 use crate::diagnostic::{Code, Diagnostic};
 
 use super::Checker;
@@ -15,13 +16,19 @@ use super::checked::{
     literal_value,
 };
 use super::fold::fold;
-use super::schema::{SETTINGS, TIE_BREAK_KEYS};
+use super::schema::{LOOK_AHEAD_SETTINGS, SETTINGS, TIE_BREAK_KEYS};
 use super::types::{Type, article, literal_type};
 
 // A number as a message shows it: short, whatever its size.
 fn show(value: f64) -> String {
     if value.is_finite() && value.abs() >= 1e15 { format!("{value:e}") } else { value.to_string() }
 }
+
+/// The largest look-ahead weight (10 times the opportunity cost is already far past useful).
+pub const MAX_LOOK_AHEAD_WEIGHT: f64 = 10.0;
+
+/// The longest look-ahead horizon or history: 30 days.
+pub const MAX_LOOK_AHEAD_SECS: i64 = 30 * 86_400;
 
 /// The longest backorder horizon: a year and a day.
 pub const MAX_BACKORDER_SECS: i64 = 366 * 86_400;
@@ -39,6 +46,7 @@ impl Checker {
         let mut late_delivery = LateDelivery::ShipLate;
         let mut backorder_within = None;
         let mut tie_break = Vec::new();
+        let mut look_ahead = None;
         let mut seen: HashMap<&'static str, Span> = HashMap::new();
         let mut once = |checker: &mut Checker, what: &'static str, span: Span| {
             if let Some(first) = seen.insert(what, span) {
@@ -227,6 +235,10 @@ impl Checker {
                     once(self, "late delivery", *span);
                     late_delivery = if *reject { LateDelivery::Reject } else { LateDelivery::ShipLate };
                 }
+                Item::LookAhead { settings, span } => {
+                    once(self, "look ahead", *span);
+                    look_ahead = Some(self.look_ahead(settings));
+                }
                 Item::TieBreak(keys) => {
                     for key in keys {
                         if !TIE_BREAK_KEYS.contains(&key.name.as_str()) {
@@ -278,6 +290,7 @@ impl Checker {
             late_delivery,
             backorder_within,
             tie_break,
+            look_ahead: look_ahead.flatten(),
             params: ast
                 .items
                 .iter()
@@ -432,6 +445,77 @@ impl Checker {
     }
 
     // The value of `checked` when it is a constant number (after folding params and lets).
+    // The settings of `look ahead { ... }`: constants, each in its range (`None` with a weight
+    // of 0: the block is there but off).
+    fn look_ahead(&mut self, settings: &[Setting]) -> Option<LookAheadSettings> {
+        let mut out = LookAheadSettings::DEFAULT;
+        for setting in settings {
+            let name = setting.name.name.as_str();
+            let (ty, what, range, unit) = match name {
+                "weight" => (Type::Number, "the look-ahead `weight`", 0.0..=MAX_LOOK_AHEAD_WEIGHT, ""),
+                "horizon" | "history" => {
+                    (Type::Duration, "a look-ahead duration", 60.0..=MAX_LOOK_AHEAD_SECS as f64, " seconds")
+                }
+                other => {
+                    let mut diagnostic = Diagnostic::error(
+                        Code::UnknownSetting,
+                        setting.name.span,
+                        format!("unknown look-ahead setting `{other}`"),
+                        "not a look-ahead setting",
+                    );
+                    diagnostic = match self.did_you_mean(other, LOOK_AHEAD_SETTINGS) {
+                        Some(near) => diagnostic.with_help(format!("did you mean `{near}`?")),
+                        None => diagnostic.with_help("look-ahead settings are `weight`, `horizon` and `history`"),
+                    };
+                    self.error(diagnostic);
+                    continue;
+                }
+            };
+            let checked = self.expect(&setting.value, ty, &format!("`{name}`"));
+            let Some(value) = self.constant_number(&checked, setting.value.span) else {
+                if !self.reported_at(setting.value.span) {
+                    self.error(
+                        Diagnostic::error(
+                            Code::Context,
+                            setting.value.span,
+                            format!("`{name}` must be a constant: look-ahead prices are solved ahead of orders"),
+                            "not a constant",
+                        )
+                        .with_help("write a number or a duration, e.g. `weight = 1` or `horizon = 1d`"),
+                    );
+                }
+                continue;
+            };
+            if !(value.is_finite() && range.contains(&value)) {
+                self.error(
+                    Diagnostic::error(
+                        Code::OutOfRange,
+                        setting.value.span,
+                        format!(
+                            "{what} is {}{unit}; it must be from {}{unit} to {}{unit}",
+                            show(value),
+                            range.start(),
+                            range.end()
+                        ),
+                        "out of range",
+                    )
+                    .with_help(if name == "weight" {
+                        "`weight = 1` adds each unit's opportunity cost as it is; 0 turns look-ahead off"
+                    } else {
+                        "durations run from a minute (`1m`) to 30 days (`30d`)"
+                    }),
+                );
+                continue;
+            }
+            match name {
+                "weight" => out.weight = value,
+                "horizon" => out.horizon_secs = value as i64,
+                _ => out.history_secs = value as i64,
+            }
+        }
+        (out.weight > 0.0).then_some(out)
+    }
+
     fn constant_number(&self, checked: &Checked, span: Span) -> Option<f64> {
         if checked.needs != Needs::default() || self.reported_at(span) {
             return None;

@@ -108,6 +108,7 @@ pub enum Function {
     Days,
 }
 pub(super) const SETTINGS: [&str; 4] = ["max_shipments", "penalty", "line_may_split", "ship_together"];
+pub(super) const LOOK_AHEAD_SETTINGS: [&str; 3] = ["weight", "horizon", "history"];
 pub(super) const TIE_BREAK_KEYS: [&str; 2] = ["priority", "distance"];
 pub(super) const GLOBALS: [&str; 7] = ["order", "line", "item", "location", "now", "distance_km", "atp"];
 

@@ -82,6 +82,10 @@ case!(money_times_money, with("  let x = location.handling_per_unit * location.h
 case!(duration_functions_need_durations, with("  let x = hours(3)"));
 case!(a_time_must_be_rfc_3339, with("  exclude \"holiday\" when now > time(\"24 December\")"));
 case!(ship_together_cannot_use_the_location, with("  split { ship_together = location.id }"));
+case!(unknown_look_ahead_setting, with("  look ahead { wieght = 1 }"));
+case!(look_ahead_weight_out_of_range, with("  look ahead { weight = 50 }"));
+case!(look_ahead_horizon_is_a_duration, with("  look ahead { horizon = 24 }"));
+case!(look_ahead_settings_are_constants, with("  look ahead { weight = order.line_count }"));
 case!(contains_needs_a_list, with("  exclude \"x\" when order.channel.contains(\"b2b\")"));
 
 #[test]

@@ -251,3 +251,24 @@ fn constants_out_of_range_are_errors_where_they_are_written() {
     assert_eq!(overflows.len(), 1, "{}", errors.render());
     assert!(overflows[0].message.contains("`b1024` is inf"), "{}", overflows[0].message);
 }
+
+#[test]
+fn look_ahead_is_read_from_its_block_and_off_without_it_or_at_weight_0() {
+    let policy = |extra: &str| {
+        let source = format!(
+            "policy demo v1 applies to all groups {{\n  unit cost = $1.00\n  shipment cost = $5.00\n{extra}\n}}\n"
+        );
+        load("demo.policy", &source, &no_overrides()).unwrap_or_else(|e| panic!("{}", e.render())).0
+    };
+    let declared = policy("  look ahead {\n    weight = 0.5\n    horizon = 12h\n    history = 2d\n  }").look_ahead();
+    let settings = declared.expect("the block turns it on");
+    assert_eq!((settings.weight, settings.horizon_secs, settings.history_secs), (0.5, 43_200, 172_800));
+    assert_eq!(settings.scale(), 0.25);
+    let defaults = policy("  look ahead { }").look_ahead().expect("on with the defaults");
+    assert_eq!(defaults, switchyard_engine::lookahead::LookAheadSettings::DEFAULT);
+    assert_eq!(policy("  look ahead { weight = 0 }").look_ahead(), None, "weight 0 is off");
+    assert_eq!(policy("").look_ahead(), None);
+    // A name that merely starts like the item is still a name.
+    let named = policy("  let lookup = 2\n  exclude \"far\" when distance_km > lookup * 1000");
+    assert_eq!(named.look_ahead(), None);
+}
