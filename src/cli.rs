@@ -60,7 +60,8 @@ pub struct SimulateArgs {
     pub price_with: Option<PathBuf>,
     /// Add a column: the first policy with look-ahead pricing of scarce stock, each unit's
     /// opportunity cost (from a transportation LP of expected demand against stock) times
-    /// WEIGHT added to its unit cost (docs/OPTIMIZER.md, "The stream").
+    /// WEIGHT added to its unit cost (docs/OPTIMIZER.md, "The stream"). Without it, a first
+    /// policy that declares `look ahead { ... }` gets the column with its own settings.
     #[arg(long, value_name = "WEIGHT")]
     pub look_ahead: Option<f64>,
     /// Minutes of the scenario's time between look-ahead re-solves.
@@ -323,18 +324,27 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         }
     };
     let pricing = price_list.as_ref().map(|(label, policy)| (label.clone(), policy.as_ref()));
-    let look_ahead = match args.look_ahead {
-        Some(weight) if !(weight.is_finite() && weight >= 0.0) => {
+    // The flag's settings, else those the first policy declares (`look ahead { ... }`).
+    let every = i64::from(args.look_ahead_every.max(1)) * 60;
+    let look_ahead = match (args.look_ahead, policies.first().and_then(|(_, policy)| policy.look_ahead())) {
+        (Some(weight), _) if !(weight.is_finite() && weight >= 0.0) => {
             bail!("--look-ahead {weight}: the weight must be a finite number, 0 or more")
         }
-        Some(weight) => Some(crate::simulate::LookAhead {
+        (Some(weight), _) => Some(crate::simulate::LookAhead {
             weight,
-            every: i64::from(args.look_ahead_every.max(1)) * 60,
+            every,
             window: i64::from(args.look_ahead_window.max(1)) * 3600,
             horizon: i64::from(args.look_ahead_horizon.max(1)) * 3600,
             oracle: args.look_ahead_oracle,
         }),
-        None => None,
+        (None, Some(declared)) => Some(crate::simulate::LookAhead {
+            weight: declared.weight,
+            every,
+            window: declared.history_secs,
+            horizon: declared.horizon_secs,
+            oracle: args.look_ahead_oracle,
+        }),
+        (None, None) => None,
     };
     let reoptimize = args.release_after.map(|minutes| crate::simulate::Reoptimize {
         release_after: i64::from(minutes) * 60,

@@ -16,7 +16,7 @@ const SAMPLE_DESTINATIONS = [
 ];
 const KEYWORDS = new Set(("policy applies to all groups group param bands table let exclude when and or not " +
   "shipment unit cost split short stock partial at tie break backorder within else prefer penalty up beyond " +
-  "if then reject max_shipments priority distance true false in late delivery ship").split(" "));
+  "if then reject max_shipments priority distance true false in late delivery ship look ahead weight horizon history").split(" "));
 
 const state = { role: null, name: null, locations: [], products: [], versions: [], savedVersion: null, checkTimer: null, checkSeq: 0 };
 

@@ -65,6 +65,9 @@ pub struct Config {
     pub reoptimize_every_secs: u64,
     /// Milliseconds one re-optimisation pass may search; the moves found by then are applied.
     pub reoptimize_time_limit_ms: u64,
+    /// Seconds between look-ahead solves for the policies that declare `look ahead { ... }`
+    /// (docs/OPTIMIZER.md, "The stream"); 0: only on demand (`POST /v1/look-ahead`).
+    pub look_ahead_every_secs: u64,
     /// Largest JSON request body, bytes.
     pub max_body_bytes: usize,
     /// Most stored JSON one page of `GET /v1/orders` carries, bytes: a page stops early
@@ -128,6 +131,7 @@ impl Default for Config {
             release_after_secs: 0,
             reoptimize_every_secs: 300,
             reoptimize_time_limit_ms: 1_000,
+            look_ahead_every_secs: 900,
             max_body_bytes: 1 << 20,
             max_list_bytes: 4 << 20,
             keep_explanations: true,

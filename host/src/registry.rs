@@ -7,6 +7,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
+use switchyard_engine::lookahead::LookAheadPolicy;
 use switchyard_engine::{FallbackPolicy, Policy};
 use switchyard_plugins::{PluginError, PluginHost, WasmPolicy};
 
@@ -20,8 +21,10 @@ pub const DEFAULT_GROUP: &str = "default";
 pub struct Version {
     /// What the API shows.
     pub meta: VersionMeta,
-    /// The policy, ready to route.
+    /// The policy, ready to route (with its look-ahead when it declares one).
     pub policy: Arc<dyn Policy>,
+    /// Set when the policy looks ahead: the wrapper whose prices the service re-solves.
+    pub look_ahead: Option<Arc<LookAheadPolicy<'static>>>,
     /// Set when it is a plugin (for fuel metrics).
     pub plugin: Option<Arc<WasmPolicy>>,
     /// A policy's source (`None` for a plugin).
@@ -101,20 +104,30 @@ fn compile_version(
             let source = std::str::from_utf8(bytes)
                 .map_err(|e| ServiceError::invalid("invalid_policy", format!("the source is not UTF-8: {e}")))?;
             match switchyard_dsl::load(name, source, &switchyard_dsl::no_overrides()) {
-                Ok((policy, warnings)) => Ok(Version {
-                    meta: VersionMeta {
-                        version,
-                        name: name.to_owned(),
-                        kind,
-                        size: bytes.len(),
-                        uploaded_at,
-                        diagnostics: diagnostics_of(&warnings),
-                        groups: policy.groups().to_vec(),
-                    },
-                    policy: Arc::new(policy),
-                    plugin: None,
-                    source: Some(Arc::from(source)),
-                }),
+                Ok((policy, warnings)) => {
+                    let groups = policy.groups().to_vec();
+                    let settings = policy.look_ahead();
+                    let policy: Arc<dyn Policy> = Arc::new(policy);
+                    let look_ahead = settings.map(|s| Arc::new(LookAheadPolicy::shared(Arc::clone(&policy), s)));
+                    Ok(Version {
+                        meta: VersionMeta {
+                            version,
+                            name: name.to_owned(),
+                            kind,
+                            size: bytes.len(),
+                            uploaded_at,
+                            diagnostics: diagnostics_of(&warnings),
+                            groups,
+                        },
+                        policy: match &look_ahead {
+                            Some(wrapped) => Arc::clone(wrapped) as Arc<dyn Policy>,
+                            None => policy,
+                        },
+                        look_ahead,
+                        plugin: None,
+                        source: Some(Arc::from(source)),
+                    })
+                }
                 Err(diagnostics) => {
                     let diagnostics = diagnostics_of(&diagnostics);
                     let errors = diagnostics.iter().filter(|d| d.level == DiagnosticLevel::Error).count();
@@ -166,6 +179,7 @@ fn compile_version(
                     groups: Vec::new(),
                 },
                 policy: Arc::clone(&plugin) as Arc<dyn Policy>,
+                look_ahead: None,
                 plugin: Some(plugin),
                 source: None,
             })
@@ -309,6 +323,23 @@ impl Registry {
         group
             .and_then(|g| self.bindings.get(g).map(|b| Arc::clone(b.value())))
             .or_else(|| self.bindings.get(DEFAULT_GROUP).map(|b| Arc::clone(b.value())))
+    }
+
+    /// The versions live bindings route with (as primary or fallback) that look ahead, each
+    /// once, in upload order.
+    pub fn looking_ahead(&self) -> Vec<Arc<Version>> {
+        let live: std::collections::HashSet<String> = self
+            .bindings
+            .iter()
+            .flat_map(|b| std::iter::once(b.record.version.clone()).chain(b.record.fallback.clone()))
+            .collect();
+        let order = self.order.lock().clone();
+        order
+            .iter()
+            .filter(|id| live.contains(*id))
+            .filter_map(|id| self.version(id))
+            .filter(|v| v.look_ahead.is_some())
+            .collect()
     }
 
     /// Live bindings, by group.

@@ -171,6 +171,28 @@ fn spawn_background(service: &Arc<Service>) -> JoinSet<()> {
             }
         });
     }
+    if config.look_ahead_every_secs > 0 {
+        // Every instance solves its own prices (they live beside its compiled versions); the
+        // first solve soon after start, so a restarted instance prices stock again at once.
+        let service = Arc::clone(service);
+        let every = Duration::from_secs(config.look_ahead_every_secs);
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(1), every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match service.solve_look_ahead().await {
+                    Ok(report) if !report.versions.is_empty() => tracing::debug!(
+                        versions = report.versions.len(),
+                        priced = report.versions.iter().map(|v| v.priced).sum::<usize>(),
+                        "look-ahead prices solved"
+                    ),
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "a look-ahead solve failed; tried next time"),
+                }
+            }
+        });
+    }
     tasks.spawn(every_second(Some(Work::Recurring), |s| {
         Box::pin(async move {
             let created = s.run_recurring().await;

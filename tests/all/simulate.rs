@@ -289,6 +289,32 @@ fn simulate_adds_a_look_ahead_column() {
     }
 }
 
+// A first policy that declares `look ahead { ... }` gets the look-ahead column without the
+// flag, with its own weight, history and horizon.
+#[test]
+fn simulate_prices_ahead_for_a_policy_that_declares_it() {
+    let reference =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/policies/reference.policy")).unwrap();
+    let end = reference.rfind('}').unwrap();
+    let looking = format!("{}  look ahead {{\n    weight = 1\n    history = 12h\n  }}\n}}\n", &reference[..end]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("looking.policy");
+    std::fs::write(&path, looking).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["simulate", "--scenario", concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/us-10-tiny.json")])
+        .arg("--policy")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let header = stdout.lines().nth(1).unwrap();
+    assert_eq!(
+        header.split("  ").filter(|c| !c.trim().is_empty()).map(str::trim).collect::<Vec<_>>(),
+        ["looking", "looking + look-ahead", "greedy (looking)"]
+    );
+}
+
 // `--bound`: the clairvoyant LP bound under the price list. On the hand-computed scenario it is
 // the optimum itself (237.82: routing the three orders together cannot do better than the
 // optimizer did one by one, as O2 is short whatever happens); on us-10-tiny it lies below every

@@ -84,6 +84,7 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/bindings", get(policies::list_bindings))
         .route("/v1/bindings/{group}", put(policies::bind))
         .route("/v1/bindings/{group}/rollback", post(policies::rollback))
+        .route("/v1/look-ahead", get(policies::look_ahead).post(policies::solve_look_ahead))
         .route(
             "/v1/shadows/{group}",
             get(policies::get_shadow).put(policies::start_shadow).delete(policies::stop_shadow),
@@ -276,6 +277,8 @@ where
         policies::list_bindings,
         policies::bind,
         policies::rollback,
+        policies::look_ahead,
+        policies::solve_look_ahead,
         policies::start_shadow,
         policies::get_shadow,
         policies::stop_shadow,

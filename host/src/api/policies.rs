@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::dto::{
-    BindBody, BindingDto, BindingList, PolicyCheck, PolicyTrial, PolicyTrialBody, ShadowBody, ShadowSummary,
-    VersionList, VersionMeta, wire,
+    BindBody, BindingDto, BindingList, LookAheadReport, PolicyCheck, PolicyTrial, PolicyTrialBody, ShadowBody,
+    ShadowSummary, VersionList, VersionMeta, wire,
 };
-use super::extract::{Admin, Auth, JsonBody, Reader};
+use super::extract::{Admin, Auth, JsonBody, Reader, Writer};
 use super::{ApiError, ErrorBody, Shared, complete};
 use crate::records::Kind;
 use crate::service::limits::MAX_UPLOAD_NAME;
@@ -348,4 +348,32 @@ pub(super) async fn stop_shadow(
     Path(group): Path<String>,
 ) -> Result<Json<ShadowSummary>, ApiError> {
     Ok(Json(s.stop_shadow(&group)?.into()))
+}
+
+/// What look-ahead pricing charges now: the last solve of every version live bindings route
+/// with that declares `look ahead { ... }` (solved every `look_ahead_every_secs`).
+#[utoipa::path(
+    get,
+    path = "/v1/look-ahead",
+    tag = "bindings",
+    responses((status = 200, description = "the last solve", body = LookAheadReport)),
+)]
+pub(super) async fn look_ahead(_: Auth<Reader>, State(s): State<Shared>) -> Json<LookAheadReport> {
+    Json(s.look_ahead_report().as_ref().into())
+}
+
+/// Solves look-ahead prices now (after a large stock change, say) from the orders placed over
+/// each policy's history and the stock now, and puts them in place for the next orders.
+#[utoipa::path(
+    post,
+    path = "/v1/look-ahead",
+    tag = "bindings",
+    responses((status = 200, description = "what the solve found", body = LookAheadReport)),
+)]
+pub(super) async fn solve_look_ahead(
+    _: Auth<Writer>,
+    State(s): State<Shared>,
+) -> Result<Json<LookAheadReport>, ApiError> {
+    let report = complete(async move { s.solve_look_ahead().await }).await?;
+    Ok(Json((&report).into()))
 }

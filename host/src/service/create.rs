@@ -406,7 +406,7 @@ impl Service {
                 record.expires_at = Some(Timestamp(at.0 + ttl).to_string());
                 let release_after = self.config.release_after_secs.min(i64::MAX as u64) as i64;
                 record.release_at =
-                    (release_after > 0).then(|| Timestamp(at.0.saturating_add(release_after)).to_string());
+                    super::reoptimize::release_time(catalog, &plan, at, release_after).map(|t| t.to_string());
                 let mut detail = format!(
                     "{} shipment(s), {:.2} {} by {}",
                     plan.shipments.len(),

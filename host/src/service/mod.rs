@@ -53,6 +53,7 @@ mod feed;
 mod fulfilment;
 mod inbound;
 pub mod limits;
+mod look_ahead;
 mod orders;
 mod policies;
 mod recovery;
@@ -69,6 +70,7 @@ pub use catalog::{Atp, PositionView, StockAdjustment, StockLevel};
 pub use create::Created;
 pub use fulfilment::FulfilmentEvent;
 pub use inbound::InboundRequest;
+pub use look_ahead::{LookAheadReport, LookAheadSolve, MAX_LOOK_AHEAD_ORDERS, REPORTED_PRICES, StockPrice};
 pub use orders::{DryRun, OrderPage};
 pub use policies::PolicyTrial;
 pub use recurring_orders::Interval;
@@ -111,6 +113,9 @@ pub struct Service {
     bind_lock: AsyncMutex<()>,
     // Held by a re-optimisation pass: one at a time.
     reoptimizing: AsyncMutex<()>,
+    // Held by a look-ahead solve: one at a time; and the last one's report.
+    looking_ahead: AsyncMutex<()>,
+    look_ahead_report: RwLock<Arc<LookAheadReport>>,
     inventory: Inventory,
     orders: DashMap<String, Arc<AsyncMutex<OrderRecord>>>,
     // Held (shared) by a request reading an order back from the store until its slot is in
@@ -248,6 +253,8 @@ impl Service {
             stock_lock: AsyncMutex::new(()),
             bind_lock: AsyncMutex::new(()),
             reoptimizing: AsyncMutex::new(()),
+            looking_ahead: AsyncMutex::new(()),
+            look_ahead_report: RwLock::new(Arc::new(LookAheadReport::default())),
             inventory: Inventory::new(),
             orders: DashMap::new(),
             reading_back: tokio::sync::RwLock::new(()),

@@ -89,6 +89,30 @@ pub(super) fn unreleased(record: &OrderRecord, now: i64) -> bool {
         })
 }
 
+/// When an order routed at `at` with `plan` is released: `release_after` seconds later, but
+/// never after the local start of the day its first parcel must ship to keep its promise
+/// (a location picks on that day what it has been released; holding the order longer would
+/// lose the date). `None` without release windows.
+pub(super) fn release_time(
+    catalog: &Catalog,
+    plan: &PlanRecord,
+    at: Timestamp,
+    release_after: i64,
+) -> Option<Timestamp> {
+    if release_after <= 0 {
+        return None;
+    }
+    let mut release = at.0.saturating_add(release_after);
+    for shipment in &plan.shipments {
+        let Some(date) = shipment.ship_date.as_deref() else { continue };
+        let Ok(day) = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") else { continue };
+        let offset = catalog.location_id(&shipment.location).map_or(0, |id| catalog.location(id).utc_offset_minutes);
+        let midnight = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or(i64::MAX);
+        release = release.min(midnight.saturating_sub(i64::from(offset) * 60));
+    }
+    Some(Timestamp(release.max(at.0)))
+}
+
 /// Releases `record` now if its release time is still ahead (a fulfilment event, the
 /// merchant's release): its plan no longer changes. True if it was unreleased.
 pub(super) fn release_now(record: &mut OrderRecord, at: Timestamp) -> bool {
@@ -261,23 +285,10 @@ impl Service {
     // A private copy of the stock the members' orders could ship from, and every location's
     // shipments per day, to search on while orders keep coming.
     fn scratch_inventory(&self, members: &[Member]) -> Inventory {
-        let scratch = Inventory::new();
         let mut skus: Vec<SkuId> = members.iter().flat_map(|m| m.order.lines.iter().map(|l| l.sku)).collect();
         skus.sort_unstable();
         skus.dedup();
-        let mut positions = Vec::new();
-        for sku in skus {
-            positions.clear();
-            self.inventory.positions_into(sku, &mut positions);
-            for position in &positions {
-                scratch.set_stock(sku, position.location, position.on_hand, position.safety_stock);
-                scratch.apply_delta(sku, position.location, 0, i64::from(position.reserved), 0);
-            }
-        }
-        for (location, day, count) in self.inventory.all_shipment_counts() {
-            scratch.apply_shipment_delta(location, day, i64::from(count));
-        }
-        scratch
+        self.stock_copy(&skus)
     }
 
     // Applies a pass's new plans (see the module). `Ok(false)`: the orders or the stock
@@ -384,6 +395,11 @@ impl Service {
             // Its own plan may cost more: the orders it traded stock with saved more.
             let _ = write!(detail, " (costs {:.2} more; the orders it traded stock with save more)", -saved);
         }
+        // A new parcel that must ship sooner brings the release forward.
+        let deadline = release_time(catalog, &planned, at, i64::MAX)
+            .map_or(i64::MAX, |t| t.0)
+            .min(record.release_at_seconds().unwrap_or(i64::MAX));
+        next.release_at = Some(Timestamp(deadline.max(at.0)).to_string());
         next.plan = Some(planned);
         next.held_units = held_units(catalog, reservation);
         next.held_shipments = held_shipments(catalog, reservation);

@@ -7,6 +7,7 @@ mod api;
 mod closed_orders;
 mod console;
 mod hardening;
+mod look_ahead;
 mod postgres_store;
 mod promises;
 mod reoptimize;

@@ -16,7 +16,9 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN, READER, REFERENCE, WRITER, assert_restart_matches, atp, call, get, post, seeded};
+use crate::support::{
+    ADMIN, READER, REFERENCE, WRITER, assert_restart_matches, atp, call, config, get, post, seed, seeded,
+};
 
 const FRIDAY_EVENING: &str = "2026-12-04T19:30:00Z";
 const PHILADELPHIA: &str = r#"{"lat": 39.95, "lon": -75.17, "postal_code": "19103", "country": "US"}"#;
@@ -34,7 +36,20 @@ fn services() -> Value {
 
 // The seeded network with calendars, cut-offs and time zones, and the two services.
 async fn network() -> (tempfile::TempDir, std::sync::Arc<switchyard_host::Service>, axum::Router) {
-    let (dir, service, app) = seeded(900).await;
+    network_releasing_after(0).await
+}
+
+/// [`network`] with release windows of `release_after` seconds.
+pub(crate) async fn network_releasing_after(
+    release_after: u64,
+) -> (tempfile::TempDir, std::sync::Arc<switchyard_host::Service>, axum::Router) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = config(dir.path(), 900);
+    settings.release_after_secs = release_after;
+    settings.reoptimize_every_secs = 0;
+    let service = switchyard_host::Service::open(settings).await.unwrap();
+    seed(&service).await;
+    let app = switchyard_host::app(std::sync::Arc::clone(&service));
     for (id, zone) in
         [("DC-EAST", "America/New_York"), ("DC-WEST", "America/Los_Angeles"), ("ST-CHI", "America/Chicago")]
     {

@@ -16,7 +16,7 @@ use switchyard_host::Service;
 use crate::api::receiver;
 use crate::support::{ADMIN, READER, WRITER, assert_restart_matches, atp, call, config, get, post};
 
-const PARCELS: &str = "policy parcels v1 applies to all groups {
+pub(crate) const PARCELS: &str = "policy parcels v1 applies to all groups {
   shipment cost = $5.00 + $0.01 * distance_km
   unit cost = $0.00
   split {
@@ -28,6 +28,12 @@ const PARCELS: &str = "policy parcels v1 applies to all groups {
 
 // A service whose orders stay unreleased for `release_after` seconds, on the two DCs.
 async fn network(release_after: u64) -> (tempfile::TempDir, Arc<Service>, axum::Router) {
+    network_with(PARCELS, release_after).await
+}
+
+/// The two DCs and their stock, routed by `policy`, orders unreleased for `release_after`
+/// seconds.
+pub(crate) async fn network_with(policy: &str, release_after: u64) -> (tempfile::TempDir, Arc<Service>, axum::Router) {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = config(dir.path(), 900);
     settings.release_after_secs = release_after;
@@ -53,7 +59,7 @@ async fn network(release_after: u64) -> (tempfile::TempDir, Arc<Service>, axum::
     ]});
     let put = post(&app, "/v1/inventory", WRITER, &stock).await;
     assert!(put.status.is_success(), "{}", put.body);
-    let uploaded = call(&app, Method::POST, "/v1/policies?name=parcels", Some(ADMIN), PARCELS).await;
+    let uploaded = call(&app, Method::POST, "/v1/policies?name=parcels", Some(ADMIN), policy.to_owned()).await;
     assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.body);
     let version = uploaded.body["version"].as_str().unwrap().to_owned();
     let bound =
@@ -62,13 +68,13 @@ async fn network(release_after: u64) -> (tempfile::TempDir, Arc<Service>, axum::
     (dir, service, app)
 }
 
-fn order(id: &str, lat: f64, lon: f64, skus: &[&str]) -> Value {
+pub(crate) fn order(id: &str, lat: f64, lon: f64, skus: &[&str]) -> Value {
     let lines: Vec<Value> =
         skus.iter().enumerate().map(|(i, sku)| json!({"id": format!("{}", i + 1), "sku": sku, "qty": 1})).collect();
     json!({"id": id, "ship_to": {"lat": lat, "lon": lon, "country": "US"}, "lines": lines})
 }
 
-fn ships_from(order: &Value) -> Vec<String> {
+pub(crate) fn ships_from(order: &Value) -> Vec<String> {
     order["plan"]["shipments"].as_array().unwrap().iter().map(|s| s["location"].as_str().unwrap().to_owned()).collect()
 }
 
@@ -179,4 +185,33 @@ async fn without_release_windows_orders_are_released_when_routed() {
     let pass = post(&app, "/v1/reoptimize", WRITER, &json!({})).await.body;
     assert_eq!((pass["pool"].as_u64(), pass["applied"].as_bool()), (Some(0), Some(true)), "{pass}");
     assert_restart_matches(dir.path(), &service).await;
+}
+
+// A promised order is held no longer than the local start of the day its parcel must ship
+// (the location picks that day what it has been released), whatever the window.
+#[tokio::test]
+async fn a_promised_order_is_released_by_the_start_of_its_ship_day() {
+    let (_dir, _service, app) = crate::promises::network_releasing_after(30 * 86_400).await;
+    let order = json!({"id": "P1", "ship_to": {"lat": 39.95, "lon": -75.17, "country": "US"},
+                       "lines": [{"id": "1", "sku": "SKU-A", "qty": 1}], "service": "ground"});
+    let placed = post(&app, "/v1/orders", WRITER, &order).await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.body);
+    let shipment = &placed.body["plan"]["shipments"][0];
+    let ship_date = shipment["ship_date"].as_str().unwrap();
+    let release_at = placed.body["release_at"].as_str().unwrap();
+    // DC-EAST is in New York: its day starts at 05:00 UTC in winter.
+    let (location, day_starts) = (shipment["location"].as_str().unwrap(), "T05:00:00Z");
+    assert_eq!(location, "DC-EAST", "{}", placed.body);
+    let start = format!("{ship_date}{day_starts}");
+    // When its ship day has begun already (today), it is released as it is routed.
+    let routed_at = placed.body["history"].as_array().unwrap().last().unwrap()["at"].as_str().unwrap().to_owned();
+    let latest = start.clone().max(routed_at);
+    assert!(release_at <= latest.as_str(), "released at {release_at}, after its ship day began ({start})");
+    assert!(release_at < crate::support::in_seconds(29 * 86_400).as_str(), "{release_at}");
+    // Without a service the window applies whole.
+    let unpromised = json!({"id": "U1", "ship_to": {"lat": 39.95, "lon": -75.17, "country": "US"},
+                            "lines": [{"id": "1", "sku": "SKU-A", "qty": 1}]});
+    let placed = post(&app, "/v1/orders", WRITER, &unpromised).await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.body);
+    assert!(placed.body["release_at"].as_str().unwrap() > crate::support::in_seconds(29 * 86_400).as_str());
 }

@@ -276,3 +276,85 @@ impl From<shadow::ShadowSummary> for ShadowSummary {
         }
     }
 }
+
+/// Look-ahead pricing of scarce stock: what the last solve found for every version live
+/// bindings route with that declares `look ahead { ... }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LookAheadReport {
+    /// When it was solved (RFC 3339); absent before the first solve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solved_at: Option<String>,
+    /// Per version, in upload order (none when no live binding looks ahead).
+    pub versions: Vec<LookAheadSolve>,
+}
+
+/// One version's look-ahead solve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LookAheadSolve {
+    /// The version's id.
+    pub version: String,
+    /// The policy's name.
+    pub policy: String,
+    /// Weight of each unit's opportunity cost in its unit cost.
+    pub weight: f64,
+    /// Seconds of past orders the expected demand came from.
+    pub history_secs: i64,
+    /// Seconds of future demand priced.
+    pub horizon_secs: i64,
+    /// Orders placed over the history.
+    pub orders: usize,
+    /// SKU LPs solved.
+    pub solved: usize,
+    /// SKU LPs the solver could not finish (those SKUs carry no opportunity cost).
+    pub failed: usize,
+    /// (SKU, location) pairs with an opportunity cost.
+    pub priced: usize,
+    /// The dearest of them (at most 100), dearest first.
+    pub prices: Vec<StockPrice>,
+    /// Milliseconds the solve took.
+    pub took_ms: f64,
+}
+
+/// The opportunity cost of taking one unit of a SKU from a location.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StockPrice {
+    /// The SKU.
+    pub sku: String,
+    /// The location.
+    pub location: String,
+    /// Per unit, to the cent.
+    pub cost: f64,
+}
+
+impl From<&crate::service::LookAheadReport> for LookAheadReport {
+    fn from(report: &crate::service::LookAheadReport) -> LookAheadReport {
+        LookAheadReport {
+            solved_at: report.solved_at.map(|at| switchyard_engine::Timestamp(at).to_string()),
+            versions: report
+                .versions
+                .iter()
+                .map(|v| LookAheadSolve {
+                    version: v.version.clone(),
+                    policy: v.policy.clone(),
+                    weight: v.weight,
+                    history_secs: v.history_secs,
+                    horizon_secs: v.horizon_secs,
+                    orders: v.orders,
+                    solved: v.solved,
+                    failed: v.failed,
+                    priced: v.priced,
+                    prices: v
+                        .prices
+                        .iter()
+                        .map(|p| StockPrice {
+                            sku: p.sku.clone(),
+                            location: p.location.clone(),
+                            cost: crate::records::to_the_cent(p.cost),
+                        })
+                        .collect(),
+                    took_ms: (v.took_ms * 10.0).round() / 10.0,
+                })
+                .collect(),
+        }
+    }
+}
