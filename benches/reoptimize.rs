@@ -3,9 +3,10 @@
 //! scarce), the last 2,000 of them the pool, re-optimised together under the scenario's
 //! policy with no time limit.
 //!
-//! `cargo bench --bench reoptimize` prints what a whole pass does and how long it takes (the
-//! figures in docs/BENCHMARKS.md; the target is under a second on one core), then runs
-//! criterion on the pass. us-200-medium is read from `../shared/scenarios/` (or
+//! `cargo bench --bench reoptimize` prints what a full pass does and how long it takes (the
+//! figures in docs/BENCHMARKS.md; the target is under a second on one core), and a periodic
+//! pass in steady state (the pool settled by a full pass, 70 new orders), then runs criterion
+//! on both. us-200-medium is read from `../shared/scenarios/` (or
 //! `SWITCHYARD_SCENARIOS`).
 
 #![allow(clippy::expect_used, missing_docs)]
@@ -24,6 +25,8 @@ use switchyard_engine::{
 
 const ROUTED: usize = 6_000;
 const POOL: usize = 2_000;
+// Orders that arrive between two periodic passes (us-200-medium takes about 70 in 5 minutes).
+const NEW: usize = 70;
 
 // The stock after the first orders, and the pool's plans and what they hold.
 fn routed(scenario: &Scenario) -> (Inventory, Vec<(usize, Plan, Reservation)>) {
@@ -44,25 +47,74 @@ fn routed(scenario: &Scenario) -> (Inventory, Vec<(usize, Plan, Reservation)>) {
     (inventory, pool)
 }
 
-fn pass(scenario: &Scenario, inventory: &Inventory, pool: Vec<(usize, Plan, Reservation)>) -> PoolOutcome {
+// One pass over `pool` (`settled[k]`: the k-th order's moves were tried by an earlier pass);
+// the pool as the pass leaves it.
+fn pass(
+    scenario: &Scenario,
+    inventory: &Inventory,
+    pool: Vec<(usize, Plan, Reservation)>,
+    settled: &[bool],
+) -> (PoolOutcome, Vec<(usize, Plan, Reservation)>) {
+    let indexes: Vec<usize> = pool.iter().map(|(index, ..)| *index).collect();
     let mut entries: Vec<PoolOrder<'_>> = pool
         .into_iter()
-        .map(|(index, plan, reservation)| PoolOrder {
+        .enumerate()
+        .map(|(k, (index, plan, reservation))| PoolOrder {
             order: &scenario.orders[index],
             policy: &scenario.policy,
             plan,
             reservation,
             admits: None,
+            settled: settled.get(k).copied().unwrap_or(false),
         })
         .collect();
-    reoptimize_pool(
+    let outcome = reoptimize_pool(
         &scenario.catalog,
         inventory,
         &RouterConfig::default(),
         &mut entries,
         &ReoptimizeSettings::default(),
     )
-    .expect("the inventory holds the pool")
+    .expect("the inventory holds the pool");
+    let after = indexes.into_iter().zip(entries).map(|(index, e)| (index, e.plan, e.reservation)).collect();
+    (outcome, after)
+}
+
+// A pool after a full pass settled it, with the next `NEW` orders routed and added unsettled:
+// what a periodic pass finds in steady state.
+fn steady(scenario: &Scenario) -> (Inventory, Vec<(usize, Plan, Reservation)>, Vec<bool>) {
+    let (inventory, pool) = routed(scenario);
+    let (outcome, mut pool) = pass(scenario, &inventory, pool, &[]);
+    let mut settled = vec![true; pool.len()];
+    for pending in outcome.pending {
+        settled[pending] = false;
+    }
+    let config = RouterConfig::default();
+    let router =
+        Router { catalog: &scenario.catalog, inventory: &inventory, policy: &scenario.policy, config: &config };
+    let mut workspace = Workspace::default();
+    for index in ROUTED..ROUTED + NEW {
+        let routed = router.route_and_reserve(&scenario.orders[index], &mut workspace).expect("it routes");
+        if let Some(reservation) = routed.reservation {
+            pool.push((index, routed.plan, reservation));
+            settled.push(false);
+        }
+    }
+    (inventory, pool, settled)
+}
+
+fn report(what: &str, size: usize, outcome: &PoolOutcome, took: Duration) {
+    println!(
+        "reoptimize/us-200-medium {what}: pool of {size} orders, {} moves tried, {} kept, {} orders changed, \
+         cost {:.2} -> {:.2} ({:.3}%), {:.1} ms",
+        outcome.tried,
+        outcome.kept,
+        outcome.changed.len(),
+        outcome.cost_before,
+        outcome.cost_after,
+        (outcome.cost_after - outcome.cost_before) / outcome.cost_before * 100.0,
+        took.as_secs_f64() * 1e3
+    );
 }
 
 fn reoptimize(c: &mut Criterion) {
@@ -70,35 +122,45 @@ fn reoptimize(c: &mut Criterion) {
         println!("us-200-medium: scenario not found, skipped");
         return;
     };
-    let mut times: Vec<Duration> = Vec::new();
+    let (mut full, mut periodic): (Vec<Duration>, Vec<Duration>) = (Vec::new(), Vec::new());
     for _ in 0..5 {
         let (inventory, pool) = routed(&scenario);
         let size = pool.len();
         let started = Instant::now();
-        let outcome = pass(&scenario, &inventory, pool);
+        let (outcome, _) = pass(&scenario, &inventory, pool, &[]);
         let took = started.elapsed();
-        times.push(took);
-        println!(
-            "reoptimize/us-200-medium: pool of {size} orders, {} moves tried, {} kept, {} orders changed, \
-             cost {:.2} -> {:.2} ({:.3}%), {:.1} ms",
-            outcome.tried,
-            outcome.kept,
-            outcome.changed.len(),
-            outcome.cost_before,
-            outcome.cost_after,
-            (outcome.cost_after - outcome.cost_before) / outcome.cost_before * 100.0,
-            took.as_secs_f64() * 1e3
-        );
+        full.push(took);
+        report("full pass", size, &outcome, took);
+
+        let (inventory, pool, settled) = steady(&scenario);
+        let size = pool.len();
+        let started = Instant::now();
+        let (outcome, _) = pass(&scenario, &inventory, pool, &settled);
+        let took = started.elapsed();
+        periodic.push(took);
+        report(&format!("periodic pass ({NEW} new orders)"), size, &outcome, took);
     }
-    times.sort_unstable();
-    println!("reoptimize/us-200-medium: median pass {:.1} ms", times[times.len() / 2].as_secs_f64() * 1e3);
+    full.sort_unstable();
+    periodic.sort_unstable();
+    println!(
+        "reoptimize/us-200-medium: median full pass {:.1} ms, periodic pass {:.1} ms",
+        full[full.len() / 2].as_secs_f64() * 1e3,
+        periodic[periodic.len() / 2].as_secs_f64() * 1e3
+    );
 
     let mut group = c.benchmark_group("reoptimize/us-200-medium");
     group.sample_size(10);
-    group.bench_function("pass-of-2000", |b| {
+    group.bench_function("full-pass-of-2000", |b| {
         b.iter_batched(
             || routed(&scenario),
-            |(inventory, pool)| pass(&scenario, &inventory, pool),
+            |(inventory, pool)| pass(&scenario, &inventory, pool, &[]),
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("periodic-pass-of-2000", |b| {
+        b.iter_batched(
+            || steady(&scenario),
+            |(inventory, pool, settled)| pass(&scenario, &inventory, pool, &settled),
             BatchSize::LargeInput,
         )
     });

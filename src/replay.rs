@@ -141,7 +141,13 @@ pub fn replay_with_progress(
     let mut explanations = Vec::new();
     let started = Instant::now();
     let mut failures = Vec::new();
-    let mut pool = Pool { held: Vec::new(), next_pass: i64::MIN, run: PoolRun::default(), changed: HashSet::new() };
+    let mut pool = Pool {
+        held: Vec::new(),
+        next_pass: i64::MIN,
+        run: PoolRun::default(),
+        changed: HashSet::new(),
+        settled: HashSet::new(),
+    };
     for (index, order) in scenario.orders.iter().enumerate() {
         if let Some(release) = release
             && order.placed_at.0 >= pool.next_pass
@@ -214,6 +220,8 @@ struct Pool {
     run: PoolRun,
     // Orders some pass changed.
     changed: HashSet<usize>,
+    // Orders the last pass settled (nothing to gain; tried again when a partner changes).
+    settled: HashSet<usize>,
 }
 
 impl Pool {
@@ -242,6 +250,7 @@ impl Pool {
                 plan: plans[*index].clone(),
                 reservation: reservation.clone(),
                 admits: None,
+                settled: self.settled.contains(index),
             })
             .collect();
         // The replay's inventory holds exactly these reservations and nothing else routes
@@ -255,6 +264,10 @@ impl Pool {
                 return;
             }
         };
+        self.settled = self.held.iter().map(|(index, _)| *index).collect();
+        for &pending in &outcome.pending {
+            self.settled.remove(&self.held[pending].0);
+        }
         for change in &outcome.changed {
             let (index, held) = &mut self.held[change.index];
             let entry = &entries[change.index];

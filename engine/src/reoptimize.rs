@@ -11,7 +11,11 @@
 //!
 //! A move is kept only if it lowers the cost of the orders it changes (so the pool's total
 //! never rises) and leaves no more units unfilled; a plan an order's `admits` refuses is never
-//! kept. Rounds go on until no move helps, the round limit or the time limit. Everything
+//! kept. The search works from a list: the first round tries the moves of every order not
+//! `settled` (an earlier pass found nothing for it, and nothing it holds changed since), each
+//! later round those of the orders a kept move changed and of their partners, until the list
+//! is empty, the round limit or the time limit. Orders left on the list are
+//! [`PoolOutcome::pending`]: the next pass should try them. Everything
 //! happens on the inventory given: the caller passes a private copy when others use the live
 //! one (see the service's pass), or the live one when it alone routes (a replay).
 
@@ -41,12 +45,16 @@ pub struct PoolOrder<'a> {
     pub reservation: Reservation,
     /// A further check of a new plan; `None` admits every plan the policy allows.
     pub admits: Option<&'a Admits<'a>>,
+    /// An earlier pass tried its moves and none paid, and it has not changed since: its moves
+    /// are tried again only if a move changes one of its partners (the caller says; `false`
+    /// tries it whatever happened).
+    pub settled: bool,
 }
 
 /// Limits of one pass.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReoptimizeSettings {
-    /// Rounds over the pool at most (a round tries every move once).
+    /// Rounds at most (a round tries the moves of every order on the list once).
     pub rounds: usize,
     /// Partners an order tries exchanges with, at most: the orders holding most of its SKUs.
     pub partners: usize,
@@ -56,7 +64,7 @@ pub struct ReoptimizeSettings {
 
 impl Default for ReoptimizeSettings {
     fn default() -> ReoptimizeSettings {
-        ReoptimizeSettings { rounds: 3, partners: 6, time_limit: None }
+        ReoptimizeSettings { rounds: 4, partners: 6, time_limit: None }
     }
 }
 
@@ -69,7 +77,7 @@ pub struct PoolOutcome {
     pub cost_after: f64,
     /// For each order changed (index in the pool, ascending): its cost before and after.
     pub changed: Vec<Rerouted>,
-    /// Moves tried and moves kept.
+    /// Moves tried.
     pub tried: usize,
     /// Moves kept.
     pub kept: usize,
@@ -77,6 +85,9 @@ pub struct PoolOutcome {
     pub unmovable: usize,
     /// The pass stopped at its time limit.
     pub timed_out: bool,
+    /// Orders (indexes, ascending) whose moves are still to try, as the time or round limit
+    /// came first; every other order is settled for the next pass unless it changes.
+    pub pending: Vec<usize>,
 }
 
 /// One order a pass changed.
@@ -128,30 +139,44 @@ pub fn reoptimize_pool(
     outcome.cost_before = cost.iter().flatten().sum();
     let partners = partners(pool, &cost, settings.partners);
     let mut search = Search { catalog, inventory, config, workspace, tried: 0 };
-    'rounds: for _ in 0..settings.rounds {
-        let mut kept_this_round = 0;
-        for i in 0..pool.len() {
-            if cost[i].is_none() {
-                continue;
-            }
+    // The orders whose moves this round tries, in pool order.
+    let mut list: Vec<usize> = (0..pool.len()).filter(|&i| cost[i].is_some() && !pool[i].settled).collect();
+    let mut rounds = 0;
+    while !list.is_empty() && rounds < settings.rounds {
+        rounds += 1;
+        let mut changed: HashSet<usize> = HashSet::new();
+        let mut paired: HashSet<(usize, usize)> = HashSet::new();
+        for (at, &i) in list.iter().enumerate() {
             if settings.time_limit.is_some_and(|limit| started.elapsed() >= limit) {
                 outcome.timed_out = true;
-                break 'rounds;
+                changed.extend(list[at..].iter().copied());
+                break;
             }
             if search.reroute(pool, &mut cost, i)? {
-                kept_this_round += 1;
+                outcome.kept += 1;
+                changed.insert(i);
             }
             for &j in &partners[i] {
-                if search.exchange(pool, &mut cost, i, j)? {
-                    kept_this_round += 1;
+                if paired.insert((i.min(j), i.max(j))) && search.exchange(pool, &mut cost, i, j)? {
+                    outcome.kept += 1;
+                    changed.extend([i, j]);
                 }
             }
         }
-        outcome.kept += kept_this_round;
-        if kept_this_round == 0 {
+        if outcome.timed_out {
+            list = changed.into_iter().collect();
             break;
         }
+        // What a change freed or took may pay for its partners (and theirs for it).
+        let mut next: HashSet<usize> = changed.clone();
+        for &i in &changed {
+            next.extend(partners[i].iter().copied());
+        }
+        list = next.into_iter().filter(|&i| cost[i].is_some()).collect();
+        list.sort_unstable();
     }
+    list.sort_unstable();
+    outcome.pending = list;
     outcome.tried = search.tried;
     outcome.cost_after = cost.iter().flatten().sum();
     for (index, (before, after)) in before.iter().zip(&cost).enumerate() {
@@ -165,8 +190,8 @@ pub fn reoptimize_pool(
 }
 
 // For each order, the movable orders holding units of its SKUs it tries exchanges with: most
-// SKUs in common first, then the nearest in the stream, at most `limit`. Each pair is tried
-// once, from the side of its first order to name it.
+// SKUs in common first, then the nearest in the stream, at most `limit`. (A round tries each
+// pair once, from whichever side comes first.)
 fn partners(pool: &[PoolOrder<'_>], cost: &[Option<f64>], limit: usize) -> Vec<Vec<usize>> {
     let mut holders: HashMap<SkuId, Vec<usize>> = HashMap::new();
     for (index, entry) in pool.iter().enumerate() {
@@ -180,7 +205,6 @@ fn partners(pool: &[PoolOrder<'_>], cost: &[Option<f64>], limit: usize) -> Vec<V
             holders.entry(sku).or_default().push(index);
         }
     }
-    let mut paired: HashSet<(usize, usize)> = HashSet::new();
     pool.iter()
         .enumerate()
         .map(|(i, entry)| {
@@ -201,7 +225,7 @@ fn partners(pool: &[PoolOrder<'_>], cost: &[Option<f64>], limit: usize) -> Vec<V
             let mut ranked: Vec<(usize, usize)> = common.into_iter().collect();
             ranked
                 .sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.abs_diff(i).cmp(&b.0.abs_diff(i))).then(a.0.cmp(&b.0)));
-            ranked.into_iter().take(limit).map(|(j, _)| j).filter(|&j| paired.insert((i.min(j), i.max(j)))).collect()
+            ranked.into_iter().take(limit).map(|(j, _)| j).collect()
         })
         .collect()
 }

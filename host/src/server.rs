@@ -153,15 +153,19 @@ fn spawn_background(service: &Arc<Service>) -> JoinSet<()> {
     if config.release_after_secs > 0 && config.reoptimize_every_secs > 0 {
         let service = Arc::clone(service);
         let every = Duration::from_secs(config.reoptimize_every_secs);
+        let full_every = (3600 / config.reoptimize_every_secs.max(1)).max(1);
         tasks.spawn(async move {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // Passes try the moves of new and changed orders; one an hour tries every order's.
+            let mut passes: u64 = 0;
             loop {
                 tick.tick().await;
                 if !service.claim(Work::Reoptimize).await {
                     continue;
                 }
-                match service.reoptimize().await {
+                passes += 1;
+                match service.reoptimize(passes.is_multiple_of(full_every)).await {
                     Ok(report) if !report.applied => {
                         tracing::debug!("a re-optimisation pass found the orders or stock moved; tried next time")
                     }

@@ -88,6 +88,7 @@ fn pool<'a>(orders: &'a [Order], routed: &[(Plan, Reservation)], policy: &'a dyn
             plan: plan.clone(),
             reservation: reservation.clone(),
             admits: None,
+            settled: false,
         })
         .collect()
 }
@@ -146,11 +147,33 @@ fn exchanging_two_orders_stock_saves_a_split() {
     for (entry, order) in entries.iter().zip(&orders) {
         assert_eq!(entry.reservation, router.reservation_for(order, &entry.plan));
     }
+    assert_eq!(outcome.pending, Vec::<usize>::new(), "the list ran out: every order settled");
     // A second pass finds nothing more.
     let again =
         reoptimize_pool(&catalog, &inventory, &RouterConfig::default(), &mut entries, &ReoptimizeSettings::default())
             .unwrap();
     assert!(again.changed.is_empty());
+}
+
+// A pass tries the moves of the orders not settled, with every partner, settled or not.
+#[test]
+fn settled_orders_are_tried_only_as_partners() {
+    let (catalog, inventory, orders) = two_orders();
+    let routed = route_all(&catalog, &inventory, &Parcels, &orders);
+    let settings = ReoptimizeSettings::default();
+    let mut both = pool(&orders, &routed, &Parcels);
+    for entry in &mut both {
+        entry.settled = true;
+    }
+    let outcome = reoptimize_pool(&catalog, &inventory, &RouterConfig::default(), &mut both, &settings).unwrap();
+    assert_eq!((outcome.tried, outcome.changed.len()), (0, 0), "nothing to try: {outcome:?}");
+
+    // O2 arrives after a pass settled O1: its exchange with O1 still saves the split.
+    let mut one = pool(&orders, &routed, &Parcels);
+    one[0].settled = true;
+    let outcome = reoptimize_pool(&catalog, &inventory, &RouterConfig::default(), &mut one, &settings).unwrap();
+    assert_eq!(shipped_from(&catalog, &one[1].plan), ["DC-NJ"], "{outcome:?}");
+    assert_eq!(outcome.changed.len(), 2);
 }
 
 // Where an order goes, and its lines (SKU index, units).
@@ -163,6 +186,8 @@ struct Stream {
     stock: Vec<Vec<u32>>,
     orders: Vec<StreamOrder>,
     frozen: Vec<bool>,
+    // Orders an earlier pass settled.
+    settled: Vec<bool>,
 }
 
 fn streams() -> impl Strategy<Value = Stream> {
@@ -173,8 +198,15 @@ fn streams() -> impl Strategy<Value = Stream> {
             prop::collection::vec(prop::collection::vec(0u32..4, locations), skus),
             prop::collection::vec((place.clone(), prop::collection::vec((0..skus, 1u32..3), 1..4)), 2..13),
             prop::collection::vec(any::<bool>(), 13),
+            prop::collection::vec(any::<bool>(), 13),
         )
-            .prop_map(|(locations, stock, orders, frozen)| Stream { locations, stock, orders, frozen })
+            .prop_map(|(locations, stock, orders, frozen, settled)| Stream {
+                locations,
+                stock,
+                orders,
+                frozen,
+                settled,
+            })
     })
 }
 
@@ -221,6 +253,9 @@ proptest! {
         let pool_orders: Vec<Order> = in_pool.iter().map(|&i| orders[i].clone()).collect();
         let pool_routed: Vec<(Plan, Reservation)> = in_pool.iter().map(|&i| routed[i].clone()).collect();
         let mut entries = pool(&pool_orders, &pool_routed, &Parcels);
+        for (entry, &i) in entries.iter_mut().zip(&in_pool) {
+            entry.settled = stream.settled[i];
+        }
         let unfilled_before: u64 = entries.iter().map(|e| e.plan.unfilled_units()).sum();
         let outcome = reoptimize_pool(
             &catalog, &inventory, &RouterConfig::default(), &mut entries, &ReoptimizeSettings::default(),

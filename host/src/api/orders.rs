@@ -265,7 +265,8 @@ pub(super) async fn release_order(
 /// Runs one re-optimisation pass over the orders not yet released to their locations (release
 /// windows, `release_after_secs`): they are re-planned together, each under its own policy
 /// and promise, and changed only where the pool costs less; each changed order gets an
-/// `order.rerouted` event.
+/// `order.rerouted` event. A pass asked for tries every order's moves (the periodic ones try
+/// those of the orders new or changed since the last, and every order's once an hour).
 #[utoipa::path(
     post,
     path = "/v1/reoptimize",
@@ -275,7 +276,7 @@ pub(super) async fn release_order(
     ),
 )]
 pub(super) async fn reoptimize(_: Auth<Writer>, State(s): State<Shared>) -> Result<Json<ReoptimizeReport>, ApiError> {
-    Ok(Json(complete(async move { s.reoptimize().await }).await?.into()))
+    Ok(Json(complete(async move { s.reoptimize(true).await }).await?.into()))
 }
 
 #[utoipa::path(

@@ -113,6 +113,8 @@ pub struct Service {
     bind_lock: AsyncMutex<()>,
     // Held by a re-optimisation pass: one at a time.
     reoptimizing: AsyncMutex<()>,
+    // Orders the last pass settled, at the revision it settled them.
+    settled: Mutex<HashMap<String, u64>>,
     // Held by a look-ahead solve: one at a time; and the last one's report.
     looking_ahead: AsyncMutex<()>,
     look_ahead_report: RwLock<Arc<LookAheadReport>>,
@@ -253,6 +255,7 @@ impl Service {
             stock_lock: AsyncMutex::new(()),
             bind_lock: AsyncMutex::new(()),
             reoptimizing: AsyncMutex::new(()),
+            settled: Mutex::new(HashMap::new()),
             looking_ahead: AsyncMutex::new(()),
             look_ahead_report: RwLock::new(Arc::new(LookAheadReport::default())),
             inventory: Inventory::new(),

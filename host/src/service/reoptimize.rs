@@ -47,6 +47,9 @@ pub struct ReoptimizeReport {
     /// Of those, orders it left as they are: their plan is one their policy no longer allows
     /// (or cannot price), or their terms no longer apply.
     pub unmovable: usize,
+    /// Of those, orders whose moves the pass did not try again (an earlier pass found none
+    /// that paid, and they have not changed since); they were still partners of the others.
+    pub settled: usize,
     /// Orders whose plan changed (or would have, when not `applied`), with their cost before
     /// and after, by id.
     pub changed: Vec<ReoptimizedOrder>,
@@ -132,6 +135,8 @@ struct Member {
     reservation: Reservation,
     policy: Arc<dyn Policy>,
     terms: Option<Terms>,
+    // An earlier pass found nothing for it, and it has not changed since.
+    settled: bool,
 }
 
 // An order's delivery terms, and what they rule out.
@@ -150,8 +155,11 @@ struct Found {
 
 impl Service {
     /// Runs one re-optimisation pass over the unreleased orders (see the module), one at a
-    /// time. Without release windows there are none, and the pass does nothing.
-    pub async fn reoptimize(&self) -> Result<ReoptimizeReport, ServiceError> {
+    /// time. Without release windows there are none, and the pass does nothing. A pass that is
+    /// not `full` tries the moves of the orders that are new or changed since the last pass
+    /// (and, as partners, every other); a full one tries every order's (stock that came back
+    /// from elsewhere, a cancellation, a restock, may pay for a move an earlier pass refused).
+    pub async fn reoptimize(&self, full: bool) -> Result<ReoptimizeReport, ServiceError> {
         let _one_at_a_time = self.reoptimizing.lock().await;
         let started = Instant::now();
         let at = now();
@@ -159,6 +167,7 @@ impl Service {
         let mut report = ReoptimizeReport {
             pool: 0,
             unmovable: 0,
+            settled: 0,
             changed: Vec::new(),
             cost_before: 0.0,
             cost_after: 0.0,
@@ -166,7 +175,7 @@ impl Service {
             timed_out: false,
             took_ms: 0.0,
         };
-        let members = self.members(&catalog, at, &mut report);
+        let members = self.members(&catalog, at, full, &mut report);
         if members.is_empty() {
             report.took_ms = started.elapsed().as_secs_f64() * 1e3;
             return Ok(report);
@@ -205,6 +214,7 @@ impl Service {
         if !found.plans.is_empty() {
             report.applied = self.apply(&catalog, &members, &found, at).await?;
         }
+        self.settle(&members, &found.outcome, report.applied);
         report.took_ms = started.elapsed().as_secs_f64() * 1e3;
         if report.applied && !report.changed.is_empty() {
             tracing::info!(
@@ -235,10 +245,31 @@ impl Service {
         Ok(record.clone())
     }
 
+    // Keeps what the next pass need not try again: the orders the search left no move to try,
+    // at the revision they have now (an applied change gave its order the next one).
+    fn settle(&self, members: &[Member], outcome: &PoolOutcome, applied: bool) {
+        let changed: std::collections::HashSet<usize> = outcome.changed.iter().map(|c| c.index).collect();
+        let pending: std::collections::HashSet<usize> = outcome.pending.iter().copied().collect();
+        let mut settled = self.settled.lock();
+        settled.clear();
+        for (index, member) in members.iter().enumerate() {
+            if pending.contains(&index) {
+                continue;
+            }
+            let id = member.record.id.clone();
+            match (changed.contains(&index), applied) {
+                (false, _) => settled.insert(id, member.record.revision),
+                (true, true) => settled.insert(id, member.record.revision + 1),
+                (true, false) => None,
+            };
+        }
+    }
+
     // The unreleased orders, each in its engine form under its policy. Orders that cannot be
     // read that way (their binding's version gone, a location or SKU removed, terms that no
     // longer apply) are counted unmovable and left alone.
-    fn members(&self, catalog: &Catalog, at: Timestamp, report: &mut ReoptimizeReport) -> Vec<Member> {
+    fn members(&self, catalog: &Catalog, at: Timestamp, full: bool, report: &mut ReoptimizeReport) -> Vec<Member> {
+        let settled = if full { std::collections::HashMap::new() } else { self.settled.lock().clone() };
         let slots: Vec<Arc<AsyncMutex<OrderRecord>>> = self.orders.iter().map(|e| Arc::clone(e.value())).collect();
         let mut members = Vec::new();
         for slot in slots {
@@ -249,7 +280,11 @@ impl Service {
             }
             report.pool += 1;
             match self.member(catalog, slot, record, at) {
-                Some(member) => members.push(member),
+                Some(mut member) => {
+                    member.settled = settled.get(&member.record.id) == Some(&member.record.revision);
+                    report.settled += usize::from(member.settled);
+                    members.push(member);
+                }
                 None => report.unmovable += 1,
             }
         }
@@ -279,7 +314,16 @@ impl Service {
             let view = delivery_view(service, delivery.deliver_by, &days);
             Terms { delivery, late, view }
         });
-        Some(Member { slot, record, order, plan, reservation, policy: Arc::clone(&binding.policy), terms })
+        Some(Member {
+            slot,
+            record,
+            order,
+            plan,
+            reservation,
+            policy: Arc::clone(&binding.policy),
+            terms,
+            settled: false,
+        })
     }
 
     // A private copy of the stock the members' orders could ship from, and every location's
@@ -459,6 +503,7 @@ fn search(
             plan: m.plan.clone(),
             reservation: m.reservation.clone(),
             admits: admits[i].as_deref(),
+            settled: members[i].settled,
         })
         .collect();
     let outcome = reoptimize_pool(catalog, scratch, config, &mut pool, settings)?;

@@ -134,9 +134,11 @@ async fn a_pass_re_plans_unreleased_orders_together_and_they_ship_from_the_new_l
         seen.lock().iter().map(|(h, _)| h["x-switchyard-event"].to_str().unwrap().to_owned()).collect();
     assert_eq!(events, ["order.rerouted", "order.rerouted"]);
 
-    // A second pass finds nothing more.
+    // A second pass finds nothing more; a periodic one does not even try the settled orders.
     let again = post(&app, "/v1/reoptimize", WRITER, &json!({})).await.body;
-    assert_eq!(again["changed"], json!([]), "{again}");
+    assert_eq!((again["changed"].clone(), again["settled"].as_u64()), (json!([]), Some(0)), "{again}");
+    let periodic = service.reoptimize(false).await.unwrap();
+    assert_eq!((periodic.pool, periodic.settled, periodic.changed.len()), (2, 2, 0), "{periodic:?}");
 
     // O2 ships from its new location, which releases it.
     let shipped = post(&app, "/v1/orders/O2/ship", WRITER, &json!({"location": "DC-NJ"})).await;

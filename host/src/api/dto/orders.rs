@@ -426,6 +426,9 @@ pub struct ReoptimizeReport {
     /// Of those, orders left as they are: their plan is one their policy no longer allows (or
     /// cannot price), or their terms no longer apply.
     pub unmovable: usize,
+    /// Of those, orders whose moves the pass did not try again (a periodic pass: an earlier
+    /// one found none that paid and they have not changed since; still partners of the rest).
+    pub settled: usize,
     /// Orders whose plan changed (each with an `order.rerouted` event), by id.
     pub changed: Vec<ReoptimizedOrder>,
     /// Cost of the movable orders' plans before the pass, each under its own policy.
@@ -460,6 +463,7 @@ impl From<service::ReoptimizeReport> for ReoptimizeReport {
         ReoptimizeReport {
             pool: report.pool,
             unmovable: report.unmovable,
+            settled: report.settled,
             changed: report
                 .changed
                 .into_iter()
