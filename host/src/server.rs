@@ -150,7 +150,9 @@ fn spawn_background(service: &Arc<Service>) -> JoinSet<()> {
         })
     }));
     let config = service.config();
-    if config.release_after_secs > 0 && config.reoptimize_every_secs > 0 {
+    // Release windows come from the cool-down or from locations' waves, which may be set at any
+    // time: passes run whenever they are scheduled (one over an empty pool costs nothing).
+    if config.reoptimize_every_secs > 0 {
         let service = Arc::clone(service);
         let every = Duration::from_secs(config.reoptimize_every_secs);
         let full_every = (3600 / config.reoptimize_every_secs.max(1)).max(1);

@@ -42,6 +42,11 @@ pub struct LocationRecord {
     /// every day, no cut-off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fulfilment: Option<FulfilmentRecord>,
+    /// Local times (`HH:MM`) it releases orders to picking in waves (release windows): an
+    /// order it ships is held for re-optimisation until its next wave. Empty: the service's
+    /// `release_after_secs` cool-down.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub release_waves: Vec<String>,
 }
 
 /// A downtime window (RFC 3339 times).
@@ -108,6 +113,7 @@ impl LocationRecord {
             priority: location.priority,
             time_zone: None,
             fulfilment: FulfilmentRecord::from_engine(&location.fulfilment),
+            release_waves: Vec::new(),
         }
     }
 }

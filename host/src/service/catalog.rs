@@ -119,6 +119,36 @@ pub(super) fn engine_location(record: &LocationRecord, at: Timestamp) -> Result<
     })
 }
 
+/// The most release waves a location has in a day.
+pub const MAX_RELEASE_WAVES: usize = 48;
+
+/// A location's release waves as minutes after local midnight, ascending; the error names the
+/// wave.
+pub(super) fn release_waves(record: &LocationRecord) -> Result<Vec<u16>, ServiceError> {
+    if record.release_waves.len() > MAX_RELEASE_WAVES {
+        return Err(
+            ServiceError::invalid("too_many", format!("at most {MAX_RELEASE_WAVES} waves a day")).at("release_waves")
+        );
+    }
+    let mut waves = Vec::with_capacity(record.release_waves.len());
+    for (index, text) in record.release_waves.iter().enumerate() {
+        let minutes = text
+            .split_once(':')
+            .filter(|(h, m)| h.len() == 2 && m.len() == 2)
+            .and_then(|(h, m)| Some((h.parse::<u16>().ok()?, m.parse::<u16>().ok()?)))
+            .filter(|&(h, m)| h < 24 && m < 60 && text.is_ascii())
+            .map(|(h, m)| h * 60 + m)
+            .ok_or_else(|| {
+                ServiceError::invalid("invalid_field", "a wave is a local time `HH:MM`, 00:00 to 23:59")
+                    .at(format!("release_waves[{index}]"))
+            })?;
+        waves.push(minutes);
+    }
+    waves.sort_unstable();
+    waves.dedup();
+    Ok(waves)
+}
+
 // Sizes of a product's fields.
 fn check_product(record: &ProductRecord) -> Result<(), ServiceError> {
     limits::id("sku", &record.sku)?;
@@ -199,10 +229,17 @@ impl Service {
     pub(super) async fn put_locations(&self, locations: &[LocationRecord], durable: bool) -> Result<(), ServiceError> {
         let mut catalog = (*self.catalog()).clone();
         let mut zones = (*self.location_zones.read()).as_ref().clone();
+        let mut all_waves = (*self.location_waves.read()).as_ref().clone();
         let mut changes = Vec::with_capacity(locations.len());
         for (index, record) in locations.iter().enumerate() {
             let path = format!("locations[{index}]");
             let location = engine_location(record, now()).map_err(|e| e.under(&path))?;
+            let waves = release_waves(record).map_err(|e| e.under(&path))?;
+            if waves.is_empty() {
+                all_waves.remove(&record.id);
+            } else {
+                all_waves.insert(record.id.clone(), waves);
+            }
             match &record.time_zone {
                 Some(zone) => zones.insert(record.id.clone(), zone.clone()),
                 None => zones.remove(&record.id),
@@ -217,13 +254,16 @@ impl Service {
         }
         *self.catalog.write() = Arc::new(catalog);
         *self.location_zones.write() = Arc::new(zones);
+        *self.location_waves.write() = Arc::new(all_waves);
         Ok(())
     }
 
-    /// A location as stored (with its time zone).
+    /// A location as stored (with its time zone and release waves).
     pub fn location_record(&self, location: &Location) -> LocationRecord {
+        let waves = self.location_waves.read().get(&location.id).cloned().unwrap_or_default();
         LocationRecord {
             time_zone: self.location_zones.read().get(&location.id).cloned(),
+            release_waves: waves.iter().map(|m| format!("{:02}:{:02}", m / 60, m % 60)).collect(),
             ..LocationRecord::from_engine(location)
         }
     }

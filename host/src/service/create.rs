@@ -406,7 +406,8 @@ impl Service {
                 record.expires_at = Some(Timestamp(at.0 + ttl).to_string());
                 let release_after = self.config.release_after_secs.min(i64::MAX as u64) as i64;
                 record.release_at =
-                    super::reoptimize::release_time(catalog, &plan, at, release_after).map(|t| t.to_string());
+                    super::reoptimize::release_time(catalog, &plan, at, release_after, &self.location_waves.read())
+                        .map(|t| t.to_string());
                 let mut detail = format!(
                     "{} shipment(s), {:.2} {} by {}",
                     plan.shipments.len(),

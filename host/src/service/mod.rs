@@ -104,6 +104,9 @@ pub struct Service {
     preordered: Mutex<HashMap<String, u32>>,
     // IANA time zone per location id, for those that have one.
     location_zones: RwLock<Arc<HashMap<String, String>>>,
+    // Release waves (minutes after local midnight, ascending) by location id, for those that
+    // have them.
+    location_waves: RwLock<Arc<HashMap<String, Vec<u16>>>>,
     // Carrier services by id, replaced whole on every change (delivery promises).
     carrier_services: RwLock<Arc<shipping::Carriers>>,
     // Held by every change of the catalog or of on hand (see the ordering rules above).
@@ -249,6 +252,7 @@ impl Service {
             config,
             catalog: RwLock::new(Arc::new(Catalog::new())),
             location_zones: RwLock::new(Arc::new(HashMap::new())),
+            location_waves: RwLock::new(Arc::new(HashMap::new())),
             carrier_services: RwLock::new(Arc::new(BTreeMap::new())),
             releases: RwLock::new(Arc::new(HashMap::new())),
             preordered: Mutex::new(HashMap::new()),

@@ -36,14 +36,20 @@ impl Service {
         let started = Instant::now();
         let mut catalog = Catalog::new();
         let mut zones = HashMap::new();
+        let mut waves = HashMap::new();
         for (id, body) in &snapshot.locations {
             let location = read::<LocationRecord>(&format!("location `{id}`"), body).and_then(|record| {
                 let location = engine_location(&record, now()).map_err(|e| format!("stored location `{id}`: {e}"))?;
+                let released =
+                    super::catalog::release_waves(&record).map_err(|e| format!("stored location `{id}`: {e}"))?;
                 catalog.upsert_location(location).map_err(|e| format!("stored location `{id}`: {e}"))?;
-                Ok(record)
+                Ok((record, released))
             });
             match location {
-                Ok(record) => {
+                Ok((record, released)) => {
+                    if !released.is_empty() {
+                        waves.insert(record.id.clone(), released);
+                    }
                     if let Some(zone) = record.time_zone {
                         zones.insert(record.id, zone);
                     }
@@ -74,6 +80,7 @@ impl Service {
         }
         *self.releases.write() = Arc::new(releases);
         *self.location_zones.write() = Arc::new(zones);
+        *self.location_waves.write() = Arc::new(waves);
         for (sku, location, on_hand, safety_stock) in &snapshot.stock {
             let (Some(sku_id), Some(location_id)) = (catalog.sku_id(sku), catalog.location_id(location)) else {
                 self.skip(format!("stored stock of `{sku}` at `{location}` refers to an unknown sku or location"));

@@ -17,7 +17,7 @@
 //! what they gave up is released. If the stock moved meanwhile, nothing is applied and the next
 //! pass tries again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,28 +92,52 @@ pub(super) fn unreleased(record: &OrderRecord, now: i64) -> bool {
         })
 }
 
-/// When an order routed at `at` with `plan` is released: `release_after` seconds later, but
-/// never after the local start of the day its first parcel must ship to keep its promise
-/// (a location picks on that day what it has been released; holding the order longer would
-/// lose the date). `None` without release windows.
+/// When an order routed at `at` with `plan` is released: at the next release wave of a
+/// location it ships from (`waves`, minutes after local midnight), or `release_after`
+/// seconds later from a location without waves, whichever comes first; and never after the
+/// local start of the day a parcel must ship to keep its promise (a location picks on that
+/// day what it has been released; holding the order longer would lose the date). `None`
+/// without release windows (nothing held).
 pub(super) fn release_time(
     catalog: &Catalog,
     plan: &PlanRecord,
     at: Timestamp,
     release_after: i64,
+    waves: &HashMap<String, Vec<u16>>,
 ) -> Option<Timestamp> {
-    if release_after <= 0 {
-        return None;
+    let offset_of =
+        |location: &str| catalog.location_id(location).map_or(0, |id| catalog.location(id).utc_offset_minutes);
+    let mut release: Option<i64> = None;
+    for shipment in &plan.shipments {
+        let by_location = match waves.get(&shipment.location).filter(|w| !w.is_empty()) {
+            Some(waves) => Some(next_wave(at.0, offset_of(&shipment.location), waves)),
+            None => (release_after > 0).then(|| at.0.saturating_add(release_after)),
+        };
+        release = match (release, by_location) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
-    let mut release = at.0.saturating_add(release_after);
+    let mut release = release?;
     for shipment in &plan.shipments {
         let Some(date) = shipment.ship_date.as_deref() else { continue };
         let Ok(day) = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") else { continue };
-        let offset = catalog.location_id(&shipment.location).map_or(0, |id| catalog.location(id).utc_offset_minutes);
         let midnight = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or(i64::MAX);
-        release = release.min(midnight.saturating_sub(i64::from(offset) * 60));
+        release = release.min(midnight.saturating_sub(i64::from(offset_of(&shipment.location)) * 60));
     }
     Some(Timestamp(release.max(at.0)))
+}
+
+// The first of `waves` (minutes after local midnight, ascending, not empty) after `at`, at a
+// location `offset` minutes from UTC: today's next, else tomorrow's first.
+fn next_wave(at: i64, offset: i32, waves: &[u16]) -> i64 {
+    let local = at + i64::from(offset) * 60;
+    let into_day = local.rem_euclid(86_400);
+    let day_start = at - into_day;
+    match waves.iter().map(|&w| i64::from(w) * 60).find(|&w| w > into_day) {
+        Some(wave) => day_start + wave,
+        None => day_start + 86_400 + i64::from(waves[0]) * 60,
+    }
 }
 
 /// Releases `record` now if its release time is still ahead (a fulfilment event, the
@@ -440,7 +464,7 @@ impl Service {
             let _ = write!(detail, " (costs {:.2} more; the orders it traded stock with save more)", -saved);
         }
         // A new parcel that must ship sooner brings the release forward.
-        let deadline = release_time(catalog, &planned, at, i64::MAX)
+        let deadline = release_time(catalog, &planned, at, i64::MAX, &self.location_waves.read())
             .map_or(i64::MAX, |t| t.0)
             .min(record.release_at_seconds().unwrap_or(i64::MAX));
         next.release_at = Some(Timestamp(deadline.max(at.0)).to_string());

@@ -217,3 +217,42 @@ async fn a_promised_order_is_released_by_the_start_of_its_ship_day() {
     assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.body);
     assert!(placed.body["release_at"].as_str().unwrap() > crate::support::in_seconds(29 * 86_400).as_str());
 }
+
+// A location that releases in waves holds the orders it ships until its next wave, with no
+// cool-down configured; one without waves releases at once.
+#[tokio::test]
+async fn orders_wait_for_their_locations_next_release_wave() {
+    let (dir, service, app) = network(0).await;
+    let waves: Vec<String> = (0..24).rev().map(|hour| format!("{hour:02}:30")).collect();
+    let newark =
+        json!({"locations": [{"id": "DC-NJ", "kind": "dc", "lat": 40.73, "lon": -74.17, "release_waves": waves}]});
+    let put = post(&app, "/v1/locations", WRITER, &newark).await;
+    assert!(put.status.is_success(), "{}", put.body);
+    let stored = get(&app, "/v1/locations/DC-NJ", READER).await.body;
+    assert_eq!(stored["release_waves"][0], "00:30", "kept in order: {stored}");
+    assert_eq!(stored["release_waves"].as_array().unwrap().len(), 24);
+
+    let (o1, o2) = place_both(&app).await;
+    for order in [&o1, &o2] {
+        let release_at = order["release_at"].as_str().unwrap_or_else(|| panic!("held for its wave: {order}"));
+        let routed_at = order["history"].as_array().unwrap().last().unwrap()["at"].as_str().unwrap();
+        assert!(release_at.ends_with(":30:00Z") && release_at > routed_at, "{release_at} after {routed_at}");
+        assert!(release_at <= crate::support::in_seconds(3600).as_str(), "the next wave is within the hour");
+    }
+    // Harrisburg has no waves and there is no cool-down: its orders are released at once.
+    let harrisburg = post(&app, "/v1/orders", WRITER, &order("O3", 40.27, -76.88, &["TEE"])).await;
+    assert_eq!(ships_from(&harrisburg.body), ["DC-PA"]);
+    assert!(harrisburg.body.get("release_at").is_none(), "{}", harrisburg.body);
+    // The held orders are re-optimised as with a cool-down.
+    let pass = post(&app, "/v1/reoptimize", WRITER, &json!({})).await.body;
+    assert_eq!((pass["pool"].as_u64(), pass["changed"].as_array().map(Vec::len)), (Some(2), Some(2)), "{pass}");
+
+    // A wave that is not a time of day is refused, naming it; nothing is changed.
+    let bad =
+        json!({"locations": [{"id": "DC-NJ", "kind": "dc", "lat": 40.73, "lon": -74.17, "release_waves": ["9:00"]}]});
+    let refused = post(&app, "/v1/locations", WRITER, &bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(refused.body["error"]["field"], "locations[0].release_waves[0]", "{}", refused.body);
+    assert_eq!(get(&app, "/v1/locations/DC-NJ", READER).await.body, stored);
+    assert_restart_matches(dir.path(), &service).await;
+}

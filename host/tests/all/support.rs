@@ -110,6 +110,7 @@ fn location(id: &str, kind: &str, lat: f64, lon: f64, capabilities: &[&str]) -> 
         priority: 0,
         time_zone: None,
         fulfilment: None,
+        release_waves: Vec::new(),
     }
 }
 

@@ -53,6 +53,13 @@ pub struct LocationDto {
     /// Absent: it works every day, without cut-off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fulfilment: Option<super::FulfilmentDto>,
+    /// Release windows by waves: the local times (`HH:MM`, in its `time_zone`; at most 48) it
+    /// releases orders to picking. An order it ships may be re-optimised until its next wave
+    /// (docs/SERVICE.md, "Release windows and re-optimisation"). Absent: the service's
+    /// `release_after_secs` cool-down.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 48, example = json!(["09:00", "13:00", "17:00"]))]
+    pub release_waves: Vec<String>,
 }
 
 /// A downtime window, RFC 3339 times.
@@ -282,6 +289,7 @@ impl From<LocationDto> for records::LocationRecord {
             priority: dto.priority,
             time_zone: dto.time_zone,
             fulfilment: dto.fulfilment.map(Into::into),
+            release_waves: dto.release_waves,
         }
     }
 }
@@ -301,6 +309,7 @@ impl From<records::LocationRecord> for LocationDto {
             priority: record.priority,
             time_zone: record.time_zone,
             fulfilment: record.fulfilment.map(Into::into),
+            release_waves: record.release_waves,
         }
     }
 }
