@@ -144,6 +144,7 @@ pub fn replay_with_progress(
     let mut pool = Pool {
         held: Vec::new(),
         next_pass: i64::MIN,
+        next_full: i64::MIN,
         run: PoolRun::default(),
         changed: HashSet::new(),
         settled: HashSet::new(),
@@ -212,11 +213,18 @@ pub fn replay_with_progress(
     Replay { plans, failures, explanations, inventory, latencies, elapsed, prices, pool: pool.run }
 }
 
+// How often, in scenario time, a pass tries every unreleased order rather than only those not
+// settled by an earlier pass.
+const FULL_PASS_EVERY_SECS: i64 = 3600;
+
 // The unreleased orders of a replay with release windows.
 struct Pool {
     // Orders not yet released (index in the file) and what they hold.
     held: Vec<(usize, Reservation)>,
     next_pass: i64,
+    // When the next full pass (every order tried, settled or not) is due: hourly, as the
+    // service does, since a settled order can gain from stock that others freed meanwhile.
+    next_full: i64,
     run: PoolRun,
     // Orders some pass changed.
     changed: HashSet<usize>,
@@ -241,6 +249,10 @@ impl Pool {
             return;
         }
         let started = Instant::now();
+        if now >= self.next_full {
+            self.settled.clear();
+            self.next_full = now + FULL_PASS_EVERY_SECS;
+        }
         let mut entries: Vec<PoolOrder<'_>> = self
             .held
             .iter()
