@@ -4,6 +4,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use switchyard_engine::reoptimize::FULL_PASS_EVERY_SECS;
 use switchyard_engine::{
     CostBreakdown, Explanation, Inventory, Order, Plan, PlanPrice, PlanStatus, Policy, PoolOrder, ReoptimizeSettings,
     Reservation, Router, RouterConfig, RoutingError, Unfilled, Workspace, reoptimize_pool,
@@ -213,17 +214,12 @@ pub fn replay_with_progress(
     Replay { plans, failures, explanations, inventory, latencies, elapsed, prices, pool: pool.run }
 }
 
-// How often, in scenario time, a pass tries every unreleased order rather than only those not
-// settled by an earlier pass.
-const FULL_PASS_EVERY_SECS: i64 = 3600;
-
 // The unreleased orders of a replay with release windows.
 struct Pool {
     // Orders not yet released (index in the file) and what they hold.
     held: Vec<(usize, Reservation)>,
     next_pass: i64,
-    // When the next full pass (every order tried, settled or not) is due: hourly, as the
-    // service does, since a settled order can gain from stock that others freed meanwhile.
+    // When the next full pass is due, in scenario time ([`FULL_PASS_EVERY_SECS`]).
     next_full: i64,
     run: PoolRun,
     // Orders some pass changed.

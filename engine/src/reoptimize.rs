@@ -51,6 +51,11 @@ pub struct PoolOrder<'a> {
     pub settled: bool,
 }
 
+/// How often, in seconds, a service or replay should run a full pass (every unreleased order
+/// tried, settled or not) between its incremental ones: a settled order can gain from stock
+/// that others freed meanwhile.
+pub const FULL_PASS_EVERY_SECS: i64 = 3600;
+
 /// Limits of one pass.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReoptimizeSettings {

@@ -155,7 +155,9 @@ fn spawn_background(service: &Arc<Service>) -> JoinSet<()> {
     if config.reoptimize_every_secs > 0 {
         let service = Arc::clone(service);
         let every = Duration::from_secs(config.reoptimize_every_secs);
-        let full_every = (3600 / config.reoptimize_every_secs.max(1)).max(1);
+        let full_every = (switchyard_engine::reoptimize::FULL_PASS_EVERY_SECS.unsigned_abs()
+            / config.reoptimize_every_secs.max(1))
+        .max(1);
         tasks.spawn(async move {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
