@@ -1,6 +1,8 @@
-//! A lower bound on what any routing of a whole order stream can cost: the LP relaxation of
-//! the clairvoyant problem, every order known in advance and routed together against the
-//! starting stock under one policy's costs and rules.
+//! Lower bounds on what any routing of a whole order stream can cost: every order known in
+//! advance and routed together against the starting stock under one policy's costs and rules.
+//! Two: the LP relaxation ([`stream_bound`], below) and the Lagrangian bound
+//! ([`lagrangian_bound`]), which prices the rows that tie orders together and routes each
+//! order exactly on its own; it is tighter and scales to streams the LP cannot hold.
 //!
 //! Per order, on the starting stock, the policy prices its candidates as it would when routing
 //! it (each location's shipment cost, each line option's unit cost, its split penalty,
@@ -26,23 +28,59 @@ use clarabel::algebra::CscMatrix;
 use clarabel::solver::{
     DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus, SupportedConeT, ZeroConeT,
 };
-use rustc_hash::FxHashMap;
+use parking_lot::RwLock;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::Arc;
 
 use crate::catalog::Catalog;
 use crate::domain::{LocationId, Order, SkuId};
 use crate::inventory::Inventory;
-use crate::policy::{Policy, ShortStock, Verdict};
+use crate::lookahead::{Demand, Regions, opportunity_costs};
+use crate::policy::{Evaluation, LateDelivery, Policy, PolicyError, PolicyInfo, PolicyRequest, ShortStock, Verdict};
 use crate::router::{Router, RouterConfig, RoutingError, Workspace};
 
-/// The bound and the size of the LP behind it.
+/// The bound and how it was found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StreamBound {
     /// No routing of the stream costs less than this under the policy's costs.
     pub cost: f64,
-    /// Variables of the LP.
-    pub variables: usize,
-    /// Constraints of the LP (bounds on variables included).
-    pub constraints: usize,
+    /// The method, with the size of its problem.
+    pub method: BoundMethod,
+}
+
+/// How a [`StreamBound`] was found.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BoundMethod {
+    /// The LP relaxation ([`stream_bound`]).
+    Lp {
+        /// Variables of the LP.
+        variables: usize,
+        /// Constraints of the LP (bounds on variables included).
+        constraints: usize,
+    },
+    /// Prices on the coupling rows, each order routed exactly ([`lagrangian_bound`]).
+    Lagrangian {
+        /// Rounds of routing every order.
+        iterations: usize,
+        /// Coupling rows (stock per SKU and location, shipments per location and day) touched.
+        rows: usize,
+    },
+}
+
+impl std::fmt::Display for BoundMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BoundMethod::Lp { variables, constraints } => {
+                write!(f, "the LP relaxation, {variables} variables, {constraints} constraints")
+            }
+            BoundMethod::Lagrangian { iterations, rows } => {
+                write!(
+                    f,
+                    "Lagrangian prices on {rows} stock and capacity rows, {iterations} rounds of routing every order"
+                )
+            }
+        }
+    }
 }
 
 /// Why there is no bound.
@@ -77,7 +115,7 @@ impl Lp {
         let rows = self.equalities.len() + self.inequalities.len();
         if variables == 0 {
             // No order, or none with a line: nothing to route, nothing to pay.
-            return Ok(StreamBound { cost: 0.0, variables, constraints: rows });
+            return Ok(StreamBound { cost: 0.0, method: BoundMethod::Lp { variables, constraints: rows } });
         }
         let mut columns: Vec<Vec<(usize, f64)>> = vec![Vec::new(); variables];
         let mut b = Vec::with_capacity(rows);
@@ -109,9 +147,10 @@ impl Lp {
             .map_err(|e| BoundError::Solver(format!("{e:?}")))?;
         solver.solve();
         match solver.solution.status {
-            SolverStatus::Solved | SolverStatus::AlmostSolved => {
-                Ok(StreamBound { cost: solver.solution.obj_val, variables, constraints: rows })
-            }
+            SolverStatus::Solved | SolverStatus::AlmostSolved => Ok(StreamBound {
+                cost: solver.solution.obj_val,
+                method: BoundMethod::Lp { variables, constraints: rows },
+            }),
             status => Err(BoundError::Solver(format!("{status:?}"))),
         }
     }
@@ -197,4 +236,293 @@ pub fn stream_bound(
         }
     }
     lp.solve()
+}
+
+/// How long [`lagrangian_bound`] searches for its prices.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LagrangianSettings {
+    /// Most rounds of routing every order under the prices.
+    pub iterations: usize,
+    /// The cost of a stream of plans known to be possible (per-order routing's, priced by the
+    /// same policy): the step towards it sizes each change of the prices.
+    pub upper: f64,
+    /// Threads routing the orders of a round.
+    pub threads: usize,
+    /// Start from look-ahead's prices for the whole stream's demand rather than from zero.
+    pub warm_start: bool,
+}
+
+/// The Lagrangian bound of routing `orders` (in any order, all known in advance) against the
+/// stock of `inventory` under `policy`: the LP's coupling rows (stock per SKU and location,
+/// shipments per location and day) become prices, and every order is routed on its own,
+/// exactly, by the router, against the starting stock with the prices added to its unit and
+/// shipment costs. For any prices >= 0,
+///
+///   Σ over orders of the cheapest priced plan  -  Σ price · stock  -  Σ price · capacity left
+///
+/// is no more than what any stream of plans costs (each of its plans costs at least its
+/// order's cheapest priced plan, and the prices on rows it keeps within are paid back). The
+/// prices are searched by subgradient steps (Polyak's rule towards `settings.upper`), and the
+/// best value met is the bound. Each order's own problem is solved exactly (its rules, lines
+/// that may not split, most shipments), so the bound is at least as tight as the LP at its
+/// best prices, and it needs no matrix: it scales to streams the LP cannot hold. A policy that
+/// rejects short orders is given a penalty of 0 for an unfilled unit, as in the LP. Fails if
+/// the router could not prove an order's priced plan optimal (it would not be a bound).
+pub fn lagrangian_bound(
+    catalog: &Catalog,
+    inventory: &Inventory,
+    policy: &dyn Policy,
+    orders: &[Order],
+    settings: LagrangianSettings,
+) -> Result<StreamBound, BoundError> {
+    let prices = RwLock::new(Prices::default());
+    // The rows' limits: stock per (SKU, location) at the start, shipments left per (location, day).
+    let mut stock: FxHashMap<(SkuId, LocationId), f64> = FxHashMap::default();
+    let mut capacity: FxHashMap<(LocationId, i64), f64> = FxHashMap::default();
+    if settings.warm_start && !orders.is_empty() {
+        // Start from the stock's prices in the transportation LPs of the whole stream's demand
+        // per region (look-ahead's, with the demand known): near the prices the search ends at
+        // on scarce stock, which steps from zero climb to slowly.
+        let regions = Regions::around_centres(catalog);
+        let demand = Demand::of_orders(orders, &regions, 1.0);
+        let at = orders.iter().map(|o| o.placed_at).min().unwrap_or(orders[0].placed_at);
+        let (costs, _) = opportunity_costs(catalog, inventory, policy, &regions, &demand, at)?;
+        let mut start = prices.write();
+        for ((sku, location), value) in costs.iter() {
+            start.units.insert((sku, location), value);
+            stock.insert((sku, location), f64::from(inventory.position(sku, location).map_or(0, |p| p.atp())));
+        }
+    }
+    let priced = PricedPolicy { inner: policy, prices: &prices };
+    let threads = settings.threads.max(1);
+    // Each order's cheapest priced plan under the prices now: what it costs and takes. An
+    // order none of whose prices changed keeps its plan from the round before.
+    let mut plans: Vec<Option<OrderPlan>> = vec![None; orders.len()];
+    let mut due: Vec<usize> = (0..orders.len()).collect();
+    let mut best = f64::NEG_INFINITY;
+    let mut theta = 1.0;
+    let mut since_better = 0;
+    let mut iterations = 0;
+    while iterations < settings.iterations {
+        iterations += 1;
+        let chunk = due.len().div_ceil(threads).max(1);
+        let routed: Vec<Result<Vec<(usize, OrderPlan)>, BoundError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = due
+                .chunks(chunk)
+                .map(|indices| {
+                    let priced = &priced;
+                    scope.spawn(move || route_orders(catalog, inventory, priced, orders, indices))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        for part in routed {
+            for (index, plan) in part? {
+                if !plan.optimal {
+                    return Err(BoundError::Solver(format!(
+                        "the router could not prove order {}'s priced plan optimal within its search budget",
+                        orders[index].id
+                    )));
+                }
+                plans[index] = Some(plan);
+            }
+        }
+        // What the plans cost and take, row by row.
+        let mut cost = 0.0;
+        let mut units: FxHashMap<(SkuId, LocationId), f64> = FxHashMap::default();
+        let mut ships: FxHashMap<(LocationId, i64), f64> = FxHashMap::default();
+        for plan in plans.iter().flatten() {
+            cost += plan.cost;
+            for &(key, qty) in &plan.units {
+                *units.entry(key).or_default() += qty;
+            }
+            for &key in &plan.ships {
+                *ships.entry(key).or_default() += 1.0;
+            }
+        }
+        for &(sku, location) in units.keys() {
+            stock
+                .entry((sku, location))
+                .or_insert_with(|| f64::from(inventory.position(sku, location).map_or(0, |p| p.atp())));
+        }
+        for &(location, day) in ships.keys() {
+            if let Some(limit) = catalog.location(location).capacity_shipments_per_day {
+                capacity
+                    .entry((location, day))
+                    .or_insert_with(|| f64::from(limit.saturating_sub(inventory.shipments_on(location, day))));
+            }
+        }
+        let mut prices_now = prices.write();
+        let paid_back = prices_now.units.iter().map(|(key, price)| price * stock[key]).sum::<f64>()
+            + prices_now.ships.iter().map(|(key, price)| price * capacity[key]).sum::<f64>();
+        let value = cost - paid_back;
+        if value > best + 1e-9 * value.abs().max(1.0) {
+            best = value;
+            since_better = 0;
+        } else {
+            since_better += 1;
+            if since_better >= 5 {
+                theta /= 2.0;
+                since_better = 0;
+            }
+        }
+        // The subgradient: what the plans take beyond each row's limit, on the rows whose price
+        // may move (a row kept within its limit at price 0 stays at 0).
+        let unit_gradient: Vec<((SkuId, LocationId), f64)> = stock
+            .iter()
+            .map(|(key, limit)| (*key, units.get(key).copied().unwrap_or(0.0) - limit))
+            .filter(|(key, g)| *g > 0.0 || prices_now.units.contains_key(key))
+            .collect();
+        let ship_gradient: Vec<((LocationId, i64), f64)> = capacity
+            .iter()
+            .map(|(key, limit)| (*key, ships.get(key).copied().unwrap_or(0.0) - limit))
+            .filter(|(key, g)| *g > 0.0 || prices_now.ships.contains_key(key))
+            .collect();
+        let norm: f64 = unit_gradient.iter().map(|(_, g)| g * g).chain(ship_gradient.iter().map(|(_, g)| g * g)).sum();
+        if norm == 0.0 || settings.upper - best <= 1e-6 * settings.upper.abs().max(1.0) || theta < 1e-4 {
+            // The priced plans keep every row (they are a stream: the bound is reached), or no
+            // room is left.
+            break;
+        }
+        let step = theta * (settings.upper - value).max(1e-6 * settings.upper.abs().max(1.0)) / norm;
+        let mut changed_skus: FxHashSet<SkuId> = FxHashSet::default();
+        let mut changed_days: FxHashSet<i64> = FxHashSet::default();
+        for (key, g) in unit_gradient {
+            if g != 0.0 && set_price(&mut prices_now.units, key, step * g) {
+                changed_skus.insert(key.0);
+            }
+        }
+        for (key, g) in ship_gradient {
+            if g != 0.0 && set_price(&mut prices_now.ships, key, step * g) {
+                changed_days.insert(key.1);
+            }
+        }
+        // The orders a changed price can reach: a line of a repriced SKU, or placed within a
+        // day of a repriced capacity day (a location's local day is its UTC day give or take one).
+        due = (0..orders.len())
+            .filter(|&index| {
+                let order = &orders[index];
+                order.lines.iter().any(|line| changed_skus.contains(&line.sku))
+                    || (!changed_days.is_empty()
+                        && (-1..=1).any(|d| changed_days.contains(&(order.placed_at.utc_day() + d))))
+            })
+            .collect();
+    }
+    Ok(StreamBound {
+        cost: best.max(0.0),
+        method: BoundMethod::Lagrangian { iterations, rows: stock.len() + capacity.len() },
+    })
+}
+
+// Moves a price by `delta`, kept >= 0 (a price of 0 is no entry). Whether it changed.
+fn set_price<K: std::hash::Hash + Eq>(prices: &mut FxHashMap<K, f64>, key: K, delta: f64) -> bool {
+    let price = prices.get(&key).copied().unwrap_or(0.0);
+    let next = (price + delta).max(0.0);
+    if next == price {
+        return false;
+    }
+    if next > 0.0 {
+        prices.insert(key, next);
+    } else {
+        prices.remove(&key);
+    }
+    true
+}
+
+// Prices on the coupling rows.
+#[derive(Default)]
+struct Prices {
+    units: FxHashMap<(SkuId, LocationId), f64>,
+    ships: FxHashMap<(LocationId, i64), f64>,
+}
+
+// An order's cheapest plan under the prices: its priced cost, the units it takes per (SKU,
+// location) and the (location, day) of each shipment.
+#[derive(Clone)]
+struct OrderPlan {
+    cost: f64,
+    units: Vec<((SkuId, LocationId), f64)>,
+    ships: Vec<(LocationId, i64)>,
+    optimal: bool,
+}
+
+fn route_orders(
+    catalog: &Catalog,
+    inventory: &Inventory,
+    policy: &PricedPolicy<'_>,
+    orders: &[Order],
+    indices: &[usize],
+) -> Result<Vec<(usize, OrderPlan)>, BoundError> {
+    let config = RouterConfig::default();
+    let router = Router { catalog, inventory, policy, config: &config };
+    let mut workspace = Workspace::default();
+    let mut routed = Vec::with_capacity(indices.len());
+    for &index in indices {
+        let order = &orders[index];
+        let plan = router.plan(order, &mut workspace)?;
+        let mut priced =
+            OrderPlan { cost: plan.cost.total(), units: Vec::new(), ships: Vec::new(), optimal: plan.optimal };
+        for shipment in &plan.shipments {
+            priced.ships.push((shipment.location, catalog.location(shipment.location).local_day(order.placed_at)));
+            for line in &shipment.lines {
+                priced.units.push(((order.lines[line.line].sku, shipment.location), f64::from(line.qty)));
+            }
+        }
+        routed.push((index, priced));
+    }
+    Ok(routed)
+}
+
+// A policy with the round's prices added to its unit and shipment costs; an order its policy
+// would reject when short may leave units unfilled at no cost (a rejection costs nothing).
+struct PricedPolicy<'a> {
+    inner: &'a dyn Policy,
+    prices: &'a RwLock<Prices>,
+}
+
+impl Policy for PricedPolicy<'_> {
+    fn info(&self) -> Arc<PolicyInfo> {
+        self.inner.info()
+    }
+
+    fn late_delivery(&self) -> LateDelivery {
+        self.inner.late_delivery()
+    }
+
+    fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+        self.inner.evaluate(request, out)?;
+        // The optimizer finds the cheapest plan, whatever the policy would have chosen.
+        out.plan = None;
+        if matches!(out.short_stock, ShortStock::Reject) {
+            out.short_stock = ShortStock::Partial { unfilled_penalty: 0.0 };
+        }
+        let prices = self.prices.read();
+        let candidates = request.candidates;
+        if !prices.ships.is_empty() {
+            for (slot, location) in candidates.locations.iter().enumerate() {
+                let day = request.catalog.location(location.location).local_day(request.order.placed_at);
+                if let (Some(price), Some(Verdict::Cost(cost))) =
+                    (prices.ships.get(&(location.location, day)), out.shipment.get_mut(slot))
+                {
+                    *cost += price;
+                }
+            }
+        }
+        if !prices.units.is_empty() {
+            for (line, order_line) in request.order.lines.iter().enumerate().take(candidates.line_count()) {
+                for entry in candidates.line_range(line) {
+                    let location = candidates.locations[candidates.entries[entry].slot as usize].location;
+                    if let (Some(price), Some(Verdict::Cost(cost))) =
+                        (prices.units.get(&(order_line.sku, location)), out.units.get_mut(entry))
+                    {
+                        *cost += price;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }

@@ -5,8 +5,9 @@ use std::path::Path;
 use std::process::Command;
 
 use switchyard::scenario::Scenario;
-use switchyard::simulate::{Reoptimize, StreamOptions, extra_shipments, simulate};
+use switchyard::simulate::{DEFAULT_BOUND_ROUNDS, Reoptimize, StreamOptions, extra_shipments, simulate};
 use switchyard_engine::Policy;
+use switchyard_engine::bound::{LagrangianSettings, lagrangian_bound, stream_bound};
 use switchyard_engine::reoptimize::ReoptimizeSettings;
 
 fn hand_computed() -> Scenario {
@@ -316,7 +317,8 @@ fn simulate_prices_ahead_for_a_policy_that_declares_it() {
     );
 }
 
-// `--bound`: the clairvoyant LP bound under the price list. On the hand-computed scenario it is
+// `--bound`: the clairvoyant bound under the price list (the Lagrangian bound, and the LP
+// relaxation's on streams this small, whichever is higher). On the hand-computed scenario it is
 // the optimum itself (237.82: routing the three orders together cannot do better than the
 // optimizer did one by one, as O2 is short whatever happens); on us-10-tiny it lies below every
 // column, and the table says how much of the gap each closes.
@@ -328,7 +330,7 @@ fn simulate_bounds_the_stream_from_below() {
         &scenario,
         &policies,
         None,
-        &StreamOptions { bound: true, ..StreamOptions::default() },
+        &StreamOptions { bound: Some(DEFAULT_BOUND_ROUNDS), ..StreamOptions::default() },
         &mut |_, _, _| {},
     )
     .unwrap();
@@ -343,7 +345,7 @@ fn simulate_bounds_the_stream_from_below() {
         &scenario,
         &policies,
         None,
-        &StreamOptions { bound: true, ..StreamOptions::default() },
+        &StreamOptions { bound: Some(DEFAULT_BOUND_ROUNDS), ..StreamOptions::default() },
         &mut |_, _, _| {},
     )
     .unwrap();
@@ -357,6 +359,16 @@ fn simulate_bounds_the_stream_from_below() {
             column.priced.total_cost
         );
     }
+    // Both bounds hold on their own, and `--bound` gives the higher.
+    let inventory = scenario.fresh_inventory();
+    let upper = simulation.columns[0].priced.total_cost;
+    let settings = LagrangianSettings { iterations: DEFAULT_BOUND_ROUNDS, upper, threads: 2, warm_start: true };
+    let lagrangian =
+        lagrangian_bound(&scenario.catalog, &inventory, &scenario.policy, &scenario.orders, settings).unwrap();
+    let lp = stream_bound(&scenario.catalog, &inventory, &scenario.policy, &scenario.orders).unwrap();
+    assert!(lagrangian.cost > 0.0 && lagrangian.cost <= upper + 0.01, "{lagrangian:?}");
+    assert!(lp.cost <= upper + 0.01, "{lp:?}");
+    assert!((bound.cost - lagrangian.cost.max(lp.cost)).abs() < 1e-9, "{bound:?} {lagrangian:?} {lp:?}");
     let table = simulation.table(0);
     assert!(table.contains("gap to the bound closed"), "{table}");
     assert!(table.contains("(clairvoyant bound: "), "{table}");

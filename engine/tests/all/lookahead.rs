@@ -200,8 +200,31 @@ fn a_network_without_locations_prices_nothing() {
 fn the_clairvoyant_bound_of_the_two_orders_is_what_look_ahead_achieved() {
     let (catalog, inventory) = network();
     let bound = switchyard_engine::bound::stream_bound(&catalog, &inventory, &Distance, &[]).unwrap();
-    assert_eq!((bound.cost, bound.variables), (0.0, 0));
+    assert_eq!(
+        (bound.cost, bound.method),
+        (0.0, switchyard_engine::bound::BoundMethod::Lp { variables: 0, constraints: 0 })
+    );
     let orders = [order(&catalog, "O1", 39.95, -75.17), order(&catalog, "O2", 40.71, -74.0)];
     let bound = switchyard_engine::bound::stream_bound(&catalog, &inventory, &Distance, &orders).unwrap();
     assert!((bound.cost - 11.65).abs() < 0.1, "{bound:?}");
+}
+
+// The Lagrangian bound of the same two orders: prices on the contested stock make each
+// order's own cheapest plan the joint optimum, so it reaches $11.65 and never passes it.
+#[test]
+fn the_lagrangian_bound_of_the_two_orders_reaches_the_joint_optimum() {
+    use switchyard_engine::bound::{BoundMethod, LagrangianSettings, lagrangian_bound};
+    let (catalog, inventory) = network();
+    let orders = [order(&catalog, "O1", 39.95, -75.17), order(&catalog, "O2", 40.71, -74.0)];
+    let settings = LagrangianSettings { iterations: 200, upper: 13.65, threads: 2, warm_start: true };
+    let bound = lagrangian_bound(&catalog, &inventory, &Distance, &orders, settings).unwrap();
+    assert!(bound.cost <= 11.65 + 1e-6 && bound.cost > 11.6, "{bound:?}");
+    assert!(matches!(bound.method, BoundMethod::Lagrangian { iterations, .. } if iterations <= 200));
+    // Without prices (one round, no step) it is each order alone on the full stock, both taking
+    // Newark's unit: $11.35, below the optimum but still a bound.
+    let settings = LagrangianSettings { iterations: 1, upper: 13.65, threads: 1, warm_start: false };
+    let first = lagrangian_bound(&catalog, &inventory, &Distance, &orders, settings).unwrap();
+    assert!((first.cost - 11.35).abs() < 0.05 && first.cost < bound.cost, "{first:?}");
+    let none = lagrangian_bound(&catalog, &inventory, &Distance, &[], settings).unwrap();
+    assert_eq!(none.cost, 0.0);
 }
