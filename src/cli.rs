@@ -111,6 +111,43 @@ pub enum PluginCommand {
         #[arg(value_name = "FILE.wasm")]
         file: PathBuf,
     },
+    /// Run a plugin once on one order's request, as the service would, and print its answer
+    /// with the fuel, memory and time it used and the lines it logged (JSON). With
+    /// --max-fuel / --max-memory it exits non-zero when it used more, so a plugin's CI can gate
+    /// on its budget.
+    Run {
+        /// The plugin file (Rust, JavaScript: any component of the `switchyard:routing` world).
+        #[arg(value_name = "FILE.wasm")]
+        file: PathBuf,
+        /// The request, as `switchyard plugin request` writes it.
+        #[arg(long, value_name = "FILE", required_unless_present = "scenario", conflicts_with = "scenario")]
+        input: Option<PathBuf>,
+        /// Build the request from this scenario (its starting stock and policy) ...
+        #[arg(long, value_name = "FILE", requires = "order")]
+        scenario: Option<PathBuf>,
+        /// ... for this order.
+        #[arg(long, value_name = "ID", requires = "scenario")]
+        order: Option<String>,
+        /// Fail when the run used more fuel (instructions) than this.
+        #[arg(long, value_name = "N")]
+        max_fuel: Option<u64>,
+        /// Fail when the plugin's memory grew past this many bytes.
+        #[arg(long, value_name = "BYTES")]
+        max_memory: Option<u64>,
+    },
+    /// Write the request a plugin would receive for one order of a scenario, as JSON (against
+    /// the scenario's starting stock, the candidates its policy sees).
+    Request {
+        /// The scenario.
+        #[arg(long, value_name = "FILE")]
+        scenario: PathBuf,
+        /// The order's id.
+        #[arg(long, value_name = "ID")]
+        order: String,
+        /// Write it here instead of to standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Compile one plugin read from stdin into an artifact on stdout, within an address-space
     /// limit: the child process `switchyard serve` compiles uploads in.
     #[command(hide = true)]
@@ -191,6 +228,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check(args) => check(args),
         Command::Test(args) => test(args),
         Command::Plugin(PluginCommand::Inspect { file }) => inspect_plugin(&file),
+        Command::Plugin(PluginCommand::Run { file, input, scenario, order, max_fuel, max_memory }) => {
+            let input = match (input, scenario, order) {
+                (Some(path), _, _) => read_plugin_input(&path)?,
+                (None, Some(scenario), Some(order)) => plugin_request(&scenario, &order)?,
+                _ => bail!("give --input FILE, or --scenario FILE and --order ID"),
+            };
+            run_plugin(&file, &input, max_fuel, max_memory)
+        }
+        Command::Plugin(PluginCommand::Request { scenario, order, out }) => {
+            let input = plugin_request(&scenario, &order)?;
+            let json = serde_json::to_string_pretty(&input)? + "\n";
+            match out {
+                Some(path) => std::fs::write(&path, json).with_context(|| format!("cannot write `{}`", path.display())),
+                None => {
+                    print!("{json}");
+                    Ok(())
+                }
+            }
+        }
         Command::Plugin(PluginCommand::CompileWorker { max_memory }) => compile_worker(max_memory),
         Command::Serve(args) => crate::serve::serve(args),
         Command::Simulate(args) => simulate(args),
@@ -496,6 +552,83 @@ fn compile_worker(max_memory: u64) -> anyhow::Result<()> {
             std::process::exit(2);
         }
     }
+}
+
+// The request a plugin would be shown for `order_id` of the scenario at `path`: the order
+// routed (without reserving) on the starting stock under the scenario's policy, the first
+// request its policy sees taken as the plugin's.
+fn plugin_request(path: &std::path::Path, order_id: &str) -> anyhow::Result<switchyard_plugins::runner::PluginInput> {
+    struct Capture<'a> {
+        inner: &'a dyn Policy,
+        seen: std::sync::Mutex<Option<switchyard_plugins::runner::PluginInput>>,
+    }
+    impl Policy for Capture<'_> {
+        fn info(&self) -> std::sync::Arc<switchyard_engine::PolicyInfo> {
+            self.inner.info()
+        }
+        fn late_delivery(&self) -> switchyard_engine::LateDelivery {
+            self.inner.late_delivery()
+        }
+        fn evaluate(
+            &self,
+            request: &switchyard_engine::PolicyRequest<'_>,
+            out: &mut switchyard_engine::Evaluation,
+        ) -> Result<(), switchyard_engine::PolicyError> {
+            let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            seen.get_or_insert_with(|| switchyard_plugins::runner::PluginInput::of(request));
+            drop(seen);
+            self.inner.evaluate(request, out)
+        }
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read scenario `{}`", path.display()))?;
+    let scenario = Scenario::from_json(&text).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
+    let Some(order) = scenario.orders.iter().find(|o| o.id == order_id) else {
+        bail!("--order: the scenario has no order `{order_id}`");
+    };
+    let capture = Capture { inner: &scenario.policy, seen: std::sync::Mutex::new(None) };
+    let inventory = scenario.fresh_inventory();
+    let config = RouterConfig::default();
+    let router = switchyard_engine::Router {
+        catalog: &scenario.catalog,
+        inventory: &inventory,
+        policy: &capture,
+        config: &config,
+    };
+    router
+        .plan(order, &mut switchyard_engine::Workspace::default())
+        .with_context(|| format!("cannot route order `{order_id}`"))?;
+    let seen = capture.seen.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    seen.ok_or_else(|| anyhow::anyhow!("order `{order_id}` has no candidates: no policy or plugin would be asked"))
+}
+
+fn read_plugin_input(path: &std::path::Path) -> anyhow::Result<switchyard_plugins::runner::PluginInput> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let input: switchyard_plugins::runner::PluginInput =
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&text))
+            .map_err(|error| anyhow::anyhow!("{}: `{}`: {}", path.display(), error.path(), error.inner()))?;
+    input.check().map_err(|message| anyhow::anyhow!("{}: {message}", path.display()))?;
+    Ok(input)
+}
+
+fn run_plugin(
+    path: &std::path::Path,
+    input: &switchyard_plugins::runner::PluginInput,
+    max_fuel: Option<u64>,
+    max_memory: Option<u64>,
+) -> anyhow::Result<()> {
+    let plugin = load_plugin(path)?;
+    let run = plugin.run_input(input).with_context(|| format!("plugin `{}` failed", path.display()))?;
+    println!("{}", serde_json::to_string_pretty(&run)?);
+    for line in &run.logs {
+        eprintln!("log: {line}");
+    }
+    if let Some(max) = max_fuel.filter(|&max| run.fuel > max) {
+        bail!("the plugin used {} fuel, more than --max-fuel {max}", run.fuel);
+    }
+    if let Some(max) = max_memory.filter(|&max| run.memory_bytes > max) {
+        bail!("the plugin's memory grew to {} bytes, more than --max-memory {max}", run.memory_bytes);
+    }
+    Ok(())
 }
 
 fn inspect_plugin(path: &std::path::Path) -> anyhow::Result<()> {

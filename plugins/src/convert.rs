@@ -8,18 +8,18 @@ use crate::bindings::switchyard::routing::types as wit;
 use crate::bindings::v0_4::switchyard::routing::types as wit_v0_4;
 
 // Bytes per row in the request's `rows` (the layouts are in plugins/wit/routing.wit).
-const LINE_ROW: usize = 36;
-const LOCATION_ROW: usize = 68;
-const LABEL_ROW: usize = 12;
-const CANDIDATE_ROW: usize = 12;
-const DELIVERY_ROW: usize = 12;
+pub(crate) const LINE_ROW: usize = 36;
+pub(crate) const LOCATION_ROW: usize = 68;
+pub(crate) const LABEL_ROW: usize = 12;
+pub(crate) const CANDIDATE_ROW: usize = 12;
+pub(crate) const DELIVERY_ROW: usize = 12;
 
 // The order record (and the delivery record) in the plugin's memory, for the input size limit.
 const ORDER_BYTES: usize = 64;
 const DELIVERY_BYTES: usize = 20;
 
 // An optional count that is absent.
-const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
 
 /// Appends texts to the request's one string and hands out their spans.
 struct Text(String);

@@ -18,6 +18,12 @@ pub enum TrapKind {
 /// A plugin could not be loaded or could not answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PluginError {
+    /// A request given to `plugin run` is not one the host could have built.
+    #[error("invalid request: {message}")]
+    InvalidInput {
+        /// What is wrong, naming the field.
+        message: String,
+    },
     /// The file is larger than the module size limit.
     #[error("plugin is {size} bytes, more than the limit of {limit}")]
     TooLarge {

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use switchyard_engine::{Evaluation, Policy, PolicyError, PolicyInfo, PolicyRequest, clean_text};
+
+use crate::runner::{PluginInput, PluginRun};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolConcurrencyLimitError, PoolingAllocationConfig,
@@ -510,6 +512,53 @@ impl WasmPolicy {
         crate::convert::answer(answer, out)
             .map_err(|message| PluginError::InvalidAnswer { plugin: self.label(), message })?;
         Ok(EvaluationReport { fuel, logs: state.logs, dropped_logs: state.dropped_logs })
+    }
+}
+
+impl WasmPolicy {
+    /// Runs the plugin once on `input` (`switchyard plugin run`): its answer, checked as the
+    /// service checks it, and the fuel, memory and time it used and the lines it logged. The
+    /// input is checked first (an error names the field).
+    pub fn run_input(&self, input: &PluginInput) -> Result<PluginRun, PluginError> {
+        let limits = self.host.limits();
+        let wit_request = input.encode().map_err(|message| PluginError::InvalidInput { message })?;
+        let trapped = |error: wasmtime::Error| PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) };
+        let mut store = self.new_store()?;
+        let (result, time) = crate::runner::timed(|| match &self.compiled.pre {
+            World::Current(pre) => {
+                let plugin = pre.instantiate(&mut store).map_err(|error| self.instantiate_error(error))?;
+                plugin.call_evaluate(&mut store, &wit_request).map_err(trapped)
+            }
+            World::V0_4(pre) => {
+                let plugin = pre.instantiate(&mut store).map_err(|error| self.instantiate_error(error))?;
+                let mut old = wit_request.clone();
+                if old.delivery.take().is_some() {
+                    // 0.4.0 has no sixth section: its rows end with the candidates.
+                    old.rows.truncate(old.rows.len() - old.location_count as usize * crate::convert::DELIVERY_ROW);
+                }
+                let old_request = crate::convert::v0_4_request(old);
+                plugin
+                    .call_evaluate(&mut store, &old_request)
+                    .map(|answer| answer.map(crate::convert::from_v0_4))
+                    .map_err(trapped)
+            }
+        });
+        let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let state = store.into_data();
+        let answer = result?.map_err(|message| PluginError::Refused {
+            plugin: self.label(),
+            message: clean_text(&message, MAX_MESSAGE),
+        })?;
+        let answer = crate::runner::run_answer(input, answer)
+            .map_err(|message| PluginError::InvalidAnswer { plugin: self.label(), message })?;
+        Ok(PluginRun {
+            answer,
+            fuel,
+            memory_bytes: limits.max_memory_bytes.saturating_sub(state.budget.memory_left) as u64,
+            time,
+            logs: state.logs,
+            dropped_logs: state.dropped_logs,
+        })
     }
 }
 

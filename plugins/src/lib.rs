@@ -17,6 +17,7 @@ mod convert;
 mod error;
 mod host;
 mod limits;
+pub mod runner;
 pub mod structure;
 
 pub use compile::CompileWorker;

@@ -231,3 +231,184 @@ fn plugins_compile_in_a_worker_within_a_budget_and_are_kept_compiled() {
     let error = host.load("garbage", &garbage).err().expect("refused");
     assert!(error.to_string().contains("not a valid WebAssembly"), "{error}");
 }
+
+fn run_cli(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_switchyard")).args(args).output().expect("the switchyard binary runs")
+}
+
+fn runner_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("switchyard-runner-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+// `plugin request` writes the request a plugin is shown for one order of a scenario; `plugin
+// run` runs a plugin on it (or on the scenario's order directly) and prints the answer, checked
+// as the service checks it, with the fuel, memory and time it used. The answer is the native
+// reference model's: the Rust reference plugin prices every candidate as the policy does.
+#[test]
+fn plugin_request_and_run_show_what_a_plugin_answers_and_uses() {
+    let dir = runner_dir("request");
+    let scenario = example("us-10-tiny.json");
+    let request = dir.join("request.json");
+    let output = run_cli(&[
+        "plugin",
+        "request",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--order",
+        "O-000001",
+        "--out",
+        request.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let input: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&request).unwrap()).unwrap();
+    assert_eq!(input["order"]["id"], "O-000001");
+    let locations = input["locations"].as_array().unwrap().len();
+    let candidates = input["candidates"].as_array().unwrap().len();
+    assert!(locations > 0 && candidates >= locations, "{input}");
+
+    let reference = plugin("reference");
+    let by_file = run_cli(&["plugin", "run", reference.to_str().unwrap(), "--input", request.to_str().unwrap()]);
+    assert!(by_file.status.success(), "{}", String::from_utf8_lossy(&by_file.stderr));
+    let run: serde_json::Value = serde_json::from_slice(&by_file.stdout).unwrap();
+    assert!(run["fuel"].as_u64().unwrap() > 0, "{run}");
+    assert!(run["memory_bytes"].as_u64().unwrap() >= 65_536, "{run}");
+    assert!(run["time_us"].as_u64().is_some(), "{run}");
+    let answer = &run["answer"];
+    assert_eq!(answer["locations"].as_array().unwrap().len(), locations);
+    assert_eq!(answer["candidates"].as_array().unwrap().len(), candidates);
+    assert_eq!(answer["locations"][0]["name"], input["locations"][0]["id"]);
+    // The native policy's costs for the same order: the same numbers.
+    let scenario_data = Scenario::from_json(&std::fs::read_to_string(&scenario).unwrap()).unwrap();
+    let inventory = scenario_data.fresh_inventory();
+    let config = RouterConfig::default();
+    let router = switchyard_engine::Router {
+        catalog: &scenario_data.catalog,
+        inventory: &inventory,
+        policy: &scenario_data.policy,
+        config: &config,
+    };
+    let order = scenario_data.orders.iter().find(|o| o.id == "O-000001").unwrap();
+    let mut workspace = switchyard_engine::Workspace::default();
+    let (_, evaluation) = router.evaluate(order, &mut workspace).unwrap();
+    for (slot, verdict) in evaluation.shipment.iter().enumerate() {
+        let switchyard_engine::Verdict::Cost(cost) = verdict else { panic!("{verdict:?}") };
+        let by_plugin = answer["locations"][slot]["cost"].as_f64().unwrap();
+        assert!((by_plugin - cost).abs() < 1e-9, "location {slot}: {by_plugin} vs {cost}");
+    }
+
+    // Built from the scenario directly: the same answer.
+    let direct = run_cli(&[
+        "plugin",
+        "run",
+        reference.to_str().unwrap(),
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--order",
+        "O-000001",
+    ]);
+    assert!(direct.status.success(), "{}", String::from_utf8_lossy(&direct.stderr));
+    let direct: serde_json::Value = serde_json::from_slice(&direct.stdout).unwrap();
+    assert_eq!(direct["answer"], run["answer"]);
+    // A plugin built against 0.4.0 runs on the same request.
+    let legacy =
+        run_cli(&["plugin", "run", plugin("legacy_v0_4").to_str().unwrap(), "--input", request.to_str().unwrap()]);
+    assert!(legacy.status.success(), "{}", String::from_utf8_lossy(&legacy.stderr));
+
+    // Budgets a plugin's CI can gate on: over them, the answer is still printed and the exit
+    // code says no.
+    let fuel = run["fuel"].as_u64().unwrap();
+    let over = run_cli(&[
+        "plugin",
+        "run",
+        reference.to_str().unwrap(),
+        "--input",
+        request.to_str().unwrap(),
+        "--max-fuel",
+        &(fuel - 1).to_string(),
+    ]);
+    assert!(!over.status.success());
+    assert!(String::from_utf8_lossy(&over.stderr).contains("--max-fuel"), "{}", String::from_utf8_lossy(&over.stderr));
+    assert!(serde_json::from_slice::<serde_json::Value>(&over.stdout).is_ok());
+    let within = run_cli(&[
+        "plugin",
+        "run",
+        reference.to_str().unwrap(),
+        "--input",
+        request.to_str().unwrap(),
+        "--max-fuel",
+        &fuel.to_string(),
+        "--max-memory",
+        &run["memory_bytes"].to_string(),
+    ]);
+    assert!(within.status.success(), "{}", String::from_utf8_lossy(&within.stderr));
+    let memory = run_cli(&[
+        "plugin",
+        "run",
+        reference.to_str().unwrap(),
+        "--input",
+        request.to_str().unwrap(),
+        "--max-memory",
+        "65536",
+    ]);
+    assert!(!memory.status.success());
+    assert!(String::from_utf8_lossy(&memory.stderr).contains("--max-memory"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// A request the host could not have built is refused with the field named, before the plugin
+// runs; a plugin that misbehaves on a valid one is contained and the exit code says so.
+#[test]
+fn plugin_run_refuses_bad_requests_and_contains_hostile_plugins() {
+    let dir = runner_dir("hostile");
+    let scenario = example("us-10-tiny.json");
+    let output = run_cli(&["plugin", "request", "--scenario", scenario.to_str().unwrap(), "--order", "O-000001"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let good: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let reference = plugin("reference");
+    let refused = |name: &str, request: &serde_json::Value, needle: &str| {
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, request.to_string()).unwrap();
+        let output = run_cli(&["plugin", "run", reference.to_str().unwrap(), "--input", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(!output.status.success(), "{name}: accepted");
+        assert!(stderr.contains(needle), "{name}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    };
+    let mut bad = good.clone();
+    bad["candidates"][0]["line"] = 7.into();
+    refused("line", &bad, "candidates[0].line");
+    let mut bad = good.clone();
+    bad["candidates"][0]["location"] = 4_000_000_000u32.into();
+    refused("location", &bad, "candidates[0].location");
+    let mut bad = good.clone();
+    bad["lines"][0]["qty"] = (-1).into();
+    refused("qty", &bad, "lines[0].qty");
+    let mut bad = good.clone();
+    bad["order"]["colour"] = "red".into();
+    refused("unknown", &bad, "colour");
+    let mut bad = good.clone();
+    bad["locations"][0]["delivery"] = serde_json::json!({"transit_days": 2, "ship_day": 1, "delivery_day": 3});
+    refused("delivery", &bad, "locations[0].delivery");
+    let path = dir.join("broken.json");
+    std::fs::write(&path, "{\"now\": 1,\n \"order\": }").unwrap();
+    let output = run_cli(&["plugin", "run", reference.to_str().unwrap(), "--input", path.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("line 2"), "{}", String::from_utf8_lossy(&output.stderr));
+
+    // The hostile plugin misbehaves by the order's channel.
+    let hostile = plugin("hostile");
+    for (channel, needle) in [("loop", "fuel"), ("memory", "memory")] {
+        let mut request = good.clone();
+        request["order"]["channel"] = channel.into();
+        let path = dir.join(format!("{channel}.json"));
+        std::fs::write(&path, request.to_string()).unwrap();
+        let output = run_cli(&["plugin", "run", hostile.to_str().unwrap(), "--input", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(!output.status.success(), "{channel}: {stderr}");
+        assert!(stderr.contains(needle) && !stderr.contains("panicked"), "{channel}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
