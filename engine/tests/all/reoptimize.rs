@@ -296,3 +296,72 @@ proptest! {
         }
     }
 }
+
+// The stream's catalog, a fresh stock and its orders (a SKU's lines merged into one).
+fn build(stream: &Stream) -> (Catalog, Inventory, Vec<Order>) {
+    let mut catalog = Catalog::new();
+    for (index, (lat, lon)) in stream.locations.iter().enumerate() {
+        catalog.add_location(dc(&format!("L{index}"), *lat, *lon)).unwrap();
+    }
+    for sku in 0..stream.stock.len() {
+        catalog.add_product(product(&format!("S{sku}"))).unwrap();
+    }
+    let inventory = Inventory::new();
+    let sku_id = |sku: usize| catalog.sku_id(&format!("S{sku}")).unwrap();
+    for (sku, units) in stream.stock.iter().enumerate() {
+        for (index, &units) in units.iter().enumerate() {
+            inventory.set_stock(sku_id(sku), catalog.location_id(&format!("L{index}")).unwrap(), units, 0);
+        }
+    }
+    let orders = stream
+        .orders
+        .iter()
+        .enumerate()
+        .map(|(i, ((lat, lon), lines))| {
+            let mut merged: Vec<(switchyard_engine::SkuId, u32)> = Vec::new();
+            for &(sku, qty) in lines {
+                match merged.iter_mut().find(|(s, _)| *s == sku_id(sku)) {
+                    Some(line) => line.1 += qty,
+                    None => merged.push((sku_id(sku), qty)),
+                }
+            }
+            order(&format!("O{i}"), *lat, *lon, &merged)
+        })
+        .collect();
+    (catalog, inventory, orders)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    // Both clairvoyant bounds (engine/src/bound.rs) lie below every stream the router makes:
+    // the orders routed one at a time in their order, in reverse, and the pool re-optimised.
+    #[test]
+    fn the_clairvoyant_bounds_lie_below_every_stream_the_router_makes(stream in streams()) {
+        use switchyard_engine::bound::{LagrangianSettings, lagrangian_bound, stream_bound};
+        let (catalog, inventory, orders) = build(&stream);
+        let lp = stream_bound(&catalog, &inventory, &Parcels, &orders).unwrap();
+        let mut costs = Vec::new();
+        let forward = route_all(&catalog, &inventory, &Parcels, &orders);
+        costs.push(forward.iter().map(|(plan, _)| plan.cost.total()).sum::<f64>());
+        let mut entries = pool(&orders, &forward, &Parcels);
+        reoptimize_pool(&catalog, &inventory, &RouterConfig::default(), &mut entries, &ReoptimizeSettings::default())
+            .unwrap();
+        costs.push(entries.iter().map(|entry| entry.plan.cost.total()).sum::<f64>());
+        let (catalog, inventory, orders) = build(&stream);
+        let reversed: Vec<Order> = orders.iter().rev().cloned().collect();
+        let backward = route_all(&catalog, &inventory, &Parcels, &reversed);
+        costs.push(backward.iter().map(|(plan, _)| plan.cost.total()).sum::<f64>());
+        let (catalog, inventory, orders) = build(&stream);
+        for warm_start in [false, true] {
+            let settings = LagrangianSettings { iterations: 50, upper: costs[0], threads: 2, warm_start };
+            let lagrangian = lagrangian_bound(&catalog, &inventory, &Parcels, &orders, settings).unwrap();
+            for cost in &costs {
+                prop_assert!(lagrangian.cost <= cost + 1e-6, "Lagrangian {lagrangian:?} above a stream of {cost}");
+            }
+        }
+        for cost in &costs {
+            prop_assert!(lp.cost <= cost + 1e-4 * cost.max(1.0), "LP {lp:?} above a stream of {cost}");
+        }
+    }
+}
