@@ -90,8 +90,8 @@ pub struct SimulateArgs {
     /// gap to it each column closes.
     #[arg(long)]
     pub bound: bool,
-    /// Rounds of routing every order spent on the Lagrangian bound (more: a tighter bound).
-    #[arg(long, default_value_t = crate::simulate::DEFAULT_BOUND_ROUNDS as u32, value_name = "N",
+    /// Rounds of routing spent on the Lagrangian bound (more: a tighter bound, slower).
+    #[arg(long, default_value_t = crate::simulate::DEFAULT_BOUND_ROUNDS as u32, value_name = "N", requires = "bound",
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub bound_rounds: u32,
     /// Write a self-contained HTML report (`index.html`) into this directory.

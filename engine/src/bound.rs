@@ -60,7 +60,8 @@ pub enum BoundMethod {
     },
     /// Prices on the coupling rows, each order routed exactly ([`lagrangian_bound`]).
     Lagrangian {
-        /// Rounds of routing every order.
+        /// Rounds of routing (the first routes every order; each later one those whose
+        /// prices changed).
         iterations: usize,
         /// Coupling rows (stock per SKU and location, shipments per location and day) touched.
         rows: usize,
@@ -74,10 +75,7 @@ impl std::fmt::Display for BoundMethod {
                 write!(f, "the LP relaxation, {variables} variables, {constraints} constraints")
             }
             BoundMethod::Lagrangian { iterations, rows } => {
-                write!(
-                    f,
-                    "Lagrangian prices on {rows} stock and capacity rows, {iterations} rounds of routing every order"
-                )
+                write!(f, "Lagrangian prices on {rows} stock and capacity rows, {iterations} rounds of routing")
             }
         }
     }

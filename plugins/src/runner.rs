@@ -299,10 +299,7 @@ impl PluginInput {
             rows.extend(name.len.to_le_bytes());
         };
         let optional = |value: Option<u32>| value.unwrap_or(NONE).to_le_bytes();
-        for (index, line) in self.lines.iter().enumerate() {
-            if line.qty == NONE {
-                return Err(format!("`lines[{index}].qty` is out of range"));
-            }
+        for line in &self.lines {
             span(&mut rows, name(&line.id)?);
             rows.extend(line.qty.to_le_bytes());
             span(&mut rows, name(&line.sku)?);
