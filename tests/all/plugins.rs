@@ -236,6 +236,13 @@ fn run_cli(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_switchyard")).args(args).output().expect("the switchyard binary runs")
 }
 
+// `switchyard plugin run PLUGIN --input REQUEST` with `extra` arguments.
+fn run_on(plugin: &Path, request: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["plugin", "run", plugin.to_str().unwrap(), "--input", request.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    run_cli(&args)
+}
+
 fn runner_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("switchyard-runner-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -270,7 +277,7 @@ fn plugin_request_and_run_show_what_a_plugin_answers_and_uses() {
     assert!(locations > 0 && candidates >= locations, "{input}");
 
     let reference = plugin("reference");
-    let by_file = run_cli(&["plugin", "run", reference.to_str().unwrap(), "--input", request.to_str().unwrap()]);
+    let by_file = run_on(&reference, &request, &[]);
     assert!(by_file.status.success(), "{}", String::from_utf8_lossy(&by_file.stderr));
     let run: serde_json::Value = serde_json::from_slice(&by_file.stdout).unwrap();
     assert!(run["fuel"].as_u64().unwrap() > 0, "{run}");
@@ -313,46 +320,23 @@ fn plugin_request_and_run_show_what_a_plugin_answers_and_uses() {
     let direct: serde_json::Value = serde_json::from_slice(&direct.stdout).unwrap();
     assert_eq!(direct["answer"], run["answer"]);
     // A plugin built against 0.4.0 runs on the same request.
-    let legacy =
-        run_cli(&["plugin", "run", plugin("legacy_v0_4").to_str().unwrap(), "--input", request.to_str().unwrap()]);
+    let legacy = run_on(&plugin("legacy_v0_4"), &request, &[]);
     assert!(legacy.status.success(), "{}", String::from_utf8_lossy(&legacy.stderr));
 
     // Budgets a plugin's CI can gate on: over them, the answer is still printed and the exit
     // code says no.
     let fuel = run["fuel"].as_u64().unwrap();
-    let over = run_cli(&[
-        "plugin",
-        "run",
-        reference.to_str().unwrap(),
-        "--input",
-        request.to_str().unwrap(),
-        "--max-fuel",
-        &(fuel - 1).to_string(),
-    ]);
+    let over = run_on(&reference, &request, &["--max-fuel", &(fuel - 1).to_string()]);
     assert!(!over.status.success());
     assert!(String::from_utf8_lossy(&over.stderr).contains("--max-fuel"), "{}", String::from_utf8_lossy(&over.stderr));
     assert!(serde_json::from_slice::<serde_json::Value>(&over.stdout).is_ok());
-    let within = run_cli(&[
-        "plugin",
-        "run",
-        reference.to_str().unwrap(),
-        "--input",
-        request.to_str().unwrap(),
-        "--max-fuel",
-        &fuel.to_string(),
-        "--max-memory",
-        &run["memory_bytes"].to_string(),
-    ]);
+    let within = run_on(
+        &reference,
+        &request,
+        &["--max-fuel", &fuel.to_string(), "--max-memory", &run["memory_bytes"].to_string()],
+    );
     assert!(within.status.success(), "{}", String::from_utf8_lossy(&within.stderr));
-    let memory = run_cli(&[
-        "plugin",
-        "run",
-        reference.to_str().unwrap(),
-        "--input",
-        request.to_str().unwrap(),
-        "--max-memory",
-        "65536",
-    ]);
+    let memory = run_on(&reference, &request, &["--max-memory", "65536"]);
     assert!(!memory.status.success());
     assert!(String::from_utf8_lossy(&memory.stderr).contains("--max-memory"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -371,7 +355,7 @@ fn plugin_run_refuses_bad_requests_and_contains_hostile_plugins() {
     let refused = |name: &str, request: &serde_json::Value, needle: &str| {
         let path = dir.join(format!("{name}.json"));
         std::fs::write(&path, request.to_string()).unwrap();
-        let output = run_cli(&["plugin", "run", reference.to_str().unwrap(), "--input", path.to_str().unwrap()]);
+        let output = run_on(&reference, &path, &[]);
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         assert!(!output.status.success(), "{name}: accepted");
         assert!(stderr.contains(needle), "{name}: {stderr}");
@@ -394,7 +378,7 @@ fn plugin_run_refuses_bad_requests_and_contains_hostile_plugins() {
     refused("delivery", &bad, "locations[0].delivery");
     let path = dir.join("broken.json");
     std::fs::write(&path, "{\"now\": 1,\n \"order\": }").unwrap();
-    let output = run_cli(&["plugin", "run", reference.to_str().unwrap(), "--input", path.to_str().unwrap()]);
+    let output = run_on(&reference, &path, &[]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("line 2"), "{}", String::from_utf8_lossy(&output.stderr));
 
@@ -405,7 +389,7 @@ fn plugin_run_refuses_bad_requests_and_contains_hostile_plugins() {
         request["order"]["channel"] = channel.into();
         let path = dir.join(format!("{channel}.json"));
         std::fs::write(&path, request.to_string()).unwrap();
-        let output = run_cli(&["plugin", "run", hostile.to_str().unwrap(), "--input", path.to_str().unwrap()]);
+        let output = run_on(&hostile, &path, &[]);
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         assert!(!output.status.success(), "{channel}: {stderr}");
         assert!(stderr.contains(needle) && !stderr.contains("panicked"), "{channel}: {stderr}");

@@ -215,38 +215,14 @@ proptest! {
 
     #[test]
     fn reoptimising_never_raises_cost_oversells_or_touches_orders_outside_the_pool(stream in streams()) {
-        let mut catalog = Catalog::new();
-        for (index, (lat, lon)) in stream.locations.iter().enumerate() {
-            catalog.add_location(dc(&format!("L{index}"), *lat, *lon)).unwrap();
-        }
-        for sku in 0..stream.stock.len() {
-            catalog.add_product(product(&format!("S{sku}"))).unwrap();
-        }
-        let inventory = Inventory::new();
-        let sku_id = |sku: usize| catalog.sku_id(&format!("S{sku}")).unwrap();
-        let location_id = |index: usize| catalog.location_id(&format!("L{index}")).unwrap();
+        let (catalog, inventory, orders) = build(&stream);
         let mut on_hand = HashMap::new();
         for (sku, units) in stream.stock.iter().enumerate() {
             for (index, &units) in units.iter().enumerate() {
-                inventory.set_stock(sku_id(sku), location_id(index), units, 0);
-                on_hand.insert((sku_id(sku), location_id(index)), units);
+                let sku = catalog.sku_id(&format!("S{sku}")).unwrap();
+                on_hand.insert((sku, catalog.location_id(&format!("L{index}")).unwrap()), units);
             }
         }
-        let orders: Vec<Order> = stream
-            .orders
-            .iter()
-            .enumerate()
-            .map(|(i, ((lat, lon), lines))| {
-                let mut merged: Vec<(switchyard_engine::SkuId, u32)> = Vec::new();
-                for &(sku, qty) in lines {
-                    match merged.iter_mut().find(|(s, _)| *s == sku_id(sku)) {
-                        Some(line) => line.1 += qty,
-                        None => merged.push((sku_id(sku), qty)),
-                    }
-                }
-                order(&format!("O{i}"), *lat, *lon, &merged)
-            })
-            .collect();
         let routed = route_all(&catalog, &inventory, &Parcels, &orders);
         // Frozen orders (released, or fulfilment began) stay out of the pool.
         let in_pool: Vec<usize> = (0..orders.len()).filter(|&i| !stream.frozen[i]).collect();
