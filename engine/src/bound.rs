@@ -35,7 +35,7 @@ use std::sync::Arc;
 use crate::catalog::Catalog;
 use crate::domain::{LocationId, Order, SkuId};
 use crate::inventory::Inventory;
-use crate::lookahead::{Demand, Regions, opportunity_costs};
+use crate::lookahead::{Demand, OpportunityCosts, Regions, opportunity_costs};
 use crate::policy::{Evaluation, LateDelivery, Policy, PolicyError, PolicyInfo, PolicyRequest, ShortStock, Verdict};
 use crate::router::{Router, RouterConfig, RoutingError, Workspace};
 
@@ -284,7 +284,12 @@ pub fn lagrangian_bound(
         let regions = Regions::around_centres(catalog);
         let demand = Demand::of_orders(orders, &regions, 1.0);
         let at = orders.iter().map(|o| o.placed_at).min().unwrap_or(orders[0].placed_at);
-        let (costs, _) = opportunity_costs(catalog, inventory, policy, &regions, &demand, at)?;
+        let costs = if regions.is_empty() {
+            // No location: nothing to price.
+            OpportunityCosts::default()
+        } else {
+            opportunity_costs(catalog, inventory, policy, &regions, &demand, at)?.0
+        };
         let mut start = prices.write();
         for ((sku, location), value) in costs.iter() {
             start.units.insert((sku, location), value);
