@@ -18,6 +18,7 @@ use wasmtime::{
     ResourceLimiter, Store, Trap,
 };
 
+use crate::bindings::switchyard::routing::types as wit;
 use crate::bindings::{RoutingPlugin, RoutingPluginImports, RoutingPluginPre, v0_4};
 use crate::compile::{
     ArtifactDir, CompileWorker, compile_in_worker, is_core_module, load_artifact, one_line, precompile,
@@ -489,77 +490,76 @@ impl WasmPolicy {
         if size > limits.max_input_bytes {
             return Err(PluginError::InputTooLarge { plugin: self.label(), size, limit: limits.max_input_bytes });
         }
-        let trapped = |error: wasmtime::Error| PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) };
-        let mut store = self.new_store()?;
-        let result = match &self.compiled.pre {
-            World::Current(pre) => {
-                let plugin = pre.instantiate(&mut store).map_err(|error| self.instantiate_error(error))?;
-                plugin.call_evaluate(&mut store, &wit_request).map_err(trapped)?
-            }
-            World::V0_4(pre) => {
-                let plugin = pre.instantiate(&mut store).map_err(|error| self.instantiate_error(error))?;
-                let old_request = crate::convert::v0_4_request(wit_request);
-                plugin.call_evaluate(&mut store, &old_request).map_err(trapped)?.map(crate::convert::from_v0_4)
-            }
-        };
-        let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-        self.fuel_used.fetch_add(fuel, Ordering::Relaxed);
-        let state = store.into_data();
-        let answer = result.map_err(|message| PluginError::Refused {
-            plugin: self.label(),
-            message: clean_text(&message, MAX_MESSAGE),
-        })?;
+        let called = self.call(wit_request)?;
+        self.fuel_used.fetch_add(called.fuel, Ordering::Relaxed);
+        let answer = self.answered(called.result)?;
         crate::convert::answer(answer, out)
             .map_err(|message| PluginError::InvalidAnswer { plugin: self.label(), message })?;
-        Ok(EvaluationReport { fuel, logs: state.logs, dropped_logs: state.dropped_logs })
+        Ok(EvaluationReport { fuel: called.fuel, logs: called.state.logs, dropped_logs: called.state.dropped_logs })
     }
-}
 
-impl WasmPolicy {
     /// Runs the plugin once on `input` (`switchyard plugin run`): its answer, checked as the
     /// service checks it, and the fuel, memory and time it used and the lines it logged. The
     /// input is checked first (an error names the field).
     pub fn run_input(&self, input: &PluginInput) -> Result<PluginRun, PluginError> {
         let limits = self.host.limits();
         let wit_request = input.encode().map_err(|message| PluginError::InvalidInput { message })?;
+        let called = self.call(wit_request)?;
+        let answer = self.answered(called.result)?;
+        let answer = crate::runner::run_answer(input, answer)
+            .map_err(|message| PluginError::InvalidAnswer { plugin: self.label(), message })?;
+        Ok(PluginRun {
+            answer,
+            fuel: called.fuel,
+            memory_bytes: limits.max_memory_bytes.saturating_sub(called.state.budget.memory_left) as u64,
+            time: called.time,
+            logs: called.state.logs,
+            dropped_logs: called.state.dropped_logs,
+        })
+    }
+
+    // Instantiates the plugin in a fresh store and calls `evaluate` once: what both `run` and
+    // `run_input` do. A 0.4.0 plugin is shown the request without the delivery section.
+    fn call(&self, mut request: wit::Request) -> Result<Called, PluginError> {
         let trapped = |error: wasmtime::Error| PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) };
         let mut store = self.new_store()?;
         let (result, time) = crate::runner::timed(|| match &self.compiled.pre {
             World::Current(pre) => {
                 let plugin = pre.instantiate(&mut store).map_err(|error| self.instantiate_error(error))?;
-                plugin.call_evaluate(&mut store, &wit_request).map_err(trapped)
+                plugin.call_evaluate(&mut store, &request).map_err(trapped)
             }
             World::V0_4(pre) => {
                 let plugin = pre.instantiate(&mut store).map_err(|error| self.instantiate_error(error))?;
-                let mut old = wit_request.clone();
-                if old.delivery.take().is_some() {
+                if request.delivery.take().is_some() {
                     // 0.4.0 has no sixth section: its rows end with the candidates.
-                    old.rows.truncate(old.rows.len() - old.location_count as usize * crate::convert::DELIVERY_ROW);
+                    let delivery_rows = request.location_count as usize * crate::convert::DELIVERY_ROW;
+                    request.rows.truncate(request.rows.len().saturating_sub(delivery_rows));
                 }
-                let old_request = crate::convert::v0_4_request(old);
                 plugin
-                    .call_evaluate(&mut store, &old_request)
+                    .call_evaluate(&mut store, &crate::convert::v0_4_request(request))
                     .map(|answer| answer.map(crate::convert::from_v0_4))
                     .map_err(trapped)
             }
         });
-        let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-        let state = store.into_data();
-        let answer = result?.map_err(|message| PluginError::Refused {
+        let fuel = self.host.limits().fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        Ok(Called { result, fuel, time, state: store.into_data() })
+    }
+
+    // The plugin's answer, or its refusal as an error.
+    fn answered(&self, result: Result<Result<wit::Answer, String>, PluginError>) -> Result<wit::Answer, PluginError> {
+        result?.map_err(|message| PluginError::Refused {
             plugin: self.label(),
             message: clean_text(&message, MAX_MESSAGE),
-        })?;
-        let answer = crate::runner::run_answer(input, answer)
-            .map_err(|message| PluginError::InvalidAnswer { plugin: self.label(), message })?;
-        Ok(PluginRun {
-            answer,
-            fuel,
-            memory_bytes: limits.max_memory_bytes.saturating_sub(state.budget.memory_left) as u64,
-            time,
-            logs: state.logs,
-            dropped_logs: state.dropped_logs,
         })
     }
+}
+
+/// One call of a plugin: its result, and the fuel, time and host state it left.
+struct Called {
+    result: Result<Result<wit::Answer, String>, PluginError>,
+    fuel: u64,
+    time: Duration,
+    state: HostState,
 }
 
 fn trap_kind(error: &wasmtime::Error) -> TrapKind {
