@@ -136,7 +136,7 @@ impl Default for Config {
             max_list_bytes: 4 << 20,
             keep_explanations: true,
             max_policy_bytes: switchyard_dsl::MAX_SOURCE_BYTES,
-            max_plugin_bytes: 4 << 20,
+            max_plugin_bytes: 32 << 20,
             commit_batch: 512,
             header_read_timeout_secs: 10,
             request_timeout_secs: 30,

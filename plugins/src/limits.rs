@@ -47,11 +47,11 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_module_bytes: 4 << 20,
+            max_module_bytes: 32 << 20,
             max_input_bytes: 256 << 10,
             fuel: 20_000_000,
             timeout: Duration::from_secs(1),
-            max_memory_bytes: 16 << 20,
+            max_memory_bytes: 32 << 20,
             max_stack_bytes: 512 << 10,
             max_log_lines: 32,
             max_log_bytes: 64 << 10,

@@ -36,7 +36,7 @@ impl Default for StructureLimits {
             max_functions: 20_000,
             max_function_bytes: 256 << 10,
             max_locals: 5_000,
-            max_nesting: 500,
+            max_nesting: 1_000,
             max_memories: 2,
             max_tables: 8,
             max_core_instances: 8,

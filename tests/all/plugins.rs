@@ -22,21 +22,78 @@ fn us_50_small() -> Scenario {
     Scenario::from_json(&std::fs::read_to_string(example("us-50-small.json")).unwrap()).unwrap()
 }
 
-#[test]
-fn the_reference_plugin_routes_us_50_small_exactly_like_the_native_policy() {
+// Replays us-50-small with the plugin `name` and with the native reference policy: the same
+// plans, order by order.
+fn routes_us_50_small_exactly_like_the_native_policy(name: &str) {
     let scenario = us_50_small();
     let host = PluginHost::new(Limits::default()).unwrap();
-    let wasm = host.load("reference", &std::fs::read(plugin("reference")).unwrap()).unwrap();
+    let wasm = host.load("reference", &std::fs::read(plugin(name)).unwrap()).unwrap();
     let config = RouterConfig::default();
     let native = replay(&scenario, &scenario.policy, &config, &HashSet::new());
     let by_plugin = replay(&scenario, &wasm, &config, &HashSet::new());
+    assert!(by_plugin.failures.is_empty(), "{name}: {:?}", by_plugin.failures.first());
+    assert_eq!(native.plans.len(), by_plugin.plans.len());
     for (native, by_plugin) in native.plans.iter().zip(&by_plugin.plans) {
-        assert_eq!(native.shipments, by_plugin.shipments, "{}", native.order_id);
-        assert_eq!(native.unfilled, by_plugin.unfilled, "{}", native.order_id);
-        assert_eq!(native.cost, by_plugin.cost, "{}", native.order_id);
+        assert_eq!(native.shipments, by_plugin.shipments, "{name}: {}", native.order_id);
+        assert_eq!(native.unfilled, by_plugin.unfilled, "{name}: {}", native.order_id);
+        assert_eq!(native.cost, by_plugin.cost, "{name}: {}", native.order_id);
     }
     assert_eq!(by_plugin.plans[0].policy.name, "reference");
     assert_eq!(by_plugin.plans[0].policy.version, wasm.plugin().version);
+}
+
+#[test]
+fn the_reference_plugin_routes_us_50_small_exactly_like_the_native_policy() {
+    routes_us_50_small_exactly_like_the_native_policy("reference");
+}
+
+// The same cost model in TypeScript (examples/plugins-js/reference.ts, built with the
+// JavaScript SDK into a SpiderMonkey component): the same plans as the native policy.
+#[test]
+fn the_typescript_reference_plugin_routes_us_50_small_exactly_like_the_native_policy() {
+    routes_us_50_small_exactly_like_the_native_policy("js_reference");
+}
+
+// The merchant-style TypeScript plugin: a store within 150 km ships unless a DC saves more
+// than $2, and stores never ship hazmat. Against the TypeScript reference model on us-50-small:
+// more shipments from stores, each of them justified, and no hazmat from a store.
+#[test]
+fn the_local_stores_plugin_ships_from_nearby_stores_unless_a_dc_saves_more_than_two_dollars() {
+    let scenario = us_50_small();
+    let host = PluginHost::new(Limits::default()).unwrap();
+    let local = host.load("local-stores", &std::fs::read(plugin("js_local_stores")).unwrap()).unwrap();
+    let config = RouterConfig::default();
+    let reference = replay(&scenario, &scenario.policy, &config, &HashSet::new());
+    let by_plugin = replay(&scenario, &local, &config, &HashSet::new());
+    assert!(by_plugin.failures.is_empty(), "{:?}", by_plugin.failures.first());
+    let from_stores = |plans: &[switchyard_engine::Plan]| {
+        plans
+            .iter()
+            .flat_map(|plan| &plan.shipments)
+            .filter(|shipment| {
+                scenario.catalog.location(shipment.location).kind == switchyard_engine::LocationKind::Store
+            })
+            .count()
+    };
+    let (before, after) = (from_stores(&reference.plans), from_stores(&by_plugin.plans));
+    assert!(after > before, "stores ship {after} with the plugin, {before} without");
+    for (plan, order) in by_plugin.plans.iter().zip(&scenario.orders) {
+        for shipment in &plan.shipments {
+            let location = scenario.catalog.location(shipment.location);
+            if location.kind != switchyard_engine::LocationKind::Store {
+                continue;
+            }
+            for line in &shipment.lines {
+                let product = scenario.catalog.product(order.lines[line.line].sku);
+                assert!(
+                    !product.tags.iter().any(|tag| tag == "hazmat"),
+                    "{}: hazmat from {}",
+                    plan.order_id,
+                    location.id
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -322,6 +379,14 @@ fn plugin_request_and_run_show_what_a_plugin_answers_and_uses() {
     // A plugin built against 0.4.0 runs on the same request.
     let legacy = run_on(&plugin("legacy_v0_4"), &request, &[]);
     assert!(legacy.status.success(), "{}", String::from_utf8_lossy(&legacy.stderr));
+    // So does the TypeScript reference plugin, with the same answer and its logs; it uses more
+    // of everything (an engine in the plugin) and the budgets apply to it alike.
+    let typescript = run_on(&plugin("js_reference"), &request, &[]);
+    assert!(typescript.status.success(), "{}", String::from_utf8_lossy(&typescript.stderr));
+    let typescript: serde_json::Value = serde_json::from_slice(&typescript.stdout).unwrap();
+    assert_eq!(typescript["answer"], run["answer"]);
+    assert!(typescript["fuel"].as_u64().unwrap() > run["fuel"].as_u64().unwrap(), "{typescript}");
+    assert!(typescript["memory_bytes"].as_u64().unwrap() > run["memory_bytes"].as_u64().unwrap(), "{typescript}");
 
     // Budgets a plugin's CI can gate on: over them, the answer is still printed and the exit
     // code says no.

@@ -4,6 +4,7 @@
 // Tests fail by panicking: unwrap, expect and panic are how they say so.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod javascript;
 mod limits;
 mod own_plan;
 mod structure;

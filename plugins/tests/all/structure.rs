@@ -62,7 +62,7 @@ fn blocks_nested_too_deep_are_refused_before_compiling() {
         f
     });
     let message = refusal(&bytes);
-    assert!(message.contains("nested 501 deep in one function, more than the limit of 500"), "{message}");
+    assert!(message.contains("nested 1001 deep in one function, more than the limit of 1000"), "{message}");
 }
 
 #[test]
