@@ -32,7 +32,9 @@ pub struct Limits {
     pub max_log_bytes: usize,
     /// What a module or component may contain: checked before it is compiled.
     pub structure: StructureLimits,
-    /// Longest a compile worker may take; it is killed past it and the plugin refused.
+    /// Longest a compile worker may take; it is killed past it and the plugin refused. A
+    /// JavaScript plugin (a SpiderMonkey component of ~12 MB) compiles in ~12 s on two idle
+    /// cores; the budget leaves room for a busy machine and the worker's lower priority.
     pub compile_timeout: Duration,
     /// Address space a compile worker may use; past it the plugin is refused.
     pub compile_memory_bytes: usize,
@@ -56,7 +58,7 @@ impl Default for Limits {
             max_log_lines: 32,
             max_log_bytes: 64 << 10,
             structure: StructureLimits::default(),
-            compile_timeout: Duration::from_secs(30),
+            compile_timeout: Duration::from_secs(120),
             compile_memory_bytes: 2 << 30,
             pool_instances: 64,
             pooling: true,

@@ -471,6 +471,61 @@ fn plugin_uploads_compile_in_a_worker_and_a_restart_loads_them_compiled() {
     again.wait().ok();
 }
 
+// A TypeScript plugin over HTTP, as a merchant ships one: uploaded (12 MB, compiled in the
+// worker within its budget, which the upload's longer time limit waits for), bound to the
+// default group, and routing an order with the native plan; a restart loads it compiled.
+#[test]
+fn a_typescript_plugin_is_uploaded_bound_and_routes_orders_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap().to_owned();
+    let (mut server, base) = start(&["serve", "--demo", "--listen", "127.0.0.1:0", "--data", &data]);
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(300)).build();
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/target/plugins/plugin_js_reference.wasm"))
+        .expect("run scripts/build-plugins first");
+    let response = agent
+        .post(&format!("{base}/v1/plugins?name=ts-reference"))
+        .set("Authorization", "Bearer demo-admin")
+        .set("Content-Type", "application/wasm")
+        .send_bytes(&bytes);
+    let response = match response {
+        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+        Err(error) => panic!("{error}"),
+    };
+    let status = response.status();
+    let body: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+    assert_eq!(status, 201, "{body}");
+    let version = body["version"].as_str().unwrap().to_owned();
+    let order = |id: &str| {
+        json!({"id": id, "channel": "web", "ship_to": {"lat": 40.7, "lon": -74.0},
+            "lines": [{"id": "1", "sku": "SKU-00001", "qty": 1}]})
+    };
+    // The native reference policy's plan for the same order, before the plugin is bound.
+    let (status, native) =
+        send(&agent, "POST", &format!("{base}/v1/orders/route"), "demo-writer", Some(&order("N-1"))).unwrap();
+    assert_eq!(status, 200, "{native}");
+    let (status, body) =
+        send(&agent, "PUT", &format!("{base}/v1/bindings/default"), "demo-admin", Some(&json!({"version": version})))
+            .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, body) =
+        send(&agent, "POST", &format!("{base}/v1/orders"), "demo-writer", Some(&order("TS-1"))).unwrap();
+    assert_eq!(status, 201, "{body}");
+    assert!(body["plan"]["policy"].as_str().unwrap().starts_with("ts-reference@"), "{body}");
+    assert_eq!(body["plan"]["shipments"], native["plan"]["shipments"], "{body}\n{native}");
+    server.kill().ok();
+    server.wait().ok();
+
+    // Restarted: the plugin is loaded from its compiled artifact and still routes.
+    let (mut again, base) = start(&["serve", "--demo", "--listen", "127.0.0.1:0", "--data", &data]);
+    let (status, body) =
+        send(&agent, "POST", &format!("{base}/v1/orders"), "demo-writer", Some(&order("TS-2"))).unwrap();
+    assert_eq!(status, 201, "{body}");
+    assert!(body["plan"]["policy"].as_str().unwrap().starts_with("ts-reference@"), "{body}");
+    again.kill().ok();
+    again.wait().ok();
+}
+
 // Three instances serving one PostgreSQL store together (`--shared`); clients stream orders to
 // all three and one is killed with SIGKILL in the middle: every order it acknowledged is
 // served, unchanged, by the other two, its clients go on with them, and the background work

@@ -47,11 +47,16 @@ pub fn app(service: Shared) -> Router {
     let json_limit = service.config().max_body_bytes;
     let upload_limit = service.config().max_plugin_bytes.max(service.config().max_policy_bytes) + 1;
     let request_timeout = Duration::from_secs(service.config().request_timeout_secs.max(1));
+    // A plugin upload waits for its compile, which has a budget of its own (a JavaScript
+    // plugin takes seconds): the request may take that long on top of the usual limit.
+    let upload_timeout = request_timeout + switchyard_plugins::Limits::default().compile_timeout;
+    let timeout = |limit| TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limit);
     let uploads = Router::new()
         .route("/v1/policies", post(policies::upload_policy).get(policies::list_versions))
         .route("/v1/policies/check", post(policies::check_policy))
         .route("/v1/policies/try", post(policies::try_policy))
-        .route("/v1/plugins", post(policies::upload_plugin))
+        .layer(timeout(request_timeout))
+        .route("/v1/plugins", post(policies::upload_plugin).layer(timeout(upload_timeout)))
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(RequestBodyLimitLayer::new(upload_limit));
     let api = Router::new()
@@ -103,11 +108,10 @@ pub fn app(service: Shared) -> Router {
         .route("/v1/webhooks", get(webhooks::list_webhooks).post(webhooks::add_webhook))
         .route("/v1/webhooks/{id}", delete(webhooks::remove_webhook))
         .layer(DefaultBodyLimit::max(json_limit))
-        .layer(RequestBodyLimitLayer::new(json_limit));
+        .layer(RequestBodyLimitLayer::new(json_limit))
+        .layer(timeout(request_timeout));
     let request_id = HeaderName::from_static(REQUEST_ID);
-    Router::new()
-        .merge(api)
-        .merge(uploads)
+    let pages = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
@@ -115,6 +119,11 @@ pub fn app(service: Shared) -> Router {
         .route("/console", get(console::page))
         .route("/console/", get(console::page))
         .route("/console/{file}", get(console::file))
+        .layer(timeout(request_timeout));
+    Router::new()
+        .merge(api)
+        .merge(uploads)
+        .merge(pages)
         .fallback(|| async { ApiError::not_found("no_route", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -123,9 +132,9 @@ pub fn app(service: Shared) -> Router {
                 "this endpoint does not take that method",
             )
         })
-        // Innermost first: time limit, then errors of the layers in the JSON shape, metrics,
-        // the tracing span, request ids, and outermost, a panic becomes a 500.
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        // Innermost first (the time limits are on the routes above), errors of the layers in
+        // the JSON shape, metrics, the tracing span, request ids, and outermost, a panic
+        // becomes a 500.
         .layer(middleware::map_response(errors_as_json))
         .layer(middleware::from_fn_with_state(Arc::clone(&service), observe))
         .layer(TraceLayer::new_for_http().make_span_with(span_for).on_request(()).on_response(log_response))
