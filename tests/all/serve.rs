@@ -408,6 +408,20 @@ fn compile_bomb() -> Vec<u8> {
     .concat()
 }
 
+// `POST /v1/plugins?name=NAME` with the demo admin token: the status and the JSON body.
+fn upload_plugin(agent: &ureq::Agent, base: &str, name: &str, bytes: &[u8]) -> (u16, Value) {
+    let result = agent
+        .post(&format!("{base}/v1/plugins?name={name}"))
+        .set("Authorization", "Bearer demo-admin")
+        .set("Content-Type", "application/wasm")
+        .send_bytes(bytes);
+    let response = match result {
+        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+        Err(error) => panic!("{error}"),
+    };
+    (response.status(), serde_json::from_str(&response.into_string().unwrap()).unwrap())
+}
+
 #[test]
 fn plugin_uploads_compile_in_a_worker_and_a_restart_loads_them_compiled() {
     let dir = tempfile::tempdir().unwrap();
@@ -415,18 +429,7 @@ fn plugin_uploads_compile_in_a_worker_and_a_restart_loads_them_compiled() {
     let data = data.to_str().unwrap().to_owned();
     let (mut server, base) = start(&["serve", "--demo", "--listen", "127.0.0.1:0", "--data", &data]);
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
-    let upload = |base: &str, name: &str, bytes: &[u8]| -> (u16, Value) {
-        let result = agent
-            .post(&format!("{base}/v1/plugins?name={name}"))
-            .set("Authorization", "Bearer demo-admin")
-            .set("Content-Type", "application/wasm")
-            .send_bytes(bytes);
-        let response = match result {
-            Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-            Err(error) => panic!("{error}"),
-        };
-        (response.status(), serde_json::from_str(&response.into_string().unwrap()).unwrap())
-    };
+    let upload = |base: &str, name: &str, bytes: &[u8]| upload_plugin(&agent, base, name, bytes);
     // A compile bomb is refused before it is compiled, naming the cap.
     let (status, body) = upload(&base, "bomb", &compile_bomb());
     assert_eq!(status, 422, "{body}");
@@ -483,17 +486,7 @@ fn a_typescript_plugin_is_uploaded_bound_and_routes_orders_over_http() {
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(300)).build();
     let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/target/plugins/plugin_js_reference.wasm"))
         .expect("run scripts/build-plugins first");
-    let response = agent
-        .post(&format!("{base}/v1/plugins?name=ts-reference"))
-        .set("Authorization", "Bearer demo-admin")
-        .set("Content-Type", "application/wasm")
-        .send_bytes(&bytes);
-    let response = match response {
-        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-        Err(error) => panic!("{error}"),
-    };
-    let status = response.status();
-    let body: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+    let (status, body) = upload_plugin(&agent, &base, "ts-reference", &bytes);
     assert_eq!(status, 201, "{body}");
     let version = body["version"].as_str().unwrap().to_owned();
     let order = |id: &str| {
