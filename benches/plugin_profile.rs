@@ -4,6 +4,8 @@
 //! `POOL` is set). By default it runs native, plugin and instantiate-only in interleaved rounds
 //! (`ROUNDS`, 5) of `N` orders and prints the best round of each and the plugin's overhead;
 //! `ONLY_PLUGIN=1` runs the plugin once and prints its mean time and fuel per order.
+//! `SCENARIO=path.json` routes another scenario (a larger network, from
+//! `scripts/generate-scenario.py`).
 //!
 //! ```sh
 //! scripts/build-plugins && cargo bench --bench plugin_profile --no-run
@@ -26,9 +28,9 @@ use switchyard_plugins::{Limits, PluginHost};
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let scenario =
-        Scenario::from_json(&std::fs::read_to_string(root.join("examples/scenarios/us-50-small.json")).unwrap())
-            .unwrap();
+    let path =
+        std::env::var_os("SCENARIO").map_or_else(|| root.join("examples/scenarios/us-50-small.json"), PathBuf::from);
+    let scenario = Scenario::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let pooling = std::env::var_os("POOL").is_some();
     let host = PluginHost::new(Limits { pooling, pool_instances: 4, ..Limits::default() }).unwrap();
     let bytes = std::fs::read(root.join("target/plugins/plugin_reference.wasm"))

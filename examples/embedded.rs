@@ -137,7 +137,7 @@ async fn serve_in_process() -> anyhow::Result<String> {
     }
     service.set_stock(levels).await?;
     let (version, _) = service.upload(Kind::Dsl, "embedded", POLICY.as_bytes().to_vec()).await?;
-    service.bind("default", &version.version, None).await?;
+    service.bind("default", &version.version, None, Default::default()).await?;
     let order = SubmittedOrder {
         id: "E-2".to_owned(),
         placed_at: None,

@@ -134,6 +134,12 @@ pub enum PluginCommand {
         /// Fail when the plugin's memory grew past this many bytes.
         #[arg(long, value_name = "BYTES")]
         max_memory: Option<u64>,
+        /// The plugin's parameter values as a JSON object, over the request's `parameters`.
+        #[arg(long, value_name = "FILE.json")]
+        plugin_config: Option<PathBuf>,
+        /// Set one parameter of the plugin: `name=value`, over the rest.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
     },
     /// Write the request a plugin would receive for one order of a scenario, as JSON (against
     /// the scenario's starting stock, the candidates its policy sees).
@@ -216,9 +222,14 @@ pub struct RouteArgs {
     /// Route with this Wasm plugin (a component, or a core module built with the SDK).
     #[arg(long, value_name = "FILE.wasm")]
     pub plugin: Option<PathBuf>,
-    /// Override a policy parameter: `name=value` (`3`, `$2.50`, `14d`, `true`, `text`).
-    #[arg(long = "param", value_name = "NAME=VALUE", requires = "policy")]
+    /// Override a policy's or a plugin's parameter: `name=value` (`3`, `$2.50`, `14d`,
+    /// `true`, `text`).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    /// The plugin's parameter values as a JSON object (`{"max_shipments": 2}`); `--param`
+    /// overrides single ones.
+    #[arg(long, value_name = "FILE.json", requires = "plugin")]
+    pub plugin_config: Option<PathBuf>,
 }
 
 /// Runs a parsed command line.
@@ -228,13 +239,24 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check(args) => check(args),
         Command::Test(args) => test(args),
         Command::Plugin(PluginCommand::Inspect { file }) => inspect_plugin(&file),
-        Command::Plugin(PluginCommand::Run { file, input, scenario, order, max_fuel, max_memory }) => {
-            let input = match (input, scenario, order) {
+        Command::Plugin(PluginCommand::Run {
+            file,
+            input,
+            scenario,
+            order,
+            max_fuel,
+            max_memory,
+            plugin_config,
+            params,
+        }) => {
+            let mut input = match (input, scenario, order) {
                 (Some(path), _, _) => read_plugin_input(&path)?,
                 (None, Some(scenario), Some(order)) => plugin_request(&scenario, &order)?,
                 _ => bail!("give --input FILE, or --scenario FILE and --order ID"),
             };
-            run_plugin(&file, &input, max_fuel, max_memory)
+            let plugin = load_plugin(&file)?;
+            input.parameters.extend(plugin_parameters(&plugin, &params, plugin_config.as_deref())?);
+            run_plugin(&file, &plugin, &input, max_fuel, max_memory)
         }
         Command::Plugin(PluginCommand::Request { scenario, order, out }) => {
             let input = plugin_request(&scenario, &order)?;
@@ -276,7 +298,14 @@ fn route(args: RouteArgs) -> anyhow::Result<()> {
         None => None,
     };
     let wasm_policy = match &args.plugin {
-        Some(path) => Some(load_plugin(path)?),
+        Some(path) => {
+            let plugin = load_plugin(path)?;
+            let given = plugin_parameters(&plugin, &args.params, args.plugin_config.as_deref())?;
+            Some(plugin.with_parameters(&given)?)
+        }
+        None if !args.params.is_empty() && args.policy.is_none() => {
+            bail!("--param sets a parameter of --policy or --plugin; give one")
+        }
         None => None,
     };
     let policy: &dyn Policy = match (&dsl_policy, &wasm_policy) {
@@ -338,6 +367,28 @@ pub fn load_plugin(path: &std::path::Path) -> anyhow::Result<switchyard_plugins:
     let host = switchyard_plugins::PluginHost::new(switchyard_plugins::Limits::default())?;
     let name = path.file_stem().map_or_else(|| "plugin".to_owned(), |s| s.to_string_lossy().into_owned());
     host.load(&name, &bytes).with_context(|| format!("cannot load plugin `{}`", path.display()))
+}
+
+/// A plugin's parameter values from `--plugin-config FILE` (a JSON object) and `--param
+/// name=value` (over the file's): each named and typed as the plugin declares it.
+pub fn plugin_parameters(
+    plugin: &switchyard_plugins::WasmPolicy,
+    params: &[String],
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<std::collections::BTreeMap<String, switchyard_plugins::ParamValue>> {
+    let declared = &plugin.plugin().parameters;
+    let mut given = std::collections::BTreeMap::new();
+    if let Some(path) = config {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        given = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&text))
+            .map_err(|error| anyhow::anyhow!("{}: `{}`: {}", path.display(), error.path(), error.inner()))?;
+        switchyard_plugins::parameters::values(declared, &given)
+            .map_err(|message| anyhow::anyhow!("{}: {message}", path.display()))?;
+    }
+    let overrides = switchyard_plugins::parameters::parse_all(declared, params)
+        .map_err(|message| anyhow::anyhow!("--param {message}"))?;
+    given.extend(overrides);
+    Ok(given)
 }
 
 fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
@@ -612,11 +663,11 @@ fn read_plugin_input(path: &std::path::Path) -> anyhow::Result<switchyard_plugin
 
 fn run_plugin(
     path: &std::path::Path,
+    plugin: &switchyard_plugins::WasmPolicy,
     input: &switchyard_plugins::runner::PluginInput,
     max_fuel: Option<u64>,
     max_memory: Option<u64>,
 ) -> anyhow::Result<()> {
-    let plugin = load_plugin(path)?;
     let run = plugin.run_input(input).with_context(|| format!("plugin `{}` failed", path.display()))?;
     println!("{}", serde_json::to_string_pretty(&run)?);
     for line in &run.logs {
@@ -653,6 +704,23 @@ fn inspect_plugin(path: &std::path::Path) -> anyhow::Result<()> {
             );
             println!("imports:   {}", info.imports.join(", "));
             println!("exports:   {}", info.exports.join(", "));
+            if info.parameters.is_empty() {
+                println!("parameters: none");
+            }
+            for (index, parameter) in info.parameters.iter().enumerate() {
+                let label = if index == 0 { "parameters:" } else { "           " };
+                println!(
+                    "{label} {} ({}, default {}){}",
+                    parameter.name,
+                    parameter.ty.name(),
+                    parameter.default,
+                    if parameter.description.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", parameter.description)
+                    }
+                );
+            }
             println!("valid:     yes, this host can run it");
             Ok(())
         }

@@ -200,7 +200,7 @@ pub async fn seed_demo(service: &Service) -> anyhow::Result<String> {
         default_version.get_or_insert(meta.version);
     }
     if let Some(version) = default_version {
-        service.bind(DEFAULT_GROUP, &version, None).await.map_err(fail)?;
+        service.bind(DEFAULT_GROUP, &version, None, Default::default()).await.map_err(fail)?;
     }
     sample_order()
 }

@@ -118,6 +118,7 @@ fn compile_version(
                             uploaded_at,
                             diagnostics: diagnostics_of(&warnings),
                             groups,
+                            parameters: Vec::new(),
                         },
                         policy: match &look_ahead {
                             Some(wrapped) => Arc::clone(wrapped) as Arc<dyn Policy>,
@@ -145,8 +146,10 @@ fn compile_version(
         }
         Kind::Wasm => {
             let plugin = plugins.load(name, bytes).map_err(|e| match e {
-                // The compile worker failed, not the upload: the client may try again.
+                // The compile worker failed, or every pooled instance was busy when the plugin
+                // was asked for its parameters: not the upload's fault; the client may try again.
                 PluginError::Host(message) => ServiceError::internal(message),
+                e @ PluginError::Busy { .. } => ServiceError::internal(e.to_string()),
                 e => ServiceError::invalid("invalid_plugin", e.to_string()),
             })?;
             let plugin = Arc::new(plugin);
@@ -159,9 +162,13 @@ fn compile_version(
                     level: DiagnosticLevel::Warning,
                     code: "plugin::older_world".to_owned(),
                     message: format!(
-                        "built against switchyard:routing@{world}: it runs, but does not see what \
-                         {} added (the order's carrier service and each location's dates)",
-                        switchyard_plugins::WIT_VERSION
+                        "built against switchyard:routing@{world}: it runs, but cannot use what later \
+                         versions added ({})",
+                        if world == "0.4.0" {
+                            "the order's carrier service and each location's dates; parameters"
+                        } else {
+                            "parameters a binding sets"
+                        }
                     ),
                     line: 0,
                     column: 0,
@@ -177,6 +184,7 @@ fn compile_version(
                     uploaded_at,
                     diagnostics,
                     groups: Vec::new(),
+                    parameters: plugin.plugin().parameters.clone(),
                 },
                 policy: Arc::clone(&plugin) as Arc<dyn Policy>,
                 look_ahead: None,
@@ -286,14 +294,33 @@ impl Registry {
             )
             .at("version"));
         }
+        let configured: Arc<dyn Policy> = if record.parameters.is_empty() {
+            Arc::clone(&primary.policy)
+        } else {
+            let plugin = primary.plugin.as_ref().ok_or_else(|| {
+                ServiceError::invalid(
+                    "invalid_parameter",
+                    format!(
+                        "version `{}` is a policy: `parameters` sets a plugin's parameters (a policy's `param`s \
+                         are set in its source)",
+                        record.version
+                    ),
+                )
+                .at("parameters")
+            })?;
+            Arc::new(
+                plugin
+                    .with_parameters(&record.parameters)
+                    .map_err(|error| ServiceError::invalid("invalid_parameter", error.to_string()).at("parameters"))?,
+            )
+        };
         let policy = match &record.fallback {
-            None => Arc::clone(&primary.policy),
+            None => configured,
             Some(fallback) => {
                 let fallback = self.version(fallback).ok_or_else(|| {
                     ServiceError::invalid("unknown_version", format!("no version `{fallback}`")).at("fallback")
                 })?;
-                Arc::new(FallbackPolicy::new(Arc::clone(&primary.policy), Arc::clone(&fallback.policy)))
-                    as Arc<dyn Policy>
+                Arc::new(FallbackPolicy::new(configured, Arc::clone(&fallback.policy))) as Arc<dyn Policy>
             }
         };
         Ok(Binding { record, policy })
@@ -308,13 +335,17 @@ impl Registry {
     /// The binding before the current one of `group`, for a rollback.
     pub fn previous(&self, group: &str) -> Option<BindingRecord> {
         let history = self.history.lock();
-        let current = self.bindings.get(group).map(|b| b.record.version.clone());
+        // The same version with other parameter values (or another fallback) is another binding.
+        let current = self.bindings.get(group).map(|b| b.record.clone());
+        let same = |a: &BindingRecord, b: &BindingRecord| {
+            a.version == b.version && a.fallback == b.fallback && a.parameters == b.parameters
+        };
         history
             .iter()
             .rev()
             .filter(|b| b.group == group)
             .skip(1)
-            .find(|b| Some(&b.version) != current.as_ref())
+            .find(|b| current.as_ref().is_none_or(|current| !same(b, current)))
             .cloned()
     }
 

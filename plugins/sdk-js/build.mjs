@@ -6,8 +6,9 @@
 //
 // 1. type-checks it (TypeScript, strict) against the SDK's types: errors name file, line and
 //    column;
-// 2. bundles it with the SDK (esbuild) behind the `evaluate` export the world wants: the
-//    plugin's module default-exports its route function;
+// 2. bundles it with the SDK (esbuild) behind the `evaluate` and `parameters` exports the
+//    world wants: the plugin's module default-exports its route function and may export the
+//    parameters it takes (`export const parameters = { ... } satisfies Parameters`);
 // 3. builds the component with componentize-js (SpiderMonkey, snapshotted by Wizer), with
 //    every WASI feature disabled: the component imports only the host's `log`, as a Rust
 //    plugin does, and has no clock, randomness, console or network.
@@ -75,9 +76,11 @@ async function bundle(esbuild, entry, dir) {
     result = await esbuild.build({
       stdin: {
         contents: [
-          `import route from ${JSON.stringify(entry)};`,
+          `import * as plugin from ${JSON.stringify(entry)};`,
           `import { definePlugin } from "@switchyard/plugin-sdk";`,
-          `export const evaluate = definePlugin(route);`,
+          `const exported = definePlugin(plugin.default, plugin.parameters);`,
+          `export const evaluate = exported.evaluate;`,
+          `export const parameters = exported.parameters;`,
         ].join("\n"),
         resolveDir: path.dirname(entry),
         sourcefile: "switchyard-plugin-entry.js",

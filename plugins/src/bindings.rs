@@ -8,6 +8,15 @@
 // (copying is the host's work, which fuel does not count).
 wasmtime::component::bindgen!({ world: "routing-plugin", path: "wit", imports: { "log": trappable | exact } });
 
+/// `switchyard:routing@0.5.0` (`plugins/wit-0.5.0`): plugins built before parameters.
+pub mod v0_5 {
+    wasmtime::component::bindgen!({
+        world: "routing-plugin",
+        path: "wit-0.5.0",
+        imports: { "log": trappable | exact },
+    });
+}
+
 /// `switchyard:routing@0.4.0` (`plugins/wit-0.4.0`): plugins built before the carrier service
 /// and its dates were in the request.
 pub mod v0_4 {

@@ -6,6 +6,8 @@ use switchyard_engine::{Evaluation, MAX_REASON_CHARS, PlannedUnits, PolicyReques
 
 use crate::bindings::switchyard::routing::types as wit;
 use crate::bindings::v0_4::switchyard::routing::types as wit_v0_4;
+use crate::bindings::v0_5::switchyard::routing::types as wit_v0_5;
+use crate::parameters::ParamValue;
 
 // Bytes per row in the request's `rows` (the layouts are in plugins/wit/routing.wit).
 pub(crate) const LINE_ROW: usize = 36;
@@ -61,9 +63,10 @@ impl Rows {
     }
 }
 
-/// The request a plugin is shown, and its size in the plugin's memory in bytes. Without
-/// `delivery` (a plugin of a version before 0.5.0), it carries no carrier service or dates.
-pub fn request(request: &PolicyRequest<'_>, delivery: bool) -> (wit::Request, usize) {
+/// The request a plugin is shown, with its parameters' `values`, and its size in the plugin's
+/// memory in bytes. Without `delivery` (a plugin of a version before 0.5.0), it carries no
+/// carrier service or dates.
+pub fn request(request: &PolicyRequest<'_>, delivery: bool, values: &[ParamValue]) -> (wit::Request, usize) {
     let catalog = request.catalog;
     let order = request.order;
     // Room for the texts of a typical request (ids and names of a dozen bytes) in one allocation.
@@ -150,7 +153,11 @@ pub fn request(request: &PolicyRequest<'_>, delivery: bool) -> (wit::Request, us
     };
     let wit_delivery =
         delivery.map(|view| wit::Delivery { service: text.name(&view.service), deliver_by: view.deliver_by.map(day) });
-    let size = ORDER_BYTES + if delivery.is_some() { DELIVERY_BYTES } else { 0 } + text.0.len() + rows.0.len();
+    let size = ORDER_BYTES
+        + if delivery.is_some() { DELIVERY_BYTES } else { 0 }
+        + text.0.len()
+        + rows.0.len()
+        + values.iter().map(ParamValue::wire_bytes).sum::<usize>();
     let wit_request = wit::Request {
         now: request.now.0,
         text: text.0,
@@ -162,6 +169,7 @@ pub fn request(request: &PolicyRequest<'_>, delivery: bool) -> (wit::Request, us
         candidate_count: request.candidates.entries.len() as u32,
         delivery: wit_delivery,
         rows: rows.0,
+        parameters: values.iter().map(ParamValue::to_wire).collect(),
     };
     (wit_request, size)
 }
@@ -198,31 +206,69 @@ pub fn v0_4_request(request: wit::Request) -> wit_v0_4::Request {
     }
 }
 
-/// A 0.4.0 answer as the current one: the answer record is the same, field for field.
-pub fn from_v0_4(answer: wit_v0_4::Answer) -> wit::Answer {
-    let exclusions = |list: Vec<wit_v0_4::Exclusion>| {
-        list.into_iter().map(|e| wit::Exclusion { index: e.index, reason: e.reason }).collect()
-    };
-    wit::Answer {
-        reasons: answer.reasons,
-        shipment_cost: answer.shipment_cost,
-        unit_cost: answer.unit_cost,
-        excluded_locations: exclusions(answer.excluded_locations),
-        excluded_candidates: exclusions(answer.excluded_candidates),
-        max_shipments: answer.max_shipments,
-        split_penalty: answer.split_penalty,
-        line_may_split: answer.line_may_split,
-        ship_together: answer.ship_together,
-        short_stock: match answer.short_stock {
-            wit_v0_4::ShortStock::Partial(penalty) => wit::ShortStock::Partial(penalty),
-            wit_v0_4::ShortStock::Reject => wit::ShortStock::Reject,
+/// The same request in 0.5.0's shape: without parameters.
+pub fn v0_5_request(request: wit::Request) -> wit_v0_5::Request {
+    let order = request.order;
+    let name = |name: wit::Name| wit_v0_5::Name { start: name.start, len: name.len };
+    wit_v0_5::Request {
+        now: request.now,
+        text: request.text,
+        order: wit_v0_5::Order {
+            id: name(order.id),
+            channel: name(order.channel),
+            placed_at: order.placed_at,
+            ship_to_lat: order.ship_to_lat,
+            ship_to_lon: order.ship_to_lon,
+            postal_code: name(order.postal_code),
+            country: name(order.country),
         },
-        backorder_within: answer.backorder_within,
-        plan: answer.plan.map(|plan| {
-            plan.into_iter().map(|p| wit::PlannedUnits { candidate: p.candidate, units: p.units }).collect()
-        }),
+        line_count: request.line_count,
+        location_count: request.location_count,
+        tag_count: request.tag_count,
+        capability_count: request.capability_count,
+        candidate_count: request.candidate_count,
+        delivery: request
+            .delivery
+            .map(|delivery| wit_v0_5::Delivery { service: name(delivery.service), deliver_by: delivery.deliver_by }),
+        rows: request.rows,
     }
 }
+
+// An older version's answer as the current one: the answer record is the same in every
+// version, field for field (the types are distinct only because bindgen makes one set per
+// version).
+macro_rules! answer_from {
+    ($name:ident, $old:ident, $version:literal) => {
+        #[doc = concat!("A ", $version, " answer as the current one.")]
+        pub fn $name(answer: $old::Answer) -> wit::Answer {
+            let exclusions = |list: Vec<$old::Exclusion>| {
+                list.into_iter().map(|e| wit::Exclusion { index: e.index, reason: e.reason }).collect()
+            };
+            wit::Answer {
+                reasons: answer.reasons,
+                shipment_cost: answer.shipment_cost,
+                unit_cost: answer.unit_cost,
+                excluded_locations: exclusions(answer.excluded_locations),
+                excluded_candidates: exclusions(answer.excluded_candidates),
+                max_shipments: answer.max_shipments,
+                split_penalty: answer.split_penalty,
+                line_may_split: answer.line_may_split,
+                ship_together: answer.ship_together,
+                short_stock: match answer.short_stock {
+                    $old::ShortStock::Partial(penalty) => wit::ShortStock::Partial(penalty),
+                    $old::ShortStock::Reject => wit::ShortStock::Reject,
+                },
+                backorder_within: answer.backorder_within,
+                plan: answer.plan.map(|plan| {
+                    plan.into_iter().map(|p| wit::PlannedUnits { candidate: p.candidate, units: p.units }).collect()
+                }),
+            }
+        }
+    };
+}
+
+answer_from!(from_v0_5, wit_v0_5, "0.5.0");
+answer_from!(from_v0_4, wit_v0_4, "0.4.0");
 
 /// Copies a plugin's answer into `out`, refusing one that does not fit the request.
 pub fn answer(answer: wit::Answer, out: &mut Evaluation) -> Result<(), String> {

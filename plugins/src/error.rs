@@ -74,6 +74,14 @@ pub enum PluginError {
         /// Its message.
         message: String,
     },
+    /// A parameter value the plugin does not take: an unknown name or the wrong type.
+    #[error("plugin `{plugin}`: parameter {message}")]
+    InvalidParameter {
+        /// `name@version`.
+        plugin: String,
+        /// What is wrong, naming the parameter.
+        message: String,
+    },
     /// The plugin's answer does not fit the request.
     #[error("plugin `{plugin}` gave an invalid answer: {message}")]
     InvalidAnswer {

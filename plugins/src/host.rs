@@ -1,7 +1,7 @@
 //! The wasmtime host: one shared engine with a pooling allocator and an epoch ticker, a
 //! cache of compiled plugins by content hash, and a fresh store per evaluation.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,12 +19,13 @@ use wasmtime::{
 };
 
 use crate::bindings::switchyard::routing::types as wit;
-use crate::bindings::{RoutingPlugin, RoutingPluginImports, RoutingPluginPre, v0_4};
+use crate::bindings::{RoutingPlugin, RoutingPluginImports, RoutingPluginPre, v0_4, v0_5};
 use crate::compile::{
     ArtifactDir, CompileWorker, compile_in_worker, is_core_module, load_artifact, one_line, precompile,
 };
 use crate::error::{PluginError, TrapKind};
 use crate::limits::Limits;
+use crate::parameters::{ParamValue, Parameter};
 
 /// The most elements a plugin's tables may hold (what the pooling allocator reserves).
 const MAX_TABLE_ELEMENTS: usize = 20_000;
@@ -105,6 +106,7 @@ impl ResourceLimiter for Budget {
 
 // The `types` interface has no functions; its (empty) host trait must still be implemented.
 impl crate::bindings::switchyard::routing::types::Host for HostState {}
+impl v0_5::switchyard::routing::types::Host for HostState {}
 impl v0_4::switchyard::routing::types::Host for HostState {}
 
 impl RoutingPluginImports for HostState {
@@ -113,7 +115,14 @@ impl RoutingPluginImports for HostState {
     }
 }
 
-// The same function in 0.4.0: only one of the two is linked (see `PluginHost::with_options`).
+// The same function in 0.5.0 and 0.4.0: only one of them is linked (see
+// `PluginHost::with_options`).
+impl v0_5::RoutingPluginImports for HostState {
+    fn log(&mut self, message: String) -> wasmtime::Result<()> {
+        self.write_log(message)
+    }
+}
+
 impl v0_4::RoutingPluginImports for HostState {
     fn log(&mut self, message: String) -> wasmtime::Result<()> {
         self.write_log(message)
@@ -137,7 +146,7 @@ impl HostState {
 }
 
 /// Facts about a loaded plugin.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PluginInfo {
     /// The name it was loaded under.
     pub name: String,
@@ -154,6 +163,8 @@ pub struct PluginInfo {
     pub imports: Vec<String>,
     /// The component's exports.
     pub exports: Vec<String>,
+    /// The parameters it declares (none before WIT 0.6.0), in their order.
+    pub parameters: Vec<Parameter>,
 }
 
 struct Shared {
@@ -187,11 +198,12 @@ struct Compiled {
 /// A plugin ready to instantiate, by the version of the world it was built against.
 enum World {
     Current(RoutingPluginPre<HostState>),
+    V0_5(v0_5::RoutingPluginPre<HostState>),
     V0_4(v0_4::RoutingPluginPre<HostState>),
 }
 
 /// Versions of the world the host runs, newest first ([`crate::WIT_VERSION`] first).
-pub const WORLD_VERSIONS: [&str; 2] = [crate::WIT_VERSION, "0.4.0"];
+pub const WORLD_VERSIONS: [&str; 3] = [crate::WIT_VERSION, "0.5.0", "0.4.0"];
 
 /// The plugin host. Cheap to clone; all clones share one engine and one cache.
 #[derive(Clone)]
@@ -260,10 +272,11 @@ impl PluginHost {
         let engine =
             Engine::new(&config).map_err(|e| PluginError::Invalid(format!("cannot start the wasm engine: {e}")))?;
         let mut linker = Linker::new(&engine);
-        // Both worlds import the same `log` function (the later definition replaces the
-        // earlier one, which is why shadowing is allowed) and their own `types` interface.
+        // Every world imports the same `log` function (the later definition replaces the
+        // earlier one, which is why shadowing is allowed) and its own `types` interface.
         linker.allow_shadowing(true);
         v0_4::RoutingPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .and_then(|()| v0_5::RoutingPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state))
             .and_then(|()| RoutingPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state))
             .map_err(|e| PluginError::Invalid(format!("cannot link host functions: {e}")))?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -312,12 +325,7 @@ impl PluginHost {
         let version = content_hash(bytes);
         let key = format!("{name}@{version}");
         if let Some(compiled) = self.shared.cache.lock().get(&key) {
-            return Ok(WasmPolicy {
-                host: self.clone(),
-                compiled: Arc::clone(compiled),
-                policy_info: policy_info(&compiled.info),
-                fuel_used: AtomicU64::new(0),
-            });
+            return Ok(WasmPolicy::new(self, Arc::clone(compiled)));
         }
         let component = self.compile(&version, bytes)?;
         let wrapped = is_core_module(bytes);
@@ -332,28 +340,87 @@ impl PluginHost {
         // Types are structural: a plugin fits the version whose `evaluate` has its signature.
         let (pre, world_version) = match RoutingPluginPre::new(instance_pre.clone()) {
             Ok(pre) => (World::Current(pre), WORLD_VERSIONS[0]),
-            Err(current) => match v0_4::RoutingPluginPre::new(instance_pre) {
-                Ok(pre) => (World::V0_4(pre), WORLD_VERSIONS[1]),
-                Err(_) => {
-                    return Err(PluginError::Invalid(format!(
-                        "it does not export the routing world (switchyard:routing@{} or an older {}): {}",
-                        WORLD_VERSIONS[0],
-                        WORLD_VERSIONS[1..].join(", "),
-                        one_line(&current)
-                    )));
+            Err(current) => {
+                match (v0_5::RoutingPluginPre::new(instance_pre.clone()), v0_4::RoutingPluginPre::new(instance_pre)) {
+                    (Ok(pre), _) => (World::V0_5(pre), WORLD_VERSIONS[1]),
+                    (_, Ok(pre)) => (World::V0_4(pre), WORLD_VERSIONS[2]),
+                    _ => {
+                        return Err(PluginError::Invalid(format!(
+                            "it does not export the routing world (switchyard:routing@{} or an older {}): {}",
+                            WORLD_VERSIONS[0],
+                            WORLD_VERSIONS[1..].join(", "),
+                            one_line(&current)
+                        )));
+                    }
                 }
-            },
+            }
         };
-        let info =
-            PluginInfo { name: name.to_owned(), version, size: bytes.len(), wrapped, world_version, imports, exports };
-        let compiled = Arc::new(Compiled { pre, info });
+        let info = PluginInfo {
+            name: name.to_owned(),
+            version,
+            size: bytes.len(),
+            wrapped,
+            world_version,
+            imports,
+            exports,
+            parameters: Vec::new(),
+        };
+        let mut compiled = Compiled { pre, info };
+        if let World::Current(pre) = &compiled.pre {
+            compiled.info.parameters = self.declared_parameters(&compiled.info, pre)?;
+        }
+        let compiled = Arc::new(compiled);
         self.shared.cache.lock().insert(key, Arc::clone(&compiled));
-        Ok(WasmPolicy {
-            host: self.clone(),
-            policy_info: policy_info(&compiled.info),
-            compiled,
-            fuel_used: AtomicU64::new(0),
-        })
+        Ok(WasmPolicy::new(self, compiled))
+    }
+
+    // Calls the plugin's `parameters` once, under the budget of an evaluation, and checks
+    // what it declares.
+    fn declared_parameters(
+        &self,
+        info: &PluginInfo,
+        pre: &RoutingPluginPre<HostState>,
+    ) -> Result<Vec<Parameter>, PluginError> {
+        let label = format!("{}@{}", info.name, info.version);
+        let trapped = |error: wasmtime::Error| PluginError::Trapped { plugin: label.clone(), kind: trap_kind(&error) };
+        let mut store = self.new_store(&label)?;
+        let plugin = pre.instantiate(&mut store).map_err(|error| {
+            if error.downcast_ref::<PoolConcurrencyLimitError>().is_some() {
+                PluginError::Busy { plugin: label.clone(), limit: self.limits().pool_instances }
+            } else {
+                trapped(error)
+            }
+        })?;
+        let declared = plugin.call_parameters(&mut store).map_err(trapped)?;
+        crate::parameters::declared(declared)
+            .map_err(|message| PluginError::Invalid(format!("its parameters: {}", clean_text(&message, MAX_MESSAGE))))
+    }
+
+    // A fresh store with the budget of one call.
+    fn new_store(&self, label: &str) -> Result<Store<HostState>, PluginError> {
+        let limits = self.limits();
+        let structure = &limits.structure;
+        let state = HostState {
+            budget: Budget {
+                memory_left: limits.max_memory_bytes,
+                max_table_elements: MAX_TABLE_ELEMENTS,
+                max_instances: structure.max_core_instances.max(1) + structure.max_component_instances,
+                max_memories: structure.max_memories,
+                max_tables: structure.max_tables,
+            },
+            logs: Vec::new(),
+            dropped_logs: 0,
+            max_log_lines: limits.max_log_lines,
+            log_bytes_left: limits.max_log_bytes,
+        };
+        let mut store = Store::new(&self.shared.engine, state);
+        store.limiter(|state| &mut state.budget);
+        store
+            .set_fuel(limits.fuel)
+            .map_err(|error| PluginError::Trapped { plugin: label.to_owned(), kind: trap_kind(&error) })?;
+        let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        Ok(store)
     }
 }
 
@@ -407,7 +474,10 @@ pub struct WasmPolicy {
     host: PluginHost,
     compiled: Arc<Compiled>,
     policy_info: Arc<PolicyInfo>,
-    fuel_used: AtomicU64,
+    // One value per declared parameter, in their order: what every request carries.
+    values: Arc<[ParamValue]>,
+    // Shared by its configured copies (`with_parameters`): the version's fuel.
+    fuel_used: Arc<AtomicU64>,
 }
 
 /// What one evaluation used.
@@ -422,12 +492,43 @@ pub struct EvaluationReport {
 }
 
 impl WasmPolicy {
+    // The plugin with its parameters' defaults.
+    fn new(host: &PluginHost, compiled: Arc<Compiled>) -> WasmPolicy {
+        let values = compiled.info.parameters.iter().map(|p| p.default.clone()).collect();
+        WasmPolicy {
+            host: host.clone(),
+            policy_info: policy_info(&compiled.info),
+            compiled,
+            values,
+            fuel_used: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The same plugin with these parameter values (the defaults for the others): what a
+    /// binding with values routes with. An error names the parameter that is unknown or of the
+    /// wrong type.
+    pub fn with_parameters(&self, given: &BTreeMap<String, ParamValue>) -> Result<WasmPolicy, PluginError> {
+        let values = crate::parameters::values(&self.compiled.info.parameters, given)
+            .map_err(|message| PluginError::InvalidParameter { plugin: self.label(), message })?;
+        Ok(WasmPolicy {
+            values: values.into(),
+            fuel_used: Arc::clone(&self.fuel_used),
+            ..WasmPolicy::new(&self.host, Arc::clone(&self.compiled))
+        })
+    }
+
+    /// The value of each declared parameter this policy runs with, in their order.
+    pub fn parameter_values(&self) -> impl Iterator<Item = (&Parameter, &ParamValue)> {
+        self.compiled.info.parameters.iter().zip(self.values.iter())
+    }
+
     /// Facts about the plugin.
     pub fn plugin(&self) -> &PluginInfo {
         &self.compiled.info
     }
 
-    /// Fuel (instructions) this policy's evaluations have used in total, for metrics.
+    /// Fuel (instructions) this plugin's evaluations have used in total, with any parameter
+    /// values (its configured copies count here too), for metrics.
     pub fn fuel_used(&self) -> u64 {
         self.fuel_used.load(Ordering::Relaxed)
     }
@@ -437,29 +538,7 @@ impl WasmPolicy {
     }
 
     fn new_store(&self) -> Result<Store<HostState>, PluginError> {
-        let limits = self.host.limits();
-        let structure = &limits.structure;
-        let state = HostState {
-            budget: Budget {
-                memory_left: limits.max_memory_bytes,
-                max_table_elements: MAX_TABLE_ELEMENTS,
-                max_instances: structure.max_core_instances.max(1) + structure.max_component_instances,
-                max_memories: structure.max_memories,
-                max_tables: structure.max_tables,
-            },
-            logs: Vec::new(),
-            dropped_logs: 0,
-            max_log_lines: limits.max_log_lines,
-            log_bytes_left: limits.max_log_bytes,
-        };
-        let mut store = Store::new(&self.host.shared.engine, state);
-        store.limiter(|state| &mut state.budget);
-        store
-            .set_fuel(limits.fuel)
-            .map_err(|error| PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) })?;
-        let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        Ok(store)
+        self.host.new_store(&self.label())
     }
 
     /// Creates a store and instantiates the plugin without calling it: what every evaluation
@@ -468,6 +547,7 @@ impl WasmPolicy {
         let mut store = self.new_store()?;
         let instantiated = match &self.compiled.pre {
             World::Current(pre) => pre.instantiate(&mut store).map(|_| ()),
+            World::V0_5(pre) => pre.instantiate(&mut store).map(|_| ()),
             World::V0_4(pre) => pre.instantiate(&mut store).map(|_| ()),
         };
         instantiated.map_err(|error| self.instantiate_error(error))
@@ -485,8 +565,8 @@ impl WasmPolicy {
     /// Runs the plugin on one request, filling `out`; reports fuel and logs.
     pub fn run(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<EvaluationReport, PluginError> {
         let limits = self.host.limits();
-        let current = matches!(self.compiled.pre, World::Current(_));
-        let (wit_request, size) = crate::convert::request(request, current);
+        let delivery = !matches!(self.compiled.pre, World::V0_4(_));
+        let (wit_request, size) = crate::convert::request(request, delivery, &self.values);
         if size > limits.max_input_bytes {
             return Err(PluginError::InputTooLarge { plugin: self.label(), size, limit: limits.max_input_bytes });
         }
@@ -503,7 +583,9 @@ impl WasmPolicy {
     /// input is checked first (an error names the field).
     pub fn run_input(&self, input: &PluginInput) -> Result<PluginRun, PluginError> {
         let limits = self.host.limits();
-        let wit_request = input.encode().map_err(|message| PluginError::InvalidInput { message })?;
+        let values = crate::parameters::values(&self.compiled.info.parameters, &input.parameters)
+            .map_err(|message| PluginError::InvalidInput { message: format!("`parameters.{}", &message[1..]) })?;
+        let wit_request = input.encode(&values).map_err(|message| PluginError::InvalidInput { message })?;
         let called = self.call(wit_request)?;
         let answer = self.answered(called.result)?;
         let answer = crate::runner::run_answer(input, answer)
@@ -519,7 +601,8 @@ impl WasmPolicy {
     }
 
     // Instantiates the plugin in a fresh store and calls `evaluate` once: what both `run` and
-    // `run_input` do. A 0.4.0 plugin is shown the request without the delivery section.
+    // `run_input` do. A 0.5.0 plugin is shown the request without parameters, a 0.4.0 plugin
+    // without the delivery section too.
     fn call(&self, mut request: wit::Request) -> Result<Called, PluginError> {
         let trapped = |error: wasmtime::Error| PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) };
         let mut store = self.new_store()?;
@@ -527,6 +610,13 @@ impl WasmPolicy {
             World::Current(pre) => {
                 let plugin = pre.instantiate(&mut store).map_err(|error| self.instantiate_error(error))?;
                 plugin.call_evaluate(&mut store, &request).map_err(trapped)
+            }
+            World::V0_5(pre) => {
+                let plugin = pre.instantiate(&mut store).map_err(|error| self.instantiate_error(error))?;
+                plugin
+                    .call_evaluate(&mut store, &crate::convert::v0_5_request(request))
+                    .map(|answer| answer.map(crate::convert::from_v0_5))
+                    .map_err(trapped)
             }
             World::V0_4(pre) => {
                 let plugin = pre.instantiate(&mut store).map_err(|error| self.instantiate_error(error))?;

@@ -17,6 +17,7 @@ mod convert;
 mod error;
 mod host;
 mod limits;
+pub mod parameters;
 pub mod runner;
 pub mod structure;
 
@@ -24,10 +25,11 @@ pub use compile::CompileWorker;
 pub use error::{PluginError, TrapKind};
 pub use host::{CompileOptions, EvaluationReport, PluginHost, PluginInfo, WORLD_VERSIONS, WasmPolicy};
 pub use limits::Limits;
+pub use parameters::{ParamType, ParamValue, Parameter};
 pub use structure::{Structure, StructureLimits};
 
 /// Version of the WIT package `switchyard:routing` this host implements.
-pub const WIT_VERSION: &str = "0.5.0";
+pub const WIT_VERSION: &str = "0.6.0";
 
 #[cfg(test)]
 mod tests {

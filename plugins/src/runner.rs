@@ -7,6 +7,7 @@
 //! request built from a scenario, written, read back and run gives the plugin the same bytes
 //! the service would.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use switchyard_engine::PolicyRequest;
 
 use crate::bindings::switchyard::routing::types as wit;
 use crate::convert::{CANDIDATE_ROW, DELIVERY_ROW, LABEL_ROW, LINE_ROW, LOCATION_ROW, NONE};
+use crate::parameters::ParamValue;
 
 /// The request a plugin is shown, as JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,6 +34,10 @@ pub struct PluginInput {
     /// The order's carrier service and promised day, when it names a service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<InputDelivery>,
+    /// Values of the plugin's parameters by name (`{"max_shipments": 2}`); a parameter not
+    /// named here has its default. The plugin is shown every declared parameter's value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, ParamValue>,
 }
 
 /// The order.
@@ -146,7 +152,7 @@ pub struct InputDelivery {
 impl PluginInput {
     /// The request the host would show a plugin for `request`.
     pub fn of(request: &PolicyRequest<'_>) -> PluginInput {
-        let (wire, _) = crate::convert::request(request, true);
+        let (wire, _) = crate::convert::request(request, true, &[]);
         PluginInput::decode(&wire)
     }
 
@@ -237,16 +243,18 @@ impl PluginInput {
                 .delivery
                 .as_ref()
                 .map(|delivery| InputDelivery { service: text(delivery.service), deliver_by: delivery.deliver_by }),
+            parameters: BTreeMap::new(),
         }
     }
 
-    /// Checks the request as the host would have built it and packs it for the wire; an error
-    /// names the field (`candidates[3].line`, ...).
+    /// Checks the request as the host would have built it (all but `parameters`, which only
+    /// the plugin's declarations can check); an error names the field (`candidates[3].line`, ...).
     pub fn check(&self) -> Result<(), String> {
-        self.encode().map(|_| ())
+        self.encode(&[]).map(|_| ())
     }
 
-    pub(crate) fn encode(&self) -> Result<wit::Request, String> {
+    // Packs the request for the wire, carrying `values` (one per declared parameter).
+    pub(crate) fn encode(&self, values: &[ParamValue]) -> Result<wit::Request, String> {
         let count = |what: &str, len: usize| {
             u32::try_from(len).ok().filter(|&n| n != NONE).ok_or_else(|| format!("`{what}` has too many entries"))
         };
@@ -375,6 +383,7 @@ impl PluginInput {
             candidate_count,
             delivery,
             rows,
+            parameters: values.iter().map(ParamValue::to_wire).collect(),
         })
     }
 }

@@ -1,14 +1,14 @@
 //! Wasm plugins end to end: built by `scripts/build-plugins` with a real compiler, loaded by
 //! the host, routing whole scenarios.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use switchyard::replay::replay;
 use switchyard::scenario::Scenario;
 use switchyard_engine::RouterConfig;
-use switchyard_plugins::{Limits, PluginHost};
+use switchyard_plugins::{Limits, ParamValue, PluginHost};
 
 use crate::cli::example;
 
@@ -47,6 +47,109 @@ fn the_reference_plugin_routes_us_50_small_exactly_like_the_native_policy() {
     routes_us_50_small_exactly_like_the_native_policy("reference");
 }
 
+// The scenario's settings as the reference plugin's parameters (`plugin_reference.wasm`
+// declares them with the sample scenarios' values as defaults).
+fn settings_as_parameters(scenario: &Scenario) -> BTreeMap<String, ParamValue> {
+    let settings = scenario.policy.settings();
+    BTreeMap::from([
+        ("max_shipments".to_owned(), ParamValue::Integer(i64::from(settings.max_shipments))),
+        ("split_penalty".to_owned(), ParamValue::Number(settings.split_penalty)),
+        ("unfilled_penalty".to_owned(), ParamValue::Number(settings.unfilled_penalty)),
+        ("required_capabilities".to_owned(), ParamValue::Text(settings.required_capabilities.join(","))),
+    ])
+}
+
+// Whether two replays chose the same plans, order by order; the first difference otherwise.
+fn first_difference(a: &switchyard::replay::Replay, b: &switchyard::replay::Replay) -> Option<String> {
+    assert_eq!(a.plans.len(), b.plans.len());
+    a.plans.iter().zip(&b.plans).find_map(|(a, b)| {
+        (a.shipments != b.shipments || a.unfilled != b.unfilled || a.cost != b.cost)
+            .then(|| format!("{}: {:?} vs {:?}", a.order_id, a.shipments, b.shipments))
+    })
+}
+
+// Configured without a rebuild: with the scenario's settings as its parameters, the reference
+// plugin plans every sample scenario exactly as the native policy does, and one whose
+// settings differ from the plugin's defaults too (where the defaults plan differently).
+#[test]
+fn the_reference_plugin_with_the_scenarios_settings_as_parameters_routes_every_sample_like_the_native_policy() {
+    let host = PluginHost::new(Limits::default()).unwrap();
+    let wasm = host.load("reference", &std::fs::read(plugin("reference")).unwrap()).unwrap();
+    let names: Vec<&str> = wasm.plugin().parameters.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["max_shipments", "split_penalty", "unfilled_penalty", "required_capabilities"]);
+    let config = RouterConfig::default();
+    let mut samples = Vec::new();
+    for entry in std::fs::read_dir(example("")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            samples.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    assert!(samples.len() >= 3, "{samples:?}");
+    let mut other: serde_json::Value =
+        serde_json::from_str(&samples.iter().find(|(p, _)| p.ends_with("us-50-small.json")).unwrap().1).unwrap();
+    other["settings"] = serde_json::json!({
+        "max_shipments": 2,
+        "split_penalty": 6.5,
+        "unfilled_penalty": 35.0,
+        "required_capabilities": ["cold_chain"],
+    });
+    samples.push(("us-50-small with other settings".to_owned(), other.to_string()));
+    for (name, json) in &samples {
+        let scenario = Scenario::from_json(json).unwrap();
+        let configured = wasm.with_parameters(&settings_as_parameters(&scenario)).unwrap();
+        let native = replay(&scenario, &scenario.policy, &config, &HashSet::new());
+        let by_plugin = replay(&scenario, &configured, &config, &HashSet::new());
+        assert!(by_plugin.failures.is_empty(), "{name}: {:?}", by_plugin.failures.first());
+        assert_eq!(first_difference(&native, &by_plugin), None, "{name}");
+        if name.contains("other settings") {
+            let by_defaults = replay(&scenario, &wasm, &config, &HashSet::new());
+            assert!(
+                first_difference(&native, &by_defaults).is_some(),
+                "the defaults plan alike: the test shows nothing"
+            );
+        }
+    }
+}
+
+// Values a plugin does not take are refused, naming the parameter; a plugin built before
+// parameters (0.5.0) declares none and still runs, with the delivery dates it was built for.
+#[test]
+fn parameter_values_are_checked_against_the_plugins_declarations() {
+    let host = PluginHost::new(Limits::default()).unwrap();
+    let wasm = host.load("reference", &std::fs::read(plugin("reference")).unwrap()).unwrap();
+    let refused = |given: &[(&str, ParamValue)]| {
+        let given = given.iter().map(|(name, value)| ((*name).to_owned(), value.clone())).collect();
+        wasm.with_parameters(&given).err().expect("refused").to_string()
+    };
+    let error = refused(&[("max_shipment", ParamValue::Integer(2))]);
+    assert!(
+        error.contains("`max_shipment`: the plugin has no such parameter (it has: max_shipments, split_penalty"),
+        "{error}"
+    );
+    let error = refused(&[("max_shipments", ParamValue::Number(2.5))]);
+    assert!(error.contains("`max_shipments`: expected a whole number, got the number 2.5"), "{error}");
+    let error = refused(&[("required_capabilities", ParamValue::Boolean(true))]);
+    assert!(error.contains("`required_capabilities`: expected a text"), "{error}");
+    let error = refused(&[("split_penalty", ParamValue::Number(f64::INFINITY))]);
+    assert!(error.contains("finite"), "{error}");
+    // A value the plugin itself refuses (a negative shipment limit) refuses the order.
+    let scenario = us_50_small();
+    let negative =
+        wasm.with_parameters(&BTreeMap::from([("max_shipments".to_owned(), ParamValue::Integer(-1))])).unwrap();
+    let result = replay(&scenario, &negative, &RouterConfig::default(), &HashSet::new());
+    let (_, first) = result.failures.first().expect("refused");
+    assert!(first.to_string().contains("`max_shipments` -1 is out of range"), "{first}");
+
+    let legacy = host.load("legacy", &std::fs::read(plugin("legacy_v0_5")).unwrap()).unwrap();
+    assert_eq!(legacy.plugin().world_version, "0.5.0");
+    assert!(legacy.plugin().parameters.is_empty());
+    let error = legacy.with_parameters(&BTreeMap::from([("x".to_owned(), ParamValue::Integer(1))])).err().unwrap();
+    assert!(error.to_string().contains("`x`: the plugin declares no parameters"), "{error}");
+    let result = replay(&scenario, &legacy, &RouterConfig::default(), &HashSet::new());
+    assert!(result.failures.is_empty(), "{:?}", result.failures.first());
+}
+
 // The same cost model in TypeScript (examples/plugins-js/reference.ts, built with the
 // JavaScript SDK into a SpiderMonkey component): the same plans as the native policy.
 #[test]
@@ -77,6 +180,22 @@ fn the_local_stores_plugin_ships_from_nearby_stores_unless_a_dc_saves_more_than_
     };
     let (before, after) = (from_stores(&reference.plans), from_stores(&by_plugin.plans));
     assert!(after > before, "stores ship {after} with the plugin, {before} without");
+    // Its distance and saving are parameters (declared in TypeScript): a larger saving a DC
+    // must beat sends more orders to local stores, no saving and no distance fewer.
+    let names: Vec<&str> = local.plugin().parameters.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["local_km", "store_preference"]);
+    let with = |preference: f64, km: f64| {
+        let given = BTreeMap::from([
+            ("store_preference".to_owned(), ParamValue::Number(preference)),
+            ("local_km".to_owned(), ParamValue::Integer(km as i64)),
+        ]);
+        let configured = local.with_parameters(&given).unwrap();
+        let result = replay(&scenario, &configured, &config, &HashSet::new());
+        assert!(result.failures.is_empty(), "{:?}", result.failures.first());
+        from_stores(&result.plans)
+    };
+    let (more, none) = (with(6.0, 150.0), with(0.0, 0.0));
+    assert!(more > after && after > none, "stores ship {more} at $6, {after} at $2, {none} at $0");
     for (plan, order) in by_plugin.plans.iter().zip(&scenario.orders) {
         for shipment in &plan.shipments {
             let location = scenario.catalog.location(shipment.location);
@@ -127,7 +246,13 @@ fn plugin_inspect_describes_a_plugin_and_refuses_a_bad_one() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    for expected in ["world:     switchyard:routing/routing-plugin@0.5.0\n", "exports:   evaluate", "valid:     yes"] {
+    for expected in [
+        "world:     switchyard:routing/routing-plugin@0.6.0\n",
+        "exports:   parameters, evaluate",
+        "parameters: max_shipments (integer, default 3): Most shipments an order may split into\n",
+        "            required_capabilities (text, default \"hazmat,cold_chain\")",
+        "valid:     yes",
+    ] {
         assert!(stdout.contains(expected), "{expected} missing in:\n{stdout}");
     }
     let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
@@ -137,7 +262,7 @@ fn plugin_inspect_describes_a_plugin_and_refuses_a_bad_one() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(
-        stdout.contains("world:     switchyard:routing/routing-plugin@0.4.0 (older than this host's 0.5.0; it runs)"),
+        stdout.contains("world:     switchyard:routing/routing-plugin@0.4.0 (older than this host's 0.6.0; it runs)"),
         "{stdout}"
     );
     let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
@@ -459,5 +584,90 @@ fn plugin_run_refuses_bad_requests_and_contains_hostile_plugins() {
         assert!(!output.status.success(), "{channel}: {stderr}");
         assert!(stderr.contains(needle) && !stderr.contains("panicked"), "{channel}: {stderr}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// On the command line: `--param` and `--plugin-config` configure a plugin for `route` and
+// `plugin run`; a wrong name or value fails with it named, before any order is routed.
+#[test]
+fn route_and_plugin_run_take_a_plugins_parameters() {
+    let dir = runner_dir("parameters");
+    let scenario = example("us-10-tiny.json");
+    let reference = plugin("reference");
+    let route = |extra: &[&str]| {
+        let mut args = vec!["route", "--scenario", scenario.to_str().unwrap(), "--plugin", reference.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let output = run_cli(&args);
+        (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let shipments = |stderr: &str| -> u64 {
+        let (_, after) = stderr.split_once("total cost").unwrap_or_else(|| panic!("{stderr}"));
+        after
+            .split(", ")
+            .nth(1)
+            .and_then(|s| s.trim_end_matches(" shipments").parse().ok())
+            .unwrap_or_else(|| panic!("{stderr}"))
+    };
+    let (ok, defaults) = route(&[]);
+    assert!(ok, "{defaults}");
+    let (ok, one) = route(&["--param", "max_shipments=1"]);
+    assert!(ok, "{one}");
+    assert!(shipments(&one) < shipments(&defaults), "{one}\n{defaults}");
+    let config = dir.join("config.json");
+    std::fs::write(&config, r#"{"max_shipments": 1, "split_penalty": 2.5}"#).unwrap();
+    let (ok, from_file) = route(&["--plugin-config", config.to_str().unwrap()]);
+    assert!(ok, "{from_file}");
+    assert_eq!(shipments(&from_file), shipments(&one));
+    // `--param` overrides the file.
+    let (ok, overridden) = route(&["--plugin-config", config.to_str().unwrap(), "--param", "max_shipments=3"]);
+    assert!(ok, "{overridden}");
+    assert_eq!(shipments(&overridden), shipments(&defaults));
+    for (extra, needle) in [
+        (vec!["--param", "max_shipment=1"], "--param `max_shipment`: the plugin has no such parameter"),
+        (vec!["--param", "max_shipments=two"], "--param `max_shipments`: expected a whole number, got `two`"),
+        (vec!["--param", "max_shipments"], "--param `max_shipments`: expected `name=value`"),
+    ] {
+        let (ok, stderr) = route(&extra);
+        assert!(!ok && stderr.contains(needle), "{extra:?}: {stderr}");
+    }
+    std::fs::write(&config, r#"{"split_penalty": [1]}"#).unwrap();
+    let (ok, stderr) = route(&["--plugin-config", config.to_str().unwrap()]);
+    assert!(!ok && stderr.contains("`split_penalty`: expected a number, true or false, or a text"), "{stderr}");
+    std::fs::write(&config, r#"{"split_penalty": true}"#).unwrap();
+    let (ok, stderr) = route(&["--plugin-config", config.to_str().unwrap()]);
+    assert!(!ok && stderr.contains("`split_penalty`: expected a number, got `true`"), "{stderr}");
+
+    // `plugin run`: the answer carries the values set, from the request's `parameters` or
+    // the flags.
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "plugin",
+            "run",
+            reference.to_str().unwrap(),
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--order",
+            "O-000001",
+        ];
+        args.extend_from_slice(extra);
+        let output = run_cli(&args);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    assert_eq!(run(&[])["answer"]["split_penalty"], 2.0);
+    assert_eq!(run(&["--param", "split_penalty=$4.25"])["answer"]["split_penalty"], 4.25);
+    let request = dir.join("request.json");
+    let output = run_cli(&["plugin", "request", "--scenario", scenario.to_str().unwrap(), "--order", "O-000001"]);
+    let mut input: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    input["parameters"] = serde_json::json!({"max_shipments": 1});
+    std::fs::write(&request, input.to_string()).unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&run_on(&reference, &request, &[]).stdout).unwrap();
+    assert_eq!(answer["answer"]["max_shipments"], 1);
+    input["parameters"] = serde_json::json!({"max_shipments": "one"});
+    std::fs::write(&request, input.to_string()).unwrap();
+    let refused = run_on(&reference, &request, &[]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("`parameters.max_shipments`: expected a whole number, got a text"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -519,6 +519,88 @@ fn a_typescript_plugin_is_uploaded_bound_and_routes_orders_over_http() {
     again.wait().ok();
 }
 
+// A binding sets a plugin's parameters (declared by the plugin, shown on its version): the
+// plugin routes with them, wrong values are refused naming the field, and they survive a
+// restart. The Rust reference plugin with an unfilled unit priced at $1 leaves a unit unfilled
+// rather than pay ~$10 to ship it.
+#[test]
+fn a_binding_sets_a_plugins_parameters_and_they_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap().to_owned();
+    let (mut server, base) = start(&["serve", "--demo", "--listen", "127.0.0.1:0", "--data", &data]);
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/target/plugins/plugin_reference.wasm"))
+        .expect("run scripts/build-plugins first");
+    let (status, body) = upload_plugin(&agent, &base, "reference", &bytes);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body["parameters"][0],
+        json!({"name": "max_shipments", "description": "Most shipments an order may split into", "type": "integer", "default": 3}),
+        "{body}"
+    );
+    let version = body["version"].as_str().unwrap().to_owned();
+    let bind =
+        |body: Value| send(&agent, "PUT", &format!("{base}/v1/bindings/default"), "demo-admin", Some(&body)).unwrap();
+    for (parameters, needle) in [
+        (json!({"unfilled": 1}), "`unfilled`: the plugin has no such parameter"),
+        (json!({"unfilled_penalty": "1"}), "`unfilled_penalty`: expected a number, got a text"),
+        (json!({"max_shipments": 1.5}), "`max_shipments`: expected a whole number, got the number 1.5"),
+    ] {
+        let (status, body) = bind(json!({"version": version, "parameters": parameters}));
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["error"]["code"], "invalid_parameter", "{body}");
+        assert_eq!(body["error"]["field"], "parameters", "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(needle), "{body}");
+    }
+    // Not a value at all: the body is malformed, and the field is named.
+    let (status, body) = bind(json!({"version": version, "parameters": {"unfilled_penalty": [1]}}));
+    assert_eq!((status, &body["error"]["field"]), (400, &json!("parameters.unfilled_penalty")), "{body}");
+    // The demo's policy (the policy language) takes none here: its `param`s are in its source.
+    let (_, bindings) = send(&agent, "GET", &format!("{base}/v1/bindings"), "demo-admin", None).unwrap();
+    let policy = bindings["bindings"][0]["version"].clone();
+    let (status, body) = bind(json!({"version": policy, "parameters": {"x": 1}}));
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("is a policy"), "{body}");
+    let order = json!({"id": "P-1", "channel": "web", "ship_to": {"lat": 40.7, "lon": -74.0},
+        "lines": [{"id": "1", "sku": "SKU-00001", "qty": 1}]});
+    let route = || {
+        let (status, body) =
+            send(&agent, "POST", &format!("{base}/v1/orders/route"), "demo-writer", Some(&order)).unwrap();
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let (status, body) = bind(json!({"version": version}));
+    assert_eq!(status, 200, "{body}");
+    let shipped = route();
+    assert_eq!(shipped["plan"]["shipments"].as_array().unwrap().len(), 1, "{shipped}");
+    let (status, body) = bind(json!({"version": version, "parameters": {"unfilled_penalty": 1}}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["parameters"], json!({"unfilled_penalty": 1}), "{body}");
+    let unfilled = route();
+    assert_eq!(unfilled["plan"]["shipments"], json!([]), "{unfilled}");
+    assert_eq!(unfilled["plan"]["cost"]["unfilled_penalty"], 1.0, "{unfilled}");
+    server.kill().ok();
+    server.wait().ok();
+
+    // Restarted: the binding and its values are read back from the store.
+    let (mut again, base) = start(&["serve", "--demo", "--listen", "127.0.0.1:0", "--data", &data]);
+    let (status, bindings) = send(&agent, "GET", &format!("{base}/v1/bindings"), "demo-admin", None).unwrap();
+    assert_eq!(status, 200, "{bindings}");
+    assert_eq!(bindings["bindings"][0]["parameters"], json!({"unfilled_penalty": 1}), "{bindings}");
+    let (status, body) = send(&agent, "POST", &format!("{base}/v1/orders/route"), "demo-writer", Some(&order)).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["plan"]["shipments"], json!([]), "{body}");
+    // A rollback returns to the same plugin with its defaults, the binding before.
+    let (status, body) =
+        send(&agent, "POST", &format!("{base}/v1/bindings/default/rollback"), "demo-admin", None).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], version.as_str(), "{body}");
+    assert!(body.get("parameters").is_none(), "{body}");
+    again.kill().ok();
+    again.wait().ok();
+}
+
 // Three instances serving one PostgreSQL store together (`--shared`); clients stream orders to
 // all three and one is killed with SIGKILL in the middle: every order it acknowledged is
 // served, unchanged, by the other two, its clients go on with them, and the background work

@@ -275,7 +275,7 @@ pub(super) async fn bind(
     Path(group): Path<String>,
     JsonBody(body): JsonBody<BindBody>,
 ) -> Result<Json<BindingDto>, ApiError> {
-    Ok(Json(complete(async move { s.bind(&group, &body.version, body.fallback).await }).await?.into()))
+    Ok(Json(complete(async move { s.bind(&group, &body.version, body.fallback, body.parameters).await }).await?.into()))
 }
 
 #[utoipa::path(

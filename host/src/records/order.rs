@@ -301,6 +301,9 @@ pub struct OrderRecord {
     /// The binding's fallback version when it was routed.
     #[serde(default)]
     pub fallback_version: Option<String>,
+    /// The values of the plugin parameters the binding set when it was routed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub policy_parameters: std::collections::BTreeMap<String, switchyard_plugins::ParamValue>,
     /// Locations that rejected a shipment of this order.
     #[serde(default)]
     pub excluded_locations: Vec<String>,

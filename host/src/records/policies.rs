@@ -1,6 +1,9 @@
 //! Policy and plugin versions, and bindings of versions to product groups.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use switchyard_plugins::ParamValue;
 
 /// What a version is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +63,7 @@ pub struct DiagnosticRecord {
 }
 
 /// A stored version's metadata.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VersionMeta {
     /// Content hash: the version's id.
     pub version: String,
@@ -77,10 +80,13 @@ pub struct VersionMeta {
     /// The product groups a policy says it applies to (empty: any group, and plugins).
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The parameters a plugin declares.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<switchyard_plugins::Parameter>,
 }
 
 /// A binding of a version to a product group (one entry of the binding history).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BindingRecord {
     /// Product group, or `default`.
     pub group: String,
@@ -91,4 +97,7 @@ pub struct BindingRecord {
     pub fallback: Option<String>,
     /// When it was bound (RFC 3339).
     pub bound_at: String,
+    /// Values of the bound plugin's parameters (the defaults for those not named).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, ParamValue>,
 }

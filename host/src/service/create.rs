@@ -174,6 +174,7 @@ impl Service {
             binding_group: String::new(),
             policy_version: String::new(),
             fallback_version: None,
+            policy_parameters: std::collections::BTreeMap::new(),
             excluded_locations: Vec::new(),
             returns: Vec::new(),
             backorders: Vec::new(),
@@ -359,6 +360,7 @@ impl Service {
         record.binding_group = binding.record.group.clone();
         record.policy_version = binding.record.version.clone();
         record.fallback_version = binding.record.fallback.clone();
+        record.policy_parameters = binding.record.parameters.clone();
         let backorder_within = routed.plan.backorder_within;
         let mut plan = PlanRecord::from_engine(&routed.plan, order, catalog, &self.config.currency);
         if let Some(dated) = &dated {

@@ -449,14 +449,21 @@ impl Service {
                 return false;
             }
         };
-        let (group, version, fallback, at) = stored;
+        let (group, version, fallback, at, parameters) = stored;
+        let parameters = match super::policies::parameters_of(parameters.as_deref()) {
+            Ok(parameters) => parameters,
+            Err(error) => {
+                tracing::error!(group, %error, "another instance's binding cannot be applied");
+                return true;
+            }
+        };
         // The version may have come in a transaction this round has not read yet.
         for needed in std::iter::once(&version).chain(fallback.as_ref()) {
             if !self.apply_stored_version(needed).await {
                 return false;
             }
         }
-        let record = BindingRecord { group: group.clone(), version, fallback, bound_at: at };
+        let record = BindingRecord { group: group.clone(), version, fallback, bound_at: at, parameters };
         match self.registry.prepare_binding(record) {
             Ok(binding) => self.registry.bind(binding),
             Err(error) => tracing::error!(group, %error, "another instance's binding cannot be applied"),

@@ -95,6 +95,7 @@ impl OrderRecord {
             version: self.policy_version.clone(),
             fallback: self.fallback_version.clone(),
             bound_at: String::new(),
+            parameters: self.policy_parameters.clone(),
         })
     }
 }

@@ -1,6 +1,9 @@
 //! Versions, bindings, shadow runs, and the figures the metrics endpoint reads.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use switchyard_plugins::ParamValue;
 
 use super::commit::body_of;
 use super::{DryRun, Service, ServiceError, now};
@@ -97,6 +100,7 @@ impl Service {
         group: &str,
         version: &str,
         fallback: Option<String>,
+        parameters: BTreeMap<String, ParamValue>,
     ) -> Result<BindingRecord, ServiceError> {
         if group.is_empty() {
             return Err(ServiceError::invalid("invalid_group", "the group must not be empty").at("group"));
@@ -106,6 +110,7 @@ impl Service {
             version: version.to_owned(),
             fallback,
             bound_at: now().to_string(),
+            parameters,
         };
         let _order = self.bind_lock.lock().await;
         let binding = self.registry.prepare_binding(record.clone())?;
@@ -114,6 +119,7 @@ impl Service {
             version: record.version.clone(),
             fallback: record.fallback.clone(),
             at: record.bound_at.clone(),
+            parameters: parameters_json(&record.parameters)?,
         }])
         .await?;
         self.registry.bind(binding);
@@ -128,7 +134,7 @@ impl Service {
         let previous = self.registry.previous(group).ok_or_else(|| {
             ServiceError::conflict("nothing_to_roll_back", format!("group `{group}` has no earlier binding"))
         })?;
-        self.bind(group, &previous.version, previous.fallback).await
+        self.bind(group, &previous.version, previous.fallback, previous.parameters).await
     }
 
     /// Starts (or replaces) a shadow run of `version` beside the live binding of `group`.
@@ -143,6 +149,7 @@ impl Service {
             version: version.to_owned(),
             fallback: None,
             bound_at: String::new(),
+            parameters: BTreeMap::new(),
         })?;
         if self.registry.binding_for(Some(group)).is_none_or(|b| b.record.group != group) {
             return Err(ServiceError::conflict(
@@ -194,5 +201,23 @@ impl Service {
             unreadable_records,
         };
         self.metrics.render(&gauges, &self.registry.plugin_fuel())
+    }
+}
+
+/// A binding's parameter values as the store keeps them: JSON, none when there are none.
+pub(crate) fn parameters_json(parameters: &BTreeMap<String, ParamValue>) -> Result<Option<String>, ServiceError> {
+    if parameters.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(parameters)
+        .map(Some)
+        .map_err(|error| ServiceError::internal(format!("cannot encode a binding's parameters: {error}")))
+}
+
+/// A binding's parameter values as the store kept them.
+pub(crate) fn parameters_of(stored: Option<&str>) -> Result<BTreeMap<String, ParamValue>, String> {
+    match stored {
+        None => Ok(BTreeMap::new()),
+        Some(json) => serde_json::from_str(json).map_err(|error| format!("stored parameters: {error}")),
     }
 }

@@ -105,12 +105,20 @@ impl Service {
                 Err(error) => self.skip(error),
             }
         }
-        for (group, version, fallback, at) in &snapshot.bindings {
+        for (group, version, fallback, at, parameters) in &snapshot.bindings {
+            let parameters = match super::policies::parameters_of(parameters.as_deref()) {
+                Ok(parameters) => parameters,
+                Err(error) => {
+                    self.skip(format!("stored binding of `{group}`: {error}"));
+                    continue;
+                }
+            };
             let record = BindingRecord {
                 group: group.clone(),
                 version: version.clone(),
                 fallback: fallback.clone(),
                 bound_at: at.clone(),
+                parameters,
             };
             match self.registry.prepare_binding(record) {
                 Ok(binding) => self.registry.bind(binding),

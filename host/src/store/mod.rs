@@ -61,7 +61,7 @@ pub enum Change {
     /// A new policy or plugin version (`VersionMeta` in `meta`).
     PolicyVersion { version: String, name: String, kind: String, source: Vec<u8>, meta: String },
     /// A binding change (appended: the history is the table).
-    Binding { group: String, version: String, fallback: Option<String>, at: String },
+    Binding { group: String, version: String, fallback: Option<String>, at: String, parameters: Option<String> },
     /// Insert or replace a webhook subscription (`body: None` deletes it).
     Webhook { id: String, body: Option<String> },
     /// Insert or replace a carrier service (`CarrierServiceRecord`; `body: None` deletes it).
@@ -131,7 +131,7 @@ pub struct Snapshot {
     /// `(version, name, kind, source, meta)` in upload order.
     pub policy_versions: Vec<(String, String, String, Vec<u8>, String)>,
     /// `(group, version, fallback, at)` in binding order.
-    pub bindings: Vec<(String, String, Option<String>, String)>,
+    pub bindings: Vec<StoredBinding>,
     /// Webhook subscriptions (JSON bodies).
     pub webhooks: Vec<String>,
     /// Carrier services (JSON bodies), in first-insert order.
@@ -208,7 +208,7 @@ pub enum BodyOf {
 pub type StoredVersion = (String, String, String, Vec<u8>, String);
 
 /// A stored binding: `(group, version, fallback, at)`.
-pub type StoredBinding = (String, String, Option<String>, String);
+pub type StoredBinding = (String, String, Option<String>, String, Option<String>);
 
 /// Background work that must run in one place at a time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

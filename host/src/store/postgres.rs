@@ -600,7 +600,7 @@ impl Store for PgStore {
         let group = group.to_owned();
         Box::pin(async move {
             Ok(sqlx::query_as(
-                "SELECT grp, version, fallback, at FROM bindings WHERE grp = $1 ORDER BY seq DESC LIMIT 1",
+                "SELECT grp, version, fallback, at, parameters FROM bindings WHERE grp = $1 ORDER BY seq DESC LIMIT 1",
             )
             .bind(group)
             .fetch_optional(&self.pool)
@@ -1083,7 +1083,7 @@ async fn read_snapshot(tx: &mut Transaction<'static, Postgres>, now: i64) -> Res
         policy_versions: sqlx::query_as("SELECT version, name, kind, source, meta FROM policy_versions ORDER BY seq")
             .fetch_all(&mut **tx)
             .await?,
-        bindings: sqlx::query_as("SELECT grp, version, fallback, at FROM bindings ORDER BY seq")
+        bindings: sqlx::query_as("SELECT grp, version, fallback, at, parameters FROM bindings ORDER BY seq")
             .fetch_all(&mut **tx)
             .await?,
         webhooks: sqlx::query_scalar("SELECT body FROM webhooks ORDER BY seq").fetch_all(&mut **tx).await?,
@@ -1190,12 +1190,13 @@ async fn apply(tx: &mut Transaction<'static, Postgres>, change: &Change) -> Resu
         .execute(&mut **tx)
         .await
         .map(drop),
-        Change::Binding { group, version, fallback, at } => {
-            sqlx::query("INSERT INTO bindings (grp, version, fallback, at) VALUES ($1, $2, $3, $4)")
+        Change::Binding { group, version, fallback, at, parameters } => {
+            sqlx::query("INSERT INTO bindings (grp, version, fallback, at, parameters) VALUES ($1, $2, $3, $4, $5)")
                 .bind(group)
                 .bind(version)
                 .bind(fallback)
                 .bind(at)
+                .bind(parameters)
                 .execute(&mut **tx)
                 .await
                 .map(drop)

@@ -39,7 +39,7 @@ pub struct SqliteStore {
 /// The schema as numbered migrations, applied in order when a store is opened; SQLite's
 /// `user_version` counts those applied (rusqlite_migration). A migration that has shipped is
 /// never edited: a change of schema is a new one at the end.
-const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_5];
+const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_5, SCHEMA_6];
 
 /// The schema version this build writes: the number of its migrations.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
@@ -98,6 +98,11 @@ CREATE TABLE explanations (
 // 5 (2026-12): carrier services, for delivery promises (`CarrierServiceRecord`).
 const SCHEMA_5: &str = "
 CREATE TABLE carrier_services (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+";
+
+// 6 (2026-12): a binding's plugin parameter values (JSON; NULL: none).
+const SCHEMA_6: &str = "
+ALTER TABLE bindings ADD COLUMN parameters TEXT;
 ";
 
 impl SqliteStore {
@@ -291,9 +296,10 @@ fn read_snapshot(connection: &mut Connection, now: i64) -> Result<Snapshot, Stor
     snapshot.policy_versions = statement
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))?
         .collect::<Result<_, _>>()?;
-    let mut statement = connection.prepare("SELECT grp, version, fallback, at FROM bindings ORDER BY seq")?;
+    let mut statement =
+        connection.prepare("SELECT grp, version, fallback, at, parameters FROM bindings ORDER BY seq")?;
     snapshot.bindings = statement
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))?
         .collect::<Result<_, _>>()?;
     let mut statement = connection.prepare("SELECT body FROM webhooks ORDER BY rowid")?;
     snapshot.webhooks = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
@@ -414,9 +420,9 @@ fn apply(connection: &Connection, change: &Change) -> Result<(), rusqlite::Error
             "INSERT OR IGNORE INTO policy_versions (version, name, kind, source, meta) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![version, name, kind, source, meta],
         ),
-        Change::Binding { group, version, fallback, at } => connection.execute(
-            "INSERT INTO bindings (grp, version, fallback, at) VALUES (?1, ?2, ?3, ?4)",
-            params![group, version, fallback, at],
+        Change::Binding { group, version, fallback, at, parameters } => connection.execute(
+            "INSERT INTO bindings (grp, version, fallback, at, parameters) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![group, version, fallback, at, parameters],
         ),
         Change::Webhook { id, body: Some(body) } => upsert_body(connection, "webhooks", "id", id, body),
         Change::Webhook { id, body: None } => connection.execute("DELETE FROM webhooks WHERE id = ?1", params![id]),

@@ -1607,3 +1607,31 @@ async fn a_plugin_that_chooses_its_own_plan_gets_it_reserved_or_refused() {
     assert_eq!(atp(&app, "SKU-B").await, 3, "a refused plan holds nothing");
     assert_restart_matches(dir.path(), &service).await;
 }
+
+// A binding's plugin parameters are stored with it (and the order routed under them keeps
+// them): the plugin routes with them now and after a restart, on either store.
+#[tokio::test]
+async fn a_bindings_plugin_parameters_are_stored_and_route_after_a_restart() {
+    let (dir, service, app) = seeded(900).await;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/plugins/plugin_reference.wasm");
+    let bytes = std::fs::read(path).expect("run scripts/build-plugins first");
+    let uploaded = call(&app, Method::POST, "/v1/plugins?name=reference", Some(ADMIN), bytes).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.body);
+    assert_eq!(uploaded.body["parameters"].as_array().map(Vec::len), Some(4), "{}", uploaded.body);
+    let version = uploaded.body["version"].as_str().unwrap().to_owned();
+    // An unfilled unit at $1 is cheaper than any shipment: the plugin leaves it unfilled.
+    let bind = json!({"version": version, "parameters": {"unfilled_penalty": 1}}).to_string();
+    let bound = call(&app, Method::PUT, "/v1/bindings/apparel", Some(ADMIN), bind).await;
+    assert_eq!(bound.status, StatusCode::OK, "{}", bound.body);
+    let routed = post(&app, "/v1/orders/route", WRITER, &order("pp-1", "SKU-A", 1)).await;
+    assert_eq!(routed.status, StatusCode::OK, "{}", routed.body);
+    assert_eq!(routed.body["plan"]["shipments"], json!([]), "{}", routed.body);
+    assert_eq!(routed.body["plan"]["cost"]["unfilled_penalty"], 1.0, "{}", routed.body);
+    let created = post(&app, "/v1/orders", WRITER, &order("pp-2", "SKU-A", 1)).await;
+    assert!(created.status.is_success(), "{}", created.body);
+    assert_restart_matches(dir.path(), &service).await;
+    let restarted = Service::open(config(dir.path(), 900)).await.unwrap();
+    let app = switchyard_host::app(restarted);
+    let routed = post(&app, "/v1/orders/route", WRITER, &order("pp-3", "SKU-A", 1)).await;
+    assert_eq!(routed.body["plan"]["cost"]["unfilled_penalty"], 1.0, "{}", routed.body);
+}

@@ -204,7 +204,7 @@ async fn three_instances_route_concurrent_orders_on_scarce_stock_without_oversel
 async fn a_binding_changed_on_one_instance_routes_the_next_order_on_the_others() {
     let (_dir, _schema, instances) = three_instances().await;
     let (meta, _) = instances[2].upload(Kind::Dsl, "reference", reference_v2().into_bytes()).await.unwrap();
-    instances[2].bind("default", &meta.version, None).await.unwrap();
+    instances[2].bind("default", &meta.version, None, Default::default()).await.unwrap();
     for instance in &instances[..2] {
         let seen = within("the new binding", Duration::from_secs(1), async || {
             instance.bindings().0.iter().any(|b| b.group == "default" && b.version == meta.version)
@@ -217,6 +217,30 @@ async fn a_binding_changed_on_one_instance_routes_the_next_order_on_the_others()
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
         let stored = instance.order(&id).await.unwrap();
         assert_eq!(stored.policy_version, meta.version, "routed with the version bound on another instance");
+    }
+}
+
+// A plugin bound with parameter values on one instance routes with those values on the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_plugin_bound_with_parameters_on_one_instance_routes_with_them_on_the_others() {
+    let (_dir, _schema, instances) = three_instances().await;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/plugins/plugin_reference.wasm");
+    let bytes = std::fs::read(path).expect("run scripts/build-plugins first");
+    let (meta, _) = instances[0].upload(Kind::Wasm, "reference", bytes).await.unwrap();
+    let values = std::collections::BTreeMap::from([(
+        "unfilled_penalty".to_owned(),
+        switchyard_plugins::ParamValue::Number(1.0),
+    )]);
+    instances[0].bind("default", &meta.version, None, values.clone()).await.unwrap();
+    for instance in &instances[1..] {
+        within("the new binding", Duration::from_secs(1), async || {
+            instance.bindings().0.iter().any(|b| b.version == meta.version && b.parameters == values)
+        })
+        .await;
+        let app = switchyard_host::app(Arc::clone(instance));
+        let routed = post(&app, "/v1/orders/route", WRITER, &order("BP-1", "SKU-A", 1)).await;
+        assert_eq!(routed.status, StatusCode::OK, "{}", routed.body);
+        assert_eq!(routed.body["plan"]["cost"]["unfilled_penalty"], 1.0, "{}", routed.body);
     }
 }
 

@@ -162,7 +162,7 @@ pub async fn seed(service: &Service) {
         .await
         .unwrap();
     let (meta, _) = service.upload(Kind::Dsl, "reference", REFERENCE.as_bytes().to_vec()).await.unwrap();
-    service.bind("default", &meta.version, None).await.unwrap();
+    service.bind("default", &meta.version, None, Default::default()).await.unwrap();
 }
 
 /// A seeded service on a fresh store, and its router.

@@ -11,6 +11,15 @@
 //     return answer;
 //   }
 //
+// A plugin that merchants configure without a rebuild also exports the parameters it takes;
+// a binding sets their values and the request carries them:
+//
+//   export const parameters = {
+//     max_shipments: { type: "integer", default: 3, description: "Most shipments per order" },
+//   } satisfies Parameters;
+//
+//   export default function route(request: Request) { ... request.parameters.max_shipments ... }
+//
 // `node plugins/sdk-js/build.mjs route.ts route.wasm` type-checks it, bundles it with this
 // SDK and builds a component of the `switchyard:routing` world (docs/PLUGINS.md).
 //
@@ -114,7 +123,25 @@ export interface Request {
   candidates: Candidate[];
   /** null: the order names no carrier service. */
   delivery: Delivery | null;
+  /** The value of every parameter the plugin declares (`export const parameters`), by name:
+   * the binding's, or the default. Whole numbers arrive as numbers (exact up to 2^53). */
+  parameters: Record<string, ParameterValue>;
 }
+
+/** A parameter's value: a number (`number` and `integer` parameters), `true`/`false`, or a
+ * text. */
+export type ParameterValue = number | boolean | string;
+
+/** A setting the plugin declares, which a binding may change without a rebuild. Its name (the
+ * key in `Parameters`) is lowercase letters, digits and `_`, starting with a letter. */
+export type Parameter =
+  | { type: "number"; default: number; description?: string }
+  | { type: "integer"; default: number; description?: string }
+  | { type: "boolean"; default: boolean; description?: string }
+  | { type: "text"; default: string; description?: string };
+
+/** The parameters a plugin declares, by name, in the order the host lists them. */
+export type Parameters = Record<string, Parameter>;
 
 /** Not allowed, and why (shown in explanations). */
 export interface Exclusion {
@@ -221,6 +248,21 @@ export interface WireRequest {
   candidateCount: number;
   delivery: { service: WireName; deliverBy: number | undefined } | undefined;
   rows: Uint8Array;
+  parameters: WireValue[];
+}
+
+/** A parameter's value as the component model lifts it. */
+export type WireValue =
+  | { tag: "number"; val: number }
+  | { tag: "integer"; val: bigint }
+  | { tag: "boolean"; val: boolean }
+  | { tag: "text"; val: string };
+
+/** A parameter's declaration as the component model lowers it. */
+export interface WireParameter {
+  name: string;
+  description: string;
+  default: WireValue;
 }
 
 interface WireExclusion {
@@ -301,7 +343,7 @@ function spans(text: string): (name: WireName) => string {
 
 /** Reads the wire request into plain objects; a malformed one is the host's bug, reported
  * as one. */
-export function decodeRequest(wire: WireRequest): Request {
+export function decodeRequest(wire: WireRequest, declared: WireParameter[] = []): Request {
   const name = spans(wire.text);
   const rows = wire.rows;
   const view = new DataView(rows.buffer, rows.byteOffset, rows.byteLength);
@@ -384,8 +426,21 @@ export function decodeRequest(wire: WireRequest): Request {
     }
     candidates[i] = candidate;
   }
+  const values = wire.parameters ?? [];
+  if (values.length !== declared.length) {
+    throw new Error(`the host sent ${values.length} parameter values for ${declared.length} parameters`);
+  }
+  const parameters: Record<string, ParameterValue> = {};
+  declared.forEach((parameter, i) => {
+    const value = values[i];
+    if (value.tag !== parameter.default.tag) {
+      throw new Error(`the host sent a ${value.tag} for parameter \`${parameter.name}\``);
+    }
+    parameters[parameter.name] = typeof value.val === "bigint" ? Number(value.val) : value.val;
+  });
   const order = wire.order;
   return {
+    parameters,
     now: Number(wire.now),
     order: {
       id: name(order.id),
@@ -604,25 +659,82 @@ function sampleRequest(): WireRequest {
     candidateCount: 3,
     delivery: { service: at("ground"), deliverBy: 20003 },
     rows,
+    parameters: [],
   };
 }
 
-/** The component's `evaluate` export for `route`: reads the request, calls `route`, checks
- * and encodes its answer. A thrown error or a wrong answer refuses the order with a message
- * (the host shows it); nothing the plugin does escapes as a crash of the host.
+const MAX_PARAMETERS = 64;
+
+/** The declarations as the wire carries them, checked as the host checks them (the rules are
+ * in plugins/wit/routing.wit): a mistake fails the build, naming the parameter. */
+export function declareParameters(parameters: Parameters | undefined): WireParameter[] {
+  if (parameters === undefined) return [];
+  if (typeof parameters !== "object" || parameters === null || Array.isArray(parameters)) {
+    throw new Error("`export const parameters` must be an object: { name: { type, default, description } }");
+  }
+  const entries = Object.entries(parameters);
+  if (entries.length > MAX_PARAMETERS) {
+    throw new Error(`the plugin declares ${entries.length} parameters, more than the limit of ${MAX_PARAMETERS}`);
+  }
+  return entries.map(([name, parameter]) => {
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) {
+      throw new Error(
+        `parameter \`${name}\`: a name is lowercase letters, digits and \`_\`, starting with a letter, at most 64 bytes`,
+      );
+    }
+    const description = parameter?.description ?? "";
+    if (typeof description !== "string" || /[\u0000-\u001f\u007f]/.test(description) || description.length > 500) {
+      throw new Error(`parameter \`${name}\`: its description must be one line of at most 500 characters`);
+    }
+    const value = parameter?.default as unknown;
+    const wrongDefault = (expected: string) =>
+      new Error(`parameter \`${name}\`: a ${parameter.type} parameter's default must be ${expected}`);
+    let wireDefault: WireValue;
+    switch (parameter?.type) {
+      case "number":
+        if (typeof value !== "number" || !Number.isFinite(value)) throw wrongDefault("a finite number");
+        wireDefault = { tag: "number", val: value };
+        break;
+      case "integer":
+        if (typeof value !== "number" || !Number.isSafeInteger(value)) throw wrongDefault("a whole number");
+        wireDefault = { tag: "integer", val: BigInt(value) };
+        break;
+      case "boolean":
+        if (typeof value !== "boolean") throw wrongDefault("true or false");
+        wireDefault = { tag: "boolean", val: value };
+        break;
+      case "text":
+        if (typeof value !== "string") throw wrongDefault("a string");
+        wireDefault = { tag: "text", val: value };
+        break;
+      default:
+        throw new Error(`parameter \`${name}\`: \`type\` must be "number", "integer", "boolean" or "text"`);
+    }
+    return { name, description, default: wireDefault };
+  });
+}
+
+/** The component's exports for `route` and its parameters. `evaluate` reads the request,
+ * calls `route`, checks and encodes its answer. A thrown error or a wrong answer refuses the
+ * order with a message (the host shows it); nothing the plugin does escapes as a crash of the
+ * host. `parameters` lists the declarations.
  *
  * It also runs the plugin once on a sample order while the component is built: the engine's
  * snapshot then holds the classes, shapes and functions a call uses already set up, where a
  * fresh instance per order would otherwise set them up on every order. The sample's answer is
  * discarded, and `log` does nothing during it. */
-export function definePlugin(route: Route): (wire: WireRequest) => WireResult {
+export function definePlugin(
+  route: Route,
+  parameters?: Parameters,
+): { evaluate: (wire: WireRequest) => WireResult; parameters: () => WireParameter[] } {
   if (typeof route !== "function") {
     throw new Error("the plugin's module must export its route function as the default export");
   }
+  const declared = declareParameters(parameters);
   const evaluate = (wire: WireRequest): WireResult => {
     let request: Request;
     try {
-      request = decodeRequest(wire);
+      request = decodeRequest(wire, declared);
     } catch (error) {
       return { tag: "err", val: `switchyard SDK: ${message(error)}` };
     }
@@ -634,7 +746,8 @@ export function definePlugin(route: Route): (wire: WireRequest) => WireResult {
   };
   warming = true;
   try {
-    for (let round = 0; round < 3; round++) evaluate(sampleRequest());
+    const sample = { ...sampleRequest(), parameters: declared.map((parameter) => parameter.default) };
+    for (let round = 0; round < 3; round++) evaluate(sample);
     void Promise.resolve(0).then((value) => value);
     void new Map<string, number>([["warm", 1]]).get("warm");
   } catch {
@@ -642,5 +755,5 @@ export function definePlugin(route: Route): (wire: WireRequest) => WireResult {
   } finally {
     warming = false;
   }
-  return evaluate;
+  return { evaluate, parameters: () => declared };
 }

@@ -14,6 +14,27 @@
 //! switchyard_plugin_sdk::plugin!(route);
 //! ```
 //!
+//! A plugin that merchants configure without a rebuild declares its parameters; a binding
+//! supplies their values and the plugin reads them from the request:
+//!
+//! ```ignore
+//! use switchyard_plugin_sdk::{Parameter, Value};
+//!
+//! const PARAMETERS: &[Parameter] = &[Parameter {
+//!     name: "max_shipments",
+//!     description: "Most shipments an order may split into",
+//!     default: Value::Integer(3),
+//! }];
+//!
+//! fn route(request: &Request) -> Result<Answer, String> {
+//!     let mut answer = Answer::for_request(request);
+//!     answer.max_shipments = request.parameters.integer("max_shipments")? as u32;
+//!     Ok(answer)
+//! }
+//!
+//! switchyard_plugin_sdk::plugin!(route, PARAMETERS);
+//! ```
+//!
 //! The wire format (`plugins/wit/routing.wit`) keeps every text in one string, sends the
 //! lines, locations and candidates as packed rows in one byte list and the answer's costs as flat
 //! lists, so a call copies a few blocks; this crate reads it into the plain structs below
@@ -169,6 +190,100 @@ pub fn day_of(seconds: i64) -> i32 {
     seconds.div_euclid(86_400) as i32
 }
 
+/// A parameter's value; its case is the parameter's type.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value<'a> {
+    /// A number (finite).
+    Number(f64),
+    /// A whole number.
+    Integer(i64),
+    /// `true` or `false`.
+    Boolean(bool),
+    /// A text (at most 4,096 bytes).
+    Text(&'a str),
+}
+
+impl Value<'_> {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Value::Number(_) => "a number",
+            Value::Integer(_) => "a whole number",
+            Value::Boolean(_) => "true or false",
+            Value::Text(_) => "a text",
+        }
+    }
+}
+
+/// A setting the plugin declares, which a binding may change without a rebuild.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Parameter {
+    /// Lowercase letters, digits and `_`, starting with a letter; at most 64 bytes, unique.
+    pub name: &'static str,
+    /// One line shown to the people who bind the plugin.
+    pub description: &'static str,
+    /// The value when a binding sets none; its case is the parameter's type.
+    pub default: Value<'static>,
+}
+
+impl Parameter {
+    #[doc(hidden)]
+    pub fn to_wire(&self) -> wire::Parameter {
+        wire::Parameter {
+            name: self.name.to_owned(),
+            description: self.description.to_owned(),
+            default: match self.default {
+                Value::Number(n) => wire::Value::Number(n),
+                Value::Integer(n) => wire::Value::Integer(n),
+                Value::Boolean(b) => wire::Value::Boolean(b),
+                Value::Text(text) => wire::Value::Text(text.to_owned()),
+            },
+        }
+    }
+}
+
+/// The values of the plugin's parameters for this order: the binding's, or the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct Parameters<'a> {
+    values: Vec<(&'static str, Value<'a>)>,
+}
+
+impl<'a> Parameters<'a> {
+    /// The value of `name`, if the plugin declares it.
+    pub fn get(&self, name: &str) -> Option<Value<'a>> {
+        self.values.iter().find(|(declared, _)| *declared == name).map(|(_, value)| *value)
+    }
+
+    /// Every parameter's name and value, in the order declared.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, Value<'a>)> + '_ {
+        self.values.iter().copied()
+    }
+
+    fn typed<T>(&self, name: &str, want: &str, pick: impl Fn(Value<'a>) -> Option<T>) -> Result<T, String> {
+        let value = self.get(name).ok_or_else(|| format!("the plugin declares no parameter `{name}`"))?;
+        pick(value).ok_or_else(|| format!("parameter `{name}` is {}, not {want}", value.type_name()))
+    }
+
+    /// The number `name` (a declared number parameter).
+    pub fn number(&self, name: &str) -> Result<f64, String> {
+        self.typed(name, "a number", |value| if let Value::Number(n) = value { Some(n) } else { None })
+    }
+
+    /// The whole number `name` (a declared integer parameter).
+    pub fn integer(&self, name: &str) -> Result<i64, String> {
+        self.typed(name, "a whole number", |value| if let Value::Integer(n) = value { Some(n) } else { None })
+    }
+
+    /// The flag `name` (a declared boolean parameter).
+    pub fn boolean(&self, name: &str) -> Result<bool, String> {
+        self.typed(name, "true or false", |value| if let Value::Boolean(b) = value { Some(b) } else { None })
+    }
+
+    /// The text `name` (a declared text parameter).
+    pub fn text(&self, name: &str) -> Result<&'a str, String> {
+        self.typed(name, "a text", |value| if let Value::Text(text) = value { Some(text) } else { None })
+    }
+}
+
 /// Everything a plugin sees of one order.
 #[derive(Clone, Debug)]
 pub struct Request<'a> {
@@ -185,6 +300,8 @@ pub struct Request<'a> {
     /// The order's carrier service and promised day; `None`: it names no service. Each
     /// location's dates by it are in [`Location::delivery`].
     pub delivery: Option<Delivery<'a>>,
+    /// The values of the parameters the plugin declares (`plugin!(route, PARAMETERS)`).
+    pub parameters: Parameters<'a>,
 }
 
 /// Reads the fields of one packed row (little-endian, in order).
@@ -248,9 +365,10 @@ impl<'r> Sections<'r> {
 }
 
 impl<'a> Request<'a> {
-    /// Reads the wire request; a span outside the text is the host's bug, reported as one.
+    /// Reads the wire request, naming its parameter values by `declared`; a span outside the
+    /// text is the host's bug, reported as one.
     #[doc(hidden)]
-    pub fn from_wire(wire: &'a wire::Request) -> Result<Request<'a>, String> {
+    pub fn from_wire(wire: &'a wire::Request, declared: &[Parameter]) -> Result<Request<'a>, String> {
         let text = wire.text.as_str();
         let name = |name: wire::Name| {
             let start = name.start as usize;
@@ -321,7 +439,28 @@ impl<'a> Request<'a> {
             }
             candidates.push(candidate);
         }
+        if wire.parameters.len() != declared.len() {
+            return Err(format!(
+                "the host sent {} parameter values for {} parameters",
+                wire.parameters.len(),
+                declared.len()
+            ));
+        }
+        let mut values = Vec::with_capacity(declared.len());
+        for (parameter, value) in declared.iter().zip(&wire.parameters) {
+            let value = match value {
+                wire::Value::Number(n) => Value::Number(*n),
+                wire::Value::Integer(n) => Value::Integer(*n),
+                wire::Value::Boolean(b) => Value::Boolean(*b),
+                wire::Value::Text(text) => Value::Text(text),
+            };
+            if std::mem::discriminant(&value) != std::mem::discriminant(&parameter.default) {
+                return Err(format!("the host sent {} for parameter `{}`", value.type_name(), parameter.name));
+            }
+            values.push((parameter.name, value));
+        }
         Ok(Request {
+            parameters: Parameters { values },
             now: wire.now,
             order: Order {
                 id: name(order.id)?,
@@ -473,18 +612,28 @@ pub fn log(message: &str) {
     bindings::log(message);
 }
 
-/// Exports `function` (`fn(&Request) -> Result<Answer, String>`) as the plugin.
+/// Exports `function` (`fn(&Request) -> Result<Answer, String>`) as the plugin, with the
+/// parameters it declares (`&[Parameter]`, none when left out).
 #[macro_export]
 macro_rules! plugin {
     ($function:path) => {
+        $crate::plugin!($function, &[]);
+    };
+    ($function:path, $parameters:expr) => {
         struct SwitchyardPlugin;
 
+        const SWITCHYARD_PARAMETERS: &[$crate::Parameter] = $parameters;
+
         impl $crate::Guest for SwitchyardPlugin {
+            fn parameters() -> ::std::vec::Vec<$crate::bindings::switchyard::routing::types::Parameter> {
+                SWITCHYARD_PARAMETERS.iter().map($crate::Parameter::to_wire).collect()
+            }
+
             fn evaluate(
                 request: $crate::bindings::switchyard::routing::types::Request,
             ) -> ::core::result::Result<$crate::bindings::switchyard::routing::types::Answer, ::std::string::String>
             {
-                let views = $crate::Request::from_wire(&request)?;
+                let views = $crate::Request::from_wire(&request, SWITCHYARD_PARAMETERS)?;
                 let answer = $function(&views).map($crate::Answer::into_wire);
                 // The host gives every order a fresh instance and discards it afterwards, so
                 // freeing the request piece by piece would be work for nothing.

@@ -107,8 +107,12 @@ fn route(request: &Request) -> Result<Answer, String> {
 struct Hostile;
 
 impl switchyard_plugin_sdk::Guest for Hostile {
+    fn parameters() -> Vec<wire::Parameter> {
+        Vec::new()
+    }
+
     fn evaluate(wire: wire::Request) -> Result<wire::Answer, String> {
-        let request = Request::from_wire(&wire)?;
+        let request = Request::from_wire(&wire, &[])?;
         let mut answer = route(&request)?.into_wire();
         if request.order.channel == "bad-reason" {
             // An exclusion whose reason is not in the list.

@@ -1,6 +1,9 @@
 //! Versions, their diagnostics, bindings and shadow runs.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use switchyard_plugins::ParamValue;
 
 use crate::records;
 use crate::shadow;
@@ -34,7 +37,7 @@ pub struct DiagnosticDto {
 }
 
 /// What the API shows of a version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VersionMeta {
     /// Content hash: the version's id.
     pub version: String,
@@ -51,6 +54,11 @@ pub struct VersionMeta {
     /// The product groups a policy says it applies to (empty: any group, and plugins).
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The parameters a plugin declares (`name`, `description`, `type`: `number`, `integer`,
+    /// `boolean` or `text`, and `default`): what a binding's `parameters` may set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub parameters: Vec<switchyard_plugins::Parameter>,
 }
 
 /// Every version.
@@ -61,7 +69,7 @@ pub struct VersionList {
 }
 
 /// A binding of a version to a product group.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BindingDto {
     /// Product group, or `default`.
     pub group: String,
@@ -72,6 +80,10 @@ pub struct BindingDto {
     pub fallback: Option<String>,
     /// When it was bound.
     pub bound_at: String,
+    /// Values of the bound plugin's parameters, by name (absent: the defaults).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Object)]
+    pub parameters: BTreeMap<String, ParamValue>,
 }
 
 /// Live bindings and their history.
@@ -94,6 +106,12 @@ pub struct BindBody {
     #[serde(default)]
     #[schema(min_length = 1)]
     pub fallback: Option<String>,
+    /// Values of the plugin's parameters by name (`{"max_shipments": 2}`): numbers, `true`/
+    /// `false` or texts, each of the type the plugin declares; the defaults for those not
+    /// named. Only for a plugin version.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub parameters: BTreeMap<String, ParamValue>,
 }
 
 /// What checking a policy found.
@@ -230,6 +248,7 @@ impl From<records::VersionMeta> for VersionMeta {
             uploaded_at: meta.uploaded_at,
             diagnostics: meta.diagnostics.into_iter().map(Into::into).collect(),
             groups: meta.groups,
+            parameters: meta.parameters,
         }
     }
 }
@@ -241,6 +260,7 @@ impl From<records::BindingRecord> for BindingDto {
             version: record.version,
             fallback: record.fallback,
             bound_at: record.bound_at,
+            parameters: record.parameters,
         }
     }
 }
