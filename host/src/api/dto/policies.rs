@@ -82,7 +82,7 @@ pub struct BindingDto {
     pub bound_at: String,
     /// Values of the bound plugin's parameters, by name (absent: the defaults).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, ParameterValue>)]
     pub parameters: BTreeMap<String, ParamValue>,
 }
 
@@ -110,8 +110,21 @@ pub struct BindBody {
     /// `false` or texts, each of the type the plugin declares; the defaults for those not
     /// named. Only for a plugin version.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, ParameterValue>)]
     pub parameters: BTreeMap<String, ParamValue>,
+}
+
+/// A plugin parameter's value (the API's schema of `switchyard_plugins::ParamValue`): a
+/// number, `true` or `false`, or a text, of the type the plugin declares.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ParameterValue {
+    /// For a `number` or `integer` parameter.
+    Number(f64),
+    /// For a `boolean` parameter.
+    Boolean(bool),
+    /// For a `text` parameter.
+    Text(String),
 }
 
 /// What checking a policy found.
