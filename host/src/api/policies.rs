@@ -311,7 +311,7 @@ pub(super) async fn start_shadow(
     Path(group): Path<String>,
     JsonBody(body): JsonBody<ShadowBody>,
 ) -> Result<Json<ShadowSummary>, ApiError> {
-    Ok(Json(s.start_shadow(&group, &body.version)?.into()))
+    Ok(Json(s.start_shadow(&group, &body.version, body.parameters)?.into()))
 }
 
 #[utoipa::path(

@@ -137,19 +137,22 @@ impl Service {
         self.bind(group, &previous.version, previous.fallback, previous.parameters).await
     }
 
-    /// Starts (or replaces) a shadow run of `version` beside the live binding of `group`.
-    pub fn start_shadow(&self, group: &str, version: &str) -> Result<ShadowSummary, ServiceError> {
-        let candidate = self
-            .registry
-            .version(version)
-            .ok_or_else(|| ServiceError::invalid("unknown_version", format!("no version `{version}`")).at("version"))?;
-        // The same checks as binding it (it must be allowed to serve the group).
-        self.registry.prepare_binding(BindingRecord {
+    /// Starts (or replaces) a shadow run of `version` (a plugin with these parameter values)
+    /// beside the live binding of `group`.
+    pub fn start_shadow(
+        &self,
+        group: &str,
+        version: &str,
+        parameters: BTreeMap<String, ParamValue>,
+    ) -> Result<ShadowSummary, ServiceError> {
+        // The same checks as binding it (it must be allowed to serve the group, its values
+        // must be the plugin's).
+        let candidate = self.registry.prepare_binding(BindingRecord {
             group: group.to_owned(),
             version: version.to_owned(),
             fallback: None,
             bound_at: String::new(),
-            parameters: BTreeMap::new(),
+            parameters,
         })?;
         if self.registry.binding_for(Some(group)).is_none_or(|b| b.record.group != group) {
             return Err(ServiceError::conflict(
@@ -157,8 +160,7 @@ impl Service {
                 format!("group `{group}` has no binding of its own to shadow; bind it first"),
             ));
         }
-        let shadow =
-            Shadow::new(group, version, Arc::clone(&candidate.policy), now().to_string(), &self.config.currency);
+        let shadow = Shadow::new(group, version, candidate.policy, now().to_string(), &self.config.currency);
         let summary = shadow.summary();
         self.shadows.insert(group.to_owned(), Arc::new(shadow));
         tracing::info!(group, version, "shadow started");

@@ -1627,8 +1627,23 @@ async fn a_bindings_plugin_parameters_are_stored_and_route_after_a_restart() {
     assert_eq!(routed.status, StatusCode::OK, "{}", routed.body);
     assert_eq!(routed.body["plan"]["shipments"], json!([]), "{}", routed.body);
     assert_eq!(routed.body["plan"]["cost"]["unfilled_penalty"], 1.0, "{}", routed.body);
+    // Shadowed with other values (its defaults) before they are bound: the shadow ships the
+    // unit the live binding leaves unfilled. Values the plugin does not take are refused.
+    let shadow = json!({"version": version, "parameters": {"unfilled_penalty": "1"}}).to_string();
+    let refused = call(&app, Method::PUT, "/v1/shadows/apparel", Some(ADMIN), shadow).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "invalid_parameter", "{}", refused.body);
+    let shadow = json!({"version": version, "parameters": {"unfilled_penalty": 100}}).to_string();
+    let started = call(&app, Method::PUT, "/v1/shadows/apparel", Some(ADMIN), shadow).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
     let created = post(&app, "/v1/orders", WRITER, &order("pp-2", "SKU-A", 1)).await;
     assert!(created.status.is_success(), "{}", created.body);
+    let summary = get(&app, "/v1/shadows/apparel", READER).await.body;
+    assert_eq!(
+        (summary["live_shipments"].as_u64(), summary["shadow_shipments"].as_u64()),
+        (Some(0), Some(1)),
+        "{summary}"
+    );
     assert_restart_matches(dir.path(), &service).await;
     let restarted = Service::open(config(dir.path(), 900)).await.unwrap();
     let app = switchyard_host::app(restarted);

@@ -175,6 +175,11 @@ pub struct ShadowBody {
     /// The candidate version to evaluate beside the live binding.
     #[schema(min_length = 1)]
     pub version: String,
+    /// Values of the candidate plugin's parameters by name, as a binding sets them: what a
+    /// change of settings would cost, shadowed before it is bound.
+    #[serde(default)]
+    #[schema(value_type = BTreeMap<String, ParameterValue>)]
+    pub parameters: BTreeMap<String, ParamValue>,
 }
 
 /// An order the shadow planned differently.
