@@ -583,8 +583,13 @@ impl WasmPolicy {
     /// input is checked first (an error names the field).
     pub fn run_input(&self, input: &PluginInput) -> Result<PluginRun, PluginError> {
         let limits = self.host.limits();
-        let values = crate::parameters::values(&self.compiled.info.parameters, &input.parameters)
-            .map_err(|message| PluginError::InvalidInput { message: format!("`parameters.{}", &message[1..]) })?;
+        // The field, as the request names it: `parameters.max_shipments`.
+        let values =
+            crate::parameters::values(&self.compiled.info.parameters, &input.parameters).map_err(|message| {
+                let message =
+                    message.strip_prefix('`').map_or_else(|| message.clone(), |rest| format!("`parameters.{rest}"));
+                PluginError::InvalidInput { message }
+            })?;
         let wit_request = input.encode(&values).map_err(|message| PluginError::InvalidInput { message })?;
         let called = self.call(wit_request)?;
         let answer = self.answered(called.result)?;
