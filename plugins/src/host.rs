@@ -167,6 +167,13 @@ pub struct PluginInfo {
     pub parameters: Vec<Parameter>,
 }
 
+impl PluginInfo {
+    // `name@version`, as errors name the plugin.
+    fn label(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+}
+
 struct Shared {
     engine: Engine,
     linker: Linker<HostState>,
@@ -381,19 +388,23 @@ impl PluginHost {
         info: &PluginInfo,
         pre: &RoutingPluginPre<HostState>,
     ) -> Result<Vec<Parameter>, PluginError> {
-        let label = format!("{}@{}", info.name, info.version);
-        let trapped = |error: wasmtime::Error| PluginError::Trapped { plugin: label.clone(), kind: trap_kind(&error) };
+        let label = info.label();
         let mut store = self.new_store(&label)?;
-        let plugin = pre.instantiate(&mut store).map_err(|error| {
-            if error.downcast_ref::<PoolConcurrencyLimitError>().is_some() {
-                PluginError::Busy { plugin: label.clone(), limit: self.limits().pool_instances }
-            } else {
-                trapped(error)
-            }
-        })?;
-        let declared = plugin.call_parameters(&mut store).map_err(trapped)?;
+        let plugin = pre.instantiate(&mut store).map_err(|error| self.instantiate_error(&label, error))?;
+        let declared = plugin
+            .call_parameters(&mut store)
+            .map_err(|error| PluginError::Trapped { plugin: label.clone(), kind: trap_kind(&error) })?;
         crate::parameters::declared(declared)
             .map_err(|message| PluginError::Invalid(format!("its parameters: {}", clean_text(&message, MAX_MESSAGE))))
+    }
+
+    // A full pool is the host's state, not the plugin's fault: say so rather than call it a trap.
+    fn instantiate_error(&self, label: &str, error: wasmtime::Error) -> PluginError {
+        if error.downcast_ref::<PoolConcurrencyLimitError>().is_some() {
+            PluginError::Busy { plugin: label.to_owned(), limit: self.limits().pool_instances }
+        } else {
+            PluginError::Trapped { plugin: label.to_owned(), kind: trap_kind(&error) }
+        }
     }
 
     // A fresh store with the budget of one call.
@@ -534,7 +545,7 @@ impl WasmPolicy {
     }
 
     fn label(&self) -> String {
-        format!("{}@{}", self.compiled.info.name, self.compiled.info.version)
+        self.compiled.info.label()
     }
 
     fn new_store(&self) -> Result<Store<HostState>, PluginError> {
@@ -553,13 +564,8 @@ impl WasmPolicy {
         instantiated.map_err(|error| self.instantiate_error(error))
     }
 
-    // A full pool is the host's state, not the plugin's fault: say so rather than call it a trap.
     fn instantiate_error(&self, error: wasmtime::Error) -> PluginError {
-        if error.downcast_ref::<PoolConcurrencyLimitError>().is_some() {
-            PluginError::Busy { plugin: self.label(), limit: self.host.limits().pool_instances }
-        } else {
-            PluginError::Trapped { plugin: self.label(), kind: trap_kind(&error) }
-        }
+        self.host.instantiate_error(&self.label(), error)
     }
 
     /// Runs the plugin on one request, filling `out`; reports fuel and logs.
