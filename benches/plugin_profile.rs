@@ -5,7 +5,11 @@
 //! (`ROUNDS`, 5) of `N` orders and prints the best round of each and the plugin's overhead;
 //! `ONLY_PLUGIN=1` runs the plugin once and prints its mean time and fuel per order.
 //! `SCENARIO=path.json` routes another scenario (a larger network, from
-//! `scripts/generate-scenario.py`).
+//! `scripts/generate-scenario.py`); `PLUGINS=a.wasm,b.wasm` compares builds of the reference
+//! plugin (e.g. before and after an SDK change) in the same interleaved rounds. `REPLAY=1`
+//! measures what `switchyard route` reports instead: whole replays (fresh stock, each order
+//! routed and reserved, a latency per order), native and plugin in turn for `ROUNDS` rounds,
+//! and prints each round's p50s and the median of the rounds' differences.
 //!
 //! ```sh
 //! scripts/build-plugins && cargo bench --bench plugin_profile --no-run
@@ -32,10 +36,22 @@ fn main() {
         std::env::var_os("SCENARIO").map_or_else(|| root.join("examples/scenarios/us-50-small.json"), PathBuf::from);
     let scenario = Scenario::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let pooling = std::env::var_os("POOL").is_some();
-    let host = PluginHost::new(Limits { pooling, pool_instances: 4, ..Limits::default() }).unwrap();
-    let bytes = std::fs::read(root.join("target/plugins/plugin_reference.wasm"))
-        .expect("target/plugins/plugin_reference.wasm: run scripts/build-plugins first");
-    let plugin = host.load("reference", &bytes).unwrap();
+    // A replay runs as `switchyard route` does, with the default pool; the loops keep 4.
+    let replays = std::env::var_os("REPLAY").is_some();
+    let pool_instances = if replays { Limits::default().pool_instances } else { 4 };
+    let host = PluginHost::new(Limits { pooling, pool_instances, ..Limits::default() }).unwrap();
+    let paths: Vec<PathBuf> = match std::env::var("PLUGINS") {
+        Ok(list) => list.split(',').map(PathBuf::from).collect(),
+        Err(_) => vec![root.join("target/plugins/plugin_reference.wasm")],
+    };
+    let plugins: Vec<_> = paths
+        .iter()
+        .map(|path| {
+            let bytes = std::fs::read(path)
+                .unwrap_or_else(|e| panic!("{}: {e} (run scripts/build-plugins first)", path.display()));
+            host.load("reference", &bytes).unwrap()
+        })
+        .collect();
     let config = RouterConfig::default();
     let inventory = scenario.fresh_inventory();
     let orders: usize = std::env::var("N").ok().and_then(|n| n.parse().ok()).unwrap_or(2000);
@@ -48,30 +64,65 @@ fn main() {
         }
         start.elapsed().as_secs_f64() * 1e6 / orders as f64
     };
-    if std::env::var_os("ONLY_PLUGIN").is_some() {
-        println!(
-            "plugin {:.2} µs per order ({orders} orders, pooling {pooling}), {} fuel per order",
-            run(&plugin),
-            plugin.fuel_used() / orders as u64
-        );
+    if replays {
+        let rounds: usize = std::env::var("ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(9);
+        let p50 = |policy: &dyn Policy| {
+            switchyard::replay::replay(&scenario, policy, &config, &Default::default()).stats().p50.as_secs_f64() * 1e6
+        };
+        for (path, plugin) in paths.iter().zip(&plugins) {
+            let mut overheads = Vec::with_capacity(rounds);
+            for round in 0..rounds {
+                let (native, wasm) = (p50(&scenario.policy), p50(plugin));
+                println!(
+                    "round {round}: replay p50 native {native:.1} µs, plugin {wasm:.1} µs, overhead {:.1} µs",
+                    wasm - native
+                );
+                overheads.push(wasm - native);
+            }
+            overheads.sort_by(f64::total_cmp);
+            println!(
+                "{}: median overhead of {rounds} replay pairs (pooling {pooling}): {:.1} µs (range {:.1} to {:.1})",
+                path.display(),
+                overheads[rounds / 2],
+                overheads[0],
+                overheads[rounds - 1]
+            );
+        }
         return;
     }
-    // Rounds of native, plugin and instantiate-only, interleaved so that the machine's
-    // noise hits all three alike; the best round of each is the steadiest figure.
+    if std::env::var_os("ONLY_PLUGIN").is_some() {
+        for (path, plugin) in paths.iter().zip(&plugins) {
+            println!(
+                "{}: plugin {:.2} µs per order ({orders} orders, pooling {pooling}), {} fuel per order",
+                path.display(),
+                run(plugin),
+                plugin.fuel_used() / orders as u64
+            );
+        }
+        return;
+    }
+    // Rounds of native, then each plugin and its instantiate-only, interleaved so that the
+    // machine's noise hits all alike; the best round of each is the steadiest figure.
     let rounds: usize = std::env::var("ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(5);
-    let (mut native, mut wasm, mut instantiate) = (f64::MAX, f64::MAX, f64::MAX);
+    let mut native = f64::MAX;
+    let mut best = vec![(f64::MAX, f64::MAX); plugins.len()];
     for _ in 0..rounds {
         native = native.min(run(&scenario.policy));
-        wasm = wasm.min(run(&plugin));
-        let start = Instant::now();
-        for _ in 0..orders {
-            plugin.instantiate_only().unwrap();
+        for (plugin, (wasm, instantiate)) in plugins.iter().zip(&mut best) {
+            *wasm = wasm.min(run(plugin));
+            let start = Instant::now();
+            for _ in 0..orders {
+                plugin.instantiate_only().unwrap();
+            }
+            *instantiate = instantiate.min(start.elapsed().as_secs_f64() * 1e6 / orders as f64);
         }
-        instantiate = instantiate.min(start.elapsed().as_secs_f64() * 1e6 / orders as f64);
     }
-    println!(
-        "best of {rounds} rounds of {orders} orders (pooling {pooling}): native {native:.2} µs, plugin {wasm:.2} µs, \
-         overhead {:.2} µs, instantiate only {instantiate:.2} µs",
-        wasm - native
-    );
+    println!("best of {rounds} rounds of {orders} orders (pooling {pooling}): native {native:.2} µs");
+    for (path, (wasm, instantiate)) in paths.iter().zip(best) {
+        println!(
+            "{}: plugin {wasm:.2} µs, overhead {:.2} µs, instantiate only {instantiate:.2} µs",
+            path.display(),
+            wasm - native
+        );
+    }
 }

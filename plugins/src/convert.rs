@@ -23,32 +23,89 @@ const DELIVERY_BYTES: usize = 20;
 // An optional count that is absent.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// Appends texts to the request's one string and hands out their spans.
-struct Text(String);
+// Labels (location kinds, capabilities, product groups and tags) kept once in a request's
+// text: a network's few distinct labels repeat on every location, and each copy would be
+// bytes to write here and in the plugin's memory.
+const LABELS: usize = 16;
 
-impl Text {
+/// Appends texts to the request's one string and hands out their spans.
+struct Text<'s> {
+    text: String,
+    labels: [(&'s str, wit::Name); LABELS],
+    label_count: usize,
+}
+
+impl<'s> Text<'s> {
+    fn with_capacity(bytes: usize) -> Text<'s> {
+        Text {
+            text: String::with_capacity(bytes),
+            labels: [("", wit::Name { start: 0, len: 0 }); LABELS],
+            label_count: 0,
+        }
+    }
+
     fn name(&mut self, text: &str) -> wit::Name {
-        let start = self.0.len() as u32;
-        self.0.push_str(text);
+        let start = self.text.len() as u32;
+        self.text.push_str(text);
         wit::Name { start, len: text.len() as u32 }
+    }
+
+    // A label's span, shared with its earlier copies while the first `LABELS` distinct labels
+    // last; any after those are appended each time.
+    fn label(&mut self, label: &'s str) -> wit::Name {
+        let known = &self.labels[..self.label_count];
+        if let Some((_, name)) = known.iter().find(|(seen, _)| *seen == label) {
+            return *name;
+        }
+        let name = self.name(label);
+        if let Some(slot) = self.labels.get_mut(self.label_count) {
+            *slot = (label, name);
+            self.label_count += 1;
+        }
+        name
     }
 }
 
-/// Packed little-endian rows.
+/// Packed little-endian rows, written a row at a time: each row is filled in a fixed-size
+/// array (plain stores at known offsets) and appended in one copy.
 struct Rows(Vec<u8>);
 
 impl Rows {
+    fn push<const N: usize>(&mut self, fill: impl FnOnce(&mut Row<N>)) {
+        let mut row = Row { bytes: [0; N], at: 0 };
+        fill(&mut row);
+        debug_assert_eq!(row.at, N, "a row's fields fill it exactly");
+        self.0.extend_from_slice(&row.bytes);
+    }
+}
+
+/// One row being filled, field after field.
+struct Row<const N: usize> {
+    bytes: [u8; N],
+    at: usize,
+}
+
+impl<const N: usize> Row<N> {
+    fn put<const W: usize>(&mut self, bytes: [u8; W]) {
+        // With `N`, `W` and the offsets known when compiling, the bounds check folds away;
+        // a row written past its size would be a bug here, caught by the debug assertion in
+        // `Rows::push` (the field is dropped, never written out of bounds).
+        if let Some(field) = self.bytes.get_mut(self.at..self.at + W) {
+            field.copy_from_slice(&bytes);
+        }
+        self.at += W;
+    }
+
     fn u32(&mut self, value: u32) {
-        // A fixed-size array extends with plain stores, where a slice would call `memcpy`.
-        self.0.extend(value.to_le_bytes());
+        self.put(value.to_le_bytes());
     }
 
     fn i32(&mut self, value: i32) {
-        self.0.extend(value.to_le_bytes());
+        self.put(value.to_le_bytes());
     }
 
     fn f64(&mut self, value: f64) {
-        self.0.extend(value.to_le_bytes());
+        self.put(value.to_le_bytes());
     }
 
     fn span(&mut self, name: wit::Name) {
@@ -69,9 +126,9 @@ impl Rows {
 pub fn request(request: &PolicyRequest<'_>, delivery: bool, values: &[ParamValue]) -> (wit::Request, usize) {
     let catalog = request.catalog;
     let order = request.order;
-    // Room for the texts of a typical request (ids and names of a dozen bytes) in one allocation.
-    let mut text =
-        Text(String::with_capacity(16 * (4 + 4 * order.lines.len() + 2 * request.candidates.locations.len())));
+    // Room for the texts of a typical request (ids of a dozen bytes, labels shared) in one
+    // allocation.
+    let mut text = Text::with_capacity(16 * (8 + 2 * order.lines.len() + request.candidates.locations.len()));
     let slots = &request.candidates.locations;
     let tag_count: usize = order.lines.iter().map(|line| catalog.product(line.sku).tags.len()).sum();
     let capability_count: usize =
@@ -86,59 +143,69 @@ pub fn request(request: &PolicyRequest<'_>, delivery: bool, values: &[ParamValue
     let mut rows = Rows(Vec::with_capacity(rows_len));
     for line in &order.lines {
         let product = catalog.product(line.sku);
-        rows.span(text.name(&line.id));
-        rows.u32(line.qty);
-        rows.span(text.name(&product.sku));
-        rows.span(text.name(&product.group));
-        rows.f64(product.weight_kg);
+        rows.push::<LINE_ROW>(|row| {
+            row.span(text.name(&line.id));
+            row.u32(line.qty);
+            row.span(text.name(&product.sku));
+            row.span(text.label(&product.group));
+            row.f64(product.weight_kg);
+        });
     }
     for candidate in slots {
         let location = catalog.location(candidate.location);
-        rows.span(text.name(&location.id));
-        rows.span(text.name(location.kind.name()));
-        rows.f64(location.position.lat);
-        rows.f64(location.position.lon);
-        rows.f64(location.handling_per_shipment);
-        rows.f64(location.handling_per_unit);
-        rows.i32(location.priority);
-        rows.f64(candidate.distance_km);
-        rows.count(location.capacity_shipments_per_day);
-        // A location that is down ships nothing now, whatever its capacity.
-        rows.count(if candidate.blocked.is_some() { Some(0) } else { candidate.shipments_left });
+        rows.push::<LOCATION_ROW>(|row| {
+            row.span(text.name(&location.id));
+            row.span(text.label(location.kind.name()));
+            row.f64(location.position.lat);
+            row.f64(location.position.lon);
+            row.f64(location.handling_per_shipment);
+            row.f64(location.handling_per_unit);
+            row.i32(location.priority);
+            row.f64(candidate.distance_km);
+            row.count(location.capacity_shipments_per_day);
+            // A location that is down ships nothing now, whatever its capacity.
+            row.count(if candidate.blocked.is_some() { Some(0) } else { candidate.shipments_left });
+        });
     }
     for (index, line) in order.lines.iter().enumerate() {
         for tag in &catalog.product(line.sku).tags {
-            rows.u32(index as u32);
-            rows.span(text.name(tag));
+            rows.push::<LABEL_ROW>(|row| {
+                row.u32(index as u32);
+                row.span(text.label(tag));
+            });
         }
     }
     for (index, candidate) in slots.iter().enumerate() {
         for capability in &catalog.location(candidate.location).capabilities {
-            rows.u32(index as u32);
-            rows.span(text.name(capability));
+            rows.push::<LABEL_ROW>(|row| {
+                row.u32(index as u32);
+                row.span(text.label(capability));
+            });
         }
     }
     for line in 0..request.candidates.line_count() {
         for candidate in request.candidates.line(line) {
-            rows.u32(line as u32);
-            rows.u32(candidate.slot);
-            rows.u32(candidate.atp);
+            rows.push::<CANDIDATE_ROW>(|row| {
+                row.u32(line as u32);
+                row.u32(candidate.slot);
+                row.u32(candidate.atp);
+            });
         }
     }
     if let Some(view) = delivery {
         for candidate in slots {
-            match view.location(candidate.location.index()) {
+            rows.push::<DELIVERY_ROW>(|row| match view.location(candidate.location.index()) {
                 Some(dates) => {
-                    rows.u32(u32::from(dates.transit_days));
-                    rows.i32(day(dates.ship_day));
-                    rows.i32(day(dates.delivery_day));
+                    row.u32(u32::from(dates.transit_days));
+                    row.i32(day(dates.ship_day));
+                    row.i32(day(dates.delivery_day));
                 }
                 None => {
-                    rows.count(None);
-                    rows.i32(0);
-                    rows.i32(0);
+                    row.count(None);
+                    row.i32(0);
+                    row.i32(0);
                 }
-            }
+            });
         }
     }
     debug_assert_eq!(rows.0.len(), rows_len);
@@ -155,12 +222,12 @@ pub fn request(request: &PolicyRequest<'_>, delivery: bool, values: &[ParamValue
         delivery.map(|view| wit::Delivery { service: text.name(&view.service), deliver_by: view.deliver_by.map(day) });
     let size = ORDER_BYTES
         + if delivery.is_some() { DELIVERY_BYTES } else { 0 }
-        + text.0.len()
+        + text.text.len()
         + rows.0.len()
         + values.iter().map(ParamValue::wire_bytes).sum::<usize>();
     let wit_request = wit::Request {
         now: request.now.0,
-        text: text.0,
+        text: text.text,
         order: wit_order,
         line_count: order.lines.len() as u32,
         location_count: slots.len() as u32,
@@ -324,4 +391,58 @@ pub fn answer(answer: wit::Answer, out: &mut Evaluation) -> Result<(), String> {
         wit::ShortStock::Reject => ShortStock::Reject,
     };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read<'t>(text: &'t Text<'_>, name: wit::Name) -> &'t str {
+        &text.text[name.start as usize..(name.start + name.len) as usize]
+    }
+
+    // Where a span points (the bindings' `Name` has no `==`).
+    fn at(name: wit::Name) -> (u32, u32) {
+        (name.start, name.len)
+    }
+
+    #[test]
+    fn a_label_is_written_once_and_names_are_not_shared() {
+        let mut text = Text::with_capacity(0);
+        let dc = text.label("dc");
+        let id = text.name("DC-1");
+        assert_eq!(at(text.label("dc")), at(dc));
+        assert_ne!(at(text.name("DC-1")), at(id), "ids are written each time");
+        assert_eq!(text.text, "dcDC-1DC-1");
+        assert_eq!((read(&text, dc), read(&text, id)), ("dc", "DC-1"));
+    }
+
+    #[test]
+    fn labels_past_the_shared_ones_are_still_written() {
+        let labels: Vec<String> = (0..LABELS + 3).map(|i| format!("label-{i}")).collect();
+        let mut text = Text::with_capacity(0);
+        let first: Vec<wit::Name> = labels.iter().map(|label| text.label(label)).collect();
+        let again: Vec<wit::Name> = labels.iter().map(|label| text.label(label)).collect();
+        for (index, label) in labels.iter().enumerate() {
+            let (first, again) = (first[index], again[index]);
+            assert_eq!((read(&text, first), read(&text, again)), (label.as_str(), label.as_str()));
+            // The first `LABELS` are shared; labels past them are written again.
+            assert_eq!(at(first) == at(again), index < LABELS, "{label}");
+        }
+    }
+
+    #[test]
+    fn a_row_is_its_fields_in_order_little_endian() {
+        let mut rows = Rows(Vec::new());
+        rows.push::<LABEL_ROW>(|row| {
+            row.u32(7);
+            row.span(wit::Name { start: 1, len: 2 });
+        });
+        rows.push::<DELIVERY_ROW>(|row| {
+            row.count(None);
+            row.i32(-2);
+            row.i32(3);
+        });
+        assert_eq!(rows.0, [7, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 255, 255, 255, 255, 254, 255, 255, 255, 3, 0, 0, 0]);
+    }
 }

@@ -389,7 +389,7 @@ impl PluginHost {
         pre: &RoutingPluginPre<HostState>,
     ) -> Result<Vec<Parameter>, PluginError> {
         let label = info.label();
-        let mut store = self.new_store(&label)?;
+        let mut store = self.new_store(|| label.clone())?;
         let plugin = pre.instantiate(&mut store).map_err(|error| self.instantiate_error(&label, error))?;
         let declared = plugin
             .call_parameters(&mut store)
@@ -407,8 +407,9 @@ impl PluginHost {
         }
     }
 
-    // A fresh store with the budget of one call.
-    fn new_store(&self, label: &str) -> Result<Store<HostState>, PluginError> {
+    // A fresh store with the budget of one call; `label` names the plugin if that fails (the
+    // name is formatted only then: this runs on every evaluation).
+    fn new_store(&self, label: impl FnOnce() -> String) -> Result<Store<HostState>, PluginError> {
         let limits = self.limits();
         let structure = &limits.structure;
         let state = HostState {
@@ -428,7 +429,7 @@ impl PluginHost {
         store.limiter(|state| &mut state.budget);
         store
             .set_fuel(limits.fuel)
-            .map_err(|error| PluginError::Trapped { plugin: label.to_owned(), kind: trap_kind(&error) })?;
+            .map_err(|error| PluginError::Trapped { plugin: label(), kind: trap_kind(&error) })?;
         let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         Ok(store)
@@ -549,7 +550,7 @@ impl WasmPolicy {
     }
 
     fn new_store(&self) -> Result<Store<HostState>, PluginError> {
-        self.host.new_store(&self.label())
+        self.host.new_store(|| self.label())
     }
 
     /// Creates a store and instantiates the plugin without calling it: what every evaluation
