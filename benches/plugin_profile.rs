@@ -65,7 +65,7 @@ fn main() {
         start.elapsed().as_secs_f64() * 1e6 / orders as f64
     };
     if replays {
-        let rounds: usize = std::env::var("ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(9);
+        let rounds: usize = std::env::var("ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(9).max(1);
         let p50 = |policy: &dyn Policy| {
             switchyard::replay::replay(&scenario, policy, &config, &Default::default()).stats().p50.as_secs_f64() * 1e6
         };

@@ -370,7 +370,7 @@ impl<'a> Request<'a> {
     #[doc(hidden)]
     pub fn from_wire(wire: &'a wire::Request, declared: &[Parameter]) -> Result<Request<'a>, String> {
         let text = wire.text.as_str();
-        // Inlined at each of its uses: the error, formatted out of line, is the host's bug.
+        // A span's text; the error (formatted out of line) is the host's bug.
         let name = |name: wire::Name| {
             let start = name.start as usize;
             text.get(start..start.saturating_add(name.len as usize)).ok_or_else(|| span_error(name))
@@ -482,8 +482,8 @@ impl<'a> Request<'a> {
     }
 }
 
-// The error of a span outside the request's text: cold and out of line, so that reading a
-// span inlines to a bounds check (a request's names were ~a quarter of its decoding).
+// The error of a span outside the request's text, cold and out of line: reading a span is
+// then its bounds checks alone.
 #[cold]
 #[inline(never)]
 fn span_error(name: wire::Name) -> String {
