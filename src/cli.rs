@@ -84,6 +84,12 @@ pub struct SimulateArgs {
     /// Minutes of the scenario's time between re-optimisation passes (with --release-after).
     #[arg(long, default_value_t = 5, value_name = "MINUTES")]
     pub reoptimize_every: u32,
+    /// Orders in the longest chain of exchanges a re-optimisation pass tries (2: pairs only;
+    /// longer chains find more and take longer).
+    #[arg(long, value_name = "N", requires = "release_after",
+          default_value_t = switchyard_engine::ReoptimizeSettings::default().chain as u32,
+          value_parser = clap::value_parser!(u32).range(2..=6))]
+    pub chain: u32,
     /// Also compute the clairvoyant bound (no routing of every order together, all known in
     /// advance, costs less under the price list: Lagrangian prices with every order routed
     /// exactly, and on streams of up to 5,000 orders the LP relaxation too) and how much of the
@@ -461,7 +467,10 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     let reoptimize = args.release_after.map(|minutes| crate::simulate::Reoptimize {
         release_after: i64::from(minutes) * 60,
         every: i64::from(args.reoptimize_every.max(1)) * 60,
-        settings: switchyard_engine::ReoptimizeSettings::default(),
+        settings: switchyard_engine::ReoptimizeSettings {
+            chain: args.chain as usize,
+            ..switchyard_engine::ReoptimizeSettings::default()
+        },
     });
     let stream = crate::simulate::StreamOptions {
         look_ahead,

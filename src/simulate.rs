@@ -159,6 +159,16 @@ pub struct Simulation {
     pub bounds: Vec<StreamBound>,
 }
 
+// The release windows of `stream`, re-optimising under `policy`.
+fn release_windows<'a>(stream: &StreamOptions, policy: &'a dyn Policy) -> Option<ReleaseWindows<'a>> {
+    stream.reoptimize.as_ref().map(|settings| ReleaseWindows {
+        policy,
+        release_after: settings.release_after,
+        every: settings.every,
+        settings: settings.settings.clone(),
+    })
+}
+
 /// Runs every policy (optimal strategy); with `stream.look_ahead` a column of the first policy
 /// with look-ahead pricing, with `stream.reoptimize` one with release windows and
 /// re-optimisation of the unreleased pool (and one with both when both are given); and the
@@ -183,12 +193,11 @@ pub fn simulate(
     let looking = stream.look_ahead.as_ref().zip(first).map(|(settings, (label, policy))| {
         (settings, format!("{label} + look-ahead"), LookAheadPolicy::new(*policy, settings.weight))
     });
-    let windows = stream.reoptimize.as_ref().zip(first).map(|(settings, (_, policy))| ReleaseWindows {
-        policy: *policy,
-        release_after: settings.release_after,
-        every: settings.every,
-        settings: settings.settings.clone(),
-    });
+    let windows = first.and_then(|(_, policy)| release_windows(stream, *policy));
+    // The column with both re-optimises under the look-ahead policy, as the service does with
+    // a binding that looks ahead: a pass keeps the stock look-ahead set aside unless the pool
+    // itself needs it.
+    let windows_looking = looking.as_ref().and_then(|(_, _, policy)| release_windows(stream, policy));
     // (label, greedy, policy, strategy, looks ahead, re-optimises)
     let mut runs: Vec<(String, bool, &dyn Policy, Strategy, bool, bool)> = policies
         .iter()
@@ -219,7 +228,7 @@ pub fn simulate(
         let extras = ReplayExtras {
             pricing: Some(pricing),
             before_order: resolve.as_mut().map(|f| f as &mut BeforeOrder<'_>),
-            release: windows.as_ref().filter(|_| reoptimizes),
+            release: if looks_ahead { windows_looking.as_ref() } else { windows.as_ref() }.filter(|_| reoptimizes),
         };
         let replay = replay_with_progress(scenario, policy, &config, &HashSet::new(), extras, &mut |done| {
             progress(&label, done, total);

@@ -7,7 +7,13 @@
 //!
 //! - **re-route one order** on the stock free now plus what it holds;
 //! - **exchange two orders' stock**: both orders' units given back, both routed again in either
-//!   order, the cheaper pair of plans kept.
+//!   order, the cheaper pair of plans kept;
+//! - **a chain of exchanges** (an ejection chain, up to [`ReoptimizeSettings::chain`] orders):
+//!   the first order takes units a partner holds, the partner routes again with units one of
+//!   its own partners holds, and so on, until the last order of the chain routes on what is
+//!   free. A cyclic exchange is one where the last takes what the first gave up. Each link is
+//!   followed only while the chain so far still saves, so most chains end at their first
+//!   link: an order that gains nothing from a partner's units starts none.
 //!
 //! A move is kept only if it lowers the cost of the orders it changes (so the pool's total
 //! never rises) and leaves no more units unfilled; a plan an order's `admits` refuses is never
@@ -65,11 +71,13 @@ pub struct ReoptimizeSettings {
     pub partners: usize,
     /// Stop starting moves after this long (the moves kept stay kept).
     pub time_limit: Option<Duration>,
+    /// Orders in a chain of exchanges, at most: 2 or less tries pairs only.
+    pub chain: usize,
 }
 
 impl Default for ReoptimizeSettings {
     fn default() -> ReoptimizeSettings {
-        ReoptimizeSettings { rounds: 4, partners: 6, time_limit: None }
+        ReoptimizeSettings { rounds: 4, partners: 6, time_limit: None, chain: 3 }
     }
 }
 
@@ -167,6 +175,12 @@ pub fn reoptimize_pool(
                     changed.extend([i, j]);
                 }
             }
+            if settings.chain > 2
+                && let Some(chain) = search.chain(pool, &mut cost, &partners, i, settings.chain)?
+            {
+                outcome.kept += 1;
+                changed.extend(chain);
+            }
         }
         if outcome.timed_out {
             list = changed.into_iter().collect();
@@ -243,6 +257,15 @@ struct Search<'c> {
     tried: usize,
 }
 
+// A chain of exchanges being built: its orders in order, the new plans of all but the last
+// (reserved), and the cost and unfilled units of its orders' plans now.
+struct Links {
+    orders: Vec<usize>,
+    placed: Vec<Candidate>,
+    cost: f64,
+    unfilled: u64,
+}
+
 // A plan for one order, what it would hold and its cost.
 struct Candidate {
     plan: Plan,
@@ -252,8 +275,8 @@ struct Candidate {
 
 impl Search<'_> {
     // Routes `entry`'s order on the stock free now and reserves the plan; `None` if the policy
-    // fails on it, rejects it, its `admits` refuses it, or it leaves more than `max_unfilled`
-    // units short.
+    // fails on it, rejects it, its `admits` refuses it, it leaves more than `max_unfilled`
+    // units short, or the inventory refuses its reservation.
     fn place(&mut self, entry: &PoolOrder<'_>, max_unfilled: u64) -> Result<Option<Candidate>, InventoryError> {
         let router =
             Router { catalog: self.catalog, inventory: self.inventory, policy: entry.policy, config: self.config };
@@ -267,7 +290,11 @@ impl Search<'_> {
             return Ok(None);
         }
         let reservation = router.reservation_for(entry.order, &plan);
-        self.inventory.reserve(&reservation)?;
+        // A plan the stock refuses (a location's day full, say) is no candidate; a refused
+        // reservation changes nothing.
+        if self.inventory.reserve(&reservation).is_err() {
+            return Ok(None);
+        }
         let cost = plan.cost.total();
         Ok(Some(Candidate { plan, reservation, cost }))
     }
@@ -348,5 +375,101 @@ impl Search<'_> {
                 Ok(false)
             }
         }
+    }
+
+    // Tries the chains of exchanges that start at order `i`, at most `longest` orders: `i`
+    // routes with a partner's units given back, that partner routes with one of its own
+    // partners' units given back, ..., the last on what is free. Keeps the first chain that
+    // lowers the cost of the orders it changes (and leaves no more units unfilled); returns
+    // them. A pair is `exchange`'s move; a chain is followed only while what the links so far
+    // save exceeds what they cost.
+    fn chain(
+        &mut self,
+        pool: &mut [PoolOrder<'_>],
+        cost: &mut [Option<f64>],
+        partners: &[Vec<usize>],
+        i: usize,
+        longest: usize,
+    ) -> Result<Option<Vec<usize>>, InventoryError> {
+        let Some(current) = cost[i] else { return Ok(None) };
+        self.inventory.release(&pool[i].reservation)?;
+        let unfilled = pool[i].plan.unfilled_units();
+        let mut links = Links { orders: vec![i], placed: Vec::new(), cost: current, unfilled };
+        let found = self.extend(pool, cost, partners, &mut links, longest)?;
+        if !found {
+            self.inventory.reserve(&pool[i].reservation)?;
+            return Ok(None);
+        }
+        for (&index, candidate) in links.orders.iter().zip(links.placed) {
+            cost[index] = Some(candidate.cost);
+            pool[index].plan = candidate.plan;
+            pool[index].reservation = candidate.reservation;
+        }
+        Ok(Some(links.orders))
+    }
+
+    // The last order of `links` has given back its units and every earlier one is placed
+    // (reserved) anew. Tries to end the chain here (the last routes on what is free) or, below
+    // `longest`, to lengthen it with one of the last order's partners. True with the whole
+    // chain placed and reserved in `links`; false with the inventory as it was on entry.
+    fn extend(
+        &mut self,
+        pool: &[PoolOrder<'_>],
+        cost: &[Option<f64>],
+        partners: &[Vec<usize>],
+        links: &mut Links,
+        longest: usize,
+    ) -> Result<bool, InventoryError> {
+        let Some(&last) = links.orders.last() else { return Ok(false) };
+        let saved_so_far = links.cost - links.placed.iter().map(|c| c.cost).sum::<f64>();
+        let shortfall = links.placed.iter().map(|c| c.plan.unfilled_units()).sum::<u64>();
+        // Ending here: only chains of three or more (pairs are `exchange`'s).
+        if links.orders.len() >= 3 {
+            self.tried += 1;
+            if let Some(end) = self.place(&pool[last], u64::MAX)? {
+                let total_new = links.cost - saved_so_far + end.cost;
+                let unfilled = shortfall + end.plan.unfilled_units();
+                if unfilled <= links.unfilled && total_new < links.cost - MIN_SAVING * links.cost.abs().max(1.0) {
+                    links.placed.push(end);
+                    return Ok(true);
+                }
+                self.inventory.release(&end.reservation)?;
+            }
+        }
+        if links.orders.len() >= longest {
+            return Ok(false);
+        }
+        for &next in &partners[last] {
+            let Some(next_cost) = cost[next] else { continue };
+            if links.orders.contains(&next) {
+                continue;
+            }
+            self.tried += 1;
+            self.inventory.release(&pool[next].reservation)?;
+            // The last order routed with `next`'s units free: worth following only if the chain
+            // still saves after it (the next order may yet route as cheaply as now).
+            let placed = self.place(&pool[last], u64::MAX)?;
+            if let Some(placed) = placed {
+                if saved_so_far - placed.cost > MIN_SAVING * links.cost.abs().max(1.0) {
+                    links.orders.push(next);
+                    links.placed.push(placed);
+                    links.cost += next_cost;
+                    links.unfilled += pool[next].plan.unfilled_units();
+                    if self.extend(pool, cost, partners, links, longest)? {
+                        return Ok(true);
+                    }
+                    links.unfilled -= pool[next].plan.unfilled_units();
+                    links.cost -= next_cost;
+                    links.orders.pop();
+                    if let Some(placed) = links.placed.pop() {
+                        self.inventory.release(&placed.reservation)?;
+                    }
+                } else {
+                    self.inventory.release(&placed.reservation)?;
+                }
+            }
+            self.inventory.reserve(&pool[next].reservation)?;
+        }
+        Ok(false)
     }
 }

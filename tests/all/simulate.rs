@@ -406,3 +406,49 @@ fn simulate_reoptimises_the_unreleased_orders() {
     let table = simulation.table(0);
     assert!(table.contains("(reference + re-optimised: "), "{table}");
 }
+
+// With both `--look-ahead` and `--release-after` the table has a column with each and one with
+// both; `--chain` sets the longest chain of exchanges a pass tries, from 2 (pairs) to 6, and
+// needs release windows.
+#[test]
+fn simulate_combines_look_ahead_with_release_windows_and_takes_a_chain_length() {
+    let simulate = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args([
+                "simulate",
+                "--scenario",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/us-10-tiny.json"),
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let output = simulate(&["--look-ahead", "0.5", "--release-after", "1440", "--chain", "2"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let header = stdout.lines().nth(1).unwrap();
+    assert_eq!(
+        header.split("  ").filter(|c| !c.trim().is_empty()).map(str::trim).collect::<Vec<_>>(),
+        [
+            "reference",
+            "reference + look-ahead",
+            "reference + re-optimised",
+            "reference + look-ahead + re-optimised",
+            "greedy (reference)"
+        ]
+    );
+    assert!(stdout.contains("(reference + look-ahead + re-optimised: "), "{stdout}");
+    let forbidden = stdout.lines().find(|l| l.starts_with("plans reference's rules forbid")).unwrap();
+    assert!(forbidden.split_whitespace().skip(4).all(|n| n == "0"), "{forbidden}");
+
+    for (args, says) in [
+        (&["--release-after", "60", "--chain", "7"][..], "--chain"),
+        (&["--release-after", "60", "--chain", "1"][..], "--chain"),
+        (&["--chain", "3"][..], "--release-after"),
+    ] {
+        let refused = simulate(args);
+        assert!(!refused.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}

@@ -155,6 +155,89 @@ fn exchanging_two_orders_stock_saves_a_split() {
     assert!(again.changed.is_empty());
 }
 
+// A cyclic exchange no pair finds. A (lon -75.0) holds 1 TEE, 1 CAP and HATs; C (60 km east)
+// 1 TEE; B (100 km east) 1 TEE and HATs. O1 (45 km east) wants a TEE and a HAT in one parcel
+// (it may not split): A $5.45, B $5.55. O3 (110 km east) wants a TEE: B $5.10, C $5.50. O2 (at
+// A, may split) wants a TEE and a CAP; the CAP is only at A and the TEEs of A and B are taken,
+// so it splits: the CAP from A ($5.00) and C's TEE ($5.60). $21.15 in all.
+//
+// No pair helps: O2 can have A's TEE only if O1 moves to B, whose TEE O3 holds (O1 cannot take
+// C's, which has no HAT), and O3 gains nothing from O2's. The chain does: O2 takes A's TEE and
+// ships whole ($5.00), O1 takes B's ($5.55), O3 takes the TEE at C that O2 gave up ($5.50):
+// $16.05.
+#[test]
+fn a_chain_of_three_exchanges_saves_a_split_no_pair_can() {
+    let mut catalog = Catalog::new();
+    let east = |km: f64| -75.0 + km / 85.2;
+    catalog.add_location(dc("A", 40.0, east(0.0))).unwrap();
+    catalog.add_location(dc("C", 40.0, east(60.0))).unwrap();
+    catalog.add_location(dc("B", 40.0, east(100.0))).unwrap();
+    for sku in ["TEE", "CAP", "HAT"] {
+        catalog.add_product(product(sku)).unwrap();
+    }
+    let [tee, cap, hat] = ["TEE", "CAP", "HAT"].map(|sku| catalog.sku_id(sku).unwrap());
+    let [a, c, b] = ["A", "C", "B"].map(|id| catalog.location_id(id).unwrap());
+    let inventory = Inventory::new();
+    for (sku, location, units) in [(tee, a, 1), (cap, a, 1), (hat, a, 5), (tee, c, 1), (tee, b, 1), (hat, b, 5)] {
+        inventory.set_stock(sku, location, units, 0);
+    }
+    let orders = [
+        order("O1", 40.0, east(45.0), &[(tee, 1), (hat, 1)]),
+        order("O3", 40.0, east(110.0), &[(tee, 1)]),
+        order("O2", 40.0, east(0.0), &[(tee, 1), (cap, 1)]),
+    ];
+    // O1 and O3 ship whole (`Distance`); O2 may split.
+    let policies: [&dyn Policy; 3] = [&Distance, &Distance, &Parcels];
+    let config = RouterConfig::default();
+    let mut workspace = Workspace::default();
+    let routed: Vec<(Plan, Reservation)> = orders
+        .iter()
+        .zip(policies)
+        .map(|(order, policy)| {
+            let router = Router { catalog: &catalog, inventory: &inventory, policy, config: &config };
+            let routed = router.route_and_reserve(order, &mut workspace).unwrap();
+            (routed.plan, routed.reservation.unwrap_or_default())
+        })
+        .collect();
+    let from = |plans: Vec<&Plan>| plans.into_iter().map(|plan| shipped_from(&catalog, plan)).collect::<Vec<_>>();
+    assert_eq!(from(routed.iter().map(|r| &r.0).collect()), [vec!["A"], vec!["B"], vec!["A", "C"]]);
+    let entries = || -> Vec<PoolOrder<'_>> {
+        orders
+            .iter()
+            .zip(policies)
+            .zip(&routed)
+            .map(|((order, policy), (plan, reservation))| PoolOrder {
+                order,
+                policy,
+                plan: plan.clone(),
+                reservation: reservation.clone(),
+                admits: None,
+                settled: false,
+            })
+            .collect()
+    };
+
+    let pairs = ReoptimizeSettings { chain: 2, ..ReoptimizeSettings::default() };
+    let mut pool = entries();
+    let outcome = reoptimize_pool(&catalog, &inventory, &config, &mut pool, &pairs).unwrap();
+    assert!(outcome.changed.is_empty(), "no pair pays: {outcome:?}");
+    assert!((outcome.cost_before - 21.15).abs() < 0.02, "{}", outcome.cost_before);
+
+    let mut pool = entries();
+    let outcome = reoptimize_pool(&catalog, &inventory, &config, &mut pool, &ReoptimizeSettings::default()).unwrap();
+    assert_eq!(from(pool.iter().map(|e| &e.plan).collect()), [vec!["B"], vec!["C"], vec!["A"]], "{outcome:?}");
+    assert!((outcome.cost_after - 16.05).abs() < 0.02, "{}", outcome.cost_after);
+    assert_eq!(outcome.changed.iter().map(|c| c.index).collect::<Vec<_>>(), [0, 1, 2]);
+    // The inventory holds exactly the new plans.
+    for (entry, policy) in pool.iter().zip(policies) {
+        let router = Router { catalog: &catalog, inventory: &inventory, policy, config: &config };
+        assert_eq!(entry.reservation, router.reservation_for(entry.order, &entry.plan));
+    }
+    for (sku, location, reserved) in [(tee, a, 1), (cap, a, 1), (hat, a, 0), (tee, c, 1), (tee, b, 1), (hat, b, 1)] {
+        assert_eq!(inventory.position(sku, location).unwrap().reserved, reserved);
+    }
+}
+
 // A pass tries the moves of the orders not settled, with every partner, settled or not.
 #[test]
 fn settled_orders_are_tried_only_as_partners() {
@@ -188,6 +271,10 @@ struct Stream {
     frozen: Vec<bool>,
     // Orders an earlier pass settled.
     settled: Vec<bool>,
+    // Orders that may not split (`Distance`; the others `Parcels`).
+    whole: Vec<bool>,
+    // Longest chain of exchanges a pass tries.
+    chain: usize,
 }
 
 fn streams() -> impl Strategy<Value = Stream> {
@@ -199,13 +286,17 @@ fn streams() -> impl Strategy<Value = Stream> {
             prop::collection::vec((place.clone(), prop::collection::vec((0..skus, 1u32..3), 1..4)), 2..13),
             prop::collection::vec(any::<bool>(), 13),
             prop::collection::vec(any::<bool>(), 13),
+            prop::collection::vec(any::<bool>(), 13),
+            2usize..6,
         )
-            .prop_map(|(locations, stock, orders, frozen, settled)| Stream {
+            .prop_map(|(locations, stock, orders, frozen, settled, whole, chain)| Stream {
                 locations,
                 stock,
                 orders,
                 frozen,
                 settled,
+                whole,
+                chain,
             })
     })
 }
@@ -223,7 +314,19 @@ proptest! {
                 on_hand.insert((sku, catalog.location_id(&format!("L{index}")).unwrap()), units);
             }
         }
-        let routed = route_all(&catalog, &inventory, &Parcels, &orders);
+        let policies: Vec<&dyn Policy> =
+            (0..orders.len()).map(|i| if stream.whole[i] { &Distance as &dyn Policy } else { &Parcels }).collect();
+        let config = RouterConfig::default();
+        let mut workspace = Workspace::default();
+        let routed: Vec<(Plan, Reservation)> = orders
+            .iter()
+            .zip(&policies)
+            .map(|(order, &policy)| {
+                let router = Router { catalog: &catalog, inventory: &inventory, policy, config: &config };
+                let routed = router.route_and_reserve(order, &mut workspace).unwrap();
+                (routed.plan, routed.reservation.unwrap_or_default())
+            })
+            .collect();
         // Frozen orders (released, or fulfilment began) stay out of the pool.
         let in_pool: Vec<usize> = (0..orders.len()).filter(|&i| !stream.frozen[i]).collect();
         let pool_orders: Vec<Order> = in_pool.iter().map(|&i| orders[i].clone()).collect();
@@ -231,11 +334,11 @@ proptest! {
         let mut entries = pool(&pool_orders, &pool_routed, &Parcels);
         for (entry, &i) in entries.iter_mut().zip(&in_pool) {
             entry.settled = stream.settled[i];
+            entry.policy = policies[i];
         }
         let unfilled_before: u64 = entries.iter().map(|e| e.plan.unfilled_units()).sum();
-        let outcome = reoptimize_pool(
-            &catalog, &inventory, &RouterConfig::default(), &mut entries, &ReoptimizeSettings::default(),
-        ).unwrap();
+        let settings = ReoptimizeSettings { chain: stream.chain, ..ReoptimizeSettings::default() };
+        let outcome = reoptimize_pool(&catalog, &inventory, &config, &mut entries, &settings).unwrap();
 
         // The pool's cost never rises, and its plans' costs add up to what the pass says.
         prop_assert!(outcome.cost_after <= outcome.cost_before + 1e-9, "{outcome:?}");
@@ -244,10 +347,12 @@ proptest! {
         let unfilled_after: u64 = entries.iter().map(|e| e.plan.unfilled_units()).sum();
         prop_assert!(unfilled_after <= unfilled_before);
 
-        // Every plan is whole and holds exactly its reservation.
-        let router = Router { catalog: &catalog, inventory: &inventory, policy: &Parcels, config: &RouterConfig::default() };
-        for (entry, order) in entries.iter().zip(&pool_orders) {
+        // Every plan is whole, within its policy's shipments, and holds exactly its reservation.
+        for ((entry, order), &i) in entries.iter().zip(&pool_orders).zip(&in_pool) {
+            let router = Router { catalog: &catalog, inventory: &inventory, policy: entry.policy, config: &config };
             prop_assert_eq!(entry.plan.status.clone(), PlanStatus::Routed);
+            let most = if stream.whole[i] { 1 } else { 10 };
+            prop_assert!(entry.plan.shipments.len() <= most, "{:?}", entry.plan);
             for (line, order_line) in order.lines.iter().enumerate() {
                 let shipped: u32 = entry.plan.shipments.iter().flat_map(|s| &s.lines).filter(|l| l.line == line).map(|l| l.qty).sum();
                 let short: u32 = entry.plan.unfilled.iter().filter(|u| u.line == line).map(|u| u.qty).sum();
