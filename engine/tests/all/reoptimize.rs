@@ -66,12 +66,23 @@ fn route_all(
     policy: &dyn Policy,
     orders: &[Order],
 ) -> Vec<(Plan, Reservation)> {
+    route_each(catalog, inventory, &vec![policy; orders.len()], orders)
+}
+
+// The same, each order under its own policy (`policies[k]` for `orders[k]`).
+fn route_each(
+    catalog: &Catalog,
+    inventory: &Inventory,
+    policies: &[&dyn Policy],
+    orders: &[Order],
+) -> Vec<(Plan, Reservation)> {
     let config = RouterConfig::default();
-    let router = Router { catalog, inventory, policy, config: &config };
     let mut workspace = Workspace::default();
     orders
         .iter()
-        .map(|order| {
+        .zip(policies)
+        .map(|(order, &policy)| {
+            let router = Router { catalog, inventory, policy, config: &config };
             let routed = router.route_and_reserve(order, &mut workspace).unwrap();
             (routed.plan, routed.reservation.unwrap_or_default())
         })
@@ -79,10 +90,16 @@ fn route_all(
 }
 
 fn pool<'a>(orders: &'a [Order], routed: &[(Plan, Reservation)], policy: &'a dyn Policy) -> Vec<PoolOrder<'a>> {
+    pool_of(orders, routed, &vec![policy; orders.len()])
+}
+
+// The pool of `orders` as routed, each under its own policy, none settled.
+fn pool_of<'a>(orders: &'a [Order], routed: &[(Plan, Reservation)], policies: &[&'a dyn Policy]) -> Vec<PoolOrder<'a>> {
     orders
         .iter()
         .zip(routed)
-        .map(|(order, (plan, reservation))| PoolOrder {
+        .zip(policies)
+        .map(|((order, (plan, reservation)), &policy)| PoolOrder {
             order,
             policy,
             plan: plan.clone(),
@@ -189,33 +206,10 @@ fn a_chain_of_three_exchanges_saves_a_split_no_pair_can() {
     // O1 and O3 ship whole (`Distance`); O2 may split.
     let policies: [&dyn Policy; 3] = [&Distance, &Distance, &Parcels];
     let config = RouterConfig::default();
-    let mut workspace = Workspace::default();
-    let routed: Vec<(Plan, Reservation)> = orders
-        .iter()
-        .zip(policies)
-        .map(|(order, policy)| {
-            let router = Router { catalog: &catalog, inventory: &inventory, policy, config: &config };
-            let routed = router.route_and_reserve(order, &mut workspace).unwrap();
-            (routed.plan, routed.reservation.unwrap_or_default())
-        })
-        .collect();
+    let routed = route_each(&catalog, &inventory, &policies, &orders);
     let from = |plans: Vec<&Plan>| plans.into_iter().map(|plan| shipped_from(&catalog, plan)).collect::<Vec<_>>();
     assert_eq!(from(routed.iter().map(|r| &r.0).collect()), [vec!["A"], vec!["B"], vec!["A", "C"]]);
-    let entries = || -> Vec<PoolOrder<'_>> {
-        orders
-            .iter()
-            .zip(policies)
-            .zip(&routed)
-            .map(|((order, policy), (plan, reservation))| PoolOrder {
-                order,
-                policy,
-                plan: plan.clone(),
-                reservation: reservation.clone(),
-                admits: None,
-                settled: false,
-            })
-            .collect()
-    };
+    let entries = || pool_of(&orders, &routed, &policies);
 
     let pairs = ReoptimizeSettings { chain: 2, ..ReoptimizeSettings::default() };
     let mut pool = entries();
@@ -317,24 +311,15 @@ proptest! {
         let policies: Vec<&dyn Policy> =
             (0..orders.len()).map(|i| if stream.whole[i] { &Distance as &dyn Policy } else { &Parcels }).collect();
         let config = RouterConfig::default();
-        let mut workspace = Workspace::default();
-        let routed: Vec<(Plan, Reservation)> = orders
-            .iter()
-            .zip(&policies)
-            .map(|(order, &policy)| {
-                let router = Router { catalog: &catalog, inventory: &inventory, policy, config: &config };
-                let routed = router.route_and_reserve(order, &mut workspace).unwrap();
-                (routed.plan, routed.reservation.unwrap_or_default())
-            })
-            .collect();
+        let routed = route_each(&catalog, &inventory, &policies, &orders);
         // Frozen orders (released, or fulfilment began) stay out of the pool.
         let in_pool: Vec<usize> = (0..orders.len()).filter(|&i| !stream.frozen[i]).collect();
         let pool_orders: Vec<Order> = in_pool.iter().map(|&i| orders[i].clone()).collect();
         let pool_routed: Vec<(Plan, Reservation)> = in_pool.iter().map(|&i| routed[i].clone()).collect();
-        let mut entries = pool(&pool_orders, &pool_routed, &Parcels);
+        let pool_policies: Vec<&dyn Policy> = in_pool.iter().map(|&i| policies[i]).collect();
+        let mut entries = pool_of(&pool_orders, &pool_routed, &pool_policies);
         for (entry, &i) in entries.iter_mut().zip(&in_pool) {
             entry.settled = stream.settled[i];
-            entry.policy = policies[i];
         }
         let unfilled_before: u64 = entries.iter().map(|e| e.plan.unfilled_units()).sum();
         let settings = ReoptimizeSettings { chain: stream.chain, ..ReoptimizeSettings::default() };
