@@ -4,9 +4,10 @@
 //! policy with no time limit.
 //!
 //! `cargo bench --bench reoptimize` prints what a full pass does and how long it takes (the
-//! figures in docs/BENCHMARKS.md; the target is under a second on one core), and a periodic
-//! pass in steady state (the pool settled by a full pass, 70 new orders), then runs criterion
-//! on both. us-200-medium is read from `../shared/scenarios/` (or
+//! figures in docs/BENCHMARKS.md; the target is under a second on one core), the same with
+//! the re-plan under prices the service's hourly full pass makes first (`REPLAN_ROUNDS`
+//! rounds), and a periodic pass in steady state (the pool settled by a full pass, 70 new
+//! orders), then runs criterion on all three. us-200-medium is read from `../shared/scenarios/` (or
 //! `SWITCHYARD_SCENARIOS`).
 
 #![allow(clippy::expect_used, missing_docs)]
@@ -20,7 +21,7 @@ use support::load;
 use switchyard::scenario::Scenario;
 use switchyard_engine::{
     Inventory, Plan, PoolOrder, PoolOutcome, ReoptimizeSettings, Reservation, Router, RouterConfig, Workspace,
-    reoptimize_pool,
+    reoptimize::REPLAN_ROUNDS, reoptimize_pool,
 };
 
 const ROUTED: usize = 6_000;
@@ -47,13 +48,14 @@ fn routed(scenario: &Scenario) -> (Inventory, Vec<(usize, Plan, Reservation)>) {
     (inventory, pool)
 }
 
-// One pass over `pool` (`settled[k]`: the k-th order's moves were tried by an earlier pass);
-// the pool as the pass leaves it.
+// One pass over `pool` (`settled[k]`: the k-th order's moves were tried by an earlier pass;
+// `replan_rounds`: the re-plan's, 0 for none); the pool as the pass leaves it.
 fn pass(
     scenario: &Scenario,
     inventory: &Inventory,
     pool: Vec<(usize, Plan, Reservation)>,
     settled: &[bool],
+    replan_rounds: usize,
 ) -> (PoolOutcome, Vec<(usize, Plan, Reservation)>) {
     let indexes: Vec<usize> = pool.iter().map(|(index, ..)| *index).collect();
     let mut entries: Vec<PoolOrder<'_>> = pool
@@ -73,7 +75,7 @@ fn pass(
         inventory,
         &RouterConfig::default(),
         &mut entries,
-        &ReoptimizeSettings::default(),
+        &ReoptimizeSettings { replan_rounds, ..ReoptimizeSettings::default() },
     )
     .expect("the inventory holds the pool");
     let after = indexes.into_iter().zip(entries).map(|(index, e)| (index, e.plan, e.reservation)).collect();
@@ -84,7 +86,7 @@ fn pass(
 // what a periodic pass finds in steady state.
 fn steady(scenario: &Scenario) -> (Inventory, Vec<(usize, Plan, Reservation)>, Vec<bool>) {
     let (inventory, pool) = routed(scenario);
-    let (outcome, mut pool) = pass(scenario, &inventory, pool, &[]);
+    let (outcome, mut pool) = pass(scenario, &inventory, pool, &[], 0);
     let mut settled = vec![true; pool.len()];
     for pending in outcome.pending {
         settled[pending] = false;
@@ -106,13 +108,14 @@ fn steady(scenario: &Scenario) -> (Inventory, Vec<(usize, Plan, Reservation)>, V
 fn report(what: &str, size: usize, outcome: &PoolOutcome, took: Duration) {
     println!(
         "reoptimize/us-200-medium {what}: pool of {size} orders, {} moves tried, {} kept, {} orders changed, \
-         cost {:.2} -> {:.2} ({:.3}%), {:.1} ms",
+         cost {:.2} -> {:.2} ({:.3}%){}, {:.1} ms",
         outcome.tried,
         outcome.kept,
         outcome.changed.len(),
         outcome.cost_before,
         outcome.cost_after,
         (outcome.cost_after - outcome.cost_before) / outcome.cost_before * 100.0,
+        if outcome.replanned { ", re-plan kept" } else { "" },
         took.as_secs_f64() * 1e3
     );
 }
@@ -122,29 +125,39 @@ fn reoptimize(c: &mut Criterion) {
         println!("us-200-medium: scenario not found, skipped");
         return;
     };
-    let (mut full, mut periodic): (Vec<Duration>, Vec<Duration>) = (Vec::new(), Vec::new());
+    let (mut full, mut replanned, mut periodic): (Vec<Duration>, Vec<Duration>, Vec<Duration>) =
+        (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..5 {
         let (inventory, pool) = routed(&scenario);
         let size = pool.len();
         let started = Instant::now();
-        let (outcome, _) = pass(&scenario, &inventory, pool, &[]);
+        let (outcome, _) = pass(&scenario, &inventory, pool, &[], 0);
         let took = started.elapsed();
         full.push(took);
         report("full pass", size, &outcome, took);
 
+        let (inventory, pool) = routed(&scenario);
+        let started = Instant::now();
+        let (outcome, _) = pass(&scenario, &inventory, pool, &[], REPLAN_ROUNDS);
+        let took = started.elapsed();
+        replanned.push(took);
+        report(&format!("full pass with a re-plan of {REPLAN_ROUNDS} rounds"), size, &outcome, took);
+
         let (inventory, pool, settled) = steady(&scenario);
         let size = pool.len();
         let started = Instant::now();
-        let (outcome, _) = pass(&scenario, &inventory, pool, &settled);
+        let (outcome, _) = pass(&scenario, &inventory, pool, &settled, 0);
         let took = started.elapsed();
         periodic.push(took);
         report(&format!("periodic pass ({NEW} new orders)"), size, &outcome, took);
     }
-    full.sort_unstable();
-    periodic.sort_unstable();
+    for times in [&mut full, &mut replanned, &mut periodic] {
+        times.sort_unstable();
+    }
     println!(
-        "reoptimize/us-200-medium: median full pass {:.1} ms, periodic pass {:.1} ms",
+        "reoptimize/us-200-medium: median full pass {:.1} ms, with a re-plan {:.1} ms, periodic pass {:.1} ms",
         full[full.len() / 2].as_secs_f64() * 1e3,
+        replanned[replanned.len() / 2].as_secs_f64() * 1e3,
         periodic[periodic.len() / 2].as_secs_f64() * 1e3
     );
 
@@ -153,14 +166,21 @@ fn reoptimize(c: &mut Criterion) {
     group.bench_function("full-pass-of-2000", |b| {
         b.iter_batched(
             || routed(&scenario),
-            |(inventory, pool)| pass(&scenario, &inventory, pool, &[]),
+            |(inventory, pool)| pass(&scenario, &inventory, pool, &[], 0),
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("full-pass-with-replan-of-2000", |b| {
+        b.iter_batched(
+            || routed(&scenario),
+            |(inventory, pool)| pass(&scenario, &inventory, pool, &[], REPLAN_ROUNDS),
             BatchSize::LargeInput,
         )
     });
     group.bench_function("periodic-pass-of-2000", |b| {
         b.iter_batched(
             || steady(&scenario),
-            |(inventory, pool, settled)| pass(&scenario, &inventory, pool, &settled),
+            |(inventory, pool, settled)| pass(&scenario, &inventory, pool, &settled, 0),
             BatchSize::LargeInput,
         )
     });

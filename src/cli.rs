@@ -90,6 +90,12 @@ pub struct SimulateArgs {
           default_value_t = switchyard_engine::ReoptimizeSettings::default().chain as u32,
           value_parser = clap::value_parser!(u32).range(2..=6))]
     pub chain: u32,
+    /// Rounds of the price search with which the hourly full pass re-plans the whole pool
+    /// before its local search (0: no re-plan; docs/OPTIMIZER.md, "The stream").
+    #[arg(long, value_name = "N", requires = "release_after",
+          default_value_t = switchyard_engine::reoptimize::REPLAN_ROUNDS as u32,
+          value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub replan_rounds: u32,
     /// Also compute the clairvoyant bound (no routing of every order together, all known in
     /// advance, costs less under the price list: Lagrangian prices with every order routed
     /// exactly, and on streams of up to 5,000 orders the LP relaxation too) and how much of the
@@ -469,6 +475,7 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         every: i64::from(args.reoptimize_every.max(1)) * 60,
         settings: switchyard_engine::ReoptimizeSettings {
             chain: args.chain as usize,
+            replan_rounds: args.replan_rounds as usize,
             ..switchyard_engine::ReoptimizeSettings::default()
         },
     });

@@ -92,7 +92,8 @@ pub struct ReleaseWindows<'a> {
     pub release_after: i64,
     /// Seconds between passes.
     pub every: i64,
-    /// Limits of each pass.
+    /// Limits of each pass; its `replan_rounds` only on the full passes (one an hour of the
+    /// scenario's time, as the service's), the others re-plan nothing.
     pub settings: ReoptimizeSettings,
 }
 
@@ -115,6 +116,10 @@ pub struct PoolRun {
     pub longest: Duration,
     /// Passes the inventory refused (a defect: the pool was given up).
     pub failed: usize,
+    /// Full passes that tried a re-plan of the whole pool under prices.
+    pub replans_tried: usize,
+    /// Of those, the ones whose re-plan was kept (it cost less, with no more units unfilled).
+    pub replans_kept: usize,
 }
 
 /// A hook run before each order of a replay: its index in the file, and the stock then.
@@ -245,9 +250,12 @@ impl Pool {
             return;
         }
         let started = Instant::now();
+        let mut settings = release.settings.clone();
         if now >= self.next_full {
             self.settled.clear();
             self.next_full = now + FULL_PASS_EVERY_SECS;
+        } else {
+            settings.replan_rounds = 0;
         }
         let mut entries: Vec<PoolOrder<'_>> = self
             .held
@@ -264,7 +272,7 @@ impl Pool {
         // The replay's inventory holds exactly these reservations and nothing else routes
         // while the pass runs, so the inventory cannot refuse; if it did, the pool is given up
         // (its orders keep the plans they have) and the failure counted.
-        let outcome = match reoptimize_pool(&scenario.catalog, inventory, config, &mut entries, &release.settings) {
+        let outcome = match reoptimize_pool(&scenario.catalog, inventory, config, &mut entries, &settings) {
             Ok(outcome) => outcome,
             Err(_) => {
                 self.run.failed += 1;
@@ -272,6 +280,10 @@ impl Pool {
                 return;
             }
         };
+        if settings.replan_rounds > 0 {
+            self.run.replans_tried += 1;
+            self.run.replans_kept += usize::from(outcome.replanned);
+        }
         self.settled = self.held.iter().map(|(index, _)| *index).collect();
         for &pending in &outcome.pending {
             self.settled.remove(&self.held[pending].0);

@@ -592,13 +592,16 @@ impl Simulation {
             if let Some(pool) = &column.pool {
                 let _ = writeln!(
                     out,
-                    "({}: {} passes, pools of up to {} orders, {} moves kept, {} orders re-planned, {:.2} saved \
-                     under its own policy; {:.1} ms in passes, the longest {:.1} ms{})",
+                    "({}: {} passes, pools of up to {} orders, {} moves kept, {} orders re-planned, {} of {} \
+                     re-plans under prices kept, {:.2} saved under its own policy; {:.1} ms in passes, the \
+                     longest {:.1} ms{})",
                     column.label,
                     pool.passes,
                     pool.largest_pool,
                     pool.moves,
                     pool.orders_changed,
+                    pool.replans_kept,
+                    pool.replans_tried,
                     pool.saved,
                     pool.time.as_secs_f64() * 1e3,
                     pool.longest.as_secs_f64() * 1e3,

@@ -273,48 +273,124 @@ pub fn lagrangian_bound(
     orders: &[Order],
     settings: LagrangianSettings,
 ) -> Result<StreamBound, BoundError> {
-    let prices = RwLock::new(Prices::default());
+    let start = if settings.warm_start { warm_prices(catalog, inventory, policy, orders)? } else { Prices::default() };
+    let orders: Vec<(&Order, &dyn Policy)> = orders.iter().map(|order| (order, policy)).collect();
+    let limits = SearchLimits {
+        iterations: settings.iterations,
+        upper: settings.upper,
+        threads: settings.threads,
+        deadline: None,
+    };
+    let found = search_prices(catalog, inventory, &orders, Relax::ForBound, start, &limits)?;
+    Ok(StreamBound {
+        cost: found.best.max(0.0),
+        method: BoundMethod::Lagrangian { iterations: found.iterations, rows: found.rows },
+    })
+}
+
+// Prices to start a search from: the stock's prices in the transportation LPs of `orders`'
+// demand per region (look-ahead's, with the demand known), each unit quoted by `policy`.
+// Near the prices the search ends at on scarce stock, which steps from zero climb to slowly.
+pub(crate) fn warm_prices<'a>(
+    catalog: &Catalog,
+    inventory: &Inventory,
+    policy: &dyn Policy,
+    orders: impl IntoIterator<Item = &'a Order> + Clone,
+) -> Result<Prices, BoundError> {
+    let mut start = Prices::default();
+    let regions = Regions::around_centres(catalog);
+    let Some(at) = orders.clone().into_iter().map(|o| o.placed_at).min() else {
+        return Ok(start);
+    };
+    if regions.is_empty() {
+        // No location: nothing to price.
+        return Ok(start);
+    }
+    let demand = Demand::of_orders(orders, &regions, 1.0);
+    let costs: OpportunityCosts = opportunity_costs(catalog, inventory, policy, &regions, &demand, at)?.0;
+    for ((sku, location), value) in costs.iter() {
+        start.units.insert((sku, location), value);
+    }
+    Ok(start)
+}
+
+// How a price search ends.
+pub(crate) struct SearchLimits {
+    // Rounds of routing at most.
+    pub(crate) iterations: usize,
+    // A stream of plans known to be possible costs this (the step aims at it).
+    pub(crate) upper: f64,
+    // Threads routing a round's orders.
+    pub(crate) threads: usize,
+    // The search stops (after the round under way) once this passes.
+    pub(crate) deadline: Option<std::time::Instant>,
+}
+
+// What a price search found: the best Lagrangian value, the prices that gave it, the rounds
+// it took and the rows it touched.
+pub(crate) struct FoundPrices {
+    pub(crate) best: f64,
+    pub(crate) prices: Prices,
+    pub(crate) iterations: usize,
+    pub(crate) rows: usize,
+}
+
+// How a priced policy treats what its inner policy says beyond its costs.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Relax {
+    // For a bound: the optimizer's cheapest plan whatever the policy would choose, and a
+    // policy that rejects short orders may leave units unfilled at no cost.
+    ForBound,
+    // For plans an order will keep: the policy as it is, only its costs priced up.
+    Nothing,
+}
+
+// The subgradient search for prices on the coupling rows (stock per SKU and location in
+// `inventory`, shipments left per location and day) of routing `orders`, each under its own
+// policy, all at once, from the prices `start`: each round routes every order whose prices
+// changed exactly on its own, against `inventory`, with the prices added to its costs (see
+// [`lagrangian_bound`]).
+pub(crate) fn search_prices(
+    catalog: &Catalog,
+    inventory: &Inventory,
+    orders: &[(&Order, &dyn Policy)],
+    relax: Relax,
+    start: Prices,
+    limits: &SearchLimits,
+) -> Result<FoundPrices, BoundError> {
     // The rows' limits: stock per (SKU, location) at the start, shipments left per (location, day).
     let mut stock: FxHashMap<(SkuId, LocationId), f64> = FxHashMap::default();
     let mut capacity: FxHashMap<(LocationId, i64), f64> = FxHashMap::default();
-    if settings.warm_start && !orders.is_empty() {
-        // Start from the stock's prices in the transportation LPs of the whole stream's demand
-        // per region (look-ahead's, with the demand known): near the prices the search ends at
-        // on scarce stock, which steps from zero climb to slowly.
-        let regions = Regions::around_centres(catalog);
-        let demand = Demand::of_orders(orders, &regions, 1.0);
-        let at = orders.iter().map(|o| o.placed_at).min().unwrap_or(orders[0].placed_at);
-        let costs = if regions.is_empty() {
-            // No location: nothing to price.
-            OpportunityCosts::default()
-        } else {
-            opportunity_costs(catalog, inventory, policy, &regions, &demand, at)?.0
-        };
-        let mut start = prices.write();
-        for ((sku, location), value) in costs.iter() {
-            start.units.insert((sku, location), value);
-            stock.insert((sku, location), f64::from(inventory.position(sku, location).map_or(0, |p| p.atp())));
-        }
+    for &(sku, location) in start.units.keys() {
+        stock.insert((sku, location), f64::from(inventory.position(sku, location).map_or(0, |p| p.atp())));
     }
-    let priced = PricedPolicy { inner: policy, prices: &prices };
-    let threads = settings.threads.max(1);
+    for &(location, day) in start.ships.keys() {
+        let limit = catalog.location(location).capacity_shipments_per_day.unwrap_or(u32::MAX);
+        capacity.insert((location, day), f64::from(limit.saturating_sub(inventory.shipments_on(location, day))));
+    }
+    let prices = RwLock::new(start);
+    let threads = limits.threads.max(1);
     // Each order's cheapest priced plan under the prices now: what it costs and takes. An
     // order none of whose prices changed keeps its plan from the round before.
     let mut plans: Vec<Option<OrderPlan>> = vec![None; orders.len()];
     let mut due: Vec<usize> = (0..orders.len()).collect();
     let mut best = f64::NEG_INFINITY;
+    let mut best_prices = Prices::default();
     let mut theta = 1.0;
     let mut since_better = 0;
     let mut iterations = 0;
-    while iterations < settings.iterations {
+    while iterations < limits.iterations {
+        if limits.deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
+            break;
+        }
         iterations += 1;
         let chunk = due.len().div_ceil(threads).max(1);
         let routed: Vec<Result<Vec<(usize, OrderPlan)>, BoundError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = due
                 .chunks(chunk)
                 .map(|indices| {
-                    let priced = &priced;
-                    scope.spawn(move || route_orders(catalog, inventory, priced, orders, indices))
+                    let prices = &prices;
+                    scope.spawn(move || route_orders(catalog, inventory, prices, relax, orders, indices))
                 })
                 .collect();
             handles
@@ -324,10 +400,10 @@ pub fn lagrangian_bound(
         });
         for part in routed {
             for (index, plan) in part? {
-                if !plan.optimal {
+                if relax == Relax::ForBound && !plan.optimal {
                     return Err(BoundError::Solver(format!(
                         "the router could not prove order {}'s priced plan optimal within its search budget",
-                        orders[index].id
+                        orders[index].0.id
                     )));
                 }
                 plans[index] = Some(plan);
@@ -364,6 +440,7 @@ pub fn lagrangian_bound(
         let value = cost - paid_back;
         if value > best + 1e-9 * value.abs().max(1.0) {
             best = value;
+            best_prices = prices_now.clone();
             since_better = 0;
         } else {
             since_better += 1;
@@ -385,12 +462,12 @@ pub fn lagrangian_bound(
             .filter(|(key, g)| *g > 0.0 || prices_now.ships.contains_key(key))
             .collect();
         let norm: f64 = unit_gradient.iter().map(|(_, g)| g * g).chain(ship_gradient.iter().map(|(_, g)| g * g)).sum();
-        if norm == 0.0 || settings.upper - best <= 1e-6 * settings.upper.abs().max(1.0) || theta < 1e-4 {
+        if norm == 0.0 || limits.upper - best <= 1e-6 * limits.upper.abs().max(1.0) || theta < 1e-4 {
             // The priced plans keep every row (they are a stream: the bound is reached), or no
             // room is left.
             break;
         }
-        let step = theta * (settings.upper - value).max(1e-6 * settings.upper.abs().max(1.0)) / norm;
+        let step = theta * (limits.upper - value).max(1e-6 * limits.upper.abs().max(1.0)) / norm;
         let mut changed_skus: FxHashSet<SkuId> = FxHashSet::default();
         let mut changed_days: FxHashSet<i64> = FxHashSet::default();
         for (key, g) in unit_gradient {
@@ -407,17 +484,14 @@ pub fn lagrangian_bound(
         // day of a repriced capacity day (a location's local day is its UTC day give or take one).
         due = (0..orders.len())
             .filter(|&index| {
-                let order = &orders[index];
+                let order = orders[index].0;
                 order.lines.iter().any(|line| changed_skus.contains(&line.sku))
                     || (!changed_days.is_empty()
                         && (-1..=1).any(|d| changed_days.contains(&(order.placed_at.utc_day() + d))))
             })
             .collect();
     }
-    Ok(StreamBound {
-        cost: best.max(0.0),
-        method: BoundMethod::Lagrangian { iterations, rows: stock.len() + capacity.len() },
-    })
+    Ok(FoundPrices { best, prices: best_prices, iterations, rows: stock.len() + capacity.len() })
 }
 
 // Moves a price by `delta`, kept >= 0 (a price of 0 is no entry). Whether it changed.
@@ -436,10 +510,10 @@ fn set_price<K: std::hash::Hash + Eq>(prices: &mut FxHashMap<K, f64>, key: K, de
 }
 
 // Prices on the coupling rows.
-#[derive(Default)]
-struct Prices {
-    units: FxHashMap<(SkuId, LocationId), f64>,
-    ships: FxHashMap<(LocationId, i64), f64>,
+#[derive(Clone, Default)]
+pub(crate) struct Prices {
+    pub(crate) units: FxHashMap<(SkuId, LocationId), f64>,
+    pub(crate) ships: FxHashMap<(LocationId, i64), f64>,
 }
 
 // An order's cheapest plan under the prices: its priced cost, the units it takes per (SKU,
@@ -455,16 +529,18 @@ struct OrderPlan {
 fn route_orders(
     catalog: &Catalog,
     inventory: &Inventory,
-    policy: &PricedPolicy<'_>,
-    orders: &[Order],
+    prices: &RwLock<Prices>,
+    relax: Relax,
+    orders: &[(&Order, &dyn Policy)],
     indices: &[usize],
 ) -> Result<Vec<(usize, OrderPlan)>, BoundError> {
     let config = RouterConfig::default();
-    let router = Router { catalog, inventory, policy, config: &config };
     let mut workspace = Workspace::default();
     let mut routed = Vec::with_capacity(indices.len());
     for &index in indices {
-        let order = &orders[index];
+        let (order, inner) = orders[index];
+        let policy = PricedPolicy { inner, prices, relax };
+        let router = Router { catalog, inventory, policy: &policy, config: &config };
         let plan = router.plan(order, &mut workspace)?;
         let mut priced =
             OrderPlan { cost: plan.cost.total(), units: Vec::new(), ships: Vec::new(), optimal: plan.optimal };
@@ -479,11 +555,13 @@ fn route_orders(
     Ok(routed)
 }
 
-// A policy with the round's prices added to its unit and shipment costs; an order its policy
-// would reject when short may leave units unfilled at no cost (a rejection costs nothing).
-struct PricedPolicy<'a> {
-    inner: &'a dyn Policy,
-    prices: &'a RwLock<Prices>,
+// A policy with the round's prices added to its unit and shipment costs; for a bound, an
+// order its policy would reject when short may leave units unfilled at no cost (a rejection
+// costs nothing).
+pub(crate) struct PricedPolicy<'a> {
+    pub(crate) inner: &'a dyn Policy,
+    pub(crate) prices: &'a RwLock<Prices>,
+    pub(crate) relax: Relax,
 }
 
 impl Policy for PricedPolicy<'_> {
@@ -497,10 +575,12 @@ impl Policy for PricedPolicy<'_> {
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
         self.inner.evaluate(request, out)?;
-        // The optimizer finds the cheapest plan, whatever the policy would have chosen.
-        out.plan = None;
-        if matches!(out.short_stock, ShortStock::Reject) {
-            out.short_stock = ShortStock::Partial { unfilled_penalty: 0.0 };
+        if self.relax == Relax::ForBound {
+            // The optimizer finds the cheapest plan, whatever the policy would have chosen.
+            out.plan = None;
+            if matches!(out.short_stock, ShortStock::Reject) {
+                out.short_stock = ShortStock::Partial { unfilled_penalty: 0.0 };
+            }
         }
         let prices = self.prices.read();
         let candidates = request.candidates;

@@ -17,7 +17,20 @@
 //!
 //! A move is kept only if it lowers the cost of the orders it changes (so the pool's total
 //! never rises) and leaves no more units unfilled; a plan an order's `admits` refuses is never
-//! kept. The search works from a list: the first round tries the moves of every order not
+//! kept.
+//!
+//! Local moves see a few orders at a time. With [`ReoptimizeSettings::replan_rounds`] (the
+//! service's and `simulate`'s full passes) a pass first **re-plans the whole pool under
+//! prices**: every movable order gives its units back; a subgradient search (the Lagrangian
+//! bound's, `bound::search_prices`, started from the duals of transportation LPs of the pool's
+//! own demand) puts prices on the stock and daily capacity the orders contend for, each order
+//! routed exactly under its own policy with the prices added; then the orders are routed again
+//! one by one in the order they came, each under its own policy plus those prices, on what the
+//! ones before left, and the local search runs on the result. Priced, an early order leaves the
+//! contended unit to the later order that needs it more. The whole re-plan is kept only if the
+//! pool then costs less (each plan priced under its own policy, without the prices) and leaves
+//! no more units unfilled in total; otherwise the pool goes back to its plans and the local
+//! search runs on them as it would have. The search works from a list: the first round tries the moves of every order not
 //! `settled` (an earlier pass found nothing for it, and nothing it holds changed since), each
 //! later round those of the orders a kept move changed and of their partners, until the list
 //! is empty, the round limit or the time limit. Orders left on the list are
@@ -28,6 +41,9 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use parking_lot::RwLock;
+
+use crate::bound::{PricedPolicy, Relax, SearchLimits, search_prices, warm_prices};
 use crate::catalog::Catalog;
 use crate::domain::{Order, SkuId};
 use crate::inventory::{Inventory, InventoryError, Reservation};
@@ -73,13 +89,20 @@ pub struct ReoptimizeSettings {
     pub time_limit: Option<Duration>,
     /// Orders in a chain of exchanges, at most: 2 or less tries pairs only.
     pub chain: usize,
+    /// Rounds of the price search of a re-plan of the whole pool before the local search
+    /// (see the module); 0 (the default) re-plans nothing. [`REPLAN_ROUNDS`] for a full pass.
+    pub replan_rounds: usize,
 }
 
 impl Default for ReoptimizeSettings {
     fn default() -> ReoptimizeSettings {
-        ReoptimizeSettings { rounds: 4, partners: 6, time_limit: None, chain: 3 }
+        ReoptimizeSettings { rounds: 4, partners: 6, time_limit: None, chain: 3, replan_rounds: 0 }
     }
 }
+
+/// Rounds of the price search a full pass spends on re-planning the pool
+/// ([`ReoptimizeSettings::replan_rounds`]).
+pub const REPLAN_ROUNDS: usize = 30;
 
 /// What a pass did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -98,6 +121,9 @@ pub struct PoolOutcome {
     pub unmovable: usize,
     /// The pass stopped at its time limit.
     pub timed_out: bool,
+    /// The pool was re-planned under prices, and that (with the local search after it) is
+    /// what the pass kept.
+    pub replanned: bool,
     /// Orders (indexes, ascending) whose moves are still to try, as the time or round limit
     /// came first; every other order is settled for the next pass unless it changes.
     pub pending: Vec<usize>,
@@ -149,11 +175,79 @@ pub fn reoptimize_pool(
         }
     }
     let before: Vec<Option<f64>> = cost.clone();
+    // What each order holds and ships now: an order is changed when these differ after the
+    // pass (an exchange may move a partner to another plan of the same cost).
+    let started_with: Vec<(Reservation, Vec<crate::plan::Shipment>)> =
+        pool.iter().map(|e| (e.reservation.clone(), e.plan.shipments.clone())).collect();
     outcome.cost_before = cost.iter().flatten().sum();
-    let partners = partners(pool, &cost, settings.partners);
     let mut search = Search { catalog, inventory, config, workspace, tried: 0 };
-    // The orders whose moves this round tries, in pool order.
     let mut list: Vec<usize> = (0..pool.len()).filter(|&i| cost[i].is_some() && !pool[i].settled).collect();
+    if settings.replan_rounds > 0
+        && let Some(originals) = search.replan(pool, &mut cost, settings, started)?
+    {
+        // Every movable order is new to the search after a re-plan.
+        let all: Vec<usize> = (0..pool.len()).filter(|&i| cost[i].is_some()).collect();
+        let mut tried = PoolOutcome::default();
+        let pending = local_search(&mut search, pool, &mut cost, settings, started, all, &mut tried)?;
+        let after: f64 = cost.iter().flatten().sum();
+        let unfilled = |pool: &[PoolOrder<'_>]| -> u64 {
+            pool.iter().enumerate().filter(|(i, _)| before[*i].is_some()).map(|(_, e)| e.plan.unfilled_units()).sum()
+        };
+        let short_before: u64 = originals.iter().flatten().map(|(plan, _)| plan.unfilled_units()).sum();
+        if after < outcome.cost_before - MIN_SAVING * outcome.cost_before.abs().max(1.0)
+            && unfilled(pool) <= short_before
+        {
+            outcome.replanned = true;
+            outcome.kept = tried.kept;
+            outcome.timed_out = tried.timed_out;
+            list = pending;
+        } else {
+            // Not cheaper than the plans the pool had: back to them.
+            for (i, original) in originals.into_iter().enumerate() {
+                let Some((plan, reservation)) = original else { continue };
+                inventory.release(&pool[i].reservation)?;
+                pool[i].plan = plan;
+                pool[i].reservation = reservation;
+                cost[i] = before[i];
+            }
+            for (i, entry) in pool.iter().enumerate() {
+                if before[i].is_some() {
+                    inventory.reserve(&entry.reservation)?;
+                }
+            }
+        }
+    }
+    if !outcome.replanned {
+        list = local_search(&mut search, pool, &mut cost, settings, started, list, &mut outcome)?;
+    }
+    outcome.pending = list;
+    outcome.tried = search.tried;
+    outcome.cost_after = cost.iter().flatten().sum();
+    for (index, (before, after)) in before.iter().zip(&cost).enumerate() {
+        let entry = &pool[index];
+        if let (Some(before), Some(after)) = (before, after)
+            && (after != before
+                || entry.reservation != started_with[index].0
+                || entry.plan.shipments != started_with[index].1)
+        {
+            outcome.changed.push(Rerouted { index, before: *before, after: *after });
+        }
+    }
+    Ok(outcome)
+}
+
+// The local search from the orders of `list` (as the module says), its moves and whether it
+// timed out counted in `outcome`: the orders whose moves are still to try, ascending.
+fn local_search(
+    search: &mut Search<'_>,
+    pool: &mut [PoolOrder<'_>],
+    cost: &mut [Option<f64>],
+    settings: &ReoptimizeSettings,
+    started: Instant,
+    mut list: Vec<usize>,
+    outcome: &mut PoolOutcome,
+) -> Result<Vec<usize>, InventoryError> {
+    let partners = partners(pool, cost, settings.partners);
     let mut rounds = 0;
     while !list.is_empty() && rounds < settings.rounds {
         rounds += 1;
@@ -165,18 +259,18 @@ pub fn reoptimize_pool(
                 changed.extend(list[at..].iter().copied());
                 break;
             }
-            if search.reroute(pool, &mut cost, i)? {
+            if search.reroute(pool, cost, i)? {
                 outcome.kept += 1;
                 changed.insert(i);
             }
             for &j in &partners[i] {
-                if paired.insert((i.min(j), i.max(j))) && search.exchange(pool, &mut cost, i, j)? {
+                if paired.insert((i.min(j), i.max(j))) && search.exchange(pool, cost, i, j)? {
                     outcome.kept += 1;
                     changed.extend([i, j]);
                 }
             }
             if settings.chain > 2
-                && let Some(chain) = search.chain(pool, &mut cost, &partners, i, settings.chain)?
+                && let Some(chain) = search.chain(pool, cost, &partners, i, settings.chain)?
             {
                 outcome.kept += 1;
                 changed.extend(chain);
@@ -195,17 +289,7 @@ pub fn reoptimize_pool(
         list.sort_unstable();
     }
     list.sort_unstable();
-    outcome.pending = list;
-    outcome.tried = search.tried;
-    outcome.cost_after = cost.iter().flatten().sum();
-    for (index, (before, after)) in before.iter().zip(&cost).enumerate() {
-        if let (Some(before), Some(after)) = (before, after)
-            && after != before
-        {
-            outcome.changed.push(Rerouted { index, before: *before, after: *after });
-        }
-    }
-    Ok(outcome)
+    Ok(list)
 }
 
 // For each order, the movable orders holding units of its SKUs it tries exchanges with: most
@@ -292,6 +376,143 @@ impl Search<'_> {
         let reservation = router.reservation_for(entry.order, &plan);
         // A plan the stock refuses (a location's day full, say) is no candidate; a refused
         // reservation changes nothing.
+        if self.inventory.reserve(&reservation).is_err() {
+            return Ok(None);
+        }
+        let cost = plan.cost.total();
+        Ok(Some(Candidate { plan, reservation, cost }))
+    }
+
+    // Re-plans every movable order of the pool at once (see the module): gives back what they
+    // hold, searches prices on the stock that frees for routing them all together (from the
+    // prices of the transportation LPs of their demand), then routes them one by one in the
+    // order they were placed, each under its own policy with the prices added, on what the
+    // ones before left. An order whose priced plan its policy or `admits` refuses keeps its
+    // plan now if the stock still allows it, else routes again unpriced. Units unfilled may
+    // move between orders here (the caller checks the pool's total). `Some(originals)`: the
+    // pool holds the new plans (`cost` their costs under each order's own policy) and
+    // `originals` the movable orders' plans and reservations before; `None`: nothing changed
+    // (the price search ran no round before its deadline, or an order found no plan).
+    #[allow(clippy::type_complexity)]
+    fn replan(
+        &mut self,
+        pool: &mut [PoolOrder<'_>],
+        cost: &mut [Option<f64>],
+        settings: &ReoptimizeSettings,
+        started: Instant,
+    ) -> Result<Option<Vec<Option<(Plan, Reservation)>>>, InventoryError> {
+        let movable: Vec<usize> = (0..pool.len()).filter(|&i| cost[i].is_some()).collect();
+        if movable.len() < 2 {
+            return Ok(None);
+        }
+        let upper: f64 = movable.iter().filter_map(|&i| cost[i]).sum();
+        for &i in &movable {
+            self.inventory.release(&pool[i].reservation)?;
+        }
+        let orders: Vec<(&Order, &dyn Policy)> = movable.iter().map(|&i| (pool[i].order, pool[i].policy)).collect();
+        let limits = SearchLimits {
+            iterations: settings.replan_rounds,
+            upper,
+            threads: 1,
+            // Half the pass's time at most: the routing and the local search after it need the rest.
+            deadline: settings.time_limit.map(|limit| started + limit / 2),
+        };
+        // The LPs of the warm start quote units under one policy, the first order's: the
+        // search moves from there under each order's own.
+        let start = warm_prices(self.catalog, self.inventory, orders[0].1, orders.iter().map(|(order, _)| *order))
+            .unwrap_or_default();
+        let found = search_prices(self.catalog, self.inventory, &orders, Relax::Nothing, start, &limits);
+        // Stopped by the deadline, the search still gives the best prices it found.
+        let prices = match found {
+            Ok(found) if found.iterations > 0 => RwLock::new(found.prices),
+            _ => {
+                self.restore(pool, &movable, &[])?;
+                return Ok(None);
+            }
+        };
+        let mut sequence = movable.clone();
+        sequence.sort_by_key(|&i| (pool[i].order.placed_at, i));
+        let mut placed: Vec<(usize, Candidate)> = Vec::with_capacity(sequence.len());
+        for &i in &sequence {
+            let entry = &pool[i];
+            // Units short may move between orders (the pool's total is checked after the
+            // local search), as an exchange moves them between its two orders.
+            let max_unfilled = u64::MAX;
+            let priced = PricedPolicy { inner: entry.policy, prices: &prices, relax: Relax::Nothing };
+            let mut candidate = self.place_priced(entry, &priced, max_unfilled)?;
+            if candidate.is_none() && self.inventory.reserve(&entry.reservation).is_ok() {
+                candidate = cost[i].map(|cost| Candidate {
+                    plan: entry.plan.clone(),
+                    reservation: entry.reservation.clone(),
+                    cost,
+                });
+            }
+            if candidate.is_none() {
+                candidate = self.place(entry, max_unfilled)?;
+            }
+            match candidate {
+                Some(candidate) => placed.push((i, candidate)),
+                None => {
+                    self.restore(pool, &movable, &placed)?;
+                    return Ok(None);
+                }
+            }
+        }
+        let mut originals: Vec<Option<(Plan, Reservation)>> = vec![None; pool.len()];
+        for (i, candidate) in placed {
+            cost[i] = Some(candidate.cost);
+            let plan = std::mem::replace(&mut pool[i].plan, candidate.plan);
+            let reservation = std::mem::replace(&mut pool[i].reservation, candidate.reservation);
+            originals[i] = Some((plan, reservation));
+        }
+        Ok(Some(originals))
+    }
+
+    // Gives back what a re-plan `placed` and takes again what the `movable` orders held.
+    fn restore(
+        &mut self,
+        pool: &[PoolOrder<'_>],
+        movable: &[usize],
+        placed: &[(usize, Candidate)],
+    ) -> Result<(), InventoryError> {
+        for (_, candidate) in placed {
+            self.inventory.release(&candidate.reservation)?;
+        }
+        for &i in movable {
+            self.inventory.reserve(&pool[i].reservation)?;
+        }
+        Ok(())
+    }
+
+    // Routes `entry`'s order under `priced` (its policy with prices added) and, if the plan
+    // passes what [`Search::place`] asks, prices it under its own policy and reserves it.
+    fn place_priced(
+        &mut self,
+        entry: &PoolOrder<'_>,
+        priced: &PricedPolicy<'_>,
+        max_unfilled: u64,
+    ) -> Result<Option<Candidate>, InventoryError> {
+        let router = Router { catalog: self.catalog, inventory: self.inventory, policy: priced, config: self.config };
+        let Ok(mut plan) = router.plan(entry.order, &mut self.workspace) else {
+            return Ok(None);
+        };
+        if plan.status != PlanStatus::Routed
+            || plan.unfilled_units() > max_unfilled
+            || entry.admits.is_some_and(|admits| !admits(&plan))
+        {
+            return Ok(None);
+        }
+        // Its costs are its own policy's; optimal it is only under the prices.
+        let own =
+            Router { catalog: self.catalog, inventory: self.inventory, policy: entry.policy, config: self.config };
+        let Ok(price) = own.reprice(entry.order, &mut plan, &mut self.workspace) else {
+            return Ok(None);
+        };
+        if !price.broken.is_empty() {
+            return Ok(None);
+        }
+        plan.optimal = false;
+        let reservation = own.reservation_for(entry.order, &plan);
         if self.inventory.reserve(&reservation).is_err() {
             return Ok(None);
         }

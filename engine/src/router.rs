@@ -306,6 +306,42 @@ impl Router<'_> {
         Ok(price)
     }
 
+    /// [`Router::price`], and where every part is priced (nothing `broken`), `plan` made this
+    /// policy's own: each shipment's and unit's cost, the plan's cost and the policy that priced
+    /// it are this router's policy's (for a plan routed under a policy with something added to
+    /// its costs). A plan with broken parts is left as it is.
+    pub fn reprice(
+        &self,
+        order: &Order,
+        plan: &mut Plan,
+        workspace: &mut Workspace,
+    ) -> Result<PlanPrice, RoutingError> {
+        let price = self.price(order, plan, workspace)?;
+        if !price.broken.is_empty() {
+            return Ok(price);
+        }
+        let (candidates, evaluation) = (&workspace.candidates, &workspace.evaluation);
+        for shipment in &mut plan.shipments {
+            // Every part was priced, so each location and line option is there with a cost.
+            let Some(slot) = candidates.locations.iter().position(|c| c.location == shipment.location) else {
+                continue;
+            };
+            if let Verdict::Cost(value) = evaluation.shipment[slot] {
+                shipment.shipment_cost = value;
+            }
+            for line in &mut shipment.lines {
+                let entry =
+                    candidates.line_range(line.line).find(|&entry| candidates.entries[entry].slot as usize == slot);
+                if let Some(Verdict::Cost(value)) = entry.map(|entry| &evaluation.units[entry]) {
+                    line.unit_cost = *value;
+                }
+            }
+        }
+        plan.cost = price.cost;
+        plan.policy = self.policy.info();
+        Ok(price)
+    }
+
     /// For a one-line `order` (one unit, usually), what the policy charges to ship its units
     /// from each location holding the SKU that is not excluded or blocked: the cost of a
     /// shipment from there plus the line's units at the unit cost, and the policy's penalty of

@@ -65,6 +65,13 @@ pub struct Config {
     pub reoptimize_every_secs: u64,
     /// Milliseconds one re-optimisation pass may search; the moves found by then are applied.
     pub reoptimize_time_limit_ms: u64,
+    /// Milliseconds a full pass (one an hour, and `POST /v1/reoptimize`) may search: it tries
+    /// every order's moves and re-plans the pool first, so it gets longer than a periodic one.
+    pub reoptimize_full_time_limit_ms: u64,
+    /// Rounds of the price search with which a full pass (one an hour, and `POST
+    /// /v1/reoptimize`) re-plans all the unreleased orders together before its local search
+    /// (docs/OPTIMIZER.md, "The stream"); 0: full passes only search locally. At most 1000.
+    pub reoptimize_replan_rounds: usize,
     /// Seconds between look-ahead solves for the policies that declare `look ahead { ... }`
     /// (docs/OPTIMIZER.md, "The stream"); 0: only on demand (`POST /v1/look-ahead`).
     pub look_ahead_every_secs: u64,
@@ -117,6 +124,9 @@ pub struct Config {
     pub tokens: Vec<Token>,
 }
 
+// Most rounds a full re-optimisation pass's price search may be given.
+const MAX_REPLAN_ROUNDS: usize = 1000;
+
 impl Default for Config {
     fn default() -> Config {
         Config {
@@ -131,6 +141,8 @@ impl Default for Config {
             release_after_secs: 0,
             reoptimize_every_secs: 300,
             reoptimize_time_limit_ms: 1_000,
+            reoptimize_full_time_limit_ms: 5_000,
+            reoptimize_replan_rounds: switchyard_engine::reoptimize::REPLAN_ROUNDS,
             look_ahead_every_secs: 900,
             max_body_bytes: 1 << 20,
             max_list_bytes: 4 << 20,
@@ -196,6 +208,12 @@ impl Config {
         }
         if self.shared && self.store.is_none() {
             return Err("shared needs a PostgreSQL store: only one instance serves an embedded store".to_owned());
+        }
+        if self.reoptimize_replan_rounds > MAX_REPLAN_ROUNDS {
+            return Err(format!(
+                "reoptimize_replan_rounds {} is more than {MAX_REPLAN_ROUNDS}",
+                self.reoptimize_replan_rounds
+            ));
         }
         if self.store_connections == 0 {
             return Err("store_connections must be at least 1".to_owned());

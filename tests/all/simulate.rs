@@ -8,7 +8,7 @@ use switchyard::scenario::Scenario;
 use switchyard::simulate::{DEFAULT_BOUND_ROUNDS, Reoptimize, StreamOptions, extra_shipments, simulate};
 use switchyard_engine::Policy;
 use switchyard_engine::bound::{LagrangianSettings, lagrangian_bound, stream_bound};
-use switchyard_engine::reoptimize::ReoptimizeSettings;
+use switchyard_engine::reoptimize::{REPLAN_ROUNDS, ReoptimizeSettings};
 
 fn hand_computed() -> Scenario {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/hand-computed.json");
@@ -405,11 +405,28 @@ fn simulate_reoptimises_the_unreleased_orders() {
     assert!(extra_shipments(&pooled.summary) < extra_shipments(&alone.summary));
     let table = simulation.table(0);
     assert!(table.contains("(reference + re-optimised: "), "{table}");
+
+    // With the hourly full passes re-planning the pool under prices first: every plan still
+    // one the rules allow, the stream still cheaper than routing alone.
+    let settings = ReoptimizeSettings { replan_rounds: REPLAN_ROUNDS, ..ReoptimizeSettings::default() };
+    let options = StreamOptions {
+        reoptimize: Some(Reoptimize { release_after: 86_400, every: 300, settings }),
+        ..StreamOptions::default()
+    };
+    let simulation = simulate(&scenario, &policies, None, &options, &mut |_, _, _| {}).unwrap();
+    let replanned = &simulation.columns[1];
+    let run = replanned.pool.clone().unwrap();
+    assert!(run.replans_tried > 0 && run.replans_tried < run.passes, "{run:?}");
+    assert_eq!(run.failed, 0);
+    assert_eq!((replanned.priced.broken, replanned.priced.failed), (0, 0));
+    assert!(replanned.summary.unfilled_units <= alone.summary.unfilled_units);
+    assert!(replanned.priced.total_cost < alone.priced.total_cost - 1.0);
 }
 
 // With both `--look-ahead` and `--release-after` the table has a column with each and one with
 // both; `--chain` sets the longest chain of exchanges a pass tries, from 2 (pairs) to 6, and
-// needs release windows.
+// `--replan-rounds` the rounds of the full passes' re-plan under prices (0 to 1000); both need
+// release windows.
 #[test]
 fn simulate_combines_look_ahead_with_release_windows_and_takes_a_chain_length() {
     let simulate = |args: &[&str]| {
@@ -423,7 +440,7 @@ fn simulate_combines_look_ahead_with_release_windows_and_takes_a_chain_length() 
             .output()
             .unwrap()
     };
-    let output = simulate(&["--look-ahead", "0.5", "--release-after", "1440", "--chain", "2"]);
+    let output = simulate(&["--look-ahead", "0.5", "--release-after", "1440", "--chain", "2", "--replan-rounds", "10"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     let header = stdout.lines().nth(1).unwrap();
@@ -438,6 +455,7 @@ fn simulate_combines_look_ahead_with_release_windows_and_takes_a_chain_length() 
         ]
     );
     assert!(stdout.contains("(reference + look-ahead + re-optimised: "), "{stdout}");
+    assert!(stdout.contains("re-plans under prices kept"), "{stdout}");
     let forbidden = stdout.lines().find(|l| l.starts_with("plans reference's rules forbid")).unwrap();
     assert!(forbidden.split_whitespace().skip(4).all(|n| n == "0"), "{forbidden}");
 
@@ -445,6 +463,8 @@ fn simulate_combines_look_ahead_with_release_windows_and_takes_a_chain_length() 
         (&["--release-after", "60", "--chain", "7"][..], "--chain"),
         (&["--release-after", "60", "--chain", "1"][..], "--chain"),
         (&["--chain", "3"][..], "--release-after"),
+        (&["--release-after", "60", "--replan-rounds", "1001"][..], "--replan-rounds"),
+        (&["--replan-rounds", "30"][..], "--release-after"),
     ] {
         let refused = simulate(args);
         assert!(!refused.status.success(), "{args:?}");

@@ -184,27 +184,9 @@ fn exchanging_two_orders_stock_saves_a_split() {
 // $16.05.
 #[test]
 fn a_chain_of_three_exchanges_saves_a_split_no_pair_can() {
-    let mut catalog = Catalog::new();
-    let east = |km: f64| -75.0 + km / 85.2;
-    catalog.add_location(dc("A", 40.0, east(0.0))).unwrap();
-    catalog.add_location(dc("C", 40.0, east(60.0))).unwrap();
-    catalog.add_location(dc("B", 40.0, east(100.0))).unwrap();
-    for sku in ["TEE", "CAP", "HAT"] {
-        catalog.add_product(product(sku)).unwrap();
-    }
+    let (catalog, inventory, orders, policies) = three_orders();
     let [tee, cap, hat] = ["TEE", "CAP", "HAT"].map(|sku| catalog.sku_id(sku).unwrap());
     let [a, c, b] = ["A", "C", "B"].map(|id| catalog.location_id(id).unwrap());
-    let inventory = Inventory::new();
-    for (sku, location, units) in [(tee, a, 1), (cap, a, 1), (hat, a, 5), (tee, c, 1), (tee, b, 1), (hat, b, 5)] {
-        inventory.set_stock(sku, location, units, 0);
-    }
-    let orders = [
-        order("O1", 40.0, east(45.0), &[(tee, 1), (hat, 1)]),
-        order("O3", 40.0, east(110.0), &[(tee, 1)]),
-        order("O2", 40.0, east(0.0), &[(tee, 1), (cap, 1)]),
-    ];
-    // O1 and O3 ship whole (`Distance`); O2 may split.
-    let policies: [&dyn Policy; 3] = [&Distance, &Distance, &Parcels];
     let config = RouterConfig::default();
     let routed = route_each(&catalog, &inventory, &policies, &orders);
     let from = |plans: Vec<&Plan>| plans.into_iter().map(|plan| shipped_from(&catalog, plan)).collect::<Vec<_>>();
@@ -230,6 +212,76 @@ fn a_chain_of_three_exchanges_saves_a_split_no_pair_can() {
     for (sku, location, reserved) in [(tee, a, 1), (cap, a, 1), (hat, a, 0), (tee, c, 1), (tee, b, 1), (hat, b, 1)] {
         assert_eq!(inventory.position(sku, location).unwrap().reserved, reserved);
     }
+}
+
+// The chain example's stock, its three orders in the order they came, and their policies: O1
+// and O3 ship whole (`Distance`), O2 may split.
+fn three_orders() -> (Catalog, Inventory, [Order; 3], [&'static dyn Policy; 3]) {
+    let mut catalog = Catalog::new();
+    let east = |km: f64| -75.0 + km / 85.2;
+    catalog.add_location(dc("A", 40.0, east(0.0))).unwrap();
+    catalog.add_location(dc("C", 40.0, east(60.0))).unwrap();
+    catalog.add_location(dc("B", 40.0, east(100.0))).unwrap();
+    for sku in ["TEE", "CAP", "HAT"] {
+        catalog.add_product(product(sku)).unwrap();
+    }
+    let [tee, cap, hat] = ["TEE", "CAP", "HAT"].map(|sku| catalog.sku_id(sku).unwrap());
+    let [a, c, b] = ["A", "C", "B"].map(|id| catalog.location_id(id).unwrap());
+    let inventory = Inventory::new();
+    for (sku, location, units) in [(tee, a, 1), (cap, a, 1), (hat, a, 5), (tee, c, 1), (tee, b, 1), (hat, b, 5)] {
+        inventory.set_stock(sku, location, units, 0);
+    }
+    let orders = [
+        order("O1", 40.0, east(45.0), &[(tee, 1), (hat, 1)]),
+        order("O3", 40.0, east(110.0), &[(tee, 1)]),
+        order("O2", 40.0, east(0.0), &[(tee, 1), (cap, 1)]),
+    ];
+    (catalog, inventory, orders, [&Distance, &Distance, &Parcels])
+}
+
+// The same three orders, with exchanges of pairs only, and a re-plan of the whole pool under
+// prices first: the search prices A's TEE (O1 and O2 both want it) and then B's (O1, pushed
+// there, and O3 both want it) until routing the orders one by one in turn, each under its own
+// policy with the prices added, gives O1 B's TEE, O3 C's and O2 A's: the chain's plans, found
+// with no chain.
+#[test]
+fn a_replan_under_prices_finds_what_only_a_chain_of_exchanges_finds() {
+    let (catalog, inventory, orders, policies) = three_orders();
+    let config = RouterConfig::default();
+    let routed = route_each(&catalog, &inventory, &policies, &orders);
+    let from = |plans: Vec<&Plan>| plans.into_iter().map(|plan| shipped_from(&catalog, plan)).collect::<Vec<_>>();
+    let mut pool = pool_of(&orders, &routed, &policies);
+    let settings = ReoptimizeSettings { chain: 2, replan_rounds: 50, ..ReoptimizeSettings::default() };
+    let outcome = reoptimize_pool(&catalog, &inventory, &config, &mut pool, &settings).unwrap();
+    assert!(outcome.replanned, "{outcome:?}");
+    assert_eq!(from(pool.iter().map(|e| &e.plan).collect()), [vec!["B"], vec!["C"], vec!["A"]], "{outcome:?}");
+    assert!((outcome.cost_after - 16.05).abs() < 0.02, "{}", outcome.cost_after);
+    assert_eq!(outcome.changed.iter().map(|c| c.index).collect::<Vec<_>>(), [0, 1, 2]);
+    // Each plan's costs, shipment by shipment and unit by unit, are its own policy's, not the
+    // prices'.
+    for entry in &pool {
+        let router = Router { catalog: &catalog, inventory: &inventory, policy: entry.policy, config: &config };
+        let mut workspace = Workspace::default();
+        let mut own = entry.plan.clone();
+        let priced = router.reprice(entry.order, &mut own, &mut workspace).unwrap();
+        assert!(priced.broken.is_empty(), "{priced:?}");
+        assert_eq!(own, entry.plan);
+        assert_eq!(entry.reservation, router.reservation_for(entry.order, &entry.plan));
+    }
+    let held: u32 = ["A", "B", "C"]
+        .iter()
+        .map(|id| {
+            inventory.position(catalog.sku_id("TEE").unwrap(), catalog.location_id(id).unwrap()).unwrap().reserved
+        })
+        .sum();
+    assert_eq!(held, 3);
+
+    // With nothing to gain (O1 and O3 alone want different TEEs), a re-plan is not kept.
+    let (catalog, inventory, orders, policies) = three_orders();
+    let routed = route_each(&catalog, &inventory, &policies[..2], &orders[..2]);
+    let mut pool = pool_of(&orders[..2], &routed, &policies[..2]);
+    let outcome = reoptimize_pool(&catalog, &inventory, &config, &mut pool, &settings).unwrap();
+    assert!(!outcome.replanned && outcome.changed.is_empty(), "{outcome:?}");
 }
 
 // A pass tries the moves of the orders not settled, with every partner, settled or not.
@@ -269,6 +321,8 @@ struct Stream {
     whole: Vec<bool>,
     // Longest chain of exchanges a pass tries.
     chain: usize,
+    // Rounds of the price search of a re-plan of the whole pool (0: none).
+    replan_rounds: usize,
 }
 
 fn streams() -> impl Strategy<Value = Stream> {
@@ -282,8 +336,9 @@ fn streams() -> impl Strategy<Value = Stream> {
             prop::collection::vec(any::<bool>(), 13),
             prop::collection::vec(any::<bool>(), 13),
             2usize..6,
+            prop_oneof![Just(0usize), 1usize..40],
         )
-            .prop_map(|(locations, stock, orders, frozen, settled, whole, chain)| Stream {
+            .prop_map(|(locations, stock, orders, frozen, settled, whole, chain, replan_rounds)| Stream {
                 locations,
                 stock,
                 orders,
@@ -291,6 +346,7 @@ fn streams() -> impl Strategy<Value = Stream> {
                 settled,
                 whole,
                 chain,
+                replan_rounds,
             })
     })
 }
@@ -322,8 +378,10 @@ proptest! {
             entry.settled = stream.settled[i];
         }
         let unfilled_before: u64 = entries.iter().map(|e| e.plan.unfilled_units()).sum();
-        let settings = ReoptimizeSettings { chain: stream.chain, ..ReoptimizeSettings::default() };
+        let settings =
+            ReoptimizeSettings { chain: stream.chain, replan_rounds: stream.replan_rounds, ..ReoptimizeSettings::default() };
         let outcome = reoptimize_pool(&catalog, &inventory, &config, &mut entries, &settings).unwrap();
+        prop_assert!(!outcome.replanned || stream.replan_rounds > 0);
 
         // The pool's cost never rises, and its plans' costs add up to what the pass says.
         prop_assert!(outcome.cost_after <= outcome.cost_before + 1e-9, "{outcome:?}");
@@ -344,6 +402,24 @@ proptest! {
                 prop_assert_eq!(shipped + short, order_line.qty);
             }
             prop_assert_eq!(&entry.reservation, &router.reservation_for(order, &entry.plan));
+            // Its costs are its own policy's, part by part (a re-plan routes under prices).
+            let mut workspace = Workspace::default();
+            let mut own = entry.plan.clone();
+            router.reprice(order, &mut own, &mut workspace).unwrap();
+            for (mine, theirs) in own.shipments.iter().zip(&entry.plan.shipments) {
+                prop_assert!((mine.shipment_cost - theirs.shipment_cost).abs() < 1e-9, "{:?}", entry.plan);
+                for (a, b) in mine.lines.iter().zip(&theirs.lines) {
+                    prop_assert!((a.unit_cost - b.unit_cost).abs() < 1e-9, "{:?}", entry.plan);
+                }
+            }
+            prop_assert!((own.cost.total() - entry.plan.cost.total()).abs() < 1e-9);
+        }
+        // Every order whose plan or reservation moved is reported changed, and no other.
+        for (index, entry) in entries.iter().enumerate() {
+            let moved = entry.reservation != pool_routed[index].1
+                || entry.plan.shipments != pool_routed[index].0.shipments;
+            let reported = outcome.changed.iter().any(|c| c.index == index);
+            prop_assert_eq!(moved, reported, "order {}: {:?}", in_pool[index], outcome);
         }
 
         // What the inventory holds is exactly what the frozen orders held before and the pool

@@ -62,6 +62,9 @@ pub struct ReoptimizeReport {
     pub applied: bool,
     /// The pass stopped searching at its time limit (the moves found by then were applied).
     pub timed_out: bool,
+    /// A full pass re-planned all the movable orders together under prices, and that (with
+    /// the local search after it) is what it found; `false` when it kept to exchanges.
+    pub replanned: bool,
     /// Milliseconds the pass took.
     pub took_ms: f64,
 }
@@ -197,6 +200,7 @@ impl Service {
             cost_after: 0.0,
             applied: true,
             timed_out: false,
+            replanned: false,
             took_ms: 0.0,
         };
         let members = self.members(&catalog, at, full, &mut report);
@@ -207,7 +211,12 @@ impl Service {
         let scratch = self.scratch_inventory(&members);
         let config = self.router_config.clone();
         let settings = ReoptimizeSettings {
-            time_limit: Some(Duration::from_millis(self.config.reoptimize_time_limit_ms)),
+            time_limit: Some(Duration::from_millis(if full {
+                self.config.reoptimize_full_time_limit_ms
+            } else {
+                self.config.reoptimize_time_limit_ms
+            })),
+            replan_rounds: if full { self.config.reoptimize_replan_rounds } else { 0 },
             ..ReoptimizeSettings::default()
         };
         let explain = self.config.keep_explanations;
@@ -228,6 +237,7 @@ impl Service {
         report.cost_before = found.outcome.cost_before;
         report.cost_after = found.outcome.cost_after;
         report.timed_out = found.outcome.timed_out;
+        report.replanned = found.outcome.replanned;
         report.changed = found
             .outcome
             .changed

@@ -34,10 +34,18 @@ async fn network(release_after: u64) -> (tempfile::TempDir, Arc<Service>, axum::
 /// The two DCs and their stock, routed by `policy`, orders unreleased for `release_after`
 /// seconds.
 pub(crate) async fn network_with(policy: &str, release_after: u64) -> (tempfile::TempDir, Arc<Service>, axum::Router) {
+    network_where(policy, |settings| settings.release_after_secs = release_after).await
+}
+
+// The same, with the service's settings as `tune` leaves them (no periodic passes).
+async fn network_where(
+    policy: &str,
+    tune: impl FnOnce(&mut switchyard_host::Config),
+) -> (tempfile::TempDir, Arc<Service>, axum::Router) {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = config(dir.path(), 900);
-    settings.release_after_secs = release_after;
     settings.reoptimize_every_secs = 0;
+    tune(&mut settings);
     let service = Service::open(settings).await.unwrap();
     let app = switchyard_host::app(Arc::clone(&service));
     let locations = json!({"locations": [
@@ -105,6 +113,9 @@ async fn a_pass_re_plans_unreleased_orders_together_and_they_ship_from_the_new_l
     assert_eq!(changed, ["O1", "O2"]);
     let saved = report["saved"].as_f64().unwrap();
     assert!((saved - 7.15).abs() < 0.1, "{report}");
+    // A full pass re-plans the pool under prices first: Newark's TEE, which both want, is
+    // priced until O1 routes to Harrisburg.
+    assert_eq!(report["replanned"], true, "{report}");
 
     let o1 = get(&app, "/v1/orders/O1", READER).await.body;
     let o2 = get(&app, "/v1/orders/O2", READER).await.body;
@@ -147,6 +158,29 @@ async fn a_pass_re_plans_unreleased_orders_together_and_they_ship_from_the_new_l
     let after = post(&app, "/v1/reoptimize", WRITER, &json!({})).await.body;
     assert_eq!(after["pool"], 1, "only O1 is still unreleased: {after}");
     assert_restart_matches(dir.path(), &service).await;
+}
+
+// With `reoptimize_replan_rounds = 0` a full pass only exchanges: the same saving, found by
+// the exchange of the two orders' stock.
+#[tokio::test]
+async fn without_a_replan_the_exchange_finds_the_same_saving() {
+    let (_dir, _service, app) = network_where(PARCELS, |settings| {
+        settings.release_after_secs = 3600;
+        settings.reoptimize_replan_rounds = 0;
+    })
+    .await;
+    place_both(&app).await;
+    let report = post(&app, "/v1/reoptimize", WRITER, &json!({})).await.body;
+    assert_eq!(report["replanned"], false, "{report}");
+    assert!((report["saved"].as_f64().unwrap() - 7.15).abs() < 0.1, "{report}");
+    assert_eq!(ships_from(&get(&app, "/v1/orders/O2", READER).await.body), ["DC-NJ"]);
+    // A re-plan's rounds are bounded.
+    let error = switchyard_host::Config::from_toml("reoptimize_replan_rounds = 5000").unwrap_err();
+    assert!(error.contains("reoptimize_replan_rounds 5000 is more than 1000"), "{error}");
+    assert_eq!(
+        switchyard_host::Config::from_toml("reoptimize_replan_rounds = 1000").unwrap().reoptimize_replan_rounds,
+        1000
+    );
 }
 
 #[tokio::test]

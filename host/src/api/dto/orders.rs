@@ -440,9 +440,13 @@ pub struct ReoptimizeReport {
     /// Whether the changes were applied: `false` when orders or stock changed while the pass
     /// searched; nothing was applied then, and the next pass starts again.
     pub applied: bool,
-    /// The pass stopped searching at its time limit (`reoptimize_time_limit_ms`); what it had
+    /// The pass stopped searching at its time limit (`reoptimize_time_limit_ms`,
+    /// `reoptimize_full_time_limit_ms` for a full one); what it had
     /// found was applied.
     pub timed_out: bool,
+    /// A full pass re-planned all the movable orders together under prices on contended stock
+    /// (`reoptimize_replan_rounds`), and kept that because it cost less; `false`: exchanges only.
+    pub replanned: bool,
     /// Milliseconds the pass took.
     pub took_ms: f64,
 }
@@ -474,6 +478,7 @@ impl From<service::ReoptimizeReport> for ReoptimizeReport {
             saved: to_the_cent(report.cost_before - report.cost_after),
             applied: report.applied,
             timed_out: report.timed_out,
+            replanned: report.replanned,
             took_ms: (report.took_ms * 10.0).round() / 10.0,
         }
     }
