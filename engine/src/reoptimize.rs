@@ -45,7 +45,7 @@ use parking_lot::RwLock;
 
 use crate::bound::{PricedPolicy, Relax, SearchLimits, search_prices, warm_prices};
 use crate::catalog::Catalog;
-use crate::domain::{Order, SkuId};
+use crate::domain::{LocationId, Order, SkuId};
 use crate::inventory::{Inventory, InventoryError, Reservation};
 use crate::plan::{Plan, PlanStatus};
 use crate::policy::Policy;
@@ -176,9 +176,10 @@ pub fn reoptimize_pool(
     }
     let before: Vec<Option<f64>> = cost.clone();
     // What each order holds and ships now: an order is changed when these differ after the
-    // pass (an exchange may move a partner to another plan of the same cost).
-    let started_with: Vec<(Reservation, Vec<crate::plan::Shipment>)> =
-        pool.iter().map(|e| (e.reservation.clone(), e.plan.shipments.clone())).collect();
+    // pass (an exchange may move a partner to another plan of the same cost; a plan routed
+    // again the same way is no change, whatever rounding its costs picked up).
+    let started_with: Vec<(Reservation, Vec<Routing>)> =
+        pool.iter().map(|e| (e.reservation.clone(), routing(&e.plan))).collect();
     outcome.cost_before = cost.iter().flatten().sum();
     let mut search = Search { catalog, inventory, config, workspace, tried: 0 };
     let mut list: Vec<usize> = (0..pool.len()).filter(|&i| cost[i].is_some() && !pool[i].settled).collect();
@@ -226,14 +227,19 @@ pub fn reoptimize_pool(
     for (index, (before, after)) in before.iter().zip(&cost).enumerate() {
         let entry = &pool[index];
         if let (Some(before), Some(after)) = (before, after)
-            && (after != before
-                || entry.reservation != started_with[index].0
-                || entry.plan.shipments != started_with[index].1)
+            && (entry.reservation != started_with[index].0 || routing(&entry.plan) != started_with[index].1)
         {
             outcome.changed.push(Rerouted { index, before: *before, after: *after });
         }
     }
     Ok(outcome)
+}
+
+// Where a plan ships each line's units from: (location, line, units), shipment by shipment.
+type Routing = (LocationId, Vec<(usize, u32)>);
+
+fn routing(plan: &Plan) -> Vec<Routing> {
+    plan.shipments.iter().map(|s| (s.location, s.lines.iter().map(|l| (l.line, l.qty)).collect())).collect()
 }
 
 // The local search from the orders of `list` (as the module says), its moves and whether it

@@ -414,10 +414,14 @@ proptest! {
             }
             prop_assert!((own.cost.total() - entry.plan.cost.total()).abs() < 1e-9);
         }
-        // Every order whose plan or reservation moved is reported changed, and no other.
+        // Every order whose units moved is reported changed, and no other (costs aside: a
+        // plan routed again the same way may differ in their rounding).
+        let routing = |plan: &Plan| -> Vec<(switchyard_engine::LocationId, Vec<(usize, u32)>)> {
+            plan.shipments.iter().map(|s| (s.location, s.lines.iter().map(|l| (l.line, l.qty)).collect())).collect()
+        };
         for (index, entry) in entries.iter().enumerate() {
             let moved = entry.reservation != pool_routed[index].1
-                || entry.plan.shipments != pool_routed[index].0.shipments;
+                || routing(&entry.plan) != routing(&pool_routed[index].0);
             let reported = outcome.changed.iter().any(|c| c.index == index);
             prop_assert_eq!(moved, reported, "order {}: {:?}", in_pool[index], outcome);
         }
