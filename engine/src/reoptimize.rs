@@ -17,7 +17,11 @@
 //!
 //! A move is kept only if it lowers the cost of the orders it changes (so the pool's total
 //! never rises) and leaves no more units unfilled; a plan an order's `admits` refuses is never
-//! kept.
+//! kept. The search works from a list: the first round tries the moves of every order not
+//! `settled` (an earlier pass found nothing for it, and nothing it holds changed since), each
+//! later round those of the orders a kept move changed and of their partners, until the list
+//! is empty, the round limit or the time limit. Orders left on the list are
+//! [`PoolOutcome::pending`]: the next pass should try them.
 //!
 //! Local moves see a few orders at a time. With [`ReoptimizeSettings::replan_rounds`] (the
 //! service's and `simulate`'s full passes) a pass first **re-plans the whole pool under
@@ -26,17 +30,14 @@
 //! own demand) puts prices on the stock and daily capacity the orders contend for, each order
 //! routed exactly under its own policy with the prices added; then the orders are routed again
 //! one by one in the order they came, each under its own policy plus those prices, on what the
-//! ones before left, and the local search runs on the result. Priced, an early order leaves the
-//! contended unit to the later order that needs it more. The whole re-plan is kept only if the
-//! pool then costs less (each plan priced under its own policy, without the prices) and leaves
-//! no more units unfilled in total; otherwise the pool goes back to its plans and the local
-//! search runs on them as it would have. The search works from a list: the first round tries the moves of every order not
-//! `settled` (an earlier pass found nothing for it, and nothing it holds changed since), each
-//! later round those of the orders a kept move changed and of their partners, until the list
-//! is empty, the round limit or the time limit. Orders left on the list are
-//! [`PoolOutcome::pending`]: the next pass should try them. Everything
-//! happens on the inventory given: the caller passes a private copy when others use the live
-//! one (see the service's pass), or the live one when it alone routes (a replay).
+//! ones before left, and the local search runs on the result (every movable order on its
+//! list). Priced, an early order leaves the contended unit to the later order that needs it
+//! more. The whole re-plan is kept only if the pool then costs less (each plan priced under
+//! its own policy, without the prices) and leaves no more units unfilled in total; otherwise
+//! the pool goes back to its plans and the local search runs on them as it would have.
+//!
+//! Everything happens on the inventory given: the caller passes a private copy when others use
+//! the live one (see the service's pass), or the live one when it alone routes (a replay).
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
