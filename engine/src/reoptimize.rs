@@ -369,9 +369,27 @@ impl Search<'_> {
     // fails on it, rejects it, its `admits` refuses it, it leaves more than `max_unfilled`
     // units short, or the inventory refuses its reservation.
     fn place(&mut self, entry: &PoolOrder<'_>, max_unfilled: u64) -> Result<Option<Candidate>, InventoryError> {
-        let router =
+        self.place_under(entry, None, max_unfilled)
+    }
+
+    // [`Search::place`], routed under `priced` (its policy with prices added) when given: the
+    // plan then gets its own policy's costs before it is judged.
+    fn place_under(
+        &mut self,
+        entry: &PoolOrder<'_>,
+        priced: Option<&PricedPolicy<'_>>,
+        max_unfilled: u64,
+    ) -> Result<Option<Candidate>, InventoryError> {
+        let own =
             Router { catalog: self.catalog, inventory: self.inventory, policy: entry.policy, config: self.config };
-        let Ok(plan) = router.plan(entry.order, &mut self.workspace) else {
+        let plan = match priced {
+            None => own.plan(entry.order, &mut self.workspace),
+            Some(priced) => {
+                let router = Router { policy: priced, ..own };
+                router.plan(entry.order, &mut self.workspace)
+            }
+        };
+        let Ok(mut plan) = plan else {
             return Ok(None);
         };
         if plan.status != PlanStatus::Routed
@@ -380,7 +398,14 @@ impl Search<'_> {
         {
             return Ok(None);
         }
-        let reservation = router.reservation_for(entry.order, &plan);
+        if priced.is_some() {
+            // Its costs are its own policy's; optimal it is only under the prices.
+            match own.reprice(entry.order, &mut plan, &mut self.workspace) {
+                Ok(price) if price.broken.is_empty() => plan.optimal = false,
+                _ => return Ok(None),
+            }
+        }
+        let reservation = own.reservation_for(entry.order, &plan);
         // A plan the stock refuses (a location's day full, say) is no candidate; a refused
         // reservation changes nothing.
         if self.inventory.reserve(&reservation).is_err() {
@@ -446,7 +471,7 @@ impl Search<'_> {
             // local search), as an exchange moves them between its two orders.
             let max_unfilled = u64::MAX;
             let priced = PricedPolicy { inner: entry.policy, prices: &prices, relax: Relax::Nothing };
-            let mut candidate = self.place_priced(entry, &priced, max_unfilled)?;
+            let mut candidate = self.place_under(entry, Some(&priced), max_unfilled)?;
             if candidate.is_none() && self.inventory.reserve(&entry.reservation).is_ok() {
                 candidate = cost[i].map(|cost| Candidate {
                     plan: entry.plan.clone(),
@@ -489,42 +514,6 @@ impl Search<'_> {
             self.inventory.reserve(&pool[i].reservation)?;
         }
         Ok(())
-    }
-
-    // Routes `entry`'s order under `priced` (its policy with prices added) and, if the plan
-    // passes what [`Search::place`] asks, prices it under its own policy and reserves it.
-    fn place_priced(
-        &mut self,
-        entry: &PoolOrder<'_>,
-        priced: &PricedPolicy<'_>,
-        max_unfilled: u64,
-    ) -> Result<Option<Candidate>, InventoryError> {
-        let router = Router { catalog: self.catalog, inventory: self.inventory, policy: priced, config: self.config };
-        let Ok(mut plan) = router.plan(entry.order, &mut self.workspace) else {
-            return Ok(None);
-        };
-        if plan.status != PlanStatus::Routed
-            || plan.unfilled_units() > max_unfilled
-            || entry.admits.is_some_and(|admits| !admits(&plan))
-        {
-            return Ok(None);
-        }
-        // Its costs are its own policy's; optimal it is only under the prices.
-        let own =
-            Router { catalog: self.catalog, inventory: self.inventory, policy: entry.policy, config: self.config };
-        let Ok(price) = own.reprice(entry.order, &mut plan, &mut self.workspace) else {
-            return Ok(None);
-        };
-        if !price.broken.is_empty() {
-            return Ok(None);
-        }
-        plan.optimal = false;
-        let reservation = own.reservation_for(entry.order, &plan);
-        if self.inventory.reserve(&reservation).is_err() {
-            return Ok(None);
-        }
-        let cost = plan.cost.total();
-        Ok(Some(Candidate { plan, reservation, cost }))
     }
 
     // Re-routes order `i` alone; true if its plan changed.
