@@ -94,7 +94,7 @@ pub struct SimulateArgs {
     /// before its local search (0: no re-plan; docs/OPTIMIZER.md, "The stream").
     #[arg(long, value_name = "N", requires = "release_after",
           default_value_t = switchyard_engine::reoptimize::REPLAN_ROUNDS as u32,
-          value_parser = clap::value_parser!(u32).range(0..=1000))]
+          value_parser = clap::value_parser!(u32).range(0..=switchyard_engine::reoptimize::MAX_REPLAN_ROUNDS as i64))]
     pub replan_rounds: u32,
     /// Also compute the clairvoyant bound (no routing of every order together, all known in
     /// advance, costs less under the price list: Lagrangian prices with every order routed

@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use switchyard_engine::bound::{BoundError, LagrangianSettings, StreamBound, lagrangian_bound, stream_bound};
-use switchyard_engine::lookahead::{Demand, LookAheadPolicy, Regions, opportunity_costs};
+use switchyard_engine::lookahead::{
+    Demand, LookAheadPolicy, LookAheadSettings, Regions, Reweighted, opportunity_costs, pass_weight,
+};
 use switchyard_engine::{
     Inventory, Plan, Policy, ReoptimizeSettings, RouterConfig, RoutingError, RunSummary, Strategy, plans_differ,
 };
@@ -121,6 +123,9 @@ pub struct LookAheadRun {
     pub solve_time: Duration,
     /// Largest number of (SKU, location) pairs with an opportunity cost at once.
     pub most_priced: usize,
+    /// With release windows too: the weight the column with both re-optimises at
+    /// ([`switchyard_engine::lookahead::pass_weight`]).
+    pub pass_weight: Option<f64>,
 }
 
 /// An order the compared policies plan differently.
@@ -194,10 +199,18 @@ pub fn simulate(
         (settings, format!("{label} + look-ahead"), LookAheadPolicy::new(*policy, settings.weight))
     });
     let windows = first.and_then(|(_, policy)| release_windows(stream, *policy));
-    // The column with both re-optimises under the look-ahead policy, as the service does with
-    // a binding that looks ahead: a pass keeps the stock look-ahead set aside unless the pool
-    // itself needs it.
-    let windows_looking = looking.as_ref().and_then(|(_, _, policy)| release_windows(stream, policy));
+    // The column with both re-optimises under the look-ahead policy at its pass weight, as the
+    // service does with a binding that looks ahead: only the demand forecast beyond the
+    // release window is priced (the pool plans the rest against real orders).
+    let pass_looking = looking.as_ref().zip(stream.reoptimize.as_ref()).map(|((settings, _, policy), reoptimize)| {
+        let declared = LookAheadSettings {
+            weight: settings.weight,
+            horizon_secs: settings.horizon,
+            history_secs: settings.window,
+        };
+        Reweighted::new(policy, pass_weight(&declared, reoptimize.release_after))
+    });
+    let windows_looking = pass_looking.as_ref().and_then(|policy| release_windows(stream, policy));
     // (label, greedy, policy, strategy, looks ahead, re-optimises)
     let mut runs: Vec<(String, bool, &dyn Policy, Strategy, bool, bool)> = policies
         .iter()
@@ -236,7 +249,8 @@ pub fn simulate(
         if resolve.is_some() {
             drop(resolve);
             // The look-ahead column's own re-solves (a column with both re-solves alike).
-            look_ahead_run.get_or_insert(run);
+            look_ahead_run
+                .get_or_insert(LookAheadRun { pass_weight: pass_looking.as_ref().map(Reweighted::weight), ..run });
         }
         let mut priced = Priced::default();
         for (order, price) in scenario.orders.iter().zip(&replay.prices) {
@@ -580,12 +594,16 @@ impl Simulation {
             let _ = writeln!(
                 out,
                 "(look-ahead: {} re-solves, {} SKU LPs ({} failed), {:.1} ms solving in all; at most {} \
-                 (SKU, location) pairs priced at once)",
+                 (SKU, location) pairs priced at once{})",
                 run.solves,
                 run.lps,
                 run.failed,
                 run.solve_time.as_secs_f64() * 1e3,
-                run.most_priced
+                run.most_priced,
+                run.pass_weight.map_or(String::new(), |weight| format!(
+                    "; re-optimisation passes price it at weight {weight:.3}, the share of its horizon beyond \
+                     the release window"
+                ))
             );
         }
         for column in &self.columns {

@@ -401,24 +401,17 @@ enum Inner<'a> {
     Shared(Arc<dyn Policy>),
 }
 
-impl Policy for LookAheadPolicy<'_> {
-    fn info(&self) -> Arc<PolicyInfo> {
-        self.inner().info()
+impl LookAheadPolicy<'_> {
+    /// The weight it adds the opportunity costs at.
+    pub fn weight(&self) -> f64 {
+        self.weight
     }
 
-    fn late_delivery(&self) -> LateDelivery {
-        self.inner().late_delivery()
-    }
-
-    // Already applied here: whoever wraps policies that look ahead does not wrap this again.
-    fn look_ahead(&self) -> Option<LookAheadSettings> {
-        None
-    }
-
-    fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+    // The inner policy's evaluation with the opportunity costs added at `weight`.
+    fn evaluate_at(&self, weight: f64, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
         self.inner().evaluate(request, out)?;
         let costs = Arc::clone(&self.costs.read());
-        if costs.is_empty() || self.weight == 0.0 {
+        if costs.is_empty() || weight == 0.0 {
             return Ok(());
         }
         // Relative to the line's cheapest option in opportunity cost: the prices steer which
@@ -442,12 +435,78 @@ impl Policy for LookAheadPolicy<'_> {
                 continue;
             }
             for entry in candidates.line_range(line) {
-                let extra = self.weight * (value(entry) - floor).max(0.0);
+                let extra = weight * (value(entry) - floor).max(0.0);
                 if let Some(Verdict::Cost(cost)) = out.units.get_mut(entry) {
                     *cost += extra;
                 }
             }
         }
         Ok(())
+    }
+}
+
+impl Policy for LookAheadPolicy<'_> {
+    fn info(&self) -> Arc<PolicyInfo> {
+        self.inner().info()
+    }
+
+    fn late_delivery(&self) -> LateDelivery {
+        self.inner().late_delivery()
+    }
+
+    // Already applied here: whoever wraps policies that look ahead does not wrap this again.
+    fn look_ahead(&self) -> Option<LookAheadSettings> {
+        None
+    }
+
+    fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+        self.evaluate_at(self.weight, request, out)
+    }
+}
+
+/// The weight at which a re-optimisation pass prices a look-ahead: its weight times the share
+/// of its horizon that lies beyond the release window. The demand it forecasts within the
+/// window arrives while the pool's orders can still be re-planned, and the pass then plans
+/// them against those real orders; pricing that demand too counts it twice. With a window as
+/// long as the horizon the pass prices nothing (docs/OPTIMIZER.md, "The stream").
+pub fn pass_weight(settings: &LookAheadSettings, release_after_secs: i64) -> f64 {
+    let beyond = 1.0 - release_after_secs.max(0) as f64 / settings.horizon_secs.max(1) as f64;
+    settings.weight * beyond.clamp(0.0, 1.0)
+}
+
+/// A look-ahead policy at another weight, sharing its opportunity costs as they are re-solved
+/// (a re-optimisation pass's view of it, [`pass_weight`]).
+pub struct Reweighted<P> {
+    policy: P,
+    weight: f64,
+}
+
+impl<'a, P: std::ops::Deref<Target = LookAheadPolicy<'a>> + Send + Sync> Reweighted<P> {
+    /// `policy`, adding its opportunity costs at `weight` instead of its own.
+    pub fn new(policy: P, weight: f64) -> Reweighted<P> {
+        Reweighted { policy, weight }
+    }
+
+    /// The weight it adds the opportunity costs at.
+    pub fn weight(&self) -> f64 {
+        self.weight
+    }
+}
+
+impl<'a, P: std::ops::Deref<Target = LookAheadPolicy<'a>> + Send + Sync> Policy for Reweighted<P> {
+    fn info(&self) -> Arc<PolicyInfo> {
+        self.policy.info()
+    }
+
+    fn late_delivery(&self) -> LateDelivery {
+        self.policy.late_delivery()
+    }
+
+    fn look_ahead(&self) -> Option<LookAheadSettings> {
+        None
+    }
+
+    fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
+        self.policy.evaluate_at(self.weight, request, out)
     }
 }

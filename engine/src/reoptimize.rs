@@ -105,6 +105,10 @@ impl Default for ReoptimizeSettings {
 /// ([`ReoptimizeSettings::replan_rounds`]).
 pub const REPLAN_ROUNDS: usize = 30;
 
+/// The most rounds a re-plan's price search may be given (the service's and `simulate`'s
+/// limit: each round routes the whole pool).
+pub const MAX_REPLAN_ROUNDS: usize = 1000;
+
 /// What a pass did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PoolOutcome {

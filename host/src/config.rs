@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
+use switchyard_engine::reoptimize::MAX_REPLAN_ROUNDS;
 
 /// What a bearer token may do. Each role includes the ones below it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -124,9 +125,6 @@ pub struct Config {
     pub tokens: Vec<Token>,
 }
 
-// Most rounds a full re-optimisation pass's price search may be given.
-const MAX_REPLAN_ROUNDS: usize = 1000;
-
 impl Default for Config {
     fn default() -> Config {
         Config {
@@ -214,6 +212,14 @@ impl Config {
                 "reoptimize_replan_rounds {} is more than {MAX_REPLAN_ROUNDS}",
                 self.reoptimize_replan_rounds
             ));
+        }
+        for (field, value) in [
+            ("reoptimize_time_limit_ms", self.reoptimize_time_limit_ms),
+            ("reoptimize_full_time_limit_ms", self.reoptimize_full_time_limit_ms),
+        ] {
+            if value == 0 {
+                return Err(format!("{field} must be at least 1: a pass with no time finds nothing"));
+            }
         }
         if self.store_connections == 0 {
             return Err("store_connections must be at least 1".to_owned());

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
-use switchyard_engine::lookahead::LookAheadPolicy;
+use switchyard_engine::lookahead::{LookAheadPolicy, LookAheadSettings, Reweighted};
 use switchyard_engine::{FallbackPolicy, Policy};
 use switchyard_plugins::{PluginError, PluginHost, WasmPolicy};
 
@@ -278,6 +278,33 @@ impl Registry {
 
     /// Checks that a binding can be made, and builds it.
     pub fn prepare_binding(&self, record: BindingRecord) -> Result<Binding, ServiceError> {
+        self.prepare(record, &|version| Arc::clone(&version.policy))
+    }
+
+    /// `record`'s binding as a re-optimisation pass routes its orders: a version that looks
+    /// ahead adds its opportunity costs at the weight `weight` gives for its settings
+    /// ([`switchyard_engine::lookahead::pass_weight`]), sharing the prices the service
+    /// re-solves.
+    pub fn prepare_pass_binding(
+        &self,
+        record: BindingRecord,
+        weight: &dyn Fn(&LookAheadSettings) -> f64,
+    ) -> Result<Binding, ServiceError> {
+        self.prepare(record, &|version| match (
+            &version.look_ahead,
+            version.look_ahead.as_ref().and_then(|l| l.settings()),
+        ) {
+            (Some(looking), Some(settings)) => Arc::new(Reweighted::new(Arc::clone(looking), weight(&settings))),
+            _ => Arc::clone(&version.policy),
+        })
+    }
+
+    // A binding of `record`, each version routing with the policy `policy_of` gives it.
+    fn prepare(
+        &self,
+        record: BindingRecord,
+        policy_of: &dyn Fn(&Version) -> Arc<dyn Policy>,
+    ) -> Result<Binding, ServiceError> {
         let primary = self.version(&record.version).ok_or_else(|| {
             ServiceError::invalid("unknown_version", format!("no version `{}`", record.version)).at("version")
         })?;
@@ -295,7 +322,7 @@ impl Registry {
             .at("version"));
         }
         let configured: Arc<dyn Policy> = if record.parameters.is_empty() {
-            Arc::clone(&primary.policy)
+            policy_of(&primary)
         } else {
             let plugin = primary.plugin.as_ref().ok_or_else(|| {
                 ServiceError::invalid(
@@ -320,7 +347,7 @@ impl Registry {
                 let fallback = self.version(fallback).ok_or_else(|| {
                     ServiceError::invalid("unknown_version", format!("no version `{fallback}`")).at("fallback")
                 })?;
-                Arc::new(FallbackPolicy::new(configured, Arc::clone(&fallback.policy))) as Arc<dyn Policy>
+                Arc::new(FallbackPolicy::new(configured, policy_of(&fallback))) as Arc<dyn Policy>
             }
         };
         Ok(Binding { record, policy })

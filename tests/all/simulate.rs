@@ -424,7 +424,7 @@ fn simulate_reoptimises_the_unreleased_orders() {
 }
 
 // With both `--look-ahead` and `--release-after` the table has a column with each and one with
-// both; `--chain` sets the longest chain of exchanges a pass tries, from 2 (pairs) to 6, and
+// both, re-optimised at the look-ahead's pass weight; `--chain` sets the longest chain of exchanges a pass tries, from 2 (pairs) to 6, and
 // `--replan-rounds` the rounds of the full passes' re-plan under prices (0 to 1000); both need
 // release windows.
 #[test]
@@ -456,8 +456,16 @@ fn simulate_combines_look_ahead_with_release_windows_and_takes_a_chain_length() 
     );
     assert!(stdout.contains("(reference + look-ahead + re-optimised: "), "{stdout}");
     assert!(stdout.contains("re-plans under prices kept"), "{stdout}");
+    // A day's window holds the whole day of demand look-ahead forecasts: the passes price none.
+    assert!(stdout.contains("re-optimisation passes price it at weight 0.000,"), "{stdout}");
     let forbidden = stdout.lines().find(|l| l.starts_with("plans reference's rules forbid")).unwrap();
     assert!(forbidden.split_whitespace().skip(4).all(|n| n == "0"), "{forbidden}");
+
+    // Six hours of a day's horizon inside the window: three quarters of the weight.
+    let output = simulate(&["--look-ahead", "0.5", "--release-after", "360", "--replan-rounds", "5"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("re-optimisation passes price it at weight 0.375,"), "{stdout}");
 
     for (args, says) in [
         (&["--release-after", "60", "--chain", "7"][..], "--chain"),

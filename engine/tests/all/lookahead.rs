@@ -15,7 +15,9 @@
 
 use std::sync::Arc;
 
-use switchyard_engine::lookahead::{Demand, LookAheadPolicy, Regions, opportunity_costs};
+use switchyard_engine::lookahead::{
+    Demand, LookAheadPolicy, LookAheadSettings, Regions, Reweighted, opportunity_costs, pass_weight,
+};
 use switchyard_engine::{
     Address, Catalog, Evaluation, GeoPoint, Inventory, Location, LocationKind, Order, OrderLine, Policy, PolicyError,
     PolicyInfo, PolicyRequest, Router, RouterConfig, ShortStock, Timestamp, Verdict, Workspace,
@@ -145,6 +147,41 @@ fn the_last_unit_near_a_city_is_kept_for_the_city() {
     assert_eq!(second.shipments[0].location, id("DC-NJ"));
     let cost = first.shipments[0].shipment_cost + second.shipments[0].shipment_cost;
     assert!((cost - 11.65).abs() < 0.1, "{cost}");
+}
+
+// A re-optimisation pass prices a look-ahead at the share of its horizon beyond the release
+// window, sharing the prices as they are re-solved: at a weight under Newark's $0.30 edge
+// for O1 ($2.30 × weight < $0.30) O1 takes Newark's unit again, as without look-ahead.
+#[test]
+fn a_pass_weighs_look_ahead_by_the_horizon_beyond_the_release_window() {
+    let day = LookAheadSettings { weight: 0.5, horizon_secs: 86_400, history_secs: 86_400 };
+    assert_eq!(pass_weight(&day, 0), 0.5);
+    assert_eq!(pass_weight(&day, 43_200), 0.25);
+    assert_eq!(pass_weight(&day, 86_400), 0.0, "the whole horizon inside the window");
+    assert_eq!(pass_weight(&day, 200_000), 0.0);
+    assert_eq!(pass_weight(&day, -5), 0.5);
+    assert_eq!(pass_weight(&LookAheadSettings { horizon_secs: 0, ..day }, 60), 0.0);
+
+    let (catalog, inventory) = network();
+    let regions = Regions::around_centres(&catalog);
+    let expected = [order(&catalog, "O1", 39.95, -75.17), order(&catalog, "O2", 40.71, -74.0)];
+    let demand = Demand::of_orders(&expected, &regions, 1.0);
+    let looking = LookAheadPolicy::new(&Distance, 1.0);
+    let (costs, _) = opportunity_costs(&catalog, &inventory, &Distance, &regions, &demand, NOON).unwrap();
+    // Set after the views are made: they read the policy's prices, not a copy.
+    let full = Reweighted::new(&looking, looking.weight());
+    let light = Reweighted::new(&looking, 0.1);
+    let none = Reweighted::new(&looking, 0.0);
+    looking.set_costs(costs);
+    let first_from = |policy: &dyn Policy| {
+        let (catalog, inventory) = network();
+        route_both(&catalog, &inventory, policy).0[0].clone()
+    };
+    assert_eq!(first_from(&looking), "DC-PA");
+    assert_eq!(first_from(&full), "DC-PA", "at its own weight, the policy itself");
+    assert_eq!(first_from(&light), "DC-NJ", "$0.23 does not outweigh Newark's $0.30 edge");
+    assert_eq!(first_from(&none), "DC-NJ");
+    assert_eq!(full.info().name, looking.info().name);
 }
 
 // The opportunity cost steers where a unit ships from, never whether: where every location

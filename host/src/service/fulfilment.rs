@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use switchyard_engine::lookahead::pass_weight;
 use switchyard_engine::{ExcludingPolicy, InventoryError, Order, OrderLine, Router};
 
 use super::create::explanation_change;
@@ -90,13 +91,27 @@ impl OrderRecord {
     // The binding the order was routed under (its version and fallback, whatever the group
     // is bound to now): re-routing and returns decide with the policy that made the order.
     pub(super) fn routed_binding(&self, registry: &crate::registry::Registry) -> Result<Binding, ServiceError> {
-        registry.prepare_binding(BindingRecord {
+        registry.prepare_binding(self.routed_binding_record())
+    }
+
+    /// The binding it was routed with as a re-optimisation pass routes it, for release windows
+    /// of `release_after` seconds ([`switchyard_engine::lookahead::pass_weight`]).
+    pub(super) fn pass_binding(
+        &self,
+        registry: &crate::registry::Registry,
+        release_after: i64,
+    ) -> Result<Binding, ServiceError> {
+        registry.prepare_pass_binding(self.routed_binding_record(), &|settings| pass_weight(settings, release_after))
+    }
+
+    fn routed_binding_record(&self) -> BindingRecord {
+        BindingRecord {
             group: self.binding_group.clone(),
             version: self.policy_version.clone(),
             fallback: self.fallback_version.clone(),
             bound_at: String::new(),
             parameters: self.policy_parameters.clone(),
-        })
+        }
     }
 }
 

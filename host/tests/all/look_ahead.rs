@@ -25,26 +25,37 @@ async fn set_newark_tees(app: &axum::Router, units: u32) {
     assert!(put.status.is_success(), "{}", put.body);
 }
 
-#[tokio::test]
-async fn a_policy_that_looks_ahead_keeps_scarce_stock_for_the_region_that_needs_it() {
-    let looking = PARCELS.replace(
+// The parcels policy, looking a day ahead at full weight.
+fn looking() -> String {
+    PARCELS.replace(
         "  short stock",
         "  look ahead {\n    weight = 1\n    horizon = 1d\n    history = 1d\n  }\n  short stock",
-    );
-    let (_dir, _service, app) = network_with(&looking, 0).await;
+    )
+}
+
+// The recent orders: four to New York (then cancelled, the stock put back as it was), and
+// Newark down to its last TEE.
+async fn recent_new_york_orders(app: &axum::Router) {
+    set_newark_tees(app, 5).await;
+    for id in ["H1", "H2", "H3", "H4"] {
+        let placed = post(app, "/v1/orders", WRITER, &order(id, 40.71, -74.0, &["TEE"])).await;
+        assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.body);
+        assert_eq!(ships_from(&placed.body), ["DC-NJ"]);
+        let cancelled = post(app, &format!("/v1/orders/{id}/cancel"), WRITER, &json!({})).await;
+        assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    }
+    set_newark_tees(app, 1).await;
+}
+
+#[tokio::test]
+async fn a_policy_that_looks_ahead_keeps_scarce_stock_for_the_region_that_needs_it() {
+    let (_dir, _service, app) = network_with(&looking(), 0).await;
     let before = get(&app, "/v1/look-ahead", READER).await;
     assert_eq!(before.status, StatusCode::OK, "{}", before.body);
     assert_eq!(before.body, json!({"versions": []}), "nothing solved yet");
 
-    // The recent orders: four to New York (then cancelled, the stock put back as it was) ...
-    set_newark_tees(&app, 5).await;
-    for id in ["H1", "H2", "H3", "H4"] {
-        let placed = post(&app, "/v1/orders", WRITER, &order(id, 40.71, -74.0, &["TEE"])).await;
-        assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.body);
-        assert_eq!(ships_from(&placed.body), ["DC-NJ"]);
-        post(&app, &format!("/v1/orders/{id}/cancel"), WRITER, &json!({})).await;
-    }
-    set_newark_tees(&app, 1).await;
+    // The recent orders (the region's demand) ...
+    recent_new_york_orders(&app).await;
     // ... and one to Philadelphia, routed before any prices: the cheapest, Newark.
     let unpriced = post(&app, "/v1/orders", WRITER, &philadelphia("P0")).await;
     assert_eq!(unpriced.status, StatusCode::CREATED, "{}", unpriced.body);
@@ -74,6 +85,37 @@ async fn a_policy_that_looks_ahead_keeps_scarce_stock_for_the_region_that_needs_
     let priced = post(&app, "/v1/orders", WRITER, &philadelphia("P1")).await;
     assert_eq!(priced.status, StatusCode::CREATED, "{}", priced.body);
     assert_eq!(ships_from(&priced.body), ["DC-PA"]);
+}
+
+// A re-optimisation pass prices only the demand look-ahead forecasts beyond the release
+// window: within it, the region's next orders would join the pool and be planned together with
+// the order. Held for an hour, the Philadelphia order is re-planned at 23/24 of the weight
+// (Newark's TEE still $2.26 dearer: it stays at Harrisburg); held for a day, the horizon is all
+// inside the window, the pass prices nothing and moves it to Newark, $0.29 cheaper.
+#[tokio::test]
+async fn a_pass_prices_look_ahead_only_beyond_the_release_window() {
+    for (release_after, ships) in [(3_600, "DC-PA"), (86_400, "DC-NJ")] {
+        let (_dir, _service, app) = network_with(&looking(), release_after).await;
+        recent_new_york_orders(&app).await;
+        let solved = post(&app, "/v1/look-ahead", WRITER, &json!({})).await;
+        assert_eq!(solved.status, StatusCode::OK, "{}", solved.body);
+        let priced = post(&app, "/v1/orders", WRITER, &philadelphia("P1")).await;
+        assert_eq!(priced.status, StatusCode::CREATED, "{}", priced.body);
+        assert_eq!(ships_from(&priced.body), ["DC-PA"], "routed under the full prices");
+
+        let pass = post(&app, "/v1/reoptimize", WRITER, &json!({})).await;
+        assert_eq!(pass.status, StatusCode::OK, "{}", pass.body);
+        let report = &pass.body;
+        assert_eq!((report["pool"].as_u64(), report["applied"].as_bool()), (Some(1), Some(true)), "{report}");
+        let after = get(&app, "/v1/orders/P1", READER).await.body;
+        assert_eq!(ships_from(&after), [ships], "held for {release_after} s: {report}");
+        let moved = ships == "DC-NJ";
+        assert_eq!(report["changed"].as_array().map(Vec::len), Some(usize::from(moved)), "{report}");
+        if moved {
+            let saved = report["saved"].as_f64().unwrap();
+            assert!((saved - 0.29).abs() < 0.05, "Harrisburg's $6.50 less Newark's $6.21: {report}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -181,6 +181,11 @@ async fn without_a_replan_the_exchange_finds_the_same_saving() {
         switchyard_host::Config::from_toml("reoptimize_replan_rounds = 1000").unwrap().reoptimize_replan_rounds,
         1000
     );
+    // A pass with no time would find nothing: refused, naming the setting.
+    for field in ["reoptimize_time_limit_ms", "reoptimize_full_time_limit_ms"] {
+        let error = switchyard_host::Config::from_toml(&format!("{field} = 0")).unwrap_err();
+        assert!(error.contains(&format!("{field} must be at least 1")), "{error}");
+    }
 }
 
 #[tokio::test]
