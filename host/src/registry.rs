@@ -290,12 +290,12 @@ impl Registry {
         record: BindingRecord,
         weight: &dyn Fn(&LookAheadSettings) -> f64,
     ) -> Result<Binding, ServiceError> {
-        self.prepare(record, &|version| match (
-            &version.look_ahead,
-            version.look_ahead.as_ref().and_then(|l| l.settings()),
-        ) {
-            (Some(looking), Some(settings)) => Arc::new(Reweighted::new(Arc::clone(looking), weight(&settings))),
-            _ => Arc::clone(&version.policy),
+        self.prepare(record, &|version| {
+            let looking = version.look_ahead.as_ref().and_then(|looking| Some((looking, looking.settings()?)));
+            match looking {
+                Some((looking, settings)) => Arc::new(Reweighted::new(Arc::clone(looking), weight(&settings))),
+                None => Arc::clone(&version.policy),
+            }
         })
     }
 

@@ -9,8 +9,8 @@
 //! only among the locations that still deliver by its promised day (so a pass never makes an
 //! order miss a promise). A policy that looks ahead is priced at its pass weight
 //! ([`switchyard_engine::lookahead::pass_weight`]): only the demand it forecasts beyond
-//! `release_after_secs` (the rest joins the pool as real orders). A fulfilment event, or the merchant's release
-//! (`POST /v1/orders/{id}/release`), releases an order at once.
+//! `release_after_secs` (the rest joins the pool as real orders). A fulfilment event, or the
+//! merchant's release (`POST /v1/orders/{id}/release`), releases an order at once.
 //!
 //! Applying a pass keeps memory and store one picture and never frees an order's units for
 //! others before its new ones are held: with the changed orders locked and unchanged since the
