@@ -8,9 +8,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use switchyard_engine::bound::{BoundError, LagrangianSettings, StreamBound, lagrangian_bound, stream_bound};
-use switchyard_engine::lookahead::{
-    Demand, LookAheadPolicy, LookAheadSettings, Regions, Reweighted, opportunity_costs, pass_weight,
-};
+use switchyard_engine::lookahead::{Demand, LookAheadPolicy, Regions, Reweighted, opportunity_costs, pass_weight};
 use switchyard_engine::{
     Inventory, Plan, Policy, ReoptimizeSettings, RouterConfig, RoutingError, RunSummary, Strategy, plans_differ,
 };
@@ -203,12 +201,7 @@ pub fn simulate(
     // service does with a binding that looks ahead: only the demand forecast beyond the
     // release window is priced (the pool plans the rest against real orders).
     let pass_looking = looking.as_ref().zip(stream.reoptimize.as_ref()).map(|((settings, _, policy), reoptimize)| {
-        let declared = LookAheadSettings {
-            weight: settings.weight,
-            horizon_secs: settings.horizon,
-            history_secs: settings.window,
-        };
-        Reweighted::new(policy, pass_weight(&declared, reoptimize.release_after))
+        Reweighted::new(policy, pass_weight(settings.weight, settings.horizon, reoptimize.release_after))
     });
     let windows_looking = pass_looking.as_ref().and_then(|policy| release_windows(stream, policy));
     // (label, greedy, policy, strategy, looks ahead, re-optimises)

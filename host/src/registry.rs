@@ -7,7 +7,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
-use switchyard_engine::lookahead::{LookAheadPolicy, LookAheadSettings, Reweighted};
+use switchyard_engine::lookahead::{LookAheadPolicy, Reweighted, pass_weight};
 use switchyard_engine::{FallbackPolicy, Policy};
 use switchyard_plugins::{PluginError, PluginHost, WasmPolicy};
 
@@ -281,19 +281,17 @@ impl Registry {
         self.prepare(record, &|version| Arc::clone(&version.policy))
     }
 
-    /// `record`'s binding as a re-optimisation pass routes its orders: a version that looks
-    /// ahead adds its opportunity costs at the weight `weight` gives for its settings
-    /// ([`switchyard_engine::lookahead::pass_weight`]), sharing the prices the service
-    /// re-solves.
-    pub fn prepare_pass_binding(
-        &self,
-        record: BindingRecord,
-        weight: &dyn Fn(&LookAheadSettings) -> f64,
-    ) -> Result<Binding, ServiceError> {
+    /// `record`'s binding as a re-optimisation pass with release windows of `release_after`
+    /// seconds routes its orders: a version that looks ahead adds its opportunity costs at its
+    /// pass weight ([`pass_weight`]), sharing the prices the service re-solves.
+    pub fn prepare_pass_binding(&self, record: BindingRecord, release_after: i64) -> Result<Binding, ServiceError> {
         self.prepare(record, &|version| {
             let looking = version.look_ahead.as_ref().and_then(|looking| Some((looking, looking.settings()?)));
             match looking {
-                Some((looking, settings)) => Arc::new(Reweighted::new(Arc::clone(looking), weight(&settings))),
+                Some((looking, settings)) => {
+                    let weight = pass_weight(settings.weight, settings.horizon_secs, release_after);
+                    Arc::new(Reweighted::new(Arc::clone(looking), weight))
+                }
                 None => Arc::clone(&version.policy),
             }
         })

@@ -424,9 +424,9 @@ fn simulate_reoptimises_the_unreleased_orders() {
 }
 
 // With both `--look-ahead` and `--release-after` the table has a column with each and one with
-// both, re-optimised at the look-ahead's pass weight; `--chain` sets the longest chain of exchanges a pass tries, from 2 (pairs) to 6, and
-// `--replan-rounds` the rounds of the full passes' re-plan under prices (0 to 1000); both need
-// release windows.
+// both, re-optimised at the look-ahead's pass weight; `--chain` sets the longest chain of
+// exchanges a pass tries, from 2 (pairs) to 6, and `--replan-rounds` the rounds of the full
+// passes' re-plan under prices (0 to 1000); both need release windows.
 #[test]
 fn simulate_combines_look_ahead_with_release_windows_and_takes_a_chain_length() {
     let simulate = |args: &[&str]| {

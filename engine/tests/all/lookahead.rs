@@ -15,9 +15,7 @@
 
 use std::sync::Arc;
 
-use switchyard_engine::lookahead::{
-    Demand, LookAheadPolicy, LookAheadSettings, Regions, Reweighted, opportunity_costs, pass_weight,
-};
+use switchyard_engine::lookahead::{Demand, LookAheadPolicy, Regions, Reweighted, opportunity_costs, pass_weight};
 use switchyard_engine::{
     Address, Catalog, Evaluation, GeoPoint, Inventory, Location, LocationKind, Order, OrderLine, Policy, PolicyError,
     PolicyInfo, PolicyRequest, Router, RouterConfig, ShortStock, Timestamp, Verdict, Workspace,
@@ -154,13 +152,13 @@ fn the_last_unit_near_a_city_is_kept_for_the_city() {
 // for O1 ($2.30 × weight < $0.30) O1 takes Newark's unit again, as without look-ahead.
 #[test]
 fn a_pass_weighs_look_ahead_by_the_horizon_beyond_the_release_window() {
-    let day = LookAheadSettings { weight: 0.5, horizon_secs: 86_400, history_secs: 86_400 };
-    assert_eq!(pass_weight(&day, 0), 0.5);
-    assert_eq!(pass_weight(&day, 43_200), 0.25);
-    assert_eq!(pass_weight(&day, 86_400), 0.0, "the whole horizon inside the window");
-    assert_eq!(pass_weight(&day, 200_000), 0.0);
-    assert_eq!(pass_weight(&day, -5), 0.5);
-    assert_eq!(pass_weight(&LookAheadSettings { horizon_secs: 0, ..day }, 60), 0.0);
+    let day = |release_after| pass_weight(0.5, 86_400, release_after);
+    assert_eq!(day(0), 0.5);
+    assert_eq!(day(43_200), 0.25);
+    assert_eq!(day(86_400), 0.0, "the whole horizon inside the window");
+    assert_eq!(day(200_000), 0.0);
+    assert_eq!(day(-5), 0.5);
+    assert_eq!(pass_weight(0.5, 0, 60), 0.0);
 
     let (catalog, inventory) = network();
     let regions = Regions::around_centres(&catalog);

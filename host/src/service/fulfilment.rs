@@ -4,7 +4,6 @@
 
 use std::fmt::Write as _;
 
-use switchyard_engine::lookahead::pass_weight;
 use switchyard_engine::{ExcludingPolicy, InventoryError, Order, OrderLine, Router};
 
 use super::create::explanation_change;
@@ -101,7 +100,7 @@ impl OrderRecord {
         registry: &crate::registry::Registry,
         release_after: i64,
     ) -> Result<Binding, ServiceError> {
-        registry.prepare_pass_binding(self.routed_binding_record(), &|settings| pass_weight(settings, release_after))
+        registry.prepare_pass_binding(self.routed_binding_record(), release_after)
     }
 
     fn routed_binding_record(&self) -> BindingRecord {
