@@ -465,13 +465,14 @@ impl Policy for LookAheadPolicy<'_> {
 }
 
 /// The weight at which a re-optimisation pass prices a look-ahead of `weight` over
-/// `horizon_secs`: its weight times the share of its horizon that lies beyond the release
-/// window. The demand it forecasts within the
-/// window arrives while the pool's orders can still be re-planned, and the pass then plans
-/// them against those real orders; pricing that demand too counts it twice. With a window as
-/// long as the horizon the pass prices nothing (docs/OPTIMIZER.md, "The stream").
-pub fn pass_weight(weight: f64, horizon_secs: i64, release_after_secs: i64) -> f64 {
-    let beyond = 1.0 - release_after_secs.max(0) as f64 / horizon_secs.max(1) as f64;
+/// `horizon_secs` for an order whose release window (from when it was routed to its release)
+/// is `window_secs` long: its weight times the share of its horizon that lies beyond the
+/// window. The demand it forecasts within the window arrives while the pool's orders can still
+/// be re-planned, and the pass then plans them against those real orders; pricing that demand
+/// too counts it twice. With a window as long as the horizon the pass prices nothing
+/// (docs/OPTIMIZER.md, "Look-ahead inside a release window").
+pub fn pass_weight(weight: f64, horizon_secs: i64, window_secs: i64) -> f64 {
+    let beyond = 1.0 - window_secs.max(0) as f64 / horizon_secs.max(1) as f64;
     weight * beyond.clamp(0.0, 1.0)
 }
 

@@ -281,15 +281,15 @@ impl Registry {
         self.prepare(record, &|version| Arc::clone(&version.policy))
     }
 
-    /// `record`'s binding as a re-optimisation pass with release windows of `release_after`
-    /// seconds routes its orders: a version that looks ahead adds its opportunity costs at its
-    /// pass weight ([`pass_weight`]), sharing the prices the service re-solves.
-    pub fn prepare_pass_binding(&self, record: BindingRecord, release_after: i64) -> Result<Binding, ServiceError> {
+    /// `record`'s binding as a re-optimisation pass routes an order with a release window of
+    /// `window` seconds: a version that looks ahead adds its opportunity costs at its pass
+    /// weight ([`pass_weight`]), sharing the prices the service re-solves.
+    pub fn prepare_pass_binding(&self, record: BindingRecord, window: i64) -> Result<Binding, ServiceError> {
         self.prepare(record, &|version| {
             let looking = version.look_ahead.as_ref().and_then(|looking| Some((looking, looking.settings()?)));
             match looking {
                 Some((looking, settings)) => {
-                    let weight = pass_weight(settings.weight, settings.horizon_secs, release_after);
+                    let weight = pass_weight(settings.weight, settings.horizon_secs, window);
                     Arc::new(Reweighted::new(Arc::clone(looking), weight))
                 }
                 None => Arc::clone(&version.policy),

@@ -152,7 +152,7 @@ fn the_last_unit_near_a_city_is_kept_for_the_city() {
 // for O1 ($2.30 × weight < $0.30) O1 takes Newark's unit again, as without look-ahead.
 #[test]
 fn a_pass_weighs_look_ahead_by_the_horizon_beyond_the_release_window() {
-    let day = |release_after| pass_weight(0.5, 86_400, release_after);
+    let day = |window| pass_weight(0.5, 86_400, window);
     assert_eq!(day(0), 0.5);
     assert_eq!(day(43_200), 0.25);
     assert_eq!(day(86_400), 0.0, "the whole horizon inside the window");

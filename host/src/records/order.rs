@@ -333,6 +333,15 @@ impl OrderRecord {
         seconds(self.release_at.as_deref())
     }
 
+    /// How long its release window is, in seconds: from when it was last routed (and joined
+    /// the unreleased orders) to `release_at`. `None` when it has no release time or was
+    /// never routed.
+    pub fn release_window_secs(&self) -> Option<i64> {
+        let release = self.release_at_seconds()?;
+        let routed = self.history.iter().rev().find(|e| e.event == EventKind::Reserved)?;
+        Some(release.saturating_sub(seconds(Some(&routed.at))?))
+    }
+
     /// Seconds since the epoch of `due_at`.
     pub fn due_at_seconds(&self) -> Option<i64> {
         seconds(self.due_at.as_deref())

@@ -93,14 +93,14 @@ impl OrderRecord {
         registry.prepare_binding(self.routed_binding_record())
     }
 
-    /// The binding it was routed with as a re-optimisation pass routes it, for release windows
-    /// of `release_after` seconds ([`switchyard_engine::lookahead::pass_weight`]).
+    /// The binding it was routed with as a re-optimisation pass routes it, with a release
+    /// window of `window` seconds ([`switchyard_engine::lookahead::pass_weight`]).
     pub(super) fn pass_binding(
         &self,
         registry: &crate::registry::Registry,
-        release_after: i64,
+        window: i64,
     ) -> Result<Binding, ServiceError> {
-        registry.prepare_pass_binding(self.routed_binding_record(), release_after)
+        registry.prepare_pass_binding(self.routed_binding_record(), window)
     }
 
     fn routed_binding_record(&self) -> BindingRecord {

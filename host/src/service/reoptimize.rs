@@ -7,9 +7,10 @@
 //! orders: the engine's [`switchyard_engine::reoptimize`] searches on a private copy of the
 //! stock, each order under its own binding's policy and, for an order with a carrier service,
 //! only among the locations that still deliver by its promised day (so a pass never makes an
-//! order miss a promise). A policy that looks ahead is priced at its pass weight
-//! ([`switchyard_engine::lookahead::pass_weight`]): only the demand it forecasts beyond
-//! `release_after_secs` (the rest joins the pool as real orders). A fulfilment event, or the
+//! order miss a promise). A policy that looks ahead is priced at each order's pass weight
+//! ([`switchyard_engine::lookahead::pass_weight`]): only the demand it forecasts beyond the
+//! order's release window, from when it was routed to its `release_at`, a cool-down or a
+//! wave (the rest joins the pool as real orders). A fulfilment event, or the
 //! merchant's release (`POST /v1/orders/{id}/release`), releases an order at once.
 //!
 //! Applying a pass keeps memory and store one picture and never frees an order's units for
@@ -340,10 +341,11 @@ impl Service {
         let mut submitted = record.request.clone();
         submitted.placed_at = Some(at.to_string());
         let order = engine_order(catalog, &submitted, at).ok()?;
-        // A policy that looks ahead prices only the demand it forecasts beyond the release
-        // window: the pool plans the rest against real orders.
+        // A policy that looks ahead prices only the demand it forecasts beyond the order's
+        // release window (a cool-down or a wave): the pool plans the rest against real orders.
         let release_after = self.config.release_after_secs.min(i64::MAX as u64) as i64;
-        let binding = record.pass_binding(&self.registry, release_after).ok()?;
+        let window = record.release_window_secs().unwrap_or(release_after);
+        let binding = record.pass_binding(&self.registry, window).ok()?;
         let reservation = reservation_of_order(catalog, &record).ok()?;
         let plan = record.plan.as_ref()?.to_engine(&order, catalog, binding.policy.info())?;
         let terms = self.delivery_terms(&record.request).ok()?.map(|delivery| {

@@ -87,28 +87,40 @@ async fn a_policy_that_looks_ahead_keeps_scarce_stock_for_the_region_that_needs_
     assert_eq!(ships_from(&priced.body), ["DC-PA"]);
 }
 
-// A re-optimisation pass prices only the demand look-ahead forecasts beyond the release
-// window: within it, the region's next orders would join the pool and be planned together with
-// the order. Held for an hour, the Philadelphia order is re-planned at 23/24 of the weight
-// (Newark's TEE still $2.26 dearer: it stays at Harrisburg); held for a day, the horizon is all
-// inside the window, the pass prices nothing and moves it to Newark, $0.29 cheaper.
+// A re-optimisation pass prices only the demand look-ahead forecasts beyond the order's
+// release: before it, the region's next orders would join the pool and be planned together
+// with the order. Held for an hour, the Philadelphia order is re-planned at 23/24 of the
+// weight (Newark's TEE still $2.26 dearer: it stays at Harrisburg); held for a day, the horizon
+// is all inside the window, the pass prices nothing and moves it to Newark, $0.29 cheaper. With
+// a day's window but Harrisburg releasing in hourly waves, the order leaves at the next wave,
+// within the hour: it is priced as one held for an hour and stays.
 #[tokio::test]
 async fn a_pass_prices_look_ahead_only_beyond_the_release_window() {
-    for (release_after, ships) in [(3_600, "DC-PA"), (86_400, "DC-NJ")] {
+    for (release_after, waves, ships) in [(3_600, false, "DC-PA"), (86_400, false, "DC-NJ"), (86_400, true, "DC-PA")] {
         let (_dir, _service, app) = network_with(&looking(), release_after).await;
+        if waves {
+            let hourly: Vec<String> = (0..24).map(|hour| format!("{hour:02}:30")).collect();
+            let harrisburg = json!({"locations": [
+                {"id": "DC-PA", "kind": "dc", "lat": 40.27, "lon": -76.88, "release_waves": hourly}
+            ]});
+            let put = post(&app, "/v1/locations", WRITER, &harrisburg).await;
+            assert!(put.status.is_success(), "{}", put.body);
+        }
         recent_new_york_orders(&app).await;
         let solved = post(&app, "/v1/look-ahead", WRITER, &json!({})).await;
         assert_eq!(solved.status, StatusCode::OK, "{}", solved.body);
         let priced = post(&app, "/v1/orders", WRITER, &philadelphia("P1")).await;
         assert_eq!(priced.status, StatusCode::CREATED, "{}", priced.body);
         assert_eq!(ships_from(&priced.body), ["DC-PA"], "routed under the full prices");
+        let within_the_hour = priced.body["release_at"].as_str() <= Some(crate::support::in_seconds(3_600).as_str());
+        assert_eq!(within_the_hour, release_after == 3_600 || waves, "{}", priced.body);
 
         let pass = post(&app, "/v1/reoptimize", WRITER, &json!({})).await;
         assert_eq!(pass.status, StatusCode::OK, "{}", pass.body);
         let report = &pass.body;
         assert_eq!((report["pool"].as_u64(), report["applied"].as_bool()), (Some(1), Some(true)), "{report}");
         let after = get(&app, "/v1/orders/P1", READER).await.body;
-        assert_eq!(ships_from(&after), [ships], "held for {release_after} s: {report}");
+        assert_eq!(ships_from(&after), [ships], "held for {release_after} s, waves {waves}: {report}");
         let moved = ships == "DC-NJ";
         assert_eq!(report["changed"].as_array().map(Vec::len), Some(usize::from(moved)), "{report}");
         if moved {
