@@ -95,6 +95,29 @@ pub struct ReleaseWindows<'a> {
     /// Limits of each pass; its `replan_rounds` only on the full passes (one an hour of the
     /// scenario's time, as the service's), the others re-plan nothing.
     pub settings: ReoptimizeSettings,
+    /// The pass after the last order is a full one, whenever the last full pass was.
+    pub full_at_end: bool,
+}
+
+// An order held this long is never released within a scenario (and adding a scenario's time
+// to it cannot overflow).
+const NEVER: i64 = i64::MAX / 4;
+
+impl<'a> ReleaseWindows<'a> {
+    /// The clairvoyant plan: every order is routed on its own as it comes, held to the end of
+    /// the stream, and then the whole stream is re-planned together under `policy` in one full
+    /// pass with `replan_rounds` rounds of the price search. It is a plan made with every order
+    /// known in advance, found by a heuristic: it costs at least the clairvoyant optimum, and
+    /// with a clairvoyant bound below it, brackets it.
+    pub fn clairvoyant(policy: &'a dyn Policy, replan_rounds: usize) -> ReleaseWindows<'a> {
+        ReleaseWindows {
+            policy,
+            release_after: NEVER,
+            every: NEVER,
+            settings: ReoptimizeSettings { replan_rounds, ..ReoptimizeSettings::default() },
+            full_at_end: true,
+        }
+    }
 }
 
 /// What the re-optimisation passes of a replay did.
@@ -159,7 +182,7 @@ pub fn replay_with_progress(
         if let Some(release) = release
             && order.placed_at.0 >= pool.next_pass
         {
-            pool.pass(scenario, &inventory, config, release, order.placed_at.0, &mut plans);
+            pool.pass(scenario, &inventory, config, release, order.placed_at.0, false, &mut plans);
             pool.next_pass = order.placed_at.0 + release.every.max(1);
         }
         if let Some(before_order) = before_order.as_mut() {
@@ -207,7 +230,7 @@ pub fn replay_with_progress(
     if let Some(release) = release {
         // The orders still unreleased after the last one: one more pass before they go.
         let end = scenario.orders.last().map_or(0, |o| o.placed_at.0);
-        pool.pass(scenario, &inventory, config, release, end, &mut plans);
+        pool.pass(scenario, &inventory, config, release, end, true, &mut plans);
         if let Some(pricer) = &pricer {
             for &index in &pool.changed {
                 prices[index] =
@@ -234,7 +257,9 @@ struct Pool {
 }
 
 impl Pool {
-    // Releases the orders whose window closed by `now`, and re-optimises the rest together.
+    // Releases the orders whose window closed by `now`, and re-optimises the rest together
+    // (`last`: the pass after the last order).
+    #[allow(clippy::too_many_arguments)]
     fn pass(
         &mut self,
         scenario: &Scenario,
@@ -242,6 +267,7 @@ impl Pool {
         config: &RouterConfig,
         release: &ReleaseWindows<'_>,
         now: i64,
+        last: bool,
         plans: &mut [Plan],
     ) {
         let orders = &scenario.orders;
@@ -251,7 +277,7 @@ impl Pool {
         }
         let started = Instant::now();
         let mut settings = release.settings.clone();
-        if now >= self.next_full {
+        if now >= self.next_full || (last && release.full_at_end) {
             self.settled.clear();
             self.next_full = now + FULL_PASS_EVERY_SECS;
         } else {

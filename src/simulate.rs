@@ -22,6 +22,9 @@ pub struct Column {
     pub label: String,
     /// Whether it is the greedy baseline.
     pub greedy: bool,
+    /// Whether it is the clairvoyant plan ([`ReleaseWindows::clairvoyant`]): a plan made with
+    /// every order known in advance, given with the bound.
+    pub clairvoyant: bool,
     /// The figures.
     pub summary: RunSummary,
     /// One plan per order, in file order (an order the policy failed on has a rejected plan
@@ -169,6 +172,7 @@ fn release_windows<'a>(stream: &StreamOptions, policy: &'a dyn Policy) -> Option
         release_after: settings.release_after,
         every: settings.every,
         settings: settings.settings.clone(),
+        full_at_end: false,
     })
 }
 
@@ -204,27 +208,34 @@ pub fn simulate(
         Reweighted::new(policy, pass_weight(settings.weight, settings.horizon, reoptimize.release_after))
     });
     let windows_looking = pass_looking.as_ref().and_then(|policy| release_windows(stream, policy));
-    // (label, greedy, policy, strategy, looks ahead, re-optimises)
-    let mut runs: Vec<(String, bool, &dyn Policy, Strategy, bool, bool)> = policies
+    // With the bound, the plan a heuristic makes knowing every order: the optimum lies between.
+    let clairvoyant = stream.bound.zip(first).map(|(rounds, (_, policy))| {
+        ReleaseWindows::clairvoyant(*policy, rounds.min(switchyard_engine::reoptimize::MAX_REPLAN_ROUNDS))
+    });
+    // (label, greedy, policy, strategy, looks ahead, release windows)
+    let mut runs: Vec<(String, bool, &dyn Policy, Strategy, bool, Option<&ReleaseWindows<'_>>)> = policies
         .iter()
-        .map(|(label, policy)| (label.clone(), false, *policy, Strategy::Optimal, false, false))
+        .map(|(label, policy)| (label.clone(), false, *policy, Strategy::Optimal, false, None))
         .collect();
     if let Some((_, label, policy)) = &looking {
-        runs.push((label.clone(), false, policy, Strategy::Optimal, true, false));
+        runs.push((label.clone(), false, policy, Strategy::Optimal, true, None));
     }
-    if let (Some(_), Some((label, policy))) = (&windows, first) {
-        runs.push((format!("{label} + re-optimised"), false, *policy, Strategy::Optimal, false, true));
-        if let Some((_, label, policy)) = &looking {
-            runs.push((format!("{label} + re-optimised"), false, policy, Strategy::Optimal, true, true));
+    if let (Some(windows), Some((label, policy))) = (&windows, first) {
+        runs.push((format!("{label} + re-optimised"), false, *policy, Strategy::Optimal, false, Some(windows)));
+        if let (Some((_, label, policy)), Some(windows)) = (&looking, &windows_looking) {
+            runs.push((format!("{label} + re-optimised"), false, policy, Strategy::Optimal, true, Some(windows)));
         }
     }
+    if let (Some(windows), Some((label, policy))) = (&clairvoyant, first) {
+        runs.push((format!("{label}, clairvoyant plan"), false, *policy, Strategy::Optimal, false, Some(windows)));
+    }
     if let Some((label, policy)) = first {
-        runs.push((format!("greedy ({label})"), true, *policy, Strategy::Greedy, false, false));
+        runs.push((format!("greedy ({label})"), true, *policy, Strategy::Greedy, false, None));
     }
     let mut look_ahead_run = None;
     let total = scenario.orders.len();
     let mut columns = Vec::with_capacity(runs.len());
-    for (label, greedy, policy, strategy, looks_ahead, reoptimizes) in runs {
+    for (label, greedy, policy, strategy, looks_ahead, release) in runs {
         let config = RouterConfig { strategy, ..RouterConfig::default() };
         let mut run = LookAheadRun::default();
         let mut resolve = looking
@@ -234,7 +245,7 @@ pub fn simulate(
         let extras = ReplayExtras {
             pricing: Some(pricing),
             before_order: resolve.as_mut().map(|f| f as &mut BeforeOrder<'_>),
-            release: if looks_ahead { windows_looking.as_ref() } else { windows.as_ref() }.filter(|_| reoptimizes),
+            release,
         };
         let replay = replay_with_progress(scenario, policy, &config, &HashSet::new(), extras, &mut |done| {
             progress(&label, done, total);
@@ -267,6 +278,7 @@ pub fn simulate(
         columns.push(Column {
             label,
             greedy,
+            clairvoyant: release.is_some_and(|windows| windows.full_at_end),
             summary,
             plans: replay.plans,
             failed: stats.failed,
@@ -274,7 +286,7 @@ pub fn simulate(
             p99: stats.p99,
             routing_time: replay.latencies.iter().sum(),
             priced,
-            pool: reoptimizes.then_some(replay.pool),
+            pool: release.is_some().then_some(replay.pool),
         });
     }
     let locations: Vec<String> = scenario.catalog.locations().iter().map(|l| l.id.clone()).collect();
@@ -576,6 +588,15 @@ impl Simulation {
                 );
                 for other in self.bounds.iter().filter(|other| *other != bound) {
                     let _ = writeln!(out, "(also computed, lower: {:.2}, by {})", other.cost, other.method);
+                }
+                if let Some(plan) = self.columns.iter().find(|c| c.clairvoyant) {
+                    let _ = writeln!(
+                        out,
+                        "({}: every order routed as it came, held, and the whole stream re-planned together \
+                         after the last one, knowing every order; the clairvoyant optimum costs between the \
+                         bound and its {:.2})",
+                        plan.label, plan.priced.total_cost
+                    );
                 }
             }
             Some(Err(error)) => {

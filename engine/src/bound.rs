@@ -35,7 +35,7 @@ use std::sync::Arc;
 use crate::catalog::Catalog;
 use crate::domain::{LocationId, Order, SkuId};
 use crate::inventory::Inventory;
-use crate::lookahead::{Demand, OpportunityCosts, Regions, opportunity_costs};
+use crate::lookahead::{Demand, OpportunityCosts, Regions, opportunity_costs_until};
 use crate::policy::{Evaluation, LateDelivery, Policy, PolicyError, PolicyInfo, PolicyRequest, ShortStock, Verdict};
 use crate::router::{Router, RouterConfig, RoutingError, Workspace};
 
@@ -273,7 +273,8 @@ pub fn lagrangian_bound(
     orders: &[Order],
     settings: LagrangianSettings,
 ) -> Result<StreamBound, BoundError> {
-    let start = if settings.warm_start { warm_prices(catalog, inventory, policy, orders)? } else { Prices::default() };
+    let start =
+        if settings.warm_start { warm_prices(catalog, inventory, policy, orders, None)? } else { Prices::default() };
     let orders: Vec<(&Order, &dyn Policy)> = orders.iter().map(|order| (order, policy)).collect();
     let limits = SearchLimits {
         iterations: settings.iterations,
@@ -291,11 +292,13 @@ pub fn lagrangian_bound(
 // Prices to start a search from: the stock's prices in the transportation LPs of `orders`'
 // demand per region (look-ahead's, with the demand known), each unit quoted by `policy`.
 // Near the prices the search ends at on scarce stock, which steps from zero climb to slowly.
+// No LP is started after `deadline` (the SKUs left start from zero).
 pub(crate) fn warm_prices<'a>(
     catalog: &Catalog,
     inventory: &Inventory,
     policy: &dyn Policy,
     orders: impl IntoIterator<Item = &'a Order> + Clone,
+    deadline: Option<std::time::Instant>,
 ) -> Result<Prices, BoundError> {
     let mut start = Prices::default();
     let regions = Regions::around_centres(catalog);
@@ -307,7 +310,8 @@ pub(crate) fn warm_prices<'a>(
         return Ok(start);
     }
     let demand = Demand::of_orders(orders, &regions, 1.0);
-    let costs: OpportunityCosts = opportunity_costs(catalog, inventory, policy, &regions, &demand, at)?.0;
+    let costs: OpportunityCosts =
+        opportunity_costs_until(catalog, inventory, policy, &regions, &demand, at, deadline)?.0;
     for ((sku, location), value) in costs.iter() {
         start.units.insert((sku, location), value);
     }

@@ -15,6 +15,7 @@
 //! the dual values); one LP per SKU, as SKUs do not share stock.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{
@@ -205,6 +206,9 @@ pub struct SolveReport {
     pub solved: usize,
     /// LPs the solver could not finish (their SKUs keep no opportunity cost).
     pub failed: usize,
+    /// SKUs left unsolved when the deadline passed ([`opportunity_costs_until`]; they keep no
+    /// opportunity cost).
+    pub skipped: usize,
 }
 
 /// Solves the transportation LP of every SKU with `demand` against the stock in `inventory`
@@ -217,15 +221,35 @@ pub fn opportunity_costs(
     demand: &Demand,
     at: Timestamp,
 ) -> Result<(OpportunityCosts, SolveReport), RoutingError> {
+    opportunity_costs_until(catalog, inventory, policy, regions, demand, at, None)
+}
+
+/// [`opportunity_costs`], starting no LP once `deadline` has passed: the SKUs most wanted are
+/// solved first, and those left keep no opportunity cost (counted in
+/// [`SolveReport::skipped`]).
+pub fn opportunity_costs_until(
+    catalog: &Catalog,
+    inventory: &Inventory,
+    policy: &dyn Policy,
+    regions: &Regions,
+    demand: &Demand,
+    at: Timestamp,
+    deadline: Option<Instant>,
+) -> Result<(OpportunityCosts, SolveReport), RoutingError> {
     let config = RouterConfig::default();
     let router = Router { catalog, inventory, policy, config: &config };
     let mut workspace = Workspace::default();
     let mut costs = OpportunityCosts::default();
     let mut report = SolveReport::default();
     let mut positions: Vec<Position> = Vec::new();
-    let mut skus: Vec<SkuId> = demand.skus().collect();
-    skus.sort_unstable();
-    for sku in skus {
+    let wanted_of = |sku: &SkuId| demand.units[sku].iter().map(|(_, units)| units).sum::<f64>();
+    let mut skus: Vec<(f64, SkuId)> = demand.skus().map(|sku| (wanted_of(&sku), sku)).collect();
+    skus.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (done, &(_, sku)) in skus.iter().enumerate() {
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            report.skipped = skus.len() - done;
+            break;
+        }
         positions.clear();
         inventory.positions_into(sku, &mut positions);
         let stock: Vec<(LocationId, u32)> =

@@ -454,9 +454,13 @@ impl Search<'_> {
             deadline: settings.time_limit.map(|limit| started + limit / 2),
         };
         // The LPs of the warm start quote units under one policy, the first order's: the
-        // search moves from there under each order's own.
-        let start = warm_prices(self.catalog, self.inventory, orders[0].1, orders.iter().map(|(order, _)| *order))
-            .unwrap_or_default();
+        // search moves from there under each order's own. They take a quarter of the pass's
+        // time at most (a pool wanting thousands of SKUs would take seconds), the most wanted
+        // SKUs first.
+        let warm_until = settings.time_limit.map(|limit| started + limit / 4);
+        let start =
+            warm_prices(self.catalog, self.inventory, orders[0].1, orders.iter().map(|(order, _)| *order), warm_until)
+                .unwrap_or_default();
         let found = search_prices(self.catalog, self.inventory, &orders, Relax::Nothing, start, &limits);
         // Stopped by the deadline, the search still gives the best prices it found.
         let prices = match found {

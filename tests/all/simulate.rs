@@ -318,10 +318,12 @@ fn simulate_prices_ahead_for_a_policy_that_declares_it() {
 }
 
 // `--bound`: the clairvoyant bound under the price list (the Lagrangian bound, and the LP
-// relaxation's on streams this small, whichever is higher). On the hand-computed scenario it is
-// the optimum itself (237.82: routing the three orders together cannot do better than the
-// optimizer did one by one, as O2 is short whatever happens); on us-10-tiny it lies below every
-// column, and the table says how much of the gap each closes.
+// relaxation's on streams this small, whichever is higher), and the clairvoyant plan, the whole
+// stream re-planned together knowing every order. On the hand-computed scenario both are the
+// optimum itself (237.82: routing the three orders together cannot do better than the optimizer
+// did one by one, as O2 is short whatever happens); on us-10-tiny the bound lies below every
+// column, the clairvoyant plan between it and per-order routing with no more units unfilled,
+// and the table says how much of the gap each closes.
 #[test]
 fn simulate_bounds_the_stream_from_below() {
     let scenario = hand_computed();
@@ -337,6 +339,10 @@ fn simulate_bounds_the_stream_from_below() {
     let (bound, _) = simulation.bound.clone().unwrap().unwrap();
     // An interior-point optimum: within its tolerance (1e-8 relative) of the vertex.
     assert!((bound.cost - 237.82).abs() < 1e-4, "{bound:?}");
+    let labels: Vec<&str> = simulation.columns.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, ["built-in", "built-in, clairvoyant plan", "greedy (built-in)"]);
+    let plan = &simulation.columns[1];
+    assert!(plan.clairvoyant && (plan.priced.total_cost - 237.82).abs() < 1e-6, "{}", plan.priced.total_cost);
 
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/us-10-tiny.json");
     let scenario = Scenario::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -369,9 +375,26 @@ fn simulate_bounds_the_stream_from_below() {
     assert!(lagrangian.cost > 0.0 && lagrangian.cost <= upper + 0.01, "{lagrangian:?}");
     assert!(lp.cost <= upper + 0.01, "{lp:?}");
     assert!((bound.cost - lagrangian.cost.max(lp.cost)).abs() < 1e-9, "{bound:?} {lagrangian:?} {lp:?}");
+    let (alone, plan) = (&simulation.columns[0], &simulation.columns[1]);
+    assert!(plan.clairvoyant && !alone.clairvoyant);
+    assert!(
+        plan.priced.total_cost < alone.priced.total_cost - 1.0,
+        "{} {}",
+        plan.priced.total_cost,
+        alone.priced.total_cost
+    );
+    assert!(plan.summary.unfilled_units <= alone.summary.unfilled_units);
+    assert_eq!((plan.priced.broken, plan.priced.failed), (0, 0));
     let table = simulation.table(0);
     assert!(table.contains("gap to the bound closed"), "{table}");
     assert!(table.contains("(clairvoyant bound: "), "{table}");
+    assert!(
+        table.contains(&format!(
+            "the clairvoyant optimum costs between the bound and its {:.2})",
+            plan.priced.total_cost
+        )),
+        "{table}"
+    );
 }
 
 // `--release-after` adds a column of the first policy whose orders stay re-plannable for a

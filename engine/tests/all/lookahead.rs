@@ -14,8 +14,11 @@
 //! O1 ships from Harrisburg and O2 gets Newark's unit ($5.15): $11.65 in all.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use switchyard_engine::lookahead::{Demand, LookAheadPolicy, Regions, Reweighted, opportunity_costs, pass_weight};
+use switchyard_engine::lookahead::{
+    Demand, LookAheadPolicy, Regions, Reweighted, opportunity_costs, opportunity_costs_until, pass_weight,
+};
 use switchyard_engine::{
     Address, Catalog, Evaluation, GeoPoint, Inventory, Location, LocationKind, Order, OrderLine, Policy, PolicyError,
     PolicyInfo, PolicyRequest, Router, RouterConfig, ShortStock, Timestamp, Verdict, Workspace,
@@ -116,7 +119,16 @@ fn the_last_unit_near_a_city_is_kept_for_the_city() {
     let expected = [order(&catalog, "O1", 39.95, -75.17), order(&catalog, "O2", 40.71, -74.0)];
     let demand = Demand::of_orders(&expected, &regions, 1.0);
     let (costs, report) = opportunity_costs(&catalog, &inventory, &Distance, &regions, &demand, NOON).unwrap();
-    assert_eq!((report.solved, report.failed), (1, 0));
+    assert_eq!((report.solved, report.failed, report.skipped), (1, 0, 0));
+    // With a deadline: solved alike before it; once it has passed, no LP is started.
+    let later = Some(Instant::now() + Duration::from_secs(3_600));
+    let (until, report) =
+        opportunity_costs_until(&catalog, &inventory, &Distance, &regions, &demand, NOON, later).unwrap();
+    assert_eq!((until.len(), report.solved, report.skipped), (costs.len(), 1, 0));
+    let passed = Some(Instant::now());
+    let (none, report) =
+        opportunity_costs_until(&catalog, &inventory, &Distance, &regions, &demand, NOON, passed).unwrap();
+    assert_eq!((none.len(), report.solved, report.skipped), (0, 0, 1));
     let sku = catalog.sku_id("TEE").unwrap();
     let id = |name: &str| catalog.location_id(name).unwrap();
     let between = catalog.location(id("DC-NJ")).position.distance_km(catalog.location(id("DC-PA")).position);
