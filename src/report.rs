@@ -86,6 +86,14 @@ fn summary_table(simulation: &Simulation, page: &mut String) {
         _ => "–".to_owned(),
     });
     row("the policy's own total cost", &|i| c(i).own_cost_text());
+    if let Some(Ok(_)) = &simulation.bound {
+        row("above the clairvoyant bound", &|i| {
+            simulation.above_bound(c(i)).map_or("–".to_owned(), |above| format!("{:+.2}%", above * 100.0))
+        });
+        row("gap to the bound closed", &|i| {
+            simulation.gap_closed(c(i)).map_or("–".to_owned(), |closed| format!("{:.1}%", closed * 100.0))
+        });
+    }
     row(&format!("plans {priced_by}'s rules forbid"), &|i| match &c(i).priced.first_broken {
         Some((order, reason)) => {
             format!("<span title=\"first: {} ({})\">{}</span>", escape(order), escape(reason), c(i).priced.broken)
@@ -93,6 +101,7 @@ fn summary_table(simulation: &Simulation, page: &mut String) {
         None => c(i).priced.broken.to_string(),
     });
     row("shipments per order", &|i| format!("{:.3}", c(i).summary.shipments_per_order()));
+    row("extra shipments", &|i| crate::simulate::extra_shipments(&c(i).summary).to_string());
     row("split rate", &|i| format!("{:.1}%", c(i).summary.split_rate() * 100.0));
     row("unfilled units", &|i| c(i).summary.unfilled_units.to_string());
     row("backordered units", &|_| "n/a".to_owned());
@@ -103,7 +112,11 @@ fn summary_table(simulation: &Simulation, page: &mut String) {
     row("routing p50 / p99 (µs)", &|i| {
         format!("{:.1} / {:.1}", c(i).p50.as_secs_f64() * 1e6, c(i).p99.as_secs_f64() * 1e6)
     });
-    page.push_str("</table>\n<p class=\"note\">Backordered units: the scenarios carry no inbound stock yet.</p>\n");
+    page.push_str("</table>\n");
+    for note in simulation.notes() {
+        let _ = writeln!(page, "<p class=\"note\">{}.</p>", escape(&note));
+    }
+    page.push_str("<p class=\"note\">Backordered units: the scenarios carry no inbound stock yet.</p>\n");
 }
 
 struct Series {

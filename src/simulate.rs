@@ -165,6 +165,10 @@ pub struct Simulation {
     pub bounds: Vec<StreamBound>,
 }
 
+// A column to run: its label, whether it is the greedy baseline, its policy and strategy,
+// whether it looks ahead, and its release windows.
+type Run<'a> = (String, bool, &'a dyn Policy, Strategy, bool, Option<&'a ReleaseWindows<'a>>);
+
 // The release windows of `stream`, re-optimising under `policy`.
 fn release_windows<'a>(stream: &StreamOptions, policy: &'a dyn Policy) -> Option<ReleaseWindows<'a>> {
     stream.reoptimize.as_ref().map(|settings| ReleaseWindows {
@@ -212,8 +216,7 @@ pub fn simulate(
     let clairvoyant = stream.bound.zip(first).map(|(rounds, (_, policy))| {
         ReleaseWindows::clairvoyant(*policy, rounds.min(switchyard_engine::reoptimize::MAX_REPLAN_ROUNDS))
     });
-    // (label, greedy, policy, strategy, looks ahead, release windows)
-    let mut runs: Vec<(String, bool, &dyn Policy, Strategy, bool, Option<&ReleaseWindows<'_>>)> = policies
+    let mut runs: Vec<Run<'_>> = policies
         .iter()
         .map(|(label, policy)| (label.clone(), false, *policy, Strategy::Optimal, false, None))
         .collect();
@@ -478,6 +481,21 @@ impl Simulation {
         order
     }
 
+    /// How far `column`'s cost lies above the clairvoyant bound, as a share of the bound
+    /// (`None` without a bound above 0).
+    pub fn above_bound(&self, column: &Column) -> Option<f64> {
+        let bound = self.bound.as_ref()?.as_ref().ok()?.0.cost;
+        (bound > 0.0).then(|| (column.priced.total_cost - bound) / bound)
+    }
+
+    /// The share of the first column's gap to the clairvoyant bound that `column` closes
+    /// (`None` without a bound, or with the first column at it).
+    pub fn gap_closed(&self, column: &Column) -> Option<f64> {
+        let bound = self.bound.as_ref()?.as_ref().ok()?.0.cost;
+        let first = self.columns.first()?.priced.total_cost;
+        (first - bound >= 0.005).then(|| (first - column.priced.total_cost) / (first - bound))
+    }
+
     /// The side-by-side table, as text.
     pub fn table(&self, top_locations: usize) -> String {
         let mut rows: Vec<(String, Vec<String>)> = Vec::new();
@@ -497,21 +515,12 @@ impl Simulation {
             _ => "-".to_owned(),
         }));
         rows.push(row("the policy's own total cost", &|c| c.own_cost_text()));
-        if let Some(Ok((bound, _))) = &self.bound {
-            let first = self.columns[0].priced.total_cost;
+        if let Some(Ok(_)) = &self.bound {
             rows.push(row("above the clairvoyant bound", &|c| {
-                if bound.cost > 0.0 {
-                    format!("{:+.2}%", (c.priced.total_cost - bound.cost) / bound.cost * 100.0)
-                } else {
-                    "-".to_owned()
-                }
+                self.above_bound(c).map_or("-".to_owned(), |above| format!("{:+.2}%", above * 100.0))
             }));
             rows.push(row("gap to the bound closed", &|c| {
-                if first - bound.cost >= 0.005 {
-                    format!("{:.1}%", (first - c.priced.total_cost) / (first - bound.cost) * 100.0)
-                } else {
-                    "-".to_owned()
-                }
+                self.gap_closed(c).map_or("-".to_owned(), |closed| format!("{:.1}%", closed * 100.0))
             }));
         }
         rows.push(row(&format!("plans {}'s rules forbid", self.priced_by), &|c| c.priced.broken.to_string()));
@@ -571,62 +580,68 @@ impl Simulation {
         }
         let _ = writeln!(
             out,
-            "(costs: every column's plans priced by {}'s cost model, so totals compare like with like; \
-             `=`: the policy's own figure is the same)",
+            "(costs: every column's plans priced by {}'s cost model, so totals compare like with like; `=`: the \
+             policy's own figure is the same)",
             self.priced_by
         );
+        for note in self.notes() {
+            let _ = writeln!(out, "({note})");
+        }
+        out.push_str("(backordered units: the scenarios carry no inbound stock yet, so nothing is backordered)\n");
+        out
+    }
+
+    /// What the stream's figures rest on, a sentence each: the bound and the clairvoyant plan,
+    /// the look-ahead's re-solves, each re-optimised column's passes (the table and the report
+    /// print them under the figures).
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
         match &self.bound {
             Some(Ok((bound, took))) => {
-                let _ = writeln!(
-                    out,
-                    "(clairvoyant bound: {:.2}: no routing of every order together, all known in advance, costs \
-                     less, priced by {}; by {}; {:.1} s; `gap closed` is against the first column)",
+                notes.push(format!(
+                    "clairvoyant bound: {:.2}: no routing of every order together, all known in advance, costs \
+                     less, priced by {}; by {}; {:.1} s; `gap closed` is against the first column",
                     bound.cost,
                     self.priced_by,
                     bound.method,
                     took.as_secs_f64()
-                );
+                ));
                 for other in self.bounds.iter().filter(|other| *other != bound) {
-                    let _ = writeln!(out, "(also computed, lower: {:.2}, by {})", other.cost, other.method);
+                    notes.push(format!("also computed, lower: {:.2}, by {}", other.cost, other.method));
                 }
                 if let Some(plan) = self.columns.iter().find(|c| c.clairvoyant) {
-                    let _ = writeln!(
-                        out,
-                        "({}: every order routed as it came, held, and the whole stream re-planned together \
-                         after the last one, knowing every order; the clairvoyant optimum costs between the \
-                         bound and its {:.2})",
+                    notes.push(format!(
+                        "{}: every order routed as it came, held, and the whole stream re-planned together after \
+                         the last one, knowing every order; the clairvoyant optimum costs between the bound and \
+                         its {:.2}",
                         plan.label, plan.priced.total_cost
-                    );
+                    ));
                 }
             }
-            Some(Err(error)) => {
-                let _ = writeln!(out, "(no clairvoyant bound: {error})");
-            }
+            Some(Err(error)) => notes.push(format!("no clairvoyant bound: {error}")),
             None => {}
         }
         if let Some(run) = &self.look_ahead {
-            let _ = writeln!(
-                out,
-                "(look-ahead: {} re-solves, {} SKU LPs ({} failed), {:.1} ms solving in all; at most {} \
-                 (SKU, location) pairs priced at once{})",
+            notes.push(format!(
+                "look-ahead: {} re-solves, {} SKU LPs ({} failed), {:.1} ms solving in all; at most {} (SKU, \
+                 location) pairs priced at once{}",
                 run.solves,
                 run.lps,
                 run.failed,
                 run.solve_time.as_secs_f64() * 1e3,
                 run.most_priced,
                 run.pass_weight.map_or(String::new(), |weight| format!(
-                    "; re-optimisation passes price it at weight {weight:.3}, the share of its horizon beyond \
-                     the release window"
+                    "; re-optimisation passes price it at weight {weight:.3}, the share of its horizon beyond the \
+                     release window"
                 ))
-            );
+            ));
         }
         for column in &self.columns {
             if let Some(pool) = &column.pool {
-                let _ = writeln!(
-                    out,
-                    "({}: {} passes, pools of up to {} orders, {} moves kept, {} orders re-planned, {} of {} \
+                notes.push(format!(
+                    "{}: {} passes, pools of up to {} orders, {} moves kept, {} orders re-planned, {} of {} \
                      re-plans under prices kept, {:.2} saved under its own policy; {:.1} ms in passes, the \
-                     longest {:.1} ms{})",
+                     longest {:.1} ms{}",
                     column.label,
                     pool.passes,
                     pool.largest_pool,
@@ -638,10 +653,9 @@ impl Simulation {
                     pool.time.as_secs_f64() * 1e3,
                     pool.longest.as_secs_f64() * 1e3,
                     if pool.failed > 0 { format!("; {} passes FAILED", pool.failed) } else { String::new() }
-                );
+                ));
             }
         }
-        out.push_str("(backordered units: the scenarios carry no inbound stock yet, so nothing is backordered)\n");
-        out
+        notes
     }
 }

@@ -117,6 +117,7 @@ fn the_report_renders_in_headless_chromium_with_its_charts() {
     let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(["simulate", "--scenario", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/hand-computed.json")])
         .args(["--policy", concat!(env!("CARGO_MANIFEST_DIR"), "/examples/policies/reference.policy")])
+        .arg("--bound")
         .arg("--report")
         .arg(&report)
         .output()
@@ -149,6 +150,16 @@ fn the_report_renders_in_headless_chromium_with_its_charts() {
     }
     assert!(dom.matches("class=\"bar\"").count() >= 10, "the charts have bars");
     assert!(dom.contains("<td>O1</td>"), "the differing orders are listed");
+    // The stream's figures and what they rest on, as in the table.
+    for expected in [
+        "<td>extra shipments</td>",
+        "<td>gap to the bound closed</td>",
+        "reference, clairvoyant plan</th>",
+        "<p class=\"note\">clairvoyant bound: 237.82: ",
+        "the clairvoyant optimum costs between the bound and its 237.82.</p>",
+    ] {
+        assert!(dom.contains(expected), "the rendered page lacks `{expected}`");
+    }
 
     let screenshot = dir.path().join("report.png");
     let shot = Command::new(chromium())
