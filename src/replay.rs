@@ -182,7 +182,7 @@ pub fn replay_with_progress(
         if let Some(release) = release
             && order.placed_at.0 >= pool.next_pass
         {
-            pool.pass(scenario, &inventory, config, release, order.placed_at.0, false, &mut plans);
+            pool.pass(scenario, &inventory, config, release, order.placed_at.0, &mut plans);
             pool.next_pass = order.placed_at.0 + release.every.max(1);
         }
         if let Some(before_order) = before_order.as_mut() {
@@ -230,7 +230,10 @@ pub fn replay_with_progress(
     if let Some(release) = release {
         // The orders still unreleased after the last one: one more pass before they go.
         let end = scenario.orders.last().map_or(0, |o| o.placed_at.0);
-        pool.pass(scenario, &inventory, config, release, end, true, &mut plans);
+        if release.full_at_end {
+            pool.next_full = i64::MIN;
+        }
+        pool.pass(scenario, &inventory, config, release, end, &mut plans);
         if let Some(pricer) = &pricer {
             for &index in &pool.changed {
                 prices[index] =
@@ -257,9 +260,7 @@ struct Pool {
 }
 
 impl Pool {
-    // Releases the orders whose window closed by `now`, and re-optimises the rest together
-    // (`last`: the pass after the last order).
-    #[allow(clippy::too_many_arguments)]
+    // Releases the orders whose window closed by `now`, and re-optimises the rest together.
     fn pass(
         &mut self,
         scenario: &Scenario,
@@ -267,7 +268,6 @@ impl Pool {
         config: &RouterConfig,
         release: &ReleaseWindows<'_>,
         now: i64,
-        last: bool,
         plans: &mut [Plan],
     ) {
         let orders = &scenario.orders;
@@ -277,7 +277,7 @@ impl Pool {
         }
         let started = Instant::now();
         let mut settings = release.settings.clone();
-        if now >= self.next_full || (last && release.full_at_end) {
+        if now >= self.next_full {
             self.settled.clear();
             self.next_full = now + FULL_PASS_EVERY_SECS;
         } else {

@@ -212,9 +212,10 @@ pub fn simulate(
         Reweighted::new(policy, pass_weight(settings.weight, settings.horizon, reoptimize.release_after))
     });
     let windows_looking = pass_looking.as_ref().and_then(|policy| release_windows(stream, policy));
-    // With the bound, the plan a heuristic makes knowing every order: the optimum lies between.
-    let clairvoyant = stream.bound.zip(first).map(|(rounds, (_, policy))| {
-        ReleaseWindows::clairvoyant(*policy, rounds.min(switchyard_engine::reoptimize::MAX_REPLAN_ROUNDS))
+    // With the bound, the plan a heuristic makes knowing every order, under the price list the
+    // bound is of: the optimum lies between.
+    let clairvoyant = stream.bound.map(|rounds| {
+        ReleaseWindows::clairvoyant(pricing, rounds.min(switchyard_engine::reoptimize::MAX_REPLAN_ROUNDS))
     });
     let mut runs: Vec<Run<'_>> = policies
         .iter()
@@ -229,8 +230,8 @@ pub fn simulate(
             runs.push((format!("{label} + re-optimised"), false, policy, Strategy::Optimal, true, Some(windows)));
         }
     }
-    if let (Some(windows), Some((label, policy))) = (&clairvoyant, first) {
-        runs.push((format!("{label}, clairvoyant plan"), false, *policy, Strategy::Optimal, false, Some(windows)));
+    if let Some(windows) = &clairvoyant {
+        runs.push((format!("{priced_by}, clairvoyant plan"), false, pricing, Strategy::Optimal, false, Some(windows)));
     }
     if let Some((label, policy)) = first {
         runs.push((format!("greedy ({label})"), true, *policy, Strategy::Greedy, false, None));
