@@ -202,7 +202,8 @@ impl OpportunityCosts {
 /// What one re-solve did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SolveReport {
-    /// LPs solved (SKUs with demand and stock).
+    /// LPs solved (SKUs with demand and stock; an uncontended one is answered without the
+    /// solver: every opportunity cost 0).
     pub solved: usize,
     /// LPs the solver could not finish (their SKUs keep no opportunity cost).
     pub failed: usize,
@@ -275,6 +276,11 @@ pub fn opportunity_costs_until(
             let (per_location, penalty) = router.unit_quotes(&order, &mut workspace)?;
             quotes.push(RegionQuotes { units, per_location, penalty });
         }
+        // No stock binds: nothing to price, and no LP to solve.
+        if uncontended(&stock, &quotes) {
+            report.solved += 1;
+            continue;
+        }
         match solve_sku(&stock, &quotes) {
             Some(duals) => {
                 report.solved += 1;
@@ -292,6 +298,7 @@ pub fn opportunity_costs_until(
 }
 
 // One region's demand for a SKU and what shipping it there costs.
+#[derive(Clone, Debug)]
 struct RegionQuotes {
     // Units expected.
     units: f64,
@@ -299,6 +306,26 @@ struct RegionQuotes {
     per_location: Vec<(LocationId, f64)>,
     // The cost of leaving one unfilled.
     penalty: f64,
+}
+
+// Whether one SKU's transportation LP (see `solve_sku`) has every stock row slack at an
+// optimum: each region takes its cheapest option (leaving its units unfilled on a tie with the
+// penalty) and no location is asked for all its stock. That plan is optimal, as each region's
+// cost is at its least; with every stock row slack, complementary slackness makes each
+// row's dual value 0 in every optimal dual, so the SKU has no opportunity cost anywhere.
+fn uncontended(stock: &[(LocationId, u32)], regions: &[RegionQuotes]) -> bool {
+    let mut asked = vec![0.0; stock.len()];
+    for quotes in regions {
+        let cheapest = quotes
+            .per_location
+            .iter()
+            .filter_map(|&(location, cost)| Some((stock.iter().position(|(l, _)| *l == location)?, cost)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((row, _)) = cheapest.filter(|&(_, cost)| cost < quotes.penalty) {
+            asked[row] += quotes.units;
+        }
+    }
+    asked.iter().zip(stock).all(|(asked, (_, units))| *asked < f64::from(*units))
 }
 
 // One SKU's transportation LP: stock `(location, units)`, per region the units expected, the
@@ -534,5 +561,69 @@ impl<'a, P: std::ops::Deref<Target = LookAheadPolicy<'a>> + Send + Sync> Policy 
 
     fn evaluate(&self, request: &PolicyRequest<'_>, out: &mut Evaluation) -> Result<(), PolicyError> {
         self.policy.evaluate_at(self.weight, request, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    // A transportation LP of up to four locations and four regions.
+    fn problems() -> impl Strategy<Value = (Vec<(LocationId, u32)>, Vec<RegionQuotes>)> {
+        (1usize..5, 1usize..5).prop_flat_map(|(locations, regions)| {
+            (
+                prop::collection::vec(1u32..6, locations),
+                prop::collection::vec(
+                    (0.5f64..5.0, prop::collection::vec(1.0f64..20.0, locations), 5.0f64..40.0),
+                    regions,
+                ),
+            )
+                .prop_map(|(stock, regions)| {
+                    let stock: Vec<(LocationId, u32)> =
+                        stock.into_iter().enumerate().map(|(i, units)| (LocationId(i as u32), units)).collect();
+                    let regions = regions
+                        .into_iter()
+                        .map(|(units, costs, penalty)| RegionQuotes {
+                            units,
+                            per_location: costs
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, c)| (LocationId(i as u32), c))
+                                .collect(),
+                            penalty,
+                        })
+                        .collect();
+                    (stock, regions)
+                })
+        })
+    }
+
+    proptest! {
+        // Where the shortcut says no stock binds, the solver finds no opportunity cost.
+        #[test]
+        fn an_uncontended_sku_has_no_opportunity_cost((stock, regions) in problems()) {
+            if uncontended(&stock, &regions) {
+                let duals = solve_sku(&stock, &regions).unwrap();
+                prop_assert!(duals.iter().all(|&value| value <= 0.005), "{duals:?}");
+            }
+        }
+    }
+
+    // Two regions wanting the one cheap location's two units: contended, and priced.
+    #[test]
+    fn a_contended_sku_is_solved() {
+        let stock = [(LocationId(0), 2), (LocationId(1), 10)];
+        let region = |units| RegionQuotes {
+            units,
+            per_location: vec![(LocationId(0), 5.0), (LocationId(1), 8.0)],
+            penalty: 30.0,
+        };
+        assert!(uncontended(&stock, &[region(1.5)]));
+        let both = [region(1.5), region(1.5)];
+        assert!(!uncontended(&stock, &both));
+        let duals = solve_sku(&stock, &both).unwrap();
+        assert!((duals[0] - 3.0).abs() < 0.01 && duals[1].abs() < 0.01, "{duals:?}");
     }
 }
