@@ -150,7 +150,8 @@ pub struct Simulation {
     pub locations: Vec<String>,
     /// Daily shipment capacity per location.
     pub capacities: Vec<Option<u32>>,
-    /// The columns: each policy given, then the greedy baseline under the first.
+    /// The columns: each policy given, the stream's columns ([`simulate`]), then the greedy
+    /// baseline under the first.
     pub columns: Vec<Column>,
     /// Orders on which some column differs from the first, in file order.
     pub differences: Vec<OrderDifference>,
@@ -185,7 +186,9 @@ fn release_windows<'a>(stream: &StreamOptions, policy: &'a dyn Policy) -> Option
 /// re-optimisation of the unreleased pool (and one with both when both are given); and the
 /// greedy baseline under the first policy. Every column's plans are priced under `pricing` (a
 /// label and a policy; `None`: the first policy); with `stream.bound`, the clairvoyant bound
-/// is computed under the same prices ([`switchyard_engine::bound`]).
+/// is computed under the same prices ([`switchyard_engine::bound`]), and a column of the
+/// clairvoyant plan under the pricing policy ([`ReleaseWindows::clairvoyant`]), before the
+/// greedy baseline.
 /// `progress(column label, orders done, orders)` is called as it goes.
 pub fn simulate(
     scenario: &Scenario,
